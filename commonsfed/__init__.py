@@ -1,0 +1,3 @@
+"""commonsfed: neighbourhood sharing economies on ActivityPub."""
+
+__version__ = "0.1.0"

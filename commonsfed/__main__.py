@@ -1,0 +1,3 @@
+from commonsfed.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""create_app(settings): the aiohttp application with its resources and routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp_session import session_middleware
+
+from commonsfed import __version__
+from commonsfed.config import Settings
+from commonsfed.db.pool import create_pool
+from commonsfed.resources import templates_dir
+from commonsfed.web import middlewares
+from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
+from commonsfed.web.routes import setup_routes
+from commonsfed.web.sessions import CSRF_FIELD, csrf_token, load_secret, session_storage
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024  # forms and inboxes; photo uploads raise their own limit
+
+
+def create_app(settings: Settings) -> web.Application:
+    if settings.database_url is None:
+        raise ValueError("create_app needs settings.database_url (the CLI starts the embedded one)")
+    secret = load_secret(settings)
+    app = web.Application(
+        middlewares=[
+            session_middleware(session_storage(settings, secret)),
+            middlewares.account_middleware,
+            # before the error and CSRF middlewares, so that the pages they render have
+            # the same context (the account, a CSRF token) as any other page
+            aiohttp_jinja2.context_processors_middleware,
+            middlewares.error_middleware,
+            middlewares.csrf_middleware,
+        ],
+        client_max_size=MAX_BODY,
+    )
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_database)
+    app.on_response_prepare.append(middlewares.add_security_headers)
+    _setup_templates(app, settings)
+    setup_routes(app)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    app[POOL] = await create_pool(app[SETTINGS].database_url)
+    yield
+    await app[POOL].close()
+
+
+def _setup_templates(app: web.Application, settings: Settings) -> None:
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+    )
+    app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY] = [_template_context]
+    env.globals.update(settings=settings, version=__version__, csrf_field=CSRF_FIELD)
+
+
+async def _template_context(request: web.Request) -> dict:
+    return {"account": request.get(ACCOUNT), "csrf_token": await csrf_token(request),
+            "request": request}

@@ -1,0 +1,187 @@
+"""The `commonsfed` command: serve, migrate, user ... One-line errors, meaningful exit codes.
+
+Exit status: 0 done, 1 the command failed (database, migration, refused input), 2 bad usage
+or settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from dataclasses import replace
+
+from commonsfed import __version__
+from commonsfed.config import ConfigError, Settings, load_settings
+from commonsfed.db.embedded import EmbeddedError
+from commonsfed.db.lifecycle import SchemaBehind, apply_migrations, check_schema, database_url
+from commonsfed.db.migrate import MigrationError
+from commonsfed.db.pool import DatabaseUnavailable, create_pool, describe_url
+from commonsfed.services.errors import ServiceError
+
+log = logging.getLogger("commonsfed")
+
+_FAILURES = (DatabaseUnavailable, EmbeddedError, MigrationError, SchemaBehind, ServiceError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings(os.environ, _flags(args))
+        return args.run(settings, args)
+    except ConfigError as exc:
+        print(f"commonsfed: error: {exc}", file=sys.stderr)
+        return 2
+    except _FAILURES as exc:
+        print(f"commonsfed: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _flags(args: argparse.Namespace) -> dict:
+    names = ("domain", "host", "port", "database_url", "data_dir", "instance_name",
+             "instance_description", "registration", "neighbourhood_handle", "federation",
+             "resolve")
+    flags = {name: getattr(args, name, None) for name in names}
+    flags["dev"] = True if getattr(args, "dev", False) else None
+    flags["secure_mode"] = True if getattr(args, "secure_mode", False) else None
+    flags["run_worker"] = False if getattr(args, "no_worker", False) else None
+    return flags
+
+
+def _settings_flags() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("settings (each also read from COMMONSFED_*; flags win)")
+    group.add_argument("--domain", help="public host name, e.g. commons.example.org")
+    group.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    group.add_argument("--port", help="port to listen on (default 8080)")
+    group.add_argument("--database-url", help="PostgreSQL URL (default: embedded, in the data folder)")
+    group.add_argument("--data-dir", help="data folder (default ./data)")
+    group.add_argument("--instance-name", help="the neighbourhood's name")
+    group.add_argument("--instance-description", help="a sentence or two about it")
+    group.add_argument("--registration", help="open, approval or closed")
+    group.add_argument("--neighbourhood-handle", help="the Group actor's name (default neighbourhood)")
+    group.add_argument("--federation", help="open (with domain blocks) or allowlist")
+    group.add_argument("--secure-mode", action="store_true", help="require signed fetches")
+    group.add_argument("--resolve", help="dev only: name=ip:port,... for test nodes")
+    group.add_argument("--dev", action="store_true",
+                       help="local trial node: plain http, loopback peers allowed")
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _settings_flags()
+    parser = argparse.ArgumentParser(prog="commonsfed", description="A neighbourhood sharing node.")
+    parser.add_argument("--version", action="version", version=f"commonsfed {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", parents=[common], help="run the node")
+    serve.add_argument("--no-worker", action="store_true", help="do not run a worker in-process")
+    serve.set_defaults(run=cmd_serve)
+
+    sub.add_parser("migrate", parents=[common], help="apply database migrations").set_defaults(
+        run=cmd_migrate
+    )
+
+    user = sub.add_parser("user", help="manage residents' accounts")
+    user_sub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    create = user_sub.add_parser("create", parents=[common], help="create an account")
+    create.add_argument("name")
+    create.add_argument("--email", required=True)
+    create.add_argument("--admin", action="store_true", help="make the account an admin")
+    create.set_defaults(run=cmd_user_create)
+    approve = user_sub.add_parser("approve", parents=[common], help="approve a waiting account")
+    approve.add_argument("name")
+    approve.set_defaults(run=cmd_user_approve)
+    return parser
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("COMMONSFED_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # it narrates every start step
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from commonsfed.app import create_app
+
+    _setup_logging()
+    with database_url(settings) as url:
+        if settings.database_is_embedded:
+            asyncio.run(apply_migrations(url))
+        else:
+            asyncio.run(check_schema(url))
+        settings = replace(settings, database_url=url)
+        log.info("serving %s on http://%s:%d using %s", settings.base_url, settings.host,
+                 settings.port, describe_url(url))
+        web.run_app(create_app(settings), host=settings.host, port=settings.port,
+                    print=None, access_log=None)
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    with database_url(settings) as url:
+        applied = asyncio.run(apply_migrations(url))
+    for migration in applied:
+        print(f"applied {migration.filename}")
+    print(f"database is up to date ({len(applied)} applied now)")
+    return 0
+
+
+def _password_from_env_or_prompt() -> str:
+    password = os.environ.get("COMMONSFED_PASSWORD")
+    if password:
+        return password
+    if not sys.stdin.isatty():
+        raise ServiceError("set COMMONSFED_PASSWORD, or run this in a terminal to be asked")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password again: "):
+        raise ServiceError("the two passwords differ")
+    return first
+
+
+def _with_pool(settings: Settings, work):
+    """Run `await work(pool, settings)` against the node's database, then close everything."""
+
+    async def run(url: str):
+        pool = await create_pool(url, max_size=2)
+        try:
+            return await work(pool, replace(settings, database_url=url))
+        finally:
+            await pool.close()
+
+    with database_url(settings) as url:
+        return asyncio.run(run(url))
+
+
+def cmd_user_create(settings: Settings, args: argparse.Namespace) -> int:
+    from commonsfed.services import accounts
+
+    password = _password_from_env_or_prompt()
+    account = _with_pool(settings, lambda pool, settings: accounts.register(
+        pool, settings, username=args.name, email=args.email, password=password,
+        is_admin=args.admin, by_admin=True,
+    ))
+    role = "admin" if account.is_admin else "resident"
+    print(f"created {role} @{account.username}@{settings.domain}")
+    return 0
+
+
+def cmd_user_approve(settings: Settings, args: argparse.Namespace) -> int:
+    from commonsfed.services import accounts
+
+    account = _with_pool(settings, lambda pool, _: accounts.approve(pool, args.name))
+    print(f"approved @{account.username}")
+    return 0

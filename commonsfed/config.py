@@ -1,0 +1,248 @@
+"""Settings: read once from COMMONSFED_* environment variables and command-line flags.
+
+Flags win over the environment. Every value is checked here, so the rest of the code can
+trust a `Settings` it is handed; a bad value stops the command with a message that names
+the setting (see `ConfigError`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+REGISTRATION_MODES = ("open", "approval", "closed")
+FEDERATION_MODES = ("open", "allowlist")
+
+# A host name made of DNS labels, or an IPv4 address, with an optional port.
+_HOST_RE = re.compile(
+    r"^(?=.{1,253}(:|$))([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
+    r"(:(?P<port>[0-9]{1,5}))?$"
+)
+_HANDLE_RE = re.compile(r"^[a-z0-9_]{1,30}$")
+
+
+class ConfigError(Exception):
+    """A setting has a value we cannot use. `setting` names it as the admin typed it."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(f"{setting}: {message}")
+        self.setting = setting
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Settings:
+    domain: str = "localhost:8080"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str | None = None
+    data_dir: Path = Path("data")
+    secret: str | None = field(default=None, repr=False)
+    instance_name: str = "A commonsfed neighbourhood"
+    instance_description: str = "Neighbours sharing what they have: give, lend, swap, help."
+    registration: str = "open"
+    dev: bool = False
+    neighbourhood_handle: str = "neighbourhood"
+    federation: str = "open"
+    secure_mode: bool = False
+    # dev/test only: host name -> "ip:port", so several nodes with real names share a machine
+    resolve: Mapping[str, str] = field(default_factory=dict)
+    run_worker: bool = True
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self.dev else "https"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.scheme}://{self.domain}"
+
+    @property
+    def secret_file(self) -> Path:
+        return self.data_dir / "secret.key"
+
+    @property
+    def database_is_embedded(self) -> bool:
+        return self.database_url is None
+
+
+# setting name -> (environment variable, flag) as shown to the admin in messages
+_NAMES = {
+    "domain": ("COMMONSFED_DOMAIN", "--domain"),
+    "host": ("COMMONSFED_HOST", "--host"),
+    "port": ("COMMONSFED_PORT", "--port"),
+    "database_url": ("DATABASE_URL", "--database-url"),
+    "data_dir": ("COMMONSFED_DATA_DIR", "--data-dir"),
+    "secret": ("COMMONSFED_SECRET", "--secret"),
+    "instance_name": ("COMMONSFED_INSTANCE_NAME", "--instance-name"),
+    "instance_description": ("COMMONSFED_INSTANCE_DESCRIPTION", "--instance-description"),
+    "registration": ("COMMONSFED_REGISTRATION", "--registration"),
+    "dev": ("COMMONSFED_DEV", "--dev"),
+    "neighbourhood_handle": ("COMMONSFED_NEIGHBOURHOOD_HANDLE", "--neighbourhood-handle"),
+    "federation": ("COMMONSFED_FEDERATION", "--federation"),
+    "secure_mode": ("COMMONSFED_SECURE_MODE", "--secure-mode"),
+    "resolve": ("COMMONSFED_RESOLVE", "--resolve"),
+    "run_worker": ("COMMONSFED_RUN_WORKER", "--no-worker"),
+}
+
+
+def setting_label(name: str, from_flag: bool) -> str:
+    env, flag = _NAMES[name]
+    return flag if from_flag else env
+
+
+def load_settings(
+    env: Mapping[str, str], flags: Mapping[str, Any] | None = None
+) -> Settings:
+    """Build Settings from the environment, then the flags that were given (None = not given)."""
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    raw: dict[str, tuple[Any, str]] = {}
+    for name, (var, _flag) in _NAMES.items():
+        if name in flags:
+            raw[name] = (flags[name], setting_label(name, True))
+        elif name == "database_url" and (env.get("DATABASE_URL") or env.get("COMMONSFED_DATABASE_URL")):
+            raw[name] = (env.get("DATABASE_URL") or env["COMMONSFED_DATABASE_URL"], var)
+        elif env.get(var) not in (None, ""):
+            raw[name] = (env[var], var)
+    values = {name: _PARSERS[name](value, label) for name, (value, label) in raw.items()}
+    settings = Settings(**values)
+    _check_together(settings, raw)
+    return settings
+
+
+def _check_together(settings: Settings, raw: Mapping[str, tuple[Any, str]]) -> None:
+    if settings.resolve and not settings.dev:
+        raise ConfigError(raw["resolve"][1], "is only allowed together with dev mode (--dev)")
+    if not settings.dev and "domain" not in raw:
+        raise ConfigError(
+            "COMMONSFED_DOMAIN", "is required (the public host name, e.g. commons.example.org), "
+            "or use --dev for a local trial node"
+        )
+
+
+def _parse_domain(value: str, label: str) -> str:
+    domain = str(value).strip().lower()
+    if "://" in domain:
+        raise ConfigError(label, f"give the host name only, without a scheme (got {value!r})")
+    if "/" in domain or "?" in domain or "#" in domain:
+        raise ConfigError(label, f"give the host name only, without a path (got {value!r})")
+    match = _HOST_RE.match(domain)
+    if not match:
+        raise ConfigError(label, f"is not a valid host name (got {value!r})")
+    if match.group("port"):
+        _parse_port(match.group("port"), label)
+    return domain
+
+
+def _parse_port(value: Any, label: str) -> int:
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(label, f"must be a number from 1 to 65535 (got {value!r})") from None
+    if not 1 <= port <= 65535:
+        raise ConfigError(label, f"must be a number from 1 to 65535 (got {value!r})")
+    return port
+
+
+def _parse_listen_host(value: str, label: str) -> str:
+    host = str(value).strip()
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not _HOST_RE.match(host.lower()) or ":" in host:
+            raise ConfigError(label, f"must be an IP address or host name (got {value!r})") from None
+    return host
+
+
+def _parse_database_url(value: str, label: str) -> str:
+    url = str(value).strip()
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(label, "must start with postgresql:// (the password is never shown)")
+    return url
+
+
+def _parse_choice(choices: tuple[str, ...]):
+    def parse(value: str, label: str) -> str:
+        choice = str(value).strip().lower()
+        if choice not in choices:
+            raise ConfigError(label, f"must be one of {', '.join(choices)} (got {value!r})")
+        return choice
+
+    return parse
+
+
+def _parse_bool(value: Any, label: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(label, f"must be true or false (got {value!r})")
+
+
+def _parse_text(limit: int):
+    def parse(value: str, label: str) -> str:
+        text = str(value).strip()
+        if not text or len(text) > limit:
+            raise ConfigError(label, f"must be 1 to {limit} characters")
+        return text
+
+    return parse
+
+
+def _parse_secret(value: str, label: str) -> str:
+    if len(str(value)) < 32:
+        raise ConfigError(label, "must be at least 32 characters (or leave it out to generate one)")
+    return str(value)
+
+
+def _parse_handle(value: str, label: str) -> str:
+    handle = str(value).strip().lower()
+    if not _HANDLE_RE.match(handle):
+        raise ConfigError(label, "must be 1 to 30 lower-case letters, digits or _")
+    return handle
+
+
+def _parse_resolve(value: Any, label: str) -> dict[str, str]:
+    """"north.test=127.0.0.1:8081,south.test=127.0.0.1:8082" -> {name: "ip:port"}."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    result: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in str(value).split(","))):
+        name, sep, target = item.partition("=")
+        addr, _, port = target.rpartition(":")
+        try:
+            ipaddress.ip_address(addr)
+            ok = sep and _HOST_RE.match(name.strip().lower()) and 1 <= int(port) <= 65535
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ConfigError(label, f"entries look like name=127.0.0.1:8081 (got {item!r})")
+        result[name.strip().lower()] = target
+    return result
+
+
+_PARSERS = {
+    "domain": _parse_domain,
+    "host": _parse_listen_host,
+    "port": _parse_port,
+    "database_url": _parse_database_url,
+    "data_dir": lambda value, label: Path(value).expanduser(),
+    "secret": _parse_secret,
+    "instance_name": _parse_text(100),
+    "instance_description": _parse_text(2000),
+    "registration": _parse_choice(REGISTRATION_MODES),
+    "dev": _parse_bool,
+    "neighbourhood_handle": _parse_handle,
+    "federation": _parse_choice(FEDERATION_MODES),
+    "secure_mode": _parse_bool,
+    "resolve": _parse_resolve,
+    "run_worker": _parse_bool,
+}
+assert set(_PARSERS) == {f.name for f in fields(Settings)}

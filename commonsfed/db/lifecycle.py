@@ -1,0 +1,53 @@
+"""Which database a command uses: DATABASE_URL, or the embedded one in the data folder."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from commonsfed.config import Settings
+from commonsfed.db import migrate
+from commonsfed.db.embedded import EmbeddedPostgres, ensure_database
+from commonsfed.db.pool import connect
+from commonsfed.resources import migrations_dir
+
+
+@contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """Yield the URL to use; an embedded server is started here and stopped on the way out."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    server = EmbeddedPostgres(settings.data_dir)
+    server_url = server.start()
+    try:
+        yield asyncio.run(ensure_database(server_url))
+    finally:
+        server.stop()
+
+
+class SchemaBehind(Exception):
+    """An external database lacks migrations; `serve` will not start on it."""
+
+
+async def apply_migrations(url: str) -> list[migrate.Migration]:
+    conn = await connect(url)
+    try:
+        return await migrate.apply_all(conn, migrations_dir())
+    finally:
+        await conn.close()
+
+
+async def check_schema(url: str) -> None:
+    conn = await connect(url)
+    try:
+        missing = await migrate.pending(conn, migrations_dir())
+    finally:
+        await conn.close()
+    if missing:
+        names = ", ".join(m.filename for m in missing)
+        raise SchemaBehind(
+            f"the database is behind by {len(missing)} migration(s) ({names}); "
+            "run `commonsfed migrate` first"
+        )

@@ -1,0 +1,64 @@
+"""The connection pool, and errors that name the database without its password."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import asyncpg
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or refused us; the message is safe to print."""
+
+
+def describe_url(url: str) -> str:
+    """'database "x" on host:port', never the user's password."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    host = parts.hostname or (query.get("host") or ["localhost"])[0]
+    port = parts.port or int((query.get("port") or ["5432"])[0])
+    database = unquote(parts.path.lstrip("/")) or (query.get("dbname") or ["postgres"])[0]
+    where = host if host.startswith("/") else f"{host}:{port}"
+    return f'database "{database}" on {where}'
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL pointing at another database."""
+    parts = urlsplit(url)
+    return parts._replace(path="/" + database).geturl()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError):
+        return "authentication failed"
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return "it does not exist"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return "timed out"
+    if isinstance(exc, socket.gaierror):
+        return "host name not found"
+    # asyncpg's messages never carry the password; keep only the first line
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
+_CONNECT_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+async def connect(url: str, timeout: float = 10) -> asyncpg.Connection:
+    try:
+        return await asyncpg.connect(url, timeout=timeout)
+    except _CONNECT_ERRORS as exc:
+        raise DatabaseUnavailable(f"cannot use {describe_url(url)}: {_reason(exc)}") from None
+
+
+async def create_pool(url: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    try:
+        return await asyncpg.create_pool(
+            url, min_size=min_size, max_size=max_size, timeout=10, command_timeout=60
+        )
+    except _CONNECT_ERRORS as exc:
+        raise DatabaseUnavailable(f"cannot use {describe_url(url)}: {_reason(exc)}") from None

@@ -1,0 +1,177 @@
+"""Residents' accounts: register, log in, approve."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+from datetime import timedelta
+
+import asyncpg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from commonsfed.config import Settings
+from commonsfed.db import accounts as q
+from commonsfed.models import Account
+from commonsfed.services.errors import NotAllowed, RateLimited, ValidationError
+
+USERNAME_RE = re.compile(r"^[a-z0-9_]{1,30}$")
+# a pragmatic check: one @, no spaces, a dot in the domain; the real test is a mail that arrives
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+PASSWORD_MIN = 10
+PASSWORD_MAX = 1024  # argon2 hashes anything, but a megabyte password is only a way to burn CPU
+# names that would shadow a route or an actor, or mislead neighbours
+RESERVED = frozenset(
+    {"actor", "admin", "administrator", "root", "system", "support", "moderator", "inbox",
+     "outbox", "api", "static", "media", "well_known", "nodeinfo", "webfinger", "login",
+     "logout", "register", "settings", "users", "listings", "null", "undefined"}
+)
+
+LOGIN_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_ADDRESS = 20
+
+# argon2id with the library's defaults (RFC 9106 low-memory profile)
+_hasher = PasswordHasher()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # verifying against this when the account does not exist takes as long as a real check,
+    # so response times do not tell which names exist
+    return _hasher.hash("not a real password, only for timing")
+
+
+def normalise_username(raw: str) -> str:
+    return (raw or "").strip().lstrip("@").lower()
+
+
+def check_username(username: str, settings: Settings) -> str | None:
+    if not username:
+        return "Choose a username."
+    if not USERNAME_RE.match(username):
+        return "Use 1 to 30 characters: lower-case letters, digits or _."
+    if username in RESERVED or username == settings.neighbourhood_handle:
+        return "This name is reserved; choose another."
+    return None
+
+
+def check_email(email: str) -> str | None:
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        return "Enter an email address like name@example.org."
+    return None
+
+
+def check_password(password: str) -> str | None:
+    if len(password) < PASSWORD_MIN:
+        return f"Use at least {PASSWORD_MIN} characters."
+    if len(password) > PASSWORD_MAX:
+        return f"Use at most {PASSWORD_MAX} characters."
+    return None
+
+
+async def hash_password(password: str) -> str:
+    # argon2 takes tens of milliseconds on purpose: keep it off the event loop
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return await asyncio.to_thread(_hasher.verify, password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def register(
+    pool: asyncpg.Pool,
+    settings: Settings,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    is_admin: bool = False,
+    by_admin: bool = False,
+) -> Account:
+    """Create an account; by the registration mode unless an admin creates it."""
+    if not by_admin and settings.registration == "closed":
+        raise NotAllowed("Registration is closed on this node.")
+    username, email = normalise_username(username), (email or "").strip()
+    errors = _field_errors(username, email, password or "", settings)
+    async with pool.acquire() as conn:
+        errors |= await _uniqueness_errors(conn, username, email, errors)
+        if errors:
+            raise ValidationError(errors)
+        status = "pending" if settings.registration == "approval" and not by_admin else "active"
+        password_hash = await hash_password(password)
+        try:
+            return await q.insert_account(
+                conn, username=username, email=email, password_hash=password_hash,
+                status=status, is_admin=is_admin,
+            )
+        except asyncpg.UniqueViolationError:
+            # two people registered the same name at the same moment; one of them gets this
+            raise ValidationError({"username": "This username is taken."}) from None
+
+
+def _field_errors(username: str, email: str, password: str, settings: Settings) -> dict[str, str]:
+    checks = {
+        "username": check_username(username, settings),
+        "email": check_email(email),
+        "password": check_password(password),
+    }
+    return {field: message for field, message in checks.items() if message}
+
+
+async def _uniqueness_errors(conn, username: str, email: str, errors: dict) -> dict[str, str]:
+    found = {}
+    if "username" not in errors and await q.username_taken(conn, username):
+        found["username"] = "This username is taken."
+    if "email" not in errors and await q.email_taken(conn, email):
+        found["email"] = "An account with this email address exists already."
+    return found
+
+
+async def authenticate(pool: asyncpg.Pool, username: str, password: str, address: str) -> Account:
+    """The account whose password this is, or NotAllowed / RateLimited with a message."""
+    username = normalise_username(username)
+    async with pool.acquire() as conn:
+        by_account, by_address = await q.recent_login_failures(conn, username, address, LOGIN_WINDOW)
+        if by_account >= MAX_FAILURES_PER_ACCOUNT or by_address >= MAX_FAILURES_PER_ADDRESS:
+            raise RateLimited("Too many failed logins. Wait 15 minutes and try again.")
+        account = await q.get_by_username(conn, username) if username else None
+        stored = await q.get_password_hash(conn, account.id) if account else None
+        if not await _password_matches(stored or _dummy_hash(), password or "") or not stored:
+            await q.record_login_failure(conn, username or "-", address)
+            raise NotAllowed("Wrong username or password.")
+        await q.clear_login_failures(conn, username)
+    return _check_status(account)
+
+
+def _check_status(account: Account) -> Account:
+    if account.is_pending:
+        raise NotAllowed("Your account is waiting for an admin's approval.")
+    if not account.is_active:
+        raise NotAllowed("This account is suspended.")
+    return account
+
+
+async def approve(pool: asyncpg.Pool, username: str) -> Account:
+    async with pool.acquire() as conn:
+        account = await q.approve(conn, normalise_username(username))
+        if account is None:
+            existing = await q.get_by_username(conn, normalise_username(username))
+            if existing is None:
+                raise NotAllowed(f"There is no account named {username!r}.")
+            raise NotAllowed(f"{existing.username} is not waiting for approval.")
+    return account
+
+
+async def get_account(pool: asyncpg.Pool, account_id: int) -> Account | None:
+    async with pool.acquire() as conn:
+        return await q.get_account(conn, account_id)
+
+
+async def pending_accounts(pool: asyncpg.Pool) -> list[Account]:
+    async with pool.acquire() as conn:
+        return await q.pending_accounts(conn)

@@ -1,0 +1,15 @@
+"""Typed keys for what the application and requests carry."""
+
+from __future__ import annotations
+
+import asyncpg
+from aiohttp import web
+
+from commonsfed.config import Settings
+from commonsfed.models import Account
+
+SETTINGS = web.AppKey("settings", Settings)
+POOL = web.AppKey("pool", asyncpg.Pool)
+
+# the logged-in Account, or None
+ACCOUNT = web.RequestKey("account", Account | None)

@@ -1,0 +1,115 @@
+"""Middlewares: error pages, the logged-in account, CSRF, and security headers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from commonsfed.db import accounts as accounts_q
+from commonsfed.web.keys import ACCOUNT, POOL
+from commonsfed.web.sessions import CSRF_FIELD, csrf_valid, log_out, session_account_id
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Method not allowed",
+    413: "Too large",
+    429: "Too many requests",
+    500: "Something went wrong",
+    503: "Unavailable",
+}
+_MESSAGES = {
+    404: "There is nothing at this address. It may have been removed, or the link is wrong.",
+    500: "The node failed to answer this request. It has been logged; try again in a moment.",
+}
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def csrf_exempt(handler: Handler) -> Handler:
+    """Mark a handler that is not a form (an inbox, an API with tokens)."""
+    handler.csrf_exempt = True  # type: ignore[attr-defined]
+    return handler
+
+
+def wants_html(request: web.Request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return "text/html" in accept or not ("json" in accept)
+
+
+def render_error(request: web.Request, status: int, message: str | None = None) -> web.Response:
+    title = _TITLES.get(status, "Error")
+    message = message or _MESSAGES.get(status) or title
+    if not wants_html(request):
+        return web.json_response({"error": message}, status=status)
+    context = {"title": title, "status": status, "message": message}
+    return aiohttp_jinja2.render_template("error.html", request, context, status=status)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type != "text/plain":
+            raise  # redirects, and errors that carry their own body (JSON for peers)
+        custom = exc.text if exc.text and exc.text != f"{exc.status}: {exc.reason}" else None
+        return render_error(request, exc.status, custom)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error(request, 500)
+
+
+@web.middleware
+async def account_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request[ACCOUNT] = None
+    account_id = await session_account_id(request)
+    if account_id is not None:
+        async with request.app[POOL].acquire() as conn:
+            account = await accounts_q.get_account(conn, account_id)
+        if account is None or not account.is_active:
+            await log_out(request)  # deleted or suspended since they logged in
+        else:
+            request[ACCOUNT] = account
+    return await handler(request)
+
+
+@web.middleware
+async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    route_handler = request.match_info.handler
+    if request.method in _UNSAFE and not getattr(route_handler, "csrf_exempt", False):
+        form = await request.post()
+        submitted = form.get(CSRF_FIELD)
+        if not await csrf_valid(request, submitted if isinstance(submitted, str) else None):
+            return render_error(
+                request, 403,
+                "This form has expired or did not come from this site. "
+                "Go back, reload the page and try again.",
+            )
+    return await handler(request)
+
+
+async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)

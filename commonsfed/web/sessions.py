@@ -1,0 +1,89 @@
+"""Encrypted session cookies, the secret behind them, and CSRF tokens."""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp_session import get_session, new_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from commonsfed.config import Settings
+
+COOKIE_NAME = "commonsfed_session"
+SESSION_MAX_AGE = 30 * 24 * 3600
+CSRF_FIELD = "csrf_token"
+
+
+def load_secret(settings: Settings) -> str:
+    """The node's secret: from settings, else from the data folder, made on first start."""
+    if settings.secret:
+        return settings.secret
+    path: Path = settings.secret_file
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    # O_EXCL: if two processes start at once, the second reads what the first wrote
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secret + "\n")
+    return secret
+
+
+def derive_key(secret: str, purpose: bytes) -> bytes:
+    """A 32-byte key for one purpose, so one secret can serve several without reuse."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"commonsfed " + purpose)
+    return hkdf.derive(secret.encode())
+
+
+def session_storage(settings: Settings, secret: str) -> EncryptedCookieStorage:
+    return EncryptedCookieStorage(
+        derive_key(secret, b"session cookies"),
+        cookie_name=COOKIE_NAME,
+        httponly=True,
+        samesite="Lax",
+        secure=not settings.dev,
+        max_age=SESSION_MAX_AGE,
+        path="/",
+    )
+
+
+async def csrf_token(request: web.Request) -> str:
+    session = await get_session(request)
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+async def csrf_valid(request: web.Request, submitted: str | None) -> bool:
+    session = await get_session(request)
+    expected = session.get("csrf")
+    return bool(expected and submitted) and hmac.compare_digest(expected, submitted)
+
+
+async def log_in(request: web.Request, account_id: int) -> None:
+    # a fresh session on login, so a session fixed before login is worth nothing after it
+    session = await new_session(request)
+    session["account_id"] = account_id
+    session["csrf"] = secrets.token_urlsafe(32)
+
+
+async def log_out(request: web.Request) -> None:
+    session = await get_session(request)
+    session.invalidate()
+
+
+async def session_account_id(request: web.Request) -> int | None:
+    session = await get_session(request)
+    value = session.get("account_id")
+    return value if isinstance(value, int) else None

@@ -1,0 +1,102 @@
+"""HTML pages for people: home, register, log in, log out."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from commonsfed.services import accounts
+from commonsfed.services.errors import NotAllowed, RateLimited, ValidationError
+from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
+from commonsfed.web.middlewares import render_error
+from commonsfed.web.sessions import log_in, log_out
+
+
+def client_address(request: web.Request) -> str:
+    """The visitor's address; behind a reverse proxy on this machine, the one it forwards."""
+    remote = request.remote or "unknown"
+    forwarded = request.headers.get("X-Forwarded-For")
+    try:
+        from_loopback = ipaddress.ip_address(remote).is_loopback
+    except ValueError:
+        from_loopback = False
+    if forwarded and from_loopback:
+        # the proxy appends the address it saw last; earlier entries are the client's word
+        return forwarded.split(",")[-1].strip()
+    return remote
+
+
+def safe_next(value: str | None) -> str:
+    """Only same-site paths, so a crafted link cannot send people elsewhere after login."""
+    if value and value.startswith("/") and not value.startswith(("//", "/\\")):
+        return value
+    return "/"
+
+
+@aiohttp_jinja2.template("home.html")
+async def home(request: web.Request) -> dict:
+    return {}
+
+
+async def register_form(request: web.Request) -> web.Response:
+    if request.app[SETTINGS].registration == "closed":
+        return render_error(request, 403, "Registration is closed on this node. "
+                            "Ask the people who run it for an invitation.")
+    return aiohttp_jinja2.render_template("register.html", request, {"values": {}, "errors": {}})
+
+
+async def register_submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    values = {name: str(form.get(name, "")) for name in ("username", "email")}
+    try:
+        account = await accounts.register(
+            request.app[POOL], request.app[SETTINGS],
+            username=values["username"], email=values["email"],
+            password=str(form.get("password", "")),
+        )
+    except NotAllowed as exc:
+        return render_error(request, 403, str(exc))
+    except ValidationError as exc:
+        context = {"values": values, "errors": exc.errors}
+        return aiohttp_jinja2.render_template("register.html", request, context, status=422)
+    if account.is_pending:
+        return aiohttp_jinja2.render_template("pending.html", request, {"pending": account})
+    await log_in(request, account.id)
+    raise web.HTTPSeeOther("/")
+
+
+async def login_form(request: web.Request) -> web.Response:
+    context = {"values": {}, "error": None, "next": safe_next(request.query.get("next"))}
+    return aiohttp_jinja2.render_template("login.html", request, context)
+
+
+async def login_submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    values = {"username": str(form.get("username", ""))}
+    next_url = safe_next(str(form.get("next", "")))
+    try:
+        account = await accounts.authenticate(
+            request.app[POOL], values["username"], str(form.get("password", "")),
+            client_address(request),
+        )
+    except (NotAllowed, RateLimited) as exc:
+        status = 429 if isinstance(exc, RateLimited) else 401
+        context = {"values": values, "error": str(exc), "next": next_url}
+        return aiohttp_jinja2.render_template("login.html", request, context, status=status)
+    await log_in(request, account.id)
+    raise web.HTTPSeeOther(next_url)
+
+
+async def logout(request: web.Request) -> web.Response:
+    await log_out(request)
+    raise web.HTTPSeeOther("/")
+
+
+def require_account(request: web.Request):
+    """The logged-in account, or a redirect to the login page."""
+    account = request[ACCOUNT]
+    if account is None:
+        raise web.HTTPSeeOther(f"/login?next={request.path_qs}")
+    return account

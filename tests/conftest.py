@@ -1,0 +1,103 @@
+"""Test harness: one real PostgreSQL for the run, a fresh database per test.
+
+The cluster is the embedded one (pgserver) unless TEST_DATABASE_URL names a server. A template
+database is migrated once; each test gets `CREATE DATABASE ... TEMPLATE`, which takes a few
+milliseconds, so every test starts from the real schema and nothing leaks between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from commonsfed.app import create_app
+from commonsfed.config import Settings
+from commonsfed.db.embedded import EmbeddedPostgres
+from commonsfed.db.lifecycle import apply_migrations
+from commonsfed.db.pool import with_database
+from tests.builders import register_and_login, run_sync, server_execute
+
+TEST_SECRET = "test-secret-" + "x" * 40
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("cluster"))
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def template_database(pg_server_url) -> str:
+    name = f"commonsfed_template_{os.getpid()}"
+    run_sync(server_execute(pg_server_url, f'DROP DATABASE IF EXISTS "{name}"',
+                            f'CREATE DATABASE "{name}"'))
+    run_sync(apply_migrations(with_database(pg_server_url, name)))
+    yield name
+    run_sync(server_execute(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _fresh_database(server_url: str, template: str | None) -> tuple[str, str]:
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    clause = f' TEMPLATE "{template}"' if template else ""
+    run_sync(server_execute(server_url, f'CREATE DATABASE "{name}"{clause}'))
+    return name, with_database(server_url, name)
+
+
+@pytest.fixture
+def database_url(pg_server_url, template_database) -> str:
+    """A migrated database of this test's own."""
+    name, url = _fresh_database(pg_server_url, template_database)
+    yield url
+    run_sync(server_execute(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def empty_database_url(pg_server_url) -> str:
+    """A database with no schema at all, for migration tests."""
+    name, url = _fresh_database(pg_server_url, None)
+    yield url
+    run_sync(server_execute(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def settings(database_url, tmp_path: Path) -> Settings:
+    return Settings(
+        domain="localhost",
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        secret=TEST_SECRET,
+        dev=True,
+        instance_name="Elm Street Commons",
+        instance_description="Neighbours on Elm Street sharing tools, food and time.",
+    )
+
+
+@pytest.fixture
+def make_client(aiohttp_client, settings):
+    """A client on an app built from the test's settings with some of them changed."""
+
+    async def make(**changes):
+        return await aiohttp_client(create_app(replace(settings, **changes)))
+
+    return make
+
+
+@pytest.fixture
+async def client(make_client):
+    return await make_client()
+
+
+@pytest.fixture
+async def resident(client):
+    """A client logged in as the resident `alice`."""
+    await register_and_login(client, "alice")
+    return client
