@@ -17,7 +17,7 @@ from dataclasses import replace
 from commonsfed import __version__
 from commonsfed.config import ConfigError, Settings, load_settings
 from commonsfed.db.embedded import EmbeddedError
-from commonsfed.db.lifecycle import SchemaBehind, apply_migrations, check_schema, database_url
+from commonsfed.db.lifecycle import SchemaBehind, apply_migrations, database_url
 from commonsfed.db.migrate import MigrationError
 from commonsfed.db.pool import DatabaseUnavailable, create_pool, describe_url
 from commonsfed.services.errors import ServiceError
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        settings = load_settings(os.environ, _flags(args))
+        settings = load_settings(os.environ, _flags(args), need_domain=args.command == "serve")
         return args.run(settings, args)
     except ConfigError as exc:
         print(f"commonsfed: error: {exc}", file=sys.stderr)
@@ -119,10 +119,6 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     _setup_logging()
     with database_url(settings) as url:
-        if settings.database_is_embedded:
-            asyncio.run(apply_migrations(url))
-        else:
-            asyncio.run(check_schema(url))
         settings = replace(settings, database_url=url)
         log.info("serving %s on http://%s:%d using %s", settings.base_url, settings.host,
                  settings.port, describe_url(url))
@@ -132,7 +128,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    with database_url(settings) as url:
+    with database_url(settings, prepare=False) as url:
         applied = asyncio.run(apply_migrations(url))
     for migration in applied:
         print(f"applied {migration.filename}")

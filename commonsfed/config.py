@@ -96,9 +96,13 @@ def setting_label(name: str, from_flag: bool) -> str:
 
 
 def load_settings(
-    env: Mapping[str, str], flags: Mapping[str, Any] | None = None
+    env: Mapping[str, str], flags: Mapping[str, Any] | None = None, *, need_domain: bool = True
 ) -> Settings:
-    """Build Settings from the environment, then the flags that were given (None = not given)."""
+    """Build Settings from the environment, then the flags that were given (None = not given).
+
+    `need_domain`: the public host name must be set outside dev mode (serving, federating);
+    maintenance commands such as `migrate` do without it.
+    """
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
     raw: dict[str, tuple[Any, str]] = {}
     for name, (var, _flag) in _NAMES.items():
@@ -110,14 +114,14 @@ def load_settings(
             raw[name] = (env[var], var)
     values = {name: _PARSERS[name](value, label) for name, (value, label) in raw.items()}
     settings = Settings(**values)
-    _check_together(settings, raw)
+    _check_together(settings, raw, need_domain)
     return settings
 
 
-def _check_together(settings: Settings, raw: Mapping[str, tuple[Any, str]]) -> None:
+def _check_together(settings: Settings, raw: Mapping[str, tuple[Any, str]], need_domain: bool) -> None:
     if settings.resolve and not settings.dev:
         raise ConfigError(raw["resolve"][1], "is only allowed together with dev mode (--dev)")
-    if not settings.dev and "domain" not in raw:
+    if need_domain and not settings.dev and "domain" not in raw:
         raise ConfigError(
             "COMMONSFED_DOMAIN", "is required (the public host name, e.g. commons.example.org), "
             "or use --dev for a local trial node"

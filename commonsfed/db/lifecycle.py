@@ -14,15 +14,25 @@ from commonsfed.resources import migrations_dir
 
 
 @contextmanager
-def database_url(settings: Settings) -> Iterator[str]:
-    """Yield the URL to use; an embedded server is started here and stopped on the way out."""
+def database_url(settings: Settings, *, prepare: bool = True) -> Iterator[str]:
+    """Yield the URL to use, with its schema up to date.
+
+    An embedded server is started here, migrated (the node owns it) and stopped on the way
+    out. An external database is only checked, since migrating a shared server is the admin's
+    decision: `commonsfed migrate`. `prepare=False` skips both, for `migrate` itself.
+    """
     if settings.database_url:
+        if prepare:
+            asyncio.run(check_schema(settings.database_url))
         yield settings.database_url
         return
     server = EmbeddedPostgres(settings.data_dir)
     server_url = server.start()
     try:
-        yield asyncio.run(ensure_database(server_url))
+        url = asyncio.run(ensure_database(server_url))
+        if prepare:
+            asyncio.run(apply_migrations(url))
+        yield url
     finally:
         server.stop()
 

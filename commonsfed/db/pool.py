@@ -45,7 +45,13 @@ def _reason(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
-_CONNECT_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# everything that means "the database did not answer": the server side, the socket, and
+# asyncpg's own state errors when a connection is cut mid-query
+DATABASE_ERRORS = (
+    OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
+_CONNECT_ERRORS = DATABASE_ERRORS
 
 
 async def connect(url: str, timeout: float = 10) -> asyncpg.Connection:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
 from aiohttp import web
 
 from commonsfed import __version__
 from commonsfed.db import migrate
+from commonsfed.db.pool import DATABASE_ERRORS
 from commonsfed.resources import migrations_dir
 from commonsfed.web.keys import POOL
 
@@ -20,7 +20,7 @@ async def healthz(request: web.Request) -> web.Response:
         async with asyncio.timeout(_TIMEOUT):
             async with request.app[POOL].acquire() as conn:
                 applied = await migrate.applied_versions(conn)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except DATABASE_ERRORS as exc:
         body = {"status": "unavailable", "version": __version__,
                 "database": "unreachable", "error": type(exc).__name__}
         return web.json_response(body, status=503)

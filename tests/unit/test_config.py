@@ -1,0 +1,107 @@
+"""Settings: environment and flags, flags win, bad values named with exit status 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from commonsfed.cli import main
+from commonsfed.config import ConfigError, load_settings
+
+
+def test_load_settings__defaults_in_dev_mode():
+    settings = load_settings({}, {"dev": True})
+
+    assert settings.domain == "localhost:8080" and settings.port == 8080
+    assert settings.data_dir == Path("data") and settings.registration == "open"
+    assert settings.base_url == "http://localhost:8080"
+    assert settings.database_url is None and settings.database_is_embedded
+
+
+def test_load_settings__reads_the_environment():
+    settings = load_settings({
+        "COMMONSFED_DOMAIN": "Commons.Example.org", "COMMONSFED_PORT": "9000",
+        "COMMONSFED_REGISTRATION": "approval", "DATABASE_URL": "postgresql://u@db/x",
+        "COMMONSFED_INSTANCE_NAME": "Elm Street",
+    })
+
+    assert settings.domain == "commons.example.org" and settings.port == 9000
+    assert settings.registration == "approval" and settings.database_url == "postgresql://u@db/x"
+    assert settings.base_url == "https://commons.example.org"
+    assert settings.instance_name == "Elm Street"
+
+
+def test_load_settings__flags_win_over_the_environment():
+    settings = load_settings({"COMMONSFED_PORT": "9000", "COMMONSFED_DOMAIN": "a.example"},
+                             {"port": "9100", "domain": None})
+
+    assert settings.port == 9100 and settings.domain == "a.example"
+
+
+def test_load_settings__secret_is_not_in_the_repr():
+    settings = load_settings({}, {"dev": True, "secret": "s" * 40})
+
+    assert "s" * 40 not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "flags", "named"),
+    [
+        ({}, {"dev": True, "domain": "https://commons.example.org"}, "--domain"),
+        ({}, {"dev": True, "domain": "commons.example.org/path"}, "--domain"),
+        ({"COMMONSFED_DOMAIN": "bad_domain!"}, {"dev": True}, "COMMONSFED_DOMAIN"),
+        ({}, {"dev": True, "port": "0"}, "--port"),
+        ({"COMMONSFED_PORT": "70000"}, {"dev": True}, "COMMONSFED_PORT"),
+        ({}, {"dev": True, "port": "http"}, "--port"),
+        ({"COMMONSFED_REGISTRATION": "sometimes"}, {"dev": True}, "COMMONSFED_REGISTRATION"),
+        ({"DATABASE_URL": "mysql://x"}, {"dev": True}, "DATABASE_URL"),
+        ({"COMMONSFED_DEV": "perhaps"}, {}, "COMMONSFED_DEV"),
+        ({}, {"dev": True, "secret": "short"}, "--secret"),
+        ({}, {"dev": True, "resolve": "north.test=not-an-ip"}, "--resolve"),
+        ({"COMMONSFED_DOMAIN": "a.example"}, {"resolve": "north.test=127.0.0.1:8081"}, "--resolve"),
+        ({}, {}, "COMMONSFED_DOMAIN"),
+    ],
+)
+def test_load_settings__bad_values_name_the_setting(env, flags, named):
+    with pytest.raises(ConfigError) as error:
+        load_settings(env, flags)
+
+    assert error.value.setting == named
+
+
+def test_load_settings__resolver_map_in_dev_mode():
+    settings = load_settings({"COMMONSFED_RESOLVE": "north.test=127.0.0.1:8081, south.test=127.0.0.1:8082"},
+                             {"dev": True})
+
+    assert settings.resolve == {"north.test": "127.0.0.1:8081", "south.test": "127.0.0.1:8082"}
+
+
+def test_cli__bad_setting_exits_2_with_one_line(capsys, monkeypatch):
+    monkeypatch.delenv("COMMONSFED_PORT", raising=False)
+
+    status = main(["serve", "--dev", "--port", "99999"])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.strip().count("\n") == 0
+    assert "--port" in err and "1 to 65535" in err
+
+
+def test_cli__unknown_mode_from_the_environment_exits_2(capsys, monkeypatch):
+    monkeypatch.setenv("COMMONSFED_REGISTRATION", "maybe")
+
+    status = main(["migrate"])
+
+    assert status == 2
+    assert "COMMONSFED_REGISTRATION" in capsys.readouterr().err
+
+
+def test_cli__serve_without_a_domain_outside_dev_mode_exits_2(capsys, monkeypatch):
+    monkeypatch.delenv("COMMONSFED_DOMAIN", raising=False)
+    monkeypatch.delenv("COMMONSFED_DEV", raising=False)
+
+    status = main(["serve"])
+
+    assert status == 2
+    assert "COMMONSFED_DOMAIN" in capsys.readouterr().err
