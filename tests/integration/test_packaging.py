@@ -1,0 +1,84 @@
+"""A non-editable install carries templates/ and migrations/ and runs outside the checkout."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_migrations import cli_env
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(ROOT)],
+        check=True, capture_output=True, timeout=300,
+    )
+    return next(out.glob("commonsfed-*.whl"))
+
+
+def test_wheel__ships_templates_migrations_static_and_contexts(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+
+    assert "commonsfed/templates/base.html" in names
+    assert "commonsfed/templates/admin/accounts.html" in names
+    assert "commonsfed/migrations/0001_accounts.sql" in names
+    assert "commonsfed/web/static/style.css" in names
+    assert "commonsfed/ap/contexts/activitystreams.json" in names
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_installed_wheel__serves_from_outside_the_checkout(wheel, tmp_path, database_url):
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
+                    str(target), str(wheel)], check=True, capture_output=True, timeout=300)
+    workdir = tmp_path / "elsewhere"
+    workdir.mkdir()
+    # the installed copy comes first on the path, ahead of the checkout's editable install
+    env = cli_env(PYTHONPATH=str(target), DATABASE_URL=database_url)
+    where = subprocess.run([sys.executable, "-c", "import commonsfed; print(commonsfed.__file__)"],
+                           env=env, cwd=workdir, capture_output=True, text=True, check=True)
+    assert where.stdout.startswith(str(target))
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "commonsfed", "serve", "--dev", "--port", str(port)],
+        env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        home = wait_for(f"http://127.0.0.1:{port}/", server)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    assert "<h1>A commonsfed neighbourhood</h1>" in home
+
+
+def wait_for(url: str, server: subprocess.Popen, seconds: float = 30) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"the node exited: {server.stderr.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.read().decode()
+        except OSError:
+            time.sleep(0.2)  # polling a child process that is starting, not a worker
+    raise AssertionError(f"{url} did not answer in {seconds}s")
