@@ -54,9 +54,12 @@ DATABASE_ERRORS = (
 _CONNECT_ERRORS = DATABASE_ERRORS
 
 
-async def connect(url: str, timeout: float = 10) -> asyncpg.Connection:
+_CONNECT_TIMEOUT = 10
+
+
+async def connect(url: str) -> asyncpg.Connection:
     try:
-        return await asyncpg.connect(url, timeout=timeout)
+        return await asyncpg.connect(url, timeout=_CONNECT_TIMEOUT)
     except _CONNECT_ERRORS as exc:
         raise DatabaseUnavailable(f"cannot use {describe_url(url)}: {_reason(exc)}") from None
 
@@ -64,7 +67,8 @@ async def connect(url: str, timeout: float = 10) -> asyncpg.Connection:
 async def create_pool(url: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     try:
         return await asyncpg.create_pool(
-            url, min_size=min_size, max_size=max_size, timeout=10, command_timeout=60
+            url, min_size=min_size, max_size=max_size, timeout=_CONNECT_TIMEOUT,
+            command_timeout=60,
         )
     except _CONNECT_ERRORS as exc:
         raise DatabaseUnavailable(f"cannot use {describe_url(url)}: {_reason(exc)}") from None

@@ -22,7 +22,7 @@ async def pending_accounts(request: web.Request) -> web.Response:
     require_admin(request)
     pending = await accounts.pending_accounts(request.app[POOL])
     return aiohttp_jinja2.render_template(
-        "admin/accounts.html", request, {"pending": pending, "approved": None}
+        "admin/accounts.html", request, {"pending": pending}
     )
 
 

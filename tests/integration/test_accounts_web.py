@@ -216,8 +216,8 @@ async def test_registration_approval__waits_for_an_admin(make_client, settings):
 
 
 async def test_admin_queue__an_admin_approves_a_waiting_account(make_client, settings):
-    from commonsfed.services import accounts
     from commonsfed.db.pool import create_pool
+    from commonsfed.services import accounts
 
     pool = await create_pool(settings.database_url)
     await accounts.register(pool, settings, username="root_admin", email="a@example.org",

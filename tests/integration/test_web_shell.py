@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from commonsfed.app import create_app
 from commonsfed.db.pool import describe_url
 from tests.builders import run_sync, server_execute

@@ -1,0 +1,31 @@
+# make run: a local trial node at http://localhost:8080 on an embedded PostgreSQL
+# make test: the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: run test install lint bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "commonsfed needs Python 3.11 or newer")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) 2>/dev/null || \
+		{ rm -rf $(VENV); $(PYTHON) -m venv --without-pip $(VENV) && $(PYTHON) deploy/bootstrap_pip.py $(BIN)/python; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/commonsfed serve --dev --host 127.0.0.1 --port 8080
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check commonsfed tests bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
