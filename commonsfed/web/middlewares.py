@@ -55,7 +55,7 @@ def csrf_exempt(handler: Handler) -> Handler:
 
 def wants_html(request: web.Request) -> bool:
     accept = request.headers.get("Accept", "")
-    return "text/html" in accept or not ("json" in accept)
+    return "text/html" in accept or "json" not in accept
 
 
 def render_error(request: web.Request, status: int, message: str | None = None) -> web.Response:
