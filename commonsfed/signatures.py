@@ -14,16 +14,18 @@ import binascii
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import http_sf
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from http_sf.innerlist import ser_innerlist
 
 # Mastodon's window: a clock may run an hour ahead, and a request may wait a few
 # minutes in a queue on top of an hour behind.
@@ -119,7 +121,7 @@ def digest_header(body: bytes) -> str:
 
 def content_digest_header(body: bytes) -> str:
     """The RFC 9530 `Content-Digest` value, a Structured Field dictionary."""
-    return f"sha-256=:{_b64(hashlib.sha256(body).digest())}:"
+    return http_sf.ser({"sha-256": hashlib.sha256(body).digest()})
 
 
 def http_date(now: datetime | None = None) -> str:
@@ -168,11 +170,11 @@ def sign_rfc9421(
     added = _rfc9421_digest(present, body) if body is not None else {}
     covered = ("@method", "@target-uri") + (("content-digest",) if body is not None else ())
     params = {"created": int(_utc(now).timestamp()), "keyid": key_id, "alg": RFC9421_ALGORITHM}
-    inner = _SfInnerList(tuple(_SfItem(name) for name in covered), params)
+    inner: _SfInnerList = ([(name, {}) for name in covered], params)
     request = _Request(method.upper(), scheme, authority, path_qs, present | _lower_headers(added))
     signature = _rsa_sign(private_key, _signature_base(inner, request))
-    added["Signature-Input"] = f"{RFC9421_LABEL}={_sf_inner_list(inner)}"
-    added["Signature"] = f"{RFC9421_LABEL}=:{_b64(signature)}:"
+    added["Signature-Input"] = _sf_serialise({RFC9421_LABEL: inner})
+    added["Signature"] = http_sf.ser({RFC9421_LABEL: signature})
     return added
 
 
@@ -455,7 +457,7 @@ def _parse_digest(value: str) -> dict[str, str]:
 def _parse_rfc9421(request: _Request, body: bytes | None, now: datetime) -> ParsedSignature:
     label, inner = _first_signature_input(request.headers["signature-input"])
     signature = _signature_member(request.headers.get("signature"), label)
-    key_id, algorithm = _check_rfc9421_params(inner.params, now)
+    key_id, algorithm = _check_rfc9421_params(inner[1], now)
     covered = _component_names(inner)
     _require_rfc9421_coverage(covered, request, body)
     base = _signature_base(inner, request)
@@ -467,11 +469,11 @@ def _parse_rfc9421(request: _Request, body: bytes | None, now: datetime) -> Pars
 def _first_signature_input(value: str) -> tuple[str, _SfInnerList]:
     # Peers send one signature (Mastodon labels it sig1). With several, the first is
     # judged, and it must meet every requirement on its own.
-    members = _SfParser(value, "Signature-Input").dictionary()
+    members = _sf_dictionary(value, "Signature-Input")
     if not members:
         raise SignatureError("Signature-Input header is empty")
     label, inner = next(iter(members.items()))
-    if not isinstance(inner, _SfInnerList):
+    if not isinstance(inner[0], list):
         raise SignatureError("Signature-Input header is malformed (expected a list)")
     return label, inner
 
@@ -479,13 +481,13 @@ def _first_signature_input(value: str) -> tuple[str, _SfInnerList]:
 def _signature_member(value: str | None, label: str) -> bytes:
     if value is None:
         raise SignatureError("Signature-Input comes without a Signature header")
-    member = _SfParser(value, "Signature").dictionary().get(label)
-    if not isinstance(member, _SfItem) or not isinstance(member.value, bytes) or not member.value:
+    signature, _params = _sf_dictionary(value, "Signature").get(label, (None, {}))
+    if not isinstance(signature, bytes) or not signature:
         raise SignatureError(f"Signature header has no signature labelled {label}")
-    return member.value
+    return signature
 
 
-def _check_rfc9421_params(params: Mapping[str, _SfBare], now: datetime) -> tuple[str, str | None]:
+def _check_rfc9421_params(params: Mapping[str, Any], now: datetime) -> tuple[str, str | None]:
     algorithm = _sf_string_param(params, "alg")
     if algorithm is not None and algorithm != RFC9421_ALGORITHM:
         raise SignatureError(f"algorithm {algorithm} is not accepted; use {RFC9421_ALGORITHM}")
@@ -502,22 +504,23 @@ def _check_rfc9421_params(params: Mapping[str, _SfBare], now: datetime) -> tuple
     return key_id, algorithm
 
 
-def _sf_string_param(params: Mapping[str, _SfBare], name: str) -> str | None:
+def _sf_string_param(params: Mapping[str, Any], name: str) -> str | None:
+    # An http_sf Token is not a str, so `alg=rsa` is told apart from `alg="rsa"`.
     value = params.get(name)
-    if value is not None and (not isinstance(value, str) or isinstance(value, _Token)):
+    if value is not None and not isinstance(value, str):
         raise SignatureError(f"Signature-Input parameter {name} must be a string")
     return value
 
 
 def _component_names(inner: _SfInnerList) -> tuple[str, ...]:
-    names = []
-    for item in inner.items:
+    names: list[str] = []
+    for name, params in inner[0]:
         # Parameters (;sf, ;key, ;req ...) are refused: no peer needs them for a request.
-        if not isinstance(item.value, str) or isinstance(item.value, _Token) or item.params:
+        if not isinstance(name, str) or params:
             raise SignatureError("covered components must be plain strings")
-        if item.value != item.value.lower() or item.value in names:
-            raise SignatureError(f"covered component {item.value} is not lower case or repeated")
-        names.append(item.value)
+        if name != name.lower() or name in names:
+            raise SignatureError(f"covered component {name} is not lower case or repeated")
+        names.append(name)
     return tuple(names)
 
 
@@ -535,15 +538,15 @@ def _require_rfc9421_coverage(
 
 
 def _check_content_digest(value: str, body: bytes | None) -> None:
-    members = _SfParser(value, "Content-Digest").dictionary()
+    members = _sf_dictionary(value, "Content-Digest")
     if "sha-256" not in members:
         raise SignatureError("Content-Digest header has no sha-256 digest")
-    for name, member in members.items():
+    for name, (digest, _params) in members.items():
         if name not in _HASHES:
             continue
-        if not isinstance(member, _SfItem) or not isinstance(member.value, bytes):
+        if not isinstance(digest, bytes):
             raise SignatureError("Content-Digest header is malformed")
-        _compare_digest(member.value, name, body, "Content-Digest")
+        _compare_digest(digest, name, body, "Content-Digest")
 
 
 _DERIVED_COMPONENTS: dict[str, Callable[[_Request], str]] = {
@@ -559,8 +562,8 @@ _DERIVED_COMPONENTS: dict[str, Callable[[_Request], str]] = {
 
 def _signature_base(inner: _SfInnerList, request: _Request) -> bytes:
     names = _component_names(inner)
-    lines = [f"{_sf_string(name)}: {_component_value(name, request)}" for name in names]
-    lines.append(f'"@signature-params": {_sf_inner_list(inner)}')
+    lines = [f"{http_sf.ser(name)}: {_component_value(name, request)}" for name in names]
+    lines.append(f'"@signature-params": {_sf_serialise(inner)}')
     return _ascii("\n".join(lines))
 
 
@@ -572,150 +575,56 @@ def _component_value(name: str, request: _Request) -> str:
     return _DERIVED_COMPONENTS[name](request)
 
 
-# --- Structured Fields (RFC 8941), only as much as the signature headers use ------------
+# --- Structured Fields (RFC 8941), parsed and serialised by http_sf ---------------------
+
+# http_sf's shapes: an item is (value, params), an inner list is ([items], params).
+_SfParams = dict[str, Any]
+_SfInnerList = tuple[list[tuple[Any, _SfParams]], _SfParams]
+_SfMember = tuple[Any, _SfParams]  # an item or an inner list
+# Strings, tokens, integers, byte sequences and booleans (a bool is an int); decimals,
+# dates and display strings are refused: no signature field uses them.
+_SF_ACCEPTED = (str, http_sf.Token, int, bytes)
 
 
-class _Token(str):
-    """A Structured Field token, kept apart from a String: `alg=rsa` is not `alg="rsa"`."""
+def _sf_dictionary(value: str, field_name: str) -> dict[str, _SfMember]:
+    try:
+        members = http_sf.parse(
+            value.encode("ascii"), tltype="dictionary", on_duplicate_key=_sf_refuse_duplicate
+        )
+    except ValueError as exc:  # http_sf's StructuredFieldError, or a non-ASCII character
+        raise SignatureError(f"{field_name} header is malformed ({exc})") from exc
+    for bare in _sf_bare_values(members.values()):
+        if not isinstance(bare, _SF_ACCEPTED):
+            raise SignatureError(f"{field_name} header is malformed (unsupported value)")
+        # http_sf forgives missing "=" padding (RFC 9651 4.2.7); we refuse it, as we
+        # always have, so that a byte sequence has a single spelling.
+        if isinstance(bare, bytes) and f":{_b64(bare)}:" not in value:
+            raise SignatureError(f"{field_name} is not valid base64")
+    return members
 
 
-_SfBare = str | int | bytes | bool
+def _sf_refuse_duplicate(key: str, _where: str) -> None:
+    # RFC 8941 keeps the last; refusing avoids disputes between parsers.
+    raise http_sf.StructuredFieldError(f"{key} given twice")
 
 
-@dataclass(frozen=True)
-class _SfItem:
-    value: _SfBare
-    params: dict[str, _SfBare] = field(default_factory=dict)
+def _sf_bare_values(members: Iterable[_SfMember]) -> Iterator[Any]:
+    """Every bare value in the members, their items and their parameters."""
+    for value, params in members:
+        yield from params.values()
+        if isinstance(value, list):
+            yield from _sf_bare_values(value)
+        else:
+            yield value
 
 
-@dataclass(frozen=True)
-class _SfInnerList:
-    items: tuple[_SfItem, ...]
-    params: dict[str, _SfBare] = field(default_factory=dict)
-
-
-_SF_KEY = re.compile(r"[a-z*][a-z0-9_.*-]*")
-_SF_STRING = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
-_SF_TOKEN = re.compile(r"[A-Za-z*][!#$%&'*+.^_`|~0-9A-Za-z:/-]*")
-# Decimals are refused (the lookahead): no signature field uses them.
-_SF_INTEGER = re.compile(r"-?[0-9]{1,15}(?![0-9.])")
-_SF_BYTES = re.compile(r":([A-Za-z0-9+/=]*):")
-_SF_BOOLEAN = re.compile(r"\?[01]")
-_SF_COMMA = re.compile(r",[ \t]*(?=.)")  # a comma must be followed by another member
-
-
-class _SfParser:
-    """Reads a Structured Field dictionary whose members are items or inner lists of
-    strings, tokens, integers, byte sequences and booleans (RFC 8941 section 4.2)."""
-
-    def __init__(self, text: str, field_name: str) -> None:
-        self.text = text.strip(" ")
-        self.position = 0
-        self.field_name = field_name
-
-    def fail(self, what: str) -> NoReturn:
-        raise SignatureError(f"{self.field_name} header is malformed ({what})")
-
-    def peek(self) -> str:
-        return self.text[self.position : self.position + 1]
-
-    def take(self, pattern: re.Pattern[str], what: str) -> re.Match[str]:
-        match = pattern.match(self.text, self.position)
-        if match is None:
-            self.fail(f"expected {what}")
-        self.position = match.end()
-        return match
-
-    def skip(self, characters: str) -> None:
-        while self.peek() and self.peek() in characters:
-            self.position += 1
-
-    def dictionary(self) -> dict[str, _SfItem | _SfInnerList]:
-        members: dict[str, _SfItem | _SfInnerList] = {}
-        while self.position < len(self.text):
-            key = self.take(_SF_KEY, "a key")[0]
-            if key in members:  # RFC 8941 keeps the last; refusing avoids parser disputes
-                self.fail(f"{key} given twice")
-            members[key] = self.member()
-            self.skip(" \t")
-            if self.position < len(self.text):
-                self.take(_SF_COMMA, "a comma and another member")
-        return members
-
-    def member(self) -> _SfItem | _SfInnerList:
-        if self.peek() != "=":
-            return _SfItem(True, self.params())
-        self.position += 1
-        return self.inner_list() if self.peek() == "(" else self.item()
-
-    def inner_list(self) -> _SfInnerList:
-        self.position += 1  # the opening parenthesis
-        items = []
-        while True:
-            self.skip(" ")
-            if self.peek() == ")":
-                break
-            items.append(self.item())
-            if self.peek() not in (" ", ")"):
-                self.fail("expected a space or ) in a list")
-        self.position += 1
-        return _SfInnerList(tuple(items), self.params())
-
-    def item(self) -> _SfItem:
-        return _SfItem(self.bare_item(), self.params())
-
-    def params(self) -> dict[str, _SfBare]:
-        params: dict[str, _SfBare] = {}
-        while self.peek() == ";":
-            self.position += 1
-            self.skip(" ")
-            key = self.take(_SF_KEY, "a parameter name")[0]
-            if key in params:
-                self.fail(f"parameter {key} given twice")
-            params[key] = True
-            if self.peek() == "=":
-                self.position += 1
-                params[key] = self.bare_item()
-        return params
-
-    def bare_item(self) -> _SfBare:
-        first = self.peek()
-        if first == '"':
-            return re.sub(r"\\(.)", r"\1", self.take(_SF_STRING, "a string")[1])
-        if first == ":":
-            return _b64decode(self.take(_SF_BYTES, "a byte sequence")[1], self.field_name)
-        if first == "?":
-            return self.take(_SF_BOOLEAN, "a boolean")[0] == "?1"
-        if first and first in "-0123456789":
-            return int(self.take(_SF_INTEGER, "an integer")[0])
-        return _Token(self.take(_SF_TOKEN, "a value")[0])
-
-
-def _sf_bare(value: _SfBare) -> str:
-    if isinstance(value, bool):  # before int: a bool is an int in Python
-        return "?1" if value else "?0"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, bytes):
-        return f":{_b64(value)}:"
-    if isinstance(value, _Token):
-        return str(value)
-    return _sf_string(value)
-
-
-def _sf_string(value: str) -> str:
-    if not all(" " <= character <= "~" for character in value):
-        raise SignatureError("signature parameters must be printable ASCII")
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _sf_params(params: Mapping[str, _SfBare]) -> str:
-    return "".join(f";{k}" if v is True else f";{k}={_sf_bare(v)}" for k, v in params.items())
-
-
-def _sf_inner_list(inner: _SfInnerList) -> str:
-    items = " ".join(_sf_bare(item.value) + _sf_params(item.params) for item in inner.items)
-    return f"({items}){_sf_params(inner.params)}"
+def _sf_serialise(structure: dict[str, _SfInnerList] | _SfInnerList) -> str:
+    try:
+        if isinstance(structure, dict):
+            return http_sf.ser(structure)
+        return ser_innerlist(structure)
+    except ValueError as exc:
+        raise SignatureError("signature parameters must be printable ASCII") from exc
 
 
 # --- Small shared helpers -----------------------------------------------------------------
