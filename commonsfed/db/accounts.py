@@ -19,14 +19,16 @@ async def insert_account(
     password_hash: str,
     status: str,
     is_admin: bool = False,
+    keys: tuple[str, str],
 ) -> Account:
     row = await conn.fetchrow(
         f"""
-        INSERT INTO accounts (username, email, password_hash, status, is_admin, approved_at)
-        VALUES ($1, $2, $3, $4, $5, CASE WHEN $4 = 'active' THEN now() END)
+        INSERT INTO accounts (username, email, password_hash, status, is_admin, approved_at,
+                              private_key_pem, public_key_pem)
+        VALUES ($1, $2, $3, $4, $5, CASE WHEN $4 = 'active' THEN now() END, $6, $7)
         RETURNING {_COLUMNS}
         """,
-        username, email, password_hash, status, is_admin,
+        username, email, password_hash, status, is_admin, keys[0], keys[1],
     )
     return from_row(Account, row)
 
@@ -112,3 +114,7 @@ async def recent_login_failures(
 
 async def clear_login_failures(conn: asyncpg.Connection, username: str) -> None:
     await conn.execute("DELETE FROM login_failures WHERE username = lower($1)", username)
+
+
+async def touch_last_seen(conn: asyncpg.Connection, account_id: int) -> None:
+    await conn.execute("UPDATE accounts SET last_seen_at = now() WHERE id = $1", account_id)

@@ -11,6 +11,7 @@ import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from commonsfed import signatures
 from commonsfed.config import Settings
 from commonsfed.db import accounts as q
 from commonsfed.models import Account
@@ -76,6 +77,16 @@ async def hash_password(password: str) -> str:
     return await asyncio.to_thread(_hasher.hash, password)
 
 
+async def new_key_pair() -> tuple[str, str]:
+    """(private PEM, public PEM) for a new actor; RSA generation takes a while, so in a thread."""
+
+    def generate() -> tuple[str, str]:
+        key = signatures.generate_private_key()
+        return signatures.private_key_to_pem(key), signatures.public_key_to_pem(key)
+
+    return await asyncio.to_thread(generate)
+
+
 async def _password_matches(password_hash: str, password: str) -> bool:
     try:
         return await asyncio.to_thread(_hasher.verify, password_hash, password)
@@ -104,10 +115,11 @@ async def register(
             raise ValidationError(errors)
         status = "pending" if settings.registration == "approval" and not by_admin else "active"
         password_hash = await hash_password(password)
+        keys = await new_key_pair()
         try:
             return await q.insert_account(
                 conn, username=username, email=email, password_hash=password_hash,
-                status=status, is_admin=is_admin,
+                status=status, is_admin=is_admin, keys=keys,
             )
         except asyncpg.UniqueViolationError:
             # two people registered the same name at the same moment; one of them gets this
@@ -145,7 +157,9 @@ async def authenticate(pool: asyncpg.Pool, username: str, password: str, address
             await q.record_login_failure(conn, username or "-", address)
             raise NotAllowed("Wrong username or password.")
         await q.clear_login_failures(conn, username)
-    return _check_status(account)
+        account = _check_status(account)
+        await q.touch_last_seen(conn, account.id)
+    return account
 
 
 def _check_status(account: Account) -> Account:

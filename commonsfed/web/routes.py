@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from commonsfed.resources import static_dir
-from commonsfed.web import admin, health, views
+from commonsfed.web import activitypub, admin, health, views, wellknown
 
 
 def setup_routes(app: web.Application) -> None:
@@ -18,4 +18,14 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/admin/accounts", admin.pending_accounts, name="admin_accounts")
     app.router.add_post("/admin/accounts/approve", admin.approve_account)
     app.router.add_get("/healthz", health.healthz, name="healthz")
+    app.router.add_get("/.well-known/webfinger", wellknown.webfinger)
+    app.router.add_get("/.well-known/host-meta", wellknown.host_meta)
+    app.router.add_get("/.well-known/host-meta.json", wellknown.host_meta)
+    app.router.add_get("/.well-known/nodeinfo", wellknown.nodeinfo_links)
+    app.router.add_get("/nodeinfo/{version}", wellknown.nodeinfo)
+    for prefix in ("/actor", "/users/{name}"):
+        app.router.add_get(prefix, activitypub.actor)
+        app.router.add_get(prefix + "/outbox", activitypub.outbox)
+        app.router.add_get(prefix + "/{direction:followers|following}", activitypub.follows)
+        app.router.add_get(prefix + "/collections/featured", activitypub.featured)
     app.router.add_static("/static/", static_dir(), name="static")

@@ -1,0 +1,140 @@
+"""Queries on actors: the node's own keys, the remote actor cache, follows, outboxes."""
+
+from __future__ import annotations
+
+import asyncpg
+import orjson
+
+from commonsfed.ap.actors import RemoteActor
+
+
+async def get_node_keys(conn: asyncpg.Connection, role: str) -> tuple[str, str] | None:
+    row = await conn.fetchrow(
+        "SELECT private_key_pem, public_key_pem FROM node_actors WHERE role = $1", role
+    )
+    return (row["private_key_pem"], row["public_key_pem"]) if row else None
+
+
+async def insert_node_keys(conn: asyncpg.Connection, role: str, private: str, public: str) -> None:
+    # two processes starting together may both try; the first one's keys stay
+    await conn.execute(
+        """
+        INSERT INTO node_actors (role, private_key_pem, public_key_pem) VALUES ($1, $2, $3)
+        ON CONFLICT (role) DO NOTHING
+        """,
+        role, private, public,
+    )
+
+
+async def get_account_keys(conn: asyncpg.Connection, account_id: int) -> tuple[str, str] | None:
+    row = await conn.fetchrow(
+        "SELECT private_key_pem, public_key_pem FROM accounts WHERE id = $1", account_id
+    )
+    return (row["private_key_pem"], row["public_key_pem"]) if row else None
+
+
+async def get_account_profile(conn: asyncpg.Connection, username: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """
+        SELECT id, username, display_name, summary, public_key_pem, status, created_at
+        FROM accounts WHERE lower(username) = lower($1)
+        """,
+        username,
+    )
+
+
+async def upsert_remote_actor(conn: asyncpg.Connection, actor: RemoteActor, document: dict) -> None:
+    await conn.execute(
+        """
+        INSERT INTO remote_actors (uri, domain, type, preferred_username, name, inbox,
+                                   shared_inbox, followers, key_id, public_key_pem, document)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)
+        ON CONFLICT (uri) DO UPDATE SET
+            domain = EXCLUDED.domain, type = EXCLUDED.type,
+            preferred_username = EXCLUDED.preferred_username, name = EXCLUDED.name,
+            inbox = EXCLUDED.inbox, shared_inbox = EXCLUDED.shared_inbox,
+            followers = EXCLUDED.followers, key_id = EXCLUDED.key_id,
+            public_key_pem = EXCLUDED.public_key_pem, document = EXCLUDED.document,
+            fetched_at = now()
+        """,
+        actor.uri, actor.domain, actor.type, actor.preferred_username, actor.name, actor.inbox,
+        actor.shared_inbox, actor.followers, actor.key_id, actor.public_key_pem,
+        orjson.dumps(document).decode(),
+    )
+
+
+_REMOTE_COLUMNS = ("uri, domain, type, preferred_username, name, inbox, shared_inbox, followers, "
+                   "key_id, public_key_pem")
+
+
+def _remote(row: asyncpg.Record | None) -> RemoteActor | None:
+    return RemoteActor(**dict(row)) if row else None
+
+
+async def get_remote_actor(conn: asyncpg.Connection, uri: str) -> RemoteActor | None:
+    row = await conn.fetchrow(f"SELECT {_REMOTE_COLUMNS} FROM remote_actors WHERE uri = $1", uri)
+    return _remote(row)
+
+
+async def get_remote_actor_by_key(conn: asyncpg.Connection, key_id: str) -> RemoteActor | None:
+    row = await conn.fetchrow(
+        f"SELECT {_REMOTE_COLUMNS} FROM remote_actors WHERE key_id = $1", key_id
+    )
+    return _remote(row)
+
+
+async def count_follows(conn: asyncpg.Connection, uri: str, direction: str) -> int:
+    column = "followed_uri" if direction == "followers" else "follower_uri"
+    return await conn.fetchval(
+        f"SELECT count(*) FROM follows WHERE {column} = $1 AND state = 'accepted'", uri
+    )
+
+
+async def follows_page(
+    conn: asyncpg.Connection, uri: str, direction: str, limit: int, offset: int
+) -> list[str]:
+    column, other = (("followed_uri", "follower_uri") if direction == "followers"
+                     else ("follower_uri", "followed_uri"))
+    rows = await conn.fetch(
+        f"""
+        SELECT {other} AS uri FROM follows WHERE {column} = $1 AND state = 'accepted'
+        ORDER BY id DESC LIMIT $2 OFFSET $3
+        """,
+        uri, limit, offset,
+    )
+    return [row["uri"] for row in rows]
+
+
+async def count_outbox(conn: asyncpg.Connection, actor_uri: str) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM activities WHERE actor_uri = $1 AND public", actor_uri
+    )
+
+
+async def outbox_page(
+    conn: asyncpg.Connection, actor_uri: str, limit: int, offset: int
+) -> list[dict]:
+    rows = await conn.fetch(
+        """
+        SELECT document FROM activities WHERE actor_uri = $1 AND public
+        ORDER BY id DESC LIMIT $2 OFFSET $3
+        """,
+        actor_uri, limit, offset,
+    )
+    return [orjson.loads(row["document"]) for row in rows]
+
+
+async def usage(conn: asyncpg.Connection, base_url: str) -> asyncpg.Record:
+    return await conn.fetchrow(
+        """
+        SELECT
+            (SELECT count(*) FROM accounts WHERE status = 'active') AS total,
+            (SELECT count(*) FROM accounts WHERE status = 'active'
+                AND last_seen_at > now() - interval '30 days') AS month,
+            (SELECT count(*) FROM accounts WHERE status = 'active'
+                AND last_seen_at > now() - interval '180 days') AS halfyear,
+            (SELECT count(*) FROM activities WHERE type = 'Create' AND public
+                AND actor_uri LIKE $1 || '/users/%') AS posts
+        """,
+        base_url,
+    )

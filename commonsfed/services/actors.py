@@ -1,0 +1,108 @@
+"""Local actors: residents, the instance actor and the neighbourhood's Group actor."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from commonsfed.ap.actors import LocalActor
+from commonsfed.ap.collections import PAGE_SIZE
+from commonsfed.ap.discovery import Usage
+from commonsfed.ap.uris import LocalUris
+from commonsfed.config import Settings
+from commonsfed.db import actors as q
+from commonsfed.services.accounts import new_key_pair
+from commonsfed.services.errors import ServiceError
+
+INSTANCE, GROUP = "instance", "group"
+
+
+class ActorNotFound(ServiceError):
+    pass
+
+
+class ActorGone(ServiceError):
+    pass
+
+
+def local_uris(settings: Settings) -> LocalUris:
+    return LocalUris(settings.base_url)
+
+
+async def node_keys(pool: asyncpg.Pool, role: str) -> tuple[str, str]:
+    """(private PEM, public PEM) of the instance or group actor, made on first use."""
+    async with pool.acquire() as conn:
+        keys = await q.get_node_keys(conn, role)
+        if keys is None:
+            private, public = await new_key_pair()
+            await q.insert_node_keys(conn, role, private, public)
+            keys = await q.get_node_keys(conn, role)
+    return keys
+
+
+async def instance_actor(pool: asyncpg.Pool, settings: Settings) -> LocalActor:
+    uris = local_uris(settings)
+    _, public = await node_keys(pool, INSTANCE)
+    return LocalActor(
+        uri=uris.instance_actor, type="Application", username=settings.domain,
+        name=settings.instance_name, summary="The node itself: it signs the node's requests.",
+        public_key_pem=public, url=settings.base_url, published=None,
+        manually_approves_followers=True, discoverable=False,
+    )
+
+
+async def group_actor(pool: asyncpg.Pool, settings: Settings) -> LocalActor:
+    uris = local_uris(settings)
+    _, public = await node_keys(pool, GROUP)
+    handle = settings.neighbourhood_handle
+    return LocalActor(
+        uri=uris.user(handle), type="Group", username=handle, name=settings.instance_name,
+        summary=settings.instance_description, public_key_pem=public, url=settings.base_url,
+        published=None, manually_approves_followers=settings.federation == "allowlist",
+    )
+
+
+async def local_actor(pool: asyncpg.Pool, settings: Settings, username: str) -> LocalActor:
+    """The actor at /users/<username>; ActorNotFound or ActorGone otherwise."""
+    if username.lower() == settings.neighbourhood_handle:
+        return await group_actor(pool, settings)
+    async with pool.acquire() as conn:
+        row = await q.get_account_profile(conn, username)
+    if row is None or row["status"] == "pending" or not row["public_key_pem"]:
+        raise ActorNotFound(f"There is no one called {username} here.")
+    if row["status"] in ("deleted", "suspended"):
+        raise ActorGone(f"{username} has left this node.")
+    uris = local_uris(settings)
+    return LocalActor(
+        uri=uris.user(row["username"]), type="Person", username=row["username"],
+        name=row["display_name"] or row["username"], summary=row["summary"],
+        public_key_pem=row["public_key_pem"], url=uris.user(row["username"]),
+        published=row["created_at"],
+    )
+
+
+async def follows_collection(
+    pool: asyncpg.Pool, actor_uri: str, direction: str, page: int | None
+) -> tuple[int, list[str]]:
+    async with pool.acquire() as conn:
+        total = await q.count_follows(conn, actor_uri, direction)
+        items = [] if page is None else await q.follows_page(
+            conn, actor_uri, direction, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    return total, items
+
+
+async def outbox_collection(
+    pool: asyncpg.Pool, actor_uri: str, page: int | None
+) -> tuple[int, list[dict]]:
+    async with pool.acquire() as conn:
+        total = await q.count_outbox(conn, actor_uri)
+        items = [] if page is None else await q.outbox_page(
+            conn, actor_uri, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    return total, items
+
+
+async def usage(pool: asyncpg.Pool, settings: Settings) -> Usage:
+    async with pool.acquire() as conn:
+        row = await q.usage(conn, settings.base_url)
+    return Usage(row["total"], row["month"], row["halfyear"], row["posts"])
+
+

@@ -1,0 +1,96 @@
+"""ActivityPub endpoints: actor documents and their collections, HTML for browsers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp_jinja2
+import orjson
+from aiohttp import web
+
+from commonsfed.ap.actors import LocalActor, actor_to_ap
+from commonsfed.ap.collections import collection_page_to_ap, collection_to_ap
+from commonsfed.services import actors
+from commonsfed.web.keys import POOL, SETTINGS
+
+AS2_CONTENT_TYPE = "application/activity+json"
+_AS2_ACCEPTS = ("application/activity+json", "application/ld+json")
+MAX_PAGE = 10_000  # deeper pages are a crawl, not a reader
+
+
+def wants_as2(request: web.Request) -> bool:
+    accept = request.headers.get("Accept", "").lower()
+    return any(kind in accept for kind in _AS2_ACCEPTS)
+
+
+def as2_response(document: dict[str, Any], status: int = 200) -> web.Response:
+    response = web.Response(body=orjson.dumps(document), status=status,
+                            content_type=AS2_CONTENT_TYPE)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+async def _actor_for(request: web.Request) -> LocalActor:
+    pool, settings = request.app[POOL], request.app[SETTINGS]
+    name = request.match_info.get("name")
+    if name is None:
+        return await actors.instance_actor(pool, settings)
+    try:
+        return await actors.local_actor(pool, settings, name)
+    except actors.ActorGone as exc:
+        raise web.HTTPGone(text=str(exc)) from None
+    except actors.ActorNotFound as exc:
+        raise web.HTTPNotFound(text=str(exc)) from None
+
+
+async def actor(request: web.Request) -> web.StreamResponse:
+    local = await _actor_for(request)
+    settings = request.app[SETTINGS]
+    if wants_as2(request):
+        return as2_response(actor_to_ap(local, actors.local_uris(settings)))
+    if local.type == "Application":
+        raise web.HTTPSeeOther("/")
+    context = {"actor": local, "handle": f"@{local.username}@{settings.domain}"}
+    response = aiohttp_jinja2.render_template("profile.html", request, context)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _page(request: web.Request) -> int | None:
+    raw = request.query.get("page")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise web.HTTPBadRequest(text=f"page must be a number from 1 to {MAX_PAGE}")
+    return int(raw)
+
+
+async def _collection(request: web.Request, uri: str, total: int, items: list) -> web.Response:
+    page = _page(request)
+    if page is None:
+        return as2_response(collection_to_ap(uri, total))
+    return as2_response(collection_page_to_ap(uri, page, items, total))
+
+
+async def follows(request: web.Request) -> web.Response:
+    local = await _actor_for(request)
+    direction = request.match_info["direction"]
+    uris = actors.local_uris(request.app[SETTINGS])
+    uri = uris.followers(local.uri) if direction == "followers" else uris.following(local.uri)
+    total, items = await actors.follows_collection(
+        request.app[POOL], local.uri, direction, _page(request))
+    return await _collection(request, uri, total, items)
+
+
+async def outbox(request: web.Request) -> web.Response:
+    local = await _actor_for(request)
+    uri = actors.local_uris(request.app[SETTINGS]).outbox(local.uri)
+    total, items = await actors.outbox_collection(request.app[POOL], local.uri, _page(request))
+    return await _collection(request, uri, total, items)
+
+
+async def featured(request: web.Request) -> web.Response:
+    # nothing can be pinned yet; the collection exists because Mastodon fetches it
+    local = await _actor_for(request)
+    uri = actors.local_uris(request.app[SETTINGS]).featured(local.uri)
+    return await _collection(request, uri, 0, [])
