@@ -13,9 +13,10 @@ from aiohttp_session import session_middleware
 from commonsfed import __version__
 from commonsfed.config import Settings
 from commonsfed.db.pool import create_pool
+from commonsfed.federation.context import open_federation
 from commonsfed.resources import templates_dir
 from commonsfed.web import middlewares
-from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
+from commonsfed.web.keys import ACCOUNT, FEDERATION, POOL, SETTINGS
 from commonsfed.web.routes import setup_routes
 from commonsfed.web.sessions import CSRF_FIELD, csrf_token, load_secret, session_storage
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_federation)
     app.on_response_prepare.append(middlewares.add_security_headers)
     _setup_templates(app, settings)
     setup_routes(app)
@@ -52,6 +54,12 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[POOL] = await create_pool(app[SETTINGS].database_url)
     yield
     await app[POOL].close()
+
+
+async def _federation(app: web.Application) -> AsyncIterator[None]:
+    async with open_federation(app[SETTINGS], app[POOL]) as federation:
+        app[FEDERATION] = federation
+        yield
 
 
 def _setup_templates(app: web.Application, settings: Settings) -> None:

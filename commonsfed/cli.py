@@ -20,11 +20,13 @@ from commonsfed.db.embedded import EmbeddedError
 from commonsfed.db.lifecycle import SchemaBehind, apply_migrations, database_url
 from commonsfed.db.migrate import MigrationError
 from commonsfed.db.pool import DatabaseUnavailable, create_pool, describe_url
+from commonsfed.federation.transport import TransportError
 from commonsfed.services.errors import ServiceError
 
 log = logging.getLogger("commonsfed")
 
-_FAILURES = (DatabaseUnavailable, EmbeddedError, MigrationError, SchemaBehind, ServiceError)
+_FAILURES = (DatabaseUnavailable, EmbeddedError, MigrationError, SchemaBehind, ServiceError,
+             TransportError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        settings = load_settings(os.environ, _flags(args), need_domain=args.command == "serve")
+        settings = load_settings(os.environ, _flags(args), need_domain=args.command in ("serve", "lookup"))
         return args.run(settings, args)
     except ConfigError as exc:
         print(f"commonsfed: error: {exc}", file=sys.stderr)
@@ -101,6 +103,10 @@ def _parser() -> argparse.ArgumentParser:
     approve = user_sub.add_parser("approve", parents=[common], help="approve a waiting account")
     approve.add_argument("name")
     approve.set_defaults(run=cmd_user_approve)
+    lookup = sub.add_parser("lookup", parents=[common],
+                            help="fetch a remote actor as the node sees it (signed, verified)")
+    lookup.add_argument("target", metavar="HANDLE_OR_URL")
+    lookup.set_defaults(run=cmd_lookup)
     return parser
 
 
@@ -181,3 +187,31 @@ def cmd_user_approve(settings: Settings, args: argparse.Namespace) -> int:
     account = _with_pool(settings, lambda pool, _: accounts.approve(pool, args.name))
     print(f"approved @{account.username}")
     return 0
+
+
+def cmd_lookup(settings: Settings, args: argparse.Namespace) -> int:
+    from commonsfed.federation.actors import lookup
+    from commonsfed.federation.context import open_federation
+
+    async def work(pool, settings):
+        async with open_federation(settings, pool) as federation:
+            return await lookup(federation, args.target)
+
+    actor = _with_pool(settings, work)
+    fields = [
+        ("id", actor.uri), ("type", actor.type),
+        ("handle", actor.handle if actor.preferred_username else "-"),
+        ("name", actor.name or "-"), ("inbox", actor.inbox),
+        ("shared inbox", actor.shared_inbox or "-"), ("followers", actor.followers or "-"),
+        ("key id", actor.key_id), ("key", key_fingerprint(actor.public_key_pem)),
+    ]
+    for label, value in fields:
+        print(f"{label:>13}: {value}")
+    return 0
+
+
+def key_fingerprint(public_key_pem: str) -> str:
+    from commonsfed import signatures
+
+    key = signatures.public_key_from_pem(public_key_pem)
+    return f"RSA-{key.key_size} SHA256:{signatures.key_fingerprint(key)}"

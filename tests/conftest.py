@@ -69,6 +69,21 @@ def empty_database_url(pg_server_url) -> str:
 
 
 @pytest.fixture
+def make_database(pg_server_url, template_database):
+    """A factory of migrated databases, for tests that run several nodes."""
+    names = []
+
+    def make() -> str:
+        name, url = _fresh_database(pg_server_url, template_database)
+        names.append(name)
+        return url
+
+    yield make
+    for name in names:
+        run_sync(server_execute(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
 def settings(database_url, tmp_path: Path) -> Settings:
     return Settings(
         domain="localhost",

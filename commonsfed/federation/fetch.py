@@ -241,3 +241,35 @@ def _canonical_or_none(url: str) -> str | None:
         return _canonical(url)
     except ValueError:  # urlsplit refuses e.g. an unclosed "[" in the host
         return None
+
+
+# --- WebFinger ------------------------------------------------------------------------------
+
+# JRD is often served as plain JSON (GoToSocial, older Pleroma); it is not an AS2 document,
+# and nothing in it is trusted beyond the actor URL it points to, which is then fetched.
+JRD_CONTENT_TYPES = frozenset({"application/jrd+json", "application/json"})
+JRD_MAX_BYTES = 64 * 1024
+
+
+async def fetch_jrd(
+    session: aiohttp.ClientSession, policy: AddressPolicy, url: str, *, dev: bool = False
+) -> dict[str, Any]:
+    """GET a WebFinger (JRD) document; redirects may leave the origin (split-domain setups),
+    but every hop still goes through the session's address guard."""
+    target, _ = _start_url(url, dev)
+    _check_literal_host(policy, target)
+    headers = {"Accept": "application/jrd+json, application/json"}
+    try:
+        request = session.get(URL(target, encoded=True), headers=headers, max_redirects=3)
+        async with request as response:
+            _check_status(response.status, target)
+            mime = response.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+            if mime not in JRD_CONTENT_TYPES:
+                raise FetchError(f"refused: {mime or 'no content type'} is not a WebFinger answer")
+            return _parse_object(await _read_capped(response, target, JRD_MAX_BYTES), target)
+    except AddressNotAllowed as exc:
+        raise FetchError(exc.message) from exc
+    except TimeoutError as exc:
+        raise FetchError(f"timed out fetching {target}") from exc
+    except aiohttp.ClientError as exc:
+        raise FetchError(f"could not fetch {target}: {exc or type(exc).__name__}") from exc

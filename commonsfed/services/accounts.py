@@ -11,9 +11,9 @@ import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from commonsfed import signatures
 from commonsfed.config import Settings
 from commonsfed.db import accounts as q
+from commonsfed.federation.keys import new_key_pair
 from commonsfed.models import Account
 from commonsfed.services.errors import NotAllowed, RateLimited, ValidationError
 
@@ -75,16 +75,6 @@ def check_password(password: str) -> str | None:
 async def hash_password(password: str) -> str:
     # argon2 takes tens of milliseconds on purpose: keep it off the event loop
     return await asyncio.to_thread(_hasher.hash, password)
-
-
-async def new_key_pair() -> tuple[str, str]:
-    """(private PEM, public PEM) for a new actor; RSA generation takes a while, so in a thread."""
-
-    def generate() -> tuple[str, str]:
-        key = signatures.generate_private_key()
-        return signatures.private_key_to_pem(key), signatures.public_key_to_pem(key)
-
-    return await asyncio.to_thread(generate)
 
 
 async def _password_matches(password_hash: str, password: str) -> bool:

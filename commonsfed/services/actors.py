@@ -10,10 +10,8 @@ from commonsfed.ap.discovery import Usage
 from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
 from commonsfed.db import actors as q
-from commonsfed.services.accounts import new_key_pair
+from commonsfed.federation.keys import GROUP, INSTANCE, node_keys
 from commonsfed.services.errors import ServiceError
-
-INSTANCE, GROUP = "instance", "group"
 
 
 class ActorNotFound(ServiceError):
@@ -26,17 +24,6 @@ class ActorGone(ServiceError):
 
 def local_uris(settings: Settings) -> LocalUris:
     return LocalUris(settings.base_url)
-
-
-async def node_keys(pool: asyncpg.Pool, role: str) -> tuple[str, str]:
-    """(private PEM, public PEM) of the instance or group actor, made on first use."""
-    async with pool.acquire() as conn:
-        keys = await q.get_node_keys(conn, role)
-        if keys is None:
-            private, public = await new_key_pair()
-            await q.insert_node_keys(conn, role, private, public)
-            keys = await q.get_node_keys(conn, role)
-    return keys
 
 
 async def instance_actor(pool: asyncpg.Pool, settings: Settings) -> LocalActor:

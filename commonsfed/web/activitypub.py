@@ -10,8 +10,9 @@ from aiohttp import web
 
 from commonsfed.ap.actors import LocalActor, actor_to_ap
 from commonsfed.ap.collections import collection_page_to_ap, collection_to_ap
+from commonsfed.federation.verify import NotVerified, verify_request
 from commonsfed.services import actors
-from commonsfed.web.keys import POOL, SETTINGS
+from commonsfed.web.keys import FEDERATION, POOL, SETTINGS
 
 AS2_CONTENT_TYPE = "application/activity+json"
 _AS2_ACCEPTS = ("application/activity+json", "application/ld+json")
@@ -43,17 +44,46 @@ async def _actor_for(request: web.Request) -> LocalActor:
         raise web.HTTPNotFound(text=str(exc)) from None
 
 
+async def require_signature(request: web.Request) -> None:
+    """In secure mode, AS2 documents are only for peers that sign their fetches."""
+    if not request.app[SETTINGS].secure_mode:
+        return
+    try:
+        await verify_request(request.app[FEDERATION], request.method, request.raw_path,
+                             request.headers, None)
+    except NotVerified as exc:
+        raise web.HTTPUnauthorized(text=f"secure mode: {exc}") from None
+
+
+def key_only(document: dict[str, Any]) -> dict[str, Any]:
+    """What an unsigned fetch gets in secure mode: enough to verify the actor's signatures,
+    so two nodes in secure mode can still check each other (as Mastodon does)."""
+    keep = ("@context", "id", "type", "preferredUsername", "inbox", "endpoints", "publicKey")
+    return {key: document[key] for key in keep if key in document}
+
+
 async def actor(request: web.Request) -> web.StreamResponse:
     local = await _actor_for(request)
     settings = request.app[SETTINGS]
     if wants_as2(request):
-        return as2_response(actor_to_ap(local, actors.local_uris(settings)))
+        document = actor_to_ap(local, actors.local_uris(settings))
+        if local.type == "Application" or not settings.secure_mode:
+            return as2_response(document)
+        if not _is_signed(request):
+            return as2_response(key_only(document))
+        await require_signature(request)
+        return as2_response(document)
     if local.type == "Application":
         raise web.HTTPSeeOther("/")
     context = {"actor": local, "handle": f"@{local.username}@{settings.domain}"}
     response = aiohttp_jinja2.render_template("profile.html", request, context)
     response.headers["Vary"] = "Accept"
     return response
+
+
+def _is_signed(request: web.Request) -> bool:
+    headers = request.headers
+    return "Signature" in headers or headers.get("Authorization", "").startswith("Signature ")
 
 
 def _page(request: web.Request) -> int | None:
@@ -73,6 +103,7 @@ async def _collection(request: web.Request, uri: str, total: int, items: list) -
 
 
 async def follows(request: web.Request) -> web.Response:
+    await require_signature(request)
     local = await _actor_for(request)
     direction = request.match_info["direction"]
     uris = actors.local_uris(request.app[SETTINGS])
@@ -83,6 +114,7 @@ async def follows(request: web.Request) -> web.Response:
 
 
 async def outbox(request: web.Request) -> web.Response:
+    await require_signature(request)
     local = await _actor_for(request)
     uri = actors.local_uris(request.app[SETTINGS]).outbox(local.uri)
     total, items = await actors.outbox_collection(request.app[POOL], local.uri, _page(request))
@@ -90,6 +122,7 @@ async def outbox(request: web.Request) -> web.Response:
 
 
 async def featured(request: web.Request) -> web.Response:
+    await require_signature(request)
     # nothing can be pinned yet; the collection exists because Mastodon fetches it
     local = await _actor_for(request)
     uri = actors.local_uris(request.app[SETTINGS]).featured(local.uri)

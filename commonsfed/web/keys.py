@@ -6,10 +6,12 @@ import asyncpg
 from aiohttp import web
 
 from commonsfed.config import Settings
+from commonsfed.federation.context import Federation
 from commonsfed.models import Account
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
+FEDERATION = web.AppKey("federation", Federation)
 
 # the logged-in Account, or None
 ACCOUNT = web.RequestKey("account", Account | None)

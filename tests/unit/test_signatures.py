@@ -17,6 +17,7 @@ from commonsfed.signatures import (
     digest_header,
     generate_private_key,
     http_date,
+    key_fingerprint,
     parse_signature,
     private_key_from_pem,
     private_key_to_pem,
@@ -1070,3 +1071,13 @@ def test_parse_signature__malformed_rfc9421_refused(change, reason):
 
     with pytest.raises(SignatureError, match=reason):
         parse_signature("POST", "/inbox", headers, BODY, now=NOW)
+
+
+def test_key_fingerprint__is_stable_and_differs_between_keys():
+    other = generate_private_key().public_key()
+
+    first = key_fingerprint(PUBLIC)
+
+    assert first == key_fingerprint(public_key_from_pem(public_key_to_pem(KEY)))
+    assert first != key_fingerprint(other)
+    assert len(first) == 43 and "=" not in first

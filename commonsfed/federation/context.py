@@ -1,0 +1,47 @@
+"""What federation code needs at hand: settings, pool, HTTP session, the instance actor's key."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import aiohttp
+import asyncpg
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from commonsfed import signatures
+from commonsfed.ap.uris import LocalUris
+from commonsfed.config import Settings
+from commonsfed.federation.keys import INSTANCE, node_keys
+from commonsfed.federation.transport import AddressPolicy, make_client_session, user_agent_for
+
+
+@dataclass(frozen=True)
+class Federation:
+    settings: Settings
+    pool: asyncpg.Pool
+    session: aiohttp.ClientSession
+    policy: AddressPolicy
+    instance_private_key: rsa.RSAPrivateKey
+
+    @property
+    def uris(self) -> LocalUris:
+        return LocalUris(self.settings.base_url)
+
+    @property
+    def instance_key_id(self) -> str:
+        return self.uris.key_id(self.uris.instance_actor)
+
+
+@asynccontextmanager
+async def open_federation(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[Federation]:
+    """The node's one HTTP session and its signing key, closed on the way out."""
+    policy = AddressPolicy.from_settings(settings)
+    private_pem, _ = await node_keys(pool, INSTANCE)
+    session = make_client_session(policy, user_agent=user_agent_for(settings))
+    try:
+        yield Federation(settings, pool, session, policy,
+                         signatures.private_key_from_pem(private_pem))
+    finally:
+        await session.close()

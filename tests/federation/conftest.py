@@ -1,0 +1,73 @@
+"""Several real nodes in one test process, each with its own database and port.
+
+Their host names are real (north.test, south.test, east.test): the dev-only resolver map
+tells every node's HTTP client which loopback port each name lives on, so ids, WebFinger
+handles, Host headers and signatures are exactly what they would be on the Internet.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, replace
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from commonsfed.app import create_app
+from commonsfed.config import Settings
+from commonsfed.federation.context import Federation
+from commonsfed.web.keys import FEDERATION
+from tests.conftest import TEST_SECRET
+
+NAMES = ("north.test", "south.test", "east.test")
+
+
+@dataclass
+class Node:
+    name: str
+    settings: Settings
+    app: web.Application
+    client: TestClient
+
+    @property
+    def federation(self) -> Federation:
+        return self.app[FEDERATION]
+
+    def url(self, path: str) -> str:
+        return f"http://{self.name}{path}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+async def start_nodes(make_database, tmp_path):
+    """start_nodes(n, **settings changes) -> [Node, ...]; all stopped after the test."""
+    clients: list[TestClient] = []
+
+    async def start(count: int = 2, **changes) -> list[Node]:
+        names = NAMES[:count]
+        ports = {name: free_port() for name in names}
+        resolve = {name: f"127.0.0.1:{port}" for name, port in ports.items()}
+        nodes = []
+        for name in names:
+            settings = Settings(
+                domain=name, database_url=make_database(), data_dir=tmp_path / name,
+                secret=TEST_SECRET, dev=True, resolve=resolve,
+                instance_name=f"{name.split('.')[0].title()} Commons",
+            )
+            settings = replace(settings, **changes.get(name, {}))
+            app = create_app(settings)
+            client = TestClient(TestServer(app, host="127.0.0.1", port=ports[name]))
+            await client.start_server()
+            clients.append(client)
+            nodes.append(Node(name, settings, app, client))
+        return nodes
+
+    yield start
+    for client in clients:
+        await client.close()
