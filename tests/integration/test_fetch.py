@@ -26,6 +26,7 @@ from commonsfed.federation.fetch import (
     Gone,
     NotFound,
     fetch_document,
+    fetch_jrd,
 )
 from commonsfed.federation.transport import (
     AddressNotAllowed,
@@ -511,3 +512,49 @@ async def test_fetch_document__peer_that_never_answers_times_out(start_peer, fet
             await fetch(dev_policy(south_test=south), ALICE, client_timeout=timeout)
     finally:
         release.set()
+
+
+# --- WebFinger (JRD) --------------------------------------------------------------------------
+
+WEBFINGER = "/.well-known/webfinger"
+JRD = {"subject": "acct:alice@south.test", "links": [
+    {"rel": "self", "type": "application/activity+json", "href": ALICE}]}
+
+
+async def test_fetch_jrd__reads_jrd_and_plain_json(start_peer, make_session):
+    south = await start_peer({WEBFINGER: serve(JRD, content_type="application/jrd+json")})
+    east = await start_peer({WEBFINGER: serve(JRD, content_type="application/json")})
+    policy = dev_policy(south_test=south, east_test=east)
+    session = make_session(policy)
+
+    from_south = await fetch_jrd(session, policy, f"http://south.test{WEBFINGER}?x=1", dev=True)
+    from_east = await fetch_jrd(session, policy, f"http://east.test{WEBFINGER}", dev=True)
+
+    assert from_south == JRD == from_east
+    assert south.requests[0].headers["Accept"].startswith("application/jrd+json")
+
+
+async def test_fetch_jrd__html_answer_is_refused(start_peer, make_session):
+    south = await start_peer({WEBFINGER: serve(b"<html></html>", content_type="text/html")})
+    policy = dev_policy(south_test=south)
+
+    with pytest.raises(FetchError, match="not a WebFinger answer"):
+        await fetch_jrd(make_session(policy), policy, f"http://south.test{WEBFINGER}", dev=True)
+
+
+async def test_fetch_jrd__oversized_answer_is_refused(start_peer, make_session):
+    big = {"subject": "x" * 70_000}
+    south = await start_peer({WEBFINGER: serve(big, content_type="application/jrd+json")})
+    policy = dev_policy(south_test=south)
+
+    with pytest.raises(FetchError, match="larger than"):
+        await fetch_jrd(make_session(policy), policy, f"http://south.test{WEBFINGER}", dev=True)
+
+
+async def test_fetch_jrd__loopback_is_refused_outside_dev_mode(start_peer, make_session):
+    south = await start_peer({WEBFINGER: serve(JRD, content_type="application/jrd+json")})
+    policy = AddressPolicy(resolve={"south.test": south.target})
+
+    with pytest.raises(FetchError, match="internal"):
+        await fetch_jrd(make_session(policy), policy, f"https://south.test{WEBFINGER}")
+    assert south.requests == []
