@@ -12,6 +12,7 @@ import logging
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import warnings
 from pathlib import Path
@@ -91,6 +92,12 @@ class _MachinePostgres:
         if self.run_as:
             user = pwd.getpwnam(self.run_as)
             os.chown(self.pgdata, user.pw_uid, user.pw_gid)
+            # the server runs as `postgres` and must reach its folder: let it pass through
+            # (execute only, not list) the folders above, as pgserver does
+            for parent in self.pgdata.parents:
+                mode = parent.stat().st_mode
+                if not mode & stat.S_IXOTH:
+                    parent.chmod(mode | stat.S_IXOTH)
 
     def _run(self, program: str, *args: str) -> None:
         command = [str(self.bindir / program), *args]

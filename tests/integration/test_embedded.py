@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 
+import asyncpg
+import pytest
+
+from commonsfed.db.embedded import EmbeddedError, EmbeddedPostgres, _find_bindir
 from tests.builders import DEFAULT_PASSWORD
 from tests.integration.test_migrations import cli_env
 
@@ -33,3 +38,29 @@ def test_embedded_database__survives_restarts_and_stops_cleanly(tmp_path):
     assert second.returncode == 1
     assert "This username is taken." in second.stderr
     assert not (data / "postgres" / "postmaster.pid").exists()
+
+
+def test_embedded_database__falls_back_to_the_machines_postgresql(tmp_path, monkeypatch):
+    try:
+        _find_bindir()
+    except EmbeddedError:
+        pytest.skip("this machine has no PostgreSQL binaries (initdb, pg_ctl)")
+    # as if pgserver were not installed
+    monkeypatch.setitem(sys.modules, "pgserver", None)
+    server = EmbeddedPostgres(tmp_path / "data")
+
+    url = server.start()
+    try:
+        async def version() -> str:
+            conn = await asyncpg.connect(url)
+            try:
+                return await conn.fetchval("SHOW server_version")
+            finally:
+                await conn.close()
+
+        assert asyncio.run(version())
+    finally:
+        server.stop()
+
+    assert (tmp_path / "data" / "postgres" / "PG_VERSION").exists()
+    assert not (tmp_path / "data" / "postgres" / "postmaster.pid").exists()
