@@ -138,3 +138,11 @@ async def usage(conn: asyncpg.Connection, base_url: str) -> asyncpg.Record:
         """,
         base_url,
     )
+
+
+async def get_private_key_of_username(conn: asyncpg.Connection, username: str) -> str | None:
+    return await conn.fetchval(
+        "SELECT private_key_pem FROM accounts WHERE lower(username) = lower($1) "
+        "AND status = 'active'",
+        username,
+    )

@@ -7,6 +7,8 @@ import asyncio
 import asyncpg
 
 from commonsfed import signatures
+from commonsfed.ap.uris import LocalUris
+from commonsfed.config import Settings
 from commonsfed.db import actors as q
 
 INSTANCE, GROUP = "instance", "group"
@@ -31,3 +33,28 @@ async def node_keys(pool: asyncpg.Pool, role: str) -> tuple[str, str]:
             await q.insert_node_keys(conn, role, private, public)
             keys = await q.get_node_keys(conn, role)
     return keys
+
+
+class NoSigningKey(Exception):
+    """The actor is not local, or has no key (left the node)."""
+
+
+async def signing_key_pem(conn: asyncpg.Connection, settings: Settings, actor_uri: str) -> str:
+    """The private key (PEM) a local actor signs its deliveries with."""
+    uris = LocalUris(settings.base_url)
+    if actor_uri == uris.instance_actor:
+        return await _node_key(conn, INSTANCE)
+    username = uris.local_username(actor_uri)
+    if username == settings.neighbourhood_handle:
+        return await _node_key(conn, GROUP)
+    pem = await q.get_private_key_of_username(conn, username) if username else None
+    if pem is None:
+        raise NoSigningKey(f"{actor_uri} is not an active local actor")
+    return pem
+
+
+async def _node_key(conn: asyncpg.Connection, role: str) -> str:
+    keys = await q.get_node_keys(conn, role)
+    if keys is None:
+        raise NoSigningKey(f"the {role} actor has no key yet")
+    return keys[0]
