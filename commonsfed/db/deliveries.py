@@ -1,7 +1,16 @@
-"""Queries on the delivery queue."""
+"""Queries on the delivery queue, and on the hosts whose deliveries keep failing.
+
+A row is claimed by setting `locked_until` (a lease) under `FOR UPDATE SKIP LOCKED`, as
+procrastinate claims its jobs: a claimed row is one whose `locked_until` is still ahead,
+so a worker killed mid-delivery loses nothing; its rows come due again when the lease
+ends. The `locked_until` a worker set is also its fencing token: every finishing query
+matches on it, so a worker whose lease ran out cannot overwrite what another one did.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -22,3 +31,262 @@ async def insert_deliveries(conn: asyncpg.Connection, activity_uri: str, inboxes
     )
     await conn.execute(f"NOTIFY {DELIVERY_CHANNEL}")
     return len(inboxes)
+
+
+# --- Claiming ----------------------------------------------------------------------------
+
+_CLAIMED_COLUMNS = """
+    d.id, d.activity_uri, d.inbox, d.host, d.attempts, d.created_at, d.locked_until,
+    a.actor_uri, a.document::text AS document
+"""
+
+_DUE = """
+    d.state = 'pending' AND d.next_try_at <= now()
+    AND (d.locked_until IS NULL OR d.locked_until <= now())
+"""
+
+# Probes first: a parked host whose park has ended gets its oldest due delivery, and its
+# `parked_until` moves a lease ahead, so no other worker probes it meanwhile.
+_CLAIM_PROBES = f"""
+WITH probe AS (
+    SELECT h.host, p.id
+    FROM hosts h
+    CROSS JOIN LATERAL (
+        SELECT d.id FROM deliveries d
+        WHERE d.host = h.host AND {_DUE}
+        ORDER BY d.next_try_at, d.id
+        LIMIT 1
+        FOR UPDATE OF d SKIP LOCKED
+    ) p
+    WHERE h.parked_until <= now()
+    ORDER BY h.parked_until
+    LIMIT $1
+    FOR UPDATE OF h SKIP LOCKED
+), held AS (
+    UPDATE hosts h SET parked_until = now() + $2::interval
+    FROM probe WHERE h.host = probe.host
+)
+UPDATE deliveries d SET locked_until = now() + $2::interval
+FROM probe, activities a
+WHERE d.id = probe.id AND a.uri = d.activity_uri
+RETURNING {_CLAIMED_COLUMNS}, true AS probe
+"""
+
+_CLAIM_DUE = f"""
+WITH due AS (
+    SELECT d.id FROM deliveries d
+    WHERE {_DUE}
+      AND NOT EXISTS (
+          SELECT 1 FROM hosts h WHERE h.host = d.host AND h.parked_until IS NOT NULL
+      )
+    ORDER BY d.next_try_at, d.id
+    LIMIT $1
+    FOR UPDATE OF d SKIP LOCKED
+)
+UPDATE deliveries d SET locked_until = now() + $2::interval
+FROM due, activities a
+WHERE d.id = due.id AND a.uri = d.activity_uri
+RETURNING {_CLAIMED_COLUMNS}, false AS probe
+"""
+
+
+async def claim_due(conn: asyncpg.Connection, limit: int, lease: timedelta) -> list[asyncpg.Record]:
+    """Lease up to `limit` due deliveries, oldest first, with their activity and its actor.
+
+    A host that is parked (`hosts.parked_until` set) gets none, except one probe once its
+    park has ended. Columns: id, activity_uri, inbox, host, attempts, created_at,
+    locked_until (the lease, which the finishing queries want back), actor_uri, document
+    (JSON text), probe.
+    """
+    rows = await conn.fetch(_CLAIM_PROBES, limit, lease)
+    if len(rows) < limit:
+        rows += await conn.fetch(_CLAIM_DUE, limit - len(rows), lease)
+    return sorted(rows, key=lambda row: row["id"])
+
+
+async def release_claims(conn: asyncpg.Connection, leases: Sequence[tuple[int, datetime]]) -> int:
+    """Give back claimed rows without counting an attempt (a worker shutting down)."""
+    result = await conn.execute(
+        """
+        UPDATE deliveries d SET locked_until = NULL
+        FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, lease)
+        WHERE d.id = u.id AND d.locked_until = u.lease AND d.state = 'pending'
+        """,
+        [id_ for id_, _ in leases],
+        [lease for _, lease in leases],
+    )
+    return _count(result)
+
+
+# --- Finishing -----------------------------------------------------------------------------
+# Each takes (id, lease, status, ...) tuples, so that a worker records a whole batch in
+# one statement per outcome.
+
+
+async def mark_done(
+    conn: asyncpg.Connection, rows: Sequence[tuple[int, datetime, int | None]]
+) -> int:
+    result = await conn.execute(
+        """
+        UPDATE deliveries d SET state = 'done', attempts = d.attempts + 1, finished_at = now(),
+            locked_until = NULL, last_status = u.status, last_error = NULL
+        FROM unnest($1::bigint[], $2::timestamptz[], $3::integer[]) AS u(id, lease, status)
+        WHERE d.id = u.id AND d.locked_until = u.lease AND d.state = 'pending'
+        """,
+        *_columns(rows, 3),
+    )
+    return _count(result)
+
+
+async def schedule_retries(
+    conn: asyncpg.Connection,
+    rows: Sequence[tuple[int, datetime, int | None, str | None, datetime]],
+) -> int:
+    """(id, lease, status, error, next_try_at) rows go back to the queue, one attempt more."""
+    result = await conn.execute(
+        """
+        UPDATE deliveries d SET attempts = d.attempts + 1, next_try_at = u.next_try_at,
+            locked_until = NULL, last_status = u.status, last_error = u.error
+        FROM unnest($1::bigint[], $2::timestamptz[], $3::integer[], $4::text[],
+                    $5::timestamptz[]) AS u(id, lease, status, error, next_try_at)
+        WHERE d.id = u.id AND d.locked_until = u.lease AND d.state = 'pending'
+        """,
+        *_columns(rows, 5),
+    )
+    return _count(result)
+
+
+async def mark_failed(
+    conn: asyncpg.Connection, rows: Sequence[tuple[int, datetime, int | None, str | None]]
+) -> int:
+    """(id, lease, status, error) rows are given up."""
+    result = await conn.execute(
+        """
+        UPDATE deliveries d SET state = 'failed', attempts = d.attempts + 1,
+            finished_at = now(), locked_until = NULL, last_status = u.status,
+            last_error = u.error
+        FROM unnest($1::bigint[], $2::timestamptz[], $3::integer[], $4::text[])
+            AS u(id, lease, status, error)
+        WHERE d.id = u.id AND d.locked_until = u.lease AND d.state = 'pending'
+        """,
+        *_columns(rows, 4),
+    )
+    return _count(result)
+
+
+def _columns(rows: Sequence[tuple], width: int) -> list[list]:
+    return [[row[i] for row in rows] for i in range(width)]
+
+
+def _count(status: str) -> int:
+    """The row count from asyncpg's command tag, e.g. "UPDATE 3"."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+# --- Hosts ----------------------------------------------------------------------------------
+
+
+async def record_host_results(
+    conn: asyncpg.Connection, results: Sequence[tuple[str, bool, int, str | None]]
+) -> list[asyncpg.Record]:
+    """(host, answered, failures, last error) per host, from one batch of deliveries.
+
+    A host that answered is reset: no failures, not parked. Otherwise its failures add up
+    and `failing_since` keeps the first. Hosts are written in name order so that two
+    workers recording at once lock them in the same order and cannot deadlock.
+    Returns host, consecutive_failures, failing_since, parked_until, now for the failing.
+    """
+    ordered = sorted(results)
+    return await conn.fetch(
+        """
+        INSERT INTO hosts AS h (host, consecutive_failures, failing_since, last_success_at,
+                                last_error)
+        SELECT u.host, CASE WHEN u.ok THEN 0 ELSE u.failures END,
+               CASE WHEN u.ok THEN NULL ELSE now() END, CASE WHEN u.ok THEN now() END, u.error
+        FROM unnest($1::text[], $2::boolean[], $3::integer[], $4::text[])
+            WITH ORDINALITY AS u(host, ok, failures, error, n)
+        ORDER BY u.n
+        ON CONFLICT (host) DO UPDATE SET
+            consecutive_failures = CASE WHEN EXCLUDED.last_success_at IS NOT NULL THEN 0
+                ELSE h.consecutive_failures + EXCLUDED.consecutive_failures END,
+            failing_since = CASE WHEN EXCLUDED.last_success_at IS NOT NULL THEN NULL
+                ELSE coalesce(h.failing_since, now()) END,
+            parked_until = CASE WHEN EXCLUDED.last_success_at IS NOT NULL THEN NULL
+                ELSE h.parked_until END,
+            last_success_at = coalesce(EXCLUDED.last_success_at, h.last_success_at),
+            last_error = coalesce(EXCLUDED.last_error, h.last_error)
+        RETURNING h.host, h.consecutive_failures, h.failing_since, h.parked_until,
+                  now() AS now
+        """,
+        *_columns(ordered, 4),
+    )
+
+
+async def park_host(conn: asyncpg.Connection, host: str, until: datetime) -> None:
+    await conn.execute("UPDATE hosts SET parked_until = $2 WHERE host = $1", host, until)
+
+
+async def fail_stale_for_host(
+    conn: asyncpg.Connection, host: str, created_before: datetime, reason: str
+) -> int:
+    """Give up the host's unclaimed deliveries older than the retry window.
+
+    A parked host is only probed, one delivery per park, so without this its queue
+    would outgrow what the probes can ever give up."""
+    result = await conn.execute(
+        """
+        UPDATE deliveries SET state = 'failed', finished_at = now(), last_error = $3
+        WHERE id IN (
+            SELECT id FROM deliveries
+            WHERE host = $1 AND state = 'pending' AND created_at < $2
+              AND (locked_until IS NULL OR locked_until <= now())
+            FOR UPDATE SKIP LOCKED
+        )
+        """,
+        host,
+        created_before,
+        reason,
+    )
+    return _count(result)
+
+
+# --- For admins ----------------------------------------------------------------------------
+
+
+async def drop_pending_for_host(
+    conn: asyncpg.Connection, host: str, reason: str = "dropped: the domain is blocked"
+) -> int:
+    """Give up every pending delivery to `host` (after a domain block); returns how many.
+
+    Rows in flight are dropped too: clearing their lease makes the worker's result miss."""
+    result = await conn.execute(
+        """
+        UPDATE deliveries SET state = 'failed', finished_at = now(), locked_until = NULL,
+            last_error = $2
+        WHERE host = $1 AND state = 'pending'
+        """,
+        host.lower(),
+        reason,
+    )
+    return _count(result)
+
+
+async def queue_summary(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Per host with deliveries not done: pending, retrying (pending, tried before), parked
+    (bool) and parked_until, failed, oldest_next_try_at (of the pending), last_error."""
+    return await conn.fetch(
+        """
+        SELECT d.host,
+               count(*) FILTER (WHERE d.state = 'pending') AS pending,
+               count(*) FILTER (WHERE d.state = 'pending' AND d.attempts > 0) AS retrying,
+               coalesce(h.parked_until IS NOT NULL, false) AS parked,
+               h.parked_until,
+               count(*) FILTER (WHERE d.state = 'failed') AS failed,
+               min(d.next_try_at) FILTER (WHERE d.state = 'pending') AS oldest_next_try_at,
+               h.last_error
+        FROM deliveries d LEFT JOIN hosts h ON h.host = d.host
+        WHERE d.state <> 'done'
+        GROUP BY d.host, h.parked_until, h.last_error
+        ORDER BY pending DESC, d.host
+        """
+    )
