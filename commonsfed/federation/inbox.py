@@ -1,0 +1,586 @@
+"""The inbox: accept a signed activity fast and store it once; a worker handles it later.
+
+In the web process (activitypub-federation-rust's order: cheapest refusal first, and nothing
+fetched for a peer we would refuse anyway):
+
+    size (413) -> content type (415) -> JSON object with id, type, actor (400)
+    -> signature (401) -> key owner is the actor (401) -> id on the actor's host (403)
+    -> domain policy (403) -> one INSERT ... ON CONFLICT DO NOTHING, with its NOTIFY -> 202
+
+Nothing else runs there: no JSON-LD, no handler. The `InboxWorker` claims stored items,
+normalises them and hands them to the handler table (`federation.handlers`).
+
+Keys of busy peers are kept in memory (`KeyCache`), so the steady state verifies a signature
+without asking PostgreSQL for the key; the one round trip left is the insert, which reads
+the domain policy itself. A cached key that fails falls back to `verify_request`, which
+looks in PostgreSQL and re-fetches the actor once (the peer may have rotated its key).
+Before anything is fetched, the key's host must pass `policy.check_domain`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import ModuleType
+from typing import Any
+
+import asyncpg
+import orjson
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from commonsfed import signatures
+from commonsfed.ap import jsonld
+from commonsfed.ap.actors import RemoteActor
+from commonsfed.config import Settings
+from commonsfed.db import actors as actors_q
+from commonsfed.db import inbox as q
+from commonsfed.db.pool import DATABASE_ERRORS
+from commonsfed.federation.context import Federation
+from commonsfed.federation.policy import DomainRefused, check_domain, domain_of
+from commonsfed.federation.verify import NotVerified, verify_request
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024  # the same cap as the app's client_max_size
+AS2_CONTENT_TYPES = frozenset({"application/activity+json", "application/ld+json"})
+# activity_id has a unique btree index, whose entries cannot pass ~2.7 kB; real ids are short
+MAX_ID_LENGTH = 2048
+
+
+class InboxRefused(Exception):
+    """The inbox will not take this request: `status` and a short message for the peer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Dropped(Exception):
+    """Answered 202 but not stored: see `is_self_delete`."""
+
+
+# --- the request, before any I/O -------------------------------------------------------
+
+
+def check_declared_size(content_length: int | None) -> None:
+    """Refuse an announced oversize body before reading a byte of it."""
+    if content_length is not None and content_length > MAX_BODY:
+        raise InboxRefused(413, f"body larger than {MAX_BODY} bytes")
+
+
+def check_body_size(size: int) -> None:
+    """The same cap for a chunked body, checked while it streams in."""
+    if size > MAX_BODY:
+        raise InboxRefused(413, f"body larger than {MAX_BODY} bytes")
+
+
+def check_content_type(value: str | None) -> None:
+    # application/ld+json comes with a profile parameter (Mastodon sends the AS2 one);
+    # any profile is accepted, as peers differ.
+    mime = (value or "").partition(";")[0].strip().lower()
+    if mime not in AS2_CONTENT_TYPES:
+        shown = mime or "no content type"
+        raise InboxRefused(415, f"{shown} is not accepted; send application/activity+json")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """An activity as read from the body: enough to check and store it, nothing normalised."""
+
+    id: str
+    type: str
+    actor: str
+    document: dict[str, Any]
+
+
+def parse_activity(body: bytes) -> Incoming:
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise InboxRefused(400, "body is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise InboxRefused(400, "body is not a JSON object")
+    activity_id = _required_string(document.get("id"), "id")
+    kind = _required_string(document.get("type"), "type")
+    actor = document.get("actor")
+    actor = actor.get("id") if isinstance(actor, dict) else actor
+    return Incoming(activity_id, kind, _required_string(actor, "actor"), document)
+
+
+def _required_string(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InboxRefused(400, f"the activity has no {name} (a string)")
+    if len(value) > MAX_ID_LENGTH:
+        raise InboxRefused(400, f"the activity's {name} is longer than {MAX_ID_LENGTH} characters")
+    return value
+
+
+def is_self_delete(incoming: Incoming) -> bool:
+    """A Delete of the actor by itself: what Mastodon sends when an account is deleted.
+
+    Its key can no longer be fetched (the actor answers 410), and Mastodon sends it to every
+    server that ever knew the account, so it is accepted only when the key is already cached
+    here and verifies; otherwise it is answered 202 and dropped: a 401 would only make the
+    sender retry for days (Mastodon answers such Deletes 202 for the same reason), and an
+    actor we never cached has nothing here to delete.
+    """
+    if incoming.type != "Delete":
+        return False
+    return jsonld.first_id(incoming.document.get("object")) == incoming.actor
+
+
+# --- who signed it ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    method: str
+    raw_path: str  # exactly as sent: the signature covers it
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class CachedKey:
+    actor: RemoteActor
+    public_key: rsa.RSAPublicKey
+    expires: float  # time.monotonic()
+
+
+class KeyCache:
+    """Verified signers' keys, parsed, by key id; one per node (several share a test process).
+
+    An entry is put only after its key verified a request, and one that fails is never
+    trusted: the request goes the slow way (PostgreSQL, then one re-fetch). Entries expire so
+    that an actor deleted or re-keyed in PostgreSQL by another process is read again.
+    """
+
+    def __init__(self, ttl: timedelta = timedelta(minutes=10), size: int = 10_000) -> None:
+        self._ttl = ttl.total_seconds()
+        self._size = size
+        self._entries: dict[str, CachedKey] = {}
+
+    def get(self, key_id: str) -> CachedKey | None:
+        entry = self._entries.get(key_id)
+        if entry is not None and entry.expires < time.monotonic():
+            del self._entries[key_id]
+            return None
+        return entry
+
+    def put(self, actor: RemoteActor) -> CachedKey:
+        """Parse and keep `actor`'s key; SignatureError if its PEM is unreadable."""
+        if len(self._entries) >= self._size:
+            self._entries.clear()  # rare, and costs only one PostgreSQL read per peer
+        entry = CachedKey(
+            actor,
+            signatures.public_key_from_pem(actor.public_key_pem),
+            time.monotonic() + self._ttl,
+        )
+        self._entries[actor.key_id] = entry
+        return entry
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def parse_signature(fed: Federation, request: SignedRequest) -> signatures.ParsedSignature:
+    """Every signature check that needs no key: presence, Date, Digest against the body."""
+    try:
+        return signatures.parse_signature(
+            request.method,
+            request.raw_path,
+            request.headers,
+            request.body,
+            scheme=fed.settings.scheme,
+        )
+    except signatures.SignatureError as exc:
+        raise InboxRefused(401, str(exc)) from None
+
+
+def _verifies(parsed: signatures.ParsedSignature, key: rsa.RSAPublicKey) -> bool:
+    try:
+        signatures.verify_signature(parsed, key)
+    except signatures.SignatureError:
+        return False
+    return True
+
+
+def host_of(uri: str) -> str | None:
+    """`domain_of`, or None for what is not a URL (urlsplit refuses `http://[x`)."""
+    try:
+        return domain_of(uri)
+    except ValueError:
+        return None
+
+
+async def check_key_domain(fed: Federation, key_id: str) -> None:
+    """Refuse a blocked (or, in allow-list mode, unlisted) key host before fetching its key."""
+    domain = host_of(key_id)
+    if not domain:
+        raise InboxRefused(401, "the signature's keyId is not a URL")
+    async with fed.pool.acquire() as conn:
+        try:
+            await check_domain(conn, fed.settings, domain)
+        except DomainRefused as exc:
+            raise InboxRefused(403, str(exc)) from None
+
+
+async def authenticate(
+    fed: Federation, keys: KeyCache, request: SignedRequest, incoming: Incoming
+) -> RemoteActor:
+    """The actor whose key signed `request`; InboxRefused(401) when there is none."""
+    parsed = parse_signature(fed, request)
+    cached = keys.get(parsed.key_id)
+    if cached is not None and _verifies(parsed, cached.public_key):
+        return cached.actor
+    if is_self_delete(incoming):
+        return await _self_delete_signer(fed, keys, parsed)
+    await check_key_domain(fed, parsed.key_id)
+    try:
+        actor = await verify_request(
+            fed, request.method, request.raw_path, request.headers, request.body
+        )
+    except NotVerified as exc:
+        raise InboxRefused(401, str(exc)) from None
+    _remember(keys, actor)
+    return actor
+
+
+async def _self_delete_signer(
+    fed: Federation, keys: KeyCache, parsed: signatures.ParsedSignature
+) -> RemoteActor:
+    """The signer of a self-Delete from the caches only; never fetched (see is_self_delete)."""
+    async with fed.pool.acquire() as conn:
+        actor = await actors_q.get_remote_actor_by_key(conn, parsed.key_id)
+    if actor is None:
+        raise Dropped(f"Delete of an actor we never cached ({parsed.key_id})")
+    entry = _remember(keys, actor)
+    if entry is None or not _verifies(parsed, entry.public_key):
+        raise Dropped(f"Delete signed by {parsed.key_id} does not verify with the cached key")
+    return actor
+
+
+def _remember(keys: KeyCache, actor: RemoteActor) -> CachedKey | None:
+    try:
+        return keys.put(actor)
+    except signatures.SignatureError:
+        return None  # verify_request reads the PEM the same way, so this does not happen
+
+
+# --- what the signer may say -------------------------------------------------------------
+
+
+def check_signer_is_actor(signer: RemoteActor, incoming: Incoming) -> None:
+    """Only the actor itself may sign its activity, else anyone could speak for anyone."""
+    if signer.uri != incoming.actor:
+        raise InboxRefused(401, f"signed by {signer.uri}, but the actor is {incoming.actor}")
+
+
+def check_id_on_actor_host(incoming: Incoming) -> None:
+    """An actor mints ids on its own server only; a foreign id could overwrite another's."""
+    # the actor is the signer's own URI by now, so it parses; a broken id does not match it
+    if host_of(incoming.id) != domain_of(incoming.actor):
+        raise InboxRefused(403, f"activity id {incoming.id} is not on {domain_of(incoming.actor)}")
+
+
+class WakeUps:
+    """When the inbox's inserts NOTIFY the workers: at most about once per `window`.
+
+    A transaction that sent a NOTIFY takes one lock for the whole PostgreSQL server at
+    commit and holds it through the WAL flush (async.c, PreCommit_Notify), so notifying
+    commits cannot be flushed together: a NOTIFY on every insert halved the inserts a second
+    we measured. Waking the workers once per window is as good, since a woken worker drains
+    the queue.
+
+    An insert carries the NOTIFY itself when none was sent in the last window (a quiet
+    node: no added delay). Otherwise, once its row has committed, a NOTIFY is scheduled
+    for the end of the window unless one is already scheduled and not yet started; either
+    way a NOTIFY starts after the row is visible, so no row waits for the workers' poll.
+    """
+
+    def __init__(self, window: timedelta = timedelta(milliseconds=50)) -> None:
+        self._window = window.total_seconds()
+        self._quiet_until = 0.0  # time.monotonic(); before it, inserts do not NOTIFY
+        self._scheduled = False
+        self._sending: set[asyncio.Task[None]] = set()  # kept, or the loop may drop them
+
+    def lead(self) -> bool:
+        """Whether the next insert should carry the NOTIFY itself."""
+        now = time.monotonic()
+        if now < self._quiet_until:
+            return False
+        self._quiet_until = now + self._window
+        return True
+
+    def follow(self, pool: asyncpg.Pool) -> None:
+        """A row stored without NOTIFY has committed: see that a NOTIFY comes after it."""
+        if self._scheduled:
+            return  # not started yet, so it starts after this commit
+        self._scheduled = True
+        delay = max(self._quiet_until - time.monotonic(), 0.0)
+        asyncio.get_running_loop().call_later(delay, self._start, pool)
+
+    def _start(self, pool: asyncpg.Pool) -> None:
+        self._scheduled = False
+        self._quiet_until = time.monotonic() + self._window
+        task = asyncio.create_task(_notify(pool))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+
+async def _notify(pool: asyncpg.Pool) -> None:
+    try:
+        async with pool.acquire() as conn:
+            await q.notify_workers(conn)
+    except DATABASE_ERRORS as exc:  # the workers' idle poll finds the rows anyway
+        log.warning("could not wake the inbox workers: %s", exc)
+
+
+@dataclass
+class NodeInbox:
+    """What one node's inboxes keep between requests (several nodes share a test process)."""
+
+    keys: KeyCache = field(default_factory=KeyCache)
+    wake: WakeUps = field(default_factory=WakeUps)
+
+
+def permitted_policies(settings: Settings, domain: str) -> list[str] | None:
+    """The policies ("" for none) under which `policy.is_allowed` lets `domain` in, so the
+    insert can apply the rule itself; None for no gate (our own domain).
+    test_inbox checks the two agree for every mode and policy."""
+    if domain == settings.domain:
+        return None
+    return ["", "allow"] if settings.federation == "open" else ["allow"]
+
+
+async def store(
+    fed: Federation, inbox: NodeInbox, signer: RemoteActor, incoming: Incoming, body: bytes
+) -> bool:
+    """Domain policy and the idempotent insert in one statement; True when new.
+
+    One round trip on the hot path: the INSERT reads the policy itself."""
+    notify = inbox.wake.lead()
+    async with fed.pool.acquire() as conn:
+        try:
+            # the body as sent: it parsed as JSON, so PostgreSQL reads it as is
+            result = await q.insert_item(
+                conn,
+                incoming.id,
+                incoming.actor,
+                body.decode(),
+                domain=signer.domain,
+                permitted=permitted_policies(fed.settings, signer.domain),
+                notify=notify,
+            )
+        except asyncpg.UntranslatableCharacterError:
+            # valid JSON that jsonb cannot hold: a \u0000 escape
+            raise InboxRefused(400, "the activity contains a NUL character") from None
+    if result == "refused":
+        raise InboxRefused(403, f"this node does not federate with {signer.domain}")
+    if result == "stored" and not notify:
+        inbox.wake.follow(fed.pool)
+    return result == "stored"
+
+
+async def receive(fed: Federation, inbox: NodeInbox, request: SignedRequest) -> bool:
+    """Run every check on a read body, then store; True when new, False when seen before.
+
+    Raises InboxRefused with the status to answer, or Dropped (answer 202, store nothing).
+    """
+    incoming = parse_activity(request.body)
+    signer = await authenticate(fed, inbox.keys, request, incoming)
+    check_signer_is_actor(signer, incoming)
+    check_id_on_actor_host(incoming)
+    return await store(fed, inbox, signer, incoming, request.body)
+
+
+# --- the worker ----------------------------------------------------------------------------
+
+# Retries start at a minute and double up to six hours; after a day an item is failed.
+FIRST_RETRY = timedelta(minutes=1)
+MAX_RETRY_DELAY = timedelta(hours=6)
+GIVE_UP_AFTER = timedelta(days=1)
+MAX_ERROR = 500
+
+Handle = Callable[[Federation, dict[str, Any], RemoteActor | None], Awaitable[str]]
+# A database that stops answering is not the activity's fault: try again later.
+_INFRASTRUCTURE_ERRORS = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.ConnectionDoesNotExistError,
+)
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    id: int
+    activity_id: str
+    actor_uri: str
+    activity: dict[str, Any]
+    attempts: int  # including this claim
+    received_at: datetime
+    lease_token: datetime  # the end of this claim's lease, which finishing must still match
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str  # done, unhandled, failed, or pending (retry at `next_try_at`)
+    error: str | None = None
+    next_try_at: datetime | None = None
+
+
+def activity_pair(activity: dict[str, Any]) -> tuple[str, str | None]:
+    """(type, object type) as the handler table keys it; None for an object given by URI."""
+    obj = activity.get("object")
+    object_type = obj.get("type") if isinstance(obj, dict) else None
+    return str(activity.get("type")), None if object_type is None else str(object_type)
+
+
+def retry_at(item: InboxItem, now: datetime, jitter: float | None = None) -> datetime | None:
+    """When to try again after a temporary failure, or None once a day has gone by.
+
+    Jitter spreads the retries of a burst (a peer that was down) so they do not come back
+    together."""
+    jitter = random.uniform(0.8, 1.2) if jitter is None else jitter
+    delay = min(FIRST_RETRY * 2 ** max(item.attempts - 1, 0), MAX_RETRY_DELAY) * jitter
+    when = now + delay
+    return None if when - item.received_at > GIVE_UP_AFTER else when
+
+
+def _handler_table() -> ModuleType:
+    # Imported on first use: the handlers pull in the services, which the web process's
+    # inbox never needs.
+    from commonsfed.federation import handlers
+
+    return handlers
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_ERROR else text[: MAX_ERROR - 1] + "…"
+
+
+class InboxWorker:
+    """Claims stored activities and runs them through the handler table, one per tick.
+
+    `fetch_next` claims, `process_one` handles and records, `tick` does both once; the
+    loop that waits on `channel` lives in `federation.workers`. Handlers run outside the
+    worker's claim, so an item whose worker dies after the handler committed runs again
+    when its lease runs out: handlers must be idempotent (they are keyed by activity id).
+    """
+
+    channel = q.INBOX_CHANNEL
+
+    def __init__(
+        self,
+        federation: Federation,
+        *,
+        lease: timedelta = timedelta(minutes=5),
+        handle: Handle | None = None,
+    ) -> None:
+        self.fed = federation
+        self.lease = lease
+        self._handle = handle  # the handler table's handle_activity unless given
+        self._claims: dict[int, datetime] = {}  # item id -> lease token, until recorded
+
+    async def fetch_next(self) -> InboxItem | None:
+        async with self.fed.pool.acquire() as conn:
+            row = await q.claim_item(conn, self.lease)
+        if row is None:
+            return None
+        item = InboxItem(
+            row["id"],
+            row["activity_id"],
+            row["actor_uri"],
+            orjson.loads(row["activity"]),
+            row["attempts"],
+            row["received_at"],
+            row["locked_until"],
+        )
+        self._claims[item.id] = item.lease_token
+        return item
+
+    async def process_one(self, item: InboxItem) -> Outcome:
+        outcome = await self._run(item)
+        await self._record(item, outcome)
+        return outcome
+
+    async def tick(self) -> bool:
+        """Handle one due item; False when there was none."""
+        item = await self.fetch_next()
+        if item is None:
+            return False
+        await self.process_one(item)
+        return True
+
+    async def release_claims(self) -> int:
+        """Give back what this worker claimed and has not finished (on shutdown)."""
+        claims, self._claims = list(self._claims.items()), {}
+        async with self.fed.pool.acquire() as conn:
+            return await q.release_items(conn, claims)
+
+    async def _run(self, item: InboxItem) -> Outcome:
+        try:
+            document = jsonld.normalise(item.activity)
+        except jsonld.JsonLdError as exc:
+            return Outcome("failed", _short(f"not readable as JSON-LD: {exc}"))
+        # The inbox verified the signer as this very id; an embedded actor object (some
+        # servers send one) is never trusted, and the handlers read `actor` as a URI.
+        document = {**document, "actor": item.actor_uri}
+        table = _handler_table()
+        handle = self._handle or table.handle_activity
+        try:
+            result = await handle(self.fed, document, await self._signer(item))
+        except table.Retry as exc:
+            return self._retry(item, f"temporary failure: {exc}")
+        except _INFRASTRUCTURE_ERRORS as exc:
+            return self._retry(item, f"database unavailable: {exc}")
+        except table.Refused as exc:
+            return Outcome("failed", _short(f"refused: {exc}"))
+        except Exception as exc:
+            log.exception("inbox item %d (%s) failed", item.id, item.activity_id)
+            return Outcome("failed", _short(f"{type(exc).__name__}: {exc}"))
+        return self._classify(result, document)
+
+    async def _signer(self, item: InboxItem) -> RemoteActor | None:
+        # the web process verified the signer and cached it; handlers need its inbox etc.
+        async with self.fed.pool.acquire() as conn:
+            return await actors_q.get_remote_actor(conn, item.actor_uri)
+
+    @staticmethod
+    def _classify(result: str, document: dict[str, Any]) -> Outcome:
+        if result == "done":
+            return Outcome("done")
+        kind, object_type = activity_pair(document)
+        # never dropped silently: admins see the pair in `commonsfed queue`
+        return Outcome("unhandled", _short(f"no handler for ({kind}, {object_type or '-'})"))
+
+    def _retry(self, item: InboxItem, error: str) -> Outcome:
+        when = retry_at(item, datetime.now(UTC))
+        if when is None:
+            return Outcome("failed", _short(f"gave up after {item.attempts} tries: {error}"))
+        return Outcome("pending", _short(error), when)
+
+    async def _record(self, item: InboxItem, outcome: Outcome) -> None:
+        async with self.fed.pool.acquire() as conn:
+            if outcome.state == "pending":
+                kept = await q.retry_item(
+                    conn, item.id, item.lease_token, outcome.next_try_at, outcome.error or ""
+                )
+            else:
+                kept = await q.finish_item(
+                    conn, item.id, item.lease_token, outcome.state, outcome.error
+                )
+        self._claims.pop(item.id, None)
+        if not kept:
+            log.warning(
+                "inbox item %d: lease ran out and another worker took it over; "
+                "its outcome (%s) was not recorded",
+                item.id,
+                outcome.state,
+            )

@@ -1,0 +1,82 @@
+"""The inboxes: POST /inbox (shared), /users/<name>/inbox and /actor/inbox.
+
+Thin: read the body under the size cap, hand it to `federation.inbox.receive`, answer 202
+or the refusal's status with a short JSON body. The checks themselves, and why they come in
+this order, are in `commonsfed/federation/inbox.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from commonsfed.federation import inbox
+from commonsfed.services import actors
+from commonsfed.web.keys import FEDERATION, POOL, SETTINGS
+from commonsfed.web.middlewares import csrf_exempt
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 64 * 1024
+_LOGGED_REASON = 200  # a reason may quote a peer's key id or activity id: keep logs short
+
+
+def peer_error(status: int, message: str) -> web.Response:
+    """What a peer gets: the status and a short JSON body (the error middleware lets a
+    response through untouched)."""
+    return web.json_response({"error": message}, status=status)
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The body, refused with 413 as soon as a chunked one passes the cap."""
+    body = bytearray()
+    while chunk := await request.content.read(_CHUNK):
+        body += chunk
+        inbox.check_body_size(len(body))
+    return bytes(body)
+
+
+class Inboxes:
+    """The inbox handlers of one node, sharing its key cache and NOTIFY coalescing."""
+
+    def __init__(self) -> None:
+        self.state = inbox.NodeInbox()
+
+    @csrf_exempt
+    async def shared(self, request: web.Request) -> web.Response:
+        return await self._receive(request)
+
+    @csrf_exempt
+    async def instance(self, request: web.Request) -> web.Response:
+        return await self._receive(request)
+
+    @csrf_exempt
+    async def personal(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        try:
+            await actors.local_actor(request.app[POOL], request.app[SETTINGS], name)
+        except actors.ActorGone as exc:
+            return peer_error(410, str(exc))
+        except actors.ActorNotFound as exc:
+            return peer_error(404, str(exc))
+        return await self._receive(request)
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        try:
+            inbox.check_declared_size(request.content_length)  # before reading any of it
+            inbox.check_content_type(request.headers.get("Content-Type"))
+            body = await read_body(request)
+            signed = inbox.SignedRequest(request.method, request.raw_path, request.headers, body)
+            stored = await inbox.receive(request.app[FEDERATION], self.state, signed)
+        except inbox.InboxRefused as exc:
+            log.info(
+                "%s refused with %d: %s", request.path, exc.status, exc.message[:_LOGGED_REASON]
+            )
+            return peer_error(exc.status, exc.message)
+        except inbox.Dropped as exc:
+            log.info("%s accepted and dropped: %s", request.path, str(exc)[:_LOGGED_REASON])
+            return web.Response(status=202)
+        if not stored:
+            log.debug("%s: already had this activity", request.path)
+        return web.Response(status=202)
