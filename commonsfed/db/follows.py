@@ -80,3 +80,32 @@ async def actor_inboxes(conn: asyncpg.Connection, uris: list[str]) -> list[str]:
         uris,
     )
     return [row["inbox"] for row in rows]
+
+
+async def get_follow_by_activity(
+    conn: asyncpg.Connection, activity_id: str
+) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM follows WHERE activity_id = $1", activity_id)
+
+
+async def local_followee(conn: asyncpg.Connection, username: str) -> asyncpg.Record | None:
+    """The active resident `username` may follow, and whether they approve followers by hand."""
+    return await conn.fetchrow(
+        """
+        SELECT username, manually_approves_followers FROM accounts
+        WHERE lower(username) = lower($1) AND status = 'active'
+        """,
+        username,
+    )
+
+
+async def remove_follows_between(conn: asyncpg.Connection, one: str, other: str) -> None:
+    """Both directions, as a block ends them."""
+    await conn.execute(
+        """
+        DELETE FROM follows WHERE (follower_uri = $1 AND followed_uri = $2)
+            OR (follower_uri = $2 AND followed_uri = $1)
+        """,
+        one,
+        other,
+    )

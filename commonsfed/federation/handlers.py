@@ -1,0 +1,617 @@
+"""The inbound handler table: what each (activity type, object type) does to the node.
+
+GoToSocial's flat switch, as a dict: `handle_activity` resolves the object's type, looks the
+pair up in HANDLERS, and answers "unhandled" for any pair that is not there. Each Handler is
+split as activitypub-federation-rust splits it: `verify` only reads (the database, remote
+fetches) and returns a plan, or None when there is nothing to do, or raises Refused or
+Retry; `receive` writes the plan in one transaction.
+
+The inbox has already checked the signature, that the signer is `activity["actor"]`, that
+the activity id is on the actor's host and that we federate with that host. What is left
+here is whether that actor may do this to that object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from commonsfed.ap.activities import (
+    CONTENT_TYPES,
+    LISTING,
+    ObjectError,
+    RemoteObject,
+    accept_to_ap,
+    activity_type,
+    object_type,
+    reject_to_ap,
+    remote_object_from_ap,
+    same_host,
+    valid_uri,
+)
+from commonsfed.ap.actors import ACTOR_TYPES, ActorError, RemoteActor, actor_from_ap
+from commonsfed.ap.jsonld import JsonLdError, as_list, first_id, normalise
+from commonsfed.db import actors as actors_q
+from commonsfed.db import follows as follows_q
+from commonsfed.db import objects as objects_q
+from commonsfed.federation import outbox
+from commonsfed.federation.actors import get_actor
+from commonsfed.federation.context import Federation
+from commonsfed.federation.fetch import FetchError, Gone, NotFound, fetch_document
+
+DONE, UNHANDLED = "done", "unhandled"
+ANY = "*"  # as an object type: the handler takes any object (Like, Announce, Flag)
+MAX_REPORT_TARGETS = 100
+MAX_REPORT_CHARS = 10_000
+
+
+class Retry(Exception):
+    """A temporary failure (a fetch timed out, the peer answered 5xx): try again later."""
+
+
+class Refused(Exception):
+    """A permanent refusal (not the actor's to change, a bad shape); the message says why."""
+
+
+Verify = Callable[[Federation, dict[str, Any]], Awaitable[Any]]
+Receive = Callable[[asyncpg.Connection, Federation, dict[str, Any], Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Handler:
+    verify: Verify  # reads only; returns the plan, or None for nothing to do
+    receive: Receive  # runs inside the transaction handle_activity opens
+
+
+async def handle_activity(
+    fed: Federation, activity: dict[str, Any], actor: RemoteActor | None = None
+) -> str:
+    """Handle one verified, normalised activity: "done" or "unhandled"; raises Retry or
+    Refused. `actor` is the signer when the caller has it at hand."""
+    _check_shape(fed, activity, actor)
+    handler = await find_handler(fed, activity, actor)
+    if handler is None:
+        return UNHANDLED
+    plan = await handler.verify(fed, activity)
+    if plan is None:
+        return DONE
+    async with fed.pool.acquire() as conn, conn.transaction():
+        await handler.receive(conn, fed, activity, plan)
+    return DONE
+
+
+async def find_handler(
+    fed: Federation, activity: dict[str, Any], actor: RemoteActor | None = None
+) -> Handler | None:
+    kind = activity_type(activity)
+    if (kind, ANY) in HANDLERS:
+        return HANDLERS[(kind, ANY)]
+    if kind not in _KINDS:
+        return None  # no need to look the object up
+    return HANDLERS.get((kind, await resolve_object_type(fed, activity, actor)))
+
+
+def _check_shape(fed: Federation, activity: dict[str, Any], actor: RemoteActor | None) -> None:
+    if valid_uri(activity.get("id")) is None or valid_uri(activity.get("actor")) is None:
+        raise Refused("an activity needs an id and an actor, both http(s) URIs")
+    if actor is not None and actor.uri != activity["actor"]:
+        raise Refused(f"signed by {actor.uri}, not by the activity's actor")
+    if fed.uris.is_local(activity["actor"]):
+        raise Refused("a local actor's activities never come through an inbox")
+
+
+# --- the object's type -------------------------------------------------------------------
+
+
+async def resolve_object_type(
+    fed: Federation, activity: dict[str, Any], actor: RemoteActor | None = None
+) -> str | None:
+    """The type of the activity's object: embedded, its own (LISTING for a listing); a bare
+    id, what we know it to be; else None."""
+    target = activity.get("object")
+    if isinstance(target, list):
+        target = target[0] if len(target) == 1 else None
+    if isinstance(target, dict):
+        return object_type(target)
+    if valid_uri(target) is None:
+        return None
+    if actor is not None and target == actor.uri:
+        return actor.type
+    if local := _local_actor_type(fed, target):
+        return local
+    async with fed.pool.acquire() as conn:
+        return await objects_q.known_type(conn, target)
+
+
+def _local_actor_type(fed: Federation, uri: str) -> str | None:
+    """A local actor's type, by the shape of its URI: whether the resident exists is for
+    `verify` to say, with a reason, rather than an "unhandled"."""
+    if not fed.uris.is_local(uri):
+        return None
+    if uri == fed.uris.instance_actor:
+        return "Application"
+    name = fed.uris.local_username(uri)
+    if name is None:
+        return None
+    return "Group" if name == fed.settings.neighbourhood_handle else "Person"
+
+
+# --- Follow of a local actor -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FollowPlan:
+    follower: RemoteActor
+    followed: str
+    state: str | None  # 'accepted' or 'pending'; None when the followed actor blocked them
+
+
+async def verify_follow(fed: Federation, activity: dict[str, Any]) -> FollowPlan:
+    followed = first_id(activity["object"])
+    # the inbox cached the signer when it checked the signature: a cache read
+    follower = await _remote_actor(fed, activity["actor"])
+    async with fed.pool.acquire() as conn:
+        by_hand = await _local_followee(conn, fed, followed)
+        existing = await follows_q.get_follow(conn, follower.uri, followed)
+        blocked = await objects_q.is_blocked(conn, followed, follower.uri)
+    if blocked:
+        return FollowPlan(follower, followed, None)
+    # Mastodon sends the Follow again to repair a follow it thinks lost: answer it again
+    accepted = not by_hand or (existing is not None and existing["state"] == "accepted")
+    return FollowPlan(follower, followed, "accepted" if accepted else "pending")
+
+
+async def _local_followee(conn: asyncpg.Connection, fed: Federation, uri: str | None) -> bool:
+    """Whether the local actor at `uri` approves followers by hand; Refused when there is
+    no such actor."""
+    name = fed.uris.local_username(uri) if uri and fed.uris.is_local(uri) else None
+    if name is not None and name == fed.settings.neighbourhood_handle:
+        # the Group accepts whoever reaches it: the inbox already refused the domains the
+        # admin does not federate with
+        return False
+    account = await follows_q.local_followee(conn, name) if name else None
+    if account is None:
+        raise Refused(f"{uri} is not an actor one can follow here")
+    return account["manually_approves_followers"]
+
+
+async def receive_follow(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], plan: FollowPlan
+) -> None:
+    if plan.state is None:
+        await _send_answer(
+            conn, fed, reject_to_ap(plan.followed, activity, fed.settings), plan.follower
+        )
+        return
+    await follows_q.upsert_follow(
+        conn, plan.follower.uri, plan.followed, plan.state, activity["id"]
+    )
+    if plan.state == "accepted":
+        await _send_answer(
+            conn, fed, accept_to_ap(plan.followed, activity, fed.settings), plan.follower
+        )
+
+
+async def _send_answer(
+    conn: asyncpg.Connection, fed: Federation, answer: dict[str, Any], follower: RemoteActor
+) -> None:
+    # the same inbox publish() finds for the `to`, so there is one delivery, not two
+    inbox = follower.shared_inbox or follower.inbox
+    await outbox.publish(conn, fed.settings, answer, extra_inboxes=[inbox])
+
+
+# --- Accept / Reject of a Follow a local actor sent --------------------------------------
+
+
+async def verify_follow_answer(fed: Federation, activity: dict[str, Any]) -> asyncpg.Record | None:
+    actor = activity["actor"]
+    follow_id, follow = _inner(activity)
+    if follow and first_id(follow.get("object")) != actor:
+        raise Refused("only the followed actor may accept or reject a Follow")
+    async with fed.pool.acquire() as conn:
+        row = await follows_q.get_follow_by_activity(conn, follow_id) if follow_id else None
+        if row is None and follow:
+            # some servers answer with a Follow they rebuilt: match by who follows whom
+            row = await follows_q.get_follow(conn, first_id(follow.get("actor")) or "", actor)
+    if row is None:
+        return None
+    if row["followed_uri"] != actor or not fed.uris.is_local(row["follower_uri"]):
+        raise Refused("only the followed actor may accept or reject a Follow")
+    return row
+
+
+async def receive_accept(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], row: asyncpg.Record
+) -> None:
+    await follows_q.accept_follow(conn, row["follower_uri"], row["followed_uri"])
+
+
+async def receive_reject(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], row: asyncpg.Record
+) -> None:
+    await follows_q.remove_follow(conn, row["follower_uri"], row["followed_uri"])
+
+
+# --- Undo --------------------------------------------------------------------------------
+
+
+async def verify_undo_follow(fed: Federation, activity: dict[str, Any]) -> asyncpg.Record | None:
+    actor = activity["actor"]
+    follow_id, follow = _inner_of(activity, actor)
+    async with fed.pool.acquire() as conn:
+        row = await follows_q.get_follow_by_activity(conn, follow_id) if follow_id else None
+        if row is None and follow:
+            row = await follows_q.get_follow(conn, actor, first_id(follow.get("object")) or "")
+    if row is not None and row["follower_uri"] != actor:
+        raise Refused("only the follower may undo a Follow")
+    return row
+
+
+async def receive_undo_follow(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], row: asyncpg.Record
+) -> None:
+    await follows_q.remove_follow(conn, row["follower_uri"], row["followed_uri"])
+
+
+async def verify_undo_reaction(fed: Federation, activity: dict[str, Any]) -> asyncpg.Record | None:
+    actor = activity["actor"]
+    reaction_id, reaction = _inner_of(activity, actor)
+    async with fed.pool.acquire() as conn:
+        row = await objects_q.get_reaction(conn, reaction_id) if reaction_id else None
+        if row is None and reaction:
+            row = await objects_q.find_reaction(
+                conn, activity_type(reaction) or "", actor, first_id(reaction.get("object")) or ""
+            )
+    if row is not None and row["actor_uri"] != actor:
+        raise Refused("only the actor who reacted may undo it")
+    return row
+
+
+async def receive_undo_reaction(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], row: asyncpg.Record
+) -> None:
+    await objects_q.delete_reaction(conn, row["activity_uri"], row["actor_uri"])
+
+
+async def verify_undo_block(fed: Federation, activity: dict[str, Any]) -> asyncpg.Record | None:
+    actor = activity["actor"]
+    block_id, block = _inner_of(activity, actor)
+    async with fed.pool.acquire() as conn:
+        row = await objects_q.get_actor_block_by_activity(conn, block_id) if block_id else None
+        if row is None and block:
+            row = await objects_q.get_actor_block(conn, actor, first_id(block.get("object")) or "")
+    if row is not None and row["blocker_uri"] != actor:
+        raise Refused("only the blocker may undo a Block")
+    return row
+
+
+async def receive_undo_block(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], row: asyncpg.Record
+) -> None:
+    await objects_q.delete_actor_block(conn, row["blocker_uri"], row["blocked_uri"])
+
+
+def _inner(activity: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """The inner activity's id, and the inner activity when it came embedded (else {})."""
+    inner = activity["object"]
+    return first_id(inner), inner if isinstance(inner, dict) else {}
+
+
+def _inner_of(activity: dict[str, Any], actor: str) -> tuple[str | None, dict[str, Any]]:
+    """As `_inner`, refusing an embedded activity that someone else sent."""
+    inner_id, inner = _inner(activity)
+    if inner and first_id(inner.get("actor")) != actor:
+        raise Refused(f"{activity_type(activity)} of an activity someone else sent")
+    return inner_id, inner
+
+
+# --- Like and Announce -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reaction:
+    activity_uri: str
+    kind: str
+    actor_uri: str
+    object_uri: str
+
+
+async def verify_like(fed: Federation, activity: dict[str, Any]) -> Reaction:
+    # a Like needs only the object's id: nothing the sender embeds is kept
+    object_uri = valid_uri(first_id(activity.get("object")))
+    if object_uri is None:
+        raise Refused(f"a {activity_type(activity)} names no object")
+    return Reaction(activity["id"], activity_type(activity), activity["actor"], object_uri)
+
+
+async def receive_reaction(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], plan: Reaction
+) -> None:
+    await objects_q.insert_reaction(
+        conn, plan.activity_uri, plan.kind, plan.actor_uri, plan.object_uri
+    )
+
+
+@dataclass(frozen=True)
+class AnnouncePlan:
+    reaction: Reaction
+    announced: RemoteObject | None  # a note or listing we did not have, to keep
+
+
+async def verify_announce(fed: Federation, activity: dict[str, Any]) -> AnnouncePlan:
+    reaction = await verify_like(fed, activity)
+    return AnnouncePlan(reaction, await _announced_object(fed, activity, reaction.object_uri))
+
+
+async def _announced_object(
+    fed: Federation, activity: dict[str, Any], uri: str
+) -> RemoteObject | None:
+    """The announced object when it is new to us and worth keeping, from a source we trust:
+    as embedded when it lives on the announcer's host, else fetched from its origin."""
+    if fed.uris.is_local(uri):
+        return None
+    async with fed.pool.acquire() as conn:
+        if await objects_q.get_remote_object(conn, uri) or await objects_q.is_tombstoned(conn, uri):
+            return None
+    document = activity["object"]
+    if not (isinstance(document, dict) and same_host(uri, activity["actor"])):
+        document = await _fetch_object(fed, uri)
+    if object_type(document) not in (*CONTENT_TYPES, LISTING):
+        return None
+    announced = _read_object(document)
+    if not same_host(announced.attributed_to, announced.uri):
+        raise Refused(f"{uri} names an author on another host")
+    return announced
+
+
+async def receive_announce(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], plan: AnnouncePlan
+) -> None:
+    if plan.announced is not None:
+        await objects_q.insert_remote_object(conn, plan.announced)
+    await receive_reaction(conn, fed, activity, plan.reaction)
+
+
+# --- Create, Update, Delete of notes and listings ----------------------------------------
+
+
+async def verify_create(fed: Federation, activity: dict[str, Any]) -> RemoteObject | None:
+    created = _owned_object(activity)
+    async with fed.pool.acquire() as conn:
+        if await objects_q.is_tombstoned(conn, created.uri):
+            return None  # its Delete came first
+        if await objects_q.get_remote_object(conn, created.uri):
+            return None  # we have it: a Create is not an Update
+    return created
+
+
+async def receive_create(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], created: RemoteObject
+) -> None:
+    await objects_q.insert_remote_object(conn, created)
+
+
+async def verify_update(fed: Federation, activity: dict[str, Any]) -> RemoteObject | None:
+    updated = _owned_object(activity)
+    async with fed.pool.acquire() as conn:
+        stored = await objects_q.get_remote_object(conn, updated.uri)
+    if stored is None:
+        return None  # never had it, or deleted: nothing to update
+    if stored["attributed_to"] != updated.attributed_to:
+        raise Refused(f"only the author may update {updated.uri}")
+    return updated
+
+
+async def receive_update(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], updated: RemoteObject
+) -> None:
+    await objects_q.update_remote_object(conn, updated)
+
+
+def _owned_object(activity: dict[str, Any]) -> RemoteObject:
+    """The embedded object, trusted as sent only because the actor wrote it on its own host."""
+    actor = activity["actor"]
+    owned = _read_object(activity["object"])
+    if not same_host(owned.uri, actor):
+        raise Refused(f"{owned.uri} lives on another host than {actor}")
+    if owned.attributed_to != actor:
+        raise Refused(f"{owned.uri} is attributed to someone other than {actor}")
+    return owned
+
+
+def _read_object(document: Any) -> RemoteObject:
+    if not isinstance(document, dict):
+        raise Refused("expected an embedded object")
+    try:
+        return remote_object_from_ap(document)
+    except ObjectError as exc:
+        raise Refused(str(exc)) from exc
+
+
+async def verify_delete_object(fed: Federation, activity: dict[str, Any]) -> str | None:
+    actor = activity["actor"]
+    uri = valid_uri(first_id(activity["object"]))
+    if uri is None:
+        raise Refused("a Delete names no object")
+    if uri == actor:
+        return None  # an actor we never cached left: nothing to forget
+    async with fed.pool.acquire() as conn:
+        stored = await objects_q.get_remote_object(conn, uri)
+    if stored is not None and stored["attributed_to"] != actor:
+        raise Refused(f"only the author may delete {uri}")
+    if stored is None and not same_host(uri, actor):
+        # a tombstone blocks the object for good, so only its own host may leave one
+        raise Refused(f"{uri} lives on another host than {actor}")
+    return uri
+
+
+async def receive_delete_object(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], uri: str
+) -> None:
+    await objects_q.delete_remote_object(conn, uri, activity["actor"])
+
+
+# --- Update and Delete of an actor -------------------------------------------------------
+
+
+async def verify_update_actor(
+    fed: Federation, activity: dict[str, Any]
+) -> tuple[RemoteActor, dict[str, Any]]:
+    document = activity["object"]
+    if not isinstance(document, dict) or document.get("id") != activity["actor"]:
+        raise Refused("an actor may only update itself")
+    try:
+        return actor_from_ap(document), document
+    except ActorError as exc:
+        raise Refused(str(exc)) from exc
+
+
+async def receive_update_actor(
+    conn: asyncpg.Connection,
+    fed: Federation,
+    activity: dict[str, Any],
+    plan: tuple[RemoteActor, dict[str, Any]],
+) -> None:
+    await actors_q.upsert_remote_actor(conn, *plan)
+
+
+async def verify_delete_actor(fed: Federation, activity: dict[str, Any]) -> str:
+    if first_id(activity["object"]) != activity["actor"]:
+        raise Refused("an actor may only delete itself")
+    return activity["actor"]
+
+
+async def receive_delete_actor(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], uri: str
+) -> None:
+    await follows_q.remove_follows_of_actor(conn, uri)
+    await objects_q.forget_remote_actor(conn, uri)
+
+
+# --- Flag and Block ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    targets: list[str]
+    content: str
+
+
+async def verify_flag(fed: Federation, activity: dict[str, Any]) -> Report:
+    targets = [
+        uri
+        for item in as_list(activity.get("object"))
+        if (uri := valid_uri(first_id(item))) is not None
+    ]
+    if len(targets) > MAX_REPORT_TARGETS:
+        raise Refused(f"a Flag may name at most {MAX_REPORT_TARGETS} things")
+    # as Mastodon does: a report is for the admins of what it names
+    if not any(fed.uris.is_local(uri) for uri in targets):
+        raise Refused("the Flag names nothing on this node")
+    content = activity.get("content")
+    return Report(targets, content[:MAX_REPORT_CHARS] if isinstance(content, str) else "")
+
+
+async def receive_flag(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], report: Report
+) -> None:
+    await objects_q.insert_report(
+        conn, activity["id"], activity["actor"], report.targets, report.content
+    )
+
+
+async def verify_block(fed: Federation, activity: dict[str, Any]) -> str:
+    blocked = first_id(activity["object"])
+    async with fed.pool.acquire() as conn:
+        await _local_followee(conn, fed, blocked)  # refuses anyone but a local actor
+    return blocked
+
+
+async def receive_block(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], blocked: str
+) -> None:
+    await objects_q.insert_actor_block(conn, activity["actor"], blocked, activity["id"])
+    await follows_q.remove_follows_between(conn, activity["actor"], blocked)
+
+
+# --- remote documents --------------------------------------------------------------------
+
+
+async def _remote_actor(fed: Federation, uri: str) -> RemoteActor:
+    try:
+        return await get_actor(fed, uri)
+    except FetchError as exc:
+        raise fetch_failure(exc) from exc
+
+
+async def _fetch_object(fed: Federation, uri: str) -> dict[str, Any]:
+    """`uri` from its origin, signed as the instance actor, normalised."""
+    try:
+        fetched = await fetch_document(
+            fed.session,
+            fed.policy,
+            uri,
+            key_id=fed.instance_key_id,
+            private_key=fed.instance_private_key,
+            dev=fed.settings.dev,
+        )
+        return normalise(fetched.document)
+    except FetchError as exc:
+        raise fetch_failure(exc) from exc
+    except JsonLdError as exc:
+        raise Refused(f"{uri}: {exc}") from exc
+
+
+def fetch_failure(exc: FetchError) -> Exception:
+    """Retry for what may pass (timeouts, refused connections, 429, 5xx), Refused for the
+    rest (404, 410, other 4xx, documents we refuse)."""
+    if isinstance(exc, NotFound | Gone):
+        return Refused(exc.message)
+    status = exc.status
+    temporary = (
+        status is None
+        and not exc.message.startswith("refused")
+        or status == 429
+        or (status or 0) >= 500
+    )
+    return Retry(exc.message) if temporary else Refused(exc.message)
+
+
+# --- the table ---------------------------------------------------------------------------
+
+_FOLLOW = Handler(verify_follow, receive_follow)
+_CREATE = Handler(verify_create, receive_create)
+_UPDATE = Handler(verify_update, receive_update)
+_UPDATE_ACTOR = Handler(verify_update_actor, receive_update_actor)
+_DELETE_OBJECT = Handler(verify_delete_object, receive_delete_object)
+_DELETE_ACTOR = Handler(verify_delete_actor, receive_delete_actor)
+_UNDO_REACTION = Handler(verify_undo_reaction, receive_undo_reaction)
+_BLOCK = Handler(verify_block, receive_block)
+_KEPT_TYPES = (*CONTENT_TYPES, LISTING)
+
+HANDLERS: dict[tuple[str, str | None], Handler] = {
+    ("Follow", "Person"): _FOLLOW,
+    ("Follow", "Group"): _FOLLOW,
+    ("Accept", "Follow"): Handler(verify_follow_answer, receive_accept),
+    ("Reject", "Follow"): Handler(verify_follow_answer, receive_reject),
+    ("Undo", "Follow"): Handler(verify_undo_follow, receive_undo_follow),
+    ("Undo", "Like"): _UNDO_REACTION,
+    ("Undo", "Announce"): _UNDO_REACTION,
+    ("Undo", "Block"): Handler(verify_undo_block, receive_undo_block),
+    ("Like", ANY): Handler(verify_like, receive_reaction),
+    ("Announce", ANY): Handler(verify_announce, receive_announce),
+    **{("Create", kind): _CREATE for kind in _KEPT_TYPES},
+    **{("Update", kind): _UPDATE for kind in _KEPT_TYPES},
+    **{("Update", kind): _UPDATE_ACTOR for kind in ACTOR_TYPES},
+    # None: an id we never saw, perhaps deleted before its Create reaches us
+    **{("Delete", kind): _DELETE_OBJECT for kind in (*_KEPT_TYPES, "Tombstone", None)},
+    **{("Delete", kind): _DELETE_ACTOR for kind in ACTOR_TYPES},
+    ("Flag", ANY): Handler(verify_flag, receive_flag),
+    ("Block", "Person"): _BLOCK,
+    ("Block", "Group"): _BLOCK,
+}
+
+_KINDS = frozenset(kind for kind, _ in HANDLERS)
