@@ -14,6 +14,9 @@ from commonsfed import __version__
 from commonsfed.config import Settings
 from commonsfed.db.pool import create_pool
 from commonsfed.federation.context import open_federation
+from commonsfed.federation.delivery import DeliveryWorker
+from commonsfed.federation.inbox import InboxWorker
+from commonsfed.federation.workers import start_in_background, stop_background
 from commonsfed.resources import templates_dir
 from commonsfed.web import middlewares
 from commonsfed.web.keys import ACCOUNT, FEDERATION, POOL, SETTINGS
@@ -44,6 +47,8 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_federation)
+    if settings.run_worker:
+        app.cleanup_ctx.append(_workers)  # after the federation, so they stop before it closes
     app.on_response_prepare.append(middlewares.add_security_headers)
     _setup_templates(app, settings)
     setup_routes(app)
@@ -60,6 +65,14 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     async with open_federation(app[SETTINGS], app[POOL]) as federation:
         app[FEDERATION] = federation
         yield
+
+
+async def _workers(app: web.Application) -> AsyncIterator[None]:
+    federation = app[FEDERATION]
+    task, stop = start_in_background(
+        federation.pool, [DeliveryWorker(federation), InboxWorker(federation)])
+    yield
+    await stop_background(task, stop)
 
 
 def _setup_templates(app: web.Application, settings: Settings) -> None:

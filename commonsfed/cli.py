@@ -29,6 +29,10 @@ _FAILURES = (DatabaseUnavailable, EmbeddedError, MigrationError, SchemaBehind, S
              TransportError)
 
 
+# commands that speak for the node to others need its public name
+_NEEDS_DOMAIN = ("serve", "worker", "lookup", "federate")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -36,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        settings = load_settings(os.environ, _flags(args), need_domain=args.command in ("serve", "lookup"))
+        settings = load_settings(os.environ, _flags(args), need_domain=args.command in _NEEDS_DOMAIN)
         return args.run(settings, args)
     except ConfigError as exc:
         print(f"commonsfed: error: {exc}", file=sys.stderr)
@@ -107,6 +111,27 @@ def _parser() -> argparse.ArgumentParser:
                             help="fetch a remote actor as the node sees it (signed, verified)")
     lookup.add_argument("target", metavar="HANDLE_OR_URL")
     lookup.set_defaults(run=cmd_lookup)
+
+    worker = sub.add_parser("worker", parents=[common],
+                            help="run delivery and inbox workers (any number, on any machine)")
+    worker.set_defaults(run=cmd_worker)
+
+    sub.add_parser("queue", parents=[common],
+                   help="show deliveries and inbox items not yet done, by host").set_defaults(
+        run=cmd_queue
+    )
+
+    federate = sub.add_parser("federate", parents=[common],
+                              help="join another neighbourhood: our Group actor follows theirs")
+    federate.add_argument("target", metavar="DOMAIN", help="its domain, or @handle@domain")
+    federate.add_argument("--undo", action="store_true", help="stop following it")
+    federate.set_defaults(run=cmd_federate)
+
+    block = sub.add_parser("block", parents=[common],
+                           help="stop accepting from and delivering to a domain")
+    block.add_argument("domain")
+    block.add_argument("--undo", action="store_true", help="lift the block")
+    block.set_defaults(run=cmd_block)
     return parser
 
 
@@ -191,13 +216,8 @@ def cmd_user_approve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_lookup(settings: Settings, args: argparse.Namespace) -> int:
     from commonsfed.federation.actors import lookup
-    from commonsfed.federation.context import open_federation
 
-    async def work(pool, settings):
-        async with open_federation(settings, pool) as federation:
-            return await lookup(federation, args.target)
-
-    actor = _with_pool(settings, work)
+    actor = _with_federation(settings, lambda fed: lookup(fed, args.target))
     fields = [
         ("id", actor.uri), ("type", actor.type),
         ("handle", actor.handle if actor.preferred_username else "-"),
@@ -207,6 +227,78 @@ def cmd_lookup(settings: Settings, args: argparse.Namespace) -> int:
     ]
     for label, value in fields:
         print(f"{label:>13}: {value}")
+    return 0
+
+
+def _with_federation(settings: Settings, work):
+    """Run `await work(federation)` with the node's database, HTTP session and keys."""
+    from commonsfed.federation.context import open_federation
+
+    async def run(pool, settings):
+        async with open_federation(settings, pool) as federation:
+            return await work(federation)
+
+    return _with_pool(settings, run)
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from commonsfed.federation.delivery import DeliveryWorker
+    from commonsfed.federation.inbox import InboxWorker
+    from commonsfed.federation.workers import run_until_signalled
+
+    _setup_logging()
+
+    async def work(federation):
+        log.info("worker running for %s", settings.base_url)
+        workers = [DeliveryWorker(federation), InboxWorker(federation)]
+        await run_until_signalled(federation.pool, workers)
+
+    _with_federation(settings, work)
+    return 0
+
+
+def cmd_queue(settings: Settings, args: argparse.Namespace) -> int:
+    from commonsfed.services.admin import queue_report
+
+    report = _with_pool(settings, lambda pool, _: queue_report(pool))
+    print("deliveries by host:")
+    if not report.deliveries:
+        print("  nothing waiting")
+    for row in report.deliveries:
+        parked = f" parked until {row['parked_until']:%Y-%m-%d %H:%M}" if row["parked"] else ""
+        due = f" next {row['oldest_next_try_at']:%Y-%m-%d %H:%M}" if row["oldest_next_try_at"] else ""
+        error = f" ({row['last_error']})" if row["last_error"] else ""
+        print(f"  {row['host']}: {row['pending']} pending, {row['retrying']} retrying, "
+              f"{row['failed']} failed{parked}{due}{error}")
+    counts = report.inbox.counts
+    print(f"inbox: {counts['pending']} pending, {counts['unhandled']} unhandled, "
+          f"{counts['failed']} failed, {counts['done']} done")
+    for pair in report.inbox.unhandled:
+        print(f"  unhandled {pair.type} of {pair.object_type or '(a link)'}: {pair.count}")
+    return 0
+
+
+def cmd_federate(settings: Settings, args: argparse.Namespace) -> int:
+    from commonsfed.services import follows
+
+    if args.undo:
+        remote = _with_federation(settings, lambda fed: follows.unfederate(fed, args.target))
+        print(f"stopped following {remote.uri}")
+    else:
+        remote = _with_federation(settings, lambda fed: follows.federate(fed, args.target))
+        print(f"asked to follow {remote.uri}; the neighbourhoods are joined when it accepts")
+    return 0
+
+
+def cmd_block(settings: Settings, args: argparse.Namespace) -> int:
+    from commonsfed.services import follows
+
+    if args.undo:
+        lifted = _with_federation(settings, lambda fed: follows.unblock_domain(fed, args.domain))
+        print(f"unblocked {args.domain}" if lifted else f"{args.domain} was not blocked")
+        return 0
+    dropped = _with_federation(settings, lambda fed: follows.block_domain(fed, args.domain))
+    print(f"blocked {args.domain}; dropped {dropped} pending deliveries")
     return 0
 
 

@@ -91,6 +91,7 @@ def settings(database_url, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         secret=TEST_SECRET,
         dev=True,
+        run_worker=False,  # tests step the workers themselves
         instance_name="Elm Street Commons",
         instance_description="Neighbours on Elm Street sharing tools, food and time.",
     )

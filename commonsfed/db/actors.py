@@ -146,3 +146,18 @@ async def get_private_key_of_username(conn: asyncpg.Connection, username: str) -
         "AND status = 'active'",
         username,
     )
+
+
+async def follow_list(conn: asyncpg.Connection, local_uri: str, direction: str) -> list[asyncpg.Record]:
+    """For a local actor's page: (uri, handle parts, state) of whom it follows or who follows it."""
+    mine, other = (("follower_uri", "followed_uri") if direction == "following"
+                   else ("followed_uri", "follower_uri"))
+    return await conn.fetch(
+        f"""
+        SELECT f.{other} AS uri, f.state, ra.preferred_username, ra.domain, ra.name
+        FROM follows f LEFT JOIN remote_actors ra ON ra.uri = f.{other}
+        WHERE f.{mine} = $1
+        ORDER BY f.id DESC LIMIT 500
+        """,
+        local_uri,
+    )

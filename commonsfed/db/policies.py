@@ -28,3 +28,16 @@ async def remove_policy(conn: asyncpg.Connection, domain: str, policy: str) -> b
 
 async def list_policies(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT domain, policy, note, created_at FROM domain_policies ORDER BY domain")
+
+
+async def sever_follows_with_domain(conn: asyncpg.Connection, domain: str) -> int:
+    """A domain block ends every follow between this node and that domain, as Mastodon's does."""
+    result = await conn.execute(
+        """
+        DELETE FROM follows
+        WHERE split_part(split_part(follower_uri, '://', 2), '/', 1) = $1
+           OR split_part(split_part(followed_uri, '://', 2), '/', 1) = $1
+        """,
+        domain,
+    )
+    return int(result.split()[-1])

@@ -20,8 +20,12 @@ class ActorUnavailable(FetchError):
 async def fetch_actor(fed: Federation, uri: str) -> RemoteActor:
     """Fetch the actor at `uri` (signed as the instance actor), check it and cache it."""
     fetched = await fetch_document(
-        fed.session, fed.policy, uri, key_id=fed.instance_key_id,
-        private_key=fed.instance_private_key, dev=fed.settings.dev,
+        fed.session,
+        fed.policy,
+        uri,
+        key_id=fed.instance_key_id,
+        private_key=fed.instance_private_key,
+        dev=fed.settings.dev,
     )
     try:
         document = normalise(fetched.document)
@@ -55,8 +59,12 @@ async def actor_for_key(fed: Federation, key_id: str, *, refresh: bool = False) 
         if cached is not None:
             return cached
     fetched = await fetch_document(
-        fed.session, fed.policy, key_id, key_id=fed.instance_key_id,
-        private_key=fed.instance_private_key, dev=fed.settings.dev,
+        fed.session,
+        fed.policy,
+        key_id,
+        key_id=fed.instance_key_id,
+        private_key=fed.instance_private_key,
+        dev=fed.settings.dev,
     )
     owner = _key_owner(fetched.document, fetched.url)
     actor = await fetch_actor(fed, owner)
@@ -78,12 +86,16 @@ async def webfinger(fed: Federation, handle: str) -> str:
     """The actor URI for @user@host, by WebFinger."""
     user, host = _split_handle(handle)
     url = f"{fed.settings.scheme}://{host}/.well-known/webfinger?resource=" + quote(
-        f"acct:{user}@{host}", safe=":@")
+        f"acct:{user}@{host}", safe=":@"
+    )
     jrd = await fetch_jrd(fed.session, fed.policy, url, dev=fed.settings.dev)
     for link in jrd.get("links") or []:
-        if (isinstance(link, dict) and link.get("rel") == "self"
-                and str(link.get("type", "")).partition(";")[0].strip() in AS2_TYPES
-                and isinstance(link.get("href"), str)):
+        if (
+            isinstance(link, dict)
+            and link.get("rel") == "self"
+            and str(link.get("type", "")).partition(";")[0].strip() in AS2_TYPES
+            and isinstance(link.get("href"), str)
+        ):
             return link["href"]
     raise ActorUnavailable(f"{handle} has no ActivityPub actor")
 
@@ -105,4 +117,3 @@ async def lookup(fed: Federation, handle_or_url: str) -> RemoteActor:
     if (actor.preferred_username or "").lower() != user.lower():
         raise ActorUnavailable(f"{handle_or_url} points to {actor.uri}, which is someone else")
     return actor
-

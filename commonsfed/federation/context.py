@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from commonsfed import signatures
 from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
-from commonsfed.federation.keys import INSTANCE, node_keys
+from commonsfed.federation.keys import GROUP, INSTANCE, node_keys
 from commonsfed.federation.transport import AddressPolicy, make_client_session, user_agent_for
 
 
@@ -39,9 +39,11 @@ async def open_federation(settings: Settings, pool: asyncpg.Pool) -> AsyncIterat
     """The node's one HTTP session and its signing key, closed on the way out."""
     policy = AddressPolicy.from_settings(settings)
     private_pem, _ = await node_keys(pool, INSTANCE)
+    await node_keys(pool, GROUP)  # made now, so deliveries never find the Group without a key
     session = make_client_session(policy, user_agent=user_agent_for(settings))
     try:
-        yield Federation(settings, pool, session, policy,
-                         signatures.private_key_from_pem(private_pem))
+        yield Federation(
+            settings, pool, session, policy, signatures.private_key_from_pem(private_pem)
+        )
     finally:
         await session.close()

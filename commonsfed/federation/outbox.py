@@ -33,17 +33,24 @@ def is_public(activity: dict[str, Any]) -> bool:
 
 
 async def publish(
-    conn: asyncpg.Connection, settings: Settings, activity: dict[str, Any],
-    *, extra_inboxes: list[str] = (),
+    conn: asyncpg.Connection,
+    settings: Settings,
+    activity: dict[str, Any],
+    *,
+    extra_inboxes: list[str] = (),
 ) -> list[str]:
     """Store `activity` (which has id, type, actor and addressing) and queue its deliveries.
     Returns the inboxes it will go to. Call inside the service's transaction."""
     object_id = activity.get("object")
     object_id = object_id.get("id") if isinstance(object_id, dict) else object_id
     await activities_q.insert_activity(
-        conn, uri=activity["id"], actor_uri=activity["actor"], type=activity["type"],
+        conn,
+        uri=activity["id"],
+        actor_uri=activity["actor"],
+        type=activity["type"],
         object_uri=object_id if isinstance(object_id, str) else None,
-        public=is_public(activity), document=_without_bcc(activity),
+        public=is_public(activity),
+        document=_without_bcc(activity),
     )
     inboxes = await recipient_inboxes(conn, settings, activity, list(extra_inboxes))
     await deliveries_q.insert_deliveries(conn, activity["id"], inboxes)
@@ -59,14 +66,21 @@ async def recipient_inboxes(
     conn: asyncpg.Connection, settings: Settings, activity: dict[str, Any], extra: list[str]
 ) -> list[str]:
     uris = LocalUris(settings.base_url)
-    addressed = {uri for key in _ADDRESSING for uri in as_list(activity.get(key))
-                 if isinstance(uri, str) and uri != AS_PUBLIC}
+    addressed = {
+        uri
+        for key in _ADDRESSING
+        for uri in as_list(activity.get(key))
+        if isinstance(uri, str) and uri != AS_PUBLIC
+    }
     inboxes = set(extra)
     for uri in addressed:
         if uri.endswith("/followers") and uris.is_local(uri):
             inboxes |= set(await follows_q.follower_inboxes(conn, uri.removesuffix("/followers")))
     remote = [uri for uri in addressed if not uris.is_local(uri)]
     inboxes |= set(await follows_q.actor_inboxes(conn, remote))
-    allowed = [inbox for inbox in sorted(inboxes) if not uris.is_local(inbox)
-               and await is_allowed(conn, settings, domain_of(inbox))]
+    allowed = [
+        inbox
+        for inbox in sorted(inboxes)
+        if not uris.is_local(inbox) and await is_allowed(conn, settings, domain_of(inbox))
+    ]
     return allowed

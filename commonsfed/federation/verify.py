@@ -24,7 +24,8 @@ async def verify_request(
 ) -> RemoteActor:
     try:
         parsed = signatures.parse_signature(
-            method, raw_path, headers, body, scheme=fed.settings.scheme)
+            method, raw_path, headers, body, scheme=fed.settings.scheme
+        )
     except signatures.SignatureError as exc:
         raise NotVerified(str(exc)) from None
     actor = await _actor(fed, parsed.key_id, refresh=False)

@@ -44,7 +44,9 @@ async def group_actor(pool: asyncpg.Pool, settings: Settings) -> LocalActor:
     return LocalActor(
         uri=uris.user(handle), type="Group", username=handle, name=settings.instance_name,
         summary=settings.instance_description, public_key_pem=public, url=settings.base_url,
-        published=None, manually_approves_followers=settings.federation == "allowlist",
+        # the inbox already refuses nodes this one does not federate with, so whoever's
+        # Follow reaches the Group actor is accepted at once
+        published=None, manually_approves_followers=False,
     )
 
 

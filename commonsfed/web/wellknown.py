@@ -82,7 +82,9 @@ async def nodeinfo(request: web.Request) -> web.Response:
     document = discovery.nodeinfo_to_json(
         version, __version__, usage, settings.registration == "open",
         {"nodeName": settings.instance_name, "nodeDescription": settings.instance_description,
-         "federation": settings.federation},
+         "federation": settings.federation,
+         # how `commonsfed federate DOMAIN` on another node finds this neighbourhood's actor
+         "neighbourhood": actors.local_uris(settings).user(settings.neighbourhood_handle)},
     )
     profile = f'profile="{discovery.NODEINFO_PROFILE.format(version=version)}#"'
     return web.Response(body=orjson.dumps(document),

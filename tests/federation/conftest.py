@@ -17,6 +17,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from commonsfed.app import create_app
 from commonsfed.config import Settings
 from commonsfed.federation.context import Federation
+from commonsfed.federation.delivery import DeliveryWorker
+from commonsfed.federation.inbox import InboxWorker
 from commonsfed.web.keys import FEDERATION
 from tests.conftest import TEST_SECRET
 
@@ -33,6 +35,14 @@ class Node:
     @property
     def federation(self) -> Federation:
         return self.app[FEDERATION]
+
+    @property
+    def workers(self) -> list:
+        """One delivery and one inbox worker, made on first use and kept."""
+        if "workers" not in self.__dict__:
+            self.__dict__["workers"] = [DeliveryWorker(self.federation),
+                                        InboxWorker(self.federation)]
+        return self.__dict__["workers"]
 
     def url(self, path: str) -> str:
         return f"http://{self.name}{path}"
@@ -57,7 +67,7 @@ async def start_nodes(make_database, tmp_path):
         for name in names:
             settings = Settings(
                 domain=name, database_url=make_database(), data_dir=tmp_path / name,
-                secret=TEST_SECRET, dev=True, resolve=resolve,
+                secret=TEST_SECRET, dev=True, resolve=resolve, run_worker=False,
                 instance_name=f"{name.split('.')[0].title()} Commons",
             )
             settings = replace(settings, **changes.get(name, {}))
@@ -71,3 +81,15 @@ async def start_nodes(make_database, tmp_path):
     yield start
     for client in clients:
         await client.close()
+
+
+async def settle(*nodes: Node, rounds: int = 100) -> int:
+    """Tick every worker of every node until none has anything left to do; returns the
+    number of ticks that did something. Deliveries due later (retries) are not waited for."""
+    done = 0
+    for _ in range(rounds):
+        busy = [await worker.tick() for node in nodes for worker in node.workers]
+        if not any(busy):
+            return done
+        done += sum(busy)
+    raise AssertionError(f"the nodes did not settle in {rounds} rounds")

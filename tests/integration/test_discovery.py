@@ -121,6 +121,7 @@ async def test_nodeinfo_21__has_exactly_the_schema_keys(client):
     assert info["openRegistrations"] is True
     assert info["usage"] == {"users": {"total": 1, "activeMonth": 0, "activeHalfyear": 0},
                              "localPosts": 0}
+    assert info["metadata"]["neighbourhood"] == "http://localhost/users/neighbourhood"
 
 
 async def test_nodeinfo_20__software_has_only_name_and_version(make_client):

@@ -1,0 +1,161 @@
+"""Following: residents follow remote actors, neighbourhoods follow each other.
+
+Remote actors are looked up (fetched, verified, cached) before the transaction, so the
+transaction only writes: the follow row, the activity and its deliveries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from commonsfed.ap import activities as ap_activities
+from commonsfed.ap.actors import RemoteActor
+from commonsfed.db import activities as activities_q
+from commonsfed.db import deliveries as deliveries_q
+from commonsfed.db import follows as follows_q
+from commonsfed.db import policies as policies_q
+from commonsfed.federation import outbox
+from commonsfed.federation.actors import ActorUnavailable, lookup
+from commonsfed.federation.context import Federation
+from commonsfed.federation.fetch import FetchError, fetch_jrd
+from commonsfed.models import Account
+from commonsfed.services.errors import NotAllowed, ValidationError
+
+
+def resident_uri(fed: Federation, account: Account) -> str:
+    return fed.uris.user(account.username)
+
+
+def group_uri(fed: Federation) -> str:
+    return fed.uris.user(fed.settings.neighbourhood_handle)
+
+
+async def _remote(fed: Federation, target: str, field: str = "handle") -> RemoteActor:
+    try:
+        remote = await lookup(fed, target)
+    except (FetchError, ActorUnavailable) as exc:
+        raise ValidationError({field: f"Could not find {target}: {exc}"}) from None
+    if fed.uris.is_local(remote.uri):
+        raise ValidationError({field: "That account is on this node."})
+    return remote
+
+
+async def follow(fed: Federation, follower_uri: str, target: str) -> RemoteActor:
+    """`follower_uri` (a local actor) asks to follow `target` (a handle or actor URL)."""
+    remote = await _remote(fed, target)
+    async with fed.pool.acquire() as conn, conn.transaction():
+        if await follows_q.get_follow(conn, follower_uri, remote.uri):
+            raise ValidationError({"handle": f"You already follow {remote.handle}, or asked to."})
+        activity = ap_activities.follow_to_ap(follower_uri, remote.uri, fed.settings)
+        await follows_q.upsert_follow(conn, follower_uri, remote.uri, "pending", activity["id"])
+        await outbox.publish(conn, fed.settings, activity)
+    return remote
+
+
+async def unfollow(fed: Federation, follower_uri: str, followed_uri: str) -> None:
+    async with fed.pool.acquire() as conn, conn.transaction():
+        row = await follows_q.get_follow(conn, follower_uri, followed_uri)
+        if row is None:
+            raise NotAllowed("You do not follow this account.")
+        original = await _follow_activity(conn, row, follower_uri, followed_uri)
+        await follows_q.remove_follow(conn, follower_uri, followed_uri)
+        undo = ap_activities.undo_to_ap(follower_uri, original, fed.settings)
+        await outbox.publish(conn, fed.settings, undo)
+
+
+async def _follow_activity(conn, row, follower_uri: str, followed_uri: str) -> dict[str, Any]:
+    stored = await activities_q.get_activity(conn, row["activity_id"]) if row["activity_id"] else None
+    return stored or {"id": row["activity_id"], "type": "Follow", "actor": follower_uri,
+                      "object": followed_uri}
+
+
+async def approve_follower(fed: Federation, followed_uri: str, follower_uri: str) -> None:
+    """A resident who approves followers by hand lets one in: Accept goes out."""
+    async with fed.pool.acquire() as conn, conn.transaction():
+        row = await follows_q.get_follow(conn, follower_uri, followed_uri)
+        if row is None or row["state"] != "pending":
+            raise NotAllowed("There is no such follow request.")
+        await follows_q.accept_follow(conn, follower_uri, followed_uri)
+        follow_activity = {"id": row["activity_id"], "type": "Follow", "actor": follower_uri,
+                           "object": followed_uri}
+        accept = ap_activities.accept_to_ap(followed_uri, follow_activity, fed.settings)
+        await outbox.publish(conn, fed.settings, accept)
+
+
+async def reject_follower(fed: Federation, followed_uri: str, follower_uri: str) -> None:
+    async with fed.pool.acquire() as conn, conn.transaction():
+        row = await follows_q.get_follow(conn, follower_uri, followed_uri)
+        if row is None:
+            raise NotAllowed("There is no such follower.")
+        await follows_q.remove_follow(conn, follower_uri, followed_uri)
+        follow_activity = {"id": row["activity_id"], "type": "Follow", "actor": follower_uri,
+                           "object": followed_uri}
+        reject = ap_activities.reject_to_ap(followed_uri, follow_activity, fed.settings)
+        await outbox.publish(conn, fed.settings, reject)
+
+
+# --- Neighbourhoods joining each other ---------------------------------------------------
+
+
+async def neighbourhood_of(fed: Federation, domain_or_handle: str) -> RemoteActor:
+    """The Group actor of another node: by handle, or by the domain's NodeInfo."""
+    if "@" in domain_or_handle:
+        return await _remote(fed, domain_or_handle, "domain")
+    domain = domain_or_handle.strip().lower()
+    try:
+        links = await fetch_jrd(fed.session, fed.policy,
+                                f"{fed.settings.scheme}://{domain}/.well-known/nodeinfo",
+                                dev=fed.settings.dev)
+        href = _nodeinfo_href(links)
+        info = await fetch_jrd(fed.session, fed.policy, href, dev=fed.settings.dev)
+    except FetchError as exc:
+        raise ValidationError({"domain": f"{domain} did not answer NodeInfo: {exc}"}) from None
+    actor_uri = (info.get("metadata") or {}).get("neighbourhood")
+    if not isinstance(actor_uri, str):
+        raise ValidationError({"domain": f"{domain} does not name a neighbourhood actor"})
+    return await _remote(fed, actor_uri, "domain")
+
+
+def _nodeinfo_href(links: dict) -> str:
+    for link in links.get("links") or []:
+        if isinstance(link, dict) and str(link.get("rel", "")).endswith("/schema/2.1"):
+            return link["href"]
+    for link in links.get("links") or []:
+        if isinstance(link, dict) and "nodeinfo" in str(link.get("rel", "")):
+            return link["href"]
+    raise FetchError("no NodeInfo link")
+
+
+async def federate(fed: Federation, domain_or_handle: str) -> RemoteActor:
+    """This neighbourhood's Group actor follows the other's; in allow-list mode the domain
+    is allowed too (an admin who federates with a node means to hear from it)."""
+    if fed.settings.federation == "allowlist":
+        async with fed.pool.acquire() as conn:
+            await policies_q.set_policy(conn, _domain(domain_or_handle), "allow", "federated")
+    remote = await neighbourhood_of(fed, domain_or_handle)
+    await follow(fed, group_uri(fed), remote.uri)
+    return remote
+
+
+async def unfederate(fed: Federation, domain_or_handle: str) -> RemoteActor:
+    remote = await neighbourhood_of(fed, domain_or_handle)
+    await unfollow(fed, group_uri(fed), remote.uri)
+    return remote
+
+
+def _domain(domain_or_handle: str) -> str:
+    return domain_or_handle.strip().lower().rpartition("@")[2]
+
+
+async def block_domain(fed: Federation, domain: str) -> int:
+    """Stop accepting from and delivering to `domain`; returns the deliveries dropped."""
+    domain = _domain(domain)
+    async with fed.pool.acquire() as conn, conn.transaction():
+        await policies_q.set_policy(conn, domain, "block")
+        await policies_q.sever_follows_with_domain(conn, domain)
+        return await deliveries_q.drop_pending_for_host(conn, domain)
+
+
+async def unblock_domain(fed: Federation, domain: str) -> bool:
+    async with fed.pool.acquire() as conn:
+        return await policies_q.remove_policy(conn, _domain(domain), "block")
