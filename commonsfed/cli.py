@@ -129,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
 
     block = sub.add_parser("block", parents=[common],
                            help="stop accepting from and delivering to a domain")
-    block.add_argument("domain")
+    block.add_argument("target", metavar="DOMAIN")
     block.add_argument("--undo", action="store_true", help="lift the block")
     block.set_defaults(run=cmd_block)
     return parser
@@ -294,11 +294,11 @@ def cmd_block(settings: Settings, args: argparse.Namespace) -> int:
     from commonsfed.services import follows
 
     if args.undo:
-        lifted = _with_federation(settings, lambda fed: follows.unblock_domain(fed, args.domain))
-        print(f"unblocked {args.domain}" if lifted else f"{args.domain} was not blocked")
+        lifted = _with_federation(settings, lambda fed: follows.unblock_domain(fed, args.target))
+        print(f"unblocked {args.target}" if lifted else f"{args.target} was not blocked")
         return 0
-    dropped = _with_federation(settings, lambda fed: follows.block_domain(fed, args.domain))
-    print(f"blocked {args.domain}; dropped {dropped} pending deliveries")
+    dropped = _with_federation(settings, lambda fed: follows.block_domain(fed, args.target))
+    print(f"blocked {args.target}; dropped {dropped} pending deliveries")
     return 0
 
 

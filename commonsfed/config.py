@@ -18,7 +18,7 @@ REGISTRATION_MODES = ("open", "approval", "closed")
 FEDERATION_MODES = ("open", "allowlist")
 
 # A host name made of DNS labels, or an IPv4 address, with an optional port.
-_HOST_RE = re.compile(
+HOST_RE = re.compile(
     r"^(?=.{1,253}(:|$))([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
     r"(:(?P<port>[0-9]{1,5}))?$"
 )
@@ -134,7 +134,7 @@ def _parse_domain(value: str, label: str) -> str:
         raise ConfigError(label, f"give the host name only, without a scheme (got {value!r})")
     if "/" in domain or "?" in domain or "#" in domain:
         raise ConfigError(label, f"give the host name only, without a path (got {value!r})")
-    match = _HOST_RE.match(domain)
+    match = HOST_RE.match(domain)
     if not match:
         raise ConfigError(label, f"is not a valid host name (got {value!r})")
     if match.group("port"):
@@ -157,7 +157,7 @@ def _parse_listen_host(value: str, label: str) -> str:
     try:
         ipaddress.ip_address(host)
     except ValueError:
-        if not _HOST_RE.match(host.lower()) or ":" in host:
+        if not HOST_RE.match(host.lower()) or ":" in host:
             raise ConfigError(label, f"must be an IP address or host name (got {value!r})") from None
     return host
 
@@ -223,7 +223,7 @@ def _parse_resolve(value: Any, label: str) -> dict[str, str]:
         addr, _, port = target.rpartition(":")
         try:
             ipaddress.ip_address(addr)
-            ok = sep and _HOST_RE.match(name.strip().lower()) and 1 <= int(port) <= 65535
+            ok = sep and HOST_RE.match(name.strip().lower()) and 1 <= int(port) <= 65535
         except ValueError:
             ok = False
         if not ok:

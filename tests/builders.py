@@ -11,6 +11,7 @@ import asyncpg
 from commonsfed.web.sessions import CSRF_FIELD
 
 DEFAULT_PASSWORD = "correct horse battery"
+TEST_SECRET = "test-secret-" + "x" * 40
 _TOKEN_RE = re.compile(rf'name="{CSRF_FIELD}" value="([^"]+)"')
 
 

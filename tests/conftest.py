@@ -19,9 +19,8 @@ from commonsfed.config import Settings
 from commonsfed.db.embedded import EmbeddedPostgres
 from commonsfed.db.lifecycle import apply_migrations
 from commonsfed.db.pool import with_database
-from tests.builders import register_and_login, run_sync, server_execute
-
-TEST_SECRET = "test-secret-" + "x" * 40
+from tests.builders import TEST_SECRET, register_and_login, run_sync, server_execute
+from tests.nodes import start_nodes  # noqa: F401  (a fixture for every test: real nodes)
 
 
 @pytest.fixture(scope="session")

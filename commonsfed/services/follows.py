@@ -10,6 +10,7 @@ from typing import Any
 
 from commonsfed.ap import activities as ap_activities
 from commonsfed.ap.actors import RemoteActor
+from commonsfed.config import HOST_RE
 from commonsfed.db import activities as activities_q
 from commonsfed.db import deliveries as deliveries_q
 from commonsfed.db import follows as follows_q
@@ -144,7 +145,11 @@ async def unfederate(fed: Federation, domain_or_handle: str) -> RemoteActor:
 
 
 def _domain(domain_or_handle: str) -> str:
-    return domain_or_handle.strip().lower().rpartition("@")[2]
+    domain = domain_or_handle.strip().lower().rpartition("@")[2]
+    if not HOST_RE.match(domain):
+        raise ValidationError({"domain": f"{domain_or_handle!r} is not a domain like "
+                                         "commons.example.org"})
+    return domain
 
 
 async def block_domain(fed: Federation, domain: str) -> int:

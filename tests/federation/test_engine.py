@@ -8,7 +8,7 @@ from commonsfed.db.pool import connect
 from commonsfed.federation import outbox
 from commonsfed.services import follows
 from tests.builders import register
-from tests.federation.conftest import settle
+from tests.nodes import settle
 
 AS2 = {"Accept": "application/activity+json"}
 

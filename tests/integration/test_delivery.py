@@ -34,7 +34,6 @@ from commonsfed.federation.workers import (
     stop_background,
 )
 from commonsfed.services.accounts import register
-from tests.federation.conftest import start_nodes  # noqa: F401  (a fixture: real nodes)
 
 AS2 = "https://www.w3.org/ns/activitystreams"
 INBOX = "http://sink.test/inbox"
@@ -144,7 +143,7 @@ async def sink(aiohttp_server) -> Sink:
 
 
 @pytest.fixture
-async def world(start_nodes, sink) -> World:  # noqa: F811 (the fixture imported above)
+async def world(start_nodes, sink) -> World:
     # run_worker off: these tests are the only ones ticking north's workers
     changes = {"resolve": {"sink.test": sink.target}, "run_worker": False}
     (north,) = await start_nodes(1, **{"north.test": changes})

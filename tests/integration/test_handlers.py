@@ -32,7 +32,6 @@ from commonsfed.federation.actors import get_actor
 from commonsfed.federation.context import Federation, open_federation
 from commonsfed.federation.handlers import Refused, Retry, handle_activity
 from tests.builders import register
-from tests.federation import conftest as federation_conftest
 
 DATA = Path(__file__).parent.parent / "data"
 ALICE = "http://localhost/users/alice"  # a resident
@@ -46,7 +45,6 @@ TABLES = (
     "activities", "deliveries", "remote_actors",
 )  # fmt: skip
 _ids = count(1)
-start_nodes = federation_conftest.start_nodes  # real nodes on loopback, for one test here
 
 
 # --- fixtures and builders -----------------------------------------------------------------

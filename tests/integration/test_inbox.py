@@ -20,9 +20,7 @@ from commonsfed.federation.actors import lookup
 from commonsfed.federation.inbox import InboxWorker, WakeUps, permitted_policies
 from commonsfed.federation.policy import is_allowed
 from tests.builders import register
-from tests.federation import conftest as federation_fixtures
 
-start_nodes = federation_fixtures.start_nodes
 AS2 = "application/activity+json"
 
 

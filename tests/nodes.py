@@ -1,4 +1,4 @@
-"""Several real nodes in one test process, each with its own database and port.
+"""Several real nodes in one test process (the `start_nodes` fixture, for any test), each with its own database and port.
 
 Their host names are real (north.test, south.test, east.test): the dev-only resolver map
 tells every node's HTTP client which loopback port each name lives on, so ids, WebFinger
@@ -20,7 +20,7 @@ from commonsfed.federation.context import Federation
 from commonsfed.federation.delivery import DeliveryWorker
 from commonsfed.federation.inbox import InboxWorker
 from commonsfed.web.keys import FEDERATION
-from tests.conftest import TEST_SECRET
+from tests.builders import TEST_SECRET
 
 NAMES = ("north.test", "south.test", "east.test")
 
