@@ -161,3 +161,13 @@ async def follow_list(conn: asyncpg.Connection, local_uri: str, direction: str) 
         """,
         local_uri,
     )
+
+
+async def key_fetched_within(conn: asyncpg.Connection, key_id: str, seconds: float) -> bool:
+    return await conn.fetchval(
+        """
+        SELECT EXISTS (SELECT 1 FROM remote_actors
+                       WHERE key_id = $1 AND fetched_at > now() - make_interval(secs => $2))
+        """,
+        key_id, seconds,
+    )

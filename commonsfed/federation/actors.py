@@ -11,6 +11,9 @@ from commonsfed.federation.context import Federation
 from commonsfed.federation.fetch import FetchError, fetch_document, fetch_jrd
 
 AS2_TYPES = ("application/activity+json", "application/ld+json")
+# a cached key that fails is fetched again at most this often (a rotated key is rare;
+# a forged signature naming someone's key is cheap to send)
+REFETCH_AFTER_SECONDS = 60
 
 
 class ActorUnavailable(FetchError):
@@ -53,11 +56,13 @@ async def actor_for_key(fed: Federation, key_id: str, *, refresh: bool = False) 
     Mastodon's key ids are the actor URL with #main-key; GoToSocial's are a separate path
     (/users/x/main-key) that serves a key document naming its owner, which we then fetch.
     """
-    if not refresh:
-        async with fed.pool.acquire() as conn:
-            cached = await q.get_remote_actor_by_key(conn, key_id)
-        if cached is not None:
-            return cached
+    async with fed.pool.acquire() as conn:
+        cached = await q.get_remote_actor_by_key(conn, key_id)
+        # a bad signature must not make us fetch a victim's actor again and again
+        if cached is not None and refresh:
+            refresh = not await q.key_fetched_within(conn, key_id, REFETCH_AFTER_SECONDS)
+    if cached is not None and not refresh:
+        return cached
     fetched = await fetch_document(
         fed.session,
         fed.policy,

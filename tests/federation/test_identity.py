@@ -103,6 +103,8 @@ async def test_verify__refetches_once_when_the_cached_key_fails(start_nodes):
         signatures.private_key_to_pem(new_key), signatures.public_key_to_pem(new_key))
     await conn.close()
 
+    await age_cache(north, minutes=2)
+
     # When alice signs a request with her new key
     body = b'{"type": "Like"}'
     headers = {"Host": "north.test", "Content-Type": "application/activity+json"}
@@ -115,10 +117,43 @@ async def test_verify__refetches_once_when_the_cached_key_fails(start_nodes):
     assert actor.public_key_pem == signatures.public_key_to_pem(new_key)
 
 
+async def age_cache(node, minutes: int) -> None:
+    conn = await connect(node.settings.database_url)
+    await conn.execute("UPDATE remote_actors SET fetched_at = now() - make_interval(mins => $1)",
+                       minutes)
+    await conn.close()
+
+
+async def test_verify__a_freshly_fetched_key_is_not_fetched_again_for_a_bad_signature(
+    start_nodes,
+):
+    # Given north fetched alice's actor moments ago
+    north, south = await start_nodes(2)
+    await register(south.client, "alice")
+    alice = await lookup(north.federation, "@alice@south.test")
+    fetched_at = await fetchval(north.settings.database_url,
+                                "SELECT fetched_at FROM remote_actors WHERE uri = $1", alice.uri)
+    body = b'{"type": "Like"}'
+    headers = {"Host": "north.test", "Content-Type": "application/activity+json"}
+    headers |= signatures.sign_cavage("POST", "http://north.test/inbox", headers, body,
+                                      alice.key_id, signatures.generate_private_key())
+
+    # When forged signatures naming her key arrive
+    for _ in range(3):
+        with pytest.raises(NotVerified):
+            await verify_request(north.federation, "POST", "/inbox", headers, body)
+
+    # Then north did not fetch her actor again (south is not used to hammer anyone)
+    assert await fetchval(north.settings.database_url,
+                          "SELECT fetched_at FROM remote_actors WHERE uri = $1",
+                          alice.uri) == fetched_at
+
+
 async def test_verify__a_key_the_actor_does_not_have_is_refused_after_one_refetch(start_nodes):
     north, south = await start_nodes(2)
     await register(south.client, "alice")
     alice = await lookup(north.federation, "@alice@south.test")
+    await age_cache(north, minutes=2)
     body = b'{"type": "Like"}'
     headers = {"Host": "north.test", "Content-Type": "application/activity+json"}
     headers |= signatures.sign_cavage("POST", "http://north.test/inbox", headers, body,
