@@ -27,5 +27,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check commonsfed tests bench
 
+bench: $(STAMP)
+	$(BIN)/python bench/inbox.py
+	$(BIN)/python bench/delivery.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
