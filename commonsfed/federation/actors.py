@@ -8,7 +8,7 @@ from commonsfed.ap.actors import ActorError, RemoteActor, actor_from_ap
 from commonsfed.ap.jsonld import JsonLdError, first_id, normalise
 from commonsfed.db import actors as q
 from commonsfed.federation.context import Federation
-from commonsfed.federation.fetch import FetchError, fetch_document, fetch_jrd
+from commonsfed.federation.fetch import FetchError, fetch_jrd
 
 AS2_TYPES = ("application/activity+json", "application/ld+json")
 # a cached key that fails is fetched again at most this often (a rotated key is rare;
@@ -22,14 +22,7 @@ class ActorUnavailable(FetchError):
 
 async def fetch_actor(fed: Federation, uri: str) -> RemoteActor:
     """Fetch the actor at `uri` (signed as the instance actor), check it and cache it."""
-    fetched = await fetch_document(
-        fed.session,
-        fed.policy,
-        uri,
-        key_id=fed.instance_key_id,
-        private_key=fed.instance_private_key,
-        dev=fed.settings.dev,
-    )
+    fetched = await fed.fetch(uri)
     try:
         document = normalise(fetched.document)
         actor = actor_from_ap(document)
@@ -63,14 +56,7 @@ async def actor_for_key(fed: Federation, key_id: str, *, refresh: bool = False) 
             refresh = not await q.key_fetched_within(conn, key_id, REFETCH_AFTER_SECONDS)
     if cached is not None and not refresh:
         return cached
-    fetched = await fetch_document(
-        fed.session,
-        fed.policy,
-        key_id,
-        key_id=fed.instance_key_id,
-        private_key=fed.instance_private_key,
-        dev=fed.settings.dev,
-    )
+    fetched = await fed.fetch(key_id)
     owner = _key_owner(fetched.document, fetched.url)
     actor = await fetch_actor(fed, owner)
     if actor.key_id != key_id:

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from commonsfed import signatures
 from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
+from commonsfed.federation.fetch import FetchedDocument, fetch_document
 from commonsfed.federation.keys import GROUP, INSTANCE, node_keys
 from commonsfed.federation.transport import AddressPolicy, make_client_session, user_agent_for
 
@@ -32,6 +33,17 @@ class Federation:
     @property
     def instance_key_id(self) -> str:
         return self.uris.key_id(self.uris.instance_actor)
+
+    async def fetch(self, url: str) -> FetchedDocument:
+        """A remote AS2 document, fetched as the node: signed by the instance actor."""
+        return await fetch_document(
+            self.session,
+            self.policy,
+            url,
+            key_id=self.instance_key_id,
+            private_key=self.instance_private_key,
+            dev=self.settings.dev,
+        )
 
 
 @asynccontextmanager

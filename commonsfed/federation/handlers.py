@@ -40,7 +40,7 @@ from commonsfed.db import objects as objects_q
 from commonsfed.federation import outbox
 from commonsfed.federation.actors import get_actor
 from commonsfed.federation.context import Federation
-from commonsfed.federation.fetch import FetchError, Gone, NotFound, fetch_document
+from commonsfed.federation.fetch import FetchError, Gone, NotFound
 
 DONE, UNHANDLED = "done", "unhandled"
 ANY = "*"  # as an object type: the handler takes any object (Like, Announce, Flag)
@@ -550,14 +550,7 @@ async def _remote_actor(fed: Federation, uri: str) -> RemoteActor:
 async def _fetch_object(fed: Federation, uri: str) -> dict[str, Any]:
     """`uri` from its origin, signed as the instance actor, normalised."""
     try:
-        fetched = await fetch_document(
-            fed.session,
-            fed.policy,
-            uri,
-            key_id=fed.instance_key_id,
-            private_key=fed.instance_private_key,
-            dev=fed.settings.dev,
-        )
+        fetched = await fed.fetch(uri)
         return normalise(fetched.document)
     except FetchError as exc:
         raise fetch_failure(exc) from exc

@@ -70,6 +70,12 @@ async def _follow_activity(conn, row, follower_uri: str, followed_uri: str) -> d
                       "object": followed_uri}
 
 
+def _received_follow(row, follower_uri: str, followed_uri: str) -> dict[str, Any]:
+    """The Follow a peer sent, as its answer must name it (Mastodon matches it by id)."""
+    return {"id": row["activity_id"], "type": "Follow", "actor": follower_uri,
+            "object": followed_uri}
+
+
 async def approve_follower(fed: Federation, followed_uri: str, follower_uri: str) -> None:
     """A resident who approves followers by hand lets one in: Accept goes out."""
     async with fed.pool.acquire() as conn, conn.transaction():
@@ -77,9 +83,8 @@ async def approve_follower(fed: Federation, followed_uri: str, follower_uri: str
         if row is None or row["state"] != "pending":
             raise NotAllowed("There is no such follow request.")
         await follows_q.accept_follow(conn, follower_uri, followed_uri)
-        follow_activity = {"id": row["activity_id"], "type": "Follow", "actor": follower_uri,
-                           "object": followed_uri}
-        accept = ap_activities.accept_to_ap(followed_uri, follow_activity, fed.settings)
+        accept = ap_activities.accept_to_ap(
+            followed_uri, _received_follow(row, follower_uri, followed_uri), fed.settings)
         await outbox.publish(conn, fed.settings, accept)
 
 
@@ -89,9 +94,8 @@ async def reject_follower(fed: Federation, followed_uri: str, follower_uri: str)
         if row is None:
             raise NotAllowed("There is no such follower.")
         await follows_q.remove_follow(conn, follower_uri, followed_uri)
-        follow_activity = {"id": row["activity_id"], "type": "Follow", "actor": follower_uri,
-                           "object": followed_uri}
-        reject = ap_activities.reject_to_ap(followed_uri, follow_activity, fed.settings)
+        reject = ap_activities.reject_to_ap(
+            followed_uri, _received_follow(row, follower_uri, followed_uri), fed.settings)
         await outbox.publish(conn, fed.settings, reject)
 
 
