@@ -31,3 +31,55 @@ class Account:
     @property
     def is_pending(self) -> bool:
         return self.status == "pending"
+
+
+PURPOSES = ("offer", "request")
+KINDS = ("give", "lend", "swap", "service", "ride", "stay", "group_purchase",
+         "pay_it_forward", "shared")
+STATES = ("open", "reserved", "completed", "withdrawn", "expired")
+OPEN_STATES = ("open", "reserved")
+
+
+@dataclass(frozen=True)
+class ListingPhoto:
+    id: int
+    listing_id: int
+    filename: str  # server-made, under the data folder's media/
+    alt: str
+    width: int
+    height: int
+    position: int
+
+
+@dataclass(frozen=True)
+class Listing:
+    """An offer or a request. `details` holds what only its kind asks for:
+    lend: loan_days, return_by; ride: origin, destination, departure, seats;
+    stay: arrival, departure, places; group_purchase: target_quantity, deadline, unit;
+    pay_it_forward: portions; service: hours."""
+
+    id: int
+    uid: str  # the public id in URLs: /listings/<uid>
+    author_id: int
+    author_username: str
+    purpose: str
+    kind: str
+    title: str
+    description: str  # Markdown, as typed
+    category: str  # a category slug
+    quantity: int | None
+    available_quantity: int | None
+    place: str
+    latitude: float | None
+    longitude: float | None
+    available_from: datetime | None
+    available_until: datetime | None
+    expires_at: datetime | None  # None: a standing offer that never expires
+    state: str
+    details: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
