@@ -58,3 +58,56 @@ async def register_and_login(client, username: str, password: str = DEFAULT_PASS
 
 async def log_in(client, username: str, password: str = DEFAULT_PASSWORD):
     return await post_form(client, "/login", {"username": username, "password": password})
+
+
+# --- listings ------------------------------------------------------------------------------
+
+LISTING_DEFAULTS = {
+    "purpose": "offer",
+    "kind": "give",
+    "title": "A bag of apples",
+    "category": "food",
+    "place": "Corner of Elm Street and Oak Lane",
+}
+
+
+def photo_bytes(
+    fmt: str = "JPEG", size: tuple[int, int] = (800, 600), exif=None, color: str = "green"
+) -> bytes:
+    """A small real image, made with Pillow (JPEG can carry `exif`, a PIL.Image.Exif)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    image = Image.new("RGBA" if fmt == "PNG" else "RGB", size, color)
+    image.save(out, fmt, **({"exif": exif} if exif is not None else {}))
+    return out.getvalue()
+
+
+async def post_listing(
+    client,
+    fields: dict | None = None,
+    photos=(),
+    *,
+    path: str = "/listings/new",
+    form_path: str | None = None,
+):
+    """POST the listing form as a browser does: multipart, with the form page's CSRF token.
+
+    `photos`: (field, filename, bytes) tuples, e.g. ("photo_1", "drill.jpg", photo_bytes()),
+    with alt texts as fields ("alt_1"). Returns the response without following redirects.
+    """
+    import aiohttp
+
+    values = {**LISTING_DEFAULTS, **(fields or {})}
+    page = await client.get(
+        form_path or f"/listings/new?purpose={values['purpose']}&kind={values['kind']}"
+    )
+    data = aiohttp.FormData(default_to_multipart=True)
+    data.add_field(CSRF_FIELD, csrf_from(await page.text()))
+    for name, value in values.items():
+        data.add_field(name, str(value))
+    for field, filename, content in photos:
+        data.add_field(field, content, filename=filename, content_type="application/octet-stream")
+    return await client.post(path, data=data, allow_redirects=False)

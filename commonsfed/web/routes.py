@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import aiohttp_jinja2
 from aiohttp import web
 
 from commonsfed.resources import static_dir
-from commonsfed.web import activitypub, admin, follows, health, inbox, views, wellknown
+from commonsfed.web import (
+    activitypub,
+    admin,
+    answers,
+    follows,
+    health,
+    inbox,
+    listings,
+    views,
+    wellknown,
+)
 
 
 def setup_routes(app: web.Application) -> None:
@@ -22,6 +33,34 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/follows/reject", follows.reject)
     app.router.add_get("/admin/accounts", admin.pending_accounts, name="admin_accounts")
     app.router.add_post("/admin/accounts/approve", admin.approve_account)
+    # listings: /listings/new before /listings/{uid}, so "new" is never taken for an id
+    uid = "/listings/{uid:[A-Za-z0-9_-]{8,32}}"
+    app.router.add_get("/listings/new", listings.new_form, name="new_listing")
+    app.router.add_post("/listings/new", listings.new_submit)
+    app.router.add_get(uid, listings.show, name="listing")
+    app.router.add_get(uid + "/edit", listings.edit_form)
+    app.router.add_post(uid + "/edit", listings.edit_submit)
+    app.router.add_post(uid + "/state", listings.change_state)
+    app.router.add_post(uid + "/pledge", listings.pledge)
+    app.router.add_post(uid + "/claim", listings.claim)
+    app.router.add_get("/my/listings", listings.my_listings, name="my_listings")
+    app.router.add_get("/media/{name}", listings.media)
+    app.router.add_get("/admin/categories", listings.categories_page, name="admin_categories")
+    app.router.add_post("/admin/categories", listings.add_category)
+    app.router.add_post("/admin/categories/rename", listings.rename_category)
+    # answers: a listing's conversations, their decisions, my answers, notifications
+    app.router.add_get(uid + "/answers", answers.listing_answers, name="listing_answers")
+    app.router.add_post(uid + "/answers", answers.answer)
+    conversation = "/conversations/{id:[0-9]{1,18}}"
+    app.router.add_get(conversation, answers.conversation, name="conversation")
+    app.router.add_post(conversation + "/messages", answers.reply)
+    app.router.add_post(
+        conversation + "/{action:reserve|release|decline|complete|withdraw}", answers.decide
+    )
+    app.router.add_get("/my/answers", answers.my_answers, name="my_answers")
+    app.router.add_get("/notifications", answers.notifications_page, name="notifications")
+    # the unread count in every page's navigation (base.html)
+    app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY].append(answers.unread_context)
     app.router.add_get("/healthz", health.healthz, name="healthz")
     app.router.add_get("/.well-known/webfinger", wellknown.webfinger)
     app.router.add_get("/.well-known/host-meta", wellknown.host_meta)

@@ -1,0 +1,129 @@
+"""Queries on residents' notifications."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from commonsfed.models import from_row
+
+NOTIFICATION_KINDS = (
+    "new_answer",
+    "new_message",
+    "reserved_for_you",
+    "offered_to_you",
+    "reservation_released",
+    "declined",
+    "completed",
+    "withdrawn",
+    "near_expiry",
+)
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: int
+    account_id: int
+    kind: str
+    listing_id: int
+    listing_uid: str
+    listing_title: str
+    conversation_id: int | None
+    author_id: int
+    author_username: str
+    respondent_name: str | None  # "@bob", or a remote actor's URI
+    created_at: datetime
+    read_at: datetime | None
+
+    @property
+    def other_side(self) -> str:
+        """The other person in the conversation: the respondent for the author, else the author."""
+        if self.account_id == self.author_id:
+            return self.respondent_name or ""
+        return f"@{self.author_username}"
+
+
+async def insert_notification(
+    conn: asyncpg.Connection,
+    account_id: int,
+    kind: str,
+    listing_id: int,
+    conversation_id: int | None = None,
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO notifications (account_id, kind, listing_id, conversation_id)
+        VALUES ($1, $2, $3, $4)
+        """,
+        account_id,
+        kind,
+        listing_id,
+        conversation_id,
+    )
+
+
+async def account_notifications(
+    conn: asyncpg.Connection, account_id: int, limit: int
+) -> list[Notification]:
+    rows = await conn.fetch(
+        """
+        SELECT n.id, n.account_id, n.kind, n.listing_id, l.uid AS listing_uid,
+               l.title AS listing_title, n.conversation_id, l.author_id, au.username AS author_username,
+               coalesce('@' || r.username, c.respondent_actor_uri) AS respondent_name,
+               n.created_at, n.read_at
+        FROM notifications n
+        JOIN listings l ON l.id = n.listing_id
+        JOIN accounts au ON au.id = l.author_id
+        LEFT JOIN conversations c ON c.id = n.conversation_id
+        LEFT JOIN accounts r ON r.id = c.respondent_account_id
+        WHERE n.account_id = $1
+        ORDER BY n.created_at DESC, n.id DESC
+        LIMIT $2
+        """,
+        account_id,
+        limit,
+    )
+    return [from_row(Notification, row) for row in rows]
+
+
+async def count_unread(conn: asyncpg.Connection, account_id: int) -> int:
+    return await conn.fetchval(
+        "SELECT count(*)::int FROM notifications WHERE account_id = $1 AND read_at IS NULL",
+        account_id,
+    )
+
+
+async def mark_read(
+    conn: asyncpg.Connection, account_id: int, conversation_id: int | None = None
+) -> None:
+    """Mark all of an account's notifications read, or only those about one conversation."""
+    await conn.execute(
+        """
+        UPDATE notifications SET read_at = now()
+        WHERE account_id = $1 AND read_at IS NULL AND ($2::bigint IS NULL OR conversation_id = $2)
+        """,
+        account_id,
+        conversation_id,
+    )
+
+
+async def notify_near_expiry(conn: asyncpg.Connection, now: datetime, within: timedelta) -> int:
+    """One near_expiry notification per open or reserved listing expiring within `within`;
+    a listing already told is skipped (the partial unique index), so this can run often."""
+    return await conn.fetchval(
+        """
+        WITH told AS (
+            INSERT INTO notifications (account_id, kind, listing_id)
+            SELECT author_id, 'near_expiry', id FROM listings
+            WHERE state IN ('open', 'reserved') AND expires_at IS NOT NULL
+              AND expires_at > $1 AND expires_at <= $1 + $2::interval
+            ON CONFLICT (listing_id) WHERE kind = 'near_expiry' DO NOTHING
+            RETURNING 1
+        )
+        SELECT count(*)::int FROM told
+        """,
+        now,
+        within,
+    )

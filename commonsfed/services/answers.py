@@ -1,0 +1,379 @@
+"""Answers to listings: private conversations between a listing's author and each resident who
+answered, the line they wait in, reservations, and the notifications each change writes.
+
+Decisions:
+- The listing's row lock orders every change of a conversation's state: each such change
+  locks the listing first (FOR UPDATE), then reads its conversations. One lock order, so no
+  deadlocks, and the line cannot change under a decision.
+- The line is the listing's `waiting` and `offered` conversations, oldest answer first. When a
+  reservation ends without completion, the next one waiting (never the one just released) is
+  `offered` the listing and told; the author then reserves it for them, or passes them over.
+  Someone else being reserved for puts an outstanding offer back to `waiting`.
+- Answering a listing you answered before adds a message to that conversation, whatever its
+  state and even once the listing is closed (so people can still arrange the handover); a
+  closed listing refuses only new answers.
+- Completing a listing with one respondent leaves the others' answers as they were; the
+  pages show the listing's state next to theirs.
+- Replies: the author and the respondent write; an admin may read (and manage the listing),
+  but not write in other people's conversation.
+- Notifications go to local accounts only; a remote respondent (federation, later) hears of
+  the same changes through activities, where `_tell_respondent` is the hook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from commonsfed.db import answers as q
+from commonsfed.db import listings as listings_q
+from commonsfed.db import notifications as notes_q
+from commonsfed.db.answers import IN_LINE, Conversation, Message
+from commonsfed.models import Account, Listing
+from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
+from commonsfed.services.listings import (
+    TRANSITIONS,
+    InvalidTransition,
+    ListingNotFound,
+    may_manage,
+)
+
+MAX_MESSAGE = 5000
+CLOSED = "This listing is closed to new answers."
+OWN_LISTING = "This is your own listing: answers to it come to you."
+NOT_YOURS = "Only the person who posted this listing and the person who answered can see this."
+RELEASE_TO = ("waiting", "declined")
+FINAL = ("declined", "completed", "withdrawn")
+
+
+class ConversationNotFound(ServiceError):
+    """No conversation has this id."""
+
+
+def check_message(message: str) -> str:
+    """The message as stored, or a ValidationError for the `message` field."""
+    body = message.replace("\r\n", "\n").strip()
+    if not body:
+        raise ValidationError({"message": "Write a message first."})
+    if len(body) > MAX_MESSAGE:
+        raise ValidationError(
+            {"message": f"Use at most {MAX_MESSAGE:,} characters; this message has {len(body):,}."}
+        )
+    return body
+
+
+# --- notifications -------------------------------------------------------------------------
+
+
+async def _notify(conn, account_id: int | None, kind: str, conv: Conversation) -> None:
+    if account_id is not None:
+        await notes_q.insert_notification(conn, account_id, kind, conv.listing_id, conv.id)
+
+
+async def _tell_respondent(conn, conv: Conversation, kind: str) -> None:
+    # a remote respondent gets an activity instead, once answers federate
+    await _notify(conn, conv.respondent_account_id, kind, conv)
+
+
+async def _tell_other_side(conn, conv: Conversation, sender: Account, kind: str) -> None:
+    if sender.id == conv.author_id:
+        await _tell_respondent(conn, conv, kind)
+    else:
+        await _notify(conn, conv.author_id, kind, conv)
+
+
+# --- answering and writing -----------------------------------------------------------------
+
+
+async def answer(
+    pool: asyncpg.Pool, account: Account, listing_uid: str, message: str
+) -> Conversation:
+    """A resident answers a listing privately: a new conversation at the end of the line, or
+    one more message in the conversation they have already."""
+    body = check_message(message)
+    async with pool.acquire() as conn, conn.transaction():
+        listing = await listings_q.get_listing(conn, listing_uid, for_update=True)
+        if listing is None:
+            raise ListingNotFound("There is no such listing.")
+        if listing.author_id == account.id:
+            raise NotAllowed(OWN_LISTING)
+        conv = await q.find_conversation(conn, listing.id, account.id)
+        if conv is not None:
+            await _write(conn, conv, account, body)
+            return conv
+        if not listing.is_open:
+            raise InvalidTransition(CLOSED)
+        conv = await q.get_conversation(
+            conn, await q.insert_conversation(conn, listing.id, account.id)
+        )
+        await q.insert_message(conn, conv.id, account.id, body)
+        await _notify(conn, listing.author_id, "new_answer", conv)
+        return conv
+
+
+async def _write(conn, conv: Conversation, sender: Account, body: str) -> None:
+    await q.insert_message(conn, conv.id, sender.id, body)
+    await _tell_other_side(conn, conv, sender, "new_message")
+
+
+def _is_party(conv: Conversation, account: Account) -> bool:
+    return account.id in (conv.author_id, conv.respondent_account_id)
+
+
+async def reply(
+    pool: asyncpg.Pool, account: Account, conversation_id: int, message: str
+) -> Conversation:
+    """The author or the respondent writes in their conversation."""
+    async with pool.acquire() as conn, conn.transaction():
+        conv = await _get(conn, conversation_id)
+        if not _is_party(conv, account):
+            raise NotAllowed(
+                "Only the person who posted this listing and the person who "
+                "answered can write in this conversation."
+            )
+        await _write(conn, conv, account, check_message(message))
+        return conv
+
+
+async def _get(conn, conversation_id: int) -> Conversation:
+    conv = await q.get_conversation(conn, conversation_id)
+    if conv is None:
+        raise ConversationNotFound("There is no such conversation.")
+    return conv
+
+
+# --- the author's decisions ----------------------------------------------------------------
+
+
+async def _lock(conn, conversation_id: int) -> tuple[Listing, Conversation]:
+    """The listing locked, then its conversation read under that lock."""
+    conv = await _get(conn, conversation_id)
+    listing = await listings_q.get_listing(conn, conv.listing_uid, for_update=True)
+    return listing, await _get(conn, conversation_id)
+
+
+async def _managed(conn, account: Account, conversation_id: int) -> tuple[Listing, Conversation]:
+    listing, conv = await _lock(conn, conversation_id)
+    if not may_manage(listing, account):
+        raise NotAllowed("Only the person who posted this listing can decide on its answers.")
+    return listing, conv
+
+
+async def _set_listing_state(conn, listing: Listing, state: str, account: Account) -> None:
+    if state not in TRANSITIONS[listing.state]:
+        raise InvalidTransition(f"This listing is {listing.state}; it cannot become {state}.")
+    await listings_q.set_state(conn, listing.id, state)
+    await listings_q.insert_event(conn, listing.id, "state", state, account.id)
+
+
+async def _reserved_for_other(conn, listing: Listing, conv: Conversation) -> None:
+    holder = await q.in_state(conn, listing.id, "reserved")
+    if holder is not None and holder.id != conv.id:
+        raise InvalidTransition(
+            f"This listing is reserved for {holder.respondent_name}. "
+            "Release that reservation first."
+        )
+
+
+async def reserve(pool: asyncpg.Pool, author: Account, conversation_id: int) -> None:
+    """Reserve the listing for this respondent; the others keep their place in line."""
+    async with pool.acquire() as conn, conn.transaction():
+        listing, conv = await _managed(conn, author, conversation_id)
+        if conv.state not in IN_LINE:
+            raise InvalidTransition(
+                f"This answer is {conv.state}; only someone waiting in line can be reserved for."
+            )
+        await _reserved_for_other(conn, listing, conv)
+        if listing.state != "reserved":  # the author may have marked it reserved by hand
+            await _set_listing_state(conn, listing, "reserved", author)
+        await q.withdraw_offers(conn, listing.id)
+        await q.set_state(conn, conv.id, "reserved")
+        await _tell_respondent(conn, conv, "reserved_for_you")
+
+
+async def release(
+    pool: asyncpg.Pool, author: Account, conversation_id: int, then: str = "waiting"
+) -> None:
+    """End a reservation without completion: the respondent waits in line again (`waiting`)
+    or is declined; the listing opens again and the next one in line is offered it."""
+    if then not in RELEASE_TO:
+        raise ValidationError({"then": "Choose whether they wait in line again or are declined."})
+    async with pool.acquire() as conn, conn.transaction():
+        listing, conv = await _managed(conn, author, conversation_id)
+        if conv.state != "reserved":
+            raise InvalidTransition("This answer does not hold the reservation.")
+        await _end_reservation(conn, listing, conv, then, author)
+        await _tell_respondent(
+            conn, conv, "reservation_released" if then == "waiting" else "declined"
+        )
+
+
+async def _end_reservation(
+    conn, listing: Listing, conv: Conversation, state: str, account: Account
+) -> None:
+    await q.set_state(conn, conv.id, state)
+    if listing.state == "reserved":
+        await _set_listing_state(conn, listing, "open", account)
+        await _offer_next(conn, listing.id, passed_over=conv.id)
+    elif listing.state == "open":  # the author opened it again by hand meanwhile
+        await _offer_next(conn, listing.id, passed_over=conv.id)
+
+
+async def _offer_next(conn, listing_id: int, passed_over: int) -> None:
+    if await q.in_state(conn, listing_id, "offered") is not None:
+        return  # the front of the line has been offered it already
+    nxt = await q.next_in_line(conn, listing_id, passed_over)
+    if nxt is not None:
+        await q.set_state(conn, nxt.id, "offered")
+        await _tell_respondent(conn, nxt, "offered_to_you")
+
+
+async def decline(pool: asyncpg.Pool, author: Account, conversation_id: int) -> None:
+    """Decline this respondent; a reservation they held is released, an offer passes on."""
+    async with pool.acquire() as conn, conn.transaction():
+        listing, conv = await _managed(conn, author, conversation_id)
+        if conv.state in FINAL:
+            raise InvalidTransition(f"This answer is {conv.state} already.")
+        if conv.state == "reserved":
+            await _end_reservation(conn, listing, conv, "declined", author)
+        else:
+            await q.set_state(conn, conv.id, "declined")
+            if conv.state == "offered" and listing.state == "open":
+                await _offer_next(conn, listing.id, passed_over=conv.id)
+        await _tell_respondent(conn, conv, "declined")
+
+
+async def complete(pool: asyncpg.Pool, author: Account, conversation_id: int) -> None:
+    """The exchange with this respondent happened: the listing and the conversation complete."""
+    async with pool.acquire() as conn, conn.transaction():
+        listing, conv = await _managed(conn, author, conversation_id)
+        if conv.state in FINAL:
+            raise InvalidTransition(f"This answer is {conv.state}; it cannot be completed.")
+        await _reserved_for_other(conn, listing, conv)
+        await _set_listing_state(conn, listing, "completed", author)
+        await q.withdraw_offers(conn, listing.id)
+        await q.set_state(conn, conv.id, "completed")
+        await _tell_respondent(conn, conv, "completed")
+
+
+async def withdraw(pool: asyncpg.Pool, account: Account, conversation_id: int) -> None:
+    """The respondent leaves the line (or gives up their reservation)."""
+    async with pool.acquire() as conn, conn.transaction():
+        listing, conv = await _lock(conn, conversation_id)
+        if account.id != conv.respondent_account_id:
+            raise NotAllowed("Only the person who answered can withdraw their answer.")
+        if conv.state in FINAL:
+            raise InvalidTransition(f"This answer is {conv.state} already.")
+        if conv.state == "reserved":
+            await _end_reservation(conn, listing, conv, "withdrawn", account)
+        else:
+            await q.set_state(conn, conv.id, "withdrawn")
+            if conv.state == "offered" and listing.state == "open":
+                await _offer_next(conn, listing.id, passed_over=conv.id)
+        await _notify(conn, conv.author_id, "withdrawn", conv)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def author_actions(conv: Conversation, listing_state: str, reserved_id: int | None) -> list[str]:
+    """The buttons the author sees next to one answer."""
+    if listing_state not in ("open", "reserved") or conv.state in FINAL:
+        return []
+    if conv.state == "reserved":
+        return ["complete", "release", "decline"]
+    free = reserved_id is None
+    return (["reserve", "complete"] if free else []) + ["decline"]
+
+
+@dataclass(frozen=True)
+class ListingAnswers:
+    """The answers part of a listing's page, for one viewer."""
+
+    listing: Listing
+    may_manage: bool
+    conversations: list[Conversation]  # in line order; only for who manages the listing
+    reserved_id: int | None
+    mine: Conversation | None  # the viewer's own answer
+    position: int | None  # the viewer's place in line, 1 = the front
+    may_answer: bool
+
+    def actions(self, conv: Conversation) -> list[str]:
+        return author_actions(conv, self.listing.state, self.reserved_id)
+
+
+async def listing_answers(
+    pool: asyncpg.Pool, listing_uid: str, viewer: Account | None
+) -> ListingAnswers | None:
+    async with pool.acquire() as conn:
+        listing = await listings_q.get_listing(conn, listing_uid)
+        if listing is None:
+            return None
+        manages = may_manage(listing, viewer)
+        conversations = await q.listing_conversations(conn, listing.id) if manages else []
+        mine = await q.find_conversation(conn, listing.id, viewer.id) if viewer else None
+        return ListingAnswers(
+            listing=listing,
+            may_manage=manages,
+            conversations=conversations,
+            reserved_id=next((c.id for c in conversations if c.state == "reserved"), None),
+            mine=mine,
+            position=await q.line_position(conn, mine.id) if mine else None,
+            may_answer=bool(viewer and viewer.id != listing.author_id and listing.is_open),
+        )
+
+
+async def conversations_for_listing(
+    pool: asyncpg.Pool, author: Account, listing_uid: str
+) -> list[Conversation]:
+    """A listing's answers in line order, for its author (or an admin)."""
+    async with pool.acquire() as conn:
+        listing = await listings_q.get_listing(conn, listing_uid)
+        if listing is None:
+            raise ListingNotFound("There is no such listing.")
+        if not may_manage(listing, author):
+            raise NotAllowed("Only the person who posted this listing can see its answers.")
+        return await q.listing_conversations(conn, listing.id)
+
+
+async def my_answers(pool: asyncpg.Pool, account: Account) -> list[Conversation]:
+    """The conversations this account started by answering, newest first."""
+    async with pool.acquire() as conn:
+        return await q.respondent_conversations(conn, account.id)
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    conversation: Conversation
+    messages: list[Message]
+    may_manage: bool  # the author or an admin: the decisions
+    is_respondent: bool
+    may_write: bool  # the author or the respondent
+    position: int | None
+    actions: list[str]
+
+
+async def conversation(
+    pool: asyncpg.Pool, account: Account, conversation_id: int
+) -> ConversationView:
+    """One conversation with its messages, for the author, the respondent or an admin; their
+    notifications about it count as read from here on."""
+    async with pool.acquire() as conn:
+        conv = await _get(conn, conversation_id)
+        manages = account.is_admin or account.id == conv.author_id
+        if not (manages or _is_party(conv, account)):
+            raise NotAllowed(NOT_YOURS)
+        await notes_q.mark_read(conn, account.id, conv.id)
+        reserved = await q.in_state(conn, conv.listing_id, "reserved")
+        return ConversationView(
+            conversation=conv,
+            messages=await q.conversation_messages(conn, conv.id),
+            may_manage=manages,
+            is_respondent=account.id == conv.respondent_account_id,
+            may_write=_is_party(conv, account),
+            position=await q.line_position(conn, conv.id),
+            actions=author_actions(conv, conv.listing_state, reserved.id if reserved else None)
+            if manages
+            else [],
+        )

@@ -1,0 +1,192 @@
+"""Answer pages: answering a listing, its conversations and their decisions, "my answers",
+and notifications (with the unread count every page's navigation shows)."""
+
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from commonsfed.services import answers, notifications
+from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
+from commonsfed.services.listings import ListingNotFound
+from commonsfed.web.keys import ACCOUNT, POOL
+from commonsfed.web.middlewares import render_error
+from commonsfed.web.views import require_account, safe_next
+
+STATES = {
+    "waiting": "Waiting in line",
+    "offered": "Offered the listing",
+    "reserved": "Reserved",
+    "declined": "Declined",
+    "completed": "Completed",
+    "withdrawn": "Withdrawn",
+}
+ACTIONS = {
+    "reserve": "Reserve for them",
+    "complete": "Mark completed",
+    "release": "Release",
+    "decline": "Decline",
+}
+# web.listings has these too; it will import this module (listing_context), so not from there
+LISTING_STATES = {
+    "open": "Open",
+    "reserved": "Reserved",
+    "completed": "Completed",
+    "withdrawn": "Withdrawn",
+    "expired": "Expired",
+}
+LABELS = {"states": STATES, "actions": ACTIONS, "listing_states": LISTING_STATES}
+DECISIONS = {
+    "reserve": answers.reserve,
+    "decline": answers.decline,
+    "complete": answers.complete,
+    "withdraw": answers.withdraw,
+}
+NOT_PAGES = ("/static/", "/media/")  # files a logged-in browser fetches with each page
+
+
+def _refused(request: web.Request, exc: ServiceError) -> web.Response:
+    if isinstance(exc, (ListingNotFound, answers.ConversationNotFound)):
+        return render_error(request, 404)
+    return render_error(request, 403 if isinstance(exc, NotAllowed) else 409, str(exc))
+
+
+async def _form_text(request: web.Request, name: str) -> str:
+    value = (await request.post()).get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def _conversation_id(request: web.Request) -> int:
+    return int(request.match_info["id"])
+
+
+# --- a listing's answers -------------------------------------------------------------------
+
+
+async def _render_listing_answers(
+    request: web.Request, errors: dict | None = None, message: str = "", status: int = 200
+) -> web.Response:
+    view = await answers.listing_answers(
+        request.app[POOL], request.match_info["uid"], request[ACCOUNT]
+    )
+    if view is None:
+        raise web.HTTPNotFound()
+    context = {
+        "answers": view,
+        "listing": view.listing,
+        "answer_labels": LABELS,
+        "answer_errors": errors or {},
+        "answer_message": message,
+    }
+    return aiohttp_jinja2.render_template("answers/listing.html", request, context, status=status)
+
+
+async def listing_context(request: web.Request) -> dict:
+    """What templates/answers/_section.html needs on a listing's own page."""
+    view = await answers.listing_answers(
+        request.app[POOL], request.match_info["uid"], request[ACCOUNT]
+    )
+    return {"answers": view, "answer_labels": LABELS} if view else {}
+
+
+async def listing_answers(request: web.Request) -> web.Response:
+    """The answers of one listing: its line for the author, the answer form for others."""
+    return await _render_listing_answers(request)
+
+
+async def answer(request: web.Request) -> web.Response:
+    account = require_account(request)
+    message = await _form_text(request, "message")
+    try:
+        conv = await answers.answer(request.app[POOL], account, request.match_info["uid"], message)
+    except ValidationError as exc:
+        return await _render_listing_answers(request, exc.errors, message, status=422)
+    except ServiceError as exc:
+        return _refused(request, exc)
+    raise web.HTTPSeeOther(f"/conversations/{conv.id}")
+
+
+# --- one conversation ----------------------------------------------------------------------
+
+
+async def _render_conversation(
+    request: web.Request, errors: dict | None = None, message: str = "", status: int = 200
+) -> web.Response:
+    account = require_account(request)
+    try:
+        view = await answers.conversation(request.app[POOL], account, _conversation_id(request))
+    except ServiceError as exc:
+        return _refused(request, exc)
+    context = {
+        "view": view,
+        "conv": view.conversation,
+        "answer_labels": LABELS,
+        "answer_errors": errors or {},
+        "answer_message": message,
+    }
+    return aiohttp_jinja2.render_template(
+        "answers/conversation.html", request, context, status=status
+    )
+
+
+async def conversation(request: web.Request) -> web.Response:
+    return await _render_conversation(request)
+
+
+async def reply(request: web.Request) -> web.Response:
+    account = require_account(request)
+    message = await _form_text(request, "message")
+    try:
+        await answers.reply(request.app[POOL], account, _conversation_id(request), message)
+    except ValidationError as exc:
+        return await _render_conversation(request, exc.errors, message, status=422)
+    except ServiceError as exc:
+        return _refused(request, exc)
+    raise web.HTTPSeeOther(f"/conversations/{_conversation_id(request)}#latest")
+
+
+async def decide(request: web.Request) -> web.Response:
+    """reserve, release, decline, complete (the author) and withdraw (the respondent)."""
+    account = require_account(request)
+    form = await request.post()
+    action, conversation_id = request.match_info["action"], _conversation_id(request)
+    try:
+        if action == "release":
+            await answers.release(
+                request.app[POOL], account, conversation_id, str(form.get("then", "waiting"))
+            )
+        else:
+            await DECISIONS[action](request.app[POOL], account, conversation_id)
+    except ServiceError as exc:
+        return _refused(request, exc)
+    raise web.HTTPSeeOther(
+        safe_next(str(form.get("next", "")) or f"/conversations/{conversation_id}")
+    )
+
+
+# --- my answers and notifications ----------------------------------------------------------
+
+
+async def my_answers(request: web.Request) -> web.Response:
+    account = require_account(request)
+    context = {
+        "conversations": await answers.my_answers(request.app[POOL], account),
+        "answer_labels": LABELS,
+    }
+    return aiohttp_jinja2.render_template("answers/mine.html", request, context)
+
+
+async def notifications_page(request: web.Request) -> web.Response:
+    """The latest notifications; seeing them marks them read."""
+    account = require_account(request)
+    shown = await notifications.read_and_mark(request.app[POOL], account)
+    context = {"notifications": shown, "unread_notifications": 0}
+    return aiohttp_jinja2.render_template("answers/notifications.html", request, context)
+
+
+async def unread_context(request: web.Request) -> dict:
+    """A template context processor: the unread count for the navigation, for pages only."""
+    account = request.get(ACCOUNT)
+    if account is None or request.path.startswith(NOT_PAGES):
+        return {"unread_notifications": 0}
+    return {"unread_notifications": await notifications.count_unread(request.app[POOL], account)}

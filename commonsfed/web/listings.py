@@ -1,0 +1,415 @@
+"""Listing pages: new, show, edit, state changes, pledges, portions, my listings, photos, and
+the admins' categories page.
+
+Uploads: the app's client_max_size (1 MiB) bounds every request body that `request.post()`
+reads, and aiohttp reads that limit from the root application only (a sub-app's own
+client_max_size is ignored), so it cannot be raised per route. The two forms that carry
+photos are therefore exempt from the CSRF middleware's `request.post()` and read their
+multipart body here, streaming, with a cap per photo and one for the whole body; they check
+the CSRF token themselves before anything is processed. A photo over its cap is drained, not
+kept, so the form comes back with a message next to it instead of a bare 413.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import aiohttp_jinja2
+from aiohttp import BodyPartReader, web
+from markupsafe import Markup
+
+from commonsfed.models import KINDS, PURPOSES
+from commonsfed.services import listings
+from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
+from commonsfed.services.markdown import render_markdown
+from commonsfed.services.photos import (
+    CONTENT_TYPES,
+    MAX_PHOTOS,
+    MAX_UPLOAD_BYTES,
+    Upload,
+    media_path,
+)
+from commonsfed.web import answers as answers_web
+from commonsfed.web.admin import require_admin
+from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
+from commonsfed.web.middlewares import csrf_exempt, render_error
+from commonsfed.web.sessions import CSRF_FIELD, csrf_valid
+from commonsfed.web.views import require_account
+
+# the whole body of a form with photos: four photos at their cap, the text, and room to
+# drain an oversized photo or two so its sender still gets the form back with a message
+MAX_FORM_BODY = 128 * 1024 * 1024
+MAX_TEXT_PART = 64 * 1024
+MAX_PARTS = 64
+PHOTO_FIELD_RE = re.compile(r"^photo_[1-9]$")
+CHUNK = 256 * 1024
+BODY_TOO_LARGE = (
+    f"The photos were too large together. Send at most {MAX_PHOTOS} photos of "
+    f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB each, and choose them again."
+)
+CSRF_REFUSED = (
+    "This form has expired or did not come from this site. Go back, reload the page and try again."
+)
+CACHE_FOREVER = "public, max-age=31536000, immutable"  # a photo's name changes with its bytes
+
+PURPOSE_LABELS = {"offer": "Offer", "request": "Request"}
+KIND_LABELS = {
+    "give": "Give away",
+    "lend": "Lend",
+    "swap": "Swap",
+    "service": "Service or time",
+    "ride": "Ride",
+    "stay": "Stay",
+    "group_purchase": "Group purchase",
+    "pay_it_forward": "Pay it forward",
+    "shared": "Shared place or tool",
+}
+KIND_HINTS = {
+    "give": "Something to keep, for free.",
+    "lend": "Something to borrow and bring back.",
+    "swap": "Something in exchange for something else.",
+    "service": "An hour of help or a skill; time for time.",
+    "ride": "A seat in a car, a van or on a cargo bike.",
+    "stay": "A room or a sofa for a few nights.",
+    "group_purchase": "Buy together to order in bulk; neighbours pledge quantities.",
+    "pay_it_forward": "Portions paid in advance for whoever needs them.",
+    "shared": "A shelf, a tool library, a room or a workshop many can use.",
+}
+STATE_LABELS = {
+    "open": "Open",
+    "reserved": "Reserved",
+    "completed": "Completed",
+    "withdrawn": "Withdrawn",
+    "expired": "Expired",
+}
+STATE_ACTIONS = {
+    "open": "Open it again",
+    "reserved": "Mark reserved",
+    "completed": "Mark completed",
+    "withdrawn": "Withdraw",
+}
+LABELS = {
+    "purposes": PURPOSE_LABELS,
+    "kinds": KIND_LABELS,
+    "kind_hints": KIND_HINTS,
+    "states": STATE_LABELS,
+    "actions": STATE_ACTIONS,
+}
+
+
+# --- reading a form with photos ------------------------------------------------------------
+
+
+@dataclass
+class SubmittedForm:
+    fields: dict[str, str] = field(default_factory=dict)
+    uploads: list[Upload] = field(default_factory=list)
+    too_large: bool = False  # the body passed MAX_FORM_BODY; what was read so far is here
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _read_part(part: BodyPartReader, cap: int, budget: list[int]) -> tuple[bytes, int]:
+    """Up to cap + 1 bytes of a part, and how many it had; the rest is read and dropped."""
+    kept, seen = bytearray(), 0
+    while chunk := await part.read_chunk(CHUNK):
+        seen += len(chunk)
+        budget[0] -= len(chunk)
+        if budget[0] < 0:
+            raise _BodyTooLarge
+        if len(kept) <= cap:
+            kept.extend(chunk[: cap + 1 - len(kept)])
+    return bytes(kept), seen
+
+
+async def _read_multipart(request: web.Request) -> SubmittedForm:
+    form, budget = SubmittedForm(), [MAX_FORM_BODY]
+    if (request.content_length or 0) > MAX_FORM_BODY:
+        return SubmittedForm(too_large=True)  # said so up front: not worth reading
+    reader = await request.multipart()
+    try:
+        for _ in range(MAX_PARTS):
+            part = await reader.next()
+            if part is None:
+                break
+            if not isinstance(part, BodyPartReader) or not part.name:
+                raise web.HTTPBadRequest(text="This form is malformed.")
+            await _read_one(form, part, budget)
+    except _BodyTooLarge:
+        form.too_large = True
+    return form
+
+
+async def _read_one(form: SubmittedForm, part: BodyPartReader, budget: list[int]) -> None:
+    if part.filename is None:
+        data, _ = await _read_part(part, MAX_TEXT_PART, budget)
+        form.fields.setdefault(part.name, data.decode("utf-8", errors="replace"))
+    elif PHOTO_FIELD_RE.match(part.name):
+        data, seen = await _read_part(part, MAX_UPLOAD_BYTES, budget)
+        if seen:  # an empty file input sends an empty part
+            form.uploads.append(
+                # an oversized photo keeps none of its bytes: it only earns a message
+                Upload(
+                    part.name,
+                    part.filename,
+                    b"" if seen > MAX_UPLOAD_BYTES else data,
+                    too_large=seen > MAX_UPLOAD_BYTES,
+                )
+            )
+    else:
+        await _read_part(part, 0, budget)  # a file we did not ask for
+
+
+async def read_listing_form(request: web.Request) -> SubmittedForm:
+    """The listing form, multipart or not, after checking its CSRF token (403 if wrong)."""
+    if request.content_type == "multipart/form-data":
+        form = await _read_multipart(request)
+    else:  # a form without photos may come url-encoded: small, under the app's 1 MiB cap
+        posted = await request.post()
+        form = SubmittedForm({k: v for k, v in posted.items() if isinstance(v, str)})
+    if not form.too_large and not await csrf_valid(request, form.fields.get(CSRF_FIELD)):
+        raise web.HTTPForbidden(text=CSRF_REFUSED)
+    return form
+
+
+# --- new and edit --------------------------------------------------------------------------
+
+
+def _kind_and_purpose(values: dict[str, str]) -> tuple[str, str] | None:
+    purpose, kind = values.get("purpose", ""), values.get("kind", "")
+    return (purpose, kind) if purpose in PURPOSES and kind in KINDS else None
+
+
+async def _render_form(
+    request: web.Request, values: dict, errors: dict, *, listing=None, status: int = 200
+) -> web.Response:
+    pool = request.app[POOL]
+    photos = await listings.listing_photos(pool, listing.id) if listing else []
+    context = {
+        "values": values,
+        "errors": errors,
+        "listing": listing,
+        "photos": photos,
+        "free_slots": range(1, MAX_PHOTOS - len(photos) + 1),
+        "categories": await listings.categories(pool),
+        "labels": LABELS,
+        "purpose": values["purpose"],
+        "kind": values["kind"],
+        "action": f"/listings/{listing.uid}/edit" if listing else "/listings/new",
+    }
+    return aiohttp_jinja2.render_template("listings/form.html", request, context, status=status)
+
+
+async def new_form(request: web.Request) -> web.Response:
+    require_account(request)
+    chosen = _kind_and_purpose(dict(request.query))
+    if chosen is None or "change" in request.query:  # "change": back to step one, preselected
+        context = {"labels": LABELS, "values": dict(request.query), "error": None}
+        return aiohttp_jinja2.render_template("listings/choose.html", request, context)
+    purpose, kind = chosen
+    default_expiry = listings.now_utc().date() + listings.DEFAULT_EXPIRY
+    values = {"purpose": purpose, "kind": kind, "expires_on": default_expiry.isoformat()}
+    return await _render_form(request, values, {})
+
+
+def _form_refusal(form: SubmittedForm) -> dict[str, str] | None:
+    return {"photos": BODY_TOO_LARGE} if form.too_large else None
+
+
+@csrf_exempt  # the CSRF token is checked in read_listing_form: see the module's docstring
+async def new_submit(request: web.Request) -> web.Response:
+    account = require_account(request)
+    form = await read_listing_form(request)
+    if _kind_and_purpose(form.fields) is None:
+        if form.too_large:  # refused from its Content-Length: nothing of the form was read
+            context = {"labels": LABELS, "values": {}, "error": BODY_TOO_LARGE}
+            return aiohttp_jinja2.render_template(
+                "listings/choose.html", request, context, status=413
+            )
+        raise web.HTTPSeeOther("/listings/new")
+    if errors := _form_refusal(form):
+        return await _render_form(request, form.fields, errors, status=413)
+    try:
+        listing = await listings.create_listing(
+            request.app[POOL], request.app[SETTINGS], account, form.fields, form.uploads
+        )
+    except ValidationError as exc:
+        return await _render_form(request, form.fields, exc.errors, status=422)
+    raise web.HTTPSeeOther(f"/listings/{listing.uid}")
+
+
+async def _own_listing(request: web.Request):
+    account = require_account(request)
+    listing = await listings.get_listing(request.app[POOL], request.match_info["uid"])
+    if listing is None:
+        raise web.HTTPNotFound()
+    if listing.author_id != account.id:
+        raise web.HTTPForbidden(text="Only the person who posted this listing can edit it.")
+    if not listing.is_open:
+        raise web.HTTPConflict(text=f"This listing is {listing.state}; it can no longer be edited.")
+    return account, listing
+
+
+async def edit_form(request: web.Request) -> web.Response:
+    _, listing = await _own_listing(request)
+    return await _render_form(request, listings.form_values(listing), {}, listing=listing)
+
+
+@csrf_exempt  # the CSRF token is checked in read_listing_form: see the module's docstring
+async def edit_submit(request: web.Request) -> web.Response:
+    account, listing = await _own_listing(request)
+    form = await read_listing_form(request)
+    values = {**form.fields, "purpose": listing.purpose, "kind": listing.kind}
+    if errors := _form_refusal(form):
+        return await _render_form(request, values, errors, listing=listing, status=413)
+    try:
+        await listings.update_listing(
+            request.app[POOL], request.app[SETTINGS], account, listing.uid, values, form.uploads
+        )
+    except ValidationError as exc:
+        return await _render_form(request, values, exc.errors, listing=listing, status=422)
+    except ServiceError as exc:
+        return _refused(request, exc)
+    raise web.HTTPSeeOther(f"/listings/{listing.uid}")
+
+
+# --- a listing's page and what people do on it ---------------------------------------------
+
+
+def _refused(request: web.Request, exc: ServiceError) -> web.Response:
+    if isinstance(exc, listings.ListingNotFound):
+        return render_error(request, 404)
+    status = 403 if isinstance(exc, NotAllowed) else 409
+    return render_error(request, status, str(exc))
+
+
+async def _render_listing(
+    request: web.Request, errors: dict | None = None, status: int = 200
+) -> web.Response:
+    view = await listings.listing_view(
+        request.app[POOL], request.match_info["uid"], request[ACCOUNT]
+    )
+    if view is None:
+        raise web.HTTPNotFound()
+    context = {
+        "view": view,
+        "listing": view.listing,
+        "labels": LABELS,
+        "errors": errors or {},
+        "description_html": Markup(render_markdown(view.listing.description)),
+        "until_day": listings.last_day(view.listing.available_until),
+        "expires_day": listings.last_day(view.listing.expires_at),
+        **await answers_web.listing_context(request),
+    }
+    return aiohttp_jinja2.render_template("listings/show.html", request, context, status=status)
+
+
+async def show(request: web.Request) -> web.Response:
+    return await _render_listing(request)
+
+
+async def change_state(request: web.Request) -> web.Response:
+    account = require_account(request)
+    form = await request.post()
+    uid = request.match_info["uid"]
+    try:
+        await listings.change_state(request.app[POOL], account, uid, str(form.get("state", "")))
+    except ServiceError as exc:
+        return _refused(request, exc)
+    raise web.HTTPSeeOther(f"/listings/{uid}")
+
+
+async def pledge(request: web.Request) -> web.Response:
+    account = require_account(request)
+    form = await request.post()
+    uid = request.match_info["uid"]
+    try:
+        await listings.pledge(request.app[POOL], account, uid, str(form.get("quantity", "")))
+    except ValidationError as exc:
+        return await _render_listing(request, exc.errors, status=422)
+    except ServiceError as exc:
+        return _refused(request, exc)
+    raise web.HTTPSeeOther(f"/listings/{uid}")
+
+
+async def claim(request: web.Request) -> web.Response:
+    account = require_account(request)
+    uid = request.match_info["uid"]
+    try:
+        await listings.claim_portion(request.app[POOL], account, uid)
+    except ServiceError as exc:
+        return _refused(request, exc)
+    raise web.HTTPSeeOther(f"/listings/{uid}")
+
+
+async def my_listings(request: web.Request) -> web.Response:
+    account = require_account(request)
+    mine = await listings.my_listings(request.app[POOL], account)
+    context = {"listings": mine, "labels": LABELS}
+    return aiohttp_jinja2.render_template("listings/mine.html", request, context)
+
+
+# --- photos --------------------------------------------------------------------------------
+
+
+async def media(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    path = media_path(request.app[SETTINGS], name)  # None unless a server-made name
+    if path is None or not path.is_file():
+        raise web.HTTPNotFound()
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": CONTENT_TYPES[name.rsplit(".", 1)[1]],
+            "Cache-Control": CACHE_FOREVER,
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+# --- admins: categories --------------------------------------------------------------------
+
+
+async def _render_categories(request: web.Request, status: int = 200, **forms) -> web.Response:
+    """forms: errors/values of the add form, rename_errors (by slug)/rename_values."""
+    context = {
+        "categories": await listings.categories(request.app[POOL]),
+        "errors": {},
+        "values": {},
+        "rename_errors": {},
+        "rename_values": {},
+        **forms,
+    }
+    return aiohttp_jinja2.render_template(
+        "listings/admin_categories.html", request, context, status=status
+    )
+
+
+async def categories_page(request: web.Request) -> web.Response:
+    require_admin(request)
+    return await _render_categories(request)
+
+
+async def add_category(request: web.Request) -> web.Response:
+    account = require_admin(request)
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    try:
+        await listings.add_category(request.app[POOL], account, form)
+    except ValidationError as exc:
+        return await _render_categories(request, 422, errors=exc.errors, values=form)
+    raise web.HTTPSeeOther("/admin/categories")
+
+
+async def rename_category(request: web.Request) -> web.Response:
+    account = require_admin(request)
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    try:
+        await listings.rename_category(request.app[POOL], account, form)
+    except ValidationError as exc:
+        # one message, shown next to the row of the category being renamed
+        errors = {form.get("slug", ""): " ".join(exc.errors.values())}
+        return await _render_categories(request, 422, rename_errors=errors, rename_values=form)
+    raise web.HTTPSeeOther("/admin/categories")
