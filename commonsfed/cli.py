@@ -245,12 +245,14 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from commonsfed.federation.delivery import DeliveryWorker
     from commonsfed.federation.inbox import InboxWorker
     from commonsfed.federation.workers import run_until_signalled
+    from commonsfed.services.jobs import ScheduledJobs
 
     _setup_logging()
 
     async def work(federation):
         log.info("worker running for %s", settings.base_url)
-        workers = [DeliveryWorker(federation), InboxWorker(federation)]
+        workers = [DeliveryWorker(federation), InboxWorker(federation),
+                   ScheduledJobs(federation.pool)]
         await run_until_signalled(federation.pool, workers)
 
     _with_federation(settings, work)

@@ -26,12 +26,14 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from commonsfed.config import Settings
 from commonsfed.db import answers as q
 from commonsfed.db import listings as listings_q
 from commonsfed.db import notifications as notes_q
 from commonsfed.db.answers import IN_LINE, Conversation, Message
 from commonsfed.models import Account, Listing
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
+from commonsfed.services.listing_federation import publish_updated
 from commonsfed.services.listings import (
     TRANSITIONS,
     InvalidTransition,
@@ -160,11 +162,14 @@ async def _managed(conn, account: Account, conversation_id: int) -> tuple[Listin
     return listing, conv
 
 
-async def _set_listing_state(conn, listing: Listing, state: str, account: Account) -> None:
+async def _set_listing_state(
+    conn, settings: Settings, listing: Listing, state: str, account: Account
+) -> None:
     if state not in TRANSITIONS[listing.state]:
         raise InvalidTransition(f"This listing is {listing.state}; it cannot become {state}.")
     await listings_q.set_state(conn, listing.id, state)
     await listings_q.insert_event(conn, listing.id, "state", state, account.id)
+    await publish_updated(conn, settings, listing.uid)
 
 
 async def _reserved_for_other(conn, listing: Listing, conv: Conversation) -> None:
@@ -176,7 +181,9 @@ async def _reserved_for_other(conn, listing: Listing, conv: Conversation) -> Non
         )
 
 
-async def reserve(pool: asyncpg.Pool, author: Account, conversation_id: int) -> None:
+async def reserve(
+    pool: asyncpg.Pool, settings: Settings, author: Account, conversation_id: int
+) -> None:
     """Reserve the listing for this respondent; the others keep their place in line."""
     async with pool.acquire() as conn, conn.transaction():
         listing, conv = await _managed(conn, author, conversation_id)
@@ -186,14 +193,18 @@ async def reserve(pool: asyncpg.Pool, author: Account, conversation_id: int) -> 
             )
         await _reserved_for_other(conn, listing, conv)
         if listing.state != "reserved":  # the author may have marked it reserved by hand
-            await _set_listing_state(conn, listing, "reserved", author)
+            await _set_listing_state(conn, settings, listing, "reserved", author)
         await q.withdraw_offers(conn, listing.id)
         await q.set_state(conn, conv.id, "reserved")
         await _tell_respondent(conn, conv, "reserved_for_you")
 
 
 async def release(
-    pool: asyncpg.Pool, author: Account, conversation_id: int, then: str = "waiting"
+    pool: asyncpg.Pool,
+    settings: Settings,
+    author: Account,
+    conversation_id: int,
+    then: str = "waiting",
 ) -> None:
     """End a reservation without completion: the respondent waits in line again (`waiting`)
     or is declined; the listing opens again and the next one in line is offered it."""
@@ -203,18 +214,18 @@ async def release(
         listing, conv = await _managed(conn, author, conversation_id)
         if conv.state != "reserved":
             raise InvalidTransition("This answer does not hold the reservation.")
-        await _end_reservation(conn, listing, conv, then, author)
+        await _end_reservation(conn, settings, listing, conv, then, author)
         await _tell_respondent(
             conn, conv, "reservation_released" if then == "waiting" else "declined"
         )
 
 
 async def _end_reservation(
-    conn, listing: Listing, conv: Conversation, state: str, account: Account
+    conn, settings: Settings, listing: Listing, conv: Conversation, state: str, account: Account
 ) -> None:
     await q.set_state(conn, conv.id, state)
     if listing.state == "reserved":
-        await _set_listing_state(conn, listing, "open", account)
+        await _set_listing_state(conn, settings, listing, "open", account)
         await _offer_next(conn, listing.id, passed_over=conv.id)
     elif listing.state == "open":  # the author opened it again by hand meanwhile
         await _offer_next(conn, listing.id, passed_over=conv.id)
@@ -229,14 +240,16 @@ async def _offer_next(conn, listing_id: int, passed_over: int) -> None:
         await _tell_respondent(conn, nxt, "offered_to_you")
 
 
-async def decline(pool: asyncpg.Pool, author: Account, conversation_id: int) -> None:
+async def decline(
+    pool: asyncpg.Pool, settings: Settings, author: Account, conversation_id: int
+) -> None:
     """Decline this respondent; a reservation they held is released, an offer passes on."""
     async with pool.acquire() as conn, conn.transaction():
         listing, conv = await _managed(conn, author, conversation_id)
         if conv.state in FINAL:
             raise InvalidTransition(f"This answer is {conv.state} already.")
         if conv.state == "reserved":
-            await _end_reservation(conn, listing, conv, "declined", author)
+            await _end_reservation(conn, settings, listing, conv, "declined", author)
         else:
             await q.set_state(conn, conv.id, "declined")
             if conv.state == "offered" and listing.state == "open":
@@ -244,20 +257,24 @@ async def decline(pool: asyncpg.Pool, author: Account, conversation_id: int) -> 
         await _tell_respondent(conn, conv, "declined")
 
 
-async def complete(pool: asyncpg.Pool, author: Account, conversation_id: int) -> None:
+async def complete(
+    pool: asyncpg.Pool, settings: Settings, author: Account, conversation_id: int
+) -> None:
     """The exchange with this respondent happened: the listing and the conversation complete."""
     async with pool.acquire() as conn, conn.transaction():
         listing, conv = await _managed(conn, author, conversation_id)
         if conv.state in FINAL:
             raise InvalidTransition(f"This answer is {conv.state}; it cannot be completed.")
         await _reserved_for_other(conn, listing, conv)
-        await _set_listing_state(conn, listing, "completed", author)
+        await _set_listing_state(conn, settings, listing, "completed", author)
         await q.withdraw_offers(conn, listing.id)
         await q.set_state(conn, conv.id, "completed")
         await _tell_respondent(conn, conv, "completed")
 
 
-async def withdraw(pool: asyncpg.Pool, account: Account, conversation_id: int) -> None:
+async def withdraw(
+    pool: asyncpg.Pool, settings: Settings, account: Account, conversation_id: int
+) -> None:
     """The respondent leaves the line (or gives up their reservation)."""
     async with pool.acquire() as conn, conn.transaction():
         listing, conv = await _lock(conn, conversation_id)
@@ -266,7 +283,7 @@ async def withdraw(pool: asyncpg.Pool, account: Account, conversation_id: int) -
         if conv.state in FINAL:
             raise InvalidTransition(f"This answer is {conv.state} already.")
         if conv.state == "reserved":
-            await _end_reservation(conn, listing, conv, "withdrawn", account)
+            await _end_reservation(conn, settings, listing, conv, "withdrawn", account)
         else:
             await q.set_state(conn, conv.id, "withdrawn")
             if conv.state == "offered" and listing.state == "open":

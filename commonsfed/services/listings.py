@@ -32,6 +32,7 @@ from commonsfed.config import Settings
 from commonsfed.db import listings as q
 from commonsfed.models import KINDS, PURPOSES, Account, Listing, ListingPhoto
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
+from commonsfed.services.listing_federation import publish_created, publish_updated
 from commonsfed.services.photos import (
     MAX_PHOTOS,
     PhotoRejected,
@@ -407,6 +408,7 @@ async def create_listing(
             )
             await _insert_photos(conn, listing_id, new_photos, names, start=0)
             await q.insert_event(conn, listing_id, "created", "open", account.id)
+            await publish_created(conn, settings, uid)
 
         await _with_photos(conn, settings, new_photos, write)
         return await q.get_listing(conn, uid)
@@ -468,6 +470,7 @@ async def update_listing(
                 await q.update_photo(conn, photo.id, alt, position)
             await _insert_photos(conn, current.id, new_photos, names, start=len(kept))
             await q.insert_event(conn, current.id, "edited", current.state, account.id)
+            await publish_updated(conn, settings, uid)
 
         await _with_photos(conn, settings, new_photos, write)
         # the rows are gone for good now, so their files may go too
@@ -528,6 +531,7 @@ def _transition_error(listing: Listing, new_state: str, now: datetime | None) ->
 
 async def change_state(
     pool: asyncpg.Pool,
+    settings: Settings,
     account: Account,
     uid: str,
     new_state: str,
@@ -548,6 +552,7 @@ async def change_state(
             raise InvalidTransition(problem)
         await q.set_state(conn, listing.id, new_state)
         await q.insert_event(conn, listing.id, "state", new_state, account.id)
+        await publish_updated(conn, settings, uid)
         return await q.get_listing(conn, uid)
 
 
@@ -594,6 +599,7 @@ async def _lock_open(conn, uid: str, kind: str, wrong_kind: str) -> Listing:
 
 async def pledge(
     pool: asyncpg.Pool,
+    settings: Settings,
     account: Account,
     uid: str,
     quantity: str,
@@ -617,10 +623,13 @@ async def pledge(
             await q.delete_pledge(conn, listing.id, account.id)
         total, mine = await q.pledged(conn, listing.id, account.id)
         await q.set_available_quantity(conn, listing.id, max(listing.quantity - total, 0))
+        await publish_updated(conn, settings, uid)
     return PledgeSummary(total=total, target=listing.quantity, mine=mine)
 
 
-async def claim_portion(pool: asyncpg.Pool, account: Account, uid: str) -> Listing:
+async def claim_portion(
+    pool: asyncpg.Pool, settings: Settings, account: Account, uid: str
+) -> Listing:
     """Take one portion of a pay-it-forward offer; the last one completes it."""
     async with pool.acquire() as conn, conn.transaction():
         listing = await _lock_open(
@@ -639,6 +648,7 @@ async def claim_portion(pool: asyncpg.Pool, account: Account, uid: str) -> Listi
         if left == 0:
             await q.set_state(conn, listing.id, "completed")
             await q.insert_event(conn, listing.id, "state", "completed", account.id)
+        await publish_updated(conn, settings, uid)
         return await q.get_listing(conn, uid)
 
 

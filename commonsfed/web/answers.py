@@ -9,7 +9,7 @@ from aiohttp import web
 from commonsfed.services import answers, notifications
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.listings import ListingNotFound
-from commonsfed.web.keys import ACCOUNT, POOL
+from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
 from commonsfed.web.middlewares import render_error
 from commonsfed.web.views import require_account, safe_next
 
@@ -153,10 +153,12 @@ async def decide(request: web.Request) -> web.Response:
     try:
         if action == "release":
             await answers.release(
-                request.app[POOL], account, conversation_id, str(form.get("then", "waiting"))
+                request.app[POOL], request.app[SETTINGS], account, conversation_id,
+                str(form.get("then", "waiting")),
             )
         else:
-            await DECISIONS[action](request.app[POOL], account, conversation_id)
+            await DECISIONS[action](
+                request.app[POOL], request.app[SETTINGS], account, conversation_id)
     except ServiceError as exc:
         return _refused(request, exc)
     raise web.HTTPSeeOther(

@@ -316,7 +316,8 @@ async def change_state(request: web.Request) -> web.Response:
     form = await request.post()
     uid = request.match_info["uid"]
     try:
-        await listings.change_state(request.app[POOL], account, uid, str(form.get("state", "")))
+        await listings.change_state(
+            request.app[POOL], request.app[SETTINGS], account, uid, str(form.get("state", "")))
     except ServiceError as exc:
         return _refused(request, exc)
     raise web.HTTPSeeOther(f"/listings/{uid}")
@@ -327,7 +328,8 @@ async def pledge(request: web.Request) -> web.Response:
     form = await request.post()
     uid = request.match_info["uid"]
     try:
-        await listings.pledge(request.app[POOL], account, uid, str(form.get("quantity", "")))
+        await listings.pledge(
+            request.app[POOL], request.app[SETTINGS], account, uid, str(form.get("quantity", "")))
     except ValidationError as exc:
         return await _render_listing(request, exc.errors, status=422)
     except ServiceError as exc:
@@ -339,7 +341,7 @@ async def claim(request: web.Request) -> web.Response:
     account = require_account(request)
     uid = request.match_info["uid"]
     try:
-        await listings.claim_portion(request.app[POOL], account, uid)
+        await listings.claim_portion(request.app[POOL], request.app[SETTINGS], account, uid)
     except ServiceError as exc:
         return _refused(request, exc)
     raise web.HTTPSeeOther(f"/listings/{uid}")

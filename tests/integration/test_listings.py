@@ -159,7 +159,7 @@ async def test_change_state__author_moves_along_the_allowed_transitions(pool, se
     listing = await post(pool, settings, alice)
 
     for state in ("reserved", "open", "reserved", "completed"):
-        listing = await listings.change_state(pool, alice, listing.uid, state)
+        listing = await listings.change_state(pool, settings, alice, listing.uid, state)
 
     assert listing.state == "completed"
     assert [e[1] for e in await events(pool, listing)] == [
@@ -188,11 +188,11 @@ async def test_change_state__refused_transitions_change_nothing(
     [alice] = await people("alice")
     listing = await post(pool, settings, alice)
     for state in path:
-        listing = await listings.change_state(pool, alice, listing.uid, state)
+        listing = await listings.change_state(pool, settings, alice, listing.uid, state)
     before = await events(pool, listing)
 
     with pytest.raises(InvalidTransition):
-        await listings.change_state(pool, alice, listing.uid, refused)
+        await listings.change_state(pool, settings, alice, listing.uid, refused)
 
     assert (await listings.get_listing(pool, listing.uid)).state == listing.state
     assert await events(pool, listing) == before
@@ -205,7 +205,7 @@ async def test_change_state__another_resident_is_refused_and_nothing_changes(
     listing = await post(pool, settings, alice)
 
     with pytest.raises(NotAllowed):
-        await listings.change_state(pool, bob, listing.uid, "withdrawn")
+        await listings.change_state(pool, settings, bob, listing.uid, "withdrawn")
 
     assert (await listings.get_listing(pool, listing.uid)).state == "open"
     assert len(await events(pool, listing)) == 1
@@ -216,7 +216,7 @@ async def test_change_state__an_admin_may_withdraw_anyones_listing(pool, setting
     [admin] = await people("ada", admin=True)
     listing = await post(pool, settings, alice)
 
-    listing = await listings.change_state(pool, admin, listing.uid, "withdrawn")
+    listing = await listings.change_state(pool, settings, admin, listing.uid, "withdrawn")
 
     assert listing.state == "withdrawn"
     assert (await events(pool, listing))[-1] == ("state", "withdrawn", "ada")
@@ -225,13 +225,12 @@ async def test_change_state__an_admin_may_withdraw_anyones_listing(pool, setting
 async def test_change_state__a_withdrawn_listing_reopens_until_its_expiry(pool, settings, people):
     [alice] = await people("alice")
     listing = await post(pool, settings, alice, expires_on=datetime.now(UTC).date().isoformat())
-    await listings.change_state(pool, alice, listing.uid, "withdrawn")
+    await listings.change_state(pool, settings, alice, listing.uid, "withdrawn")
 
-    reopened = await listings.change_state(pool, alice, listing.uid, "open")
-    await listings.change_state(pool, alice, listing.uid, "withdrawn")
+    reopened = await listings.change_state(pool, settings, alice, listing.uid, "open")
+    await listings.change_state(pool, settings, alice, listing.uid, "withdrawn")
     with pytest.raises(InvalidTransition, match="expiry date"):
-        await listings.change_state(
-            pool, alice, listing.uid, "open", now=datetime.now(UTC) + timedelta(days=2)
+        await listings.change_state(pool, settings, alice, listing.uid, "open", now=datetime.now(UTC) + timedelta(days=2)
         )
 
     assert reopened.state == "open"
@@ -252,7 +251,7 @@ async def test_update_listing__by_another_resident_is_refused(pool, settings, pe
 async def test_update_listing__a_closed_listing_cannot_be_edited(pool, settings, people):
     [alice] = await people("alice")
     listing = await post(pool, settings, alice)
-    await listings.change_state(pool, alice, listing.uid, "completed")
+    await listings.change_state(pool, settings, alice, listing.uid, "completed")
 
     with pytest.raises(InvalidTransition):
         await listings.update_listing(pool, settings, alice, listing.uid, GIVE, [])
@@ -280,9 +279,9 @@ async def test_expire_due__expires_open_and_reserved_listings_past_their_date(
     today = datetime.now(UTC).date().isoformat()
     due_open = await post(pool, settings, alice, expires_on=today)
     due_reserved = await post(pool, settings, alice, expires_on=today)
-    await listings.change_state(pool, alice, due_reserved.uid, "reserved")
+    await listings.change_state(pool, settings, alice, due_reserved.uid, "reserved")
     due_completed = await post(pool, settings, alice, expires_on=today)
-    await listings.change_state(pool, alice, due_completed.uid, "completed")
+    await listings.change_state(pool, settings, alice, due_completed.uid, "completed")
     later = await post(pool, settings, alice)
     standing = await post(pool, settings, alice, no_expiry="on")
     tomorrow_night = datetime.now(UTC) + timedelta(days=1, hours=1)
@@ -332,9 +331,9 @@ async def test_pledge__sums_towards_the_target_and_beyond(pool, settings, people
     deadline = (datetime.now(UTC).date() + timedelta(days=5)).isoformat()
     listing = await post(pool, settings, alice, deadline=deadline, **GROUP)
 
-    first = await listings.pledge(pool, bob, listing.uid, "4")
-    changed = await listings.pledge(pool, bob, listing.uid, "6")
-    beyond = await listings.pledge(pool, carol, listing.uid, "7")
+    first = await listings.pledge(pool, settings, bob, listing.uid, "4")
+    changed = await listings.pledge(pool, settings, bob, listing.uid, "6")
+    beyond = await listings.pledge(pool, settings, carol, listing.uid, "7")
 
     assert (first.total, first.reached) == (4, False)
     assert (changed.total, changed.mine) == (6, 6)
@@ -346,9 +345,9 @@ async def test_pledge__zero_takes_it_back(pool, settings, people):
     alice, bob = await people("alice", "bob")
     deadline = (datetime.now(UTC).date() + timedelta(days=5)).isoformat()
     listing = await post(pool, settings, alice, deadline=deadline, **GROUP)
-    await listings.pledge(pool, bob, listing.uid, "4")
+    await listings.pledge(pool, settings, bob, listing.uid, "4")
 
-    summary = await listings.pledge(pool, bob, listing.uid, "0")
+    summary = await listings.pledge(pool, settings, bob, listing.uid, "0")
 
     assert (summary.total, summary.mine) == (0, 0)
     assert (await listings.get_listing(pool, listing.uid)).available_quantity == 10
@@ -361,7 +360,7 @@ async def test_pledge__bad_quantities_get_a_message(pool, settings, people, quan
     listing = await post(pool, settings, alice, deadline=deadline, **GROUP)
 
     with pytest.raises(ValidationError) as error:
-        await listings.pledge(pool, bob, listing.uid, quantity)
+        await listings.pledge(pool, settings, bob, listing.uid, quantity)
 
     assert set(error.value.errors) == {"quantity"}
 
@@ -375,12 +374,12 @@ async def test_pledge__refused_after_the_deadline_on_other_kinds_and_when_closed
     give = await post(pool, settings, alice)
 
     with pytest.raises(InvalidTransition, match="deadline"):
-        await listings.pledge(pool, bob, group.uid, "1", now=datetime.now(UTC) + timedelta(days=1))
+        await listings.pledge(pool, settings, bob, group.uid, "1", now=datetime.now(UTC) + timedelta(days=1))
     with pytest.raises(NotAllowed):
-        await listings.pledge(pool, bob, give.uid, "1")
-    await listings.change_state(pool, alice, group.uid, "withdrawn")
+        await listings.pledge(pool, settings, bob, give.uid, "1")
+    await listings.change_state(pool, settings, alice, group.uid, "withdrawn")
     with pytest.raises(InvalidTransition):
-        await listings.pledge(pool, bob, group.uid, "1")
+        await listings.pledge(pool, settings, bob, group.uid, "1")
 
 
 # --- pay-it-forward ------------------------------------------------------------------------
@@ -390,8 +389,8 @@ async def test_claim_portion__falls_to_zero_then_completes(pool, settings, peopl
     alice, bob, carol = await people("alice", "bob", "carol")
     listing = await post(pool, settings, alice, kind="pay_it_forward", portions="2")
 
-    after_bob = await listings.claim_portion(pool, bob, listing.uid)
-    after_carol = await listings.claim_portion(pool, carol, listing.uid)
+    after_bob = await listings.claim_portion(pool, settings, bob, listing.uid)
+    after_carol = await listings.claim_portion(pool, settings, carol, listing.uid)
 
     assert after_bob.available_quantity == 1 and after_bob.state == "open"
     assert after_carol.available_quantity == 0 and after_carol.state == "completed"
@@ -401,20 +400,20 @@ async def test_claim_portion__falls_to_zero_then_completes(pool, settings, peopl
 async def test_claim_portion__once_per_neighbour_and_not_by_the_author(pool, settings, people):
     alice, bob = await people("alice", "bob")
     listing = await post(pool, settings, alice, kind="pay_it_forward", portions="5")
-    await listings.claim_portion(pool, bob, listing.uid)
+    await listings.claim_portion(pool, settings, bob, listing.uid)
 
     with pytest.raises(NotAllowed, match="already"):
-        await listings.claim_portion(pool, bob, listing.uid)
+        await listings.claim_portion(pool, settings, bob, listing.uid)
     with pytest.raises(NotAllowed, match="your own"):
-        await listings.claim_portion(pool, alice, listing.uid)
+        await listings.claim_portion(pool, settings, alice, listing.uid)
     assert (await listings.get_listing(pool, listing.uid)).available_quantity == 4
 
 
 async def test_update_listing__portions_below_those_claimed_are_refused(pool, settings, people):
     alice, bob, carol = await people("alice", "bob", "carol")
     listing = await post(pool, settings, alice, kind="pay_it_forward", portions="5")
-    await listings.claim_portion(pool, bob, listing.uid)
-    await listings.claim_portion(pool, carol, listing.uid)
+    await listings.claim_portion(pool, settings, bob, listing.uid)
+    await listings.claim_portion(pool, settings, carol, listing.uid)
 
     with pytest.raises(ValidationError) as error:
         await listings.update_listing(

@@ -1,0 +1,75 @@
+"""Listings going out: Create by the author and Announce by the neighbourhood on posting,
+Update on every change of state, quantity or text. Called inside the transaction of the
+change, so the activity and its deliveries commit with it (or not at all)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+
+from commonsfed.ap import listings as ap_listings
+from commonsfed.config import Settings
+from commonsfed.db import listings as q
+from commonsfed.federation import outbox
+from commonsfed.federation.outbox import new_activity_id
+from commonsfed.models import Listing
+from commonsfed.services.markdown import render_markdown
+
+_MEDIA_TYPES = {"webp": "image/webp", "jpg": "image/jpeg"}
+
+
+def listing_url(settings: Settings, uid: str) -> str:
+    return f"{settings.base_url}/listings/{uid}"
+
+
+async def listing_note(conn: asyncpg.Connection, settings: Settings, listing: Listing) -> dict:
+    """The listing as its AS2 Note, as served and as sent."""
+    return ap_listings.listing_to_ap(listing, await _context(conn, settings, listing))
+
+
+async def _context(conn, settings: Settings, listing: Listing) -> ap_listings.ListingContext:
+    author = f"{settings.base_url}/users/{listing.author_username}"
+    names = {row["slug"]: row["name"] for row in await q.categories(conn)}
+    photos = [
+        (f"{settings.base_url}/media/{photo.filename}",
+         _MEDIA_TYPES.get(photo.filename.rpartition(".")[2], "image/jpeg"),
+         photo.alt, photo.width, photo.height)
+        for photo in await q.listing_photos(conn, listing.id)
+    ]
+    pledged = None
+    if listing.kind == "group_purchase":
+        pledged, _ = await q.pledged(conn, listing.id, None)
+    return ap_listings.ListingContext(
+        listing_url=listing_url(settings, listing.uid), author_uri=author,
+        author_handle=f"@{listing.author_username}@{settings.domain}",
+        followers_uri=author + "/followers", group_uri=_group(settings),
+        category_name=names.get(listing.category, listing.category),
+        category_tag=listing.category, photo_urls=photos,
+        description_html=render_markdown(listing.description),
+        instance_name=settings.instance_name, pledged=pledged,
+    )
+
+
+def _group(settings: Settings) -> str:
+    return f"{settings.base_url}/users/{settings.neighbourhood_handle}"
+
+
+async def publish_created(conn: asyncpg.Connection, settings: Settings, uid: str) -> None:
+    listing = await q.get_listing(conn, uid)
+    note = await listing_note(conn, settings, listing)
+    await outbox.publish(conn, settings, ap_listings.create_to_ap(note, new_activity_id(settings)))
+    group = _group(settings)
+    announce = ap_listings.announce_to_ap(
+        group, note, new_activity_id(settings), group + "/followers")
+    await outbox.publish(conn, settings, announce)
+
+
+async def publish_updated(conn: asyncpg.Connection, settings: Settings, uid: str) -> None:
+    """An Update from the author to its followers and to the neighbourhood's followers, who
+    learnt of the listing through the Group's Announce."""
+    listing = await q.get_listing(conn, uid)
+    note = await listing_note(conn, settings, listing)
+    update = ap_listings.update_to_ap(note, new_activity_id(settings), updated=datetime.now(UTC))
+    update["cc"] = [*update["cc"], _group(settings) + "/followers"]
+    await outbox.publish(conn, settings, update)
