@@ -1,0 +1,463 @@
+"""Finding listings: the neighbourhood page with its filters, and the feeds.
+
+Decisions (see also the report on issue 5, items 5 and 7):
+- Newest first, always. Words narrow the list but do not reorder it: listings are short-lived,
+  so a fresh match beats an old better one, and keyset paging stays simple and stable. There
+  is no "best match" sort, which would have to rank every match of a common word.
+- Open and reserved listings are found (reserved ones show their state: they may come back);
+  completed, withdrawn and expired ones never are.
+- Keyset paging on (created_at, id): a deep page costs what the first does, and a listing
+  posted while someone pages does not shift what they see next.
+- "Across federated neighbourhoods" merges local listings and remote ones (remote_objects
+  WHERE is_listing), read with `listing_from_ap`. Remote text is shown as plain text (titles,
+  places) and remote photos are not shown: loading them would tell other servers who looks.
+  A remote listing's kind and its end date are judged in Python, so remote rows are read in
+  rounds; when the rounds run out the page stops early at the last row read, and its "older"
+  link carries on from there (see `_merge`).
+- "Near a place": the words of the place text, by prefix, and/or a bounding box around
+  rough coordinates (no PostGIS); the box ignores the antimeridian.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+import asyncpg
+import orjson
+
+from commonsfed.ap.listings import RemoteListing, listing_from_ap
+from commonsfed.db import accounts as accounts_q
+from commonsfed.db import listings as listings_q
+from commonsfed.db import search as q
+from commonsfed.models import KINDS, OPEN_STATES, PURPOSES
+from commonsfed.services.markdown import render_markdown
+
+PAGE_SIZE = 20
+FEED_SIZE = 50
+MAX_WORDS = 200
+MAX_PLACE_WORDS = 8
+DEFAULT_RADIUS_KM = 5
+MAX_RADIUS_KM = 100
+KM_PER_DEGREE = 111.32
+REMOTE_ROUNDS = 5  # rounds of remote rows read for one page, at most
+SCOPES = ("here", "everywhere")
+# characters XML 1.0 does not allow; PostgreSQL keeps the other control characters
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_PLACE_WORD = re.compile(r"[^\W_]+")
+
+FIELDS = ("purpose", "kind", "category", "q", "where", "near", "lat", "lon", "km", "author")
+
+
+# --- reading the filters ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Search:
+    """The filters as asked (`values`, to show in the form again) and as understood."""
+
+    values: dict[str, str]
+    filter: q.Filter
+    everywhere: bool
+    cursor: q.Cursor | None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def author(self) -> str | None:
+        return self.values.get("author") or None
+
+
+def _choice(values: dict, errors: dict, name: str, allowed, message: str) -> str | None:
+    value = values.get(name, "")
+    if value and value not in allowed:
+        errors[name] = message
+        return None
+    return value or None
+
+
+def place_query(text: str) -> str | None:
+    """A to_tsquery of the place's words as prefixes: "Elm St." -> "elm:* & st:*". Only
+    letters and digits reach it, so nothing a person types is read as query syntax."""
+    words = _PLACE_WORD.findall(text.lower())[:MAX_PLACE_WORDS]
+    return " & ".join(f"{word[:40]}:*" for word in words) or None
+
+
+def _number(values: dict, errors: dict, name: str, low: float, high: float, message: str):
+    raw = values.get(name, "")
+    try:
+        number = float(raw)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and low <= number <= high):
+        errors[name] = message
+        return None
+    return number
+
+
+def _box(values: dict, errors: dict) -> q.Box | None:
+    if not values.get("lat") and not values.get("lon"):
+        if values.get("km"):
+            errors["km"] = "Give a latitude and a longitude to search around them."
+        return None
+    lat = _number(values, errors, "lat", -90, 90, "Enter a latitude from -90 to 90, like 52.37.")
+    lon = _number(
+        values, errors, "lon", -180, 180, "Enter a longitude from -180 to 180, like 4.89."
+    )
+    km = DEFAULT_RADIUS_KM
+    if values.get("km"):
+        km = _number(
+            values, errors, "km", 0.1, MAX_RADIUS_KM,
+            f"Enter a distance from 0.1 to {MAX_RADIUS_KM} km.",
+        )  # fmt: skip
+    if lat is None or lon is None or km is None:
+        return None
+    return bounding_box(lat, lon, km)
+
+
+def bounding_box(lat: float, lon: float, km: float) -> q.Box:
+    """A box around (lat, lon) reaching `km` each way: rough, as the coordinates are."""
+    dlat = km / KM_PER_DEGREE
+    dlon = km / (KM_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
+    return q.Box(
+        south=max(lat - dlat, -90.0),
+        north=min(lat + dlat, 90.0),
+        west=max(lon - dlon, -180.0),
+        east=min(lon + dlon, 180.0),
+    )
+
+
+def read_search(query: Mapping[str, str], categories: set[str]) -> Search:
+    """The page's GET parameters, checked; a bad one gets a message and is left out."""
+    values = {name: str(query.get(name, "")).strip() for name in FIELDS}
+    errors: dict[str, str] = {}
+    purpose = _choice(values, errors, "purpose", PURPOSES, "Choose offers or requests.")
+    kind = _choice(values, errors, "kind", KINDS, "Choose a kind from the list.")
+    category = _choice(values, errors, "category", categories, "Choose a category from the list.")
+    scope = _choice(values, errors, "where", SCOPES, "Choose here or everywhere.")
+    words = values["q"]
+    if len(words) > MAX_WORDS:
+        errors["q"] = f"Search for at most {MAX_WORDS} characters."
+        words = ""
+    if len(values["near"]) > MAX_WORDS:
+        errors["near"] = f"Give a place of at most {MAX_WORDS} characters."
+    filter_ = q.Filter(
+        purpose=purpose,
+        kind=kind,
+        category=category,
+        words=words or None,
+        place_query=None if "near" in errors else place_query(values["near"]),
+        box=_box(values, errors),
+    )
+    cursor = None
+    if query.get("after"):
+        cursor = decode_cursor(str(query["after"]))
+        if cursor is None:
+            errors["after"] = "This page link is damaged. Here are the newest listings instead."
+    everywhere = scope == "everywhere" and not values["author"]
+    return Search(values, filter_, everywhere, cursor, errors)
+
+
+# --- cursors ---------------------------------------------------------------------------------
+
+
+def encode_cursor(cursor: q.Cursor) -> str:
+    side = f"l\n{cursor.local_id}" if cursor.local_id is not None else f"r\n{cursor.remote_uri}"
+    raw = f"{cursor.at.isoformat()}\n{side}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> q.Cursor | None:
+    """None for anything that is not a cursor this node made."""
+    if len(text) > 4000:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        at_text, side, key = raw.split("\n", 2)
+        at = datetime.fromisoformat(at_text)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    if at.tzinfo is None:
+        return None
+    if side == "l" and re.fullmatch(r"[0-9]{1,18}", key):
+        return q.Cursor(at=at, local_id=int(key))
+    if side == "r" and key.startswith(("https://", "http://")):
+        return q.Cursor(at=at, remote_uri=key)
+    return None
+
+
+# --- cards -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Card:
+    """One listing on the page, local or remote; remote text is plain text."""
+
+    url: str
+    title: str
+    purpose: str
+    kind: str  # one of KINDS, or "other" for a remote listing we cannot tell
+    category: str  # its name, or "#tag" for a remote listing's hashtag we do not know
+    place: str
+    state: str
+    created_at: datetime
+    author: str
+    local_id: int | None = None
+    origin: str | None = None  # a remote listing's domain; None: here
+    uri: str | None = None  # a remote listing's id
+    photo: str | None = None  # a local photo's file name, under /media/
+    photo_alt: str = ""
+    photo_width: int | None = None
+    photo_height: int | None = None
+
+    @property
+    def key(self) -> tuple:
+        """Its place in the order, newest first: remote before local at the same moment,
+        then by uri (compared as bytes, as the query's COLLATE "C") or by id."""
+        if self.origin is not None:
+            return (self.created_at, 1, self.uri)
+        return (self.created_at, 0, self.local_id)
+
+
+def _local_card(row: asyncpg.Record) -> Card:
+    return Card(
+        url=f"/listings/{row['uid']}",
+        title=row["title"],
+        purpose=row["purpose"],
+        kind=row["kind"],
+        category=row["category_name"],
+        place=row["place"],
+        state=row["state"],
+        created_at=row["created_at"],
+        author=row["author"],
+        local_id=row["id"],
+        photo=row["photo"],
+        photo_alt=row["photo_alt"] or "",
+        photo_width=row["photo_width"],
+        photo_height=row["photo_height"],
+    )
+
+
+def _remote_card(row: asyncpg.Record, remote: RemoteListing, names: dict[str, str]) -> Card:
+    tag = remote.categories[0] if remote.categories else ""
+    return Card(
+        url=remote.url,
+        title=remote.title or "(untitled)",
+        purpose=remote.purpose,
+        kind=remote.kind,
+        category=names.get(tag, f"#{tag}" if tag else ""),
+        place=remote.place or "",
+        state=remote.state,
+        created_at=row["at"],
+        author=remote.author_uri,
+        origin=row["domain"],
+        uri=row["uri"],
+    )
+
+
+def age(moment: datetime, now: datetime | None = None) -> str:
+    """ "just now", "5 minutes ago", "3 days ago"; the date after a month."""
+    seconds = max(((now or datetime.now(UTC)) - moment).total_seconds(), 0)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        count = int(seconds // size)
+        if unit == "day" and count > 30:
+            return f"on {moment.astimezone(UTC).day} {moment.astimezone(UTC):%B %Y}"
+        if count:
+            return f"{count} {unit}{'s' if count > 1 else ''} ago"
+    return "just now"
+
+
+# --- a page ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    cards: list[Card]
+    next_cursor: str | None  # for the "older listings" link; None on the last page
+
+
+@dataclass
+class _Stream:
+    """What one side (local or remote) read: its cards, newest first, and how far it got:
+    None when it has nothing older, else the key of the last row it read."""
+
+    cards: list[Card]
+    horizon: tuple | None
+
+
+async def _local_stream(conn, search: Search, limit: int) -> _Stream:
+    rows = await q.local_listings(conn, search.filter, search.cursor, limit + 1)
+    cards = [_local_card(row) for row in rows]
+    return _Stream(cards, cards[-1].key if len(cards) > limit else None)
+
+
+def _usable(remote: RemoteListing | None, kind: str | None) -> bool:
+    return remote is not None and remote.state in OPEN_STATES and kind in (None, remote.kind)
+
+
+async def _remote_stream(conn, search: Search, limit: int, names: dict[str, str]) -> _Stream:
+    cards: list[Card] = []
+    cursor, batch = search.cursor, limit + 1
+    for _ in range(REMOTE_ROUNDS):
+        rows = await q.remote_listings(conn, search.filter, cursor, batch)
+        for row in rows:
+            remote = listing_from_ap(orjson.loads(row["document"]))
+            if _usable(remote, search.filter.kind):
+                cards.append(_remote_card(row, remote, names))
+        if len(rows) < batch:
+            return _Stream(cards, None)
+        cursor = q.Cursor(at=rows[-1]["at"], remote_uri=rows[-1]["uri"])
+        if len(cards) > limit:
+            break
+    last = (cursor.at, 1, cursor.remote_uri)
+    return _Stream(cards, last)
+
+
+def _merge(streams: list[_Stream], limit: int) -> tuple[list[Card], tuple | None]:
+    """The newest `limit` cards of all streams, never past a stream's horizon (below it, that
+    stream may hold rows it has not read), and the key to carry on from, if any."""
+    horizons = [stream.horizon for stream in streams if stream.horizon is not None]
+    floor = max(horizons) if horizons else None
+    cards = sorted((c for s in streams for c in s.cards), key=lambda c: c.key, reverse=True)
+    eligible = [card for card in cards if floor is None or card.key >= floor]
+    if len(eligible) > limit:
+        return eligible[:limit], eligible[limit - 1].key
+    return eligible, floor
+
+
+def _cursor(key: tuple) -> q.Cursor:
+    at, remote, value = key
+    return q.Cursor(at=at, remote_uri=value) if remote else q.Cursor(at=at, local_id=value)
+
+
+async def find(pool: asyncpg.Pool, search: Search, limit: int = PAGE_SIZE) -> Page:
+    """One page of listings for `search` (read with read_search)."""
+    async with pool.acquire() as conn:
+        names = {row["slug"]: row["name"] for row in await listings_q.categories(conn)}
+        if search.author:
+            account = await accounts_q.get_by_username(conn, search.author)
+            author_id = account.id if account and account.is_active else -1
+            if author_id == -1:
+                search.errors["author"] = f"No resident here is called {search.author}."
+            search = replace(search, filter=replace(search.filter, author_id=author_id))
+        streams = [await _local_stream(conn, search, limit)]
+        if search.everywhere:
+            streams.append(await _remote_stream(conn, search, limit, names))
+    shown, next_key = _merge(streams, limit)
+    return Page(shown, encode_cursor(_cursor(next_key)) if next_key else None)
+
+
+@dataclass(frozen=True)
+class Explore:
+    """The neighbourhood page: the filters as read, a page of cards, the categories."""
+
+    search: Search
+    page: Page
+    categories: list[asyncpg.Record]
+
+
+async def explore(pool: asyncpg.Pool, query: Mapping[str, str]) -> Explore:
+    async with pool.acquire() as conn:
+        categories = await listings_q.categories(conn)
+    search = read_search(query, {row["slug"] for row in categories})
+    return Explore(search, await find(pool, search), categories)
+
+
+async def latest(pool: asyncpg.Pool, count: int = 6) -> list[Card]:
+    """The newest open listings here, for the home page."""
+    search = Search(values={}, filter=q.Filter(), everywhere=False, cursor=None)
+    return (await find(pool, search, limit=count)).cards
+
+
+# --- feeds -----------------------------------------------------------------------------------
+
+
+def xml_text(value: str) -> str:
+    """Text that XML 1.0 can carry: the control characters it forbids are dropped."""
+    return _NOT_XML.sub("", value)
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    uid: str
+    title: str
+    description_html: str  # rendered and sanitised
+    purpose: str
+    kind: str
+    category: str
+    category_name: str
+    place: str
+    state: str
+    author: str
+    author_name: str
+    published: datetime
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class Feed:
+    """The latest open listings of the neighbourhood, a category or a resident."""
+
+    title: str
+    path: str  # the feed's own path without the extension: /feed, /categories/tools/feed
+    page_path: str  # the page it follows: /explore?category=tools
+    entries: list[FeedEntry]
+    updated: datetime
+
+
+def _entry(row: asyncpg.Record) -> FeedEntry:
+    return FeedEntry(
+        uid=row["uid"],
+        title=xml_text(row["title"]),
+        description_html=xml_text(render_markdown(xml_text(row["description"]))),
+        purpose=row["purpose"],
+        kind=row["kind"],
+        category=row["category"],
+        category_name=xml_text(row["category_name"]),
+        place=xml_text(row["place"]),
+        state=row["state"],
+        author=row["author"],
+        author_name=xml_text(row["author_name"] or row["author"]),
+        published=row["created_at"],
+        updated=row["updated_at"],
+    )
+
+
+def _feed(title: str, path: str, page_path: str, rows: list[asyncpg.Record]) -> Feed:
+    entries = [_entry(row) for row in rows]
+    # an empty feed is as new as the epoch: nothing in it changed since
+    updated = max((e.updated for e in entries), default=datetime(1970, 1, 1, tzinfo=UTC))
+    return Feed(xml_text(title), path, page_path, entries, updated)
+
+
+async def neighbourhood_feed(pool: asyncpg.Pool, instance_name: str) -> Feed:
+    async with pool.acquire() as conn:
+        rows = await q.feed_listings(conn, limit=FEED_SIZE)
+    return _feed(f"{instance_name}: offers and requests", "/feed", "/explore", rows)
+
+
+async def category_feed(pool: asyncpg.Pool, instance_name: str, slug: str) -> Feed | None:
+    """None when there is no such category."""
+    async with pool.acquire() as conn:
+        name = await q.category_name(conn, slug)
+        if name is None:
+            return None
+        rows = await q.feed_listings(conn, category=slug, limit=FEED_SIZE)
+    path = f"/categories/{slug}/feed"
+    return _feed(f"{instance_name}: {name}", path, f"/explore?category={slug}", rows)
+
+
+async def resident_feed(pool: asyncpg.Pool, instance_name: str, username: str) -> Feed | None:
+    """None when no active resident has this name."""
+    async with pool.acquire() as conn:
+        account = await accounts_q.get_by_username(conn, username)
+        if account is None or not account.is_active:
+            return None
+        rows = await q.feed_listings(conn, author_id=account.id, limit=FEED_SIZE)
+    who = account.display_name or account.username
+    path = f"/users/{account.username}/feed"
+    return _feed(f"{instance_name}: {who}", path, f"/explore?author={account.username}", rows)
