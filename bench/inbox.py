@@ -1,39 +1,53 @@
 """Inbox throughput over loopback: accepted/s against a bare baseline, then handled/s.
 
     .venv/bin/python bench/inbox.py [--count 20000] [--concurrency 50] [--handle-seconds 15]
+                                    [--processes 2]
 
 What runs where:
-- this process: PostgreSQL (embedded in a temporary folder, or TEST_DATABASE_URL's server),
-  a real node (create_app, dev settings) on one loopback port, and the baseline on another:
-  a bare aiohttp handler that verifies the same signature with the same key and inserts one
-  row into a scratch table; later, two InboxWorkers ticking in-process;
-- a separate load process: signs every request before any timing (distinct Mastodon-shaped
-  Create activities from http://south.test/users/alice), then POSTs them with about
-  `--concurrency` in flight, first to the node's /inbox, then the same requests to the
-  baseline, and reports the time each took.
+- PostgreSQL: embedded in a temporary folder, or TEST_DATABASE_URL's server;
+- the node: `--processes` server processes, each a real node (create_app, dev settings)
+  sharing one loopback port with SO_REUSEPORT, as several `serve` processes behind a proxy
+  share a node's traffic; then, the same way and with as many processes, the baseline: a
+  bare aiohttp handler that verifies the same signature with the same key and inserts one
+  row into a scratch table, one INSERT per request;
+- a separate load process: signs every request and serialises it to bytes before any
+  timing (distinct Mastodon-shaped Create activities from http://south.test/users/alice),
+  then writes them over `--concurrency` keep-alive HTTP/1.1 connections, one request in
+  flight on each, reading each answer only as far as its status and Content-Length: first
+  to the node's /inbox, then the same requests to the baseline. The load generator is not
+  what is measured, so it does as little as it can, the same for both;
+- this process: starts and stops the others, counts the rows stored, and at the end runs
+  two InboxWorkers in-process to measure handled/s.
+
+Every answer must be 202 and every row stored, on both sides, or the bench fails. CPU per
+request is given for the server processes, the load process, PostgreSQL (embedded only) and
+the whole machine; a warning says when other processes took a share that moves the rates
+(the figures are only worth comparing on an otherwise idle machine).
 
 The signer's actor is put in `remote_actors` beforehand, so the node verifies from its cached
-key as in steady state (the first request reads it from PostgreSQL into memory); nothing is
-fetched from a "south.test" during the run.
+key as in steady state (each process's first request reads it from PostgreSQL into memory);
+nothing is fetched from a "south.test" during the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import aiohttp
 import asyncpg
 import orjson
 from aiohttp import web
@@ -48,8 +62,8 @@ from commonsfed.db import actors as actors_q  # noqa: E402
 from commonsfed.db.embedded import EmbeddedPostgres  # noqa: E402
 from commonsfed.db.lifecycle import apply_migrations  # noqa: E402
 from commonsfed.db.pool import connect, create_pool, with_database  # noqa: E402
+from commonsfed.federation.context import open_federation  # noqa: E402
 from commonsfed.federation.inbox import InboxWorker  # noqa: E402
-from commonsfed.web.keys import FEDERATION  # noqa: E402
 
 NODE = "north.test"
 ACTOR = "http://south.test/users/alice"
@@ -104,37 +118,104 @@ def sign_all(private_pem: str, count: int, processes: int = 2) -> list[Request]:
         return [request for part in parts for request in part]
 
 
+def serialise(request: Request) -> bytes:
+    """The whole HTTP/1.1 request as it goes on the wire, built before any timing."""
+    head = ["POST /inbox HTTP/1.1"]
+    head += [f"{name}: {value}" for name, value in request.headers.items()]
+    head += [f"Content-Length: {len(request.body)}", "", ""]
+    return "\r\n".join(head).encode("latin-1") + request.body
+
+
+class AnswerError(Exception):
+    """The server answered something this client does not read (no Content-Length)."""
+
+
+class Sender(asyncio.Protocol):
+    """One keep-alive connection: write a request, read its answer, write the next.
+
+    The load generator is not what is measured, so it does as little as it can: requests
+    are bytes already, and an answer is read as far as its status and Content-Length."""
+
+    def __init__(self, pending: Iterator[bytes], statuses: Counter[int]) -> None:
+        self._pending = pending
+        self._statuses = statuses
+        self._buffer = bytearray()
+        self._transport: asyncio.Transport | None = None
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        self._send_next()
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        try:
+            status = self._take_answer()
+        except (AnswerError, ValueError) as exc:
+            self._fail(exc)
+            return
+        if status is not None:
+            self._statuses[status] += 1
+            self._send_next()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc or ConnectionError("the server closed the connection"))
+
+    def _send_next(self) -> None:
+        request = next(self._pending, None)
+        if request is None:
+            self.done.set_result(None)
+            self._transport.close()
+        else:
+            self._transport.write(request)
+
+    def _take_answer(self) -> int | None:
+        """The status of the answer in the buffer once it is complete, else None."""
+        end = self._buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return None
+        head = bytes(self._buffer[:end]).lower()
+        at = head.find(b"\r\ncontent-length:")
+        if at < 0:
+            raise AnswerError(f"an answer without Content-Length: {head[:200]!r}")
+        stop = head.find(b"\r\n", at + 2)
+        length = int(head[at + 17 : stop if stop > 0 else end])
+        if len(self._buffer) < end + 4 + length:
+            return None
+        status = int(head[9:12])
+        del self._buffer[: end + 4 + length]
+        return status
+
+    def _fail(self, exc: Exception) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc)
+        self._transport.abort()
+
+
 async def post_all(
-    port: int, requests: list[Request], concurrency: int
-) -> tuple[int, float, float]:
-    """(202 answers, seconds, this process's CPU seconds) for sending every request,
-    `concurrency` at a time."""
+    port: int, requests: list[bytes], concurrency: int
+) -> tuple[Counter[int], float, float]:
+    """(answers by status, seconds, this process's CPU seconds) for sending every request
+    over `concurrency` keep-alive connections."""
+    loop = asyncio.get_running_loop()
     pending = iter(requests)
-    accepted = 0
-    connector = aiohttp.TCPConnector(limit=concurrency)
-
-    async def sender(session: aiohttp.ClientSession) -> None:
-        nonlocal accepted
-        for request in pending:
-            async with session.post(
-                f"http://127.0.0.1:{port}/inbox", data=request.body, headers=request.headers
-            ) as response:
-                await response.read()
-                accepted += response.status == 202
-
-    async with aiohttp.ClientSession(
-        connector=connector, skip_auto_headers=("User-Agent",)
-    ) as session:
-        started, cpu = time.perf_counter(), time.process_time()
-        await asyncio.gather(*(sender(session) for _ in range(concurrency)))
-        return accepted, time.perf_counter() - started, time.process_time() - cpu
+    statuses: Counter[int] = Counter()
+    started, cpu = time.perf_counter(), time.process_time()
+    connections = [
+        await loop.create_connection(lambda: Sender(pending, statuses), "127.0.0.1", port)
+        for _ in range(concurrency)
+    ]
+    await asyncio.gather(*(sender.done for _, sender in connections))
+    return statuses, time.perf_counter() - started, time.process_time() - cpu
 
 
 def load_process(pipe, private_pem: str, count: int, concurrency: int) -> None:
-    """Sign everything, say so, then run each load the parent asks for."""
-    requests = sign_all(private_pem, count)
-    for request in requests:  # every request goes to north.test, whatever port it reaches
+    """Sign and serialise everything, say so, then run each load the parent asks for."""
+    signed = sign_all(private_pem, count)
+    for request in signed:  # every request goes to north.test, whatever port it reaches
         request.headers["Host"] = NODE
+    requests = [serialise(request) for request in signed]
     pipe.send(("signed", len(requests)))
     while (port := pipe.recv()) is not None:
         pipe.send(asyncio.run(post_all(port, requests, concurrency)))
@@ -145,14 +226,15 @@ def load_process(pipe, private_pem: str, count: int, concurrency: int) -> None:
 
 @contextmanager
 def postgres_server():
+    """(server URL, the folder of the embedded server's data, or None for TEST_DATABASE_URL's)."""
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        yield url
+        yield url, None
         return
     with tempfile.TemporaryDirectory(prefix="commonsfed-bench-") as folder:
         server = EmbeddedPostgres(Path(folder))
         try:
-            yield server.start()
+            yield server.start(), server.pgdata
         finally:
             server.stop()
 
@@ -244,40 +326,194 @@ def baseline_app(url: str, public_pem: str) -> web.Application:
     return app
 
 
-async def serve(app: web.Application) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app, access_log=None)
+def node_settings(url: str, data_dir: Path) -> Settings:
+    return Settings(
+        domain=NODE, database_url=url, data_dir=data_dir, secret=SECRET, dev=True, run_worker=False
+    )
+
+
+@dataclass(frozen=True)
+class Side:
+    """What a group of server processes serves: the real node, or the baseline."""
+
+    kind: str  # "node" or "baseline"
+    url: str
+    public_pem: str
+    data_dir: Path
+
+    def app(self) -> web.Application:
+        if self.kind == "node":
+            return create_app(node_settings(self.url, self.data_dir))
+        return baseline_app(self.url, self.public_pem)
+
+
+def server_process(pipe, side: Side, port: int) -> None:
+    asyncio.run(serve(pipe, side, port))
+
+
+async def serve(pipe, side: Side, port: int) -> None:
+    """Serve `side` on `port` (0: any) beside the other processes on it; say which port,
+    then answer "cpu" with this process's CPU seconds until told anything else."""
+    runner = web.AppRunner(side.app(), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port, reuse_port=True)
     await site.start()
-    return runner, site._server.sockets[0].getsockname()[1]
+    loop = asyncio.get_running_loop()
+    pipe.send(site._server.sockets[0].getsockname()[1])
+    while await loop.run_in_executor(None, pipe.recv) == "cpu":
+        pipe.send(time.process_time())
+    await runner.cleanup()
+
+
+class Servers:
+    """`count` processes serving one side on one port, as a node scales: several `serve`
+    processes (SO_REUSEPORT stands in for the proxy in front of them)."""
+
+    def __init__(self, side: Side, count: int) -> None:
+        self.side, self.count = side, count
+        self.port = 0
+        self._children: list[tuple[multiprocessing.Process, object]] = []
+
+    async def start(self) -> int:
+        context = multiprocessing.get_context("spawn")
+        for _ in range(self.count):  # one after the other: the first one picks the port
+            pipe, child_pipe = context.Pipe()
+            process = context.Process(
+                target=server_process, args=(child_pipe, self.side, self.port)
+            )
+            process.start()
+            child_pipe.close()  # so that a child that dies is an EOFError, not a hang
+            self._children.append((process, pipe))
+            self.port = await self._ask(pipe, None)
+        return self.port
+
+    async def cpu(self) -> float:
+        """The CPU seconds all of them have used so far."""
+        return sum([await self._ask(pipe, "cpu") for _, pipe in self._children])
+
+    async def stop(self) -> None:
+        for _, pipe in self._children:
+            with contextlib.suppress(OSError):  # one that died is joined all the same
+                pipe.send("stop")
+        for process, _ in self._children:
+            await asyncio.get_running_loop().run_in_executor(None, process.join, 30)
+            if process.is_alive():
+                process.terminate()
+        self._children.clear()
+
+    @staticmethod
+    async def _ask(pipe, question: str | None):
+        if question is not None:
+            pipe.send(question)
+        return await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
 
 
 @dataclass(frozen=True)
 class Load:
-    accepted: int
+    statuses: Counter[int]  # answers by HTTP status
     seconds: float
     client_cpu: float  # the load process's CPU seconds
-    server_cpu: float  # this process's CPU seconds over the same time
+    server_cpu: float  # the server processes' CPU seconds over the same time
+    postgres_cpu: float  # the embedded PostgreSQL's (0 for TEST_DATABASE_URL's)
+    machine_cpu: float  # every process's and the kernel's
+
+    @property
+    def accepted(self) -> int:
+        return self.statuses[202]
+
+    @property
+    def refused(self) -> str:
+        """Any answer but 202, by status (there should be none)."""
+        others = {status: n for status, n in sorted(self.statuses.items()) if status != 202}
+        return f"; NOT 202: {others}" if others else ""
 
     @property
     def rate(self) -> float:
         return self.accepted / self.seconds
 
+    def others(self, count: int) -> float:
+        """us a request of CPU that neither the bench's processes nor its PostgreSQL used:
+        the kernel's interrupts (some 15 us) and other processes'. The machine's total is
+        sampled at each clock tick, so a few us either way are noise."""
+        ours = self.server_cpu + self.client_cpu + self.postgres_cpu
+        return (self.machine_cpu - ours) / count * 1e6
+
     def per_request(self, count: int) -> str:
         return (
-            f"server {self.server_cpu / count * 1e6:.0f} us CPU/request, "
-            f"client {self.client_cpu / count * 1e6:.0f} us"
+            f"CPU/request: server {self.server_cpu / count * 1e6:.0f} us, "
+            f"client {self.client_cpu / count * 1e6:.0f} us, "
+            f"PostgreSQL {self.postgres_cpu / count * 1e6:.0f} us; "
+            f"whole machine {self.machine_cpu / count * 1e6:.0f} us"
         )
 
 
-async def load(pipe, port: int) -> Load:
-    """Ask the load process to send everything to `port`; wait without blocking the loop."""
-    cpu = time.process_time()
-    pipe.send(port)
-    accepted, seconds, client_cpu = await asyncio.get_running_loop().run_in_executor(
+def machine_cpu() -> float:
+    """CPU seconds every process on the machine has used (Linux's /proc/stat; 0 elsewhere)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq = map(int, fields[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu(pgdata: Path | None) -> dict[str, float]:
+    """CPU seconds of the embedded PostgreSQL's processes (its postmaster and the children),
+    by pid; empty for a server elsewhere (TEST_DATABASE_URL) or off Linux."""
+    try:
+        postmaster = (pgdata / "postmaster.pid").read_text().split()[0] if pgdata else None
+    except OSError:
+        postmaster = None
+    if postmaster is None:
+        return {}
+    cpu = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            raw = (entry / "stat").read_text() if entry.name.isdigit() else ""
+        except OSError:
+            continue  # gone since the listing
+        fields = raw[raw.rfind(")") + 2 :].split()  # from the state on: ppid is fields[1]
+        if fields and postmaster in (entry.name, fields[1]):
+            cpu[entry.name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return cpu
+
+
+class CpuMeter:
+    """The CPU seconds used, over one load, by the server processes, by PostgreSQL and by the
+    whole machine (which also counts the kernel's work and any other process)."""
+
+    def __init__(self, servers: Servers, pgdata: Path | None) -> None:
+        self._servers, self._pgdata = servers, pgdata
+
+    async def read(self) -> tuple[float, dict[str, float], float]:
+        return await self._servers.cpu(), postgres_cpu(self._pgdata), machine_cpu()
+
+    async def since(self, before) -> tuple[float, float, float]:
+        server, postgres, machine = await self.read()
+        # a backend that started during the load counts from 0; one that ended is lost
+        postgres_used = sum(cpu - before[1].get(pid, 0.0) for pid, cpu in postgres.items())
+        return server - before[0], postgres_used, machine - before[2]
+
+
+async def load(pipe, servers: Servers, pgdata: Path | None) -> Load:
+    """Ask the load process to send everything to the servers' port; wait for it without
+    blocking the loop."""
+    meter = CpuMeter(servers, pgdata)
+    before = await meter.read()
+    pipe.send(servers.port)
+    statuses, seconds, client_cpu = await asyncio.get_running_loop().run_in_executor(
         None, pipe.recv
     )
-    return Load(accepted, seconds, client_cpu, time.process_time() - cpu)
+    return Load(statuses, seconds, client_cpu, *await meter.since(before))
+
+
+async def load_side(pipe, side: Side, processes: int, pgdata: Path | None) -> Load:
+    servers = Servers(side, processes)
+    try:
+        await servers.start()
+        return await load(pipe, servers, pgdata)
+    finally:
+        await servers.stop()
 
 
 async def handle_for(fed, seconds: float, workers: int = 2) -> tuple[int, float]:
@@ -320,7 +556,18 @@ def handlers_present() -> bool:
     ).exists()
 
 
-async def run(server_url: str, args: argparse.Namespace, data_dir: Path) -> list[str]:
+async def handle(url: str, data_dir: Path, seconds: float) -> tuple[int, float]:
+    pool = await create_pool(url)
+    try:
+        async with open_federation(node_settings(url, data_dir), pool) as fed:
+            return await handle_for(fed, seconds)
+    finally:
+        await pool.close()
+
+
+async def run(
+    server_url: str, pgdata: Path | None, args: argparse.Namespace, data_dir: Path
+) -> tuple[list[str], bool]:
     url = await fresh_database(server_url)
     private = signatures.generate_private_key()
     private_pem, public_pem = (
@@ -328,32 +575,32 @@ async def run(server_url: str, args: argparse.Namespace, data_dir: Path) -> list
         signatures.public_key_to_pem(private),
     )
     await seed_signer(url, public_pem)
-    settings = Settings(
-        domain=NODE, database_url=url, data_dir=data_dir, secret=SECRET, dev=True, run_worker=False
-    )
-    node = create_app(settings)
-    node_runner, node_port = await serve(node)
-    base_runner, base_port = await serve(baseline_app(url, public_pem))
 
     pipe, child_pipe = multiprocessing.get_context("spawn").Pipe()
     loader = multiprocessing.get_context("spawn").Process(
         target=load_process, args=(child_pipe, private_pem, args.count, args.concurrency)
     )
     loader.start()
+    child_pipe.close()
     try:
         started = time.perf_counter()
         _, signed = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
         print(f"signed {signed} requests ahead of the run in {time.perf_counter() - started:.1f} s")
-        inbox = await load(pipe, node_port)
-        baseline = await load(pipe, base_port)
-        pipe.send(None)
+        node, bare = (Side(kind, url, public_pem, data_dir) for kind in ("node", "baseline"))
+        inbox = await load_side(pipe, node, args.processes, pgdata)
+        baseline = await load_side(pipe, bare, args.processes, pgdata)
+    finally:
+        with contextlib.suppress(OSError):  # the load process stops, even when a load failed
+            pipe.send(None)
+        loader.join(timeout=10)
+        if loader.is_alive():
+            loader.terminate()
+    try:
         stored = await count_rows(url, "inbox_items")
-        handled, handle_seconds = await handle_for(node[FEDERATION], args.handle_seconds)
+        stored_baseline = await count_rows(url, "bench_baseline")
+        handled, handle_seconds = await handle(url, data_dir, args.handle_seconds)
         outcome = await states(url)
     finally:
-        loader.join(timeout=10)
-        await node_runner.cleanup()
-        await base_runner.cleanup()
         await drop_database(server_url)
 
     handled_kind = (
@@ -361,19 +608,39 @@ async def run(server_url: str, args: argparse.Namespace, data_dir: Path) -> list
         if handlers_present()
         else "claim + normalise + state only (no handlers.py yet)"
     )
+    complete = inbox.accepted == baseline.accepted == stored == stored_baseline == args.count
     return [
         f"signer: {ACTOR}, its key pre-loaded in remote_actors (cached-key steady state)",
         f"requests: {args.count} distinct Mastodon Create Notes "
-        f"({len(orjson.dumps(activity(0)))} bytes), {args.concurrency} in flight, loopback",
+        f"({len(orjson.dumps(activity(0)))} bytes), {args.concurrency} keep-alive connections "
+        "from one load process, loopback",
+        f"processes: node {args.processes}, baseline {args.processes} "
+        "(sharing one port with SO_REUSEPORT), load 1, and PostgreSQL's",
         f"accepted: {inbox.accepted}/{args.count} answered 202 in {inbox.seconds:.1f} s = "
         f"{inbox.rate:,.0f} accepted/s ({stored} rows stored; "
-        f"{inbox.per_request(args.count)})",
+        f"{inbox.per_request(args.count)}){inbox.refused}",
         f"baseline: {baseline.accepted}/{args.count} in {baseline.seconds:.1f} s = "
-        f"{baseline.rate:,.0f} /s (bare handler: verify + one INSERT; "
-        f"{baseline.per_request(args.count)})",
+        f"{baseline.rate:,.0f} /s (bare handler: verify + one INSERT; {stored_baseline} rows; "
+        f"{baseline.per_request(args.count)}){baseline.refused}",
         f"ratio: accepted/baseline = {inbox.rate / baseline.rate:.2f}",
+        f"check: every answer 202 and every row stored on both sides: "
+        f"{'yes' if complete else 'NO'}",
         f"handled: {handled} in {handle_seconds:.1f} s = {handled / handle_seconds:,.0f} handled/s "
         f"with 2 workers in-process ({handled_kind}); states {outcome}",
+        *busy_warning(inbox, baseline, args.count),
+    ], complete
+
+
+BUSY = 50  # us a request used by something else: enough to move the rates
+
+
+def busy_warning(inbox: Load, baseline: Load, count: int) -> list[str]:
+    others = max(inbox.others(count), baseline.others(count))
+    if others < BUSY:
+        return []
+    return [
+        f"WARNING: other processes used up to {others:.0f} us of CPU a request during the "
+        "loads: the machine was not idle, so these rates are low and not worth comparing"
     ]
 
 
@@ -382,12 +649,20 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--handle-seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        help="server processes for the node and for the baseline",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
-    with postgres_server() as server_url, tempfile.TemporaryDirectory() as data_dir:
-        lines = asyncio.run(run(server_url, args, Path(data_dir)))
+    with postgres_server() as (server_url, pgdata), tempfile.TemporaryDirectory() as data_dir:
+        lines, complete = asyncio.run(run(server_url, pgdata, args, Path(data_dir)))
     print("\n".join(lines))
     print(f"total: {time.perf_counter() - started:.0f} s on {os.cpu_count()} cores")
+    if not complete:
+        sys.exit("some requests were not answered 202, or their rows are missing")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from commonsfed.resources import templates_dir
 from commonsfed.web import middlewares
 from commonsfed.web.keys import ACCOUNT, FEDERATION, POOL, SETTINGS
 from commonsfed.web.routes import setup_routes
-from commonsfed.web.sessions import CSRF_FIELD, csrf_token, load_secret, session_storage
+from commonsfed.web.sessions import CSRF_FIELD, load_secret, session_storage, template_session
 
 log = logging.getLogger(__name__)
 
@@ -87,5 +87,6 @@ def _setup_templates(app: web.Application, settings: Settings) -> None:
 
 
 async def _template_context(request: web.Request) -> dict:
-    return {"account": request.get(ACCOUNT), "csrf_token": await csrf_token(request),
+    # runs on every request, so it mints nothing: the token is made when a form prints it
+    return {"account": request.get(ACCOUNT), "csrf_token": await template_session(request),
             "request": request}

@@ -338,11 +338,15 @@ def _header_value(headers: Mapping[str, str], name: str) -> str:
 # --- draft-cavage -------------------------------------------------------------------------
 
 # One `name="value"` (or RFC 7235 `name=token`) parameter and its separating comma.
+# The quoted string is written as runs of plain characters between escapes ("unrolled"):
+# the same strings as `(?:[^"\\]|\\.)*`, without a step of the regex engine per character
+# of a 344-character signature.
 _CAVAGE_PARAM = re.compile(
     r"[ \t]*([A-Za-z][A-Za-z0-9_-]*)[ \t]*=[ \t]*"
-    r'(?:"((?:[^"\\]|\\.)*)"|([!#$%&\'*+.^_`|~0-9A-Za-z-]+))'
+    r'(?:"([^"\\]*(?:\\.[^"\\]*)*)"|([!#$%&\'*+.^_`|~0-9A-Za-z-]+))'
     r"[ \t]*(?:,|\Z)"
 )
+_ESCAPED = re.compile(r"\\(.)")
 
 
 def _parse_cavage(request: _Request, body: bytes | None, now: datetime) -> ParsedSignature:
@@ -379,7 +383,10 @@ def _parse_cavage_params(value: str) -> dict[str, str]:
         if name in params:
             raise SignatureError(f"Signature header repeats {name}")
         quoted = match[2]
-        params[name] = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else match[3]
+        if quoted is None:
+            params[name] = match[3]
+        else:  # most values have no escape, so skip the substitution for them
+            params[name] = _ESCAPED.sub(r"\1", quoted) if "\\" in quoted else quoted
         position = match.end()
     for needed, label in (("keyid", "keyId"), ("signature", "signature")):
         if not params.get(needed):

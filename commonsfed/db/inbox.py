@@ -9,6 +9,7 @@ so a worker whose lease expired and was taken over cannot overwrite the newer ou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,25 +18,73 @@ import asyncpg
 INBOX_CHANNEL = "commonsfed_inbox"
 
 
+@dataclass(frozen=True)
+class NewItem:
+    """An accepted activity to store, with the domain whose policy decides (unless not gated:
+    our own domain, which no policy can refuse)."""
+
+    activity_id: str
+    actor_uri: str
+    activity_json: str
+    domain: str = ""
+    gated: bool = False
+
+
+# Every row's domain policy is read in the same statement as the insert, and every row gets
+# its own result, in the order given: "refused" (its policy is not in $6), "stored", or
+# "duplicate" (stored before). The rows must have distinct activity ids.
 _INSERT = """
-    WITH policy AS (
-        SELECT coalesce((SELECT policy FROM domain_policies WHERE domain = $4), '') AS name
+    WITH incoming AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[])
+            WITH ORDINALITY AS t (activity_id, actor_uri, activity, domain, gated, n)
     ), gate AS (
-        SELECT $5::text[] IS NULL OR name = ANY($5::text[]) AS open FROM policy
+        SELECT incoming.*, NOT gated OR coalesce(p.policy, '') = ANY($6::text[]) AS open
+        FROM incoming LEFT JOIN domain_policies AS p ON p.domain = incoming.domain
     ), stored AS (
         INSERT INTO inbox_items (activity_id, actor_uri, activity)
-        SELECT $1, $2, $3::jsonb FROM gate WHERE gate.open
+        SELECT activity_id, actor_uri, activity::jsonb FROM gate WHERE open ORDER BY n
         ON CONFLICT (activity_id) DO NOTHING
-        RETURNING id
+        RETURNING activity_id
+    ), woken AS (
+        SELECT {wake} AS woke FROM stored  -- one row, whatever was stored
     )
-    SELECT CASE WHEN NOT (SELECT open FROM gate) THEN 'refused'
-                WHEN {count} > 0 THEN 'stored'
+    SELECT CASE WHEN NOT gate.open THEN 'refused'
+                WHEN stored.activity_id IS NOT NULL THEN 'stored'
                 ELSE 'duplicate' END
-    FROM stored
+    FROM gate LEFT JOIN stored USING (activity_id) CROSS JOIN woken
+    ORDER BY gate.n
 """
-# pg_notify runs once per stored row, so a duplicate wakes nobody
-_INSERT_AND_NOTIFY = _INSERT.format(count=f"count(pg_notify('{INBOX_CHANNEL}', ''))")
-_INSERT_QUIETLY = _INSERT.format(count="count(*)")
+# pg_notify runs once per stored row, so a batch of duplicates wakes nobody
+_INSERT_AND_NOTIFY = _INSERT.format(wake=f"count(pg_notify('{INBOX_CHANNEL}', ''))")
+_INSERT_QUIETLY = _INSERT.format(wake="count(*)")
+
+
+async def insert_items(
+    conn: asyncpg.Connection,
+    items: Sequence[NewItem],
+    *,
+    permitted: Sequence[str] = (),
+    notify: bool = True,
+) -> list[str]:
+    """Store activities unless stored before, in one round trip and one transaction: for
+    each, "stored" or "duplicate", or "refused" when it is gated and its domain's policy
+    ("" for none) is not in `permitted`.
+
+    One statement for many rows is what lets the inbox keep up with a busy peer: a commit,
+    its WAL flush and a round trip cost far more than a row (see `federation.inbox.Batches`).
+    With `notify`, the NOTIFY rides along: sent only when a row was written, and delivered
+    only once the rows are visible to the workers it wakes.
+    """
+    rows = await conn.fetch(
+        _INSERT_AND_NOTIFY if notify else _INSERT_QUIETLY,
+        [item.activity_id for item in items],
+        [item.actor_uri for item in items],
+        [item.activity_json for item in items],
+        [item.domain for item in items],
+        [item.gated for item in items],
+        list(permitted),
+    )
+    return [row[0] for row in rows]
 
 
 async def insert_item(
@@ -48,21 +97,10 @@ async def insert_item(
     permitted: list[str] | None = None,
     notify: bool = True,
 ) -> str:
-    """Store an activity unless stored before, in one round trip: "stored" or "duplicate";
-    with `permitted`, "refused" when the domain's policy ("" for none) is not in it.
-
-    The policy is read in the same statement, so the inbox's hot path costs one round trip.
-    With `notify`, the NOTIFY rides along: sent only when a row was written, and delivered
-    only once the row is visible to the workers it wakes.
-    """
-    return await conn.fetchval(
-        _INSERT_AND_NOTIFY if notify else _INSERT_QUIETLY,
-        activity_id,
-        actor_uri,
-        activity_json,
-        domain,
-        permitted,
-    )
+    """`insert_items` for one activity; `permitted` None means not gated."""
+    item = NewItem(activity_id, actor_uri, activity_json, domain, gated=permitted is not None)
+    (result,) = await insert_items(conn, [item], permitted=permitted or (), notify=notify)
+    return result
 
 
 async def notify_workers(conn: asyncpg.Connection) -> None:

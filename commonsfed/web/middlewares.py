@@ -10,7 +10,13 @@ from aiohttp import web
 
 from commonsfed.db import accounts as accounts_q
 from commonsfed.web.keys import ACCOUNT, POOL
-from commonsfed.web.sessions import CSRF_FIELD, csrf_valid, log_out, session_account_id
+from commonsfed.web.sessions import (
+    CSRF_FIELD,
+    csrf_valid,
+    has_session_cookie,
+    log_out,
+    session_account_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +90,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 @web.middleware
 async def account_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     request[ACCOUNT] = None
+    if not has_session_cookie(request):  # a peer, or a visitor who never logged in
+        return await handler(request)
     account_id = await session_account_id(request)
     if account_id is not None:
         async with request.app[POOL].acquire() as conn:

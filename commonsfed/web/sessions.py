@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 
 from aiohttp import web
-from aiohttp_session import get_session, new_session
+from aiohttp_session import SESSION_KEY, Session, get_session, new_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -57,12 +57,47 @@ def session_storage(settings: Settings, secret: str) -> EncryptedCookieStorage:
     )
 
 
-async def csrf_token(request: web.Request) -> str:
-    session = await get_session(request)
+def has_session_cookie(request: web.Request) -> bool:
+    """Whether the request brings a session cookie: peers and new visitors do not, and
+    then there is no session to load (nor a cookie to decrypt)."""
+    return COOKIE_NAME in request.cookies
+
+
+def _token_in(session: Session) -> str:
     token = session.get("csrf")
     if not token:
         token = session["csrf"] = secrets.token_urlsafe(32)
     return token
+
+
+async def csrf_token(request: web.Request) -> str:
+    return _token_in(await get_session(request))
+
+
+class LazyCsrfToken:
+    """The session's CSRF token for templates, made the first time a page prints it.
+
+    Only pages with a form print it; a response without one (an inbox's 202 to a peer, a
+    JSON document, a redirect) then mints no token, changes no session and sets no cookie.
+    The session is read when the page renders, not when the request came in, so a page
+    rendered after `log_in` or `log_out` carries the token of the session it will save.
+    """
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request: web.Request) -> None:
+        self._request = request
+
+    def __str__(self) -> str:
+        # loaded before the handler ran (see `template_session`), so always there
+        return _token_in(self._request[SESSION_KEY])
+
+
+async def template_session(request: web.Request) -> LazyCsrfToken:
+    """Load the session (no decryption when there is no cookie) for `LazyCsrfToken`,
+    which may be printed while a template renders, where nothing can be awaited."""
+    await get_session(request)
+    return LazyCsrfToken(request)
 
 
 async def csrf_valid(request: web.Request, submitted: str | None) -> bool:
