@@ -18,7 +18,8 @@ from commonsfed.federation.delivery import DeliveryWorker
 from commonsfed.federation.inbox import InboxWorker
 from commonsfed.federation.workers import start_in_background, stop_background
 from commonsfed.resources import templates_dir
-from commonsfed.web import middlewares
+from commonsfed.services.jobs import ScheduledJobs
+from commonsfed.web import answers, explore, middlewares
 from commonsfed.web.keys import ACCOUNT, FEDERATION, POOL, SETTINGS
 from commonsfed.web.routes import setup_routes
 from commonsfed.web.sessions import CSRF_FIELD, load_secret, session_storage, template_session
@@ -70,7 +71,9 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
 async def _workers(app: web.Application) -> AsyncIterator[None]:
     federation = app[FEDERATION]
     task, stop = start_in_background(
-        federation.pool, [DeliveryWorker(federation), InboxWorker(federation)])
+        federation.pool,
+        [DeliveryWorker(federation), InboxWorker(federation), ScheduledJobs(federation.pool)],
+    )
     yield
     await stop_background(task, stop)
 
@@ -82,7 +85,10 @@ def _setup_templates(app: web.Application, settings: Settings) -> None:
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
     )
-    app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY] = [_template_context]
+    # the unread count in every page's navigation, and the newest listings on the home page
+    app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY] = [
+        _template_context, answers.unread_context, explore.home_context,
+    ]
     env.globals.update(settings=settings, version=__version__, csrf_field=CSRF_FIELD)
 
 

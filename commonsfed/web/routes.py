@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from commonsfed.resources import static_dir
@@ -61,8 +60,6 @@ def setup_routes(app: web.Application) -> None:
     )
     app.router.add_get("/my/answers", answers.my_answers, name="my_answers")
     app.router.add_get("/notifications", answers.notifications_page, name="notifications")
-    # the unread count in every page's navigation (base.html)
-    app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY].append(answers.unread_context)
     # finding: the neighbourhood page, categories, feeds; the newest listings on the home page
     app.router.add_get("/explore", explore.explore, name="explore")
     category = "/categories/{slug:[a-z0-9_]{1,30}}"
@@ -71,7 +68,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/" + feed, feeds.neighbourhood, name="feed")
     app.router.add_get(category + "/" + feed, feeds.category)
     app.router.add_get("/users/{name}/" + feed, feeds.resident)
-    app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY].append(explore.home_context)
     app.router.add_get("/healthz", health.healthz, name="healthz")
     app.router.add_get("/.well-known/webfinger", wellknown.webfinger)
     app.router.add_get("/.well-known/host-meta", wellknown.host_meta)
