@@ -87,12 +87,17 @@ def _setup_templates(app: web.Application, settings: Settings) -> None:
     )
     # the unread count in every page's navigation, and the newest listings on the home page
     app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY] = [
-        _template_context, answers.unread_context, explore.home_context,
+        _template_context,
+        answers.unread_context,
+        explore.home_context,
     ]
     env.globals.update(settings=settings, version=__version__, csrf_field=CSRF_FIELD)
 
 
 async def _template_context(request: web.Request) -> dict:
     # runs on every request, so it mints nothing: the token is made when a form prints it
-    return {"account": request.get(ACCOUNT), "csrf_token": await template_session(request),
-            "request": request}
+    return {
+        "account": request.get(ACCOUNT),
+        "csrf_token": await template_session(request),
+        "request": request,
+    }

@@ -113,8 +113,9 @@ def public_key_from_pem(pem: str) -> rsa.RSAPublicKey:
 
 def key_fingerprint(key: rsa.RSAPublicKey) -> str:
     """SHA-256 of the DER public key, base64 without padding (as ssh-keygen -l shows keys)."""
-    der = key.public_bytes(serialization.Encoding.DER,
-                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return base64.b64encode(hashlib.sha256(der).digest()).decode("ascii").rstrip("=")
 
 

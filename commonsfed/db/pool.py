@@ -31,7 +31,9 @@ def with_database(url: str, database: str) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    if isinstance(exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError):
+    if isinstance(
+        exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError
+    ):
         return "authentication failed"
     if isinstance(exc, asyncpg.InvalidCatalogNameError):
         return "it does not exist"
@@ -48,7 +50,10 @@ def _reason(exc: BaseException) -> str:
 # everything that means "the database did not answer": the server side, the socket, and
 # asyncpg's own state errors when a connection is cut mid-query
 DATABASE_ERRORS = (
-    OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
     asyncpg.InternalClientError,
 )
 _CONNECT_ERRORS = DATABASE_ERRORS
@@ -99,8 +104,13 @@ async def _reset_if_needed(conn: PoolConnection) -> None:
 async def create_pool(url: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     try:
         return await asyncpg.create_pool(
-            url, min_size=min_size, max_size=max_size, timeout=_CONNECT_TIMEOUT,
-            command_timeout=60, connection_class=PoolConnection, reset=_reset_if_needed,
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=_CONNECT_TIMEOUT,
+            command_timeout=60,
+            connection_class=PoolConnection,
+            reset=_reset_if_needed,
         )
     except _CONNECT_ERRORS as exc:
         raise DatabaseUnavailable(f"cannot use {describe_url(url)}: {_reason(exc)}") from None

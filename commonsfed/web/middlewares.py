@@ -111,7 +111,8 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
         submitted = form.get(CSRF_FIELD)
         if not await csrf_valid(request, submitted if isinstance(submitted, str) else None):
             return render_error(
-                request, 403,
+                request,
+                403,
                 "This form has expired or did not come from this site. "
                 "Go back, reload the page and try again.",
             )
