@@ -748,7 +748,8 @@ def html_to_text(content: str, limit: int = MAX_MESSAGE) -> str:
     return _cut("\n".join(line for line in lines if line), limit)
 
 
-def _content_of(document: dict[str, Any]) -> str:
+def content_of(document: dict[str, Any]) -> str:
+    """`content`, else the first language of `contentMap`, cut to MAX_CONTENT."""
     content = document.get("content")
     if isinstance(content, str):
         return content[:MAX_CONTENT]
@@ -819,7 +820,7 @@ def listing_from_ap(
     reciprocal = _first_dict(document.get("reciprocal"))
     unit, quantity = _measure(intent.get("resourceQuantity"))
     available = _measure(intent.get("availableQuantity"))[1]
-    content = _content_of(document)
+    content = content_of(document)
     place = _first_dict(document.get("location")) or {}
     starts_at, ends_at = parse_time(document.get("startTime")), parse_time(document.get("endTime"))
     return RemoteListing(
@@ -958,12 +959,15 @@ def _pixels(value: Any) -> int | None:
 
 
 def is_direct_reply_to(document: dict[str, Any], listing_uri: str) -> bool:
-    """A Note replying to the listing, addressed only to actors: no Public, no followers
-    collection. That is what a Mastodon user's direct-visibility reply looks like (Mastodon
-    also mentions every addressee; an addressee it mentions counts as an actor)."""
+    """A direct Note replying to the listing: what a Mastodon user's answer looks like."""
+    return is_direct(document) and first_id(document.get("inReplyTo")) == listing_uri
+
+
+def is_direct(document: dict[str, Any]) -> bool:
+    """A Note addressed only to actors: no Public, no followers collection. That is what a
+    Mastodon user's direct-visibility post looks like (Mastodon also mentions every
+    addressee; an addressee it mentions counts as an actor)."""
     if not isinstance(document, dict) or activity_type(document) != "Note":
-        return False
-    if first_id(document.get("inReplyTo")) != listing_uri:
         return False
     addressees = [
         item
@@ -972,11 +976,12 @@ def is_direct_reply_to(document: dict[str, Any], listing_uri: str) -> bool:
     ]
     if not addressees:
         return False
-    mentioned = _mentioned(document.get("tag"))
+    mentioned = mentioned_actors(document.get("tag"))
     return all(_is_actor_address(first_id(item), mentioned) for item in addressees)
 
 
-def _mentioned(tags: Any) -> set[str]:
+def mentioned_actors(tags: Any) -> set[str]:
+    """The hrefs of a document's Mention tags."""
     found = set()
     for tag in as_list(tags):
         if isinstance(tag, dict) and activity_type(tag) == "Mention":
@@ -1036,7 +1041,7 @@ def offer_agreement_from_ap(activity: dict[str, Any]) -> AgreementOffer | None:
     unit, quantity = _measure(primary.get("resourceQuantity"))
     reciprocal = _first_dict(agreement.get("stipulatesReciprocal")) or {}
     reciprocal_unit, reciprocal_quantity = _measure(reciprocal.get("resourceQuantity"))
-    message = _content_of(activity) or _content_of(agreement)
+    message = content_of(activity) or content_of(agreement)
     return AgreementOffer(
         offer_id=offer_id,
         actor_uri=actor,
@@ -1082,7 +1087,7 @@ def offer_agreement_to_ap(
         "object": agreement,
     }
     if message.strip():
-        offer["content"] = _message_html(message)
+        offer["content"] = message_html(message)
     return offer
 
 
@@ -1097,7 +1102,8 @@ def _commitment(
     return commitment
 
 
-def _message_html(message: str) -> str:
+def message_html(message: str) -> str:
+    """Plain text as HTML: paragraphs on blank lines, line breaks kept, all escaped."""
     paragraphs = [part.strip() for part in message.strip().split("\n\n") if part.strip()]
     return "".join(
         "<p>" + "<br>".join(_esc(line) for line in part.splitlines()) + "</p>"
@@ -1148,7 +1154,7 @@ def agreement_reject_to_ap(
         "object": offer.offer_id,
     }
     if reason.strip():
-        reject["content"] = _message_html(reason)
+        reject["content"] = message_html(reason)
     return reject
 
 
@@ -1180,7 +1186,7 @@ def agreement_answer_from_ap(activity: dict[str, Any]) -> AgreementAnswer | None
     agreement_id = valid_uri(result.get("id")) if result else None
     if kind == "Accept" and (result is None or activity_type(result) != "Agreement"):
         return None
-    content = _content_of(activity)
+    content = content_of(activity)
     return AgreementAnswer(
         offer_id=offer_id,
         actor_uri=actor,
@@ -1207,7 +1213,11 @@ __all__ = [
     "create_to_ap",
     "delete_to_ap",
     "html_to_text",
+    "content_of",
+    "is_direct",
     "is_direct_reply_to",
+    "mentioned_actors",
+    "message_html",
     "listing_from_ap",
     "listing_to_ap",
     "offer_agreement_from_ap",

@@ -45,6 +45,22 @@ class LocalUris:
     def instance_actor(self) -> str:
         return f"{self.base}/actor"
 
+    def listing(self, uid: str) -> str:
+        return f"{self.base}/listings/{uid}"
+
+    def listing_uid(self, uri: str) -> str | None:
+        """'aB3' for https://this.host/listings/aB3, else None."""
+        prefix = f"{self.base}/listings/"
+        if not uri.startswith(prefix):
+            return None
+        rest = uri[len(prefix):]
+        ok = rest and len(rest) <= 64 and all(c.isalnum() or c in "-_" for c in rest)
+        return rest if ok else None
+
+    def message(self, key: str) -> str:
+        """A private message's Note id (not served: only its two parties ever see it)."""
+        return f"{self.base}/messages/{key}"
+
     def is_local(self, uri: str) -> bool:
         return urlsplit(uri).netloc.lower() == self.host.lower() and uri.startswith(self.base)
 

@@ -29,3 +29,15 @@ async def get_public_activity(conn: asyncpg.Connection, uri: str) -> dict | None
         "SELECT document FROM activities WHERE uri = $1 AND public", uri
     )
     return orjson.loads(document) if document else None
+
+
+async def latest_accept_of(conn: asyncpg.Connection, object_uri: str) -> dict | None:
+    """The last Accept this node sent of `object_uri` (an Offer), as sent."""
+    document = await conn.fetchval(
+        """
+        SELECT document FROM activities WHERE type = 'Accept' AND object_uri = $1
+        ORDER BY id DESC LIMIT 1
+        """,
+        object_uri,
+    )
+    return orjson.loads(document) if document else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 import asyncpg
 
@@ -19,13 +20,17 @@ IN_LINE = ("waiting", "offered")
 
 @dataclass(frozen=True)
 class Conversation:
+    """A private conversation between a listing's author and one respondent. One side is
+    local: a local listing's conversation may have a remote respondent; on the respondent's
+    node, a remote listing's conversation has a local respondent and a remote author."""
+
     id: int
-    listing_id: int
-    listing_uid: str
+    listing_id: int | None  # None: a remote listing (remote_listing_uri)
+    listing_uid: str | None
     listing_title: str
     listing_state: str
-    author_id: int
-    author_username: str
+    author_id: int | None  # None: the remote listing's author (remote_author_uri)
+    author_username: str  # a local author's name, or a remote author's user@host
     respondent_account_id: int | None
     respondent_actor_uri: str | None  # a remote respondent (federation)
     respondent_username: str | None  # a local respondent's
@@ -34,18 +39,35 @@ class Conversation:
     updated_at: datetime
     messages: int = 0
     last_message_at: datetime | None = None
+    remote_listing_uri: str | None = None
+    remote_author_uri: str | None = None
+    respondent_handle: str | None = None  # a remote respondent's user@host, when cached
+    answered_with: str = "web"
+    ap_id: str | None = None
+    agreement_id: str | None = None
 
     @property
     def respondent_name(self) -> str:
-        return (
-            f"@{self.respondent_username}"
-            if self.respondent_username
-            else str(self.respondent_actor_uri)
-        )
+        if self.respondent_username:
+            return f"@{self.respondent_username}"
+        if self.respondent_handle:
+            return f"@{self.respondent_handle}"
+        return str(self.respondent_actor_uri)
 
     @property
     def in_line(self) -> bool:
         return self.state in IN_LINE
+
+    @property
+    def is_remote_listing(self) -> bool:
+        return self.listing_id is None
+
+    @property
+    def listing_href(self) -> str:
+        """The listing's page here: its own, or the page of a listing of another node."""
+        if self.remote_listing_uri:
+            return "/network/listing?" + urlencode({"uri": self.remote_listing_uri})
+        return f"/listings/{self.listing_uid}"
 
 
 @dataclass(frozen=True)
@@ -58,24 +80,36 @@ class Message:
     body: str
     ap_id: str | None
     created_at: datetime
+    sender_handle: str | None = None  # a remote sender's user@host, when cached
 
     @property
     def sender_name(self) -> str:
-        return f"@{self.sender_username}" if self.sender_username else str(self.sender_actor_uri)
+        if self.sender_username:
+            return f"@{self.sender_username}"
+        if self.sender_handle:
+            return f"@{self.sender_handle}"
+        return str(self.sender_actor_uri)
 
 
 _CONVERSATION = """
-    SELECT c.id, c.listing_id, l.uid AS listing_uid, l.title AS listing_title,
-           l.state AS listing_state, l.author_id, au.username AS author_username,
+    SELECT c.id, c.listing_id, l.uid AS listing_uid,
+           coalesce(l.title, c.remote_listing_title, c.remote_listing_uri) AS listing_title,
+           coalesce(l.state, c.remote_listing_state) AS listing_state, l.author_id,
+           coalesce(au.username, c.remote_author_handle, c.remote_author_uri)
+               AS author_username,
            c.respondent_account_id, c.respondent_actor_uri, r.username AS respondent_username,
            c.state, c.created_at, c.updated_at,
            (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)::int AS messages,
            (SELECT max(m.created_at) FROM messages m WHERE m.conversation_id = c.id)
-               AS last_message_at
+               AS last_message_at,
+           c.remote_listing_uri, c.remote_author_uri,
+           ra.preferred_username || '@' || ra.domain AS respondent_handle,
+           c.answered_with, c.ap_id, c.agreement_id
     FROM conversations c
-    JOIN listings l ON l.id = c.listing_id
-    JOIN accounts au ON au.id = l.author_id
+    LEFT JOIN listings l ON l.id = c.listing_id
+    LEFT JOIN accounts au ON au.id = l.author_id
     LEFT JOIN accounts r ON r.id = c.respondent_account_id
+    LEFT JOIN remote_actors ra ON ra.uri = c.respondent_actor_uri
 """
 
 
@@ -108,6 +142,142 @@ async def insert_conversation(conn: asyncpg.Connection, listing_id: int, account
         listing_id,
         account_id,
     )
+
+
+# --- across nodes ---------------------------------------------------------------------------
+
+
+async def find_remote_respondent(
+    conn: asyncpg.Connection, listing_id: int, actor_uri: str
+) -> Conversation | None:
+    row = await conn.fetchrow(
+        _CONVERSATION + "WHERE c.listing_id = $1 AND c.respondent_actor_uri = $2",
+        listing_id,
+        actor_uri,
+    )
+    return _conversation(row)
+
+
+async def insert_remote_respondent(
+    conn: asyncpg.Connection, listing_id: int, actor_uri: str, ap_id: str, answered_with: str
+) -> int:
+    """A remote actor answers a local listing, with an Offer or a direct message `ap_id`."""
+    return await conn.fetchval(
+        """
+        INSERT INTO conversations (listing_id, respondent_actor_uri, ap_id, answered_with)
+        VALUES ($1, $2, $3, $4)
+        RETURNING id
+        """,
+        listing_id,
+        actor_uri,
+        ap_id,
+        answered_with,
+    )
+
+
+async def find_remote_listing_conversation(
+    conn: asyncpg.Connection, listing_uri: str, account_id: int
+) -> Conversation | None:
+    row = await conn.fetchrow(
+        _CONVERSATION + "WHERE c.remote_listing_uri = $1 AND c.respondent_account_id = $2",
+        listing_uri,
+        account_id,
+    )
+    return _conversation(row)
+
+
+async def insert_remote_listing_conversation(
+    conn: asyncpg.Connection,
+    *,
+    account_id: int,
+    listing_uri: str,
+    author_uri: str,
+    author_handle: str | None,
+    title: str,
+    state: str,
+    ap_id: str,
+) -> int:
+    """A local resident answers a listing of another node with the Offer `ap_id`."""
+    return await conn.fetchval(
+        """
+        INSERT INTO conversations (respondent_account_id, remote_listing_uri, remote_author_uri,
+                                   remote_author_handle, remote_listing_title,
+                                   remote_listing_state, ap_id, answered_with)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, 'offer')
+        RETURNING id
+        """,
+        account_id,
+        listing_uri,
+        author_uri,
+        author_handle,
+        title,
+        state,
+        ap_id,
+    )
+
+
+async def conversation_by_ap_id(conn: asyncpg.Connection, ap_id: str) -> Conversation | None:
+    """The conversation that began with the activity `ap_id`, or holds a message sent or
+    received as `ap_id`: where a direct message replying to `ap_id` belongs."""
+    row = await conn.fetchrow(
+        _CONVERSATION
+        + """
+        WHERE c.id = coalesce(
+            (SELECT id FROM conversations WHERE ap_id = $1),
+            (SELECT conversation_id FROM messages WHERE ap_id = $1))
+        """,
+        ap_id,
+    )
+    return _conversation(row)
+
+
+async def set_agreement(conn: asyncpg.Connection, conversation_id: int, agreement_id: str) -> None:
+    await conn.execute(
+        "UPDATE conversations SET agreement_id = $2 WHERE id = $1", conversation_id, agreement_id
+    )
+
+
+async def remote_respondents(conn: asyncpg.Connection, listing_id: int) -> list[str]:
+    """The remote actors who answered a local listing and have not left: they hear of its
+    changes (Update) even when they follow neither its author nor the neighbourhood."""
+    rows = await conn.fetch(
+        """
+        SELECT respondent_actor_uri FROM conversations
+        WHERE listing_id = $1 AND respondent_actor_uri IS NOT NULL AND state <> 'withdrawn'
+        ORDER BY created_at, id
+        """,
+        listing_id,
+    )
+    return [row[0] for row in rows]
+
+
+async def set_remote_listing(
+    conn: asyncpg.Connection, listing_uri: str, author_uri: str, title: str, state: str
+) -> list[int]:
+    """A remote listing changed: its local respondents' conversations show the new state, and
+    a reservation of a listing its author marked completed completes with it. Returns the ids
+    of the conversations completed now."""
+    rows = await conn.fetch(
+        """
+        WITH before AS (
+            SELECT id, state FROM conversations
+            WHERE remote_listing_uri = $1 AND remote_author_uri = $2
+            FOR UPDATE
+        )
+        UPDATE conversations c
+        SET remote_listing_title = $3, remote_listing_state = $4, updated_at = now(),
+            state = CASE WHEN $4 = 'completed' AND b.state = 'reserved' THEN 'completed'
+                         ELSE b.state END
+        FROM before b
+        WHERE c.id = b.id
+        RETURNING c.id, b.state = 'reserved' AND c.state = 'completed' AS completed_now
+        """,
+        listing_uri,
+        author_uri,
+        title,
+        state,
+    )
+    return [row["id"] for row in rows if row["completed_now"]]
 
 
 async def listing_conversations(conn: asyncpg.Connection, listing_id: int) -> list[Conversation]:
@@ -190,16 +360,40 @@ async def line_position(conn: asyncpg.Connection, conversation_id: int) -> int |
 
 
 async def insert_message(
-    conn: asyncpg.Connection, conversation_id: int, sender_account_id: int, body: str
-) -> int:
+    conn: asyncpg.Connection,
+    conversation_id: int,
+    sender_account_id: int | None,
+    body: str,
+    *,
+    sender_actor_uri: str | None = None,
+    ap_id: str | None = None,
+) -> int | None:
+    """A message by a local account or a remote actor; None when a message with this `ap_id`
+    is there already (the same direct message delivered twice)."""
     return await conn.fetchval(
         """
-        INSERT INTO messages (conversation_id, sender_account_id, body) VALUES ($1, $2, $3)
+        INSERT INTO messages (conversation_id, sender_account_id, sender_actor_uri, body, ap_id)
+        VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (ap_id) DO NOTHING
         RETURNING id
         """,
         conversation_id,
         sender_account_id,
+        sender_actor_uri,
         body,
+        ap_id,
+    )
+
+
+async def last_message_ap_id(conn: asyncpg.Connection, conversation_id: int) -> str | None:
+    """The id the latest federated message of a conversation went out or came in as: what the
+    next direct message replies to, so both sides keep one thread."""
+    return await conn.fetchval(
+        """
+        SELECT ap_id FROM messages WHERE conversation_id = $1 AND ap_id IS NOT NULL
+        ORDER BY created_at DESC, id DESC LIMIT 1
+        """,
+        conversation_id,
     )
 
 
@@ -207,8 +401,11 @@ async def conversation_messages(conn: asyncpg.Connection, conversation_id: int) 
     rows = await conn.fetch(
         """
         SELECT m.id, m.conversation_id, m.sender_account_id, m.sender_actor_uri,
-               a.username AS sender_username, m.body, m.ap_id, m.created_at
-        FROM messages m LEFT JOIN accounts a ON a.id = m.sender_account_id
+               a.username AS sender_username, m.body, m.ap_id, m.created_at,
+               ra.preferred_username || '@' || ra.domain AS sender_handle
+        FROM messages m
+        LEFT JOIN accounts a ON a.id = m.sender_account_id
+        LEFT JOIN remote_actors ra ON ra.uri = m.sender_actor_uri
         WHERE m.conversation_id = $1
         ORDER BY m.created_at, m.id
         """,

@@ -27,12 +27,12 @@ class Notification:
     id: int
     account_id: int
     kind: str
-    listing_id: int
-    listing_uid: str
+    listing_id: int | None  # None: an answer to a listing on another node
+    listing_uid: str | None
     listing_title: str
     conversation_id: int | None
-    author_id: int
-    author_username: str
+    author_id: int | None  # None: a remote listing's author
+    author_username: str  # or a remote author's user@host
     respondent_name: str | None  # "@bob", or a remote actor's URI
     created_at: datetime
     read_at: datetime | None
@@ -49,7 +49,7 @@ async def insert_notification(
     conn: asyncpg.Connection,
     account_id: int,
     kind: str,
-    listing_id: int,
+    listing_id: int | None,
     conversation_id: int | None = None,
 ) -> None:
     await conn.execute(
@@ -70,14 +70,19 @@ async def account_notifications(
     rows = await conn.fetch(
         """
         SELECT n.id, n.account_id, n.kind, n.listing_id, l.uid AS listing_uid,
-               l.title AS listing_title, n.conversation_id, l.author_id, au.username AS author_username,
-               coalesce('@' || r.username, c.respondent_actor_uri) AS respondent_name,
+               coalesce(l.title, c.remote_listing_title, c.remote_listing_uri) AS listing_title,
+               n.conversation_id, l.author_id,
+               coalesce(au.username, c.remote_author_handle, c.remote_author_uri)
+                   AS author_username,
+               coalesce('@' || r.username, '@' || ra.preferred_username || '@' || ra.domain,
+                        c.respondent_actor_uri) AS respondent_name,
                n.created_at, n.read_at
         FROM notifications n
-        JOIN listings l ON l.id = n.listing_id
-        JOIN accounts au ON au.id = l.author_id
         LEFT JOIN conversations c ON c.id = n.conversation_id
+        LEFT JOIN listings l ON l.id = coalesce(n.listing_id, c.listing_id)
+        LEFT JOIN accounts au ON au.id = l.author_id
         LEFT JOIN accounts r ON r.id = c.respondent_account_id
+        LEFT JOIN remote_actors ra ON ra.uri = c.respondent_actor_uri
         WHERE n.account_id = $1
         ORDER BY n.created_at DESC, n.id DESC
         LIMIT $2

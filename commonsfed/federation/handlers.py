@@ -37,23 +37,21 @@ from commonsfed.ap.jsonld import JsonLdError, as_list, first_id, normalise
 from commonsfed.db import actors as actors_q
 from commonsfed.db import follows as follows_q
 from commonsfed.db import objects as objects_q
+from commonsfed.federation import answers as answers_in
 from commonsfed.federation import outbox
 from commonsfed.federation.actors import get_actor
 from commonsfed.federation.context import Federation
-from commonsfed.federation.fetch import FetchError, Gone, NotFound
+from commonsfed.federation.errors import (  # noqa: F401  (Retry and fetch_failure re-exported)
+    Refused,
+    Retry,
+    fetch_failure,
+)
+from commonsfed.federation.fetch import FetchError
 
 DONE, UNHANDLED = "done", "unhandled"
 ANY = "*"  # as an object type: the handler takes any object (Like, Announce, Flag)
 MAX_REPORT_TARGETS = 100
 MAX_REPORT_CHARS = 10_000
-
-
-class Retry(Exception):
-    """A temporary failure (a fetch timed out, the peer answered 5xx): try again later."""
-
-
-class Refused(Exception):
-    """A permanent refusal (not the actor's to change, a bad shape); the message says why."""
 
 
 Verify = Callable[[Federation, dict[str, Any]], Awaitable[Any]]
@@ -409,6 +407,25 @@ async def receive_update(
     conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], updated: RemoteObject
 ) -> None:
     await objects_q.update_remote_object(conn, updated)
+    await answers_in.remote_listing_changed(conn, updated)
+
+
+async def verify_create_note(
+    fed: Federation, activity: dict[str, Any]
+) -> RemoteObject | answers_in.IncomingAnswer | answers_in.IncomingMessage | None:
+    """A direct Note about an answer goes to its conversation (and is not kept as a remote
+    object: it is private); any other Note is kept as Create keeps it."""
+    plan = await answers_in.verify_direct_note(fed, activity)
+    return plan if plan is not None else await verify_create(fed, activity)
+
+
+async def receive_create_note(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], plan: Any
+) -> None:
+    if isinstance(plan, RemoteObject):
+        await receive_create(conn, fed, activity, plan)
+    else:
+        await answers_in.receive_direct_note(conn, fed, activity, plan)
 
 
 def _owned_object(activity: dict[str, Any]) -> RemoteObject:
@@ -558,21 +575,6 @@ async def _fetch_object(fed: Federation, uri: str) -> dict[str, Any]:
         raise Refused(f"{uri}: {exc}") from exc
 
 
-def fetch_failure(exc: FetchError) -> Exception:
-    """Retry for what may pass (timeouts, refused connections, 429, 5xx), Refused for the
-    rest (404, 410, other 4xx, documents we refuse)."""
-    if isinstance(exc, NotFound | Gone):
-        return Refused(exc.message)
-    status = exc.status
-    temporary = (
-        status is None
-        and not exc.message.startswith("refused")
-        or status == 429
-        or (status or 0) >= 500
-    )
-    return Retry(exc.message) if temporary else Refused(exc.message)
-
-
 # --- the table ---------------------------------------------------------------------------
 
 _FOLLOW = Handler(verify_follow, receive_follow)
@@ -584,6 +586,7 @@ _DELETE_ACTOR = Handler(verify_delete_actor, receive_delete_actor)
 _UNDO_REACTION = Handler(verify_undo_reaction, receive_undo_reaction)
 _BLOCK = Handler(verify_block, receive_block)
 _KEPT_TYPES = (*CONTENT_TYPES, LISTING)
+_DECISION = Handler(answers_in.verify_offer_answer, answers_in.receive_decision)
 
 HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("Follow", "Person"): _FOLLOW,
@@ -597,6 +600,11 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("Like", ANY): Handler(verify_like, receive_reaction),
     ("Announce", ANY): Handler(verify_announce, receive_announce),
     **{("Create", kind): _CREATE for kind in _KEPT_TYPES},
+    ("Create", "Note"): Handler(verify_create_note, receive_create_note),
+    ("Offer", "Agreement"): Handler(answers_in.verify_offer, answers_in.receive_answer),
+    ("Accept", "Offer"): _DECISION,
+    ("Reject", "Offer"): _DECISION,
+    ("Undo", "Accept"): Handler(answers_in.verify_undo_accept, answers_in.receive_decision),
     **{("Update", kind): _UPDATE for kind in _KEPT_TYPES},
     **{("Update", kind): _UPDATE_ACTOR for kind in ACTOR_TYPES},
     # None: an id we never saw, perhaps deleted before its Create reaches us

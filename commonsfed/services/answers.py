@@ -16,24 +16,43 @@ Decisions:
   pages show the listing's state next to theirs.
 - Replies: the author and the respondent write; an admin may read (and manage the listing),
   but not write in other people's conversation.
-- Notifications go to local accounts only; a remote respondent (federation, later) hears of
-  the same changes through activities, where `_tell_respondent` is the hook.
+- Notifications go to local accounts only. A remote respondent hears of the same changes
+  the way they answered: one who sent an FEP-0837 Offer gets the author's Accept (reserved),
+  Reject (declined) or Undo of that Accept (released); one who wrote a direct message (a
+  Mastodon user) gets a direct message saying what happened. Every remote respondent gets
+  the listing's Updates (blind-copied), so a completed or withdrawn listing shows as such.
+- A resident answers a listing of another node with an Offer(Agreement) carrying their
+  message; further messages on either side go as direct messages that reply to the last
+  one, which is how each node finds the conversation they belong to. The author decides on
+  their own node; leaving the line of a remote listing is a message to its author, who
+  declines them there (FEP-0837 has no withdrawal).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import asyncpg
 
+from commonsfed.ap import listings as ap_listings
+from commonsfed.ap.activities import undo_to_ap
+from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
+from commonsfed.db import activities as activities_q
 from commonsfed.db import answers as q
 from commonsfed.db import listings as listings_q
 from commonsfed.db import notifications as notes_q
+from commonsfed.db import objects as objects_q
 from commonsfed.db.answers import IN_LINE, Conversation, Message
+from commonsfed.federation import outbox
+from commonsfed.federation.actors import get_actor
+from commonsfed.federation.answers import send_message
+from commonsfed.federation.context import Federation
+from commonsfed.federation.fetch import FetchError
 from commonsfed.models import Account, Listing
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
-from commonsfed.services.listing_federation import publish_updated
+from commonsfed.services.listing_federation import listing_url, publish_updated
 from commonsfed.services.listings import (
     TRANSITIONS,
     InvalidTransition,
@@ -51,6 +70,14 @@ FINAL = ("declined", "completed", "withdrawn")
 
 class ConversationNotFound(ServiceError):
     """No conversation has this id."""
+
+
+ELSEWHERE = "This listing is on another node: its author decides there."
+WITHDRAWN = "I withdraw my answer to “{title}”: please give my place in line to someone else."
+UNREACHABLE = (
+    "The listing's node cannot be reached right now ({reason}). "
+    "Your message is still here: try again later."
+)
 
 
 def check_message(message: str) -> str:
@@ -73,14 +100,79 @@ async def _notify(conn, account_id: int | None, kind: str, conv: Conversation) -
         await notes_q.insert_notification(conn, account_id, kind, conv.listing_id, conv.id)
 
 
-async def _tell_respondent(conn, conv: Conversation, kind: str) -> None:
-    # a remote respondent gets an activity instead, once answers federate
-    await _notify(conn, conv.respondent_account_id, kind, conv)
+# what a respondent who answered with a direct message is told, in the author's name
+TOLD = {
+    "reserved_for_you": "I have reserved “{title}” for you. Let us arrange the handover here.",
+    "offered_to_you": "“{title}” is free again and you are next in line. "
+    "Reply here if you still want it.",
+    "reservation_released": "I have released the reservation of “{title}”; "
+    "you are in line again.",
+    "declined": "Sorry: I have declined your answer to “{title}”.",
+    "completed": "“{title}” is marked as completed with you. Thank you!",
+}
 
 
-async def _tell_other_side(conn, conv: Conversation, sender: Account, kind: str) -> None:
+async def _tell_respondent(conn, settings: Settings, conv: Conversation, kind: str) -> None:
+    """A local respondent gets a notification; a remote one an activity (see the module
+    docstring)."""
+    if conv.respondent_actor_uri is None:
+        await _notify(conn, conv.respondent_account_id, kind, conv)
+        return
+    author = LocalUris(settings.base_url).user(conv.author_username)
+    if conv.answered_with == "offer" and kind in ("reserved_for_you", "declined"):
+        await _decide_offer(conn, settings, conv, author, accepted=kind == "reserved_for_you")
+    elif conv.answered_with == "offer" and kind == "reservation_released":
+        accept = await activities_q.latest_accept_of(conn, conv.ap_id)
+        if accept is not None:
+            undo = undo_to_ap(author, accept, settings, new_id=outbox.new_activity_id)
+            await outbox.publish(conn, settings, undo)
+    elif kind in TOLD:
+        body = TOLD[kind].format(title=conv.listing_title)
+        await _send(conn, settings, conv, author, conv.respondent_actor_uri, body, sender_id=None)
+
+
+async def _decide_offer(
+    conn, settings: Settings, conv: Conversation, author: str, *, accepted: bool
+) -> None:
+    listing = listing_url(settings, conv.listing_uid)
+    offer = ap_listings.AgreementOffer(
+        offer_id=conv.ap_id, actor_uri=conv.respondent_actor_uri, listing_uri=listing,
+        intent_uri=listing + "#primary", quantity=None, unit=None, reciprocal_intent_uri=None,
+        reciprocal_quantity=None, reciprocal_unit=None, message="",
+    )
+    activity_id = outbox.new_activity_id(settings)
+    if accepted:
+        agreement = f"{listing}/agreements/{conv.id}"
+        decision = ap_listings.agreement_accept_to_ap(
+            activity_id=activity_id, actor_uri=author, offer=offer, agreement_id=agreement)
+        await q.set_agreement(conn, conv.id, agreement)
+    else:
+        decision = ap_listings.agreement_reject_to_ap(
+            activity_id=activity_id, actor_uri=author, offer=offer)
+    await outbox.publish(conn, settings, decision)
+
+
+async def _send(
+    conn, settings: Settings, conv: Conversation, sender_uri: str, recipient_uri: str,
+    body: str, *, sender_id: int | None,
+) -> None:
+    """A direct message to the remote side of `conv`, kept in the conversation too (the
+    author's automatic notes are not: the respondent's node shows them as they arrive)."""
+    listing = conv.remote_listing_uri or listing_url(settings, conv.listing_uid)
+    in_reply_to = await q.last_message_ap_id(conn, conv.id) or conv.ap_id or listing
+    note_id = await send_message(
+        conn, settings, sender_uri=sender_uri, recipient_uri=recipient_uri, body=body,
+        in_reply_to=in_reply_to, listing_uri=listing,
+    )
+    if sender_id is not None:
+        await q.insert_message(conn, conv.id, sender_id, body, ap_id=note_id)
+
+
+async def _tell_other_side(
+    conn, settings: Settings, conv: Conversation, sender: Account, kind: str
+) -> None:
     if sender.id == conv.author_id:
-        await _tell_respondent(conn, conv, kind)
+        await _tell_respondent(conn, settings, conv, kind)
     else:
         await _notify(conn, conv.author_id, kind, conv)
 
@@ -89,7 +181,7 @@ async def _tell_other_side(conn, conv: Conversation, sender: Account, kind: str)
 
 
 async def answer(
-    pool: asyncpg.Pool, account: Account, listing_uid: str, message: str
+    pool: asyncpg.Pool, settings: Settings, account: Account, listing_uid: str, message: str
 ) -> Conversation:
     """A resident answers a listing privately: a new conversation at the end of the line, or
     one more message in the conversation they have already."""
@@ -102,7 +194,7 @@ async def answer(
             raise NotAllowed(OWN_LISTING)
         conv = await q.find_conversation(conn, listing.id, account.id)
         if conv is not None:
-            await _write(conn, conv, account, body)
+            await _write(conn, settings, conv, account, body)
             return conv
         if not listing.is_open:
             raise InvalidTransition(CLOSED)
@@ -114,9 +206,59 @@ async def answer(
         return conv
 
 
-async def _write(conn, conv: Conversation, sender: Account, body: str) -> None:
-    await q.insert_message(conn, conv.id, sender.id, body)
-    await _tell_other_side(conn, conv, sender, "new_message")
+async def answer_remote(
+    fed: Federation, account: Account, listing_uri: str, message: str
+) -> Conversation:
+    """A resident answers a listing of another node: an FEP-0837 Offer(Agreement) to its
+    author carrying the message, and a conversation here that the author's decisions and
+    messages come back to. Answering again is one more message in that conversation."""
+    body = check_message(message)
+    async with fed.pool.acquire() as conn:
+        document = await objects_q.get_remote_document(conn, listing_uri)
+    remote = ap_listings.listing_from_ap(document) if document else None
+    if remote is None:
+        raise ListingNotFound("There is no such listing.")
+    try:
+        author = await get_actor(fed, remote.author_uri)
+    except FetchError as exc:
+        raise ValidationError({"message": UNREACHABLE.format(reason=exc.message)}) from exc
+    settings = fed.settings
+    async with fed.pool.acquire() as conn, conn.transaction():
+        conv = await q.find_remote_listing_conversation(conn, remote.uri, account.id)
+        if conv is not None:
+            await _write(conn, settings, conv, account, body)
+            return conv
+        if remote.state in ap_listings.CLOSED_STATES:
+            raise InvalidTransition(CLOSED)
+        offer_id = outbox.new_activity_id(settings)
+        conversation_id = await q.insert_remote_listing_conversation(
+            conn, account_id=account.id, listing_uri=remote.uri, author_uri=author.uri,
+            author_handle=f"{author.preferred_username}@{author.domain}", title=remote.title,
+            state=remote.state, ap_id=offer_id,
+        )
+        await q.insert_message(conn, conversation_id, account.id, body, ap_id=offer_id)
+        offer = ap_listings.offer_agreement_to_ap(
+            activity_id=offer_id, actor_uri=LocalUris(settings.base_url).user(account.username),
+            author_uri=author.uri, listing_uri=remote.uri, message=body,
+        )
+        await outbox.publish(conn, settings, offer)
+        return await q.get_conversation(conn, conversation_id)
+
+
+async def _write(
+    conn, settings: Settings, conv: Conversation, sender: Account, body: str
+) -> None:
+    """One message from a local party; it travels when the other party is remote."""
+    users = LocalUris(settings.base_url)
+    if conv.is_remote_listing:  # the sender is the local respondent
+        await _send(conn, settings, conv, users.user(sender.username), conv.remote_author_uri,
+                    body, sender_id=sender.id)
+    elif conv.respondent_actor_uri is not None and sender.id == conv.author_id:
+        await _send(conn, settings, conv, users.user(sender.username),
+                    conv.respondent_actor_uri, body, sender_id=sender.id)
+    else:
+        await q.insert_message(conn, conv.id, sender.id, body)
+        await _tell_other_side(conn, settings, conv, sender, "new_message")
 
 
 def _is_party(conv: Conversation, account: Account) -> bool:
@@ -124,7 +266,7 @@ def _is_party(conv: Conversation, account: Account) -> bool:
 
 
 async def reply(
-    pool: asyncpg.Pool, account: Account, conversation_id: int, message: str
+    pool: asyncpg.Pool, settings: Settings, account: Account, conversation_id: int, message: str
 ) -> Conversation:
     """The author or the respondent writes in their conversation."""
     async with pool.acquire() as conn, conn.transaction():
@@ -134,7 +276,7 @@ async def reply(
                 "Only the person who posted this listing and the person who "
                 "answered can write in this conversation."
             )
-        await _write(conn, conv, account, check_message(message))
+        await _write(conn, settings, conv, account, check_message(message))
         return conv
 
 
@@ -151,6 +293,8 @@ async def _get(conn, conversation_id: int) -> Conversation:
 async def _lock(conn, conversation_id: int) -> tuple[Listing, Conversation]:
     """The listing locked, then its conversation read under that lock."""
     conv = await _get(conn, conversation_id)
+    if conv.is_remote_listing:
+        raise NotAllowed(ELSEWHERE)
     listing = await listings_q.get_listing(conn, conv.listing_uid, for_update=True)
     return listing, await _get(conn, conversation_id)
 
@@ -196,7 +340,7 @@ async def reserve(
             await _set_listing_state(conn, settings, listing, "reserved", author)
         await q.withdraw_offers(conn, listing.id)
         await q.set_state(conn, conv.id, "reserved")
-        await _tell_respondent(conn, conv, "reserved_for_you")
+        await _tell_respondent(conn, settings, conv, "reserved_for_you")
 
 
 async def release(
@@ -216,7 +360,7 @@ async def release(
             raise InvalidTransition("This answer does not hold the reservation.")
         await _end_reservation(conn, settings, listing, conv, then, author)
         await _tell_respondent(
-            conn, conv, "reservation_released" if then == "waiting" else "declined"
+            conn, settings, conv, "reservation_released" if then == "waiting" else "declined"
         )
 
 
@@ -226,18 +370,18 @@ async def _end_reservation(
     await q.set_state(conn, conv.id, state)
     if listing.state == "reserved":
         await _set_listing_state(conn, settings, listing, "open", account)
-        await _offer_next(conn, listing.id, passed_over=conv.id)
+        await _offer_next(conn, settings, listing.id, passed_over=conv.id)
     elif listing.state == "open":  # the author opened it again by hand meanwhile
-        await _offer_next(conn, listing.id, passed_over=conv.id)
+        await _offer_next(conn, settings, listing.id, passed_over=conv.id)
 
 
-async def _offer_next(conn, listing_id: int, passed_over: int) -> None:
+async def _offer_next(conn, settings: Settings, listing_id: int, passed_over: int) -> None:
     if await q.in_state(conn, listing_id, "offered") is not None:
         return  # the front of the line has been offered it already
     nxt = await q.next_in_line(conn, listing_id, passed_over)
     if nxt is not None:
         await q.set_state(conn, nxt.id, "offered")
-        await _tell_respondent(conn, nxt, "offered_to_you")
+        await _tell_respondent(conn, settings, nxt, "offered_to_you")
 
 
 async def decline(
@@ -253,8 +397,8 @@ async def decline(
         else:
             await q.set_state(conn, conv.id, "declined")
             if conv.state == "offered" and listing.state == "open":
-                await _offer_next(conn, listing.id, passed_over=conv.id)
-        await _tell_respondent(conn, conv, "declined")
+                await _offer_next(conn, settings, listing.id, passed_over=conv.id)
+        await _tell_respondent(conn, settings, conv, "declined")
 
 
 async def complete(
@@ -269,7 +413,7 @@ async def complete(
         await _set_listing_state(conn, settings, listing, "completed", author)
         await q.withdraw_offers(conn, listing.id)
         await q.set_state(conn, conv.id, "completed")
-        await _tell_respondent(conn, conv, "completed")
+        await _tell_respondent(conn, settings, conv, "completed")
 
 
 async def withdraw(
@@ -277,6 +421,10 @@ async def withdraw(
 ) -> None:
     """The respondent leaves the line (or gives up their reservation)."""
     async with pool.acquire() as conn, conn.transaction():
+        conv = await _get(conn, conversation_id)
+        if conv.is_remote_listing:
+            await _withdraw_remote(conn, settings, account, conv)
+            return
         listing, conv = await _lock(conn, conversation_id)
         if account.id != conv.respondent_account_id:
             raise NotAllowed("Only the person who answered can withdraw their answer.")
@@ -287,8 +435,21 @@ async def withdraw(
         else:
             await q.set_state(conn, conv.id, "withdrawn")
             if conv.state == "offered" and listing.state == "open":
-                await _offer_next(conn, listing.id, passed_over=conv.id)
+                await _offer_next(conn, settings, listing.id, passed_over=conv.id)
         await _notify(conn, conv.author_id, "withdrawn", conv)
+
+
+async def _withdraw_remote(conn, settings: Settings, account: Account, conv: Conversation) -> None:
+    """Leave the line of a listing on another node: marked here, and a message asks its
+    author to pass the place on."""
+    if account.id != conv.respondent_account_id:
+        raise NotAllowed("Only the person who answered can withdraw their answer.")
+    if conv.state in FINAL:
+        raise InvalidTransition(f"This answer is {conv.state} already.")
+    await q.set_state(conn, conv.id, "withdrawn")
+    await _send(conn, settings, conv, LocalUris(settings.base_url).user(account.username),
+                conv.remote_author_uri, WITHDRAWN.format(title=conv.listing_title),
+                sender_id=account.id)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -378,7 +539,9 @@ async def conversation(
     notifications about it count as read from here on."""
     async with pool.acquire() as conn:
         conv = await _get(conn, conversation_id)
-        manages = account.is_admin or account.id == conv.author_id
+        manages = not conv.is_remote_listing and (
+            account.is_admin or account.id == conv.author_id
+        )
         if not (manages or _is_party(conv, account)):
             raise NotAllowed(NOT_YOURS)
         await notes_q.mark_read(conn, account.id, conv.id)
@@ -394,3 +557,38 @@ async def conversation(
             if manages
             else [],
         )
+
+
+@dataclass(frozen=True)
+class RemoteListingView:
+    """A listing of another node as a resident here sees it: to read and to answer."""
+
+    listing: ap_listings.RemoteListing
+    origin: str  # its node's domain
+    text: str  # its content as plain text (remote HTML is never shown as HTML)
+    mine: Conversation | None  # the viewer's answer, if they answered
+    may_answer: bool
+
+
+async def remote_listing(
+    pool: asyncpg.Pool, viewer: Account | None, listing_uri: str
+) -> RemoteListingView | None:
+    async with pool.acquire() as conn:
+        stored = await objects_q.get_remote_object(conn, listing_uri)
+        document = await objects_q.get_remote_document(conn, listing_uri) if stored else None
+        mine = (
+            await q.find_remote_listing_conversation(conn, listing_uri, viewer.id)
+            if viewer and document
+            else None
+        )
+    remote = ap_listings.listing_from_ap(document) if document else None
+    if remote is None:
+        return None
+    return RemoteListingView(
+        listing=remote,
+        origin=urlsplit(remote.uri).hostname or "",
+        text=ap_listings.html_to_text(remote.content_html),
+        mine=mine,
+        may_answer=remote.state not in ap_listings.CLOSED_STATES,
+    )
+

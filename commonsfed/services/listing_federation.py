@@ -1,5 +1,5 @@
 """Listings going out: Create by the author and Announce by the neighbourhood on posting,
-Update on every change of state, quantity or text. Called inside the transaction of the
+Update on every change of state, quantity or text (blind-copied to remote respondents). Called inside the transaction of the
 change, so the activity and its deliveries commit with it (or not at all)."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import asyncpg
 
 from commonsfed.ap import listings as ap_listings
 from commonsfed.config import Settings
+from commonsfed.db import answers as answers_q
 from commonsfed.db import listings as q
 from commonsfed.federation import outbox
 from commonsfed.federation.outbox import new_activity_id
@@ -72,4 +73,8 @@ async def publish_updated(conn: asyncpg.Connection, settings: Settings, uid: str
     note = await listing_note(conn, settings, listing)
     update = ap_listings.update_to_ap(note, new_activity_id(settings), updated=datetime.now(UTC))
     update["cc"] = [*update["cc"], _group(settings) + "/followers"]
+    # remote respondents follow neither, perhaps; blind copies keep who answered private
+    respondents = await answers_q.remote_respondents(conn, listing.id)
+    if respondents:
+        update["bcc"] = respondents
     await outbox.publish(conn, settings, update)

@@ -27,6 +27,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import asyncpg
 import orjson
@@ -245,7 +246,7 @@ def _local_card(row: asyncpg.Record) -> Card:
 def _remote_card(row: asyncpg.Record, remote: RemoteListing, names: dict[str, str]) -> Card:
     tag = remote.categories[0] if remote.categories else ""
     return Card(
-        url=remote.url,
+        url="/network/listing?" + urlencode({"uri": row["uri"]}),
         title=remote.title or "(untitled)",
         purpose=remote.purpose,
         kind=remote.kind,

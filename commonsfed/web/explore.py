@@ -51,7 +51,8 @@ async def explore(request: web.Request) -> web.Response:
 
 
 async def category(request: web.Request) -> web.Response:
-    """/categories/<slug>: what the hashtags and FEP-0837 `resourceConformsTo` point at."""
+    """/categories/<slug> and /tags/<slug>: what FEP-0837 `resourceConformsTo` and the
+    hashtags point at."""
     slug = request.match_info["slug"]
     raise web.HTTPFound(f"/explore?{urlencode({'category': slug})}")
 

@@ -59,11 +59,15 @@ def setup_routes(app: web.Application) -> None:
         conversation + "/{action:reserve|release|decline|complete|withdraw}", answers.decide
     )
     app.router.add_get("/my/answers", answers.my_answers, name="my_answers")
+    app.router.add_get("/network/listing", answers.remote_listing, name="remote_listing")
+    app.router.add_post("/network/listing/answers", answers.answer_remote)
     app.router.add_get("/notifications", answers.notifications_page, name="notifications")
     # finding: the neighbourhood page, categories, feeds; the newest listings on the home page
     app.router.add_get("/explore", explore.explore, name="explore")
     category = "/categories/{slug:[a-z0-9_]{1,30}}"
     app.router.add_get(category, explore.category, name="category")
+    # the listings' hashtags link here, as Mastodon's do to /tags/<name>
+    app.router.add_get("/tags/{slug:[a-z0-9_]{1,30}}", explore.category)
     feed = "feed.{format:atom|rss}"
     app.router.add_get("/" + feed, feeds.neighbourhood, name="feed")
     app.router.add_get(category + "/" + feed, feeds.category)

@@ -443,7 +443,7 @@ async def test_conversation__an_admin_may_read_and_decide_but_not_write(pool, se
     view = await answers.conversation(pool, admin, bobs)
     await answers.reserve(pool, settings, admin, bobs)
     with pytest.raises(NotAllowed):
-        await answers.reply(pool, admin, bobs, "Hello from the admins")
+        await answers.reply(pool, settings, admin, bobs, "Hello from the admins")
 
     assert [m.body for m in view.messages] == ["Yes please!"]
     assert await states(pool, uid) == {"bob": "reserved", "listing": "reserved"}

@@ -215,8 +215,12 @@ async def test_explore__everywhere_shows_remote_listings_with_their_origin(clien
     assert await titles(client, "?where=everywhere") == [
         "Swap: tomato seedlings for a jar of jam", "Apples here",
     ]  # fmt: skip
-    assert 'href="https://south.test/listings/01HX7B2C4D6E8F0G2H4J6K8M0N/page"' in page
+    local_page = "/network/listing?uri=https%3A%2F%2Fsouth.test%2Flistings%2F01HX7B2C4D6E8F0G2H4J6K8M0N"
+    assert f'href="{local_page.replace("&", "&amp;")}"' in page
     assert '<span class="origin">south.test</span>' in page
+    remote_page = await (await client.get(local_page)).text()
+    assert "Swap: tomato seedlings for a jar of jam" in remote_page
+    assert 'href="https://south.test/listings/01HX7B2C4D6E8F0G2H4J6K8M0N/page"' in remote_page
     assert await titles(client, "?where=everywhere&category=garden&q=seedlings") == [
         "Swap: tomato seedlings for a jar of jam"
     ]

@@ -62,6 +62,8 @@ def test_handlers__table_holds_exactly_these_pairs():
         ("Like", ANY), ("Announce", ANY), ("Flag", ANY),
         ("Block", "Person"), ("Block", "Group"),
         ("Delete", "Tombstone"), ("Delete", None),
+        # answers across nodes (FEP-0837): an Offer, the author's decision, a release
+        ("Offer", "Agreement"), ("Accept", "Offer"), ("Reject", "Offer"), ("Undo", "Accept"),
         *{("Create", kind) for kind in KEPT},
         *{("Update", kind) for kind in (*KEPT, *ACTOR_TYPES)},
         *{("Delete", kind) for kind in (*KEPT, *ACTOR_TYPES)},

@@ -1,0 +1,307 @@
+"""Answers across nodes, inbound: the handlers the table in handlers.py points at, and the
+direct messages both they and the answer services send.
+
+On the listing's node:
+- an FEP-0837 `Offer` of an `Agreement`, or a direct message replying to the listing (what a
+  Mastodon user sends), becomes an answer: a conversation at the end of the line, its first
+  message, and a notification for the author. Another one from the same actor is one more
+  message in the conversation they have. A closed listing refuses new answers the way the
+  answer came: a `Reject` of the Offer, or a direct message saying so.
+On the respondent's node:
+- the author's `Accept` of our Offer reserves the listing for the resident who answered,
+  `Reject` declines them, `Undo` of that Accept releases the reservation;
+- an `Update` of the listing carries its new state into the conversation.
+Both sides: a direct message that replies to a message of a conversation (or to the Offer
+that opened it) is the next message of that conversation, but only from its other party.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from commonsfed.ap.activities import RemoteObject, same_host, valid_uri
+from commonsfed.ap.actors import RemoteActor
+from commonsfed.ap.jsonld import first_id
+from commonsfed.ap.listings import (
+    AgreementOffer,
+    agreement_answer_from_ap,
+    agreement_reject_to_ap,
+    listing_from_ap,
+    offer_agreement_from_ap,
+)
+from commonsfed.ap.messages import Recipient, direct_message_from_ap, direct_message_to_ap
+from commonsfed.ap.uris import LocalUris
+from commonsfed.config import Settings
+from commonsfed.db import actors as actors_q
+from commonsfed.db import answers as q
+from commonsfed.db import listings as listings_q
+from commonsfed.db import notifications as notes_q
+from commonsfed.db.answers import Conversation
+from commonsfed.federation import outbox
+from commonsfed.federation.actors import get_actor
+from commonsfed.federation.context import Federation
+from commonsfed.federation.errors import Refused, fetch_failure
+from commonsfed.federation.fetch import FetchError
+from commonsfed.models import Listing
+
+CLOSED = "This listing is closed to new answers."
+NO_TEXT = "(no text)"
+
+
+# --- sending -------------------------------------------------------------------------------
+
+
+def recipient_of(actor: RemoteActor) -> Recipient:
+    return Recipient(
+        uri=actor.uri, handle=f"{actor.preferred_username or 'someone'}@{actor.domain}",
+        url=actor.uri,
+    )
+
+
+async def send_message(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    *,
+    sender_uri: str,
+    recipient_uri: str,
+    body: str,
+    in_reply_to: str,
+    listing_uri: str,
+) -> str:
+    """A direct message from a local actor to a remote one, in the caller's transaction.
+    Returns the Note's id (stored with the message so replies to it find the conversation).
+    The recipient must be cached: they answered us, or we fetched them before answering."""
+    actor = await actors_q.get_remote_actor(conn, recipient_uri)
+    if actor is None:
+        raise LookupError(f"{recipient_uri} is not a cached remote actor")
+    note_id = LocalUris(settings.base_url).message(str(uuid.uuid4()))
+    activity = direct_message_to_ap(
+        note_id=note_id, activity_id=note_id + "/activity", sender_uri=sender_uri,
+        recipient=recipient_of(actor), body=body, in_reply_to=in_reply_to,
+        listing_uri=listing_uri, published=datetime.now(UTC),
+    )
+    await outbox.publish(conn, settings, activity)
+    return note_id
+
+
+async def _notify(conn, account_id: int | None, kind: str, conv: Conversation) -> None:
+    if account_id is not None:
+        await notes_q.insert_notification(conn, account_id, kind, conv.listing_id, conv.id)
+
+
+# --- an answer to a local listing ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncomingAnswer:
+    listing_uid: str
+    actor_uri: str
+    ap_id: str  # the Offer's id, or the direct message's
+    via: str  # "offer" | "note"
+    text: str
+    offer: AgreementOffer | None = None
+
+
+async def verify_offer(fed: Federation, activity: dict[str, Any]) -> IncomingAnswer:
+    offer = offer_agreement_from_ap(activity)
+    if offer is None:
+        raise Refused("an Offer needs an Agreement whose Commitment satisfies a listing's Intent")
+    uid = await _local_listing(fed, offer.listing_uri)
+    await _cache_actor(fed, offer.actor_uri)
+    return IncomingAnswer(uid, offer.actor_uri, offer.offer_id, "offer", offer.message, offer)
+
+
+async def _local_listing(fed: Federation, uri: str) -> str:
+    uid = fed.uris.listing_uid(uri)
+    async with fed.pool.acquire() as conn:
+        listing = await listings_q.get_listing(conn, uid) if uid else None
+    if listing is None:
+        raise Refused(f"{uri} is not a listing of this node")
+    return listing.uid
+
+
+async def _cache_actor(fed: Federation, uri: str) -> None:
+    """The answer's actor, cached, so the author's replies and decisions can reach them."""
+    try:
+        await get_actor(fed, uri)
+    except FetchError as exc:
+        raise fetch_failure(exc) from exc
+
+
+async def receive_answer(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], plan: IncomingAnswer
+) -> None:
+    listing = await listings_q.get_listing(conn, plan.listing_uid, for_update=True)
+    text = plan.text or f"Answered “{listing.title}”."
+    conv = await q.find_remote_respondent(conn, listing.id, plan.actor_uri)
+    if conv is not None:
+        if await q.insert_message(
+            conn, conv.id, None, text, sender_actor_uri=plan.actor_uri, ap_id=plan.ap_id
+        ):
+            await _notify(conn, listing.author_id, "new_message", conv)
+        return
+    if not listing.is_open:
+        await _refuse_closed(conn, fed.settings, listing, plan)
+        return
+    conv = await q.get_conversation(
+        conn,
+        await q.insert_remote_respondent(conn, listing.id, plan.actor_uri, plan.ap_id, plan.via),
+    )
+    await q.insert_message(conn, conv.id, None, text, sender_actor_uri=plan.actor_uri,
+                           ap_id=plan.ap_id)
+    await _notify(conn, listing.author_id, "new_answer", conv)
+
+
+async def _refuse_closed(conn, settings: Settings, listing: Listing, plan: IncomingAnswer) -> None:
+    author = f"{settings.base_url}/users/{listing.author_username}"
+    if plan.offer is not None:
+        reject = agreement_reject_to_ap(
+            activity_id=outbox.new_activity_id(settings), actor_uri=author, offer=plan.offer,
+            reason=CLOSED,
+        )
+        await outbox.publish(conn, settings, reject)
+        return
+    await send_message(
+        conn, settings, sender_uri=author, recipient_uri=plan.actor_uri, body=CLOSED,
+        in_reply_to=plan.ap_id, listing_uri=f"{settings.base_url}/listings/{listing.uid}",
+    )
+
+
+# --- a direct message ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    conversation: Conversation
+    actor_uri: str
+    ap_id: str
+    text: str
+
+
+async def verify_direct_note(
+    fed: Federation, activity: dict[str, Any]
+) -> IncomingAnswer | IncomingMessage | None:
+    """A direct Note that answers a local listing or continues a conversation; None for any
+    other Note (the caller keeps it as a remote object)."""
+    note = activity.get("object")
+    message = direct_message_from_ap(note) if isinstance(note, dict) else None
+    if message is None or message.in_reply_to is None:
+        return None
+    actor = activity["actor"]
+    if message.sender_uri != actor or not same_host(message.note_id, actor):
+        raise Refused(f"{message.note_id} is not {actor}'s to send")
+    text = message.text or NO_TEXT
+    uid = fed.uris.listing_uid(message.in_reply_to)
+    if uid is not None:
+        uid = await _local_listing(fed, message.in_reply_to)
+        await _cache_actor(fed, actor)
+        return IncomingAnswer(uid, actor, message.note_id, "note", message.text)
+    async with fed.pool.acquire() as conn:
+        conv = await q.conversation_by_ap_id(conn, message.in_reply_to)
+    if conv is None:
+        return None
+    other_party = conv.remote_author_uri if conv.is_remote_listing else conv.respondent_actor_uri
+    if actor != other_party:
+        raise Refused(f"{actor} is not a party to the conversation {message.in_reply_to} is in")
+    return IncomingMessage(conv, actor, message.note_id, text)
+
+
+async def receive_direct_note(
+    conn: asyncpg.Connection,
+    fed: Federation,
+    activity: dict[str, Any],
+    plan: IncomingAnswer | IncomingMessage,
+) -> None:
+    if isinstance(plan, IncomingAnswer):
+        await receive_answer(conn, fed, activity, plan)
+        return
+    conv = plan.conversation
+    if await q.insert_message(conn, conv.id, None, plan.text, sender_actor_uri=plan.actor_uri,
+                              ap_id=plan.ap_id):
+        local_party = conv.respondent_account_id if conv.is_remote_listing else conv.author_id
+        await _notify(conn, local_party, "new_message", conv)
+
+
+# --- the author's decision on our Offer ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    conversation: Conversation
+    state: str  # "reserved" | "declined" | "waiting" (released)
+    agreement_id: str | None
+    reason: str
+    ap_id: str
+
+
+NOTIFY = {"reserved": "reserved_for_you", "declined": "declined", "waiting": "reservation_released"}
+
+
+async def _our_offer(fed: Federation, offer_id: str | None, actor: str) -> Conversation:
+    async with fed.pool.acquire() as conn:
+        conv = await q.conversation_by_ap_id(conn, offer_id) if offer_id else None
+    if conv is None or not conv.is_remote_listing or conv.ap_id != offer_id:
+        raise Refused(f"{offer_id} is not an Offer a resident here sent")
+    if conv.remote_author_uri != actor:
+        raise Refused("only the listing's author may decide on an answer to it")
+    return conv
+
+
+async def verify_offer_answer(fed: Federation, activity: dict[str, Any]) -> Decision:
+    answer = agreement_answer_from_ap(activity)
+    if answer is None:
+        raise Refused("an Accept of an Offer needs the Agreement it makes as `result`")
+    conv = await _our_offer(fed, answer.offer_id, activity["actor"])
+    state = "reserved" if answer.accepted else "declined"
+    return Decision(conv, state, answer.agreement_id, answer.reason, activity["id"])
+
+
+async def verify_undo_accept(fed: Federation, activity: dict[str, Any]) -> Decision | None:
+    """The author releases the reservation their Accept made."""
+    inner = activity.get("object")
+    if not isinstance(inner, dict):
+        raise Refused("an Undo of an Accept must embed the Accept")
+    if first_id(inner.get("actor")) != activity["actor"]:
+        raise Refused("Undo of an activity someone else sent")
+    conv = await _our_offer(fed, valid_uri(first_id(inner.get("object"))), activity["actor"])
+    if conv.state != "reserved":
+        return None  # nothing held: nothing to release
+    return Decision(conv, "waiting", None, "", activity["id"])
+
+
+async def receive_decision(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], plan: Decision
+) -> None:
+    conv = plan.conversation
+    if conv.state in ("completed", "withdrawn"):
+        return  # over on this side; a late decision changes nothing
+    await q.set_state(conn, conv.id, plan.state)
+    if plan.agreement_id:
+        await q.set_agreement(conn, conv.id, plan.agreement_id)
+    if plan.reason:
+        await q.insert_message(conn, conv.id, None, plan.reason,
+                               sender_actor_uri=conv.remote_author_uri, ap_id=plan.ap_id)
+    await _notify(conn, conv.respondent_account_id, NOTIFY[plan.state], conv)
+
+
+# --- a remote listing changed --------------------------------------------------------------
+
+
+async def remote_listing_changed(conn: asyncpg.Connection, updated: RemoteObject) -> None:
+    """Carry a remote listing's new state into its local respondents' conversations."""
+    if not updated.is_listing:
+        return
+    listing = listing_from_ap(updated.document)
+    if listing is None:
+        return
+    completed = await q.set_remote_listing(
+        conn, updated.uri, updated.attributed_to, listing.title, listing.state
+    )
+    for conversation_id in completed:
+        conv = await q.get_conversation(conn, conversation_id)
+        await _notify(conn, conv.respondent_account_id, "completed", conv)
