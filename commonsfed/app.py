@@ -72,7 +72,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     federation = app[FEDERATION]
     task, stop = start_in_background(
         federation.pool,
-        [DeliveryWorker(federation), InboxWorker(federation), ScheduledJobs(federation.pool)],
+        [DeliveryWorker(federation), InboxWorker(federation), ScheduledJobs(federation.pool, federation.settings)],
     )
     yield
     await stop_background(task, stop)

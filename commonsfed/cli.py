@@ -252,7 +252,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     async def work(federation):
         log.info("worker running for %s", settings.base_url)
         workers = [DeliveryWorker(federation), InboxWorker(federation),
-                   ScheduledJobs(federation.pool)]
+                   ScheduledJobs(federation.pool, federation.settings)]
         await run_until_signalled(federation.pool, workers)
 
     _with_federation(settings, work)

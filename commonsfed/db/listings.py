@@ -123,13 +123,14 @@ async def set_available_quantity(conn: asyncpg.Connection, listing_id: int, avai
     )
 
 
-async def expire_due(conn: asyncpg.Connection, now: datetime, limit: int) -> int:
+async def expire_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[str]:
     """Expire up to `limit` open or reserved listings past their date; record each change.
+    Returns the uids of the listings expired.
 
     SKIP LOCKED, so several workers can run the job at once and an author's own change in
     progress is not waited for (the row is picked up by the next run).
     """
-    return await conn.fetchval(
+    rows = await conn.fetch(
         """
         WITH due AS (
             SELECT id FROM listings
@@ -140,16 +141,17 @@ async def expire_due(conn: asyncpg.Connection, now: datetime, limit: int) -> int
         ), expired AS (
             UPDATE listings l SET state = 'expired', updated_at = $1
             FROM due WHERE l.id = due.id
-            RETURNING l.id
+            RETURNING l.id, l.uid
         ), recorded AS (
             INSERT INTO listing_events (listing_id, change, state, at)
             SELECT id, 'state', 'expired', $1 FROM expired
         )
-        SELECT count(*) FROM expired
+        SELECT uid FROM expired
         """,
         now,
         limit,
     )
+    return [row["uid"] for row in rows]
 
 
 # --- history -------------------------------------------------------------------------------

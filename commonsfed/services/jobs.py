@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from commonsfed.config import Settings
 from commonsfed.services import listings, notifications
 
 INTERVAL = timedelta(minutes=1)
@@ -23,8 +24,11 @@ class ScheduledJobs:
 
     channel = "commonsfed_jobs"  # nothing notifies it; the runner's idle wake-up is enough
 
-    def __init__(self, pool: asyncpg.Pool, clock: Callable[[], datetime] = _now) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, settings: Settings, clock: Callable[[], datetime] = _now
+    ) -> None:
         self.pool = pool
+        self.settings = settings
         self.clock = clock
         self.last_run: datetime | None = None
 
@@ -34,6 +38,6 @@ class ScheduledJobs:
         if self.last_run is not None and now - self.last_run < INTERVAL:
             return False
         self.last_run = now
-        expired = await listings.expire_due(self.pool, now)
+        expired = await listings.expire_due(self.pool, self.settings, now)
         warned = await notifications.notify_near_expiry(self.pool, now)
         return bool(expired or warned)

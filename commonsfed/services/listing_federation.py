@@ -29,6 +29,13 @@ async def listing_note(conn: asyncpg.Connection, settings: Settings, listing: Li
     return ap_listings.listing_to_ap(listing, await _context(conn, settings, listing))
 
 
+async def listing_document(pool: asyncpg.Pool, settings: Settings, uid: str) -> dict | None:
+    """The listing's AS2 document, as served at its id to peers that fetch it."""
+    async with pool.acquire() as conn:
+        listing = await q.get_listing(conn, uid)
+        return await listing_note(conn, settings, listing) if listing else None
+
+
 async def _context(conn, settings: Settings, listing: Listing) -> ap_listings.ListingContext:
     author = f"{settings.base_url}/users/{listing.author_username}"
     names = {row["slug"]: row["name"] for row in await q.categories(conn)}

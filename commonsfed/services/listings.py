@@ -556,8 +556,11 @@ async def change_state(
         return await q.get_listing(conn, uid)
 
 
-async def expire_due(pool: asyncpg.Pool, now: datetime | None = None) -> int:
-    """The scheduled job: open or reserved listings past `expires_at` become expired.
+async def expire_due(
+    pool: asyncpg.Pool, settings: Settings, now: datetime | None = None
+) -> int:
+    """The scheduled job: open or reserved listings past `expires_at` become expired, and
+    each expiry goes out as an Update, as any change of state does.
 
     Returns how many expired. Runs in batches, each its own transaction, so a backlog never
     holds a long lock; safe to run from several workers at once.
@@ -566,9 +569,11 @@ async def expire_due(pool: asyncpg.Pool, now: datetime | None = None) -> int:
     async with pool.acquire() as conn:
         while True:
             async with conn.transaction():
-                count = await q.expire_due(conn, now, EXPIRE_BATCH)
-            total += count
-            if count < EXPIRE_BATCH:
+                uids = await q.expire_due(conn, now, EXPIRE_BATCH)
+                for uid in uids:
+                    await publish_updated(conn, settings, uid)
+            total += len(uids)
+            if len(uids) < EXPIRE_BATCH:
                 return total
 
 

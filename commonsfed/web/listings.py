@@ -20,7 +20,7 @@ from aiohttp import BodyPartReader, web
 from markupsafe import Markup
 
 from commonsfed.models import KINDS, PURPOSES
-from commonsfed.services import listings
+from commonsfed.services import listing_federation, listings
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.markdown import render_markdown
 from commonsfed.services.photos import (
@@ -31,6 +31,7 @@ from commonsfed.services.photos import (
     media_path,
 )
 from commonsfed.web import answers as answers_web
+from commonsfed.web.activitypub import as2_response, require_signature, wants_as2
 from commonsfed.web.admin import require_admin
 from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
 from commonsfed.web.middlewares import csrf_exempt, render_error
@@ -308,7 +309,18 @@ async def _render_listing(
 
 
 async def show(request: web.Request) -> web.Response:
-    return await _render_listing(request)
+    """The listing's page; its AS2 Note for peers that ask for activity+json (Mastodon
+    fetches the object of the Group's Announce from its id)."""
+    if wants_as2(request):
+        await require_signature(request)
+        document = await listing_federation.listing_document(
+            request.app[POOL], request.app[SETTINGS], request.match_info["uid"])
+        if document is None:
+            raise web.HTTPNotFound(text="no such listing")
+        return as2_response(document)
+    response = await _render_listing(request)
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 async def change_state(request: web.Request) -> web.Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import orjson
 
 from commonsfed.db.pool import connect
@@ -76,3 +78,47 @@ async def test_listing__posting_writes_a_create_and_a_group_announce(start_nodes
         ("Announce", north.url("/users/neighbourhood"), True),
     ]
     assert listing.state == "open"
+
+
+async def test_listing__is_served_as_its_note_to_peers_that_fetch_its_id(start_nodes):
+    north, south = await start_nodes(2)
+    alice = await resident(north, "alice")
+    listing = await listings.create_listing(north.federation.pool, north.settings, alice,
+                                            DRILL, [])
+    uri = north.url(f"/listings/{listing.uid}")
+
+    # south fetches it as a peer does: signed, asking for activity+json
+    fetched = await south.federation.fetch(uri)
+
+    document = fetched.document
+    assert document["id"] == uri and document["type"] == "Note"
+    assert document["attributedTo"] == north.url("/users/alice")
+    assert document["publishes"]["id"] == uri + "#primary"
+    assert "Cordless drill" in document["content"]
+    # a browser still gets the page; an unknown listing is a 404 either way
+    page = await north.client.get(f"/listings/{listing.uid}")
+    assert page.content_type == "text/html" and page.headers["Vary"] == "Accept"
+    missing = await north.client.get("/listings/nothing", headers={
+        "Accept": "application/activity+json"})
+    assert missing.status == 404
+
+
+async def test_listing__expiry_goes_out_as_an_update(start_nodes):
+    north, south = await start_nodes(2)
+    await follows.federate(south.federation, "north.test")
+    await settle(north, south)
+    alice = await resident(north, "alice")
+    today = datetime.now(UTC).date().isoformat()
+    listing = await listings.create_listing(north.federation.pool, north.settings, alice,
+                                            {**DRILL, "expires_on": today}, [])
+    await settle(north, south)
+
+    expired = await listings.expire_due(north.federation.pool, north.settings,
+                                        datetime.now(UTC) + timedelta(days=1, hours=1))
+    await settle(north, south)
+
+    assert expired == 1
+    stored = await remote_listing(south, north.url(f"/listings/{listing.uid}"))
+    document = orjson.loads(stored["document"])
+    assert document["publishes"]["vf:finished"] is True
+    assert "Expired" in document["content"]

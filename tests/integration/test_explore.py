@@ -77,7 +77,7 @@ async def test_explore__open_and_reserved_newest_first__closed_never(
     await listings.change_state(pool, settings, alice, gone.uid, "withdrawn")
     soon = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     await post(title="Expired bread", expires_on=soon)
-    await listings.expire_due(pool, now=datetime.now(UTC) + timedelta(days=3))
+    await listings.expire_due(pool, settings, now=datetime.now(UTC) + timedelta(days=3))
     reserved = await post(title="Reserved drill")
     await listings.change_state(pool, settings, alice, reserved.uid, "reserved")
     await post(title="Fresh pears")

@@ -29,7 +29,7 @@ async def test_scheduled_jobs__expire_listings_and_warn_once_a_minute(pool, sett
     due = await post(pool, settings, alice, expires_on=today.isoformat())
     soon = await post(pool, settings, alice, expires_on=(today + timedelta(days=2)).isoformat())
     clock = Clock(datetime.now(UTC) + timedelta(days=1, hours=1))
-    jobs = ScheduledJobs(pool, clock)
+    jobs = ScheduledJobs(pool, settings, clock)
 
     # When the worker ticks, then ticks again within the minute, then a minute later
     first = await jobs.tick()

@@ -286,8 +286,8 @@ async def test_expire_due__expires_open_and_reserved_listings_past_their_date(
     standing = await post(pool, settings, alice, no_expiry="on")
     tomorrow_night = datetime.now(UTC) + timedelta(days=1, hours=1)
 
-    expired = await listings.expire_due(pool, tomorrow_night)
-    again = await listings.expire_due(pool, tomorrow_night)
+    expired = await listings.expire_due(pool, settings, tomorrow_night)
+    again = await listings.expire_due(pool, settings, tomorrow_night)
 
     assert (expired, again) == (2, 0)
     states = {
@@ -308,7 +308,7 @@ async def test_expire_due__nothing_due_before_the_day_ends(pool, settings, peopl
     [alice] = await people("alice")
     await post(pool, settings, alice, expires_on=datetime.now(UTC).date().isoformat())
 
-    assert await listings.expire_due(pool, datetime.now(UTC)) == 0
+    assert await listings.expire_due(pool, settings, datetime.now(UTC)) == 0
 
 
 async def test_expire_due__works_through_more_than_one_batch(pool, settings, people, monkeypatch):
@@ -317,7 +317,7 @@ async def test_expire_due__works_through_more_than_one_batch(pool, settings, peo
     for _ in range(5):
         await post(pool, settings, alice, expires_on=datetime.now(UTC).date().isoformat())
 
-    assert await listings.expire_due(pool, datetime.now(UTC) + timedelta(days=2)) == 5
+    assert await listings.expire_due(pool, settings, datetime.now(UTC) + timedelta(days=2)) == 5
 
 
 # --- group purchases -----------------------------------------------------------------------
