@@ -280,6 +280,18 @@ async def set_remote_listing(
     return [row["id"] for row in rows if row["completed_now"]]
 
 
+async def remote_listing_removed(conn: asyncpg.Connection, listing_uri: str, author_uri: str) -> None:
+    """Its author deleted a remote listing: its conversations here show it withdrawn."""
+    await conn.execute(
+        """
+        UPDATE conversations SET remote_listing_state = 'withdrawn', updated_at = now()
+        WHERE remote_listing_uri = $1 AND remote_author_uri = $2
+        """,
+        listing_uri,
+        author_uri,
+    )
+
+
 async def listing_conversations(conn: asyncpg.Connection, listing_id: int) -> list[Conversation]:
     """A listing's conversations in line order: first come, first served."""
     rows = await conn.fetch(

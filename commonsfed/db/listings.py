@@ -157,6 +157,22 @@ async def expire_due(conn: asyncpg.Connection, now: datetime, limit: int) -> lis
 # --- history -------------------------------------------------------------------------------
 
 
+async def remove_listing(conn: asyncpg.Connection, listing: Listing) -> None:
+    """Delete the listing (its photos, history, answers ... go by cascade) and keep its id."""
+    await conn.execute(
+        "INSERT INTO removed_listings (uid, author_username) VALUES ($1, $2)",
+        listing.uid,
+        listing.author_username,
+    )
+    await conn.execute("DELETE FROM listings WHERE id = $1", listing.id)
+
+
+async def removed_listing(conn: asyncpg.Connection, uid: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT uid, author_username, removed_at FROM removed_listings WHERE uid = $1", uid
+    )
+
+
 async def insert_event(
     conn: asyncpg.Connection, listing_id: int, change: str, state: str, actor_id: int | None
 ) -> None:

@@ -35,6 +35,7 @@ from commonsfed.ap.activities import (
 from commonsfed.ap.actors import ACTOR_TYPES, ActorError, RemoteActor, actor_from_ap
 from commonsfed.ap.jsonld import JsonLdError, as_list, first_id, normalise
 from commonsfed.db import actors as actors_q
+from commonsfed.db import answers as answers_q
 from commonsfed.db import follows as follows_q
 from commonsfed.db import objects as objects_q
 from commonsfed.federation import answers as answers_in
@@ -469,6 +470,7 @@ async def receive_delete_object(
     conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], uri: str
 ) -> None:
     await objects_q.delete_remote_object(conn, uri, activity["actor"])
+    await answers_q.remote_listing_removed(conn, uri, activity["actor"])
 
 
 # --- Update and Delete of an actor -------------------------------------------------------

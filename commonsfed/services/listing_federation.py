@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from commonsfed.ap import listings as ap_listings
+from commonsfed.ap.jsonld import OUR_CONTEXT
 from commonsfed.config import Settings
 from commonsfed.db import answers as answers_q
 from commonsfed.db import listings as q
@@ -71,6 +72,32 @@ async def publish_created(conn: asyncpg.Connection, settings: Settings, uid: str
     announce = ap_listings.announce_to_ap(
         group, note, new_activity_id(settings), group + "/followers")
     await outbox.publish(conn, settings, announce)
+
+
+async def publish_deleted(conn: asyncpg.Connection, settings: Settings, listing: Listing) -> None:
+    """A Delete with a Tombstone, to everyone the Create and the Updates went to. Call before
+    the row goes: the remote respondents are read from its conversations."""
+    author = f"{settings.base_url}/users/{listing.author_username}"
+    delete = ap_listings.delete_to_ap(
+        listing_url(settings, listing.uid), author, author + "/followers",
+        new_activity_id(settings), deleted=datetime.now(UTC),
+    )
+    delete["cc"] = [*delete["cc"], _group(settings) + "/followers"]
+    respondents = await answers_q.remote_respondents(conn, listing.id)
+    if respondents:
+        delete["bcc"] = respondents
+    await outbox.publish(conn, settings, delete)
+
+
+def tombstone(settings: Settings, removed: asyncpg.Record) -> dict:
+    """What a removed listing's id answers (with 410 Gone)."""
+    return {
+        "@context": OUR_CONTEXT,
+        "id": listing_url(settings, removed["uid"]),
+        "type": "Tombstone",
+        "formerType": "Note",
+        "deleted": removed["removed_at"].isoformat().replace("+00:00", "Z"),
+    }
 
 
 async def publish_updated(conn: asyncpg.Connection, settings: Settings, uid: str) -> None:

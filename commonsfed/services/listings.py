@@ -32,7 +32,11 @@ from commonsfed.config import Settings
 from commonsfed.db import listings as q
 from commonsfed.models import KINDS, PURPOSES, Account, Listing, ListingPhoto
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
-from commonsfed.services.listing_federation import publish_created, publish_updated
+from commonsfed.services.listing_federation import (
+    publish_created,
+    publish_deleted,
+    publish_updated,
+)
 from commonsfed.services.photos import (
     MAX_PHOTOS,
     PhotoRejected,
@@ -554,6 +558,26 @@ async def change_state(
         await q.insert_event(conn, listing.id, "state", new_state, account.id)
         await publish_updated(conn, settings, uid)
         return await q.get_listing(conn, uid)
+
+
+async def remove_listing(pool: asyncpg.Pool, settings: Settings, account: Account, uid: str) -> None:
+    """Remove a listing for good (its author or an admin): a Delete with a Tombstone goes to
+    everyone who had it, the row and all that hangs off it go, its photos' files after."""
+    async with pool.acquire() as conn, conn.transaction():
+        listing = await q.get_listing(conn, uid, for_update=True)
+        if listing is None:
+            raise ListingNotFound("There is no such listing.")
+        if not may_manage(listing, account):
+            raise NotAllowed("Only the person who posted this listing or an admin can remove it.")
+        photos = [photo.filename for photo in await q.listing_photos(conn, listing.id)]
+        await publish_deleted(conn, settings, listing)
+        await q.remove_listing(conn, listing)
+    await remove_photos(settings, photos)
+
+
+async def removed_listing(pool: asyncpg.Pool, uid: str) -> asyncpg.Record | None:
+    async with pool.acquire() as conn:
+        return await q.removed_listing(conn, uid)
 
 
 async def expire_due(

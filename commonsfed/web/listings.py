@@ -311,16 +311,32 @@ async def _render_listing(
 async def show(request: web.Request) -> web.Response:
     """The listing's page; its AS2 Note for peers that ask for activity+json (Mastodon
     fetches the object of the Group's Announce from its id)."""
+    pool, settings, uid = request.app[POOL], request.app[SETTINGS], request.match_info["uid"]
     if wants_as2(request):
         await require_signature(request)
-        document = await listing_federation.listing_document(
-            request.app[POOL], request.app[SETTINGS], request.match_info["uid"])
+        document = await listing_federation.listing_document(pool, settings, uid)
         if document is None:
-            raise web.HTTPNotFound(text="no such listing")
+            removed = await listings.removed_listing(pool, uid)
+            if removed is None:
+                raise web.HTTPNotFound(text="no such listing")
+            return as2_response(listing_federation.tombstone(settings, removed), status=410)
         return as2_response(document)
+    if await listings.get_listing(pool, uid) is None and await listings.removed_listing(pool, uid):
+        return render_error(request, 410, "This listing was removed by the person who posted it.")
     response = await _render_listing(request)
     response.headers["Vary"] = "Accept"
     return response
+
+
+async def remove(request: web.Request) -> web.Response:
+    """Remove a listing for good (the author or an admin); see listings.remove_listing."""
+    account = require_account(request)
+    try:
+        await listings.remove_listing(
+            request.app[POOL], request.app[SETTINGS], account, request.match_info["uid"])
+    except ServiceError as exc:
+        return _refused(request, exc)
+    raise web.HTTPSeeOther("/my/listings")
 
 
 async def change_state(request: web.Request) -> web.Response:

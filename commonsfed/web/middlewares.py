@@ -28,6 +28,7 @@ _TITLES = {
     403: "Not allowed",
     404: "Page not found",
     405: "Method not allowed",
+    410: "Gone",
     413: "Too large",
     429: "Too many requests",
     500: "Something went wrong",

@@ -42,6 +42,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get(uid + "/edit", listings.edit_form)
     app.router.add_post(uid + "/edit", listings.edit_submit)
     app.router.add_post(uid + "/state", listings.change_state)
+    app.router.add_post(uid + "/remove", listings.remove)
     app.router.add_post(uid + "/pledge", listings.pledge)
     app.router.add_post(uid + "/claim", listings.claim)
     app.router.add_get("/my/listings", listings.my_listings, name="my_listings")

@@ -213,3 +213,21 @@ async def test_drill__a_withdrawal_from_south_is_a_message_to_the_author(network
     rows = await query(north, "SELECT body FROM messages ORDER BY id")
     assert rows[-1][0].startswith("I withdraw my answer to “Cordless drill”")
     assert await notified(north, "alice") == ["new_answer", "new_message"]
+
+
+async def test_drill__removed_on_north_is_deleted_on_south(network):
+    north, south, alice, drill, bob, _ = network
+    bobs = await answer_from_south(bob, await find_in_network_view(bob, "Cordless drill"),
+                                   "Could I borrow it?")
+    await settle(north, south)
+
+    await listings.remove_listing(north.federation.pool, north.settings, alice, drill.uid)
+    await settle(north, south)
+
+    uri = north.url(f"/listings/{drill.uid}")
+    assert await query(south, "SELECT uri FROM remote_objects WHERE uri = $1", uri) == []
+    assert len(await query(south, "SELECT uri FROM tombstones WHERE uri = $1", uri)) == 1
+    assert (await south_state(south, "bob"))[1] == "withdrawn"
+    page = await (await bob.get("/explore?where=everywhere")).text()
+    assert "Cordless drill" not in page
+    assert "Withdrawn" in await (await bob.get(f"/conversations/{bobs}")).text()
