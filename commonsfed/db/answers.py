@@ -117,20 +117,20 @@ def _conversation(row: asyncpg.Record | None) -> Conversation | None:
     return from_row(Conversation, row)
 
 
+async def _one(conn: asyncpg.Connection, where: str, *args) -> Conversation | None:
+    return _conversation(await conn.fetchrow(_CONVERSATION + "WHERE " + where, *args))
+
+
 async def get_conversation(conn: asyncpg.Connection, conversation_id: int) -> Conversation | None:
-    row = await conn.fetchrow(_CONVERSATION + "WHERE c.id = $1", conversation_id)
-    return _conversation(row)
+    return await _one(conn, "c.id = $1", conversation_id)
 
 
 async def find_conversation(
     conn: asyncpg.Connection, listing_id: int, account_id: int
 ) -> Conversation | None:
-    row = await conn.fetchrow(
-        _CONVERSATION + "WHERE c.listing_id = $1 AND c.respondent_account_id = $2",
-        listing_id,
-        account_id,
+    return await _one(
+        conn, "c.listing_id = $1 AND c.respondent_account_id = $2", listing_id, account_id
     )
-    return _conversation(row)
 
 
 async def insert_conversation(conn: asyncpg.Connection, listing_id: int, account_id: int) -> int:
@@ -150,12 +150,9 @@ async def insert_conversation(conn: asyncpg.Connection, listing_id: int, account
 async def find_remote_respondent(
     conn: asyncpg.Connection, listing_id: int, actor_uri: str
 ) -> Conversation | None:
-    row = await conn.fetchrow(
-        _CONVERSATION + "WHERE c.listing_id = $1 AND c.respondent_actor_uri = $2",
-        listing_id,
-        actor_uri,
+    return await _one(
+        conn, "c.listing_id = $1 AND c.respondent_actor_uri = $2", listing_id, actor_uri
     )
-    return _conversation(row)
 
 
 async def insert_remote_respondent(
@@ -178,12 +175,9 @@ async def insert_remote_respondent(
 async def find_remote_listing_conversation(
     conn: asyncpg.Connection, listing_uri: str, account_id: int
 ) -> Conversation | None:
-    row = await conn.fetchrow(
-        _CONVERSATION + "WHERE c.remote_listing_uri = $1 AND c.respondent_account_id = $2",
-        listing_uri,
-        account_id,
+    return await _one(
+        conn, "c.remote_listing_uri = $1 AND c.respondent_account_id = $2", listing_uri, account_id
     )
-    return _conversation(row)
 
 
 async def insert_remote_listing_conversation(
@@ -280,7 +274,9 @@ async def set_remote_listing(
     return [row["id"] for row in rows if row["completed_now"]]
 
 
-async def remote_listing_removed(conn: asyncpg.Connection, listing_uri: str, author_uri: str) -> None:
+async def remote_listing_removed(
+    conn: asyncpg.Connection, listing_uri: str, author_uri: str
+) -> None:
     """Its author deleted a remote listing: its conversations here show it withdrawn."""
     await conn.execute(
         """

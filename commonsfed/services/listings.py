@@ -533,6 +533,16 @@ def _transition_error(listing: Listing, new_state: str, now: datetime | None) ->
     return None
 
 
+async def _managed(conn, uid: str, account: Account, refusal: str) -> Listing:
+    """The listing, locked, if `account` may manage it; else ListingNotFound or NotAllowed."""
+    listing = await q.get_listing(conn, uid, for_update=True)
+    if listing is None:
+        raise ListingNotFound("There is no such listing.")
+    if not may_manage(listing, account):
+        raise NotAllowed(refusal)
+    return listing
+
+
 async def change_state(
     pool: asyncpg.Pool,
     settings: Settings,
@@ -544,11 +554,9 @@ async def change_state(
 ) -> Listing:
     """Move a listing to `new_state`: its author or an admin, along TRANSITIONS only."""
     async with pool.acquire() as conn, conn.transaction():
-        listing = await q.get_listing(conn, uid, for_update=True)
-        if listing is None:
-            raise ListingNotFound("There is no such listing.")
-        if not may_manage(listing, account):
-            raise NotAllowed("Only the person who posted this listing can change it.")
+        listing = await _managed(
+            conn, uid, account, "Only the person who posted this listing can change it."
+        )
         if new_state not in TRANSITIONS:
             raise InvalidTransition(f"{new_state!r} is not a state a listing can have.")
         problem = _transition_error(listing, new_state, now)
@@ -560,15 +568,15 @@ async def change_state(
         return await q.get_listing(conn, uid)
 
 
-async def remove_listing(pool: asyncpg.Pool, settings: Settings, account: Account, uid: str) -> None:
+async def remove_listing(
+    pool: asyncpg.Pool, settings: Settings, account: Account, uid: str
+) -> None:
     """Remove a listing for good (its author or an admin): a Delete with a Tombstone goes to
     everyone who had it, the row and all that hangs off it go, its photos' files after."""
     async with pool.acquire() as conn, conn.transaction():
-        listing = await q.get_listing(conn, uid, for_update=True)
-        if listing is None:
-            raise ListingNotFound("There is no such listing.")
-        if not may_manage(listing, account):
-            raise NotAllowed("Only the person who posted this listing or an admin can remove it.")
+        listing = await _managed(
+            conn, uid, account, "Only the person who posted this listing or an admin can remove it."
+        )
         photos = [photo.filename for photo in await q.listing_photos(conn, listing.id)]
         await publish_deleted(conn, settings, listing)
         await q.remove_listing(conn, listing)
@@ -580,9 +588,7 @@ async def removed_listing(pool: asyncpg.Pool, uid: str) -> asyncpg.Record | None
         return await q.removed_listing(conn, uid)
 
 
-async def expire_due(
-    pool: asyncpg.Pool, settings: Settings, now: datetime | None = None
-) -> int:
+async def expire_due(pool: asyncpg.Pool, settings: Settings, now: datetime | None = None) -> int:
     """The scheduled job: open or reserved listings past `expires_at` become expired, and
     each expiry goes out as an Update, as any change of state does.
 

@@ -1,3 +1,19 @@
-"""Fixtures of the handler tests (see remote.py): a Federation on the test's database."""
+"""Fixtures shared by the integration tests: residents with browsers of their own, and (see
+remote.py) a Federation on the test's database for the handler tests."""
 
+import pytest
+
+from tests.builders import register_and_login
 from tests.integration.remote import db, fed, keys, make_fed  # noqa: F401  (fixtures)
+
+
+@pytest.fixture
+def make_resident(make_client):
+    """make_resident(name) -> a client (a browser of its own) logged in as a new resident."""
+
+    async def make(name: str):
+        client = await make_client()
+        await register_and_login(client, name)
+        return client
+
+    return make

@@ -11,17 +11,12 @@ import pytest
 from commonsfed.services import accounts, answers
 from commonsfed.services.errors import NotAllowed
 from commonsfed.web.keys import POOL
-from tests.builders import post_form, post_listing, register_and_login
+from tests.builders import post_form, post_listing
 
 
 @pytest.fixture
-def resident(make_client):
-    async def make(name: str):
-        client = await make_client()
-        await register_and_login(client, name)
-        return client
-
-    return make
+def resident(make_resident):
+    return make_resident
 
 
 @pytest.fixture

@@ -8,19 +8,14 @@ import pytest
 
 from commonsfed.services.photos import media_dir
 from commonsfed.web.keys import POOL
-from tests.builders import photo_bytes, post_form, post_listing, register_and_login
+from tests.builders import photo_bytes, post_form, post_listing
 
 AS2 = {"Accept": "application/activity+json"}
 
 
 @pytest.fixture
-def resident(make_client):
-    async def make(name: str):
-        client = await make_client()
-        await register_and_login(client, name)
-        return client
-
-    return make
+def resident(make_resident):
+    return make_resident
 
 
 async def posted(client) -> str:
