@@ -14,24 +14,20 @@ import argparse
 import asyncio
 import cProfile
 import multiprocessing
-import os
 import pstats
-import shutil
 import socket
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import asyncpg
+from _postgres import drop_database, make_database, postgres_server
 
 from commonsfed import signatures
 from commonsfed.config import Settings
 from commonsfed.db import deliveries as deliveries_q
-from commonsfed.db.embedded import EmbeddedPostgres
-from commonsfed.db.lifecycle import apply_migrations
-from commonsfed.db.pool import create_pool, with_database
+from commonsfed.db.pool import create_pool
 from commonsfed.federation import outbox
 from commonsfed.federation.context import open_federation
 from commonsfed.federation.delivery import DeliveryWorker
@@ -70,26 +66,6 @@ def free_port() -> int:
 
 
 # --- The database -------------------------------------------------------------------------------
-
-
-async def make_database(server_url: str) -> tuple[str, str]:
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = with_database(server_url, name)
-    await apply_migrations(url)
-    return name, url
-
-
-async def drop_database(server_url: str, name: str) -> None:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 async def queue(pool: asyncpg.Pool, settings: Settings, actor: str, count: int) -> int:
@@ -202,22 +178,14 @@ def main() -> None:
     port = free_port()
     sink = context.Process(target=serve_sink, args=(port, ready, count), daemon=True)
     sink.start()
-    embedded, folder = None, Path(tempfile.mkdtemp(prefix="bench-delivery-"))
     try:
         if not ready.wait(30):
             raise SystemExit("the sink did not start")
-        server_url = os.environ.get("TEST_DATABASE_URL")
-        if not server_url:
-            embedded = EmbeddedPostgres(folder)
-            server_url = embedded.start()
-        asyncio.run(bench(server_url, port, args, count))
+        with postgres_server("bench-delivery-") as (server_url, _):
+            asyncio.run(bench(server_url, port, args, count))
     finally:
         sink.terminate()
         sink.join(5)
-        if embedded is not None:
-            embedded.stop()
-        shutil.rmtree(folder, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()

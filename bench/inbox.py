@@ -43,7 +43,6 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -54,14 +53,14 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _postgres import drop_database, make_database, postgres_server  # noqa: E402
+
 from commonsfed import signatures  # noqa: E402
 from commonsfed.ap.actors import RemoteActor  # noqa: E402
 from commonsfed.app import create_app  # noqa: E402
 from commonsfed.config import Settings  # noqa: E402
 from commonsfed.db import actors as actors_q  # noqa: E402
-from commonsfed.db.embedded import EmbeddedPostgres  # noqa: E402
-from commonsfed.db.lifecycle import apply_migrations  # noqa: E402
-from commonsfed.db.pool import connect, create_pool, with_database  # noqa: E402
+from commonsfed.db.pool import connect, create_pool  # noqa: E402
 from commonsfed.federation.context import open_federation  # noqa: E402
 from commonsfed.federation.inbox import InboxWorker  # noqa: E402
 
@@ -224,43 +223,7 @@ def load_process(pipe, private_pem: str, count: int, concurrency: int) -> None:
 # --- this process: PostgreSQL, the node, the baseline, the workers ------------------------
 
 
-@contextmanager
-def postgres_server():
-    """(server URL, the folder of the embedded server's data, or None for TEST_DATABASE_URL's)."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        yield url, None
-        return
-    with tempfile.TemporaryDirectory(prefix="commonsfed-bench-") as folder:
-        server = EmbeddedPostgres(Path(folder))
-        try:
-            yield server.start(), server.pgdata
-        finally:
-            server.stop()
-
-
 DATABASE = f"bench_inbox_{os.getpid()}"
-
-
-async def fresh_database(server_url: str) -> str:
-    name = DATABASE
-    conn = await connect(server_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = with_database(server_url, name)
-    await apply_migrations(url)
-    return url
-
-
-async def drop_database(server_url: str) -> None:
-    conn = await connect(server_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 async def seed_signer(url: str, public_pem: str) -> None:
@@ -568,7 +531,7 @@ async def handle(url: str, data_dir: Path, seconds: float) -> tuple[int, float]:
 async def run(
     server_url: str, pgdata: Path | None, args: argparse.Namespace, data_dir: Path
 ) -> tuple[list[str], bool]:
-    url = await fresh_database(server_url)
+    _, url = await make_database(server_url, DATABASE)
     private = signatures.generate_private_key()
     private_pem, public_pem = (
         signatures.private_key_to_pem(private),
@@ -601,7 +564,7 @@ async def run(
         handled, handle_seconds = await handle(url, data_dir, args.handle_seconds)
         outcome = await states(url)
     finally:
-        await drop_database(server_url)
+        await drop_database(server_url, DATABASE)
 
     handled_kind = (
         "claim + normalise + the real handler table + state"
@@ -657,7 +620,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     started = time.perf_counter()
-    with postgres_server() as (server_url, pgdata), tempfile.TemporaryDirectory() as data_dir:
+    with postgres_server("commonsfed-bench-") as (server_url, pgdata), tempfile.TemporaryDirectory() as data_dir:
         lines, complete = asyncio.run(run(server_url, pgdata, args, Path(data_dir)))
     print("\n".join(lines))
     print(f"total: {time.perf_counter() - started:.0f} s on {os.cpu_count()} cores")

@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import secrets
-import shutil
 import statistics
 import tempfile
 import time
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+from _postgres import drop_database, make_database, postgres_server
 from aiohttp.test_utils import TestClient, TestServer
 
 from commonsfed.ap.activities import remote_object_from_ap
@@ -36,9 +34,7 @@ from commonsfed.app import create_app
 from commonsfed.config import Settings
 from commonsfed.db import objects
 from commonsfed.db import search as search_q
-from commonsfed.db.embedded import EmbeddedPostgres
-from commonsfed.db.lifecycle import apply_migrations
-from commonsfed.db.pool import create_pool, with_database
+from commonsfed.db.pool import create_pool
 from commonsfed.services import search
 from commonsfed.services.accounts import register
 
@@ -231,26 +227,6 @@ async def baseline(pool: asyncpg.Pool, client: TestClient, runs: int) -> None:
 # --- the run -----------------------------------------------------------------------------------
 
 
-async def make_database(server_url: str) -> tuple[str, str]:
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = with_database(server_url, name)
-    await apply_migrations(url)
-    return name, url
-
-
-async def drop_database(server_url: str, name: str) -> None:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def bench(server_url: str, folder: Path, args: argparse.Namespace) -> None:
     name, url = await make_database(server_url)
     settings = Settings(domain="bench.test", database_url=url, dev=True, secret="x" * 40,
@@ -280,17 +256,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
     started = time.perf_counter()
-    embedded, folder = None, Path(tempfile.mkdtemp(prefix="bench-listings-"))
-    try:
-        server_url = os.environ.get("TEST_DATABASE_URL")
-        if not server_url:
-            embedded = EmbeddedPostgres(folder)
-            server_url = embedded.start()
-        asyncio.run(bench(server_url, folder, args))
-    finally:
-        if embedded is not None:
-            embedded.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    with postgres_server("bench-listings-") as (server_url, _), \
+            tempfile.TemporaryDirectory(prefix="bench-listings-data-") as folder:
+        asyncio.run(bench(server_url, Path(folder), args))
     print(f"total:    {time.perf_counter() - started:.0f} s")
 
 
