@@ -290,3 +290,26 @@ async def queue_summary(conn: asyncpg.Connection) -> list[asyncpg.Record]:
         ORDER BY pending DESC, d.host
         """
     )
+
+
+async def prune_finished(conn: asyncpg.Connection, done_before: datetime, failed_before: datetime,
+                         limit: int) -> int:
+    """Delete up to `limit` deliveries that finished long enough ago: done ones before
+    `done_before`, given-up ones before `failed_before` (kept longer, for `commonsfed queue`)."""
+    return await conn.fetchval(
+        """
+        WITH gone AS (
+            DELETE FROM deliveries WHERE id IN (
+                SELECT id FROM deliveries
+                WHERE (state = 'done' AND finished_at < $1)
+                   OR (state = 'failed' AND finished_at < $2)
+                LIMIT $3
+            )
+            RETURNING 1
+        )
+        SELECT count(*)::int FROM gone
+        """,
+        done_before,
+        failed_before,
+        limit,
+    )

@@ -220,3 +220,24 @@ async def inbox_summary(conn: asyncpg.Connection, top: int = 10) -> InboxSummary
         top,
     )
     return InboxSummary(counts, [UnhandledPair(r["type"], r["object_type"], r["n"]) for r in pairs])
+
+
+async def prune_handled(conn: asyncpg.Connection, before: datetime, limit: int) -> int:
+    """Delete up to `limit` inbox items handled (done or unhandled) before `before`. Until
+    then a redelivery of the same activity is still recognised and not handled twice; peers
+    retry for about two days, so keep them well past that. Failed items stay for the admin."""
+    return await conn.fetchval(
+        """
+        WITH gone AS (
+            DELETE FROM inbox_items WHERE id IN (
+                SELECT id FROM inbox_items
+                WHERE state IN ('done', 'unhandled') AND handled_at < $1
+                LIMIT $2
+            )
+            RETURNING 1
+        )
+        SELECT count(*)::int FROM gone
+        """,
+        before,
+        limit,
+    )

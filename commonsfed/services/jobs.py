@@ -1,5 +1,5 @@
-"""Scheduled jobs, run by the same workers as the queues: listings that expire, and the
-notices that they soon will. Each tick runs the jobs that are due; a clock is passed in so
+"""Scheduled jobs, run by the same workers as the queues: listings that expire, the notices
+that they soon will, and (hourly) pruning the queues of what finished long ago. Each tick runs the jobs that are due; a clock is passed in so
 tests decide what time it is instead of waiting."""
 
 from __future__ import annotations
@@ -10,9 +10,16 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from commonsfed.config import Settings
+from commonsfed.db import deliveries as deliveries_q
+from commonsfed.db import inbox as inbox_q
 from commonsfed.services import listings, notifications
 
 INTERVAL = timedelta(minutes=1)
+PRUNE_INTERVAL = timedelta(hours=1)
+KEEP_DONE_DELIVERIES = timedelta(days=7)
+KEEP_FAILED_DELIVERIES = timedelta(days=30)
+KEEP_HANDLED_INBOX = timedelta(days=14)  # peers retry for ~2 days: redeliveries still dedupe
+PRUNE_BATCH = 5000
 
 
 def _now() -> datetime:
@@ -31,6 +38,7 @@ class ScheduledJobs:
         self.settings = settings
         self.clock = clock
         self.last_run: datetime | None = None
+        self.last_prune: datetime | None = None
 
     async def tick(self) -> bool:
         """Run the jobs if a minute has passed since the last run; True if any did work."""
@@ -40,4 +48,26 @@ class ScheduledJobs:
         self.last_run = now
         expired = await listings.expire_due(self.pool, self.settings, now)
         warned = await notifications.notify_near_expiry(self.pool, now)
-        return bool(expired or warned)
+        pruned = 0
+        if self.last_prune is None or now - self.last_prune >= PRUNE_INTERVAL:
+            self.last_prune = now
+            pruned = await prune_queues(self.pool, now)
+        return bool(expired or warned or pruned)
+
+
+async def prune_queues(pool: asyncpg.Pool, now: datetime) -> int:
+    """Delete finished deliveries and handled inbox items past their keeping time, in batches
+    (each its own short transaction). Returns how many rows went."""
+    total = 0
+    async with pool.acquire() as conn:
+        for prune in (
+            lambda: deliveries_q.prune_finished(
+                conn, now - KEEP_DONE_DELIVERIES, now - KEEP_FAILED_DELIVERIES, PRUNE_BATCH
+            ),
+            lambda: inbox_q.prune_handled(conn, now - KEEP_HANDLED_INBOX, PRUNE_BATCH),
+        ):
+            while (count := await prune()) > 0:
+                total += count
+                if count < PRUNE_BATCH:
+                    break
+    return total

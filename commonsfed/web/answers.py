@@ -233,8 +233,10 @@ async def notifications_page(request: web.Request) -> web.Response:
 
 
 async def unread_context(request: web.Request) -> dict:
-    """A template context processor: the unread count for the navigation, for pages only."""
+    """A template context processor: the unread count for the navigation. Processors run for
+    every request, so the count is read only for pages a browser GETs: form posts redirect
+    (or show their errors without the count), files and feeds need none."""
     account = request.get(ACCOUNT)
-    if account is None or request.path.startswith(NOT_PAGES):
+    if account is None or request.method != "GET" or request.path.startswith(NOT_PAGES):
         return {"unread_notifications": 0}
     return {"unread_notifications": await notifications.count_unread(request.app[POOL], account)}
