@@ -68,7 +68,19 @@ async def test_person__browser_gets_a_profile_page(client):
     response = await client.get("/users/alice", headers={"Accept": "text/html"})
 
     assert response.content_type == "text/html"
-    assert "@alice@localhost" in await response.text()
+    page = await response.text()
+    assert "@alice@localhost" in page
+    assert '<a href="/users/alice/feed.atom">Atom</a>' in page
+    feed = await client.get("/users/alice/feed.atom")
+    assert feed.status == 200 and "atom" in feed.content_type
+
+
+async def test_group__browser_gets_a_page_linking_the_neighbourhood_feed(client):
+    response = await client.get("/users/neighbourhood", headers={"Accept": "text/html"})
+
+    page = await response.text()
+    assert '<a href="/feed.rss">RSS</a>' in page
+    assert (await client.get("/feed.rss")).status == 200
 
 
 async def test_unknown_actor__404_and_deleted_actor__410(client, settings):
