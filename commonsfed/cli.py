@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 def _flags(args: argparse.Namespace) -> dict:
     names = ("domain", "host", "port", "database_url", "data_dir", "instance_name",
              "instance_description", "registration", "neighbourhood_handle", "federation",
-             "resolve")
+             "resolve", "timezone")
     flags = {name: getattr(args, name, None) for name in names}
     flags["dev"] = True if getattr(args, "dev", False) else None
     flags["secure_mode"] = True if getattr(args, "secure_mode", False) else None
@@ -76,6 +76,7 @@ def _settings_flags() -> argparse.ArgumentParser:
     group.add_argument("--registration", help="open, approval or closed")
     group.add_argument("--neighbourhood-handle", help="the Group actor's name (default neighbourhood)")
     group.add_argument("--federation", help="open (with domain blocks) or allowlist")
+    group.add_argument("--timezone", help="the neighbourhood's time zone, e.g. Europe/Berlin (default UTC)")
     group.add_argument("--secure-mode", action="store_true", help="require signed fetches")
     group.add_argument("--resolve", help="dev only: name=ip:port,... for test nodes")
     group.add_argument("--dev", action="store_true",

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 REGISTRATION_MODES = ("open", "approval", "closed")
 FEDERATION_MODES = ("open", "allowlist")
@@ -52,6 +53,8 @@ class Settings:
     # dev/test only: host name -> "ip:port", so several nodes with real names share a machine
     resolve: Mapping[str, str] = field(default_factory=dict)
     run_worker: bool = True
+    # the neighbourhood's time zone: the days and times people type and read are local
+    timezone: str = "UTC"
 
     @property
     def scheme(self) -> str:
@@ -68,6 +71,10 @@ class Settings:
     @property
     def database_is_embedded(self) -> bool:
         return self.database_url is None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)  # ZoneInfo caches, so this is cheap to ask again
 
 
 # setting name -> (environment variable, flag) as shown to the admin in messages
@@ -87,6 +94,7 @@ _NAMES = {
     "secure_mode": ("COMMONSFED_SECURE_MODE", "--secure-mode"),
     "resolve": ("COMMONSFED_RESOLVE", "--resolve"),
     "run_worker": ("COMMONSFED_RUN_WORKER", "--no-worker"),
+    "timezone": ("COMMONSFED_TIMEZONE", "--timezone"),
 }
 
 
@@ -232,6 +240,18 @@ def _parse_resolve(value: Any, label: str) -> dict[str, str]:
     return result
 
 
+def _parse_timezone(value: str, label: str) -> str:
+    name = str(value).strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # ValueError: a path such as "../etc"; OSError: a folder such as "Europe"
+        raise ConfigError(
+            label, f"unknown time zone {value!r}; use a name like Europe/Berlin"
+        ) from None
+    return name
+
+
 _PARSERS = {
     "domain": _parse_domain,
     "host": _parse_listen_host,
@@ -248,5 +268,6 @@ _PARSERS = {
     "secure_mode": _parse_bool,
     "resolve": _parse_resolve,
     "run_worker": _parse_bool,
+    "timezone": _parse_timezone,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings)}

@@ -38,7 +38,7 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from html.parser import HTMLParser
 from typing import Any
@@ -113,6 +113,9 @@ class ListingContext:
     description_html: str  # rendered and sanitised
     instance_name: str
     pledged: int | None = None  # group purchase: the quantity pledged so far
+    # the node's time zone: the readable content shows local days and times, and a date
+    # alone (a stay's arrival, a pledge deadline) means local midnight
+    tz: tzinfo = UTC
 
 
 def listing_to_ap(listing: Listing, ctx: ListingContext) -> dict[str, Any]:
@@ -146,7 +149,7 @@ def listing_to_ap(listing: Listing, ctx: ListingContext) -> dict[str, Any]:
     place = _place(listing)
     if place:
         note["location"] = place
-    note.update(_times(listing))
+    note.update(_times(listing, ctx.tz))
     return note
 
 
@@ -316,44 +319,46 @@ def _moment(value: Any) -> datetime | date | None:
         return None
 
 
-def _as_datetime(value: datetime | date | None) -> datetime | None:
+def _as_datetime(value: datetime | date | None, tz: tzinfo) -> datetime | None:
+    """An aware moment: a date alone is local midnight (in `tz`); a time without a zone is
+    UTC, as `parse_time` reads one."""
     if value is None or isinstance(value, datetime):
         return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return datetime(value.year, value.month, value.day, tzinfo=tz)
 
 
-def _span(listing: Listing) -> tuple[datetime | None, datetime | None]:
+def _span(listing: Listing, tz: tzinfo) -> tuple[datetime | None, datetime | None]:
     """(start, end) of availability: the kind's own dates where it has them."""
     details = listing.details
-    until = [_as_datetime(moment) for moment in (listing.available_until, listing.expires_at)]
+    until = [_as_datetime(moment, tz) for moment in (listing.available_until, listing.expires_at)]
     start, end = listing.available_from, min((m for m in until if m), default=None)
     if listing.kind == "ride":
-        start = _as_datetime(_moment(details.get("departure"))) or start
+        start = _as_datetime(_moment(details.get("departure")), tz) or start
     elif listing.kind == "stay":
-        start = _as_datetime(_moment(details.get("arrival"))) or start
-        end = _as_datetime(_moment(details.get("departure"))) or end
+        start = _as_datetime(_moment(details.get("arrival")), tz) or start
+        end = _as_datetime(_moment(details.get("departure")), tz) or end
     elif listing.kind == "group_purchase":
-        end = _day_end(_moment(details.get("deadline"))) or end
-    return _as_datetime(start), _as_datetime(end)
+        end = _day_end(_moment(details.get("deadline")), tz) or end
+    return _as_datetime(start, tz), _as_datetime(end, tz)
 
 
-def _day_end(value: datetime | date | None) -> datetime | None:
-    """A day given as a date lasts until the midnight after it (a deadline's last day)."""
+def _day_end(value: datetime | date | None, tz: tzinfo) -> datetime | None:
+    """A day given as a date lasts until the (local) midnight after it (a deadline's last day)."""
     if isinstance(value, date) and not isinstance(value, datetime):
-        return _as_datetime(value + timedelta(days=1))
-    return _as_datetime(value)
+        return _as_datetime(value + timedelta(days=1), tz)
+    return _as_datetime(value, tz)
 
 
-def _last_day(moment: datetime) -> str:
-    """The day an end moment stands for: the services store "until 31 May" as the midnight
-    after it, and any end at midnight leaves the day before as the last whole day."""
-    return _day(moment - timedelta(microseconds=1))
+def _last_day(moment: datetime, tz: tzinfo) -> str:
+    """The day an end moment stands for: the services store "until 31 May" as the local
+    midnight after it, and any end at midnight leaves the day before as the last whole day."""
+    return _day(moment - timedelta(microseconds=1), tz)
 
 
-def _times(listing: Listing) -> dict[str, str]:
-    start, end = _span(listing)
+def _times(listing: Listing, tz: tzinfo) -> dict[str, str]:
+    start, end = _span(listing, tz)
     if listing.state in CLOSED_STATES:
-        closed = _as_datetime(listing.updated_at)
+        closed = _as_datetime(listing.updated_at, tz)
         end = closed if end is None or (closed and closed < end) else end
     times = {}
     if start:
@@ -363,28 +368,40 @@ def _times(listing: Listing) -> dict[str, str]:
     return times
 
 
-def _day(value: Any) -> str:
+def _day(value: Any, tz: tzinfo) -> str:
     moment = _moment(value)
     if moment is None:
         return str(value)
     if isinstance(moment, datetime):
-        moment = moment.astimezone(UTC).date()
+        moment = moment.astimezone(tz).date()
     return f"{moment.day} {moment:%B %Y}"
 
 
-def _when(value: Any) -> str:
+def _when(value: Any, tz: tzinfo) -> str:
+    """"30 June 2030, 08:15 CEST": local time, and which zone, for readers elsewhere."""
     moment = _moment(value)
     if not isinstance(moment, datetime):
-        return _day(value)
-    moment = moment.astimezone(UTC)
-    return f"{moment.day} {moment:%B %Y}, {moment:%H:%M} UTC"
+        return _day(value, tz)
+    moment = moment.astimezone(tz)
+    return f"{moment.day} {moment:%B %Y}, {moment:%H:%M} {_zone_name(moment, tz)}"
+
+
+def _zone_name(moment: datetime, tz: tzinfo) -> str:
+    """The zone's abbreviation ("CEST"), or its name where it has none: the tz database
+    gives some zones only an offset such as "-03" (America/Sao_Paulo)."""
+    abbreviation = moment.tzname() or ""
+    if abbreviation and abbreviation[0] not in "+-":
+        return abbreviation
+    return str(getattr(tz, "key", None) or abbreviation or "UTC")
 
 
 # --- the readable post -------------------------------------------------------------------
 
 
 def _content(listing: Listing, ctx: ListingContext) -> str:
-    lines = [*_terms(listing, ctx), *_where_and_when(listing), f"Category: {ctx.category_name}"]
+    lines = [
+        *_terms(listing, ctx), *_where_and_when(listing, ctx.tz), f"Category: {ctx.category_name}"
+    ]
     paragraphs = [
         f"<p>{_esc(_label(listing))}<br><strong>{_esc(listing.title)}</strong></p>",
         _description(ctx.description_html),
@@ -434,13 +451,13 @@ def _reply_line(listing: Listing, ctx: ListingContext) -> str:
     )
 
 
-def _where_and_when(listing: Listing) -> list[str]:
+def _where_and_when(listing: Listing, tz: tzinfo) -> list[str]:
     lines = [f"Where: {listing.place}"] if listing.place else []
     if listing.available_from and listing.kind not in ("ride", "stay"):
-        lines.append(f"From: {_day(listing.available_from)}")
-    until = [_as_datetime(moment) for moment in (listing.available_until, listing.expires_at)]
+        lines.append(f"From: {_day(listing.available_from, tz)}")
+    until = [_as_datetime(moment, tz) for moment in (listing.available_until, listing.expires_at)]
     if any(until):
-        lines.append(f"Until: {_last_day(min(m for m in until if m))}")
+        lines.append(f"Until: {_last_day(min(m for m in until if m), tz)}")
     elif listing.purpose == "offer":
         lines.append("Until: no end date (a standing offer)")
     return lines
@@ -465,7 +482,7 @@ def _lend_terms(listing: Listing, ctx: ListingContext) -> list[str]:
     if details.get("loan_days"):
         parts.append(f"up to {details['loan_days']} days")
     if details.get("return_by"):
-        parts.append(f"back by {_day(details['return_by'])}")
+        parts.append(f"back by {_day(details['return_by'], ctx.tz)}")
     return [f"Loan: {', '.join(parts)}"] if parts else []
 
 
@@ -475,7 +492,7 @@ def _ride_terms(listing: Listing, ctx: ListingContext) -> list[str]:
         origin, destination = details.get("origin") or "?", details.get("destination") or "?"
         lines.append(f"Ride: from {origin} to {destination}")
     if details.get("departure"):
-        lines.append(f"Leaving: {_when(details['departure'])}")
+        lines.append(f"Leaving: {_when(details['departure'], ctx.tz)}")
     seats, left = details.get("seats"), listing.available_quantity
     if seats:
         still = f" ({left} left)" if left is not None and left != _number(seats) else ""
@@ -486,8 +503,8 @@ def _ride_terms(listing: Listing, ctx: ListingContext) -> list[str]:
 def _stay_terms(listing: Listing, ctx: ListingContext) -> list[str]:
     details, lines = listing.details, []
     if details.get("arrival") or details.get("departure"):
-        arrival = _day(details["arrival"]) if details.get("arrival") else "?"
-        departure = _day(details["departure"]) if details.get("departure") else "?"
+        arrival = _day(details["arrival"], ctx.tz) if details.get("arrival") else "?"
+        departure = _day(details["departure"], ctx.tz) if details.get("departure") else "?"
         lines.append(f"Stay: {arrival} to {departure}")
     if details.get("places"):
         lines.append(f"Places: {details['places']}")
@@ -498,7 +515,7 @@ def _group_purchase_terms(listing: Listing, ctx: ListingContext) -> list[str]:
     details, lines = listing.details, []
     unit = f" {details['unit']}" if details.get("unit") else ""
     target = details.get("target_quantity")
-    deadline = f" by {_day(details['deadline'])}" if details.get("deadline") else ""
+    deadline = f" by {_day(details['deadline'], ctx.tz)}" if details.get("deadline") else ""
     if target is not None:
         lines.append(f"Target: {target}{unit}{deadline}")
     elif deadline:

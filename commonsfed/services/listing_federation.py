@@ -56,7 +56,7 @@ async def _context(conn, settings: Settings, listing: Listing) -> ap_listings.Li
         category_name=names.get(listing.category, listing.category),
         category_tag=listing.category, photo_urls=photos,
         description_html=render_markdown(listing.description),
-        instance_name=settings.instance_name, pledged=pledged,
+        instance_name=settings.instance_name, pledged=pledged, tz=settings.tz,
     )
 
 

@@ -1,9 +1,12 @@
 """Listings: create, edit, change state, expire; pledges, portions; categories.
 
 Decisions (see also the report on issue 5):
-- Dates are whole days in UTC (the node has no time zone setting yet). `available_until` and
-  `expires_at` store the moment the last day ends (midnight after it); `last_day()` turns them
-  back into the day people chose.
+- Dates are whole days in the node's time zone (`settings.tz`, COMMONSFED_TIMEZONE), and a
+  ride's departure (a browser's datetime-local, with no zone) is a local time: a neighbourhood
+  lives in one zone. Stored values are moments (timestamptz, the details' ISO strings in UTC),
+  so changing the setting moves no row. `available_until` and `expires_at` store the moment
+  the last day ends (local midnight after it); `last_day()` turns them back into the day
+  people chose.
 - Kinds that count something of their own (ride: seats, stay: places, group purchase: target
   quantity, pay-it-forward: portions) do not ask for the common quantity as well; their count
   becomes `quantity`. Service and time asks for hours and no quantity.
@@ -23,7 +26,7 @@ import secrets
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import asyncpg
@@ -88,17 +91,23 @@ def new_uid() -> str:
     return secrets.token_urlsafe(8)  # 11 characters, 64 random bits
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), UTC)
+def _day_start(day: date, tz: tzinfo) -> datetime:
+    """Local midnight at the start of `day`, in UTC (a day in Berlin starts at 22:00 or 23:00
+    UTC the evening before)."""
+    return datetime.combine(day, time(0), tz).astimezone(UTC)
 
 
-def _day_end(day: date) -> datetime:
-    return _day_start(day + timedelta(days=1))
+def _day_end(day: date, tz: tzinfo) -> datetime:
+    return _day_start(day + timedelta(days=1), tz)
 
 
-def last_day(moment: datetime | None) -> date | None:
-    """The day a stored end moment (midnight after it) stands for."""
-    return (moment - timedelta(microseconds=1)).astimezone(UTC).date() if moment else None
+def last_day(moment: datetime | None, tz: tzinfo) -> date | None:
+    """The local day a stored end moment (the midnight after it) stands for."""
+    return (moment - timedelta(microseconds=1)).astimezone(tz).date() if moment else None
+
+
+def _local_day(moment: datetime | None, tz: tzinfo) -> date | None:
+    return moment.astimezone(tz).date() if moment else None
 
 
 # --- reading a submitted form --------------------------------------------------------------
@@ -107,8 +116,9 @@ def last_day(moment: datetime | None) -> date | None:
 class _Form:
     """Reads one field at a time from a submitted form, keeping one message per bad field."""
 
-    def __init__(self, form: Mapping[str, Any], now: datetime) -> None:
-        self.form, self.now, self.today = form, now, now.astimezone(UTC).date()
+    def __init__(self, form: Mapping[str, Any], now: datetime, tz: tzinfo = UTC) -> None:
+        self.form, self.now, self.tz = form, now, tz
+        self.today = now.astimezone(tz).date()
         self.errors: dict[str, str] = {}
 
     def raw(self, name: str) -> str:
@@ -158,7 +168,8 @@ class _Form:
         return day
 
     def moment(self, name: str, missing: str) -> datetime | None:
-        """A date and time (a browser's datetime-local), read as UTC; must be in the future."""
+        """A date and time (a browser's datetime-local, which has no zone), read as the node's
+        local time and kept in UTC; must be in the future."""
         value = self.raw(name)
         if not value:
             return self.fail(name, missing)
@@ -166,7 +177,9 @@ class _Form:
             moment = datetime.fromisoformat(value)
         except ValueError:
             return self.fail(name, "Enter a date and time like 2030-06-30 08:15.")
-        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.tz)
+        moment = moment.astimezone(UTC)
         if moment <= self.now:
             return self.fail(name, IN_THE_FUTURE)
         return moment
@@ -267,7 +280,10 @@ def _availability(f: _Form) -> tuple[datetime | None, datetime | None]:
     until = f.day("available_until", future=True)
     if start and until and until < start:
         f.fail("available_until", "Choose a day on or after the first day.")
-    return (_day_start(start) if start else None), (_day_end(until) if until else None)
+    return (
+        _day_start(start, f.tz) if start else None,
+        _day_end(until, f.tz) if until else None,
+    )
 
 
 def _expiry(f: _Form) -> datetime | None:
@@ -275,10 +291,10 @@ def _expiry(f: _Form) -> datetime | None:
         return None  # a standing offer, such as a shelf
     day = f.day("expires_on", future=True)
     if day is None:
-        return None if "expires_on" in f.errors else _day_end(f.today + DEFAULT_EXPIRY)
+        return None if "expires_on" in f.errors else _day_end(f.today + DEFAULT_EXPIRY, f.tz)
     if day > f.today + MAX_EXPIRY:
         f.fail("expires_on", "Choose a day within a year, or tick “No expiry”.")
-    return _day_end(day)
+    return _day_end(day, f.tz)
 
 
 def _listing_fields(f: _Form, kind: str) -> dict[str, Any]:
@@ -307,17 +323,17 @@ def _listing_fields(f: _Form, kind: str) -> dict[str, Any]:
 
 
 def validate_listing_form(
-    form: Mapping[str, Any], kind: str, now: datetime | None = None
+    form: Mapping[str, Any], kind: str, now: datetime | None = None, *, tz: tzinfo = UTC
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """(the columns, the messages by field) for a form of this kind; no database needed,
     so the category's existence is not checked here."""
-    f = _Form(form, now or now_utc())
+    f = _Form(form, now or now_utc(), tz)
     return _listing_fields(f, kind), f.errors
 
 
 def _check_deadline(f: _Form, details: dict, expires_at: datetime | None) -> None:
     deadline = details.get("deadline")
-    if deadline and expires_at and _day_end(date.fromisoformat(deadline)) > expires_at:
+    if deadline and expires_at and _day_end(date.fromisoformat(deadline), f.tz) > expires_at:
         f.fail("deadline", "Choose a deadline on or before the day the listing expires.")
 
 
@@ -396,7 +412,7 @@ async def create_listing(
     now: datetime | None = None,
 ) -> Listing:
     """Check everything, then write the photos, then the rows in one transaction."""
-    f = _Form(form, now or now_utc())
+    f = _Form(form, now or now_utc(), settings.tz)
     purpose, kind = _purpose_and_kind(f)
     fields = _listing_fields(f, kind)
     new_photos = await _new_photos(f, photos, kept=0)
@@ -455,7 +471,7 @@ async def update_listing(
     now: datetime | None = None,
 ) -> Listing:
     """Edit the text, dates, details and photos of an open or reserved listing (its author)."""
-    f = _Form(form, now or now_utc())
+    f = _Form(form, now or now_utc(), settings.tz)
     async with pool.acquire() as conn:
         listing = _editable(await q.get_listing(conn, uid), account)
         fields = _listing_fields(f, listing.kind)
@@ -642,7 +658,7 @@ async def pledge(
     now: datetime | None = None,
 ) -> PledgeSummary:
     """Set this account's pledge towards a group purchase; 0 takes it back."""
-    f = _Form({"quantity": quantity}, now or now_utc())
+    f = _Form({"quantity": quantity}, now or now_utc(), settings.tz)
     amount = f.whole("quantity", 100_000, "Say how many you want.", low=0)
     if f.errors:
         raise ValidationError(f.errors)
@@ -650,7 +666,7 @@ async def pledge(
         listing = await _lock_open(
             conn, uid, "group_purchase", "Only group purchases take pledges."
         )
-        if _day_end(date.fromisoformat(listing.details["deadline"])) <= f.now:
+        if _day_end(date.fromisoformat(listing.details["deadline"]), f.tz) <= f.now:
             raise InvalidTransition("The deadline for pledges has passed.")
         if amount:
             await q.set_pledge(conn, listing.id, account.id, amount)
@@ -744,8 +760,9 @@ async def my_listings(pool: asyncpg.Pool, account: Account) -> list[Listing]:
         return await q.listings_by_author(conn, account.id)
 
 
-def form_values(listing: Listing) -> dict[str, str]:
-    """A listing as the edit form's values, so the form shows what is stored."""
+def form_values(listing: Listing, tz: tzinfo) -> dict[str, str]:
+    """A listing as the edit form's values, so the form shows what is stored, as local days
+    and times (the form reads them back in the same zone)."""
     values = {
         "purpose": listing.purpose,
         "kind": listing.kind,
@@ -756,15 +773,26 @@ def form_values(listing: Listing) -> dict[str, str]:
         "place": listing.place,
         "latitude": "" if listing.latitude is None else f"{listing.latitude:.2f}",
         "longitude": "" if listing.longitude is None else f"{listing.longitude:.2f}",
-        "available_from": _iso(listing.available_from.date()) if listing.available_from else "",
-        "available_until": _iso(last_day(listing.available_until)) or "",
-        "expires_on": _iso(last_day(listing.expires_at)) or "",
+        "available_from": _iso(_local_day(listing.available_from, tz)) or "",
+        "available_until": _iso(last_day(listing.available_until, tz)) or "",
+        "expires_on": _iso(last_day(listing.expires_at, tz)) or "",
         "no_expiry": "" if listing.expires_at else "on",
     }
     for name, value in listing.details.items():
-        # a ride's departure goes back into a datetime-local input: no seconds, no zone
-        values[name] = value[:16] if name == "departure" and value else str(value or "")
+        values[name] = str(value or "")
+    if listing.kind == "ride" and listing.details.get("departure"):
+        values["departure"] = _local_input(listing.details["departure"], tz)
     return values
+
+
+def _local_input(stored: str, tz: tzinfo) -> str:
+    """A stored departure back into a datetime-local input: local time, no seconds, no zone."""
+    try:
+        moment = datetime.fromisoformat(stored)
+    except ValueError:
+        return stored
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return moment.astimezone(tz).strftime("%Y-%m-%dT%H:%M")
 
 
 # --- categories ----------------------------------------------------------------------------

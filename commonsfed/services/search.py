@@ -26,7 +26,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from urllib.parse import urlencode
 
 import asyncpg
@@ -260,13 +260,15 @@ def _remote_card(row: asyncpg.Record, remote: RemoteListing, names: dict[str, st
     )
 
 
-def age(moment: datetime, now: datetime | None = None) -> str:
-    """ "just now", "5 minutes ago", "3 days ago"; the date after a month."""
+def age(moment: datetime, now: datetime | None = None, tz: tzinfo = UTC) -> str:
+    """ "just now", "5 minutes ago", "3 days ago"; the date (in the node's zone) after a
+    month."""
     seconds = max(((now or datetime.now(UTC)) - moment).total_seconds(), 0)
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         count = int(seconds // size)
         if unit == "day" and count > 30:
-            return f"on {moment.astimezone(UTC).day} {moment.astimezone(UTC):%B %Y}"
+            local = moment.astimezone(tz)
+            return f"on {local.day} {local:%B %Y}"
         if count:
             return f"{count} {unit}{'s' if count > 1 else ''} ago"
     return "just now"

@@ -3,13 +3,14 @@ as GET parameters in a plain form; and the latest of them on the home page."""
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from commonsfed.services import search
-from commonsfed.web.keys import POOL
+from commonsfed.web.keys import POOL, SETTINGS
 from commonsfed.web.listings import LABELS
 
 HOME_COUNT = 6
@@ -41,7 +42,7 @@ async def explore(request: web.Request) -> web.Response:
         "cards": result.page.cards,
         "category_options": [(row["slug"], row["name"]) for row in result.categories],
         "labels": LABELS,
-        "age": search.age,
+        "age": _age(request),
         "older_link": f"/explore?{older}" if older else None,
         "first_link": f"/explore?{_query(found.values)}" if found.cursor else None,
         "feed_path": _feed_path(found),
@@ -66,5 +67,10 @@ async def home_context(request: web.Request) -> dict:
     return {
         "latest_listings": await search.latest(request.app[POOL], HOME_COUNT),
         "labels": LABELS,
-        "age": search.age,
+        "age": _age(request),
     }
+
+
+def _age(request: web.Request):
+    """search.age in the node's time zone, for the templates."""
+    return functools.partial(search.age, tz=request.app[SETTINGS].tz)

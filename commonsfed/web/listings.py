@@ -211,7 +211,8 @@ async def new_form(request: web.Request) -> web.Response:
         context = {"labels": LABELS, "values": dict(request.query), "error": None}
         return aiohttp_jinja2.render_template("listings/choose.html", request, context)
     purpose, kind = chosen
-    default_expiry = listings.now_utc().date() + listings.DEFAULT_EXPIRY
+    today = listings.now_utc().astimezone(request.app[SETTINGS].tz).date()
+    default_expiry = today + listings.DEFAULT_EXPIRY
     values = {"purpose": purpose, "kind": kind, "expires_on": default_expiry.isoformat()}
     return await _render_form(request, values, {})
 
@@ -256,7 +257,8 @@ async def _own_listing(request: web.Request):
 
 async def edit_form(request: web.Request) -> web.Response:
     _, listing = await _own_listing(request)
-    return await _render_form(request, listings.form_values(listing), {}, listing=listing)
+    values = listings.form_values(listing, request.app[SETTINGS].tz)
+    return await _render_form(request, values, {}, listing=listing)
 
 
 @csrf_exempt  # the CSRF token is checked in read_listing_form: see the module's docstring
@@ -301,8 +303,8 @@ async def _render_listing(
         "labels": LABELS,
         "errors": errors or {},
         "description_html": Markup(render_markdown(view.listing.description)),
-        "until_day": listings.last_day(view.listing.available_until),
-        "expires_day": listings.last_day(view.listing.expires_at),
+        "until_day": listings.last_day(view.listing.available_until, request.app[SETTINGS].tz),
+        "expires_day": listings.last_day(view.listing.expires_at, request.app[SETTINGS].tz),
         **await answers_web.listing_context(request),
     }
     return aiohttp_jinja2.render_template("listings/show.html", request, context, status=status)

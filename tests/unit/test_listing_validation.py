@@ -150,13 +150,13 @@ def test_validate__availability_is_stored_as_whole_days():
     values, _ = check(available_from="2030-06-10", available_until="2030-06-10")
 
     assert values["available_from"] == datetime(2030, 6, 10, tzinfo=UTC)
-    assert last_day(values["available_until"]) == date(2030, 6, 10)
+    assert last_day(values["available_until"], UTC) == date(2030, 6, 10)
 
 
 def test_validate__expiry_defaults_to_30_days():
     values, _ = check()
 
-    assert last_day(values["expires_at"]) == date(2030, 7, 1)
+    assert last_day(values["expires_at"], UTC) == date(2030, 7, 1)
 
 
 def test_validate__expiry_in_the_past_is_refused():
