@@ -148,18 +148,30 @@ async def get_private_key_of_username(conn: asyncpg.Connection, username: str) -
     )
 
 
-async def follow_list(conn: asyncpg.Connection, local_uri: str, direction: str) -> list[asyncpg.Record]:
-    """For a local actor's page: (uri, handle parts, state) of whom it follows or who follows it."""
+async def follow_list(
+    conn: asyncpg.Connection,
+    local_uri: str,
+    direction: str,
+    *,
+    states: tuple[str, ...] = ("accepted", "pending"),
+    before: int | None = None,
+    limit: int = 100,
+) -> list[asyncpg.Record]:
+    """For a local actor's page: (id, uri, handle parts, state) of whom it follows or who
+    follows it, newest first, `limit` rows older than the follow `before` (keyset paging)."""
     mine, other = (("follower_uri", "followed_uri") if direction == "following"
                    else ("followed_uri", "follower_uri"))
     return await conn.fetch(
         f"""
-        SELECT f.{other} AS uri, f.state, ra.preferred_username, ra.domain, ra.name
+        SELECT f.id, f.{other} AS uri, f.state, ra.preferred_username, ra.domain, ra.name
         FROM follows f LEFT JOIN remote_actors ra ON ra.uri = f.{other}
-        WHERE f.{mine} = $1
-        ORDER BY f.id DESC LIMIT 500
+        WHERE f.{mine} = $1 AND f.state = ANY($2::text[]) AND ($3::bigint IS NULL OR f.id < $3)
+        ORDER BY f.id DESC LIMIT $4
         """,
         local_uri,
+        list(states),
+        before,
+        limit,
     )
 
 

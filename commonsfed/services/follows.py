@@ -6,12 +6,14 @@ transaction only writes: the follow row, the activity and its deliveries.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from commonsfed.ap import activities as ap_activities
 from commonsfed.ap.actors import RemoteActor
 from commonsfed.config import HOST_RE
 from commonsfed.db import activities as activities_q
+from commonsfed.db import actors as actors_q
 from commonsfed.db import deliveries as deliveries_q
 from commonsfed.db import follows as follows_q
 from commonsfed.db import policies as policies_q
@@ -25,6 +27,61 @@ from commonsfed.services.errors import NotAllowed, ValidationError
 
 def resident_uri(fed: Federation, account: Account) -> str:
     return fed.uris.user(account.username)
+
+
+FOLLOWS_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Person:
+    uri: str
+    label: str  # @name@host when the actor is cached, else its URI
+    state: str
+
+
+@dataclass(frozen=True)
+class PeopleList:
+    people: list[Person]
+    older: int | None  # the cursor of the next (older) page, None on the last
+
+
+@dataclass(frozen=True)
+class FollowsView:
+    following: PeopleList
+    followers: PeopleList
+    requests: PeopleList  # followers waiting for approval
+
+
+async def follows_view(
+    fed: Federation,
+    account: Account,
+    *,
+    following_before: int | None = None,
+    followers_before: int | None = None,
+    requests_before: int | None = None,
+) -> FollowsView:
+    """A resident's follows page: three lists, each paged on its own, newest first."""
+    me = resident_uri(fed, account)
+    async with fed.pool.acquire() as conn:
+
+        async def page(direction: str, states: tuple[str, ...], before: int | None) -> PeopleList:
+            rows = await actors_q.follow_list(conn, me, direction, states=states, before=before,
+                                              limit=FOLLOWS_PAGE + 1)
+            shown = rows[:FOLLOWS_PAGE]
+            older = shown[-1]["id"] if len(rows) > FOLLOWS_PAGE else None
+            return PeopleList([_person(row) for row in shown], older)
+
+        return FollowsView(
+            following=await page("following", ("accepted", "pending"), following_before),
+            followers=await page("followers", ("accepted",), followers_before),
+            requests=await page("followers", ("pending",), requests_before),
+        )
+
+
+def _person(row) -> Person:
+    label = (f"@{row['preferred_username']}@{row['domain']}" if row["preferred_username"]
+             else row["uri"])
+    return Person(row["uri"], label, row["state"])
 
 
 def group_uri(fed: Federation) -> str:

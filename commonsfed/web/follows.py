@@ -2,42 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import aiohttp_jinja2
 from aiohttp import web
 
-from commonsfed.db import actors as actors_q
 from commonsfed.services import follows
 from commonsfed.services.errors import NotAllowed, ValidationError
 from commonsfed.web.keys import FEDERATION
 from commonsfed.web.views import require_account
 
-
-@dataclass(frozen=True)
-class Person:
-    uri: str
-    label: str
-    state: str
+CURSORS = ("following_before", "followers_before", "requests_before")
 
 
-def _person(row) -> Person:
-    label = (f"@{row['preferred_username']}@{row['domain']}" if row["preferred_username"]
-             else row["uri"])
-    return Person(row["uri"], label, row["state"])
+def _cursor(request: web.Request, name: str) -> int | None:
+    value = request.query.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 19 else None
 
 
 async def _page(request: web.Request, status: int = 200, **context) -> web.Response:
     account = require_account(request)
-    fed = request.app[FEDERATION]
-    me = follows.resident_uri(fed, account)
-    async with fed.pool.acquire() as conn:
-        following = [_person(r) for r in await actors_q.follow_list(conn, me, "following")]
-        followers = [_person(r) for r in await actors_q.follow_list(conn, me, "followers")]
+    cursors = {name: _cursor(request, name) for name in CURSORS}
+    view = await follows.follows_view(request.app[FEDERATION], account, **cursors)
     context = {"values": {}, "errors": {}, "notice": None, **context,
-               "following": following,
-               "followers": [p for p in followers if p.state == "accepted"],
-               "requests": [p for p in followers if p.state == "pending"]}
+               "following": view.following, "followers": view.followers,
+               "requests": view.requests}
     return aiohttp_jinja2.render_template("follows.html", request, context, status=status)
 
 
