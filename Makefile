@@ -21,8 +21,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/commonsfed serve --dev --host 127.0.0.1 --port 8080
 
+# in parallel, one pytest-xdist worker (each with its own PostgreSQL) per core, at most 8;
+# `make test JOBS=0` runs serially, `JOBS=4` uses four workers
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(or $(JOBS),auto) --maxprocesses 8 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check commonsfed tests bench

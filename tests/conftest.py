@@ -3,6 +3,11 @@
 The cluster is the embedded one (pgserver) unless TEST_DATABASE_URL names a server. A template
 database is migrated once; each test gets `CREATE DATABASE ... TEMPLATE`, which takes a few
 milliseconds, so every test starts from the real schema and nothing leaks between tests.
+
+Under pytest-xdist (`make test` runs `-n auto`) every worker is a process with a session of its
+own: its own embedded cluster (data and Unix socket under the worker's basetemp, `popen-gwN/`),
+its own template named by its pid, and test databases named at random; with TEST_DATABASE_URL
+the workers share that server but nothing in it.
 """
 
 from __future__ import annotations

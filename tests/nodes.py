@@ -49,20 +49,32 @@ class Node:
 
 
 def free_port() -> int:
+    """A port free now, for a server in another process (which cannot be handed a socket);
+    in this process use `bound_socket`, which holds the port."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def bound_socket() -> socket.socket:
+    """A socket bound to a free loopback port and kept: the port is known before the node's
+    settings are made, and no other process (or pytest-xdist worker) can take it meanwhile."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @pytest.fixture
 async def start_nodes(make_database, tmp_path):
     """start_nodes(n, **settings changes) -> [Node, ...]; all stopped after the test."""
     clients: list[TestClient] = []
+    reserved: list[socket.socket] = []
 
     async def start(count: int = 2, **changes) -> list[Node]:
         names = NAMES[:count]
-        ports = {name: free_port() for name in names}
-        resolve = {name: f"127.0.0.1:{port}" for name, port in ports.items()}
+        sockets = {name: bound_socket() for name in names}
+        reserved.extend(sockets.values())
+        resolve = {name: f"127.0.0.1:{sock.getsockname()[1]}" for name, sock in sockets.items()}
         nodes = []
         for name in names:
             settings = Settings(
@@ -72,7 +84,9 @@ async def start_nodes(make_database, tmp_path):
             )
             settings = replace(settings, **changes.get(name, {}))
             app = create_app(settings)
-            client = TestClient(TestServer(app, host="127.0.0.1", port=ports[name]))
+            sock = sockets[name]
+            client = TestClient(TestServer(app, host="127.0.0.1", port=sock.getsockname()[1],
+                                           socket_factory=lambda *_, sock=sock: sock))
             await client.start_server()
             clients.append(client)
             nodes.append(Node(name, settings, app, client))
@@ -81,6 +95,8 @@ async def start_nodes(make_database, tmp_path):
     yield start
     for client in clients:
         await client.close()
+    for sock in reserved:  # closed with its server already, unless start() failed half-way
+        sock.close()
 
 
 async def settle(*nodes: Node, rounds: int = 100) -> int:

@@ -22,7 +22,7 @@ from commonsfed.ap.listings import html_to_text
 from commonsfed.db.pool import connect
 from commonsfed.services import accounts, answers, listings
 from tests.builders import DEFAULT_PASSWORD
-from tests.nodes import free_port, settle
+from tests.nodes import bound_socket, settle
 
 MARIA = "http://mastodon.test/users/maria"
 AS2 = "application/activity+json"
@@ -100,7 +100,9 @@ class Mastodon:
 @pytest.fixture
 async def mastodon():
     stand_in = Mastodon()
-    server = TestServer(stand_in.app(), host="127.0.0.1", port=free_port())
+    sock = bound_socket()  # held, so no other test process takes the port meanwhile
+    server = TestServer(stand_in.app(), host="127.0.0.1", port=sock.getsockname()[1],
+                        socket_factory=lambda *_: sock)
     await server.start_server()
     stand_in.port = server.port
     yield stand_in

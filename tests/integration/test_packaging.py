@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,13 +17,21 @@ from tests.integration.test_migrations import cli_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# one pytest-xdist worker builds the wheel once for both tests (`--dist loadgroup`)
+pytestmark = pytest.mark.xdist_group("wheel")
+
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    # setuptools builds in the source tree (build/, *.egg-info): build from a copy, so that
+    # test runs at the same time never share those folders
+    source = tmp_path_factory.mktemp("source") / "commonsfed"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".*", "build", "dist", "*.egg-info", "__pycache__", "tests", "node_modules"))
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(ROOT)],
+         "-w", str(out), str(source)],
         check=True, capture_output=True, timeout=300,
     )
     return next(out.glob("commonsfed-*.whl"))
