@@ -58,7 +58,8 @@ NO_TEXT = "(no text)"
 
 def recipient_of(actor: RemoteActor) -> Recipient:
     return Recipient(
-        uri=actor.uri, handle=f"{actor.preferred_username or 'someone'}@{actor.domain}",
+        uri=actor.uri,
+        handle=f"{actor.preferred_username or 'someone'}@{actor.domain}",
         url=actor.uri,
     )
 
@@ -81,9 +82,14 @@ async def send_message(
         raise LookupError(f"{recipient_uri} is not a cached remote actor")
     note_id = LocalUris(settings.base_url).message(str(uuid.uuid4()))
     activity = direct_message_to_ap(
-        note_id=note_id, activity_id=note_id + "/activity", sender_uri=sender_uri,
-        recipient=recipient_of(actor), body=body, in_reply_to=in_reply_to,
-        listing_uri=listing_uri, published=datetime.now(UTC),
+        note_id=note_id,
+        activity_id=note_id + "/activity",
+        sender_uri=sender_uri,
+        recipient=recipient_of(actor),
+        body=body,
+        in_reply_to=in_reply_to,
+        listing_uri=listing_uri,
+        published=datetime.now(UTC),
     )
     await outbox.publish(conn, settings, activity)
     return note_id
@@ -111,18 +117,20 @@ async def verify_offer(fed: Federation, activity: dict[str, Any]) -> IncomingAns
     offer = offer_agreement_from_ap(activity)
     if offer is None:
         raise Refused("an Offer needs an Agreement whose Commitment satisfies a listing's Intent")
-    uid = await _local_listing(fed, offer.listing_uri)
+    listing = await _local_listing(fed, offer.listing_uri)
     await _cache_actor(fed, offer.actor_uri)
-    return IncomingAnswer(uid, offer.actor_uri, offer.offer_id, "offer", offer.message, offer)
+    return IncomingAnswer(
+        listing.uid, offer.actor_uri, offer.offer_id, "offer", offer.message, offer
+    )
 
 
-async def _local_listing(fed: Federation, uri: str) -> str:
+async def _local_listing(fed: Federation, uri: str) -> Listing:
     uid = fed.uris.listing_uid(uri)
     async with fed.pool.acquire() as conn:
         listing = await listings_q.get_listing(conn, uid) if uid else None
     if listing is None:
         raise Refused(f"{uri} is not a listing of this node")
-    return listing.uid
+    return listing
 
 
 async def _cache_actor(fed: Federation, uri: str) -> None:
@@ -152,8 +160,9 @@ async def receive_answer(
         conn,
         await q.insert_remote_respondent(conn, listing.id, plan.actor_uri, plan.ap_id, plan.via),
     )
-    await q.insert_message(conn, conv.id, None, text, sender_actor_uri=plan.actor_uri,
-                           ap_id=plan.ap_id)
+    await q.insert_message(
+        conn, conv.id, None, text, sender_actor_uri=plan.actor_uri, ap_id=plan.ap_id
+    )
     await _notify(conn, listing.author_id, "new_answer", conv)
 
 
@@ -161,14 +170,21 @@ async def _refuse_closed(conn, settings: Settings, listing: Listing, plan: Incom
     author = f"{settings.base_url}/users/{listing.author_username}"
     if plan.offer is not None:
         reject = agreement_reject_to_ap(
-            activity_id=outbox.new_activity_id(settings), actor_uri=author, offer=plan.offer,
+            activity_id=outbox.new_activity_id(settings),
+            actor_uri=author,
+            offer=plan.offer,
             reason=CLOSED,
         )
         await outbox.publish(conn, settings, reject)
         return
     await send_message(
-        conn, settings, sender_uri=author, recipient_uri=plan.actor_uri, body=CLOSED,
-        in_reply_to=plan.ap_id, listing_uri=f"{settings.base_url}/listings/{listing.uid}",
+        conn,
+        settings,
+        sender_uri=author,
+        recipient_uri=plan.actor_uri,
+        body=CLOSED,
+        in_reply_to=plan.ap_id,
+        listing_uri=f"{settings.base_url}/listings/{listing.uid}",
     )
 
 
@@ -196,11 +212,18 @@ async def verify_direct_note(
     if message.sender_uri != actor or not same_host(message.note_id, actor):
         raise Refused(f"{message.note_id} is not {actor}'s to send")
     text = message.text or NO_TEXT
-    uid = fed.uris.listing_uid(message.in_reply_to)
-    if uid is not None:
-        uid = await _local_listing(fed, message.in_reply_to)
+    if fed.uris.listing_uid(message.in_reply_to) is not None:
+        listing = await _local_listing(fed, message.in_reply_to)
+        # an answer is written to the listing's author (or the neighbourhood that shared
+        # it); a private reply about it to someone else is theirs, not an answer
+        to = {
+            fed.uris.user(listing.author_username),
+            fed.uris.user(fed.settings.neighbourhood_handle),
+        }
+        if to.isdisjoint(message.addressees):
+            return None
         await _cache_actor(fed, actor)
-        return IncomingAnswer(uid, actor, message.note_id, "note", message.text)
+        return IncomingAnswer(listing.uid, actor, message.note_id, "note", message.text)
     async with fed.pool.acquire() as conn:
         conv = await q.conversation_by_ap_id(conn, message.in_reply_to)
     if conv is None:
@@ -221,8 +244,9 @@ async def receive_direct_note(
         await receive_answer(conn, fed, activity, plan)
         return
     conv = plan.conversation
-    if await q.insert_message(conn, conv.id, None, plan.text, sender_actor_uri=plan.actor_uri,
-                              ap_id=plan.ap_id):
+    if await q.insert_message(
+        conn, conv.id, None, plan.text, sender_actor_uri=plan.actor_uri, ap_id=plan.ap_id
+    ):
         local_party = conv.respondent_account_id if conv.is_remote_listing else conv.author_id
         await _notify(conn, local_party, "new_message", conv)
 
@@ -284,8 +308,14 @@ async def receive_decision(
     if plan.agreement_id:
         await q.set_agreement(conn, conv.id, plan.agreement_id)
     if plan.reason:
-        await q.insert_message(conn, conv.id, None, plan.reason,
-                               sender_actor_uri=conv.remote_author_uri, ap_id=plan.ap_id)
+        await q.insert_message(
+            conn,
+            conv.id,
+            None,
+            plan.reason,
+            sender_actor_uri=conv.remote_author_uri,
+            ap_id=plan.ap_id,
+        )
     await _notify(conn, conv.respondent_account_id, NOTIFY[plan.state], conv)
 
 

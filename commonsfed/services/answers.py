@@ -233,7 +233,8 @@ async def answer_remote(
         offer_id = outbox.new_activity_id(settings)
         conversation_id = await q.insert_remote_listing_conversation(
             conn, account_id=account.id, listing_uri=remote.uri, author_uri=author.uri,
-            author_handle=f"{author.preferred_username}@{author.domain}", title=remote.title,
+            author_handle=f"{author.preferred_username}@{author.domain}"[:300],
+            title=remote.title,
             state=remote.state, ap_id=offer_id,
         )
         await q.insert_message(conn, conversation_id, account.id, body, ap_id=offer_id)

@@ -282,3 +282,17 @@ async def test_update_of_the_remote_listing_shows_in_the_conversation(fed, db, o
 
     row = await db.fetchrow("SELECT state, remote_listing_state FROM conversations")
     assert tuple(row) == ("completed", "completed")
+
+
+async def test_direct_message__about_a_listing_to_someone_else_is_no_answer(fed, db, drill):
+    # bob writes privately to carol (another resident here) about alice's drill
+    await db.execute(
+        "INSERT INTO accounts (username, email, password_hash, status)"
+        " VALUES ('carol', 'carol@example.org', '-', 'active')")
+    aside = direct(BOB, "https://south.example/users/bob/statuses/5", drill,
+                   "Shall we share it?", to="http://localhost/users/carol")
+
+    assert await handle(fed, aside) == "done"
+
+    assert await line(db) == []
+    assert await db.fetchval("SELECT count(*) FROM notifications") == 0

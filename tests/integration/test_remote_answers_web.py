@@ -116,3 +116,18 @@ async def test_remote_answer__sends_an_offer_and_opens_a_conversation(resident, 
     # the listing's page now links to the conversation instead of offering the form again
     again = await (await resident.get(PAGE)).text()
     assert "You answered this listing" in again and "Send my answer" not in again
+
+
+async def test_remote_answer__an_author_with_a_huge_name_still_gets_the_answer(resident, pool):
+    await store_remote(pool, remote_listing())
+    async with pool.acquire() as conn:
+        actor = await add_remote_actor(conn, CARMEN)
+        await conn.execute("UPDATE remote_actors SET preferred_username = $2 WHERE uri = $1",
+                           actor.uri, "c" * 5000)
+
+    response = await answer(resident, "Hello!")
+
+    assert response.status == 303
+    async with pool.acquire() as conn:
+        handle = await conn.fetchval("SELECT remote_author_handle FROM conversations")
+    assert len(handle) == 300 and handle.startswith("ccc")
