@@ -376,6 +376,19 @@ async def _end_reservation(
         await _offer_next(conn, settings, listing.id, passed_over=conv.id)
 
 
+async def _leave_line(
+    conn, settings: Settings, listing: Listing, conv: Conversation, state: str, account: Account
+) -> None:
+    """The respondent is out (declined or withdrawn): a reservation they held is released, an
+    offer made to them passes on to the next one in line."""
+    if conv.state == "reserved":
+        await _end_reservation(conn, settings, listing, conv, state, account)
+        return
+    await q.set_state(conn, conv.id, state)
+    if conv.state == "offered" and listing.state == "open":
+        await _offer_next(conn, settings, listing.id, passed_over=conv.id)
+
+
 async def _offer_next(conn, settings: Settings, listing_id: int, passed_over: int) -> None:
     if await q.in_state(conn, listing_id, "offered") is not None:
         return  # the front of the line has been offered it already
@@ -393,12 +406,7 @@ async def decline(
         listing, conv = await _managed(conn, author, conversation_id)
         if conv.state in FINAL:
             raise InvalidTransition(f"This answer is {conv.state} already.")
-        if conv.state == "reserved":
-            await _end_reservation(conn, settings, listing, conv, "declined", author)
-        else:
-            await q.set_state(conn, conv.id, "declined")
-            if conv.state == "offered" and listing.state == "open":
-                await _offer_next(conn, settings, listing.id, passed_over=conv.id)
+        await _leave_line(conn, settings, listing, conv, "declined", author)
         await _tell_respondent(conn, settings, conv, "declined")
 
 
@@ -431,12 +439,7 @@ async def withdraw(
             raise NotAllowed("Only the person who answered can withdraw their answer.")
         if conv.state in FINAL:
             raise InvalidTransition(f"This answer is {conv.state} already.")
-        if conv.state == "reserved":
-            await _end_reservation(conn, settings, listing, conv, "withdrawn", account)
-        else:
-            await q.set_state(conn, conv.id, "withdrawn")
-            if conv.state == "offered" and listing.state == "open":
-                await _offer_next(conn, settings, listing.id, passed_over=conv.id)
+        await _leave_line(conn, settings, listing, conv, "withdrawn", account)
         await _notify(conn, conv.author_id, "withdrawn", conv)
 
 
