@@ -40,6 +40,7 @@ from commonsfed.ap.activities import undo_to_ap
 from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
 from commonsfed.db import activities as activities_q
+from commonsfed.db import actors as actors_q
 from commonsfed.db import answers as q
 from commonsfed.db import listings as listings_q
 from commonsfed.db import notifications as notes_q
@@ -572,6 +573,7 @@ class RemoteListingView:
     text: str  # its content as plain text (remote HTML is never shown as HTML)
     mine: Conversation | None  # the viewer's answer, if they answered
     may_answer: bool
+    author: str  # @name@host when the author's actor is cached, else their URI
 
 
 async def remote_listing(
@@ -585,14 +587,16 @@ async def remote_listing(
             if viewer and document
             else None
         )
-    remote = ap_listings.listing_from_ap(document) if document else None
-    if remote is None:
-        return None
+        remote = ap_listings.listing_from_ap(document) if document else None
+        if remote is None:
+            return None
+        author = await actors_q.get_remote_actor(conn, remote.author_uri)
     return RemoteListingView(
         listing=remote,
         origin=urlsplit(remote.uri).hostname or "",
         text=ap_listings.html_to_text(remote.content_html),
         mine=mine,
         may_answer=remote.state not in ap_listings.CLOSED_STATES,
+        author=author.handle if author and author.preferred_username else remote.author_uri,
     )
 

@@ -48,6 +48,10 @@ async def test_remote_listing__page_shows_it_with_its_origin_and_the_form(reside
     page = await (await resident.get(PAGE)).text()
 
     assert "from south.test" in page and "Send my answer" in page
+    assert f"<dd>{CARMEN}</dd>" in page  # her actor is not cached: her address
+    async with pool.acquire() as conn:
+        await add_remote_actor(conn, CARMEN)
+    assert "<dd>@carmen@south.test</dd>" in await (await resident.get(PAGE)).text()
     assert f'<input type="hidden" name="uri" value="{URI}">' in page
 
 
