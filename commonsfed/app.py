@@ -19,6 +19,7 @@ from commonsfed.federation.delivery import DeliveryWorker
 from commonsfed.federation.inbox import InboxWorker
 from commonsfed.federation.workers import start_in_background, stop_background
 from commonsfed.resources import templates_dir
+from commonsfed.services.answer_inbox import node_handlers
 from commonsfed.services.jobs import ScheduledJobs
 from commonsfed.web import answers, explore, middlewares
 from commonsfed.web.keys import ACCOUNT, FEDERATION, POOL, SETTINGS
@@ -64,7 +65,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _federation(app: web.Application) -> AsyncIterator[None]:
-    async with open_federation(app[SETTINGS], app[POOL]) as federation:
+    async with open_federation(app[SETTINGS], app[POOL], node_handlers()) as federation:
         app[FEDERATION] = federation
         yield
 

@@ -234,9 +234,10 @@ def cmd_lookup(settings: Settings, args: argparse.Namespace) -> int:
 def _with_federation(settings: Settings, work):
     """Run `await work(federation)` with the node's database, HTTP session and keys."""
     from commonsfed.federation.context import open_federation
+    from commonsfed.services.answer_inbox import node_handlers
 
     async def run(pool, settings):
-        async with open_federation(settings, pool) as federation:
+        async with open_federation(settings, pool, node_handlers()) as federation:
             return await work(federation)
 
     return _with_pool(settings, run)

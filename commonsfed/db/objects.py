@@ -14,7 +14,8 @@ async def known_type(conn: asyncpg.Connection, uri: str) -> str | None:
     """The type of what `uri` names, from what this node already knows, else None.
 
     Activities we published, follows and reactions by their activity id, blocks, remote
-    objects (LISTING for a listing) and cached remote actors, in that order.
+    objects (LISTING for a listing), cached remote actors and the Offers that answered our
+    listings, in that order.
     """
     return await conn.fetchval(
         f"""
@@ -26,6 +27,8 @@ async def known_type(conn: asyncpg.Connection, uri: str) -> str | None:
             UNION ALL SELECT 5, CASE WHEN is_listing THEN '{LISTING}' ELSE type END
                 FROM remote_objects WHERE uri = $1
             UNION ALL SELECT 6, type FROM remote_actors WHERE uri = $1
+            UNION ALL SELECT 7, 'Offer' FROM conversations
+                WHERE ap_id = $1 AND answered_with = 'offer'
         ) known
         ORDER BY rank LIMIT 1
         """,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -25,6 +26,10 @@ class Federation:
     session: aiohttp.ClientSession
     policy: AddressPolicy
     instance_private_key: rsa.RSAPrivateKey
+    # the inbound handler table, when the node's differs from federation.handlers.HANDLERS:
+    # the entry points (app, CLI) add handlers that need the services layer, which this
+    # layer may not import (see services.answer_inbox)
+    handlers: Mapping[tuple[str, str | None], Any] | None = None
 
     @property
     def uris(self) -> LocalUris:
@@ -47,7 +52,11 @@ class Federation:
 
 
 @asynccontextmanager
-async def open_federation(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[Federation]:
+async def open_federation(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    handlers: Mapping[tuple[str, str | None], Any] | None = None,
+) -> AsyncIterator[Federation]:
     """The node's one HTTP session and its signing key, closed on the way out."""
     policy = AddressPolicy.from_settings(settings)
     private_pem, _ = await node_keys(pool, INSTANCE)
@@ -55,7 +64,8 @@ async def open_federation(settings: Settings, pool: asyncpg.Pool) -> AsyncIterat
     session = make_client_session(policy, user_agent=user_agent_for(settings))
     try:
         yield Federation(
-            settings, pool, session, policy, signatures.private_key_from_pem(private_pem)
+            settings, pool, session, policy, signatures.private_key_from_pem(private_pem),
+            handlers,
         )
     finally:
         await session.close()

@@ -86,11 +86,12 @@ async def find_handler(
     fed: Federation, activity: dict[str, Any], actor: RemoteActor | None = None
 ) -> Handler | None:
     kind = activity_type(activity)
-    if (kind, ANY) in HANDLERS:
-        return HANDLERS[(kind, ANY)]
-    if kind not in _KINDS:
+    table = fed.handlers or HANDLERS
+    if (kind, ANY) in table:
+        return table[(kind, ANY)]
+    if all(known != kind for known, _ in table):
         return None  # no need to look the object up
-    return HANDLERS.get((kind, await resolve_object_type(fed, activity, actor)))
+    return table.get((kind, await resolve_object_type(fed, activity, actor)))
 
 
 def _check_shape(fed: Federation, activity: dict[str, Any], actor: RemoteActor | None) -> None:
@@ -617,4 +618,3 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("Block", "Group"): _BLOCK,
 }
 
-_KINDS = frozenset(kind for kind, _ in HANDLERS)

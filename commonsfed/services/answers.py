@@ -24,8 +24,9 @@ Decisions:
 - A resident answers a listing of another node with an Offer(Agreement) carrying their
   message; further messages on either side go as direct messages that reply to the last
   one, which is how each node finds the conversation they belong to. The author decides on
-  their own node; leaving the line of a remote listing is a message to its author, who
-  declines them there (FEP-0837 has no withdrawal).
+  their own node. Leaving the line of a remote listing sends an Undo of the Offer (FEP-0837
+  defines no withdrawal; a commonsfed node takes the respondent out of its line, see
+  services.answer_inbox) and a message saying so, for any other server's people.
 """
 
 from __future__ import annotations
@@ -309,12 +310,16 @@ async def _managed(conn, account: Account, conversation_id: int) -> tuple[Listin
 
 
 async def _set_listing_state(
-    conn, settings: Settings, listing: Listing, state: str, account: Account
+    conn, settings: Settings, listing: Listing, state: str, account: Account | None
 ) -> None:
+    """`account` None: the change follows a remote respondent's activity (the history says
+    "by the node")."""
     if state not in TRANSITIONS[listing.state]:
         raise InvalidTransition(f"This listing is {listing.state}; it cannot become {state}.")
     await listings_q.set_state(conn, listing.id, state)
-    await listings_q.insert_event(conn, listing.id, "state", state, account.id)
+    await listings_q.insert_event(
+        conn, listing.id, "state", state, account.id if account else None
+    )
     await publish_updated(conn, settings, listing.uid)
 
 
@@ -367,7 +372,12 @@ async def release(
 
 
 async def _end_reservation(
-    conn, settings: Settings, listing: Listing, conv: Conversation, state: str, account: Account
+    conn,
+    settings: Settings,
+    listing: Listing,
+    conv: Conversation,
+    state: str,
+    account: Account | None,
 ) -> None:
     await q.set_state(conn, conv.id, state)
     if listing.state == "reserved":
@@ -378,7 +388,12 @@ async def _end_reservation(
 
 
 async def _leave_line(
-    conn, settings: Settings, listing: Listing, conv: Conversation, state: str, account: Account
+    conn,
+    settings: Settings,
+    listing: Listing,
+    conv: Conversation,
+    state: str,
+    account: Account | None,
 ) -> None:
     """The respondent is out (declined or withdrawn): a reservation they held is released, an
     offer made to them passes on to the next one in line."""
@@ -444,17 +459,31 @@ async def withdraw(
         await _notify(conn, conv.author_id, "withdrawn", conv)
 
 
+async def withdrawn_remotely(conn, settings: Settings, conversation_id: int) -> None:
+    """A remote respondent took back their Offer (an Undo of it): they leave the line as a
+    local respondent who withdraws does. Runs in the inbound handler's transaction."""
+    listing, conv = await _lock(conn, conversation_id)
+    if conv.state in FINAL:
+        return
+    await _leave_line(conn, settings, listing, conv, "withdrawn", None)
+    await _notify(conn, conv.author_id, "withdrawn", conv)
+
+
 async def _withdraw_remote(conn, settings: Settings, account: Account, conv: Conversation) -> None:
-    """Leave the line of a listing on another node: marked here, and a message asks its
-    author to pass the place on."""
+    """Leave the line of a listing on another node: an Undo of our Offer (which a commonsfed
+    node acts on) and a message asking its author to pass the place on (for any other)."""
     if account.id != conv.respondent_account_id:
         raise NotAllowed("Only the person who answered can withdraw their answer.")
     if conv.state in FINAL:
         raise InvalidTransition(f"This answer is {conv.state} already.")
     await q.set_state(conn, conv.id, "withdrawn")
-    await _send(conn, settings, conv, LocalUris(settings.base_url).user(account.username),
-                conv.remote_author_uri, WITHDRAWN.format(title=conv.listing_title),
-                sender_id=account.id)
+    me = LocalUris(settings.base_url).user(account.username)
+    offer = await activities_q.get_activity(conn, conv.ap_id)
+    if offer is not None:
+        undo = undo_to_ap(me, offer, settings, new_id=outbox.new_activity_id)
+        await outbox.publish(conn, settings, undo)
+    await _send(conn, settings, conv, me, conv.remote_author_uri,
+                WITHDRAWN.format(title=conv.listing_title), sender_id=account.id)
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -198,21 +198,31 @@ async def test_drill__a_closed_listing_rejects_an_answer_from_south(network):
     assert "This listing is closed to new answers." in page
 
 
-async def test_drill__a_withdrawal_from_south_is_a_message_to_the_author(network):
-    north, south, alice, drill, bob, _ = network
-    bobs = await answer_from_south(bob, await find_in_network_view(bob, "Cordless drill"),
-                                   "Could I borrow it?")
+async def test_drill__withdrawing_on_south_passes_the_reservation_down_north_s_line(network):
+    north, south, alice, drill, bob, carol = network
+    page = await find_in_network_view(bob, "Cordless drill")
+    bobs = await answer_from_south(bob, page, "Could I borrow it?")
+    await settle(north, south)  # so Bob is first in line
+    await answer_from_south(carol, page, "Me too, please.")
+    await settle(north, south)
+    on_north = await conversation_ids(north, drill.uid)
+    await answers.reserve(north.federation.pool, north.settings, alice, on_north["bob"])
     await settle(north, south)
 
+    # Bob gives the drill up from south
     response = await post_form(bob, f"/conversations/{bobs}/withdraw", {},
                                form_path=f"/conversations/{bobs}", allow_redirects=False)
     assert response.status == 303
     await settle(north, south)
 
+    # north takes him out of the line, opens the listing and offers it to Carol
     assert (await south_state(south, "bob"))[0] == "withdrawn"
+    assert await north_line(north, drill.uid) == [("bob", "withdrawn"), ("carol", "offered")]
+    assert (await query(north, "SELECT state FROM listings"))[0][0] == "open"
+    assert {"new_answer", "withdrawn", "new_message"} <= set(await notified(north, "alice"))
     rows = await query(north, "SELECT body FROM messages ORDER BY id")
     assert rows[-1][0].startswith("I withdraw my answer to “Cordless drill”")
-    assert await notified(north, "alice") == ["new_answer", "new_message"]
+    assert await south_state(south, "carol") == ("waiting", "open")
 
 
 async def test_drill__removed_on_north_is_deleted_on_south(network):

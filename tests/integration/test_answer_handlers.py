@@ -8,6 +8,7 @@ actors on south.example (rows in remote_actors, as the inbox leaves them).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -17,6 +18,7 @@ from commonsfed.ap.listings import offer_agreement_to_ap
 from commonsfed.db import accounts as accounts_q
 from commonsfed.federation.handlers import Refused
 from commonsfed.services import listings
+from commonsfed.services.answer_inbox import node_handlers
 from tests.integration.remote import ALICE, BERT, BOB, PUBLIC, activity, add_remote_actor, handle
 
 DRILL = {
@@ -296,3 +298,23 @@ async def test_direct_message__about_a_listing_to_someone_else_is_no_answer(fed,
 
     assert await line(db) == []
     assert await db.fetchval("SELECT count(*) FROM notifications") == 0
+
+
+async def test_undo_offer__by_its_sender_leaves_the_line_and_by_another_is_refused(fed, db, drill):
+    node = replace(fed, handlers=node_handlers())
+    sent = offer(BOB, drill)
+    await handle(node, sent)
+    await handle(node, offer(BERT, drill, "Me too."))
+
+    stolen = activity("Undo", BERT, sent["id"])
+    await refused_and_unchanged(node, db, stolen)
+    assert await handle(fed, activity("Undo", BOB, sent["id"])) == "unhandled"  # base table
+
+    assert await handle(node, activity("Undo", BOB, sent["id"])) == "done"
+    states = await db.fetch("SELECT respondent_actor_uri, state FROM conversations ORDER BY id")
+    assert [tuple(row) for row in states] == [(BOB, "withdrawn"), (BERT, "waiting")]
+    kinds = [row[0] for row in await db.fetch("SELECT kind FROM notifications ORDER BY id")]
+    assert kinds == ["new_answer", "new_answer", "withdrawn"]
+    # a second Undo finds nothing left to do
+    assert await handle(node, activity("Undo", BOB, sent["id"])) == "done"
+

@@ -1,0 +1,46 @@
+"""Inbound handlers that need the answers' line (services.answers), which the federation
+layer may not import: the entry points give the node this table (`node_handlers`) through
+open_federation, and the federation code looks handlers up there.
+
+- Undo of an Offer that answered a local listing: the remote respondent leaves the line, as a
+  local one who withdraws does (a reservation they held is released and passes on).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from commonsfed.ap.jsonld import first_id
+from commonsfed.db import answers as q
+from commonsfed.federation.context import Federation
+from commonsfed.federation.errors import Refused
+from commonsfed.federation.handlers import HANDLERS, Handler
+from commonsfed.services import answers
+
+
+def node_handlers() -> dict[tuple[str, str | None], Handler]:
+    """The node's inbound handler table: federation's own, and these."""
+    return {**HANDLERS, ("Undo", "Offer"): Handler(verify_undo_offer, receive_undo_offer)}
+
+
+async def verify_undo_offer(fed: Federation, activity: dict[str, Any]) -> int | None:
+    actor = activity["actor"]
+    inner = activity["object"]
+    if isinstance(inner, dict) and first_id(inner.get("actor")) != actor:
+        raise Refused("Undo of an activity someone else sent")
+    offer_id = first_id(inner)
+    async with fed.pool.acquire() as conn:
+        conv = await q.conversation_by_ap_id(conn, offer_id) if offer_id else None
+    if conv is None or conv.is_remote_listing or conv.ap_id != offer_id:
+        raise Refused(f"{offer_id} is not an Offer that answered a listing here")
+    if conv.respondent_actor_uri != actor:
+        raise Refused("only the actor who sent an Offer may take it back")
+    return None if conv.state in answers.FINAL else conv.id
+
+
+async def receive_undo_offer(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], conversation_id: int
+) -> None:
+    await answers.withdrawn_remotely(conn, fed.settings, conversation_id)
