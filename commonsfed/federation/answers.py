@@ -145,6 +145,8 @@ async def receive_answer(
     conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], plan: IncomingAnswer
 ) -> None:
     listing = await listings_q.get_listing(conn, plan.listing_uid, for_update=True)
+    if listing is None:
+        return  # removed since the answer was verified: nothing left to answer
     text = plan.text or f"Answered “{listing.title}”."
     conv = await q.find_remote_respondent(conn, listing.id, plan.actor_uri)
     if conv is not None:

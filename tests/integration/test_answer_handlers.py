@@ -14,8 +14,12 @@ from typing import Any
 import orjson
 import pytest
 
+from commonsfed.ap.jsonld import normalise
 from commonsfed.ap.listings import offer_agreement_to_ap
 from commonsfed.db import accounts as accounts_q
+from commonsfed.db import answers as answers_q
+from commonsfed.federation import outbox
+from commonsfed.federation.answers import receive_answer, verify_offer
 from commonsfed.federation.handlers import Refused
 from commonsfed.services import listings
 from commonsfed.services.answer_inbox import node_handlers
@@ -179,9 +183,6 @@ async def test_public_reply_to_a_listing_stays_a_public_note(fed, db, drill):
 @pytest.fixture
 async def our_offer(fed, db) -> dict:
     """alice here answered bob's listing on south.example; the Offer she sent."""
-    from commonsfed.db import answers as answers_q
-    from commonsfed.federation import outbox
-
     listing_uri = "https://south.example/listings/ladder"
     alice_id = await db.fetchval("SELECT id FROM accounts WHERE username = 'alice'")
     sent = offer_agreement_to_ap(activity_id="http://localhost/activities/offer-1",
@@ -318,3 +319,14 @@ async def test_undo_offer__by_its_sender_leaves_the_line_and_by_another_is_refus
     # a second Undo finds nothing left to do
     assert await handle(node, activity("Undo", BOB, sent["id"])) == "done"
 
+
+
+async def test_offer__for_a_listing_removed_meanwhile_changes_nothing(fed, db, drill):
+    sent = normalise(offer(BOB, drill))
+    plan = await verify_offer(fed, sent)
+    await db.execute("DELETE FROM listings")
+
+    async with fed.pool.acquire() as conn, conn.transaction():
+        await receive_answer(conn, fed, sent, plan)
+
+    assert await line(db) == [] and await published(db) == []
