@@ -20,7 +20,7 @@ from aiohttp import BodyPartReader, web
 from markupsafe import Markup
 
 from commonsfed.models import KINDS, PURPOSES
-from commonsfed.services import listing_federation, listings
+from commonsfed.services import listing_federation, listing_forms, listings
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.markdown import render_markdown
 from commonsfed.services.photos import (
@@ -211,8 +211,8 @@ async def new_form(request: web.Request) -> web.Response:
         context = {"labels": LABELS, "values": dict(request.query), "error": None}
         return aiohttp_jinja2.render_template("listings/choose.html", request, context)
     purpose, kind = chosen
-    today = listings.now_utc().astimezone(request.app[SETTINGS].tz).date()
-    default_expiry = today + listings.DEFAULT_EXPIRY
+    today = listing_forms.now_utc().astimezone(request.app[SETTINGS].tz).date()
+    default_expiry = today + listing_forms.DEFAULT_EXPIRY
     values = {"purpose": purpose, "kind": kind, "expires_on": default_expiry.isoformat()}
     return await _render_form(request, values, {})
 
@@ -257,7 +257,7 @@ async def _own_listing(request: web.Request):
 
 async def edit_form(request: web.Request) -> web.Response:
     _, listing = await _own_listing(request)
-    values = listings.form_values(listing, request.app[SETTINGS].tz)
+    values = listing_forms.form_values(listing, request.app[SETTINGS].tz)
     return await _render_form(request, values, {}, listing=listing)
 
 
@@ -303,8 +303,8 @@ async def _render_listing(
         "labels": LABELS,
         "errors": errors or {},
         "description_html": Markup(render_markdown(view.listing.description)),
-        "until_day": listings.last_day(view.listing.available_until, request.app[SETTINGS].tz),
-        "expires_day": listings.last_day(view.listing.expires_at, request.app[SETTINGS].tz),
+        "until_day": listing_forms.last_day(view.listing.available_until, request.app[SETTINGS].tz),
+        "expires_day": listing_forms.last_day(view.listing.expires_at, request.app[SETTINGS].tz),
         **await answers_web.listing_context(request),
     }
     return aiohttp_jinja2.render_template("listings/show.html", request, context, status=status)

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from commonsfed.config import Settings
-from commonsfed.services import accounts, listing_federation, listings, search
+from commonsfed.services import accounts, listing_federation, listing_forms, listings, search
 from commonsfed.services.errors import ValidationError
-from commonsfed.services.listings import IN_THE_FUTURE
+from commonsfed.services.listing_forms import IN_THE_FUTURE
 from commonsfed.web.keys import POOL
 from tests.builders import post_listing, register_and_login
 
@@ -69,7 +69,7 @@ async def test_create_listing__expiry_day_ends_at_midnight_in_berlin(
     listing = await post(pool, berlin, alice, expires_on=day)
 
     assert listing.expires_at == ends_utc
-    assert listings.last_day(listing.expires_at, berlin.tz).isoformat() == day
+    assert listing_forms.last_day(listing.expires_at, berlin.tz).isoformat() == day
 
 
 async def test_expire_due__open_a_minute_before_berlin_midnight_expired_at_it(
@@ -95,7 +95,7 @@ async def test_create_listing__availability_days_are_berlin_days(pool, berlin, a
 
     assert listing.available_from == datetime(2030, 6, 9, 22, 0, tzinfo=UTC)
     assert listing.available_until == datetime(2030, 6, 12, 22, 0, tzinfo=UTC)
-    values = listings.form_values(listing, berlin.tz)
+    values = listing_forms.form_values(listing, berlin.tz)
     assert (values["available_from"], values["available_until"]) == ("2030-06-10", "2030-06-12")
 
 
@@ -117,7 +117,7 @@ async def test_create_listing__default_expiry_counts_from_the_berlin_day(pool, b
     listing = await post(pool, berlin, alice, now=datetime(2030, 6, 30, 22, 30, tzinfo=UTC))
 
     # today is 1 July in Berlin: 30 days on, the listing's last day is 31 July
-    assert listings.last_day(listing.expires_at, berlin.tz).isoformat() == "2030-07-31"
+    assert listing_forms.last_day(listing.expires_at, berlin.tz).isoformat() == "2030-07-31"
 
 
 async def test_pledge__deadline_ends_at_berlin_midnight(pool, berlin, alice):
@@ -194,7 +194,7 @@ async def test_new_form__prefills_the_expiry_from_the_local_day(make_client):
     page = await (await kiritimati.get("/listings/new?purpose=offer&kind=give")).text()
 
     local_today = datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
-    assert f'value="{(local_today + listings.DEFAULT_EXPIRY).isoformat()}"' in page
+    assert f'value="{(local_today + listing_forms.DEFAULT_EXPIRY).isoformat()}"' in page
 
 
 def test_age__old_dates_are_the_local_day():

@@ -6,14 +6,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from commonsfed.services.listings import (
+from commonsfed.services.listing_forms import (
     IN_THE_FUTURE,
-    TRANSITIONS,
     WHOLE_NUMBER,
     last_day,
-    slug_from,
     validate_listing_form,
 )
+from commonsfed.services.listings import TRANSITIONS, slug_from
 
 NOW = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 COMMON = {"title": "Ladder", "category": "tools", "place": "Elm Street 1-20"}

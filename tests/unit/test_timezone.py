@@ -11,7 +11,12 @@ from commonsfed.ap.listings import listing_to_ap
 from commonsfed.app import local_time_filter
 from commonsfed.cli import main
 from commonsfed.config import ConfigError, load_settings
-from commonsfed.services.listings import IN_THE_FUTURE, form_values, last_day, validate_listing_form
+from commonsfed.services.listing_forms import (
+    IN_THE_FUTURE,
+    form_values,
+    last_day,
+    validate_listing_form,
+)
 from tests.unit.test_ap_listings import make_context, make_listing, visible_text
 
 BERLIN = ZoneInfo("Europe/Berlin")
