@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from commonsfed.app import create_app
 from commonsfed.config import Settings
+from commonsfed.db.pool import connect
 from commonsfed.federation.context import Federation
 from commonsfed.federation.delivery import DeliveryWorker
 from commonsfed.federation.inbox import InboxWorker
@@ -46,6 +47,15 @@ class Node:
 
     def url(self, path: str) -> str:
         return f"http://{self.name}{path}"
+
+    async def query(self, sql: str, *args) -> list:
+        """The rows of `sql` on this node's database, on a connection of its own (for checks
+        and for setting a scene; the node's pool is left to the node)."""
+        conn = await connect(self.settings.database_url)
+        try:
+            return await conn.fetch(sql, *args)
+        finally:
+            await conn.close()
 
 
 def free_port() -> int:

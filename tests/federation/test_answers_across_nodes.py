@@ -25,14 +25,6 @@ DRILL = {
 CARD_RE = re.compile(r'<h2><a href="(/network/listing\?uri=[^"]+)">([^<]+)</a>')
 
 
-async def query(node, sql: str, *args):
-    conn = await connect(node.settings.database_url)
-    try:
-        return await conn.fetch(sql, *args)
-    finally:
-        await conn.close()
-
-
 async def browser(node, name: str) -> aiohttp.ClientSession:
     """A second (third ...) browser on `node`, logged in as a new resident `name`."""
     session = aiohttp.ClientSession(
@@ -77,7 +69,7 @@ async def answer_from_south(client, listing_page: str, message: str) -> int:
 
 
 async def north_line(north, uid: str) -> list[tuple[str, str]]:
-    rows = await query(north, """
+    rows = await north.query("""
         SELECT c.respondent_actor_uri, c.state FROM conversations c
         JOIN listings l ON l.id = c.listing_id WHERE l.uid = $1 ORDER BY c.created_at, c.id
     """, uid)  # fmt: skip
@@ -86,7 +78,7 @@ async def north_line(north, uid: str) -> list[tuple[str, str]]:
 
 async def south_state(south, name: str) -> tuple[str, str]:
     """(the conversation's state, the listing's state as south knows it) for `name`."""
-    rows = await query(south, """
+    rows = await south.query("""
         SELECT c.state, c.remote_listing_state FROM conversations c
         JOIN accounts a ON a.id = c.respondent_account_id WHERE a.username = $1
     """, name)  # fmt: skip
@@ -95,7 +87,7 @@ async def south_state(south, name: str) -> tuple[str, str]:
 
 
 async def notified(node, name: str) -> list[str]:
-    rows = await query(node, """
+    rows = await node.query("""
         SELECT n.kind FROM notifications n JOIN accounts a ON a.id = n.account_id
         WHERE a.username = $1 ORDER BY n.id
     """, name)  # fmt: skip
@@ -103,7 +95,7 @@ async def notified(node, name: str) -> list[str]:
 
 
 async def conversation_ids(north, uid: str) -> dict[str, int]:
-    rows = await query(north, """
+    rows = await north.query("""
         SELECT c.id, c.respondent_actor_uri FROM conversations c
         JOIN listings l ON l.id = c.listing_id WHERE l.uid = $1
     """, uid)  # fmt: skip
@@ -123,7 +115,7 @@ async def test_drill__answered_from_south_reserved_released_and_passed_down_the_
 
     # north has his answer, first in line, with his message; alice is told
     assert await north_line(north, drill.uid) == [("bob", "waiting")]
-    messages = await query(north, "SELECT body, sender_actor_uri FROM messages")
+    messages = await north.query("SELECT body, sender_actor_uri FROM messages")
     assert [tuple(m) for m in messages] == [
         ("Could I borrow it on Saturday?", south.url("/users/bob"))]
     assert await notified(north, "alice") == ["new_answer"]
@@ -143,7 +135,7 @@ async def test_drill__answered_from_south_reserved_released_and_passed_down_the_
     assert "reserved_for_you" in await notified(south, "bob")
     bob_page = await (await bob.get(f"/conversations/{bobs}")).text()
     assert "Your answer to @alice@north.test" in bob_page and "Reserved" in bob_page
-    document = (await query(south, "SELECT document FROM remote_objects WHERE uri = $1",
+    document = (await south.query("SELECT document FROM remote_objects WHERE uri = $1",
                             north.url(f"/listings/{drill.uid}")))[0][0]
     assert '"hasNumericalValue": "0"' in document  # nothing left to lend while reserved
 
@@ -218,9 +210,9 @@ async def test_drill__withdrawing_on_south_passes_the_reservation_down_north_s_l
     # north takes him out of the line, opens the listing and offers it to Carol
     assert (await south_state(south, "bob"))[0] == "withdrawn"
     assert await north_line(north, drill.uid) == [("bob", "withdrawn"), ("carol", "offered")]
-    assert (await query(north, "SELECT state FROM listings"))[0][0] == "open"
+    assert (await north.query("SELECT state FROM listings"))[0][0] == "open"
     assert {"new_answer", "withdrawn", "new_message"} <= set(await notified(north, "alice"))
-    rows = await query(north, "SELECT body FROM messages ORDER BY id")
+    rows = await north.query("SELECT body FROM messages ORDER BY id")
     assert rows[-1][0].startswith("I withdraw my answer to “Cordless drill”")
     assert await south_state(south, "carol") == ("waiting", "open")
 
@@ -235,8 +227,8 @@ async def test_drill__removed_on_north_is_deleted_on_south(network):
     await settle(north, south)
 
     uri = north.url(f"/listings/{drill.uid}")
-    assert await query(south, "SELECT uri FROM remote_objects WHERE uri = $1", uri) == []
-    assert len(await query(south, "SELECT uri FROM tombstones WHERE uri = $1", uri)) == 1
+    assert await south.query("SELECT uri FROM remote_objects WHERE uri = $1", uri) == []
+    assert len(await south.query("SELECT uri FROM tombstones WHERE uri = $1", uri)) == 1
     assert (await south_state(south, "bob"))[1] == "withdrawn"
     page = await (await bob.get("/explore?where=everywhere")).text()
     assert "Cordless drill" not in page

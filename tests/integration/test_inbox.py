@@ -27,25 +27,17 @@ AS2 = "application/activity+json"
 # --- builders ------------------------------------------------------------------------
 
 
-async def query(node, sql: str, *args):
-    conn = await connect(node.settings.database_url)
-    try:
-        return await conn.fetch(sql, *args)
-    finally:
-        await conn.close()
-
-
 async def stored(node) -> list[str]:
-    rows = await query(node, "SELECT activity_id FROM inbox_items ORDER BY id")
+    rows = await node.query("SELECT activity_id FROM inbox_items ORDER BY id")
     return [row["activity_id"] for row in rows]
 
 
 async def cached_actors(node) -> list[str]:
-    return [row["uri"] for row in await query(node, "SELECT uri FROM remote_actors")]
+    return [row["uri"] for row in await node.query("SELECT uri FROM remote_actors")]
 
 
 async def private_key(node, username: str):
-    rows = await query(node, "SELECT private_key_pem FROM accounts WHERE username = $1", username)
+    rows = await node.query("SELECT private_key_pem FROM accounts WHERE username = $1", username)
     return signatures.private_key_from_pem(rows[0]["private_key_pem"])
 
 
@@ -123,7 +115,7 @@ async def test_inbox__signed_activity_is_stored_once_and_answered_202(north_and_
     assert (status, body) == (202, b"")
     assert await stored(north) == [activity["id"]]
     assert alice in await cached_actors(north)
-    rows = await query(north, "SELECT actor_uri, state, activity FROM inbox_items")
+    rows = await north.query("SELECT actor_uri, state, activity FROM inbox_items")
     assert rows[0]["actor_uri"] == alice and rows[0]["state"] == "pending"
     assert orjson.loads(rows[0]["activity"]) == activity
 
@@ -455,8 +447,8 @@ async def test_inbox__activity_id_that_is_not_a_url_is_403(north_and_south):
 
 async def test_inbox__blocked_domain_is_403_without_fetching_the_key(north_and_south):
     north, south = north_and_south
-    await query(
-        north, "INSERT INTO domain_policies (domain, policy) VALUES ('south.test', 'block')"
+    await north.query(
+        "INSERT INTO domain_policies (domain, policy) VALUES ('south.test', 'block')"
     )
     alice, key_id = alice_of(south)
 
@@ -478,8 +470,8 @@ async def test_inbox__domain_blocked_after_its_key_was_cached_is_403(north_and_s
     await send(north, "/inbox", first, key_id, key)
 
     # When the admin blocks south and alice sends again
-    await query(
-        north, "INSERT INTO domain_policies (domain, policy) VALUES ('south.test', 'block')"
+    await north.query(
+        "INSERT INTO domain_policies (domain, policy) VALUES ('south.test', 'block')"
     )
     status, _ = await send(north, "/inbox", create_note(alice), key_id, key)
 
@@ -503,8 +495,8 @@ async def test_inbox__allowlist_mode_refuses_a_peer_not_listed(start_nodes):
 async def test_inbox__allowlist_mode_accepts_a_listed_peer(start_nodes):
     north, south = await start_nodes(2, **{"north.test": {"federation": "allowlist"}})
     await register(south.client, "alice")
-    await query(
-        north, "INSERT INTO domain_policies (domain, policy) VALUES ('south.test', 'allow')"
+    await north.query(
+        "INSERT INTO domain_policies (domain, policy) VALUES ('south.test', 'allow')"
     )
     alice, key_id = alice_of(south)
     activity = create_note(alice)
@@ -561,7 +553,7 @@ async def test_personal_inbox__unknown_resident_is_404(north_and_south):
 async def test_personal_inbox__resident_who_left_is_410(north_and_south):
     north, south = north_and_south
     await register(north.client, "carol")
-    await query(north, "UPDATE accounts SET status = 'deleted' WHERE username = 'carol'")
+    await north.query("UPDATE accounts SET status = 'deleted' WHERE username = 'carol'")
     alice, key_id = alice_of(south)
 
     status, _ = await send(
@@ -606,7 +598,7 @@ async def test_self_delete__of_an_actor_never_seen_is_202_dropped_without_a_fetc
     north, south = north_and_south
     alice, key_id = alice_of(south)
     key = await private_key(south, "alice")
-    await query(south, "UPDATE accounts SET status = 'deleted' WHERE username = 'alice'")
+    await south.query("UPDATE accounts SET status = 'deleted' WHERE username = 'alice'")
 
     status, _ = await send(north, "/inbox", self_delete(alice), key_id, key)
 
@@ -620,7 +612,7 @@ async def test_self_delete__of_a_cached_actor_now_gone_is_stored(north_and_south
     alice, key_id = alice_of(south)
     key = await private_key(south, "alice")
     await lookup(north.federation, alice)
-    await query(south, "UPDATE accounts SET status = 'deleted' WHERE username = 'alice'")
+    await south.query("UPDATE accounts SET status = 'deleted' WHERE username = 'alice'")
 
     # When south delivers the Delete signed with her (cached) key
     status, _ = await send(north, "/inbox", self_delete(alice), key_id, key)
@@ -635,7 +627,7 @@ async def test_self_delete__that_does_not_verify_with_the_cached_key_is_dropped(
     north, south = north_and_south
     alice, key_id = alice_of(south)
     await lookup(north.federation, alice)
-    await query(south, "UPDATE accounts SET status = 'deleted' WHERE username = 'alice'")
+    await south.query("UPDATE accounts SET status = 'deleted' WHERE username = 'alice'")
 
     status, _ = await send(
         north, "/inbox", self_delete(alice), key_id, signatures.generate_private_key()
@@ -680,9 +672,9 @@ async def test_inbox_then_worker__a_create_note_is_handled(north_and_south):
     assert await InboxWorker(north.federation).tick() is True
 
     # Then the note is kept and the item is done
-    rows = await query(north, "SELECT state, error FROM inbox_items")
+    rows = await north.query("SELECT state, error FROM inbox_items")
     assert [(r["state"], r["error"]) for r in rows] == [("done", None)]
-    notes = await query(north, "SELECT uri FROM remote_objects")
+    notes = await north.query("SELECT uri FROM remote_objects")
     assert [r["uri"] for r in notes] == [activity["object"]["id"]]
 
 
