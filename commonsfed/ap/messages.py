@@ -21,7 +21,6 @@ from commonsfed.ap.listings import (
     content_of,
     html_to_text,
     is_direct,
-    mentioned_actors,
     message_html,
 )
 
@@ -110,7 +109,7 @@ def direct_message_from_ap(note: dict[str, Any]) -> DirectMessage | None:
 
 
 def _without_leading_mentions(text: str, note: dict[str, Any]) -> str:
-    """"@bob Is it still free?" reads "Is it still free?" in the conversation: Mastodon puts
+    """ "@bob Is it still free?" reads "Is it still free?" in the conversation: Mastodon puts
     the addressee's mention first, and the conversation shows who wrote to whom already."""
     names = set()
     for tag in as_list(note.get("tag")):
@@ -129,5 +128,4 @@ __all__ = [
     "Recipient",
     "direct_message_from_ap",
     "direct_message_to_ap",
-    "mentioned_actors",
 ]

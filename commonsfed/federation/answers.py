@@ -95,7 +95,9 @@ async def send_message(
     return note_id
 
 
-async def _notify(conn, account_id: int | None, kind: str, conv: Conversation) -> None:
+async def notify(conn, account_id: int | None, kind: str, conv: Conversation) -> None:
+    """A notification about `conv` for a local account (None: a remote party, told by
+    activities instead)."""
     if account_id is not None:
         await notes_q.insert_notification(conn, account_id, kind, conv.listing_id, conv.id)
 
@@ -153,7 +155,7 @@ async def receive_answer(
         if await q.insert_message(
             conn, conv.id, None, text, sender_actor_uri=plan.actor_uri, ap_id=plan.ap_id
         ):
-            await _notify(conn, listing.author_id, "new_message", conv)
+            await notify(conn, listing.author_id, "new_message", conv)
         return
     if not listing.is_open:
         await _refuse_closed(conn, fed.settings, listing, plan)
@@ -165,7 +167,7 @@ async def receive_answer(
     await q.insert_message(
         conn, conv.id, None, text, sender_actor_uri=plan.actor_uri, ap_id=plan.ap_id
     )
-    await _notify(conn, listing.author_id, "new_answer", conv)
+    await notify(conn, listing.author_id, "new_answer", conv)
 
 
 async def _refuse_closed(conn, settings: Settings, listing: Listing, plan: IncomingAnswer) -> None:
@@ -250,7 +252,7 @@ async def receive_direct_note(
         conn, conv.id, None, plan.text, sender_actor_uri=plan.actor_uri, ap_id=plan.ap_id
     ):
         local_party = conv.respondent_account_id if conv.is_remote_listing else conv.author_id
-        await _notify(conn, local_party, "new_message", conv)
+        await notify(conn, local_party, "new_message", conv)
 
 
 # --- the author's decision on our Offer ----------------------------------------------------
@@ -318,7 +320,7 @@ async def receive_decision(
             sender_actor_uri=conv.remote_author_uri,
             ap_id=plan.ap_id,
         )
-    await _notify(conn, conv.respondent_account_id, NOTIFY[plan.state], conv)
+    await notify(conn, conv.respondent_account_id, NOTIFY[plan.state], conv)
 
 
 # --- a remote listing changed --------------------------------------------------------------
@@ -336,4 +338,4 @@ async def remote_listing_changed(conn: asyncpg.Connection, updated: RemoteObject
     )
     for conversation_id in completed:
         conv = await q.get_conversation(conn, conversation_id)
-        await _notify(conn, conv.respondent_account_id, "completed", conv)
+        await notify(conn, conv.respondent_account_id, "completed", conv)

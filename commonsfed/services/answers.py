@@ -49,7 +49,7 @@ from commonsfed.db import objects as objects_q
 from commonsfed.db.answers import IN_LINE, Conversation, Message
 from commonsfed.federation import outbox
 from commonsfed.federation.actors import get_actor
-from commonsfed.federation.answers import send_message
+from commonsfed.federation.answers import notify, send_message
 from commonsfed.federation.context import Federation
 from commonsfed.federation.fetch import FetchError
 from commonsfed.models import Account, Listing
@@ -97,18 +97,12 @@ def check_message(message: str) -> str:
 # --- notifications -------------------------------------------------------------------------
 
 
-async def _notify(conn, account_id: int | None, kind: str, conv: Conversation) -> None:
-    if account_id is not None:
-        await notes_q.insert_notification(conn, account_id, kind, conv.listing_id, conv.id)
-
-
 # what a respondent who answered with a direct message is told, in the author's name
 TOLD = {
     "reserved_for_you": "I have reserved “{title}” for you. Let us arrange the handover here.",
     "offered_to_you": "“{title}” is free again and you are next in line. "
     "Reply here if you still want it.",
-    "reservation_released": "I have released the reservation of “{title}”; "
-    "you are in line again.",
+    "reservation_released": "I have released the reservation of “{title}”; you are in line again.",
     "declined": "Sorry: I have declined your answer to “{title}”.",
     "completed": "“{title}” is marked as completed with you. Thank you!",
 }
@@ -118,7 +112,7 @@ async def _tell_respondent(conn, settings: Settings, conv: Conversation, kind: s
     """A local respondent gets a notification; a remote one an activity (see the module
     docstring)."""
     if conv.respondent_actor_uri is None:
-        await _notify(conn, conv.respondent_account_id, kind, conv)
+        await notify(conn, conv.respondent_account_id, kind, conv)
         return
     author = LocalUris(settings.base_url).user(conv.author_username)
     if conv.answered_with == "offer" and kind in ("reserved_for_you", "declined"):
@@ -138,33 +132,53 @@ async def _decide_offer(
 ) -> None:
     listing = listing_url(settings, conv.listing_uid)
     offer = ap_listings.AgreementOffer(
-        offer_id=conv.ap_id, actor_uri=conv.respondent_actor_uri, listing_uri=listing,
-        intent_uri=listing + "#primary", quantity=None, unit=None, reciprocal_intent_uri=None,
-        reciprocal_quantity=None, reciprocal_unit=None, message="",
+        offer_id=conv.ap_id,
+        actor_uri=conv.respondent_actor_uri,
+        listing_uri=listing,
+        intent_uri=listing + "#primary",
+        quantity=None,
+        unit=None,
+        reciprocal_intent_uri=None,
+        reciprocal_quantity=None,
+        reciprocal_unit=None,
+        message="",
     )
     activity_id = outbox.new_activity_id(settings)
     if accepted:
         agreement = f"{listing}/agreements/{conv.id}"
         decision = ap_listings.agreement_accept_to_ap(
-            activity_id=activity_id, actor_uri=author, offer=offer, agreement_id=agreement)
+            activity_id=activity_id, actor_uri=author, offer=offer, agreement_id=agreement
+        )
         await q.set_agreement(conn, conv.id, agreement)
     else:
         decision = ap_listings.agreement_reject_to_ap(
-            activity_id=activity_id, actor_uri=author, offer=offer)
+            activity_id=activity_id, actor_uri=author, offer=offer
+        )
     await outbox.publish(conn, settings, decision)
 
 
 async def _send(
-    conn, settings: Settings, conv: Conversation, sender_uri: str, recipient_uri: str,
-    body: str, *, sender_id: int | None,
+    conn,
+    settings: Settings,
+    conv: Conversation,
+    sender_uri: str,
+    recipient_uri: str,
+    body: str,
+    *,
+    sender_id: int | None,
 ) -> None:
     """A direct message to the remote side of `conv`, kept in the conversation too (the
     author's automatic notes are not: the respondent's node shows them as they arrive)."""
     listing = conv.remote_listing_uri or listing_url(settings, conv.listing_uid)
     in_reply_to = await q.last_message_ap_id(conn, conv.id) or conv.ap_id or listing
     note_id = await send_message(
-        conn, settings, sender_uri=sender_uri, recipient_uri=recipient_uri, body=body,
-        in_reply_to=in_reply_to, listing_uri=listing,
+        conn,
+        settings,
+        sender_uri=sender_uri,
+        recipient_uri=recipient_uri,
+        body=body,
+        in_reply_to=in_reply_to,
+        listing_uri=listing,
     )
     if sender_id is not None:
         await q.insert_message(conn, conv.id, sender_id, body, ap_id=note_id)
@@ -176,7 +190,7 @@ async def _tell_other_side(
     if sender.id == conv.author_id:
         await _tell_respondent(conn, settings, conv, kind)
     else:
-        await _notify(conn, conv.author_id, kind, conv)
+        await notify(conn, conv.author_id, kind, conv)
 
 
 # --- answering and writing -----------------------------------------------------------------
@@ -204,7 +218,7 @@ async def answer(
             conn, await q.insert_conversation(conn, listing.id, account.id)
         )
         await q.insert_message(conn, conv.id, account.id, body)
-        await _notify(conn, listing.author_id, "new_answer", conv)
+        await notify(conn, listing.author_id, "new_answer", conv)
         return conv
 
 
@@ -234,31 +248,50 @@ async def answer_remote(
             raise InvalidTransition(CLOSED)
         offer_id = outbox.new_activity_id(settings)
         conversation_id = await q.insert_remote_listing_conversation(
-            conn, account_id=account.id, listing_uri=remote.uri, author_uri=author.uri,
+            conn,
+            account_id=account.id,
+            listing_uri=remote.uri,
+            author_uri=author.uri,
             author_handle=f"{author.preferred_username}@{author.domain}"[:300],
             title=remote.title,
-            state=remote.state, ap_id=offer_id,
+            state=remote.state,
+            ap_id=offer_id,
         )
         await q.insert_message(conn, conversation_id, account.id, body, ap_id=offer_id)
         offer = ap_listings.offer_agreement_to_ap(
-            activity_id=offer_id, actor_uri=LocalUris(settings.base_url).user(account.username),
-            author_uri=author.uri, listing_uri=remote.uri, message=body,
+            activity_id=offer_id,
+            actor_uri=LocalUris(settings.base_url).user(account.username),
+            author_uri=author.uri,
+            listing_uri=remote.uri,
+            message=body,
         )
         await outbox.publish(conn, settings, offer)
         return await q.get_conversation(conn, conversation_id)
 
 
-async def _write(
-    conn, settings: Settings, conv: Conversation, sender: Account, body: str
-) -> None:
+async def _write(conn, settings: Settings, conv: Conversation, sender: Account, body: str) -> None:
     """One message from a local party; it travels when the other party is remote."""
     users = LocalUris(settings.base_url)
     if conv.is_remote_listing:  # the sender is the local respondent
-        await _send(conn, settings, conv, users.user(sender.username), conv.remote_author_uri,
-                    body, sender_id=sender.id)
+        await _send(
+            conn,
+            settings,
+            conv,
+            users.user(sender.username),
+            conv.remote_author_uri,
+            body,
+            sender_id=sender.id,
+        )
     elif conv.respondent_actor_uri is not None and sender.id == conv.author_id:
-        await _send(conn, settings, conv, users.user(sender.username),
-                    conv.respondent_actor_uri, body, sender_id=sender.id)
+        await _send(
+            conn,
+            settings,
+            conv,
+            users.user(sender.username),
+            conv.respondent_actor_uri,
+            body,
+            sender_id=sender.id,
+        )
     else:
         await q.insert_message(conn, conv.id, sender.id, body)
         await _tell_other_side(conn, settings, conv, sender, "new_message")
@@ -317,9 +350,7 @@ async def _set_listing_state(
     if state not in TRANSITIONS[listing.state]:
         raise InvalidTransition(f"This listing is {listing.state}; it cannot become {state}.")
     await listings_q.set_state(conn, listing.id, state)
-    await listings_q.insert_event(
-        conn, listing.id, "state", state, account.id if account else None
-    )
+    await listings_q.insert_event(conn, listing.id, "state", state, account.id if account else None)
     await publish_updated(conn, settings, listing.uid)
 
 
@@ -456,7 +487,7 @@ async def withdraw(
         if conv.state in FINAL:
             raise InvalidTransition(f"This answer is {conv.state} already.")
         await _leave_line(conn, settings, listing, conv, "withdrawn", account)
-        await _notify(conn, conv.author_id, "withdrawn", conv)
+        await notify(conn, conv.author_id, "withdrawn", conv)
 
 
 async def withdrawn_remotely(conn, settings: Settings, conversation_id: int) -> None:
@@ -466,7 +497,7 @@ async def withdrawn_remotely(conn, settings: Settings, conversation_id: int) -> 
     if conv.state in FINAL:
         return
     await _leave_line(conn, settings, listing, conv, "withdrawn", None)
-    await _notify(conn, conv.author_id, "withdrawn", conv)
+    await notify(conn, conv.author_id, "withdrawn", conv)
 
 
 async def _withdraw_remote(conn, settings: Settings, account: Account, conv: Conversation) -> None:
@@ -482,8 +513,15 @@ async def _withdraw_remote(conn, settings: Settings, account: Account, conv: Con
     if offer is not None:
         undo = undo_to_ap(me, offer, settings, new_id=outbox.new_activity_id)
         await outbox.publish(conn, settings, undo)
-    await _send(conn, settings, conv, me, conv.remote_author_uri,
-                WITHDRAWN.format(title=conv.listing_title), sender_id=account.id)
+    await _send(
+        conn,
+        settings,
+        conv,
+        me,
+        conv.remote_author_uri,
+        WITHDRAWN.format(title=conv.listing_title),
+        sender_id=account.id,
+    )
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -573,9 +611,7 @@ async def conversation(
     notifications about it count as read from here on."""
     async with pool.acquire() as conn:
         conv = await _get(conn, conversation_id)
-        manages = not conv.is_remote_listing and (
-            account.is_admin or account.id == conv.author_id
-        )
+        manages = not conv.is_remote_listing and (account.is_admin or account.id == conv.author_id)
         if not (manages or _is_party(conv, account)):
             raise NotAllowed(NOT_YOURS)
         await notes_q.mark_read(conn, account.id, conv.id)
@@ -609,16 +645,15 @@ async def remote_listing(
     pool: asyncpg.Pool, viewer: Account | None, listing_uri: str
 ) -> RemoteListingView | None:
     async with pool.acquire() as conn:
-        stored = await objects_q.get_remote_object(conn, listing_uri)
-        document = await objects_q.get_remote_document(conn, listing_uri) if stored else None
-        mine = (
-            await q.find_remote_listing_conversation(conn, listing_uri, viewer.id)
-            if viewer and document
-            else None
-        )
+        document = await objects_q.get_remote_document(conn, listing_uri)
         remote = ap_listings.listing_from_ap(document) if document else None
         if remote is None:
             return None
+        mine = (
+            await q.find_remote_listing_conversation(conn, listing_uri, viewer.id)
+            if viewer
+            else None
+        )
         author = await actors_q.get_remote_actor(conn, remote.author_uri)
     return RemoteListingView(
         listing=remote,
@@ -628,4 +663,3 @@ async def remote_listing(
         may_answer=remote.state not in ap_listings.CLOSED_STATES,
         author=author.handle if author and author.preferred_username else remote.author_uri,
     )
-
