@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, Literal
@@ -241,6 +241,7 @@ def parse_signature(
     *,
     scheme: str = "https",
     authority: str | None = None,
+    for_authority: str | None = None,
     now: datetime | None = None,
 ) -> ParsedSignature:
     """Check everything that needs no key; raise SignatureError on the first problem.
@@ -252,12 +253,19 @@ def parse_signature(
     `scheme` is the one the client used (https behind a TLS-terminating proxy).
     `authority` is this server's public host[:port]; when given it stands in for the
     Host header, for a reverse proxy that rewrites Host.
+    `for_authority` is this server's public host[:port] too: a request signed for any
+    other host is refused, so a request one server received cannot be replayed to another
+    (a proxy may well pass an unknown Host through).
     Then look up the key for `key_id` and call `verify_signature`.
     """
     request = _incoming_request(method, path_qs, headers, scheme, authority)
     if "signature-input" in request.headers:
-        return _parse_rfc9421(request, body, _utc(now))
-    return _parse_cavage(request, body, _utc(now))
+        parsed = _parse_rfc9421(request, body, _utc(now))
+    else:
+        parsed = _parse_cavage(request, body, _utc(now))
+    if for_authority is not None:
+        _check_authority(request, for_authority)
+    return parsed
 
 
 def verify_signature(parsed: ParsedSignature, public_key: rsa.RSAPublicKey) -> None:
@@ -278,11 +286,19 @@ def verify_request(
     *,
     scheme: str = "https",
     authority: str | None = None,
+    for_authority: str | None = None,
     now: datetime | None = None,
 ) -> ParsedSignature:
     """Parse and verify with a key already in hand; returns what was verified."""
     parsed = parse_signature(
-        method, path_qs, headers, body, scheme=scheme, authority=authority, now=now
+        method,
+        path_qs,
+        headers,
+        body,
+        scheme=scheme,
+        authority=authority,
+        for_authority=for_authority,
+        now=now,
     )
     verify_signature(parsed, public_key)
     return parsed
@@ -303,6 +319,12 @@ class _Request:
         if not self.host:
             raise SignatureError("request has no Host header")
         return self.host.lower().removesuffix(f":{_DEFAULT_PORTS.get(self.scheme)}")
+
+
+def _check_authority(request: _Request, expected: str) -> None:
+    wanted = replace(request, host=expected).authority()
+    if request.authority() != wanted:
+        raise SignatureError(f"the request is for {request.authority()}, not for {wanted}")
 
 
 def _incoming_request(

@@ -76,15 +76,18 @@ def bound_socket() -> socket.socket:
 
 @pytest.fixture
 async def start_nodes(make_database, tmp_path):
-    """start_nodes(n, **settings changes) -> [Node, ...]; all stopped after the test."""
+    """start_nodes(n, **settings changes) -> [Node, ...]; all stopped after the test.
+    `others` maps more names (servers the test stands in for) to "127.0.0.1:port" in every
+    node's resolver map."""
     clients: list[TestClient] = []
     reserved: list[socket.socket] = []
 
-    async def start(count: int = 2, **changes) -> list[Node]:
+    async def start(count: int = 2, *, others: dict[str, str] | None = None, **changes):
         names = NAMES[:count]
         sockets = {name: bound_socket() for name in names}
         reserved.extend(sockets.values())
         resolve = {name: f"127.0.0.1:{sock.getsockname()[1]}" for name, sock in sockets.items()}
+        resolve |= others or {}
         nodes = []
         for name in names:
             settings = Settings(

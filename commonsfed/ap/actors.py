@@ -87,39 +87,66 @@ class ActorError(ValueError):
 
 
 def actor_from_ap(document: dict[str, Any]) -> RemoteActor:
+    """The usable parts of a remote actor document; ActorError when it is not usable.
+
+    Every address an actor gives must be on its own host (INTEROP): an inbox or a key
+    elsewhere makes the actor unusable, a shared inbox or followers collection elsewhere is
+    ignored. Else an actor could make us sign and send to any site it names (its Accept
+    and every later fan-out go to its shared inbox), or claim a key that is another's.
+    """
     uri = _required_str(document, "id")
     if document.get("type") not in ACTOR_TYPES:
         raise ActorError(f"{uri} is a {document.get('type')!r}, not an actor")
-    key = _public_key(document, uri)
+    host = _host(uri)
+    if not host:
+        raise ActorError(f"{uri} is not an http(s) URL")
+    key = _public_key(document, uri, host)
     endpoints = document.get("endpoints") if isinstance(document.get("endpoints"), dict) else {}
+    inbox = _required_str(document, "inbox")
+    if _host(inbox) != host:
+        raise ActorError(f"{uri} names an inbox on another host")
     return RemoteActor(
         uri=uri,
-        domain=urlsplit(uri).netloc.lower(),
+        domain=host,
         type=document["type"],
         preferred_username=_optional_str(document, "preferredUsername"),
         name=_optional_str(document, "name"),
-        inbox=_same_host(_required_str(document, "inbox"), uri),
-        shared_inbox=first_id(endpoints.get("sharedInbox")),
-        followers=first_id(document.get("followers")),
+        inbox=inbox,
+        shared_inbox=_on_host(first_id(endpoints.get("sharedInbox")), host),
+        followers=_on_host(first_id(document.get("followers")), host),
         key_id=key["id"],
         public_key_pem=key["publicKeyPem"],
     )
 
 
-def _public_key(document: dict[str, Any], uri: str) -> dict[str, str]:
-    """The actor's key; its owner must be the actor itself (INTEROP: the actor lists its key)."""
+def _public_key(document: dict[str, Any], uri: str, host: str) -> dict[str, str]:
+    """The actor's key: its owner is the actor itself and its id is on the actor's host
+    (INTEROP), so no actor can name a key that belongs to someone elsewhere."""
     keys = document.get("publicKey")
     for key in keys if isinstance(keys, list) else [keys]:
         if (isinstance(key, dict) and isinstance(key.get("id"), str)
-                and isinstance(key.get("publicKeyPem"), str) and key.get("owner", uri) == uri):
+                and isinstance(key.get("publicKeyPem"), str) and key.get("owner", uri) == uri
+                and _host(key["id"]) == host):
             return key
-    raise ActorError(f"{uri} has no public key that it owns")
+    raise ActorError(f"{uri} has no public key on its own host that it owns")
 
 
-def _same_host(url: str, uri: str) -> str:
-    if urlsplit(url).netloc.lower() != urlsplit(uri).netloc.lower():
-        raise ActorError(f"{uri} names an inbox on another host")
-    return url
+def _host(url: str | None) -> str | None:
+    """The lower-cased host[:port] of an http(s) URL, else None."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # urlsplit refuses "http://[x"
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return parts.netloc.lower()
+
+
+def _on_host(url: str | None, host: str) -> str | None:
+    """`url` when it is on `host`; an address elsewhere is ignored, as if not given."""
+    return url if url is not None and _host(url) == host else None
 
 
 def _required_str(document: dict[str, Any], key: str) -> str:

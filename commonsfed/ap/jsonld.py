@@ -322,6 +322,13 @@ def _scan(doc: dict[str, Any]) -> bool:
     return keywords
 
 
+def check_size(doc: dict[str, Any]) -> None:
+    """Refuse (DocumentTooComplexError) a document past MAX_DEPTH or MAX_NODES: what
+    `normalise` would refuse later, for callers that must answer before storing it."""
+    _require_object(doc)
+    _scan(doc)
+
+
 # --- fast path ---------------------------------------------------------------------------
 
 
@@ -616,6 +623,7 @@ __all__ = [
     "PUBLIC",
     "as_list",
     "bundled_context",
+    "check_size",
     "first_id",
     "is_fast_path",
     "normalise",

@@ -43,7 +43,31 @@ async def get_account_profile(conn: asyncpg.Connection, username: str) -> asyncp
     )
 
 
-async def upsert_remote_actor(conn: asyncpg.Connection, actor: RemoteActor, document: dict) -> None:
+async def upsert_remote_actor(
+    conn: asyncpg.Connection, actor: RemoteActor, document: dict
+) -> str | None:
+    """Cache `actor`; None when stored, else the URI of the other cached actor that holds
+    its key id (key ids are unique), and nothing is written: who owns a key that two actors
+    name is for the caller to find out from their origins, never for a constraint error."""
+    try:
+        async with conn.transaction():  # a savepoint inside the caller's transaction
+            holder = await key_holder(conn, actor.key_id, actor.uri)
+            if holder is None:
+                await _upsert(conn, actor, document)
+            return holder
+    except asyncpg.UniqueViolationError:
+        # another transaction cached the key's holder between our read and our write
+        return await key_holder(conn, actor.key_id, actor.uri) or "another actor"
+
+
+async def key_holder(conn: asyncpg.Connection, key_id: str, uri: str) -> str | None:
+    """The cached actor other than `uri` that holds `key_id`, if any."""
+    return await conn.fetchval(
+        "SELECT uri FROM remote_actors WHERE key_id = $1 AND uri <> $2", key_id, uri
+    )
+
+
+async def _upsert(conn: asyncpg.Connection, actor: RemoteActor, document: dict) -> None:
     await conn.execute(
         """
         INSERT INTO remote_actors (uri, domain, type, preferred_username, name, inbox,
@@ -61,6 +85,15 @@ async def upsert_remote_actor(conn: asyncpg.Connection, actor: RemoteActor, docu
         actor.shared_inbox, actor.followers, actor.key_id, actor.public_key_pem,
         orjson.dumps(document).decode(),
     )
+
+
+async def forget_key_holder(conn: asyncpg.Connection, uri: str, key_id: str) -> bool:
+    """Drop the cached actor `uri` when it still claims `key_id`, which its origin says is
+    another's: the cache is only a copy, read again from the origin when next needed."""
+    result = await conn.execute(
+        "DELETE FROM remote_actors WHERE uri = $1 AND key_id = $2", uri, key_id
+    )
+    return result != "DELETE 0"
 
 
 _REMOTE_COLUMNS = ("uri, domain, type, preferred_username, name, inbox, shared_inbox, followers, "

@@ -51,13 +51,14 @@ async def get_remote_document(conn: asyncpg.Connection, uri: str) -> dict | None
 
 
 async def insert_remote_object(conn: asyncpg.Connection, obj: RemoteObject) -> bool:
-    """Keep `obj` unless we have it already or it was deleted (a Delete that came first)."""
+    """Keep `obj` unless we have it already or its author deleted it (a Delete that came
+    first); a tombstone another actor left does not count (see `is_tombstoned`)."""
     result = await conn.execute(
         """
         INSERT INTO remote_objects (uri, type, attributed_to, domain, in_reply_to, is_listing,
                                     document, published_at, updated_at)
         SELECT $1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9
-        WHERE NOT EXISTS (SELECT 1 FROM tombstones WHERE uri = $1)
+        WHERE NOT EXISTS (SELECT 1 FROM tombstones WHERE uri = $1 AND actor_uri = $3)
         ON CONFLICT (uri) DO NOTHING
         """,
         *_object_values(obj),
@@ -94,7 +95,8 @@ def _object_values(obj: RemoteObject) -> tuple:
 
 
 async def delete_remote_object(conn: asyncpg.Connection, uri: str, author: str) -> None:
-    """Forget `uri` (if `author` wrote it) and the reactions to it; leave a tombstone."""
+    """Forget `uri` (if `author` wrote it) and the reactions to it; leave `author`'s
+    tombstone, which keeps out a late Create by `author` only."""
     await conn.execute(
         "DELETE FROM remote_objects WHERE uri = $1 AND attributed_to = $2", uri, author
     )
@@ -103,7 +105,7 @@ async def delete_remote_object(conn: asyncpg.Connection, uri: str, author: str) 
         """
         INSERT INTO tombstones (uri, actor_uri) SELECT $1, $2
         WHERE NOT EXISTS (SELECT 1 FROM remote_objects WHERE uri = $1)
-        ON CONFLICT (uri) DO NOTHING
+        ON CONFLICT (uri, actor_uri) DO NOTHING
         """,
         uri,
         author,
@@ -117,8 +119,13 @@ async def delete_remote_object(conn: asyncpg.Connection, uri: str, author: str) 
     )
 
 
-async def is_tombstoned(conn: asyncpg.Connection, uri: str) -> bool:
-    return await conn.fetchval("SELECT EXISTS (SELECT 1 FROM tombstones WHERE uri = $1)", uri)
+async def is_tombstoned(conn: asyncpg.Connection, uri: str, author: str) -> bool:
+    """Whether `author` deleted `uri`. Only the author's own Delete keeps the object out:
+    the node cannot tell who wrote an id it never saw, so a Delete of one is recorded for
+    its sender, and another actor of the same host cannot block the real author's Create."""
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM tombstones WHERE uri = $1 AND actor_uri = $2)", uri, author
+    )
 
 
 async def forget_remote_actor(conn: asyncpg.Connection, uri: str) -> None:

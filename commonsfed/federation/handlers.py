@@ -34,13 +34,18 @@ from commonsfed.ap.activities import (
 )
 from commonsfed.ap.actors import ACTOR_TYPES, ActorError, RemoteActor, actor_from_ap
 from commonsfed.ap.jsonld import JsonLdError, as_list, first_id, normalise
-from commonsfed.db import actors as actors_q
 from commonsfed.db import answers as answers_q
 from commonsfed.db import follows as follows_q
 from commonsfed.db import objects as objects_q
 from commonsfed.federation import answers as answers_in
 from commonsfed.federation import outbox
-from commonsfed.federation.actors import get_actor
+from commonsfed.federation.actors import (
+    ActorUnavailable,
+    KeyHolder,
+    check_key,
+    get_actor,
+    save_actor,
+)
 from commonsfed.federation.context import Federation
 from commonsfed.federation.errors import (  # noqa: F401  (Retry and fetch_failure re-exported)
     Refused,
@@ -354,7 +359,7 @@ async def _announced_object(
     if fed.uris.is_local(uri):
         return None
     async with fed.pool.acquire() as conn:
-        if await objects_q.get_remote_object(conn, uri) or await objects_q.is_tombstoned(conn, uri):
+        if await objects_q.get_remote_object(conn, uri):
             return None
     document = activity["object"]
     if not (isinstance(document, dict) and same_host(uri, activity["actor"])):
@@ -364,6 +369,9 @@ async def _announced_object(
     announced = _read_object(document)
     if not same_host(announced.attributed_to, announced.uri):
         raise Refused(f"{uri} names an author on another host")
+    async with fed.pool.acquire() as conn:
+        if await objects_q.is_tombstoned(conn, uri, announced.attributed_to):
+            return None  # its author deleted it: an Announce does not bring it back
     return announced
 
 
@@ -381,8 +389,8 @@ async def receive_announce(
 async def verify_create(fed: Federation, activity: dict[str, Any]) -> RemoteObject | None:
     created = _owned_object(activity)
     async with fed.pool.acquire() as conn:
-        if await objects_q.is_tombstoned(conn, created.uri):
-            return None  # its Delete came first
+        if await objects_q.is_tombstoned(conn, created.uri, created.attributed_to):
+            return None  # its author's Delete came first
         if await objects_q.get_remote_object(conn, created.uri):
             return None  # we have it: a Create is not an Update
     return created
@@ -477,25 +485,34 @@ async def receive_delete_object(
 # --- Update and Delete of an actor -------------------------------------------------------
 
 
-async def verify_update_actor(
-    fed: Federation, activity: dict[str, Any]
-) -> tuple[RemoteActor, dict[str, Any]]:
+@dataclass(frozen=True)
+class ActorUpdate:
+    actor: RemoteActor
+    document: dict[str, Any]
+    key_holder: KeyHolder | None  # another cached actor that held the key it names
+
+
+async def verify_update_actor(fed: Federation, activity: dict[str, Any]) -> ActorUpdate:
     document = activity["object"]
     if not isinstance(document, dict) or document.get("id") != activity["actor"]:
         raise Refused("an actor may only update itself")
     try:
-        return actor_from_ap(document), document
+        actor = actor_from_ap(document)
     except ActorError as exc:
         raise Refused(str(exc)) from exc
+    try:
+        return ActorUpdate(actor, document, await check_key(fed, actor))
+    except FetchError as exc:
+        raise fetch_failure(exc) from exc
 
 
 async def receive_update_actor(
-    conn: asyncpg.Connection,
-    fed: Federation,
-    activity: dict[str, Any],
-    plan: tuple[RemoteActor, dict[str, Any]],
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], plan: ActorUpdate
 ) -> None:
-    await actors_q.upsert_remote_actor(conn, *plan)
+    try:
+        await save_actor(conn, plan.actor, plan.document, plan.key_holder)
+    except ActorUnavailable as exc:  # another writer took the key between verify and now
+        raise Retry(str(exc)) from exc
 
 
 async def verify_delete_actor(fed: Federation, activity: dict[str, Any]) -> str:

@@ -3,7 +3,8 @@
 In the web process (activitypub-federation-rust's order: cheapest refusal first, and nothing
 fetched for a peer we would refuse anyway):
 
-    size (413) -> content type (415) -> JSON object with id, type, actor (400)
+    size (413) -> content type (415) -> JSON object with id, type, actor, within the
+    size and recipient limits (400)
     -> signature (401) -> key owner is the actor (401) -> id on the actor's host (403)
     -> domain policy (403) -> INSERT ... ON CONFLICT DO NOTHING, with its NOTIFY -> 202
 
@@ -52,6 +53,11 @@ MAX_BODY = 1024 * 1024  # the same cap as the app's client_max_size
 AS2_CONTENT_TYPES = frozenset({"application/activity+json", "application/ld+json"})
 # activity_id has a unique btree index, whose entries cannot pass ~2.7 kB; real ids are short
 MAX_ID_LENGTH = 2048
+# Addressees of one activity (to, cc, bto, bcc, audience, its object's included). Mastodon
+# addresses followers as one collection, so real activities name a handful; the cap stays
+# under jsonld.MAX_NODES, which would refuse such a list later anyway, but in the worker.
+MAX_RECIPIENTS = 5_000
+_ADDRESSING = ("to", "cc", "bto", "bcc", "audience")
 
 
 class InboxRefused(Exception):
@@ -112,7 +118,29 @@ def parse_activity(body: bytes) -> Incoming:
     kind = _required_string(document.get("type"), "type")
     actor = document.get("actor")
     actor = actor.get("id") if isinstance(actor, dict) else actor
+    check_limits(document)
     return Incoming(activity_id, kind, _required_string(actor, "actor"), document)
+
+
+def check_limits(document: dict[str, Any]) -> None:
+    """The limits the worker would enforce, checked before the activity is stored, so a
+    hostile document gets a fast 400 rather than a 202 and a refusal nobody sees."""
+    try:
+        jsonld.check_size(document)
+    except jsonld.JsonLdError as exc:
+        raise InboxRefused(400, str(exc)) from None
+    count = recipient_count(document)
+    if count > MAX_RECIPIENTS:
+        raise InboxRefused(
+            400, f"the activity addresses {count} recipients; at most {MAX_RECIPIENTS}"
+        )
+
+
+def recipient_count(document: dict[str, Any]) -> int:
+    """Entries in the addressing of the activity and of its embedded object."""
+    inner = document.get("object")
+    parts = (document, inner) if isinstance(inner, dict) else (document,)
+    return sum(len(jsonld.as_list(part.get(key))) for part in parts for key in _ADDRESSING)
 
 
 def _required_string(value: Any, name: str) -> str:
@@ -200,6 +228,7 @@ def parse_signature(fed: Federation, request: SignedRequest) -> signatures.Parse
             request.headers,
             request.body,
             scheme=fed.settings.scheme,
+            for_authority=fed.settings.domain,
         )
     except signatures.SignatureError as exc:
         raise InboxRefused(401, str(exc)) from None

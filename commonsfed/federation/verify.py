@@ -24,7 +24,12 @@ async def verify_request(
 ) -> RemoteActor:
     try:
         parsed = signatures.parse_signature(
-            method, raw_path, headers, body, scheme=fed.settings.scheme
+            method,
+            raw_path,
+            headers,
+            body,
+            scheme=fed.settings.scheme,
+            for_authority=fed.settings.domain,
         )
     except signatures.SignatureError as exc:
         raise NotVerified(str(exc)) from None

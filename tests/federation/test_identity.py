@@ -78,6 +78,23 @@ async def test_secure_mode__a_forged_signature_is_refused(start_nodes):
     assert "does not verify" in (await response.json())["error"]
 
 
+async def test_secure_mode__a_fetch_signed_for_another_host_is_refused(start_nodes):
+    # Given a fetch north signed, truly, for east.test
+    north, south = await start_nodes(2, **{"south.test": {"secure_mode": True}})
+    await register(south.client, "alice")
+    headers = {"Accept": "application/activity+json"}
+    headers |= signatures.sign_cavage("GET", "http://east.test/users/alice/followers", headers,
+                                      None, north.federation.instance_key_id,
+                                      north.federation.instance_private_key)
+
+    # When it is replayed to south
+    response = await south.client.get("/users/alice/followers", headers=headers)
+
+    # Then south sees it was not meant for it
+    assert response.status == 401
+    assert "is for east.test, not for south.test" in (await response.json())["error"]
+
+
 async def test_cached_actor__is_served_from_postgres_without_fetching(start_nodes):
     north, south = await start_nodes(2)
     await register(south.client, "alice")

@@ -402,6 +402,24 @@ async def test_announce__of_a_listing_embedded_by_its_own_server_is_kept_as_sent
     assert await reactions(db) == [("Announce", group, offer["id"])]
 
 
+async def test_announce__of_a_note_its_author_deleted_does_not_bring_it_back(fed, db):
+    uri = "https://south.example/notes/gone"
+    await handle(fed, activity("Delete", BOB, uri))
+
+    assert await handle(fed, activity("Announce", BERT, note(uri, BOB))) == "done"
+
+    assert await stored(db, uri) is None
+
+
+async def test_announce__a_squatters_tombstone_does_not_keep_the_note_out(fed, db):
+    uri = "https://south.example/notes/announced"
+    await handle(fed, activity("Delete", BERT, uri))
+
+    assert await handle(fed, activity("Announce", BERT, note(uri, BOB))) == "done"
+
+    assert (await stored(db, uri))["attributed_to"] == BOB
+
+
 @pytest.mark.parametrize(("status", "error"), [(503, Retry), (404, Refused), (410, Refused)])
 async def test_announce__when_the_origin_fails_nothing_is_kept(make_fed, elsewhere, status, error):
     elsewhere.status = status
@@ -566,6 +584,36 @@ async def test_delete_before_create__the_late_create_is_ignored(fed, db):
 
     assert await stored(db, uri) is None
     assert await db.fetchval("SELECT count(*) FROM tombstones WHERE uri = $1", uri) == 1
+
+
+async def test_delete_before_create__by_another_actor_of_the_host_does_not_block_the_author(
+    fed, db
+):
+    # Given bert, on bob's server, deletes an id north never saw
+    uri = "https://south.example/notes/squatted"
+    assert await handle(fed, activity("Delete", BERT, uri)) == "done"
+
+    # When bob, its real author, creates it
+    assert await handle(fed, activity("Create", BOB, note(uri, BOB))) == "done"
+
+    # Then bob's note is kept: bert's tombstone stands for bert only
+    assert (await stored(db, uri))["attributed_to"] == BOB
+
+
+async def test_delete__after_a_squatters_tombstone_the_authors_own_still_stands(fed, db):
+    # Given bert left a tombstone on bob's id, then bob created and deleted it
+    uri = "https://south.example/notes/twice"
+    await handle(fed, activity("Delete", BERT, uri))
+    await handle(fed, activity("Create", BOB, note(uri, BOB)))
+    assert await handle(fed, activity("Delete", BOB, uri)) == "done"
+
+    # When bob's Create comes again (a retry, or a relay)
+    assert await handle(fed, activity("Create", BOB, note(uri, BOB))) == "done"
+
+    # Then it stays deleted: bob's own tombstone keeps it out
+    assert await stored(db, uri) is None
+    tombstones = await db.fetch("SELECT actor_uri FROM tombstones WHERE uri = $1 ORDER BY 1", uri)
+    assert [row["actor_uri"] for row in tombstones] == [BERT, BOB]
 
 
 # --- Update and Delete of an actor ---------------------------------------------------------

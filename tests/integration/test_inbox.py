@@ -17,7 +17,12 @@ from commonsfed import signatures
 from commonsfed.db.inbox import INBOX_CHANNEL, insert_item
 from commonsfed.db.pool import connect, create_pool
 from commonsfed.federation.actors import lookup
-from commonsfed.federation.inbox import InboxWorker, WakeUps, permitted_policies
+from commonsfed.federation.inbox import (
+    MAX_RECIPIENTS,
+    InboxWorker,
+    WakeUps,
+    permitted_policies,
+)
 from commonsfed.federation.policy import is_allowed
 from tests.builders import register
 
@@ -388,6 +393,69 @@ async def test_inbox__signature_made_for_another_inbox_is_401(north_and_south):
 
     # Then the request target does not match what was signed
     assert status == 401 and "does not verify" in orjson.loads(answer)["error"]
+    assert await stored(north) == []
+
+
+async def test_inbox__delivery_signed_for_another_host_is_401(north_and_south):
+    # Given a delivery alice signed for east.test's shared inbox
+    north, south = north_and_south
+    alice, key_id = alice_of(south)
+    body = orjson.dumps(create_note(alice))
+    headers = signed_headers(
+        "http://east.test/inbox", body, key_id, await private_key(south, "alice")
+    )
+
+    # When it is replayed to north, with the Host it was signed for (a proxy passes it on)
+    status, answer = await post(north, "/inbox", body, headers)
+
+    # Then north refuses it before looking for the key: it was not meant for north
+    assert status == 401
+    assert orjson.loads(answer)["error"] == "the request is for east.test, not for north.test"
+    assert await stored(north) == [] and await cached_actors(north) == []
+
+
+async def test_inbox__too_many_recipients_is_400_before_the_signature_is_checked(
+    north_and_south,
+):
+    north, south = north_and_south
+    alice, key_id = alice_of(south)
+    crowd = [f"http://south.test/users/u{n}" for n in range(MAX_RECIPIENTS)]
+    activity = create_note(alice) | {"to": crowd[:3000], "cc": crowd[3000:] + [alice]}
+
+    status, body = await send(north, "/inbox", activity, key_id, await private_key(south, "alice"))
+
+    assert status == 400
+    expected = f"the activity addresses {MAX_RECIPIENTS + 1} recipients; at most {MAX_RECIPIENTS}"
+    assert orjson.loads(body)["error"] == expected
+    assert await stored(north) == [] and await cached_actors(north) == []
+
+
+async def test_inbox__recipients_of_the_object_count_too(north_and_south):
+    north, south = north_and_south
+    alice, key_id = alice_of(south)
+    activity = create_note(alice)
+    activity["object"]["bcc"] = [f"http://south.test/users/u{n}" for n in range(MAX_RECIPIENTS)]
+
+    status, body = await send(north, "/inbox", activity, key_id, await private_key(south, "alice"))
+
+    assert status == 400 and "recipients" in orjson.loads(body)["error"]
+    assert await stored(north) == []
+
+
+@pytest.mark.parametrize("shape", ["deep", "wide"])
+async def test_inbox__document_the_worker_would_refuse_is_400_at_once(north_and_south, shape):
+    north, south = north_and_south
+    alice, key_id = alice_of(south)
+    nested: dict = {"name": "bottom"}
+    for _ in range(40):
+        nested = {"type": "Object", "object": nested}
+    bulky = {"tag": [{"type": "Hashtag", "name": f"#t{n}"} for n in range(4000)]}
+    activity = create_note(alice) | ({"instrument": nested} if shape == "deep" else bulky)
+
+    status, body = await send(north, "/inbox", activity, key_id, await private_key(south, "alice"))
+
+    assert status == 400
+    assert ("nested deeper" if shape == "deep" else "more than") in orjson.loads(body)["error"]
     assert await stored(north) == []
 
 

@@ -423,6 +423,34 @@ def test_verify_request__rfc9421_non_default_port_round_trip():
     verify_request("POST", "/inbox", headers, BODY, PUBLIC, scheme="http", now=NOW)
 
 
+# --- The host it was signed for ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ours", ["beta.example", "BETA.example", "beta.example:443"])
+def test_verify_request__for_our_own_authority_accepted(ours):
+    verify_request("POST", "/inbox", _cavage_post(), BODY, PUBLIC, for_authority=ours, now=NOW)
+    verify_request("POST", "/inbox", _rfc9421_post(), BODY, PUBLIC, for_authority=ours, now=NOW)
+
+
+@pytest.mark.parametrize("sign", [_cavage_post, _rfc9421_post])
+def test_verify_request__signed_for_another_authority_refused(sign):
+    # a request beta.example received, replayed to gamma.example with its Host unchanged
+    with pytest.raises(SignatureError, match="is for beta.example, not for gamma.example"):
+        verify_request(
+            "POST", "/inbox", sign(), BODY, PUBLIC, for_authority="gamma.example", now=NOW
+        )
+
+
+def test_verify_request__port_is_part_of_the_authority():
+    headers = _cavage_post(url="http://beta.example:8080/inbox")
+
+    with pytest.raises(SignatureError, match="not for beta.example:8081"):
+        verify_request(
+            "POST", "/inbox", headers, BODY, PUBLIC, scheme="http",
+            for_authority="beta.example:8081", now=NOW,
+        )  # fmt: skip
+
+
 # --- Body and digest -------------------------------------------------------------------------------
 
 
