@@ -118,3 +118,41 @@ def test_serve__refuses_an_external_database_that_is_behind(empty_database_url, 
     assert "run `commonsfed migrate`" in result.stderr
     assert "0001_accounts.sql" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_0011__cached_actors_keep_only_addresses_on_their_own_host(
+    empty_database_url, tmp_path
+):
+    # Given a database at 0010 that cached three actors: one whole, one whose shared inbox
+    # and followers are elsewhere, one whose key is elsewhere
+    for path in migrations_dir().glob("*.sql"):
+        if path.name < "0011":
+            (tmp_path / path.name).write_text(path.read_text())
+    conn = await connect(empty_database_url)
+    try:
+        await migrate.apply_all(conn, tmp_path)
+        rows = [
+            ("https://a.example/users/a", "https://a.example/inbox", "https://a.example/f",
+             "https://a.example/users/a#k"),
+            ("https://b.example/users/b", "https://victim.example/inbox",
+             "https://victim.example/f", "https://b.example/users/b#k"),
+            ("https://c.example/users/c", "https://c.example/inbox", "https://c.example/f",
+             "https://victim.example/users/v#k"),
+        ]  # fmt: skip
+        for uri, shared, followers, key_id in rows:
+            await conn.execute(
+                "INSERT INTO remote_actors (uri, domain, type, inbox, shared_inbox, followers,"
+                " key_id, public_key_pem, document) VALUES ($1, split_part($1, '/', 3), 'Person',"
+                " $1 || '/inbox', $2, $3, $4, 'pem', '{}')", uri, shared, followers, key_id)  # fmt: skip
+
+        # When 0011 is applied
+        await migrate.apply_all(conn, migrations_dir())
+        kept = await conn.fetch("SELECT uri, shared_inbox, followers FROM remote_actors ORDER BY uri")
+    finally:
+        await conn.close()
+
+    # Then what pointed elsewhere is gone
+    assert [tuple(row) for row in kept] == [
+        ("https://a.example/users/a", "https://a.example/inbox", "https://a.example/f"),
+        ("https://b.example/users/b", None, None),
+    ]
