@@ -1,7 +1,7 @@
 """A server we do not run, for tests that need a peer doing what real nodes never do.
 
 `StandIn` answers for any host names the test maps to it (every node's resolver map points
-them at its port): GETs are served from `documents` (AS2 documents, and WebFinger answers),
+them at its port): GETs are served from `documents` (AS2 documents, WebFinger and NodeInfo),
 POSTs to any inbox are kept in `received`, and every request is counted in `requests`, so a
 test can change what a hostile or half-broken peer serves from one step to the next.
 """
@@ -48,8 +48,7 @@ class StandIn:
         document = self.documents.get(url)
         if document is None:
             return web.json_response({"error": "not here"}, status=404)
-        kind = "application/jrd+json" if "/.well-known/webfinger" in url else AS2
-        return web.Response(body=orjson.dumps(document), content_type=kind)
+        return web.Response(body=orjson.dumps(document), content_type=_content_type(url))
 
     def actor(self, uri: str, key: Any, **changes: Any) -> dict[str, Any]:
         """Serve a Person at `uri` with `key`'s public half (as Mastodon shapes one), changed
@@ -82,6 +81,14 @@ class StandIn:
 
     def inboxes(self) -> list[str]:
         return [inbox for inbox, _ in self.received]
+
+
+def _content_type(url: str) -> str:
+    if "/.well-known/webfinger" in url:
+        return "application/jrd+json"
+    if "/.well-known/" in url or "/nodeinfo/" in url:
+        return "application/json"
+    return AS2
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from commonsfed.ap import activities as ap_activities
 from commonsfed.ap.actors import RemoteActor
@@ -168,24 +169,37 @@ async def neighbourhood_of(fed: Federation, domain_or_handle: str) -> RemoteActo
         links = await fetch_jrd(fed.session, fed.policy,
                                 f"{fed.settings.scheme}://{domain}/.well-known/nodeinfo",
                                 dev=fed.settings.dev)
-        href = _nodeinfo_href(links)
+        href = _nodeinfo_href(links, domain)
         info = await fetch_jrd(fed.session, fed.policy, href, dev=fed.settings.dev)
     except FetchError as exc:
         raise ValidationError({"domain": f"{domain} did not answer NodeInfo: {exc}"}) from None
     actor_uri = (info.get("metadata") or {}).get("neighbourhood")
     if not isinstance(actor_uri, str):
         raise ValidationError({"domain": f"{domain} does not name a neighbourhood actor"})
+    if not _on_domain(actor_uri, domain):
+        # else any node could make ours follow (and, in allow-list mode, hear) a third one
+        raise ValidationError({"domain": f"{domain} names a neighbourhood on another host"})
     return await _remote(fed, actor_uri, "domain")
 
 
-def _nodeinfo_href(links: dict) -> str:
-    for link in links.get("links") or []:
-        if isinstance(link, dict) and str(link.get("rel", "")).endswith("/schema/2.1"):
-            return link["href"]
-    for link in links.get("links") or []:
-        if isinstance(link, dict) and "nodeinfo" in str(link.get("rel", "")):
-            return link["href"]
-    raise FetchError("no NodeInfo link")
+def _nodeinfo_href(links: dict, domain: str) -> str:
+    """The NodeInfo document's address, 2.1 preferred; only on `domain` itself."""
+    found = [
+        (str(link.get("rel", "")), link["href"]) for link in links.get("links") or []
+        if isinstance(link, dict) and "nodeinfo" in str(link.get("rel", ""))
+        and isinstance(link.get("href"), str) and _on_domain(link["href"], domain)
+    ]  # fmt: skip
+    newest = [href for rel, href in found if rel.endswith("/schema/2.1")]
+    if not found:
+        raise FetchError(f"no NodeInfo link on {domain}")
+    return (newest or [href for _, href in found])[0]
+
+
+def _on_domain(url: str, domain: str) -> bool:
+    try:
+        return urlsplit(url).netloc.lower() == domain
+    except ValueError:
+        return False
 
 
 async def federate(fed: Federation, domain_or_handle: str) -> RemoteActor:

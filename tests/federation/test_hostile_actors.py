@@ -15,6 +15,8 @@ from commonsfed import signatures
 from commonsfed.db import actors as actors_q
 from commonsfed.federation.actors import ActorUnavailable, lookup
 from commonsfed.federation.inbox import InboxWorker
+from commonsfed.services import follows
+from commonsfed.services.errors import ValidationError
 from tests.builders import register
 from tests.nodes import settle
 from tests.standin import send_signed, stand_in  # noqa: F401  (a fixture)
@@ -255,3 +257,28 @@ async def test_lookup__a_handle_pointing_to_an_actor_elsewhere_needs_that_hosts_
 
     # Then alice, whose own host says she is @alice@south.test, is found under that name
     assert alice.uri == "http://south.test/users/alice" and alice.handle == "@alice@south.test"
+
+
+@pytest.mark.parametrize("where", ["neighbourhood", "nodeinfo"])
+async def test_federate__a_node_naming_a_neighbourhood_on_another_host_is_refused(
+    nodes, stand_in, where  # noqa: F811
+):
+    # Given evil.test's NodeInfo, or the link to it, points at south.test
+    north, _ = nodes
+    south_group = "http://south.test/users/neighbourhood"
+    document = "http://evil.test/nodeinfo/2.1" if where == "neighbourhood" else \
+        "http://south.test/nodeinfo/2.1"  # fmt: skip
+    stand_in.documents["http://evil.test/.well-known/nodeinfo"] = {"links": [
+        {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": document}]}
+    stand_in.documents["http://evil.test/nodeinfo/2.1"] = {"metadata": {"neighbourhood": (
+        south_group if where == "neighbourhood" else "http://evil.test/users/neighbourhood")}}
+
+    # When north's admin federates with evil.test
+    with pytest.raises(ValidationError) as refused:
+        await follows.federate(north.federation, "evil.test")
+
+    # Then north says why, and its Group follows no one
+    expected = ("evil.test names a neighbourhood on another host" if where == "neighbourhood"
+                else "evil.test did not answer NodeInfo: no NodeInfo link on evil.test")
+    assert refused.value.errors == {"domain": expected}
+    assert await north.query("SELECT * FROM follows") == []
