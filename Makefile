@@ -7,12 +7,19 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .PHONY: run test install lint bench clean
 
+# pip shows the build's warnings even when quiet; setuptools adds a notice to every editable
+# install ("Editable installation ... be careful with folders"), which asks nothing of us
+PIP := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet
+
+# one line per step
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "commonsfed needs Python 3.11 or newer")'
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) 2>/dev/null || \
-		{ rm -rf $(VENV); $(PYTHON) -m venv --without-pip $(VENV) && $(PYTHON) deploy/bootstrap_pip.py $(BIN)/python; }
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@test -x $(BIN)/python || { echo "venv   $(VENV)"; $(PYTHON) -m venv $(VENV) 2>/dev/null || \
+		{ rm -rf $(VENV); $(PYTHON) -m venv --without-pip $(VENV) && $(PYTHON) deploy/bootstrap_pip.py $(BIN)/python; }; }
+	@echo "pip    pip"
+	@$(PIP) --upgrade pip
+	@echo "pip    commonsfed (editable) and its test tools"
+	@$(PIP) -e '.[test]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
