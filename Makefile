@@ -1,4 +1,5 @@
 # make run: a local trial node at http://localhost:8080 on an embedded PostgreSQL
+#   (`make run PORT=8090` for another port; without PORT, COMMONSFED_PORT is honoured)
 # make test: the whole test suite
 PYTHON ?= python3
 VENV := .venv
@@ -25,8 +26,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# PORT only from make's command line (a PORT in the environment often belongs to something
+# else); without it commonsfed reads COMMONSFED_PORT itself, else uses 8080
 run: $(STAMP)
-	$(BIN)/commonsfed serve --dev --host 127.0.0.1 --port 8080
+	$(BIN)/commonsfed serve --dev --host 127.0.0.1$(if $(filter command line,$(origin PORT)), --port $(PORT))
 
 # in parallel, one pytest-xdist worker (each with its own PostgreSQL) per core, at most 8;
 # `make test JOBS=0` runs serially, `JOBS=4` uses four workers

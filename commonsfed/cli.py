@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         settings = load_settings(os.environ, _flags(args), need_domain=args.command in _NEEDS_DOMAIN)
+        # for every command, so that a quiet level quiets the warnings of any of them too
+        logging.getLogger().setLevel(settings.log_level)
         return args.run(settings, args)
     except ConfigError as exc:
         print(f"commonsfed: error: {exc}", file=sys.stderr)
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 def _flags(args: argparse.Namespace) -> dict:
     names = ("domain", "host", "port", "database_url", "data_dir", "instance_name",
              "instance_description", "registration", "neighbourhood_handle", "federation",
-             "resolve", "timezone")
+             "resolve", "timezone", "log_level")
     flags = {name: getattr(args, name, None) for name in names}
     flags["dev"] = True if getattr(args, "dev", False) else None
     flags["secure_mode"] = True if getattr(args, "secure_mode", False) else None
@@ -79,6 +81,7 @@ def _settings_flags() -> argparse.ArgumentParser:
     group.add_argument("--timezone", help="the neighbourhood's time zone, e.g. Europe/Berlin (default UTC)")
     group.add_argument("--secure-mode", action="store_true", help="require signed fetches")
     group.add_argument("--resolve", help="dev only: name=ip:port,... for test nodes")
+    group.add_argument("--log-level", help="DEBUG, INFO (the default), WARNING, ERROR or CRITICAL")
     group.add_argument("--dev", action="store_true",
                        help="local trial node: plain http, loopback peers allowed")
     return common
@@ -137,10 +140,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("COMMONSFED_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # the level is the log_level setting, applied by main() for every command
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it narrates every start step
 
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 REGISTRATION_MODES = ("open", "approval", "closed")
 FEDERATION_MODES = ("open", "allowlist")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 # A host name made of DNS labels, or an IPv4 address, with an optional port.
 HOST_RE = re.compile(
@@ -55,6 +56,7 @@ class Settings:
     run_worker: bool = True
     # the neighbourhood's time zone: the days and times people type and read are local
     timezone: str = "UTC"
+    log_level: str = "INFO"
 
     @property
     def scheme(self) -> str:
@@ -95,6 +97,7 @@ _NAMES = {
     "resolve": ("COMMONSFED_RESOLVE", "--resolve"),
     "run_worker": ("COMMONSFED_RUN_WORKER", "--no-worker"),
     "timezone": ("COMMONSFED_TIMEZONE", "--timezone"),
+    "log_level": ("COMMONSFED_LOG_LEVEL", "--log-level"),
 }
 
 
@@ -121,6 +124,9 @@ def load_settings(
         elif env.get(var) not in (None, ""):
             raw[name] = (env[var], var)
     values = {name: _PARSERS[name](value, label) for name, (value, label) in raw.items()}
+    if values.get("dev") and "domain" not in values:
+        # a trial node is reached at http://localhost:<its port>: its ids and handles say so
+        values["domain"] = f"localhost:{values.get('port', Settings.port)}"
     settings = Settings(**values)
     _check_together(settings, raw, need_domain)
     return settings
@@ -240,6 +246,13 @@ def _parse_resolve(value: Any, label: str) -> dict[str, str]:
     return result
 
 
+def _parse_log_level(value: str, label: str) -> str:
+    level = str(value).strip().upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(label, f"must be one of {', '.join(LOG_LEVELS)} (got {value!r})")
+    return level
+
+
 def _parse_timezone(value: str, label: str) -> str:
     name = str(value).strip()
     try:
@@ -269,5 +282,6 @@ _PARSERS = {
     "resolve": _parse_resolve,
     "run_worker": _parse_bool,
     "timezone": _parse_timezone,
+    "log_level": _parse_log_level,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings)}

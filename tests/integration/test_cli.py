@@ -130,3 +130,16 @@ def test_refusing_database__names_it_without_a_traceback(pg_server_url, tmp_path
     assert result.returncode == 1
     assert 'database "no_such_database"' in result.stderr and "does not exist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve__bad_log_level_is_one_line_not_a_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "commonsfed", "serve", "--dev"],
+        env=cli_env(COMMONSFED_LOG_LEVEL="chatty"), capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "COMMONSFED_LOG_LEVEL: must be one of DEBUG, INFO" in result.stderr
+    assert not (tmp_path / "data").exists()  # stopped before making anything
