@@ -191,7 +191,7 @@ def _with_pool(settings: Settings, work):
         finally:
             await pool.close()
 
-    with database_url(settings) as url:
+    with database_url(settings, create=False) as url:
         return asyncio.run(run(url))
 
 
