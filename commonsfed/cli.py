@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from commonsfed import __version__
 from commonsfed.config import ConfigError, Settings, load_settings
+from commonsfed.datafolder import NodeRecord, RecordError, write_record
 from commonsfed.db.embedded import EmbeddedError
 from commonsfed.db.lifecycle import SchemaBehind, apply_migrations, database_url
 from commonsfed.db.migrate import MigrationError
@@ -25,12 +26,15 @@ from commonsfed.services.errors import ServiceError
 
 log = logging.getLogger("commonsfed")
 
-_FAILURES = (DatabaseUnavailable, EmbeddedError, MigrationError, SchemaBehind, ServiceError,
-             TransportError)
+_FAILURES = (DatabaseUnavailable, EmbeddedError, MigrationError, RecordError, SchemaBehind,
+             ServiceError, TransportError)
 
 
 # commands that speak for the node to others need its public name
 _NEEDS_DOMAIN = ("serve", "worker", "lookup", "federate")
+# commands that may make a new node in an empty data folder; the others act for the node
+# already there (see commonsfed.datafolder) and refuse a folder that holds none
+_MAKE_NODES = ("serve", "migrate")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,9 +44,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        settings = load_settings(os.environ, _flags(args), need_domain=args.command in _NEEDS_DOMAIN)
+        settings = load_settings(os.environ, _flags(args), need_domain=args.command in _NEEDS_DOMAIN,
+                                 from_folder=args.command not in _MAKE_NODES)
         # for every command, so that a quiet level quiets the warnings of any of them too
         logging.getLogger().setLevel(settings.log_level)
+        if args.command == "serve":
+            write_record(settings.data_dir, NodeRecord(domain=settings.domain, dev=settings.dev))
         return args.run(settings, args)
     except ConfigError as exc:
         print(f"commonsfed: error: {exc}", file=sys.stderr)

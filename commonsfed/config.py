@@ -1,6 +1,7 @@
 """Settings: read once from COMMONSFED_* environment variables and command-line flags.
 
-Flags win over the environment. Every value is checked here, so the rest of the code can
+Flags win over the environment, and both over what the data folder records about its node
+(see `commonsfed.datafolder`). Every value is checked here, so the rest of the code can
 trust a `Settings` it is handed; a bad value stops the command with a message that names
 the setting (see `ConfigError`).
 """
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from commonsfed.datafolder import RecordError, read_record, record_path
 
 REGISTRATION_MODES = ("open", "approval", "closed")
 FEDERATION_MODES = ("open", "allowlist")
@@ -107,12 +110,17 @@ def setting_label(name: str, from_flag: bool) -> str:
 
 
 def load_settings(
-    env: Mapping[str, str], flags: Mapping[str, Any] | None = None, *, need_domain: bool = True
+    env: Mapping[str, str], flags: Mapping[str, Any] | None = None, *, need_domain: bool = True,
+    from_folder: bool = False,
 ) -> Settings:
     """Build Settings from the environment, then the flags that were given (None = not given).
 
     `need_domain`: the public host name must be set outside dev mode (serving, federating);
     maintenance commands such as `migrate` do without it.
+    `from_folder`: the command acts for the node already in the data folder (every command but
+    `serve` and `migrate`), so the folder's record fills in dev mode and the public name where
+    the environment and flags leave them out. Whatever the command, a folder that records a
+    public node refuses dev mode.
     """
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
     raw: dict[str, tuple[Any, str]] = {}
@@ -124,12 +132,38 @@ def load_settings(
         elif env.get(var) not in (None, ""):
             raw[name] = (env[var], var)
     values = {name: _PARSERS[name](value, label) for name, (value, label) in raw.items()}
+    _apply_folder_record(raw, values, from_folder)
     if values.get("dev") and "domain" not in values:
         # a trial node is reached at http://localhost:<its port>: its ids and handles say so
         values["domain"] = f"localhost:{values.get('port', Settings.port)}"
     settings = Settings(**values)
     _check_together(settings, raw, need_domain)
     return settings
+
+
+def _apply_folder_record(raw: dict[str, tuple[Any, str]], values: dict[str, Any],
+                         fill: bool) -> None:
+    """Check the settings against the data folder's record of its node (and with `fill`,
+    complete them from it); the record counts as a source named by its path."""
+    data_dir = values.get("data_dir", Settings.data_dir)
+    label = str(record_path(data_dir))
+    try:
+        record = read_record(data_dir)
+    except RecordError as exc:
+        raise ConfigError(label, str(exc)) from None
+    if record is None:
+        return
+    if fill and record.dev and "dev" not in raw:
+        raw["dev"], values["dev"] = (True, label), True
+    if values.get("dev") and not record.dev:
+        raise ConfigError(
+            raw["dev"][1], f"the node in {Path(data_dir).resolve()} is the public node "
+            f"{record.domain}, which never runs in dev mode; give a trial node a data folder "
+            "of its own (--data-dir)"
+        )
+    if fill and "domain" not in raw and values.get("dev", False) == record.dev:
+        raw["domain"] = (record.domain, label)
+        values["domain"] = _parse_domain(record.domain, label)
 
 
 def _check_together(settings: Settings, raw: Mapping[str, tuple[Any, str]], need_domain: bool) -> None:
