@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from commonsfed import __version__
 from commonsfed.config import ConfigError, Settings, load_settings
+from commonsfed.datafolder import NodeRecord, RecordError, write_record
 from commonsfed.db.embedded import EmbeddedError
 from commonsfed.db.lifecycle import SchemaBehind, apply_migrations, database_url
 from commonsfed.db.migrate import MigrationError
@@ -25,12 +26,15 @@ from commonsfed.services.errors import ServiceError
 
 log = logging.getLogger("commonsfed")
 
-_FAILURES = (DatabaseUnavailable, EmbeddedError, MigrationError, SchemaBehind, ServiceError,
-             TransportError)
+_FAILURES = (DatabaseUnavailable, EmbeddedError, MigrationError, RecordError, SchemaBehind,
+             ServiceError, TransportError)
 
 
 # commands that speak for the node to others need its public name
 _NEEDS_DOMAIN = ("serve", "worker", "lookup", "federate")
+# commands that may make a new node in an empty data folder; the others act for the node
+# already there (see commonsfed.datafolder) and refuse a folder that holds none
+_MAKE_NODES = ("serve", "migrate")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +44,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        settings = load_settings(os.environ, _flags(args), need_domain=args.command in _NEEDS_DOMAIN)
+        settings = load_settings(os.environ, _flags(args), need_domain=args.command in _NEEDS_DOMAIN,
+                                 from_folder=args.command not in _MAKE_NODES)
+        # for every command, so that a quiet level quiets the warnings of any of them too
+        logging.getLogger().setLevel(settings.log_level)
+        if args.command == "serve":
+            write_record(settings.data_dir, NodeRecord(domain=settings.domain, dev=settings.dev))
         return args.run(settings, args)
     except ConfigError as exc:
         print(f"commonsfed: error: {exc}", file=sys.stderr)
@@ -55,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 def _flags(args: argparse.Namespace) -> dict:
     names = ("domain", "host", "port", "database_url", "data_dir", "instance_name",
              "instance_description", "registration", "neighbourhood_handle", "federation",
-             "resolve", "timezone")
+             "resolve", "timezone", "log_level")
     flags = {name: getattr(args, name, None) for name in names}
     flags["dev"] = True if getattr(args, "dev", False) else None
     flags["secure_mode"] = True if getattr(args, "secure_mode", False) else None
@@ -79,6 +88,7 @@ def _settings_flags() -> argparse.ArgumentParser:
     group.add_argument("--timezone", help="the neighbourhood's time zone, e.g. Europe/Berlin (default UTC)")
     group.add_argument("--secure-mode", action="store_true", help="require signed fetches")
     group.add_argument("--resolve", help="dev only: name=ip:port,... for test nodes")
+    group.add_argument("--log-level", help="DEBUG, INFO (the default), WARNING, ERROR or CRITICAL")
     group.add_argument("--dev", action="store_true",
                        help="local trial node: plain http, loopback peers allowed")
     return common
@@ -137,10 +147,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("COMMONSFED_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # the level is the log_level setting, applied by main() for every command
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it narrates every start step
 
 
@@ -190,7 +198,7 @@ def _with_pool(settings: Settings, work):
         finally:
             await pool.close()
 
-    with database_url(settings) as url:
+    with database_url(settings, create=False) as url:
         return asyncio.run(run(url))
 
 

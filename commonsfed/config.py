@@ -1,6 +1,7 @@
 """Settings: read once from COMMONSFED_* environment variables and command-line flags.
 
-Flags win over the environment. Every value is checked here, so the rest of the code can
+Flags win over the environment, and both over what the data folder records about its node
+(see `commonsfed.datafolder`). Every value is checked here, so the rest of the code can
 trust a `Settings` it is handed; a bad value stops the command with a message that names
 the setting (see `ConfigError`).
 """
@@ -15,8 +16,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from commonsfed.datafolder import RecordError, read_record, record_path
+
 REGISTRATION_MODES = ("open", "approval", "closed")
 FEDERATION_MODES = ("open", "allowlist")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 # A host name made of DNS labels, or an IPv4 address, with an optional port.
 HOST_RE = re.compile(
@@ -55,6 +59,7 @@ class Settings:
     run_worker: bool = True
     # the neighbourhood's time zone: the days and times people type and read are local
     timezone: str = "UTC"
+    log_level: str = "INFO"
 
     @property
     def scheme(self) -> str:
@@ -95,6 +100,7 @@ _NAMES = {
     "resolve": ("COMMONSFED_RESOLVE", "--resolve"),
     "run_worker": ("COMMONSFED_RUN_WORKER", "--no-worker"),
     "timezone": ("COMMONSFED_TIMEZONE", "--timezone"),
+    "log_level": ("COMMONSFED_LOG_LEVEL", "--log-level"),
 }
 
 
@@ -104,12 +110,17 @@ def setting_label(name: str, from_flag: bool) -> str:
 
 
 def load_settings(
-    env: Mapping[str, str], flags: Mapping[str, Any] | None = None, *, need_domain: bool = True
+    env: Mapping[str, str], flags: Mapping[str, Any] | None = None, *, need_domain: bool = True,
+    from_folder: bool = False,
 ) -> Settings:
     """Build Settings from the environment, then the flags that were given (None = not given).
 
     `need_domain`: the public host name must be set outside dev mode (serving, federating);
     maintenance commands such as `migrate` do without it.
+    `from_folder`: the command acts for the node already in the data folder (every command but
+    `serve` and `migrate`), so the folder's record fills in dev mode and the public name where
+    the environment and flags leave them out. Whatever the command, a folder that records a
+    public node refuses dev mode.
     """
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
     raw: dict[str, tuple[Any, str]] = {}
@@ -121,9 +132,38 @@ def load_settings(
         elif env.get(var) not in (None, ""):
             raw[name] = (env[var], var)
     values = {name: _PARSERS[name](value, label) for name, (value, label) in raw.items()}
+    _apply_folder_record(raw, values, from_folder)
+    if values.get("dev") and "domain" not in values:
+        # a trial node is reached at http://localhost:<its port>: its ids and handles say so
+        values["domain"] = f"localhost:{values.get('port', Settings.port)}"
     settings = Settings(**values)
     _check_together(settings, raw, need_domain)
     return settings
+
+
+def _apply_folder_record(raw: dict[str, tuple[Any, str]], values: dict[str, Any],
+                         fill: bool) -> None:
+    """Check the settings against the data folder's record of its node (and with `fill`,
+    complete them from it); the record counts as a source named by its path."""
+    data_dir = values.get("data_dir", Settings.data_dir)
+    label = str(record_path(data_dir))
+    try:
+        record = read_record(data_dir)
+    except RecordError as exc:
+        raise ConfigError(label, str(exc)) from None
+    if record is None:
+        return
+    if fill and record.dev and "dev" not in raw:
+        raw["dev"], values["dev"] = (True, label), True
+    if values.get("dev") and not record.dev:
+        raise ConfigError(
+            raw["dev"][1], f"the node in {Path(data_dir).resolve()} is the public node "
+            f"{record.domain}, which never runs in dev mode; give a trial node a data folder "
+            "of its own (--data-dir)"
+        )
+    if fill and "domain" not in raw and values.get("dev", False) == record.dev:
+        raw["domain"] = (record.domain, label)
+        values["domain"] = _parse_domain(record.domain, label)
 
 
 def _check_together(settings: Settings, raw: Mapping[str, tuple[Any, str]], need_domain: bool) -> None:
@@ -240,6 +280,13 @@ def _parse_resolve(value: Any, label: str) -> dict[str, str]:
     return result
 
 
+def _parse_log_level(value: str, label: str) -> str:
+    level = str(value).strip().upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(label, f"must be one of {', '.join(LOG_LEVELS)} (got {value!r})")
+    return level
+
+
 def _parse_timezone(value: str, label: str) -> str:
     name = str(value).strip()
     try:
@@ -269,5 +316,6 @@ _PARSERS = {
     "resolve": _parse_resolve,
     "run_worker": _parse_bool,
     "timezone": _parse_timezone,
+    "log_level": _parse_log_level,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings)}

@@ -34,6 +34,11 @@ class EmbeddedPostgres:
         self._server = None
         self._fallback: _MachinePostgres | None = None
 
+    @property
+    def exists(self) -> bool:
+        """A cluster was made here before: both pgserver and the fallback test PG_VERSION."""
+        return (self.pgdata / "PG_VERSION").exists()
+
     def start(self) -> str:
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -8,18 +8,24 @@ from contextlib import contextmanager
 
 from commonsfed.config import Settings
 from commonsfed.db import migrate
-from commonsfed.db.embedded import EmbeddedPostgres, ensure_database
+from commonsfed.db.embedded import EmbeddedError, EmbeddedPostgres, ensure_database
 from commonsfed.db.pool import connect
 from commonsfed.resources import migrations_dir
 
 
+class NoNodeHere(EmbeddedError):
+    """The data folder holds no embedded database, and the command does not make nodes."""
+
+
 @contextmanager
-def database_url(settings: Settings, *, prepare: bool = True) -> Iterator[str]:
+def database_url(settings: Settings, *, prepare: bool = True, create: bool = True) -> Iterator[str]:
     """Yield the URL to use, with its schema up to date.
 
     An embedded server is started here, migrated (the node owns it) and stopped on the way
     out. An external database is only checked, since migrating a shared server is the admin's
     decision: `commonsfed migrate`. `prepare=False` skips both, for `migrate` itself.
+    `create=False`: a data folder without a database is refused rather than given a new, empty
+    one; a mistyped --data-dir must not look like a node that lost all its data.
     """
     if settings.database_url:
         if prepare:
@@ -27,6 +33,13 @@ def database_url(settings: Settings, *, prepare: bool = True) -> Iterator[str]:
         yield settings.database_url
         return
     server = EmbeddedPostgres(settings.data_dir)
+    if not create and not server.exists:
+        folder = settings.data_dir.resolve()
+        raise NoNodeHere(
+            f"no node lives in {folder} (it holds no database); check --data-dir or "
+            "COMMONSFED_DATA_DIR, or make a new node there with `commonsfed serve` or "
+            "`commonsfed migrate`"
+        )
     server_url = server.start()
     try:
         url = asyncio.run(ensure_database(server_url))

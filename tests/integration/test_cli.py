@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from commonsfed.cli import main
 from commonsfed.config import Settings
 from commonsfed.db.pool import connect, create_pool
@@ -130,3 +132,49 @@ def test_refusing_database__names_it_without_a_traceback(pg_server_url, tmp_path
     assert result.returncode == 1
     assert 'database "no_such_database"' in result.stderr and "does not exist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve__bad_log_level_is_one_line_not_a_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "commonsfed", "serve", "--dev"],
+        env=cli_env(COMMONSFED_LOG_LEVEL="chatty"), capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "COMMONSFED_LOG_LEVEL: must be one of DEBUG, INFO" in result.stderr
+    assert not (tmp_path / "data").exists()  # stopped before making anything
+
+
+@pytest.mark.parametrize("command", [
+    ["user", "create", "ada", "--email", "ada@example.org"], ["user", "approve", "ada"],
+    ["queue"], ["block", "spam.example"], ["lookup", "@ada@example.org", "--dev"],
+    ["federate", "example.org", "--dev"],
+])
+def test_commands_but_serve_and_migrate__refuse_a_data_folder_without_a_node(
+    command, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("COMMONSFED_DATA_DIR", raising=False)
+    monkeypatch.setenv("COMMONSFED_PASSWORD", DEFAULT_PASSWORD)
+    typo = tmp_path / "dta"
+
+    status = main([*command, "--data-dir", str(typo)])
+
+    err = capsys.readouterr().err
+    assert status == 1 and err.count("\n") == 1, err
+    assert f"no node lives in {typo}" in err and "--data-dir" in err and "commonsfed serve" in err
+    assert not typo.exists()  # no new, empty node made in its place
+
+
+def test_worker__refuses_a_data_folder_without_a_node(tmp_path):
+    # a process of its own: a worker that did start would run until stopped
+    result = subprocess.run(
+        [sys.executable, "-m", "commonsfed", "worker", "--dev", "--data-dir", "dta"],
+        env=cli_env(), capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )
+
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert f"no node lives in {tmp_path / 'dta'}" in result.stderr
+    assert not (tmp_path / "dta").exists()

@@ -25,12 +25,15 @@ def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
 def test_embedded_database__survives_restarts_and_stops_cleanly(tmp_path):
     data = tmp_path / "data"
 
-    first = run_cli("user", "create", "alice", "--email", "alice@example.org",
-                    "--data-dir", str(data), cwd=tmp_path)
-    assert first.returncode == 0, first.stderr
+    made = run_cli("migrate", "--data-dir", str(data), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
     assert (data / "postgres" / "PG_VERSION").exists()
     # a clean shutdown removes postmaster.pid; a crashed or still-running server leaves it
     assert not (data / "postgres" / "postmaster.pid").exists()
+
+    first = run_cli("user", "create", "alice", "--email", "alice@example.org",
+                    "--data-dir", str(data), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
 
     second = run_cli("user", "create", "alice", "--email", "other@example.org",
                      "--data-dir", str(data), cwd=tmp_path)

@@ -1,7 +1,9 @@
-"""A non-editable install carries templates/ and migrations/ and runs outside the checkout."""
+"""A non-editable install carries templates/ and migrations/ and runs outside the checkout;
+building it is quiet."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -22,19 +24,43 @@ pytestmark = pytest.mark.xdist_group("wheel")
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
+def build(tmp_path_factory) -> tuple[Path, str]:
+    """`pip wheel` of a copy of the checkout with the venv's setuptools (offline): the wheel,
+    and all that the build printed."""
     # setuptools builds in the source tree (build/, *.egg-info): build from a copy, so that
     # test runs at the same time never share those folders
     source = tmp_path_factory.mktemp("source") / "commonsfed"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".*", "build", "dist", "*.egg-info", "__pycache__", "tests", "node_modules"))
+        ".*", "build", "dist", "*.egg-info", "__pycache__", "tests", "node_modules", "data"))
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
          "-w", str(out), str(source)],
-        check=True, capture_output=True, timeout=300,
+        check=True, capture_output=True, text=True, timeout=300,
     )
-    return next(out.glob("commonsfed-*.whl"))
+    return next(out.glob("commonsfed-*.whl")), result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel(build) -> Path:
+    return build[0]
+
+
+def test_wheel__builds_without_a_warning(build):
+    # setuptools' warnings are classes named ...Warning (SetuptoolsDeprecationWarning about
+    # the license table, "Package ... is absent from the `packages` configuration" ...)
+    warnings = re.findall(r"\w+Warning\b.*", build[1])
+
+    assert warnings == []
+
+
+def test_wheel__carries_the_license(wheel):
+    archive = zipfile.ZipFile(wheel)
+    metadata = archive.read("commonsfed-0.1.0.dist-info/METADATA").decode()
+
+    assert "License-Expression: AGPL-3.0-or-later" in metadata
+    license_text = archive.read("commonsfed-0.1.0.dist-info/licenses/LICENSE").decode()
+    assert "GNU AFFERO GENERAL PUBLIC LICENSE" in license_text
 
 
 def test_wheel__ships_templates_migrations_static_and_contexts(wheel):

@@ -61,6 +61,8 @@ def test_load_settings__secret_is_not_in_the_repr():
         ({}, {"dev": True, "resolve": "north.test=not-an-ip"}, "--resolve"),
         ({"COMMONSFED_DOMAIN": "a.example"}, {"resolve": "north.test=127.0.0.1:8081"}, "--resolve"),
         ({}, {}, "COMMONSFED_DOMAIN"),
+        ({"COMMONSFED_LOG_LEVEL": "loud"}, {"dev": True}, "COMMONSFED_LOG_LEVEL"),
+        ({}, {"dev": True, "log_level": "verbose"}, "--log-level"),
     ],
 )
 def test_load_settings__bad_values_name_the_setting(env, flags, named):
@@ -68,6 +70,27 @@ def test_load_settings__bad_values_name_the_setting(env, flags, named):
         load_settings(env, flags)
 
     assert error.value.setting == named
+
+
+def test_load_settings__log_level_in_any_case():
+    assert load_settings({}, {"dev": True}).log_level == "INFO"
+    assert load_settings({"COMMONSFED_LOG_LEVEL": "debug"}, {"dev": True}).log_level == "DEBUG"
+    assert load_settings({"COMMONSFED_LOG_LEVEL": "debug"},
+                         {"dev": True, "log_level": "Warning"}).log_level == "WARNING"
+
+
+def test_load_settings__dev_domain_follows_the_port():
+    from_flag = load_settings({}, {"dev": True, "port": "8090"})
+    from_env = load_settings({"COMMONSFED_PORT": "8091"}, {"dev": True})
+
+    assert from_flag.domain == "localhost:8090" and from_flag.base_url == "http://localhost:8090"
+    assert from_env.domain == "localhost:8091"
+
+
+def test_load_settings__a_given_domain_wins_over_the_port_in_dev_mode():
+    settings = load_settings({"COMMONSFED_DOMAIN": "north.test"}, {"dev": True, "port": "8090"})
+
+    assert settings.domain == "north.test" and settings.port == 8090
 
 
 def test_load_settings__resolver_map_in_dev_mode():
@@ -86,6 +109,20 @@ def test_cli__bad_setting_exits_2_with_one_line(capsys, monkeypatch):
     assert status == 2
     assert err.strip().count("\n") == 0
     assert "--port" in err and "1 to 65535" in err
+
+
+@pytest.mark.parametrize("command", [["queue"], ["user", "approve", "bob"], ["block", "x.example"],
+                                     ["lookup", "@a@x.example", "--dev"]])
+def test_cli__bad_log_level_exits_2_with_one_line_for_every_command(command, capsys, monkeypatch,
+                                                                    tmp_path):
+    monkeypatch.setenv("COMMONSFED_LOG_LEVEL", "loud")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    status = main([*command, "--data-dir", str(tmp_path / "data")])
+
+    err = capsys.readouterr().err
+    assert status == 2 and err.strip().count("\n") == 0
+    assert "COMMONSFED_LOG_LEVEL" in err and "DEBUG, INFO, WARNING, ERROR, CRITICAL" in err
 
 
 def test_cli__unknown_mode_from_the_environment_exits_2(capsys, monkeypatch):
