@@ -86,9 +86,9 @@ class Held(Generic[T]):
             del self._held[item.id]
         if lost:
             log.warning(
-                "%d %s this worker claimed were taken over by another worker (this one "
-                "stalled past its lease); their outcomes here will not be recorded",
-                len(lost),
+                "%s no longer this worker's: %d (taken over by another worker after this "
+                "one stalled past its lease, or dropped); their outcomes here are not recorded",
                 self._noun,
+                len(lost),
             )
         return lost

@@ -372,9 +372,10 @@ class DeliveryWorker:
         """Record outcomes as the sends finish: wait for one, then write it with every other
         that has finished meanwhile, in one transaction. The answers that come in while a
         write is on its way make the next one (group commit, as `federation.inbox.Batches`
-        stores activities): a quick peer's answers are recorded a few at a time, each within
-        milliseconds of its answer, where a write each would cost a commit and its round
-        trips apiece, about what signing costs. Returns the outcomes by delivery id."""
+        stores activities), so each is recorded within a write's time of its answer. A
+        write apiece (a commit and its round trips) cost bench/delivery.py about 0.4 ms
+        more of our CPU per delivery, more than signing it, and half its rate; grouped, a
+        quick peer's batch of 100 goes in two or three writes. Returns the outcomes by id."""
         outcomes: dict[int, Outcome] = {}
         waiting = set(sends)
         try:
