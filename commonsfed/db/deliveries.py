@@ -1,10 +1,12 @@
 """Queries on the delivery queue, and on the hosts whose deliveries keep failing.
 
-A row is claimed by setting `locked_until` (a lease) under `FOR UPDATE SKIP LOCKED`, as
-procrastinate claims its jobs: a claimed row is one whose `locked_until` is still ahead,
-so a worker killed mid-delivery loses nothing; its rows come due again when the lease
-ends. The `locked_until` a worker set is also its fencing token: every finishing query
-matches on it, so a worker whose lease ran out cannot overwrite what another one did.
+A row is claimed by setting `locked_until` (a lease) and `claim` (a token from the
+`queue_claims` sequence) under `FOR UPDATE SKIP LOCKED`, as procrastinate claims its jobs:
+a claimed row is one whose `locked_until` is still ahead, so a worker killed mid-delivery
+loses nothing; its rows come due again when the lease ends. The lease is short and renewed
+by the worker's heartbeat (`renew_claims`) while it works; the token is what every renewing,
+finishing and releasing query matches on, so a worker whose lease ran out cannot renew,
+overwrite or release what another one claimed since (see `federation.claims`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ async def insert_deliveries(conn: asyncpg.Connection, activity_uri: str, inboxes
 # --- Claiming ----------------------------------------------------------------------------
 
 _CLAIMED_COLUMNS = """
-    d.id, d.activity_uri, d.inbox, d.host, d.attempts, d.created_at, d.locked_until,
+    d.id, d.activity_uri, d.inbox, d.host, d.attempts, d.created_at, d.claim,
     a.actor_uri, a.document::text AS document
 """
 
@@ -66,7 +68,8 @@ WITH probe AS (
     UPDATE hosts h SET parked_until = now() + $2::interval
     FROM probe WHERE h.host = probe.host
 )
-UPDATE deliveries d SET locked_until = now() + $2::interval
+UPDATE deliveries d
+SET locked_until = now() + $2::interval, claim = nextval('queue_claims')
 FROM probe, activities a
 WHERE d.id = probe.id AND a.uri = d.activity_uri
 RETURNING {_CLAIMED_COLUMNS}, true AS probe
@@ -83,7 +86,8 @@ WITH due AS (
     LIMIT $1
     FOR UPDATE OF d SKIP LOCKED
 )
-UPDATE deliveries d SET locked_until = now() + $2::interval
+UPDATE deliveries d
+SET locked_until = now() + $2::interval, claim = nextval('queue_claims')
 FROM due, activities a
 WHERE d.id = due.id AND a.uri = d.activity_uri
 RETURNING {_CLAIMED_COLUMNS}, false AS probe
@@ -94,8 +98,8 @@ async def claim_due(conn: asyncpg.Connection, limit: int, lease: timedelta) -> l
     """Lease up to `limit` due deliveries, oldest first, with their activity and its actor.
 
     A host that is parked (`hosts.parked_until` set) gets none, except one probe once its
-    park has ended. Columns: id, activity_uri, inbox, host, attempts, created_at,
-    locked_until (the lease, which the finishing queries want back), actor_uri, document
+    park has ended. Columns: id, activity_uri, inbox, host, attempts, created_at, claim
+    (the token, which the renewing and finishing queries want back), actor_uri, document
     (JSON text), probe.
     """
     rows = await conn.fetch(_CLAIM_PROBES, limit, lease)
@@ -104,34 +108,60 @@ async def claim_due(conn: asyncpg.Connection, limit: int, lease: timedelta) -> l
     return sorted(rows, key=lambda row: row["id"])
 
 
-async def release_claims(conn: asyncpg.Connection, leases: Sequence[tuple[int, datetime]]) -> int:
-    """Give back claimed rows without counting an attempt (a worker shutting down)."""
+async def renew_claims(
+    conn: asyncpg.Connection, claims: Sequence[tuple[int, int, str | None]], lease: timedelta
+) -> set[int]:
+    """(id, claim, probed host or None) rows: the lease of each row still under that claim
+    moves `lease` ahead, and so does the hold on a host this claim probes (which
+    `_CLAIM_PROBES` set, so that no other worker probes it meanwhile; never shortened, as a
+    host parked again meanwhile stays parked). Returns the ids renewed: a row missing was
+    finished, released or claimed by another worker since.
+    """
+    rows = await conn.fetch(
+        """
+        WITH renewed AS (
+            UPDATE deliveries d SET locked_until = now() + $4::interval
+            FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, claim, probed)
+            WHERE d.id = u.id AND d.claim = u.claim AND d.state = 'pending'
+            RETURNING d.id, u.probed
+        ), held AS (
+            UPDATE hosts h SET parked_until = greatest(h.parked_until, now() + $4::interval)
+            FROM renewed WHERE h.host = renewed.probed AND h.parked_until IS NOT NULL
+        )
+        SELECT id FROM renewed
+        """,
+        *_columns(claims, 3),
+        lease,
+    )
+    return {row["id"] for row in rows}
+
+
+async def release_claims(conn: asyncpg.Connection, claims: Sequence[tuple[int, int]]) -> int:
+    """Give back claimed (id, claim) rows without counting an attempt (a worker shutting
+    down)."""
     result = await conn.execute(
         """
-        UPDATE deliveries d SET locked_until = NULL
-        FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, lease)
-        WHERE d.id = u.id AND d.locked_until = u.lease AND d.state = 'pending'
+        UPDATE deliveries d SET locked_until = NULL, claim = NULL
+        FROM unnest($1::bigint[], $2::bigint[]) AS u(id, claim)
+        WHERE d.id = u.id AND d.claim = u.claim AND d.state = 'pending'
         """,
-        [id_ for id_, _ in leases],
-        [lease for _, lease in leases],
+        *_columns(claims, 2),
     )
     return _count(result)
 
 
 # --- Finishing -----------------------------------------------------------------------------
-# Each takes (id, lease, status, ...) tuples, so that a worker records a whole batch in
-# one statement per outcome.
+# Each takes (id, claim, status, ...) tuples, so that a worker records the outcomes that came
+# in together in one statement per kind of outcome.
 
 
-async def mark_done(
-    conn: asyncpg.Connection, rows: Sequence[tuple[int, datetime, int | None]]
-) -> int:
+async def mark_done(conn: asyncpg.Connection, rows: Sequence[tuple[int, int, int | None]]) -> int:
     result = await conn.execute(
         """
         UPDATE deliveries d SET state = 'done', attempts = d.attempts + 1, finished_at = now(),
-            locked_until = NULL, last_status = u.status, last_error = NULL
-        FROM unnest($1::bigint[], $2::timestamptz[], $3::integer[]) AS u(id, lease, status)
-        WHERE d.id = u.id AND d.locked_until = u.lease AND d.state = 'pending'
+            locked_until = NULL, claim = NULL, last_status = u.status, last_error = NULL
+        FROM unnest($1::bigint[], $2::bigint[], $3::integer[]) AS u(id, claim, status)
+        WHERE d.id = u.id AND d.claim = u.claim AND d.state = 'pending'
         """,
         *_columns(rows, 3),
     )
@@ -140,16 +170,16 @@ async def mark_done(
 
 async def schedule_retries(
     conn: asyncpg.Connection,
-    rows: Sequence[tuple[int, datetime, int | None, str | None, datetime]],
+    rows: Sequence[tuple[int, int, int | None, str | None, datetime]],
 ) -> int:
-    """(id, lease, status, error, next_try_at) rows go back to the queue, one attempt more."""
+    """(id, claim, status, error, next_try_at) rows go back to the queue, one attempt more."""
     result = await conn.execute(
         """
         UPDATE deliveries d SET attempts = d.attempts + 1, next_try_at = u.next_try_at,
-            locked_until = NULL, last_status = u.status, last_error = u.error
-        FROM unnest($1::bigint[], $2::timestamptz[], $3::integer[], $4::text[],
-                    $5::timestamptz[]) AS u(id, lease, status, error, next_try_at)
-        WHERE d.id = u.id AND d.locked_until = u.lease AND d.state = 'pending'
+            locked_until = NULL, claim = NULL, last_status = u.status, last_error = u.error
+        FROM unnest($1::bigint[], $2::bigint[], $3::integer[], $4::text[],
+                    $5::timestamptz[]) AS u(id, claim, status, error, next_try_at)
+        WHERE d.id = u.id AND d.claim = u.claim AND d.state = 'pending'
         """,
         *_columns(rows, 5),
     )
@@ -157,17 +187,17 @@ async def schedule_retries(
 
 
 async def mark_failed(
-    conn: asyncpg.Connection, rows: Sequence[tuple[int, datetime, int | None, str | None]]
+    conn: asyncpg.Connection, rows: Sequence[tuple[int, int, int | None, str | None]]
 ) -> int:
-    """(id, lease, status, error) rows are given up."""
+    """(id, claim, status, error) rows are given up."""
     result = await conn.execute(
         """
         UPDATE deliveries d SET state = 'failed', attempts = d.attempts + 1,
-            finished_at = now(), locked_until = NULL, last_status = u.status,
+            finished_at = now(), locked_until = NULL, claim = NULL, last_status = u.status,
             last_error = u.error
-        FROM unnest($1::bigint[], $2::timestamptz[], $3::integer[], $4::text[])
-            AS u(id, lease, status, error)
-        WHERE d.id = u.id AND d.locked_until = u.lease AND d.state = 'pending'
+        FROM unnest($1::bigint[], $2::bigint[], $3::integer[], $4::text[])
+            AS u(id, claim, status, error)
+        WHERE d.id = u.id AND d.claim = u.claim AND d.state = 'pending'
         """,
         *_columns(rows, 4),
     )
@@ -258,11 +288,11 @@ async def drop_pending_for_host(
 ) -> int:
     """Give up every pending delivery to `host` (after a domain block); returns how many.
 
-    Rows in flight are dropped too: clearing their lease makes the worker's result miss."""
+    Rows in flight are dropped too: once they are not pending, the worker's result misses."""
     result = await conn.execute(
         """
         UPDATE deliveries SET state = 'failed', finished_at = now(), locked_until = NULL,
-            last_error = $2
+            claim = NULL, last_error = $2
         WHERE host = $1 AND state = 'pending'
         """,
         host.lower(),

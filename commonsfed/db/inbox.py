@@ -1,10 +1,12 @@
 """Queries on the inbox queue: store an accepted activity once, claim, finish, retry, sum up.
 
-A claim is a lease: `locked_until` and `next_try_at` both move to the end of the lease, so
-a live lease is skipped by the same due-index scan that finds work, and an item whose worker
-died becomes due again when the lease runs out. The lease's end doubles as a fencing token:
-finishing or retrying only touches the row while it still carries the token of the claim,
-so a worker whose lease expired and was taken over cannot overwrite the newer outcome.
+A claim is a lease and a token. `locked_until` and `next_try_at` both move to the end of the
+lease, so a live lease is skipped by the same due-index scan that finds work, and an item
+whose worker died becomes due again when the lease runs out; the worker's heartbeat moves
+both ahead while its handler runs (`renew_items`). `claim`, from the `queue_claims`
+sequence, is the fencing token: renewing, finishing or retrying only touches the row while
+it still carries the token of the claim, so a worker whose lease expired and was taken over
+cannot keep the item or overwrite the newer outcome (see `federation.claims`).
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ async def claim_item(conn: asyncpg.Connection, lease: timedelta) -> asyncpg.Reco
         """
         UPDATE inbox_items
         SET locked_until = now() + $1::interval, next_try_at = now() + $1::interval,
-            attempts = attempts + 1
+            attempts = attempts + 1, claim = nextval('queue_claims')
         WHERE id = (
             SELECT id FROM inbox_items
             WHERE state = 'pending' AND next_try_at <= now()
@@ -127,24 +129,44 @@ async def claim_item(conn: asyncpg.Connection, lease: timedelta) -> asyncpg.Reco
             LIMIT 1
             FOR UPDATE SKIP LOCKED
         )
-        RETURNING id, activity_id, actor_uri, activity, attempts, received_at, locked_until
+        RETURNING id, activity_id, actor_uri, activity, attempts, received_at, claim
         """,
         lease,
     )
 
 
+async def renew_items(
+    conn: asyncpg.Connection, claims: Sequence[tuple[int, int]], lease: timedelta
+) -> set[int]:
+    """Move the lease of (id, claim) items still under that claim `lease` ahead; returns
+    the ids renewed (an item missing was finished, released or claimed by another since)."""
+    rows = await conn.fetch(
+        """
+        UPDATE inbox_items AS item
+        SET locked_until = now() + $3::interval, next_try_at = now() + $3::interval
+        FROM unnest($1::bigint[], $2::bigint[]) AS held (id, claim)
+        WHERE item.id = held.id AND item.claim = held.claim AND item.state = 'pending'
+        RETURNING item.id
+        """,
+        [item_id for item_id, _ in claims],
+        [claim for _, claim in claims],
+        lease,
+    )
+    return {row["id"] for row in rows}
+
+
 async def finish_item(
-    conn: asyncpg.Connection, item_id: int, lease_token: datetime, state: str, error: str | None
+    conn: asyncpg.Connection, item_id: int, claim: int, state: str, error: str | None
 ) -> bool:
-    """Record a final state (done, unhandled, failed); False when the lease was lost."""
+    """Record a final state (done, unhandled, failed); False when the claim was lost."""
     result = await conn.execute(
         """
         UPDATE inbox_items
-        SET state = $3, error = $4, handled_at = now(), locked_until = NULL
-        WHERE id = $1 AND locked_until = $2 AND state = 'pending'
+        SET state = $3, error = $4, handled_at = now(), locked_until = NULL, claim = NULL
+        WHERE id = $1 AND claim = $2 AND state = 'pending'
         """,
         item_id,
-        lease_token,
+        claim,
         state,
         error,
     )
@@ -154,38 +176,39 @@ async def finish_item(
 async def retry_item(
     conn: asyncpg.Connection,
     item_id: int,
-    lease_token: datetime,
+    claim: int,
     next_try_at: datetime,
     error: str,
 ) -> bool:
-    """Put the item back for a later try; False when the lease was lost."""
+    """Put the item back for a later try; False when the claim was lost."""
     result = await conn.execute(
         """
         UPDATE inbox_items
-        SET next_try_at = $3, error = $4, locked_until = NULL
-        WHERE id = $1 AND locked_until = $2 AND state = 'pending'
+        SET next_try_at = $3, error = $4, locked_until = NULL, claim = NULL
+        WHERE id = $1 AND claim = $2 AND state = 'pending'
         """,
         item_id,
-        lease_token,
+        claim,
         next_try_at,
         error,
     )
     return result == "UPDATE 1"
 
 
-async def release_items(conn: asyncpg.Connection, claims: list[tuple[int, datetime]]) -> int:
-    """Hand back claimed but unfinished items (a worker shutting down): due again now."""
+async def release_items(conn: asyncpg.Connection, claims: Sequence[tuple[int, int]]) -> int:
+    """Hand back claimed but unfinished (id, claim) items (a worker shutting down): due again
+    now."""
     if not claims:
         return 0
     result = await conn.execute(
         """
         UPDATE inbox_items AS item
-        SET locked_until = NULL, next_try_at = now()
-        FROM unnest($1::bigint[], $2::timestamptz[]) AS claim (id, token)
-        WHERE item.id = claim.id AND item.locked_until = claim.token AND item.state = 'pending'
+        SET locked_until = NULL, next_try_at = now(), claim = NULL
+        FROM unnest($1::bigint[], $2::bigint[]) AS held (id, claim)
+        WHERE item.id = held.id AND item.claim = held.claim AND item.state = 'pending'
         """,
         [item_id for item_id, _ in claims],
-        [token for _, token in claims],
+        [claim for _, claim in claims],
     )
     return int(result.split()[-1])
 

@@ -43,6 +43,7 @@ from commonsfed.config import Settings
 from commonsfed.db import actors as actors_q
 from commonsfed.db import inbox as q
 from commonsfed.db.pool import DATABASE_ERRORS
+from commonsfed.federation import claims
 from commonsfed.federation.context import Federation
 from commonsfed.federation.policy import DomainRefused, check_domain, domain_of
 from commonsfed.federation.verify import NotVerified, verify_request
@@ -566,7 +567,7 @@ class InboxItem:
     activity: dict[str, Any]
     attempts: int  # including this claim
     received_at: datetime
-    lease_token: datetime  # the end of this claim's lease, which finishing must still match
+    claim: int  # this claim's token, which renewing and finishing must still match
 
 
 @dataclass(frozen=True)
@@ -610,7 +611,9 @@ class InboxWorker:
     """Claims stored activities and runs them through the handler table, one per tick.
 
     `fetch_next` claims, `process_one` handles and records, `tick` does both once; the
-    loop that waits on `channel` lives in `federation.workers`. Handlers run outside the
+    loop that waits on `channel` and calls `heartbeat` on a timer lives in
+    `federation.workers`. A handler may take long (it fetches), and the heartbeat keeps the
+    claim's short lease alive meanwhile (`federation.claims`). Handlers run outside the
     worker's claim, so an item whose worker dies after the handler committed runs again
     when its lease runs out: handlers must be idempotent (they are keyed by activity id).
     """
@@ -621,33 +624,31 @@ class InboxWorker:
         self,
         federation: Federation,
         *,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = claims.LEASE,
+        heartbeat_every: timedelta = claims.HEARTBEAT_EVERY,
         handle: Handle | None = None,
     ) -> None:
         self.fed = federation
         self.lease = lease
+        self.heartbeat_every = heartbeat_every.total_seconds()
         self._handle = handle  # the handler table's handle_activity unless given
-        self._claims: dict[int, datetime] = {}  # item id -> lease token, until recorded
+        self._held: claims.Held[InboxItem] = claims.Held("inbox items")  # until recorded
 
     async def fetch_next(self) -> InboxItem | None:
         async with self.fed.pool.acquire() as conn:
             row = await q.claim_item(conn, self.lease)
         if row is None:
             return None
-        item = InboxItem(
-            row["id"],
-            row["activity_id"],
-            row["actor_uri"],
-            orjson.loads(row["activity"]),
-            row["attempts"],
-            row["received_at"],
-            row["locked_until"],
-        )
-        self._claims[item.id] = item.lease_token
+        item = InboxItem(**{**dict(row), "activity": orjson.loads(row["activity"])})
+        self._held.hold([item])
         return item
 
     async def process_one(self, item: InboxItem) -> Outcome:
-        outcome = await self._run(item)
+        try:
+            outcome = await self._run(item)
+        except Exception:
+            self._held.let_go(item.id)  # not renewed any more: tried again when its lease ends
+            raise
         await self._record(item, outcome)
         return outcome
 
@@ -659,11 +660,21 @@ class InboxWorker:
         await self.process_one(item)
         return True
 
+    async def heartbeat(self) -> int:
+        """Renew the lease of what this worker holds; returns how many it still holds. One
+        taken over by another worker is let go (its outcome here will not be recorded)."""
+        held = self._held.items()
+        if held:
+            async with self.fed.pool.acquire() as conn:
+                kept = await q.renew_items(conn, [(i.id, i.claim) for i in held], self.lease)
+            self._held.renewed(held, kept)
+        return len(self._held)
+
     async def release_claims(self) -> int:
         """Give back what this worker claimed and has not finished (on shutdown)."""
-        claims, self._claims = list(self._claims.items()), {}
+        held = self._held.let_go_all()
         async with self.fed.pool.acquire() as conn:
-            return await q.release_items(conn, claims)
+            return await q.release_items(conn, [(item.id, item.claim) for item in held])
 
     async def _run(self, item: InboxItem) -> Outcome:
         try:
@@ -708,16 +719,15 @@ class InboxWorker:
         return Outcome("pending", _short(error), when)
 
     async def _record(self, item: InboxItem, outcome: Outcome) -> None:
+        if not self._held.let_go(item.id):
+            return  # a heartbeat found it taken over, and said so
         async with self.fed.pool.acquire() as conn:
             if outcome.state == "pending":
                 kept = await q.retry_item(
-                    conn, item.id, item.lease_token, outcome.next_try_at, outcome.error or ""
+                    conn, item.id, item.claim, outcome.next_try_at, outcome.error or ""
                 )
             else:
-                kept = await q.finish_item(
-                    conn, item.id, item.lease_token, outcome.state, outcome.error
-                )
-        self._claims.pop(item.id, None)
+                kept = await q.finish_item(conn, item.id, item.claim, outcome.state, outcome.error)
         if not kept:
             log.warning(
                 "inbox item %d: lease ran out and another worker took it over; "

@@ -1,8 +1,9 @@
 """Running steppable workers: tick them while they find work, then wait for a NOTIFY.
 
 A worker only has to offer `tick()` (do one step, True when it did something) and the
-channel its producers NOTIFY; everything about waiting lives here, so tests drive workers
-with `await worker.tick()` and never sleep.
+channel its producers NOTIFY; one that holds claims under a lease also offers `heartbeat()`,
+called here every `heartbeat_every` seconds. Everything about waiting lives here, so tests
+drive workers with `await worker.tick()` and `await worker.heartbeat()` and never sleep.
 
     serve:               task, stop = start_in_background(pool, workers)
                          ... await stop_background(task, stop)
@@ -45,13 +46,20 @@ async def run_workers(
 
     Each worker loops on its own (tick until idle, then wait for a NOTIFY on its channel,
     the idle timeout or stop), so a delivery tick held by a slow peer never delays the
-    inbox worker. One connection listens for all of them.
+    inbox worker. One connection listens for all of them. Workers that hold claims under a
+    lease (`heartbeat`) have it called on their timer until their loops end, a tick being
+    finished included.
     """
     pairs = [(worker, asyncio.Event()) for worker in workers]
     listener = _Listener(pool, [(worker.channel, wake) for worker, wake in pairs])
+    beats = [asyncio.create_task(_beat(w)) for w in workers if hasattr(w, "heartbeat")]
     try:
         await asyncio.gather(*(_loop(w, wake, listener, stop, idle_timeout) for w, wake in pairs))
     finally:
+        for beat in beats:
+            beat.cancel()
+        if beats:
+            await asyncio.wait(beats)
         await listener.close()
         await _release(workers)
 
@@ -85,6 +93,19 @@ async def _drain(worker: Steppable, stop: asyncio.Event) -> None:
         except Exception:
             log.exception("%s: a tick failed", type(worker).__name__)
             return
+
+
+async def _beat(worker: Steppable) -> None:
+    """Call `worker.heartbeat()` every `worker.heartbeat_every` seconds, until cancelled.
+    A failed one is logged and the next comes on time: the lease outlasts two."""
+    while True:
+        await asyncio.sleep(worker.heartbeat_every)
+        try:
+            await worker.heartbeat()
+        except DATABASE_ERRORS as exc:
+            log.warning("%s: heartbeat failed, the database failed: %s", type(worker).__name__, exc)
+        except Exception:
+            log.exception("%s: a heartbeat failed", type(worker).__name__)
 
 
 async def _wait_for_any(wake: asyncio.Event, stop: asyncio.Event, seconds: float) -> None:

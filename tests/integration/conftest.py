@@ -1,10 +1,12 @@
-"""Fixtures shared by the integration tests: residents with browsers of their own, and (see
-remote.py) a Federation on the test's database for the handler tests."""
+"""Fixtures shared by the integration tests: residents with browsers of their own; a
+Federation on the test's database for the handler tests (remote.py); and a node that
+delivers to a peer we do not run, for the delivery tests (sinks.py)."""
 
 import pytest
 
 from tests.builders import register_and_login
 from tests.integration.remote import db, fed, keys, make_fed  # noqa: F401  (fixtures)
+from tests.integration.sinks import sink, world  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

@@ -36,6 +36,8 @@ UNKNOWN_PAIR = {
     "actor": ACTOR,
     "object": {"id": ACTOR + "/tracks/1", "type": "Audio"},
 }
+# Short enough for a test to wait for it to pass; the default is 45 s.
+LEASE = timedelta(seconds=1)
 
 
 @pytest.fixture
@@ -58,7 +60,7 @@ async def add_item(fed, activity: dict | None = None) -> str:
 async def row(fed, activity_id: str):
     async with fed.pool.acquire() as conn:
         return await conn.fetchrow(
-            "SELECT state, attempts, error, locked_until, next_try_at, handled_at "
+            "SELECT state, attempts, error, locked_until, next_try_at, handled_at, claim "
             "FROM inbox_items WHERE activity_id = $1",
             activity_id,
         )
@@ -121,7 +123,7 @@ async def test_fetch_next__takes_over_an_expired_lease_and_the_late_worker_recor
     # Then A's outcome was not recorded: the item is still B's
     assert taken is not None and taken.id == stale.id and taken.attempts == 2
     current = await row(fed, activity_id)
-    assert current["state"] == "pending" and current["locked_until"] == taken.lease_token
+    assert current["state"] == "pending" and current["claim"] == taken.claim
     # and B's is
     await other.process_one(taken)
     assert (await row(fed, activity_id))["state"] == "failed"
@@ -168,6 +170,68 @@ async def test_release_claims__gives_unfinished_items_back(fed):
     assert released == 1
     assert (await row(fed, activity_id))["locked_until"] is None
     assert (await InboxWorker(fed).fetch_next()).activity_id == activity_id
+
+
+# --- heartbeats ------------------------------------------------------------------------
+
+
+async def db_now(fed) -> datetime:
+    async with fed.pool.acquire() as conn:
+        return await conn.fetchval("SELECT now()")
+
+
+async def test_heartbeat__a_long_handler_keeps_its_item_past_the_lease_and_records_it(fed):
+    # Given a handler that takes longer than the worker's one-second lease (it fetches, say)
+    entered, finish = asyncio.Event(), asyncio.Event()
+
+    async def slow(fed, activity, actor=None):
+        entered.set()
+        await finish.wait()
+        return "done"
+
+    activity_id = await add_item(fed, UNKNOWN_PAIR)
+    worker, other = InboxWorker(fed, lease=LEASE, handle=slow), InboxWorker(fed, lease=LEASE)
+    handling = asyncio.create_task(worker.tick())
+    await asyncio.wait_for(entered.wait(), 10)
+    first_lease_end = (await row(fed, activity_id))["locked_until"]
+
+    # When its heartbeat runs (here every 0.2 s) until that lease is well past
+    while await db_now(fed) < first_lease_end + LEASE / 2:
+        assert await worker.heartbeat() == 1
+        # Then no other worker takes the item meanwhile
+        assert await other.fetch_next() is None
+        await asyncio.sleep(0.2)
+
+    # and once the handler ends, its outcome is recorded
+    finish.set()
+    await asyncio.wait_for(handling, 10)
+    done = await row(fed, activity_id)
+    assert (done["state"], done["attempts"], done["claim"]) == ("done", 1, None)
+
+
+async def test_heartbeat__an_item_taken_over_is_let_go_once_and_its_late_outcome_not_recorded(
+    fed, caplog
+):
+    # Given worker A's lease passed with no heartbeat, and worker B claimed the item
+    activity_id = await add_item(fed)
+    late, other = InboxWorker(fed), InboxWorker(fed)
+    stale = await late.fetch_next()
+    await expire_leases(fed)
+    taken = await other.fetch_next()
+
+    # When A's heartbeat comes, and then A's outcome
+    assert await late.heartbeat() == 0
+    await late.process_one(stale)
+
+    # Then the item is still B's, untouched, and A said so once
+    current = await row(fed, activity_id)
+    assert (current["state"], current["claim"], current["error"]) == ("pending", taken.claim, None)
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert [r.name for r in warnings] == ["commonsfed.federation.claims"]
+    assert "taken over by another worker" in warnings[0].getMessage()
+    # and B's outcome is recorded
+    await other.process_one(taken)
+    assert (await row(fed, activity_id))["state"] == "failed"
 
 
 # --- outcomes --------------------------------------------------------------------------
@@ -260,7 +324,7 @@ def test_retry_at__doubles_to_a_cap_and_stops_after_a_day():
     now = datetime(2025, 1, 1, tzinfo=UTC)
 
     def item(attempts: int, age: timedelta) -> InboxItem:
-        return InboxItem(1, "x", ACTOR, {}, attempts, now - age, now)
+        return InboxItem(1, "x", ACTOR, {}, attempts, now - age, claim=1)
 
     delays = [retry_at(item(n, timedelta(0)), now, jitter=1.0) - now for n in (1, 2, 3, 12)]
 
@@ -283,7 +347,7 @@ async def test_inbox_summary__counts_by_state_and_top_unhandled_pairs(fed):
     async with fed.pool.acquire() as conn:
         for _ in range(4):
             item = await q.claim_item(conn, timedelta(minutes=5))
-            await q.finish_item(conn, item["id"], item["locked_until"], "unhandled", "x")
+            await q.finish_item(conn, item["id"], item["claim"], "unhandled", "x")
         summary = await q.inbox_summary(conn)
 
     assert len(listens) == 3 and follow
