@@ -37,6 +37,7 @@ def create_app(settings: Settings) -> web.Application:
     secret = load_secret(settings)
     app = web.Application(
         middlewares=[
+            middlewares.unavailable_middleware,  # outermost: the database fails anywhere
             session_middleware(session_storage(settings, secret)),
             middlewares.account_middleware,
             # before the error and CSRF middlewares, so that the pages they render have

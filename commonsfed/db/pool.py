@@ -58,6 +58,18 @@ DATABASE_ERRORS = (
 )
 _CONNECT_ERRORS = DATABASE_ERRORS
 
+# Of those, what says the database is down, restarting, cut off or out of room, rather than
+# that a statement was wrong: the node answers these 503 with Retry-After, not 500.
+UNAVAILABLE_ERRORS = (
+    OSError,
+    asyncio.TimeoutError,  # a connect, or command_timeout
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.OperatorInterventionError,  # class 57: shutting down, starting up, cancelled
+    asyncpg.InsufficientResourcesError,  # class 53: too many connections, disk full
+    asyncpg.InterfaceError,  # the connection closed under a query
+    asyncpg.InternalClientError,  # asyncpg's state after a connection was cut mid-query
+)
+
 
 _CONNECT_TIMEOUT = 10
 

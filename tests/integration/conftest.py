@@ -4,6 +4,7 @@ remote.py) a Federation on the test's database for the handler tests."""
 import pytest
 
 from tests.builders import register_and_login
+from tests.integration.own_postgres import own_cluster, own_postgres  # noqa: F401  (fixtures)
 from tests.integration.remote import db, fed, keys, make_fed  # noqa: F401  (fixtures)
 
 
