@@ -31,6 +31,7 @@ import ipaddress
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,7 +103,7 @@ def is_loopback(address: str) -> bool:
 class ConnectionTable:
     """The connections one `serve` process holds, and the caps on them."""
 
-    def __init__(self, limits: Limits, *, uncapped=is_loopback) -> None:
+    def __init__(self, limits: Limits, *, uncapped: Callable[[str], bool] = is_loopback) -> None:
         self.limits = limits
         self._uncapped = uncapped  # addresses with no per-address cap
         self._open: set[GuardedConnection] = set()
@@ -168,12 +169,10 @@ class _Tally:
     EVERY = 60.0
 
     def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
         self._unlogged: Counter[str] = Counter()
         self._next_log = 0.0
 
     def add(self, reason: str) -> None:
-        self.counts[reason] += 1
         self._unlogged[reason] += 1
         now = time.monotonic()
         if now >= self._next_log:
