@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, tzinfo
@@ -13,7 +14,7 @@ from aiohttp_session import session_middleware
 
 from commonsfed import __version__
 from commonsfed.config import Settings
-from commonsfed.db.pool import create_pool
+from commonsfed.db.pool import close_pool, create_pool
 from commonsfed.federation.context import open_federation
 from commonsfed.federation.delivery import DeliveryWorker
 from commonsfed.federation.inbox import InboxWorker
@@ -29,6 +30,7 @@ from commonsfed.web.sessions import CSRF_FIELD, load_secret, session_storage, te
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # forms and inboxes; photo uploads raise their own limit
+WORKERS_STOP = web.AppKey("workers_stop", asyncio.Event)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -37,6 +39,7 @@ def create_app(settings: Settings) -> web.Application:
     secret = load_secret(settings)
     app = web.Application(
         middlewares=[
+            middlewares.unavailable_middleware,  # outermost: the database fails anywhere
             session_middleware(session_storage(settings, secret)),
             middlewares.account_middleware,
             # before the error and CSRF middlewares, so that the pages they render have
@@ -52,6 +55,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_federation)
     if settings.run_worker:
         app.cleanup_ctx.append(_workers)  # after the federation, so they stop before it closes
+        app.on_shutdown.append(_stop_workers)
     app.on_response_prepare.append(middlewares.add_security_headers)
     _setup_templates(app, settings)
     setup_routes(app)
@@ -61,7 +65,7 @@ def create_app(settings: Settings) -> web.Application:
 async def _database(app: web.Application) -> AsyncIterator[None]:
     app[POOL] = await create_pool(app[SETTINGS].database_url)
     yield
-    await app[POOL].close()
+    await close_pool(app[POOL])
 
 
 async def _federation(app: web.Application) -> AsyncIterator[None]:
@@ -76,8 +80,16 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         federation.pool,
         [DeliveryWorker(federation), InboxWorker(federation), ScheduledJobs(federation.pool, federation.settings)],
     )
+    app[WORKERS_STOP] = stop
     yield
     await stop_background(task, stop)
+
+
+async def _stop_workers(app: web.Application) -> None:
+    """On shutdown, before aiohttp waits for the requests in flight: the workers' grace
+    (see federation.workers) then runs alongside the requests' rather than after it."""
+    if WORKERS_STOP in app:
+        app[WORKERS_STOP].set()
 
 
 def _setup_templates(app: web.Application, settings: Settings) -> None:

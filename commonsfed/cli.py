@@ -1,7 +1,7 @@
 """The `commonsfed` command: serve, migrate, user ... One-line errors, meaningful exit codes.
 
-Exit status: 0 done, 1 the command failed (database, migration, refused input), 2 bad usage
-or settings.
+Exit status: 0 done, 1 the command failed (database, migration, refused input, a port in
+use), 2 bad usage or settings (a host to listen on that this machine does not have, too).
 """
 
 from __future__ import annotations
@@ -15,19 +15,20 @@ import sys
 from dataclasses import replace
 
 from commonsfed import __version__
-from commonsfed.config import ConfigError, Settings, load_settings
+from commonsfed.config import ConfigError, Settings, load_settings, setting_label
 from commonsfed.datafolder import NodeRecord, RecordError, write_record
 from commonsfed.db.embedded import EmbeddedError
 from commonsfed.db.lifecycle import SchemaBehind, apply_migrations, database_url
 from commonsfed.db.migrate import MigrationError
-from commonsfed.db.pool import DatabaseUnavailable, create_pool, describe_url
+from commonsfed.db.pool import DatabaseUnavailable, close_pool, create_pool, describe_url
 from commonsfed.federation.transport import TransportError
 from commonsfed.services.errors import ServiceError
+from commonsfed.serving import ListenError
 
 log = logging.getLogger("commonsfed")
 
-_FAILURES = (DatabaseUnavailable, EmbeddedError, MigrationError, RecordError, SchemaBehind,
-             ServiceError, TransportError)
+_FAILURES = (DatabaseUnavailable, EmbeddedError, ListenError, MigrationError, RecordError,
+             SchemaBehind, ServiceError, TransportError)
 
 
 # commands that speak for the node to others need its public name
@@ -69,6 +70,9 @@ def _flags(args: argparse.Namespace) -> dict:
     flags["dev"] = True if getattr(args, "dev", False) else None
     flags["secure_mode"] = True if getattr(args, "secure_mode", False) else None
     flags["run_worker"] = False if getattr(args, "no_worker", False) else None
+    flags["access_log"] = False if getattr(args, "no_access_log", False) else None
+    for name in ("header_timeout", "body_timeout", "max_connections", "connections_per_address"):
+        flags[name] = getattr(args, name, None)
     return flags
 
 
@@ -94,6 +98,21 @@ def _settings_flags() -> argparse.ArgumentParser:
     return common
 
 
+def _serve_flags(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument("--no-access-log", action="store_true",
+                       help="no line per request in the log (COMMONSFED_ACCESS_LOG=off)")
+    group = serve.add_argument_group("connections (each also read from COMMONSFED_*; flags win)")
+    group.add_argument("--header-timeout", metavar="SECONDS",
+                       help="time a client has for its request's headers (default 10)")
+    group.add_argument("--body-timeout", metavar="SECONDS",
+                       help="time a client has for a body, plus 1 s per 500 bytes sent (default 30)")
+    group.add_argument("--max-connections", metavar="N",
+                       help="connections held at once (default: what the open-file limit allows)")
+    group.add_argument("--connections-per-address", metavar="N",
+                       help="connections from one client address, 0 for no cap (default 64; "
+                            "loopback is never capped)")
+
+
 def _parser() -> argparse.ArgumentParser:
     common = _settings_flags()
     parser = argparse.ArgumentParser(prog="commonsfed", description="A neighbourhood sharing node.")
@@ -102,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", parents=[common], help="run the node")
     serve.add_argument("--no-worker", action="store_true", help="do not run a worker in-process")
+    _serve_flags(serve)
     serve.set_defaults(run=cmd_serve)
 
     sub.add_parser("migrate", parents=[common], help="apply database migrations").set_defaults(
@@ -153,17 +173,25 @@ def _setup_logging() -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from aiohttp import web
-
+    from commonsfed import serving
     from commonsfed.app import create_app
 
     _setup_logging()
-    with database_url(settings) as url:
-        settings = replace(settings, database_url=url)
-        log.info("serving %s on http://%s:%d using %s", settings.base_url, settings.host,
-                 settings.port, describe_url(url))
-        web.run_app(create_app(settings), host=settings.host, port=settings.port,
-                    print=None, access_log=None)
+    try:  # first: a port in use is one line, before the database is started for nothing
+        sockets = serving.listen(settings.host, settings.port)
+    except serving.ListenError as exc:
+        if exc.bad_host:
+            raise ConfigError(setting_label("host", args.host is not None), exc.message) from None
+        raise
+    try:
+        with database_url(settings) as url:
+            settings = replace(settings, database_url=url)
+            log.info("serving %s on http://%s:%d using %s", settings.base_url, settings.host,
+                     settings.port, describe_url(url))
+            serving.serve(create_app(settings), settings, sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
     return 0
 
 
@@ -196,7 +224,7 @@ def _with_pool(settings: Settings, work):
         try:
             return await work(pool, replace(settings, database_url=url))
         finally:
-            await pool.close()
+            await close_pool(pool)
 
     with database_url(settings, create=False) as url:
         return asyncio.run(run(url))

@@ -60,6 +60,16 @@ class Settings:
     # the neighbourhood's time zone: the days and times people type and read are local
     timezone: str = "UTC"
     log_level: str = "INFO"
+    # serve: seconds a client has for its request's headers, and for its body (plus a second
+    # for every 500 bytes it sends); see commonsfed.connections
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    # serve: connections held at once, in all (None: what the open-file limit leaves room
+    # for) and from one address (0: no cap; loopback, a proxy on this machine, is never capped)
+    max_connections: int | None = None
+    connections_per_address: int = 64
+    # serve: one INFO line per request (method, path without the query, status, time)
+    access_log: bool = True
 
     @property
     def scheme(self) -> str:
@@ -101,6 +111,11 @@ _NAMES = {
     "run_worker": ("COMMONSFED_RUN_WORKER", "--no-worker"),
     "timezone": ("COMMONSFED_TIMEZONE", "--timezone"),
     "log_level": ("COMMONSFED_LOG_LEVEL", "--log-level"),
+    "header_timeout": ("COMMONSFED_HEADER_TIMEOUT", "--header-timeout"),
+    "body_timeout": ("COMMONSFED_BODY_TIMEOUT", "--body-timeout"),
+    "max_connections": ("COMMONSFED_MAX_CONNECTIONS", "--max-connections"),
+    "connections_per_address": ("COMMONSFED_CONNECTIONS_PER_ADDRESS", "--connections-per-address"),
+    "access_log": ("COMMONSFED_ACCESS_LOG", "--no-access-log"),
 }
 
 
@@ -299,6 +314,34 @@ def _parse_timezone(value: str, label: str) -> str:
     return name
 
 
+def _parse_seconds(low: float, high: float):
+    def parse(value: Any, label: str) -> float:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = float("nan")
+        if not low <= seconds <= high:  # False for nan too
+            raise ConfigError(
+                label, f"must be a number of seconds from {low:g} to {high:g} (got {value!r})"
+            )
+        return seconds
+
+    return parse
+
+
+def _parse_count(low: int, high: int):
+    def parse(value: Any, label: str) -> int:
+        try:
+            count = int(value)
+        except (TypeError, ValueError):
+            count = low - 1
+        if not low <= count <= high:
+            raise ConfigError(label, f"must be a whole number from {low} to {high} (got {value!r})")
+        return count
+
+    return parse
+
+
 _PARSERS = {
     "domain": _parse_domain,
     "host": _parse_listen_host,
@@ -317,5 +360,10 @@ _PARSERS = {
     "run_worker": _parse_bool,
     "timezone": _parse_timezone,
     "log_level": _parse_log_level,
+    "header_timeout": _parse_seconds(0.1, 3600),
+    "body_timeout": _parse_seconds(0.1, 3600),
+    "max_connections": _parse_count(16, 1_000_000),
+    "connections_per_address": _parse_count(0, 1_000_000),
+    "access_log": _parse_bool,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings)}

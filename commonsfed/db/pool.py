@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import asyncpg
+
+log = logging.getLogger(__name__)
 
 
 class DatabaseUnavailable(Exception):
@@ -58,6 +61,18 @@ DATABASE_ERRORS = (
 )
 _CONNECT_ERRORS = DATABASE_ERRORS
 
+# Of those, what says the database is down, restarting, cut off or out of room, rather than
+# that a statement was wrong: the node answers these 503 with Retry-After, not 500.
+UNAVAILABLE_ERRORS = (
+    OSError,
+    asyncio.TimeoutError,  # a connect, or command_timeout
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.OperatorInterventionError,  # class 57: shutting down, starting up, cancelled
+    asyncpg.InsufficientResourcesError,  # class 53: too many connections, disk full
+    asyncpg.InterfaceError,  # the connection closed under a query
+    asyncpg.InternalClientError,  # asyncpg's state after a connection was cut mid-query
+)
+
 
 _CONNECT_TIMEOUT = 10
 
@@ -99,6 +114,21 @@ async def _reset_if_needed(conn: PoolConnection) -> None:
     if conn._session_state:
         await conn.execute(conn.get_reset_query())
         conn._session_state = False
+
+
+CLOSE_TIMEOUT = 2.0
+
+
+async def close_pool(pool: asyncpg.Pool, within: float = CLOSE_TIMEOUT) -> None:
+    """Close `pool`, and within `within` seconds: asyncpg's Pool.close() waits for every
+    connection to come back, which one held by a query stuck behind a lock, or sent to a
+    server that went away, does only at command_timeout (60 s). Past `within` the pool is
+    terminated: its connections are closed under whatever they were doing."""
+    try:
+        await asyncio.wait_for(pool.close(), within)
+    except TimeoutError:
+        log.warning("database connections still in use after %g s: closed under them", within)
+        pool.terminate()  # asyncpg did on the cancellation already; saying so costs nothing
 
 
 async def create_pool(url: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:

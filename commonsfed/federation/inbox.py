@@ -62,12 +62,14 @@ _ADDRESSING = ("to", "cc", "bto", "bcc", "audience")
 
 
 class InboxRefused(Exception):
-    """The inbox will not take this request: `status` and a short message for the peer."""
+    """The inbox will not take this request: `status` and a short message for the peer,
+    and for a 503 the seconds after which to try again."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after
 
 
 class Dropped(Exception):
@@ -383,6 +385,12 @@ async def _notify(pool: asyncpg.Pool) -> None:
 _ONE_ROW_AT_A_TIME = (asyncpg.UntranslatableCharacterError, asyncpg.DeadlockDetectedError)
 
 
+# Activities waiting for a statement beyond which the inbox answers 503: several full
+# statements' worth, which a healthy database clears in a few milliseconds.
+MAX_WAITING = 500
+BUSY_RETRY_AFTER = 10  # seconds
+
+
 @dataclass
 class _Waiting:
     item: q.NewItem
@@ -404,15 +412,22 @@ class Batches:
     (`_ONE_ROW_AT_A_TIME`), so only that row's request fails.
     """
 
-    def __init__(self, in_flight: int = 2, size: int = 100) -> None:
+    def __init__(self, in_flight: int = 2, size: int = 100, max_waiting: int | None = None) -> None:
         self._in_flight = in_flight
         self._size = size
+        self._max_waiting = MAX_WAITING if max_waiting is None else max_waiting
         self._waiting: list[_Waiting] = []
         self._running = 0
         self._tasks: set[asyncio.Task[None]] = set()  # kept, or the loop may drop them
 
     async def store(self, fed: Federation, wake: WakeUps, item: q.NewItem) -> str:
-        """One of "stored", "duplicate" or "refused" (see `db.inbox.insert_items`)."""
+        """One of "stored", "duplicate" or "refused" (see `db.inbox.insert_items`).
+
+        Backpressure: when `max_waiting` activities already wait for a statement (the
+        database is slow or a table locked), this one is refused at once with a 503 and
+        Retry-After, which peers retry, rather than held until the sender times out."""
+        if len(self._waiting) >= self._max_waiting:
+            raise InboxRefused(503, "the inbox is busy; try again shortly", BUSY_RETRY_AFTER)
         result = asyncio.get_running_loop().create_future()
         self._waiting.append(_Waiting(item, result))
         if self._running < self._in_flight:

@@ -26,6 +26,12 @@ from commonsfed.db.pool import DATABASE_ERRORS
 log = logging.getLogger(__name__)
 
 IDLE_TIMEOUT = 30.0  # retries come due with no NOTIFY, so look at least this often
+# On stop: seconds a tick in flight has to finish, then to end once cancelled, then to give
+# claims back. Together with the pool's close (db.pool.CLOSE_TIMEOUT) well under the 10 s a
+# service manager waits.
+STOP_GRACE = 2.0
+CANCEL_TIMEOUT = 1.0
+TIDY_TIMEOUT = 1.5
 
 
 @runtime_checkable
@@ -40,28 +46,72 @@ async def run_workers(
     workers: Sequence[Steppable],
     stop: asyncio.Event,
     idle_timeout: float = IDLE_TIMEOUT,
+    grace: float = STOP_GRACE,
 ) -> None:
-    """Tick `workers` until `stop` is set; a tick in flight is finished, then claims that
-    workers hold and did not process are released (`release_claims`, where they have it).
+    """Tick `workers` until `stop` is set; then a tick in flight gets `grace` seconds to
+    finish, after which it is cancelled, and claims that workers hold and did not finish
+    are given back (`release_claims`, where they have it; a claim not given back returns
+    to the queue when its lease runs out).
 
     Each worker loops on its own (tick until idle, then wait for a NOTIFY on its channel,
     the idle timeout or stop), so a delivery tick held by a slow peer never delays the
     inbox worker. One connection listens for all of them. Workers that hold claims under a
     lease (`heartbeat`) have it called on their timer until their loops end, a tick being
     finished included.
+
+    The grace is short, as `commonsfed worker` and `serve` must stop within seconds of a
+    SIGTERM whatever a tick waits for: a peer that does not answer (up to the HTTP client's
+    15 s), a table locked by a migration, a database that went away (60 s of
+    command_timeout).
     """
     pairs = [(worker, asyncio.Event()) for worker in workers]
     listener = _Listener(pool, [(worker.channel, wake) for worker, wake in pairs])
     beats = [asyncio.create_task(_beat(w)) for w in workers if hasattr(w, "heartbeat")]
+    loops = asyncio.gather(*(_loop(w, wake, listener, stop, idle_timeout) for w, wake in pairs))
     try:
-        await asyncio.gather(*(_loop(w, wake, listener, stop, idle_timeout) for w, wake in pairs))
+        await _until_stopped(loops, stop, grace)
     finally:
         for beat in beats:
             beat.cancel()
         if beats:
             await asyncio.wait(beats)
-        await listener.close()
-        await _release(workers)
+        await _tidy_up(listener, workers)
+
+
+async def _until_stopped(
+    loops: asyncio.Future[list[None]], stop: asyncio.Event, grace: float
+) -> None:
+    """Wait for the loops, which end soon after `stop`; cancel them `grace` seconds after
+    it (or at once, if this is cancelled)."""
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({loops, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not loops.done():
+            await asyncio.wait({loops}, timeout=grace)
+    finally:
+        stopped.cancel()
+        if not loops.done():
+            log.info("stopping: abandoning the work in flight after %g s", grace)
+            loops.cancel()
+            # a cancelled query still waits for PostgreSQL to confirm the cancel: not forever
+            await asyncio.wait({loops}, timeout=CANCEL_TIMEOUT)
+    if loops.done():
+        with contextlib.suppress(asyncio.CancelledError):  # ours, above
+            loops.result()
+
+
+async def _tidy_up(listener: _Listener, workers: Sequence[Steppable]) -> None:
+    """Stop listening and give claims back, unless the database keeps us waiting."""
+    try:
+        async with asyncio.timeout(TIDY_TIMEOUT):
+            await listener.close()
+            await _release(workers)
+    except TimeoutError:
+        log.warning(
+            "stopping: the database did not answer in %g s; unfinished claims return to "
+            "the queue when their leases run out",
+            TIDY_TIMEOUT,
+        )
 
 
 async def _loop(
@@ -176,17 +226,23 @@ class _Listener:
 
 
 def start_in_background(
-    pool: asyncpg.Pool, workers: Sequence[Steppable], idle_timeout: float = IDLE_TIMEOUT
+    pool: asyncpg.Pool,
+    workers: Sequence[Steppable],
+    idle_timeout: float = IDLE_TIMEOUT,
+    grace: float = STOP_GRACE,
 ) -> tuple[asyncio.Task[None], asyncio.Event]:
     """Run the workers as a task of the running loop (serve's in-process worker).
     Stop them with `stop_background(task, stop)`."""
     stop = asyncio.Event()
-    task = asyncio.create_task(run_workers(pool, workers, stop, idle_timeout), name="workers")
+    task = asyncio.create_task(
+        run_workers(pool, workers, stop, idle_timeout, grace), name="workers"
+    )
     return task, stop
 
 
 async def stop_background(task: asyncio.Task[None], stop: asyncio.Event) -> None:
-    """Ask the workers to stop and wait until they have: the tick in flight is finished."""
+    """Ask the workers to stop and wait until they have (a few seconds at most, see
+    `run_workers`)."""
     stop.set()
     await task
 

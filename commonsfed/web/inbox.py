@@ -22,10 +22,11 @@ _CHUNK = 64 * 1024
 _LOGGED_REASON = 200  # a reason may quote a peer's key id or activity id: keep logs short
 
 
-def peer_error(status: int, message: str) -> web.Response:
+def peer_error(status: int, message: str, retry_after: int | None = None) -> web.Response:
     """What a peer gets: the status and a short JSON body (the error middleware lets a
-    response through untouched)."""
-    return web.json_response({"error": message}, status=status)
+    response through untouched), and when to try again if the refusal is for now only."""
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return web.json_response({"error": message}, status=status, headers=headers)
 
 
 async def read_body(request: web.Request) -> bytes:
@@ -73,7 +74,7 @@ class Inboxes:
             log.info(
                 "%s refused with %d: %s", request.path, exc.status, exc.message[:_LOGGED_REASON]
             )
-            return peer_error(exc.status, exc.message)
+            return peer_error(exc.status, exc.message, exc.retry_after)
         except inbox.Dropped as exc:
             log.info("%s accepted and dropped: %s", request.path, str(exc)[:_LOGGED_REASON])
             return web.Response(status=202)

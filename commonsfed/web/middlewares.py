@@ -9,6 +9,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from commonsfed.db import accounts as accounts_q
+from commonsfed.db.pool import UNAVAILABLE_ERRORS
 from commonsfed.web.keys import ACCOUNT, POOL
 from commonsfed.web.sessions import (
     CSRF_FIELD,
@@ -37,7 +38,15 @@ _TITLES = {
 _MESSAGES = {
     404: "There is nothing at this address. It may have been removed, or the link is wrong.",
     500: "The node failed to answer this request. It has been logged; try again in a moment.",
+    503: "The node cannot reach its database just now. Try again in a minute.",
 }
+RETRY_AFTER = 30  # seconds, for a 503 while the database is away
+# nginx's status for a request whose client closed the connection first; never sent, as
+# nobody is left to read it, but the access log shows it
+CLIENT_CLOSED = 499
+# The context processors' part of a page's context, for a page rendered when they failed
+# (they read the database): an anonymous visitor's.
+_BARE_CONTEXT = {"account": None, "csrf_token": "", "unread_notifications": 0}
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
@@ -65,13 +74,45 @@ def wants_html(request: web.Request) -> bool:
     return "text/html" in accept or "json" not in accept
 
 
-def render_error(request: web.Request, status: int, message: str | None = None) -> web.Response:
+def render_error(
+    request: web.Request,
+    status: int,
+    message: str | None = None,
+    *,
+    context: dict | None = None,
+) -> web.Response:
+    """The error page for people, `{"error": message}` for peers: those that ask for
+    JSON, and those that post it (an inbox's senders often ask for nothing). `context`
+    adds to (or stands in for) what the context processors gave the template."""
     title = _TITLES.get(status, "Error")
     message = message or _MESSAGES.get(status) or title
-    if not wants_html(request):
+    if not wants_html(request) or request.content_type.endswith("json"):
         return web.json_response({"error": message}, status=status)
-    context = {"title": title, "status": status, "message": message}
+    context = {**(context or {}), "title": title, "status": status, "message": message}
     return aiohttp_jinja2.render_template("error.html", request, context, status=status)
+
+
+@web.middleware
+async def unavailable_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The outermost: a database that is down, restarting or full answers 503 with
+    Retry-After, from wherever it failed (the account and context processor middlewares
+    read it too). Peers retry a 503 later, as they would not a 500; people get a page.
+
+    The page is rendered with an anonymous visitor's context, since the context processors
+    that make the usual one read the database."""
+    try:
+        return await handler(request)
+    except UNAVAILABLE_ERRORS as exc:
+        log.warning(
+            "%s %s: the database is unavailable (%s: %s)",
+            request.method,
+            request.path,
+            type(exc).__name__,
+            str(exc).partition("\n")[0],
+        )
+        response = render_error(request, 503, context={**_BARE_CONTEXT, "request": request})
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response
 
 
 @web.middleware
@@ -83,9 +124,22 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise  # redirects, and errors that carry their own body (JSON for peers)
         custom = exc.text if exc.text and exc.text != f"{exc.status}: {exc.reason}" else None
         return render_error(request, exc.status, custom)
-    except Exception:
+    except Exception as exc:
+        if client_gone(request, exc):
+            log.info("%s %s: the client hung up before the answer", request.method, request.path)
+            return web.Response(status=CLIENT_CLOSED, reason="Client Closed Request")
+        if isinstance(exc, UNAVAILABLE_ERRORS):
+            raise  # answered 503 by unavailable_middleware
         log.exception("unhandled error on %s %s", request.method, request.path)
         return render_error(request, 500)
+
+
+def client_gone(request: web.Request, exc: Exception) -> bool:
+    """`exc` is the connection's end, not a fault: aiohttp fails the body's reads with
+    ConnectionResetError once the client closed the connection (or was cut off for being
+    too slow, see commonsfed.connections)."""
+    transport = request.transport
+    return isinstance(exc, ConnectionError) and (transport is None or transport.is_closing())
 
 
 @web.middleware

@@ -5,6 +5,7 @@ delivers to a peer we do not run, for the delivery tests (sinks.py)."""
 import pytest
 
 from tests.builders import register_and_login
+from tests.integration.own_postgres import own_cluster, own_postgres  # noqa: F401  (fixtures)
 from tests.integration.remote import db, fed, keys, make_fed  # noqa: F401  (fixtures)
 from tests.integration.sinks import sink, world  # noqa: F401  (fixtures)
 
