@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 
 from commonsfed import __version__
@@ -48,10 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(os.environ, _flags(args), need_domain=args.command in _NEEDS_DOMAIN,
                                  from_folder=args.command not in _MAKE_NODES)
         # for every command, so that a quiet level quiets the warnings of any of them too
-        logging.getLogger().setLevel(settings.log_level)
-        if args.command == "serve":
-            write_record(settings.data_dir, NodeRecord(domain=settings.domain, dev=settings.dev))
-        return args.run(settings, args)
+        with _log_level(settings.log_level):
+            return args.run(settings, args)
     except ConfigError as exc:
         print(f"commonsfed: error: {exc}", file=sys.stderr)
         return 2
@@ -60,6 +60,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+@contextlib.contextmanager
+def _log_level(level: str) -> Iterator[None]:
+    """The root logger's level while a command runs (restored after, for callers in-process)."""
+    root = logging.getLogger()
+    before = root.level
+    root.setLevel(level)
+    try:
+        yield
+    finally:
+        root.setLevel(before)
 
 
 def _flags(args: argparse.Namespace) -> dict:
@@ -184,6 +196,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             raise ConfigError(setting_label("host", args.host is not None), exc.message) from None
         raise
     try:
+        write_record(settings.data_dir, NodeRecord(domain=settings.domain, dev=settings.dev))
         with database_url(settings) as url:
             settings = replace(settings, database_url=url)
             log.info("serving %s on http://%s:%d using %s", settings.base_url, settings.host,

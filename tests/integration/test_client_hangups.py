@@ -19,8 +19,9 @@ AS2 = "application/activity+json"
 async def plain_node(settings):
     """The node served as web.run_app serves an app, with none of `serving`'s deadlines
     (aiohttp's test server would cancel a handler whose client left, which run_app does
-    not): the port it listens on."""
-    runner = web.AppRunner(create_app(settings))
+    not): the port it listens on. Without an access log, whose line for the request may come
+    before or after the one this test reads."""
+    runner = web.AppRunner(create_app(settings), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
