@@ -62,7 +62,7 @@ from commonsfed.config import Settings  # noqa: E402
 from commonsfed.db import actors as actors_q  # noqa: E402
 from commonsfed.db.pool import connect, create_pool  # noqa: E402
 from commonsfed.federation.context import open_federation  # noqa: E402
-from commonsfed.federation.inbox import InboxWorker  # noqa: E402
+from commonsfed.federation.inbox_worker import InboxWorker  # noqa: E402
 
 NODE = "north.test"
 ACTOR = "http://south.test/users/alice"

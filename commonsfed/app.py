@@ -17,7 +17,7 @@ from commonsfed.config import Settings
 from commonsfed.db.pool import close_pool, create_pool
 from commonsfed.federation.context import open_federation
 from commonsfed.federation.delivery import DeliveryWorker
-from commonsfed.federation.inbox import InboxWorker
+from commonsfed.federation.inbox_worker import InboxWorker
 from commonsfed.federation.workers import start_in_background, stop_background
 from commonsfed.resources import templates_dir
 from commonsfed.services.answer_inbox import node_handlers

@@ -294,7 +294,7 @@ def _with_federation(settings: Settings, work):
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from commonsfed.federation.delivery import DeliveryWorker
-    from commonsfed.federation.inbox import InboxWorker
+    from commonsfed.federation.inbox_worker import InboxWorker
     from commonsfed.federation.workers import run_until_signalled
     from commonsfed.services.jobs import ScheduledJobs
 

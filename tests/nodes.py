@@ -19,7 +19,7 @@ from commonsfed.config import Settings
 from commonsfed.db.pool import connect
 from commonsfed.federation.context import Federation
 from commonsfed.federation.delivery import DeliveryWorker
-from commonsfed.federation.inbox import InboxWorker
+from commonsfed.federation.inbox_worker import InboxWorker
 from commonsfed.web.keys import FEDERATION
 from tests.builders import TEST_SECRET
 

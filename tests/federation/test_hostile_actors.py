@@ -14,7 +14,7 @@ import pytest
 from commonsfed import signatures
 from commonsfed.db import actors as actors_q
 from commonsfed.federation.actors import ActorUnavailable, lookup
-from commonsfed.federation.inbox import InboxWorker
+from commonsfed.federation.inbox_worker import InboxWorker
 from commonsfed.services import follows
 from commonsfed.services.errors import ValidationError
 from tests.builders import register

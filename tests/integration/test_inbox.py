@@ -17,12 +17,8 @@ from commonsfed import signatures
 from commonsfed.db.inbox import INBOX_CHANNEL, insert_item
 from commonsfed.db.pool import connect, create_pool
 from commonsfed.federation.actors import lookup
-from commonsfed.federation.inbox import (
-    MAX_RECIPIENTS,
-    InboxWorker,
-    WakeUps,
-    permitted_policies,
-)
+from commonsfed.federation.inbox import MAX_RECIPIENTS, WakeUps, permitted_policies
+from commonsfed.federation.inbox_worker import InboxWorker
 from commonsfed.federation.policy import is_allowed
 from tests.builders import register
 

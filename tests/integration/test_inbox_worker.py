@@ -19,7 +19,7 @@ from commonsfed.db import inbox as q
 from commonsfed.db.pool import create_pool
 from commonsfed.federation import handlers
 from commonsfed.federation.context import open_federation
-from commonsfed.federation.inbox import InboxItem, InboxWorker, retry_at
+from commonsfed.federation.inbox_worker import InboxItem, InboxWorker, retry_at
 
 ACTOR = "http://south.test/users/alice"
 # what normalise refuses: pyld cannot read this context

@@ -21,7 +21,7 @@ import aiohttp
 from commonsfed.config import Settings
 from commonsfed.db.pool import connect, create_pool
 from commonsfed.federation import outbox
-from commonsfed.federation.inbox import InboxWorker
+from commonsfed.federation.inbox_worker import InboxWorker
 from commonsfed.federation.workers import start_in_background, stop_background
 from commonsfed.services.accounts import register
 from tests.integration.own_postgres import GROUP
