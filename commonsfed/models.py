@@ -33,6 +33,17 @@ class Account:
         return self.status == "pending"
 
 
+@dataclass(frozen=True)
+class AccountSession:
+    """A place where a resident is logged in (the token itself is never read back)."""
+
+    id: int
+    user_agent: str
+    address: str
+    created_at: datetime
+    last_seen_at: datetime
+
+
 PURPOSES = ("offer", "request")
 KINDS = ("give", "lend", "swap", "service", "ride", "stay", "group_purchase",
          "pay_it_forward", "shared")

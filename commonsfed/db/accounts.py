@@ -8,7 +8,8 @@ import asyncpg
 
 from commonsfed.models import Account, from_row
 
-_COLUMNS = "id, username, email, status, is_admin, display_name, created_at"
+# what `models.Account` holds (also read by db.sessions)
+ACCOUNT_COLUMNS = "id, username, email, status, is_admin, display_name, created_at"
 
 
 async def insert_account(
@@ -26,7 +27,7 @@ async def insert_account(
         INSERT INTO accounts (username, email, password_hash, status, is_admin, approved_at,
                               private_key_pem, public_key_pem)
         VALUES ($1, $2, $3, $4, $5, CASE WHEN $4 = 'active' THEN now() END, $6, $7)
-        RETURNING {_COLUMNS}
+        RETURNING {ACCOUNT_COLUMNS}
         """,
         username, email, password_hash, status, is_admin, keys[0], keys[1],
     )
@@ -46,13 +47,13 @@ async def email_taken(conn: asyncpg.Connection, email: str) -> bool:
 
 
 async def get_account(conn: asyncpg.Connection, account_id: int) -> Account | None:
-    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM accounts WHERE id = $1", account_id)
+    row = await conn.fetchrow(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1", account_id)
     return from_row(Account, row)
 
 
 async def get_by_username(conn: asyncpg.Connection, username: str) -> Account | None:
     row = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM accounts WHERE lower(username) = lower($1)", username
+        f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE lower(username) = lower($1)", username
     )
     return from_row(Account, row)
 
@@ -72,7 +73,7 @@ async def approve(conn: asyncpg.Connection, username: str) -> Account | None:
         f"""
         UPDATE accounts SET status = 'active', approved_at = now()
         WHERE lower(username) = lower($1) AND status = 'pending'
-        RETURNING {_COLUMNS}
+        RETURNING {ACCOUNT_COLUMNS}
         """,
         username,
     )
@@ -81,7 +82,7 @@ async def approve(conn: asyncpg.Connection, username: str) -> Account | None:
 
 async def pending_accounts(conn: asyncpg.Connection) -> list[Account]:
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM accounts WHERE status = 'pending' ORDER BY created_at"
+        f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE status = 'pending' ORDER BY created_at"
     )
     return [from_row(Account, row) for row in rows]
 

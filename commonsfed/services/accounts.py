@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from commonsfed.config import Settings
 from commonsfed.db import accounts as q
+from commonsfed.db import sessions as sessions_q
 from commonsfed.federation.keys import new_key_pair
 from commonsfed.models import Account
 from commonsfed.services.errors import NotAllowed, RateLimited, ValidationError
@@ -138,9 +139,7 @@ async def authenticate(pool: asyncpg.Pool, username: str, password: str, address
     """The account whose password this is, or NotAllowed / RateLimited with a message."""
     username = normalise_username(username)
     async with pool.acquire() as conn:
-        by_account, by_address = await q.recent_login_failures(conn, username, address, LOGIN_WINDOW)
-        if by_account >= MAX_FAILURES_PER_ACCOUNT or by_address >= MAX_FAILURES_PER_ADDRESS:
-            raise RateLimited("Too many failed logins. Wait 15 minutes and try again.")
+        await _check_not_throttled(conn, username, address)
         account = await q.get_by_username(conn, username) if username else None
         stored = await q.get_password_hash(conn, account.id) if account else None
         if not await _password_matches(stored or _dummy_hash(), password or "") or not stored:
@@ -150,6 +149,48 @@ async def authenticate(pool: asyncpg.Pool, username: str, password: str, address
         account = _check_status(account)
         await q.touch_last_seen(conn, account.id)
     return account
+
+
+async def _check_not_throttled(
+    conn: asyncpg.Connection, username: str, address: str, what: str = "failed logins"
+) -> None:
+    """Guessing passwords is slowed per account and per address: RateLimited past the limits."""
+    by_account, by_address = await q.recent_login_failures(conn, username, address, LOGIN_WINDOW)
+    if by_account >= MAX_FAILURES_PER_ACCOUNT or by_address >= MAX_FAILURES_PER_ADDRESS:
+        raise RateLimited(f"Too many {what}. Wait 15 minutes and try again.")
+
+
+async def change_password(
+    pool: asyncpg.Pool,
+    account: Account,
+    *,
+    current: str,
+    new: str,
+    repeated: str,
+    address: str,
+    keep_session_id: int | None,
+) -> int:
+    """Set a new password, the current one given; every session but `keep_session_id` ends
+    (whoever else knew the old password is logged out). Returns how many sessions ended.
+    ValidationError by field, or RateLimited after too many wrong current passwords (the
+    same count as failed logins, so a borrowed session cannot guess at leisure)."""
+    errors = {}
+    if problem := check_password(new or ""):
+        errors["new_password"] = problem
+    elif new != repeated:
+        errors["repeated_password"] = "The two new passwords differ."
+    async with pool.acquire() as conn:
+        await _check_not_throttled(conn, account.username, address, "wrong passwords")
+        stored = await q.get_password_hash(conn, account.id)
+        if not stored or not await _password_matches(stored, current or ""):
+            await q.record_login_failure(conn, account.username, address)
+            errors = {"current_password": "This is not your current password."} | errors
+        if errors:
+            raise ValidationError(errors)
+        password_hash = await hash_password(new)
+        async with conn.transaction():
+            await q.set_password_hash(conn, account.id, password_hash)
+            return await sessions_q.delete_other_sessions(conn, account.id, keep_session_id)
 
 
 def _check_status(account: Account) -> Account:

@@ -15,3 +15,5 @@ FEDERATION = web.AppKey("federation", Federation)
 
 # the logged-in Account, or None
 ACCOUNT = web.RequestKey("account", Account | None)
+# the id of the logged-in session (services.sessions), or None
+SESSION_ID = web.RequestKey("session_id", int | None)

@@ -8,15 +8,15 @@ from collections.abc import Awaitable, Callable
 import aiohttp_jinja2
 from aiohttp import web
 
-from commonsfed.db import accounts as accounts_q
 from commonsfed.db.pool import UNAVAILABLE_ERRORS
-from commonsfed.web.keys import ACCOUNT, POOL
+from commonsfed.services import sessions
+from commonsfed.web.keys import ACCOUNT, POOL, SESSION_ID
 from commonsfed.web.sessions import (
     CSRF_FIELD,
     csrf_valid,
     has_session_cookie,
     log_out,
-    session_account_id,
+    session_token,
 )
 
 log = logging.getLogger(__name__)
@@ -144,17 +144,17 @@ def client_gone(request: web.Request, exc: Exception) -> bool:
 
 @web.middleware
 async def account_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request[ACCOUNT] = None
+    request[ACCOUNT] = request[SESSION_ID] = None
     if not has_session_cookie(request):  # a peer, or a visitor who never logged in
         return await handler(request)
-    account_id = await session_account_id(request)
-    if account_id is not None:
-        async with request.app[POOL].acquire() as conn:
-            account = await accounts_q.get_account(conn, account_id)
-        if account is None or not account.is_active:
-            await log_out(request)  # deleted or suspended since they logged in
+    token = await session_token(request)
+    if token is not None:
+        found = await sessions.resume(request.app[POOL], token)
+        if found is None or not found[0].is_active:
+            # ended (here or on another device), idle too long, or suspended since
+            await log_out(request, request.app[POOL])
         else:
-            request[ACCOUNT] = account
+            request[ACCOUNT], request[SESSION_ID] = found
     return await handler(request)
 
 

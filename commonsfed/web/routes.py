@@ -15,6 +15,7 @@ from commonsfed.web import (
     health,
     inbox,
     listings,
+    settings,
     views,
     wellknown,
 )
@@ -27,6 +28,13 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/login", views.login_form, name="login")
     app.router.add_post("/login", views.login_submit)
     app.router.add_post("/logout", views.logout, name="logout")
+    # a resident's settings: one page per section (templates/settings/_nav.html)
+    app.router.add_get("/settings", settings.index, name="settings")
+    app.router.add_get("/settings/account", settings.account_page)
+    app.router.add_post("/settings/account/password", settings.change_password)
+    app.router.add_get("/settings/sessions", settings.sessions_page)
+    app.router.add_post("/settings/sessions/end", settings.end_session)
+    app.router.add_post("/settings/sessions/end-others", settings.end_other_sessions)
     app.router.add_get("/follows", follows.follows_page, name="follows")
     app.router.add_post("/follows", follows.follow)
     app.router.add_post("/follows/unfollow", follows.unfollow)

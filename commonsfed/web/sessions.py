@@ -1,4 +1,7 @@
-"""Encrypted session cookies, the secret behind them, and CSRF tokens."""
+"""Encrypted session cookies, the secret behind them, and CSRF tokens.
+
+The cookie holds the session's token (services.sessions keeps the session itself) and the
+CSRF token of the forms it is shown."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import os
 import secrets
 from pathlib import Path
 
+import asyncpg
 from aiohttp import web
 from aiohttp_session import SESSION_KEY, Session, get_session, new_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
@@ -14,6 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from commonsfed.config import Settings
+from commonsfed.services import sessions
 
 COOKIE_NAME = "commonsfed_session"
 SESSION_MAX_AGE = 30 * 24 * 3600
@@ -106,19 +111,26 @@ async def csrf_valid(request: web.Request, submitted: str | None) -> bool:
     return bool(expected and submitted) and hmac.compare_digest(expected, submitted)
 
 
-async def log_in(request: web.Request, account_id: int) -> None:
-    # a fresh session on login, so a session fixed before login is worth nothing after it
+async def log_in(request: web.Request, pool: asyncpg.Pool, account_id: int, address: str) -> None:
+    """A new session for the account (see services.sessions), in a fresh cookie: a session
+    fixed before login is worth nothing after it."""
+    user_agent = request.headers.get("User-Agent", "")
+    token = await sessions.start(pool, account_id, user_agent, address)
     session = await new_session(request)
-    session["account_id"] = account_id
+    session["token"] = token
     session["csrf"] = secrets.token_urlsafe(32)
 
 
-async def log_out(request: web.Request) -> None:
+async def log_out(request: web.Request, pool: asyncpg.Pool) -> None:
+    """End the session here and wherever its cookie is."""
     session = await get_session(request)
+    token = session.get("token")
+    if isinstance(token, str):
+        await sessions.end(pool, token)
     session.invalidate()
 
 
-async def session_account_id(request: web.Request) -> int | None:
+async def session_token(request: web.Request) -> str | None:
     session = await get_session(request)
-    value = session.get("account_id")
-    return value if isinstance(value, int) else None
+    value = session.get("token")
+    return value if isinstance(value, str) else None

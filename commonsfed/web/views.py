@@ -63,7 +63,7 @@ async def register_submit(request: web.Request) -> web.Response:
         return aiohttp_jinja2.render_template("register.html", request, context, status=422)
     if account.is_pending:
         return aiohttp_jinja2.render_template("pending.html", request, {"pending": account})
-    await log_in(request, account.id)
+    await log_in(request, request.app[POOL], account.id, client_address(request))
     raise web.HTTPSeeOther("/")
 
 
@@ -85,12 +85,12 @@ async def login_submit(request: web.Request) -> web.Response:
         status = 429 if isinstance(exc, RateLimited) else 401
         context = {"values": values, "error": str(exc), "next": next_url}
         return aiohttp_jinja2.render_template("login.html", request, context, status=status)
-    await log_in(request, account.id)
+    await log_in(request, request.app[POOL], account.id, client_address(request))
     raise web.HTTPSeeOther(next_url)
 
 
 async def logout(request: web.Request) -> web.Response:
-    await log_out(request)
+    await log_out(request, request.app[POOL])
     raise web.HTTPSeeOther("/")
 
 
