@@ -111,3 +111,23 @@ async def post_listing(
     for field, filename, content in photos:
         data.add_field(field, content, filename=filename, content_type="application/octet-stream")
     return await client.post(path, data=data, allow_redirects=False)
+
+
+# --- profiles ------------------------------------------------------------------------------
+
+
+async def post_profile(client, fields: dict[str, str], avatar: bytes | None = None,
+                       *, csrf: bool = True):  # fmt: skip
+    """POST the profile form (/settings/profile) as a browser does: multipart, with the form
+    page's CSRF token (left out with csrf=False). Returns the response."""
+    import aiohttp
+
+    page = await (await client.get("/settings/profile")).text()
+    data = aiohttp.FormData(default_to_multipart=True)
+    if csrf:
+        data.add_field(CSRF_FIELD, csrf_from(page))
+    for name, value in fields.items():
+        data.add_field(name, value)
+    if avatar is not None:
+        data.add_field("avatar", avatar, filename="me.jpg", content_type="image/jpeg")
+    return await client.post("/settings/profile", data=data, allow_redirects=False)

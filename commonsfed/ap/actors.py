@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from commonsfed.ap.jsonld import OUR_CONTEXT, first_id
+from commonsfed.ap.profiles import (
+    NO_PROFILE,
+    Profile,
+    profile_from_ap,
+    profile_to_ap,
+    summary_from_ap,
+)
 from commonsfed.ap.uris import LocalUris
 
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
@@ -27,6 +34,7 @@ class LocalActor:
     published: datetime | None
     manually_approves_followers: bool = False
     discoverable: bool = True
+    profile: Profile = NO_PROFILE  # a resident's avatar, area and fields (ap/profiles.py)
 
 
 def actor_to_ap(actor: LocalActor, uris: LocalUris) -> dict[str, Any]:
@@ -55,6 +63,7 @@ def actor_to_ap(actor: LocalActor, uris: LocalUris) -> dict[str, Any]:
     }
     if actor.published:
         document["published"] = _iso(actor.published)
+    document.update(profile_to_ap(actor.profile))
     return document
 
 
@@ -76,6 +85,10 @@ class RemoteActor:
     followers: str | None
     key_id: str
     public_key_pem: str
+    # what the actor shows of itself, cached for pages; never read back from the cache with
+    # the rest (db.actors.get_remote_profile reads it), so left out of comparisons
+    summary: str | None = field(default=None, compare=False, repr=False)
+    profile: Profile = field(default=NO_PROFILE, compare=False, repr=False)
 
     @property
     def handle(self) -> str:
@@ -116,6 +129,8 @@ def actor_from_ap(document: dict[str, Any]) -> RemoteActor:
         followers=_on_host(first_id(document.get("followers")), host),
         key_id=key["id"],
         public_key_pem=key["publicKeyPem"],
+        summary=summary_from_ap(document),
+        profile=profile_from_ap(document),
     )
 
 

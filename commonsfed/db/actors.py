@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import asyncpg
 import orjson
 
 from commonsfed.ap.actors import RemoteActor
+from commonsfed.ap.profiles import Profile, PropertyValue
+
+
+@dataclass(frozen=True)
+class RemoteProfileRow:
+    uri: str
+    domain: str
+    preferred_username: str | None
+    name: str | None
+    summary: str | None  # HTML as the actor sent it: sanitise before showing
+    profile: Profile  # field values are HTML too
 
 
 async def get_node_keys(conn: asyncpg.Connection, role: str) -> tuple[str, str] | None:
@@ -68,22 +81,27 @@ async def key_holder(conn: asyncpg.Connection, key_id: str, uri: str) -> str | N
 
 
 async def _upsert(conn: asyncpg.Connection, actor: RemoteActor, document: dict) -> None:
+    profile = actor.profile
+    fields = [{"name": field.name, "value": field.value} for field in profile.fields]
     await conn.execute(
         """
         INSERT INTO remote_actors (uri, domain, type, preferred_username, name, inbox,
-                                   shared_inbox, followers, key_id, public_key_pem, document)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)
+                                   shared_inbox, followers, key_id, public_key_pem, document,
+                                   summary, icon_url, area, fields)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15::jsonb)
         ON CONFLICT (uri) DO UPDATE SET
             domain = EXCLUDED.domain, type = EXCLUDED.type,
             preferred_username = EXCLUDED.preferred_username, name = EXCLUDED.name,
             inbox = EXCLUDED.inbox, shared_inbox = EXCLUDED.shared_inbox,
             followers = EXCLUDED.followers, key_id = EXCLUDED.key_id,
             public_key_pem = EXCLUDED.public_key_pem, document = EXCLUDED.document,
-            fetched_at = now()
+            summary = EXCLUDED.summary, icon_url = EXCLUDED.icon_url, area = EXCLUDED.area,
+            fields = EXCLUDED.fields, fetched_at = now()
         """,
         actor.uri, actor.domain, actor.type, actor.preferred_username, actor.name, actor.inbox,
         actor.shared_inbox, actor.followers, actor.key_id, actor.public_key_pem,
-        orjson.dumps(document).decode(),
+        orjson.dumps(document).decode(), actor.summary, profile.icon_url, profile.area or None,
+        orjson.dumps(fields).decode(),
     )
 
 
@@ -107,6 +125,25 @@ def _remote(row: asyncpg.Record | None) -> RemoteActor | None:
 async def get_remote_actor(conn: asyncpg.Connection, uri: str) -> RemoteActor | None:
     row = await conn.fetchrow(f"SELECT {_REMOTE_COLUMNS} FROM remote_actors WHERE uri = $1", uri)
     return _remote(row)
+
+
+async def get_remote_profile(conn: asyncpg.Connection, uri: str) -> RemoteProfileRow | None:
+    """What a cached actor shows of itself, for pages (which sanitise its HTML)."""
+    row = await conn.fetchrow(
+        """
+        SELECT uri, domain, preferred_username, name, summary, icon_url, area, fields
+        FROM remote_actors WHERE uri = $1
+        """,
+        uri,
+    )
+    if row is None:
+        return None
+    fields = tuple(PropertyValue(item["name"], item["value"]) for item in orjson.loads(row["fields"]))
+    return RemoteProfileRow(
+        uri=row["uri"], domain=row["domain"], preferred_username=row["preferred_username"],
+        name=row["name"], summary=row["summary"],
+        profile=Profile(icon_url=row["icon_url"], area=row["area"] or "", fields=fields),
+    )
 
 
 async def get_remote_actor_by_key(conn: asyncpg.Connection, key_id: str) -> RemoteActor | None:

@@ -245,6 +245,24 @@ async def remote_respondents(conn: asyncpg.Connection, listing_id: int) -> list[
     return [row[0] for row in rows]
 
 
+async def remote_partners(conn: asyncpg.Connection, account_id: int) -> list[str]:
+    """The remote actors who hold a conversation with a resident, whatever its state: those
+    who answered the resident's listings, and the authors of remote listings the resident
+    answered. Their nodes show the resident in it, so they hear of a profile change."""
+    rows = await conn.fetch(
+        """
+        SELECT c.respondent_actor_uri FROM conversations c JOIN listings l ON l.id = c.listing_id
+        WHERE l.author_id = $1 AND c.respondent_actor_uri IS NOT NULL
+        UNION
+        SELECT remote_author_uri FROM conversations
+        WHERE respondent_account_id = $1 AND remote_author_uri IS NOT NULL
+        ORDER BY 1
+        """,
+        account_id,
+    )
+    return [row[0] for row in rows]
+
+
 async def set_remote_listing(
     conn: asyncpg.Connection, listing_uri: str, author_uri: str, title: str, state: str
 ) -> list[int]:

@@ -8,6 +8,7 @@ from `transport.make_client_session`, which refuses internal addresses at connec
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
 from dataclasses import dataclass
 from typing import Any
@@ -273,3 +274,65 @@ async def fetch_jrd(
         raise FetchError(f"timed out fetching {target}") from exc
     except aiohttp.ClientError as exc:
         raise FetchError(f"could not fetch {target}: {exc or type(exc).__name__}") from exc
+
+
+# --- Web pages ------------------------------------------------------------------------------
+
+HTML_CONTENT_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+PAGE_MAX_BYTES = 1_048_576  # Mastodon reads at most 1 MB of a linked page for rel="me"
+# a person waits for this (their profile is saved when the links are checked)
+PAGE_TIMEOUT = aiohttp.ClientTimeout(total=5, connect=3, sock_read=3)
+
+
+async def fetch_html(
+    session: aiohttp.ClientSession,
+    policy: AddressPolicy,
+    url: str,
+    *,
+    dev: bool = False,
+    max_bytes: int = PAGE_MAX_BYTES,
+    max_redirects: int = 3,
+) -> str:
+    """GET a web page, unsigned (a resident's link, not a peer): HTML only, size-capped,
+    quick to give up. Redirects may lead to another origin (http to https, a bare domain to
+    www), but each hop is checked as the first: https only outside dev mode, no internal
+    address (the session's guard refuses those at connect time too)."""
+    target, _ = _start_url(url, dev)
+    for _ in range(max_redirects + 1):
+        _check_literal_host(policy, target)
+        hop = await _get_page(session, target, max_bytes)
+        if isinstance(hop, str):
+            return hop
+        target, _ = _start_url(urljoin(target, hop.location or ""), dev)
+    raise FetchError(f"refused: more than {max_redirects} redirects from {url}")
+
+
+async def _get_page(session: aiohttp.ClientSession, url: str, max_bytes: int) -> str | _Hop:
+    headers = {"Accept": "text/html, application/xhtml+xml"}
+    try:
+        request = session.get(
+            URL(url, encoded=True), headers=headers, allow_redirects=False, timeout=PAGE_TIMEOUT
+        )
+        async with request as response:
+            location = response.headers.get("Location")
+            if response.status in REDIRECT_STATUSES and location:
+                return _Hop(response.status, location=location.strip())
+            _check_status(response.status, url)
+            mime = response.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+            if mime not in HTML_CONTENT_TYPES:
+                raise FetchError(f"refused: {mime or 'no content type'} is not a web page")
+            body = await _read_capped(response, url, max_bytes)
+            return body.decode(_charset(response.charset), errors="replace")
+    except AddressNotAllowed as exc:
+        raise FetchError(exc.message) from exc
+    except TimeoutError as exc:
+        raise FetchError(f"timed out fetching {url}") from exc
+    except aiohttp.ClientError as exc:
+        raise FetchError(f"could not fetch {url}: {exc or type(exc).__name__}") from exc
+
+
+def _charset(declared: str | None) -> str:
+    try:
+        return codecs.lookup(declared or "utf-8").name
+    except LookupError:  # a charset Python does not know: read what it can as UTF-8
+        return "utf-8"

@@ -10,8 +10,10 @@ from commonsfed.ap.discovery import Usage
 from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
 from commonsfed.db import actors as q
+from commonsfed.db import profiles as profiles_q
 from commonsfed.federation.keys import GROUP, INSTANCE, node_keys
 from commonsfed.services.errors import ServiceError
+from commonsfed.services.profiles import resident_actor
 
 
 class ActorNotFound(ServiceError):
@@ -60,13 +62,9 @@ async def local_actor(pool: asyncpg.Pool, settings: Settings, username: str) -> 
         raise ActorNotFound(f"There is no one called {username} here.")
     if row["status"] in ("deleted", "suspended"):
         raise ActorGone(f"{username} has left this node.")
-    uris = local_uris(settings)
-    return LocalActor(
-        uri=uris.user(row["username"]), type="Person", username=row["username"],
-        name=row["display_name"] or row["username"], summary=row["summary"],
-        public_key_pem=row["public_key_pem"], url=uris.user(row["username"]),
-        published=row["created_at"],
-    )
+    async with pool.acquire() as conn:
+        profile = await profiles_q.get_profile(conn, row["id"])
+    return resident_actor(settings, row, profile)
 
 
 async def follows_collection(

@@ -1,4 +1,5 @@
-"""Listing photos: read with Pillow, cleaned, resized, re-encoded, stored under server-made names.
+"""Photos (listings' photos, residents' avatars): read with Pillow, cleaned, resized,
+re-encoded, stored under server-made names.
 
 Nothing of what the browser sent survives but the pixels: the type is read from the bytes
 (the file name and the declared content type are ignored), EXIF (GPS position, camera serial
@@ -24,6 +25,7 @@ from commonsfed.config import Settings
 MAX_PHOTOS = 4
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # per photo, as uploaded
 MAX_SIDE = 1600  # long side of the stored photo, in pixels
+AVATAR_SIDE = 400  # avatars are square, cropped to the middle (as Mastodon crops them)
 # a 40-megapixel phone photo fits; a small file claiming 100,000 x 100,000 pixels (a
 # "decompression bomb") is refused from its header, before any pixel is decoded
 MAX_PIXELS = 40_000_000
@@ -63,14 +65,17 @@ def check_upload(upload: Upload) -> None:
         raise PhotoRejected(TOO_LARGE)
 
 
-def process_photo(data: bytes) -> ProcessedPhoto:
-    """Decode, orient, strip, resize and re-encode one photo. CPU-bound: call it in a thread."""
+def process_photo(data: bytes, *, square: bool = False) -> ProcessedPhoto:
+    """Decode, orient, strip, resize and re-encode one photo. CPU-bound: call it in a thread.
+
+    `square`: an avatar, cropped to its middle square of at most AVATAR_SIDE pixels.
+    """
     try:
         with warnings.catch_warnings():
             # Pillow only warns at its own (larger) limit; any such warning means "refuse"
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as image:
-                return _encode(_clean(image))
+                return _encode(_clean(image, AVATAR_SIDE if square else None))
     except PhotoRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -80,23 +85,31 @@ def process_photo(data: bytes) -> ProcessedPhoto:
         raise PhotoRejected(NOT_A_PHOTO) from None
 
 
-def _clean(image: Image.Image) -> Image.Image:
-    """A new image holding only the first frame's pixels, upright and at most MAX_SIDE."""
+def _clean(image: Image.Image, square: int | None = None) -> Image.Image:
+    """A new image holding only the first frame's pixels, upright and at most MAX_SIDE, or
+    its middle square of at most `square` pixels."""
     if image.width * image.height > MAX_PIXELS:
         raise PhotoRejected(TOO_MANY_PIXELS)
-    _draft(image)
+    _draft(image, square)
     image.seek(0)  # an animated GIF or WebP: its first frame
     upright = ImageOps.exif_transpose(image)  # before EXIF is dropped, or photos lie sideways
     has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
     clean = upright.convert("RGBA" if has_alpha else "RGB")
     clean.info = {}  # EXIF, XMP, ICC, comments: none of it is written back
+    if square:
+        side = min(square, clean.width, clean.height)
+        return ImageOps.fit(clean, (side, side), Image.Resampling.LANCZOS)
     clean.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     return clean
 
 
-def _draft(image: Image.Image) -> None:
+def _draft(image: Image.Image, square: int | None = None) -> None:
     # JPEG can decode at 1/2, 1/4 or 1/8 scale directly: far less memory for a big photo
-    scale = MAX_SIDE / max(image.width, image.height)
+    # (a square keeps its short side, so that is the side that must stay large enough)
+    if square:
+        scale = square / min(image.width, image.height)
+    else:
+        scale = MAX_SIDE / max(image.width, image.height)
     if image.format == "JPEG" and scale < 1:
         image.draft(None, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
 
@@ -116,9 +129,9 @@ def _encode(image: Image.Image) -> ProcessedPhoto:
     return ProcessedPhoto(out.getvalue(), extension, image.width, image.height)
 
 
-async def process_upload(upload: Upload) -> ProcessedPhoto:
+async def process_upload(upload: Upload, *, square: bool = False) -> ProcessedPhoto:
     check_upload(upload)
-    return await asyncio.to_thread(process_photo, upload.data)
+    return await asyncio.to_thread(process_photo, upload.data, square=square)
 
 
 # --- storage -------------------------------------------------------------------------------

@@ -7,11 +7,12 @@ from typing import Any
 import aiohttp_jinja2
 import orjson
 from aiohttp import web
+from markupsafe import Markup
 
 from commonsfed.ap.actors import LocalActor, actor_to_ap
 from commonsfed.ap.collections import collection_page_to_ap, collection_to_ap
 from commonsfed.federation.verify import NotVerified, verify_request
-from commonsfed.services import actors
+from commonsfed.services import actors, profiles
 from commonsfed.web.keys import FEDERATION, POOL, SETTINGS
 
 AS2_CONTENT_TYPE = "application/activity+json"
@@ -76,6 +77,9 @@ async def actor(request: web.Request) -> web.StreamResponse:
     if local.type == "Application":
         raise web.HTTPSeeOther("/")
     context = {"actor": local, "handle": f"@{local.username}@{settings.domain}"}
+    if local.type == "Person":  # its summary is the bio, rendered from Markdown and sanitised
+        context |= {"profile": await profiles.profile_of(request.app[POOL], local.username),
+                    "bio_html": Markup(local.summary)}  # fmt: skip
     response = aiohttp_jinja2.render_template("profile.html", request, context)
     response.headers["Vary"] = "Accept"
     return response

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 
-from commonsfed.services import answers, notifications
+from commonsfed.services import answers, notifications, profiles
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.listings import ListingNotFound
 from commonsfed.web.keys import ACCOUNT, FEDERATION, POOL, SETTINGS
@@ -126,6 +126,7 @@ async def _render_remote_listing(
         "answer_errors": errors or {},
         "answer_message": message,
         "login_next": "/network/listing?" + urlencode({"uri": uri}),
+        "author_card": await profiles.remote_profile(request.app[POOL], view.listing.author_uri),
     }
     return aiohttp_jinja2.render_template(
         "answers/remote_listing.html", request, context, status=status

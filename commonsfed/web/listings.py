@@ -1,22 +1,16 @@
 """Listing pages: new, show, edit, state changes, pledges, portions, my listings, photos, and
 the admins' categories page.
 
-Uploads: the app's client_max_size (1 MiB) bounds every request body that `request.post()`
-reads, and aiohttp reads that limit from the root application only (a sub-app's own
-client_max_size is ignored), so it cannot be raised per route. The two forms that carry
-photos are therefore exempt from the CSRF middleware's `request.post()` and read their
-multipart body here, streaming, with a cap per photo and one for the whole body; they check
-the CSRF token themselves before anything is processed. A photo over its cap is drained, not
-kept, so the form comes back with a message next to it instead of a bare 413.
+Uploads: the two forms that carry photos are exempt from the CSRF middleware and read their
+multipart body as a stream, with caps; web/uploads.py reads it and checks their CSRF token.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 import aiohttp_jinja2
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 from markupsafe import Markup
 
 from commonsfed.models import KINDS, PURPOSES
@@ -27,7 +21,6 @@ from commonsfed.services.photos import (
     CONTENT_TYPES,
     MAX_PHOTOS,
     MAX_UPLOAD_BYTES,
-    Upload,
     media_path,
 )
 from commonsfed.web import answers as answers_web
@@ -35,22 +28,16 @@ from commonsfed.web.activitypub import as2_response, require_signature, wants_as
 from commonsfed.web.admin import require_admin
 from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
 from commonsfed.web.middlewares import csrf_exempt, render_error
-from commonsfed.web.sessions import CSRF_FIELD, csrf_valid
+from commonsfed.web.uploads import SubmittedForm, read_form_with_photos
 from commonsfed.web.views import require_account
 
 # the whole body of a form with photos: four photos at their cap, the text, and room to
 # drain an oversized photo or two so its sender still gets the form back with a message
 MAX_FORM_BODY = 128 * 1024 * 1024
-MAX_TEXT_PART = 64 * 1024
-MAX_PARTS = 64
 PHOTO_FIELD_RE = re.compile(r"^photo_[1-9]$")
-CHUNK = 256 * 1024
 BODY_TOO_LARGE = (
     f"The photos were too large together. Send at most {MAX_PHOTOS} photos of "
     f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB each, and choose them again."
-)
-CSRF_REFUSED = (
-    "This form has expired or did not come from this site. Go back, reload the page and try again."
 )
 CACHE_FOREVER = "public, max-age=31536000, immutable"  # a photo's name changes with its bytes
 
@@ -99,81 +86,12 @@ LABELS = {
 }
 
 
-# --- reading a form with photos ------------------------------------------------------------
-
-
-@dataclass
-class SubmittedForm:
-    fields: dict[str, str] = field(default_factory=dict)
-    uploads: list[Upload] = field(default_factory=list)
-    too_large: bool = False  # the body passed MAX_FORM_BODY; what was read so far is here
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-async def _read_part(part: BodyPartReader, cap: int, budget: list[int]) -> tuple[bytes, int]:
-    """Up to cap + 1 bytes of a part, and how many it had; the rest is read and dropped."""
-    kept, seen = bytearray(), 0
-    while chunk := await part.read_chunk(CHUNK):
-        seen += len(chunk)
-        budget[0] -= len(chunk)
-        if budget[0] < 0:
-            raise _BodyTooLarge
-        if len(kept) <= cap:
-            kept.extend(chunk[: cap + 1 - len(kept)])
-    return bytes(kept), seen
-
-
-async def _read_multipart(request: web.Request) -> SubmittedForm:
-    form, budget = SubmittedForm(), [MAX_FORM_BODY]
-    if (request.content_length or 0) > MAX_FORM_BODY:
-        return SubmittedForm(too_large=True)  # said so up front: not worth reading
-    reader = await request.multipart()
-    try:
-        for _ in range(MAX_PARTS):
-            part = await reader.next()
-            if part is None:
-                break
-            if not isinstance(part, BodyPartReader) or not part.name:
-                raise web.HTTPBadRequest(text="This form is malformed.")
-            await _read_one(form, part, budget)
-    except _BodyTooLarge:
-        form.too_large = True
-    return form
-
-
-async def _read_one(form: SubmittedForm, part: BodyPartReader, budget: list[int]) -> None:
-    if part.filename is None:
-        data, _ = await _read_part(part, MAX_TEXT_PART, budget)
-        form.fields.setdefault(part.name, data.decode("utf-8", errors="replace"))
-    elif PHOTO_FIELD_RE.match(part.name):
-        data, seen = await _read_part(part, MAX_UPLOAD_BYTES, budget)
-        if seen:  # an empty file input sends an empty part
-            form.uploads.append(
-                # an oversized photo keeps none of its bytes: it only earns a message
-                Upload(
-                    part.name,
-                    part.filename,
-                    b"" if seen > MAX_UPLOAD_BYTES else data,
-                    too_large=seen > MAX_UPLOAD_BYTES,
-                )
-            )
-    else:
-        await _read_part(part, 0, budget)  # a file we did not ask for
+# --- reading a form with photos (web/uploads.py) ------------------------------------------
 
 
 async def read_listing_form(request: web.Request) -> SubmittedForm:
     """The listing form, multipart or not, after checking its CSRF token (403 if wrong)."""
-    if request.content_type == "multipart/form-data":
-        form = await _read_multipart(request)
-    else:  # a form without photos may come url-encoded: small, under the app's 1 MiB cap
-        posted = await request.post()
-        form = SubmittedForm({k: v for k, v in posted.items() if isinstance(v, str)})
-    if not form.too_large and not await csrf_valid(request, form.fields.get(CSRF_FIELD)):
-        raise web.HTTPForbidden(text=CSRF_REFUSED)
-    return form
+    return await read_form_with_photos(request, PHOTO_FIELD_RE, MAX_FORM_BODY)
 
 
 # --- new and edit --------------------------------------------------------------------------

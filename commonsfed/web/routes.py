@@ -16,6 +16,7 @@ from commonsfed.web import (
     health,
     inbox,
     listings,
+    profile,
     settings,
     views,
     wellknown,
@@ -31,6 +32,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/logout", views.logout, name="logout")
     # a resident's settings: one page per section (templates/settings/_nav.html)
     app.router.add_get("/settings", settings.index, name="settings")
+    app.router.add_get("/settings/profile", profile.profile_page)
+    app.router.add_post("/settings/profile", profile.save_profile)
     app.router.add_get("/settings/account", settings.account_page)
     app.router.add_post("/settings/account/password", settings.change_password)
     app.router.add_get("/settings/sessions", settings.sessions_page)

@@ -13,6 +13,7 @@ from PIL import Image
 from commonsfed.config import Settings
 from commonsfed.services import photos
 from commonsfed.services.photos import (
+    AVATAR_SIDE,
     MAX_SIDE,
     NOT_A_PHOTO,
     PhotoRejected,
@@ -77,6 +78,30 @@ def test_process_photo__small_photos_are_not_enlarged():
     result = process_photo(photo_bytes(size=(320, 240)))
 
     assert (result.width, result.height) == (320, 240)
+
+
+def test_process_photo__an_avatar_is_the_middle_square_without_metadata():
+    # a wide photo: red on the left, green in the middle, blue on the right
+    image = Image.new("RGB", (3000, 1000), "green")
+    image.paste("red", (0, 0, 1000, 1000))
+    image.paste("blue", (2000, 0, 3000, 1000))
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif_with_gps())
+
+    result = process_photo(out.getvalue(), square=True)
+
+    assert (result.width, result.height) == (AVATAR_SIDE, AVATAR_SIDE) == (400, 400)
+    avatar = reopen(result.data).convert("RGB")
+    assert not avatar.getexif() and "exif" not in avatar.info
+    for x in (10, 200, 390):  # nothing of the red or the blue
+        red, green, blue = avatar.getpixel((x, 200))
+        assert green > 100 and red < 60 and blue < 60
+
+
+def test_process_photo__a_small_avatar_is_squared_not_enlarged():
+    result = process_photo(photo_bytes(size=(120, 90)), square=True)
+
+    assert (result.width, result.height) == (90, 90)
 
 
 def test_process_photo__reencodes_to_a_server_chosen_format():
