@@ -179,8 +179,13 @@ async def account_record(conn: asyncpg.Connection, account_id: int) -> asyncpg.R
     """The account's own row, for its owner's archive: never the password hash nor keys."""
     return await conn.fetchrow(
         """
-        SELECT username, email, display_name, summary, status, created_at, approved_at,
-               manually_approves_followers
+        SELECT username, email, display_name, summary, area, avatar_filename, status,
+               created_at, approved_at, manually_approves_followers,
+               coalesce((SELECT jsonb_agg(jsonb_build_object(
+                            'label', f.label, 'value', f.value, 'verified_at', f.verified_at)
+                          ORDER BY f.position)
+                         FROM profile_fields f WHERE f.account_id = accounts.id),
+                        '[]'::jsonb)::text AS fields
         FROM accounts WHERE id = $1
         """,
         account_id,

@@ -144,7 +144,7 @@ async def collect(pool: asyncpg.Pool, settings: Settings, account_id: int) -> Ar
         record = await q.account_record(conn, account_id)
         if record is None:
             raise LookupError(f"account {account_id} is gone")
-        archive.json("profile.json", dict(record))
+        archive.json("profile.json", _profile(settings, archive, record))
         await _listings(conn, settings, archive, account_id)
         await _conversations(conn, settings, archive, account_id)
     await _actor(pool, settings, archive, record["username"])
@@ -152,16 +152,29 @@ async def collect(pool: asyncpg.Pool, settings: Settings, account_id: int) -> Ar
     return archive
 
 
+def _profile(settings: Settings, archive: Archive, record) -> dict[str, Any]:
+    profile = {**dict(record), "fields": orjson.loads(record["fields"])}
+    avatar = profile.pop("avatar_filename")
+    profile["avatar"] = _photo(settings, archive, avatar) if avatar else None
+    return profile
+
+
+def _photo(settings: Settings, archive: Archive, filename: str) -> str:
+    """Put a media file in the archive (photos/...): its name there."""
+    path = media_path(settings, filename)
+    if path is not None and path.is_file():
+        archive.photos[f"photos/{filename}"] = path
+    else:
+        archive.missing.append(filename)
+    return f"photos/{filename}"
+
+
 async def _listings(conn, settings: Settings, archive: Archive, account_id: int) -> None:
     entries, rows = [], []
     for listing in await listings_q.listings_by_author(conn, account_id):
         photos = await listings_q.listing_photos(conn, listing.id)
         for photo in photos:
-            path = media_path(settings, photo.filename)
-            if path is not None and path.is_file():
-                archive.photos[f"photos/{photo.filename}"] = path
-            else:
-                archive.missing.append(photo.filename)
+            _photo(settings, archive, photo.filename)
         events = await listings_q.listing_events(conn, listing.id)
         entries.append(_listing_entry(settings, listing, photos, events))
         rows.append([listing.uid, f"{settings.base_url}/listings/{listing.uid}", listing.purpose,
@@ -248,7 +261,7 @@ def _readme(settings: Settings, username: str, missing: list[str]) -> bytes:
         f"The account @{username}@{settings.domain} on {settings.instance_name},",
         f"exported {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
         "",
-        "profile.json            the account as it was then",
+        "profile.json            the account as it was then (its avatar under photos/)",
         "listings.json/.csv      your offers and requests; photos/ holds their photos",
         "answers.json/.csv       the answers you gave, with their messages",
         "conversations.json/.csv the answers your listings got, with their messages",

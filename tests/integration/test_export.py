@@ -17,7 +17,7 @@ from commonsfed.db.pool import connect
 from commonsfed.services import export
 from commonsfed.services.export import ExportWorker
 from commonsfed.web.keys import POOL, SETTINGS
-from tests.builders import photo_bytes, post_form, post_listing
+from tests.builders import photo_bytes, post_form, post_listing, post_profile
 from tests.integration.test_answers import answered, new_listing, reply
 
 
@@ -232,3 +232,23 @@ async def test_prune__forgets_archives_after_a_week(alice):
 
     assert (kept, pruned) == (0, 1)
     assert not path.exists() and await query(alice, "SELECT id FROM exports") == []
+
+
+async def test_export__carries_the_profile_its_fields_and_avatar(alice):
+    # Given alice's profile, with a field and an avatar
+    response = await post_profile(alice, {
+        "display_name": "Alice Liddell", "bio": "I lend *tools*.", "area": "Elm Street",
+        "field_label_1": "Pronouns", "field_value_1": "she/her"}, avatar=photo_bytes("PNG"))
+    assert response.status in (200, 303), await response.text()
+
+    await ask(alice)
+    archive = await download(alice)
+
+    # Then profile.json holds all of it, and the avatar is the file the node serves
+    profile = orjson.loads(archive.read("profile.json"))
+    assert (profile["display_name"], profile["summary"], profile["area"]) == (
+        "Alice Liddell", "I lend *tools*.", "Elm Street")
+    assert [(f["label"], f["value"]) for f in profile["fields"]] == [("Pronouns", "she/her")]
+    (row,) = await query(alice, "SELECT avatar_filename FROM accounts WHERE username = 'alice'")
+    assert profile["avatar"] == f"photos/{row['avatar_filename']}"
+    assert archive.read(profile["avatar"]) == (client_media(alice) / row["avatar_filename"]).read_bytes()
