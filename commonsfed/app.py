@@ -22,6 +22,7 @@ from commonsfed.federation.workers import start_in_background, stop_background
 from commonsfed.resources import templates_dir
 from commonsfed.services.answer_inbox import node_handlers
 from commonsfed.services.jobs import ScheduledJobs
+from commonsfed.services.mail_sending import mail_workers
 from commonsfed.web import answers, explore, middlewares
 from commonsfed.web.keys import ACCOUNT, FEDERATION, POOL, SETTINGS
 from commonsfed.web.routes import setup_routes
@@ -76,10 +77,12 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
     federation = app[FEDERATION]
+    pool, settings = federation.pool, federation.settings
     task, stop = start_in_background(
-        federation.pool,
-        [DeliveryWorker(federation), InboxWorker(federation), ScheduledJobs(federation.pool, federation.settings)],
-    )
+        pool,
+        [DeliveryWorker(federation), InboxWorker(federation), ScheduledJobs(pool, settings),
+         *mail_workers(pool, settings)],
+    )  # fmt: skip
     app[WORKERS_STOP] = stop
     yield
     await stop_background(task, stop)
