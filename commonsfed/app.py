@@ -23,7 +23,7 @@ from commonsfed.resources import templates_dir
 from commonsfed.services.answer_inbox import node_handlers
 from commonsfed.services.jobs import ScheduledJobs
 from commonsfed.services.mail_sending import mail_workers
-from commonsfed.web import answers, explore, middlewares
+from commonsfed.web import addresses, answers, explore, middlewares
 from commonsfed.web.keys import ACCOUNT, FEDERATION, POOL, SETTINGS
 from commonsfed.web.routes import setup_routes
 from commonsfed.web.sessions import CSRF_FIELD, load_secret, session_storage, template_session
@@ -48,6 +48,7 @@ def create_app(settings: Settings) -> web.Application:
             aiohttp_jinja2.context_processors_middleware,
             middlewares.error_middleware,
             middlewares.csrf_middleware,
+            addresses.confirmed_email_middleware,
         ],
         client_max_size=MAX_BODY,
     )

@@ -7,6 +7,7 @@ from aiohttp import web
 from commonsfed.resources import static_dir
 from commonsfed.web import (
     activitypub,
+    addresses,
     admin,
     answers,
     explore,
@@ -15,6 +16,8 @@ from commonsfed.web import (
     health,
     inbox,
     listings,
+    mail,
+    recovery,
     settings,
     views,
     wellknown,
@@ -35,6 +38,23 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/settings/sessions", settings.sessions_page)
     app.router.add_post("/settings/sessions/end", settings.end_session)
     app.router.add_post("/settings/sessions/end-others", settings.end_other_sessions)
+    app.router.add_get("/settings/email", addresses.email_page)
+    app.router.add_post("/settings/email", addresses.change_email)
+    app.router.add_post("/settings/email/resend", addresses.resend)
+    app.router.add_get("/settings/notifications", mail.notifications_page)
+    app.router.add_post("/settings/notifications", mail.save_notifications)
+    # links mailed to residents (a new password, an address to confirm, no more mail of a
+    # kind), and a dev node's mailbox
+    app.router.add_get("/password/forgot", recovery.forgot_form, name="forgot_password")
+    app.router.add_post("/password/forgot", recovery.forgot_submit)
+    app.router.add_get("/password/reset/{token}", recovery.reset_form)
+    app.router.add_post("/password/reset/{token}", recovery.reset_submit)
+    app.router.add_get("/email/confirm/{token}", addresses.confirm_page)
+    app.router.add_post("/email/confirm/{token}", addresses.confirm_submit)
+    app.router.add_get("/mail/unsubscribe/{token}", mail.unsubscribe_page)
+    app.router.add_post("/mail/unsubscribe/{token}", mail.unsubscribe)
+    app.router.add_get("/dev/mail", mail.mailbox)
+    app.router.add_get("/dev/mail/{name}", mail.mailbox_message)
     app.router.add_get("/follows", follows.follows_page, name="follows")
     app.router.add_post("/follows", follows.follow)
     app.router.add_post("/follows/unfollow", follows.unfollow)
