@@ -17,6 +17,7 @@ from commonsfed.cli import main
 from commonsfed.db import mail as mail_q
 from commonsfed.db.pool import connect
 from commonsfed.services import accounts
+from commonsfed.services.jobs import prune_queues, prune_throttles
 from commonsfed.services.mail_sending import mail_workers
 from commonsfed.services.mail_transport import MailboxTransport, log_mail_setup
 from commonsfed.web.keys import POOL, SETTINGS
@@ -342,3 +343,53 @@ def test_queue_command__shows_the_mail_waiting_and_why(database_url, capsys, mon
     assert "mail: 1 pending, 1 retrying, 1 failed (SMTPConnectError: refused)" in (
         capsys.readouterr().out
     )
+
+
+# --- pruning ---------------------------------------------------------------------------------
+
+
+async def test_prune__deletes_mail_sent_long_ago_and_gives_up_what_no_worker_ever_tried(app):
+    # Given mail in every state, finished (or queued) at various times
+    for state, finished_days_ago, queued_days_ago, attempts in [
+        ("sent", 8, 8, 1), ("sent", 6, 6, 1), ("failed", 31, 33, 3), ("failed", 10, 12, 3),
+        ("pending", None, 3, 0), ("pending", None, 3, 5), ("pending", None, 1, 0),
+    ]:  # fmt: skip
+        await execute(
+            app,
+            "INSERT INTO outgoing_mail (recipient, template, state, attempts, finished_at,"
+            " created_at) VALUES ('a@example.org', 'confirm_email', $1, $4,"
+            " now() - make_interval(days => $2), now() - make_interval(days => $3))",
+            state, finished_days_ago, queued_days_ago, attempts,
+        )  # fmt: skip
+
+    # When the hourly pruning runs
+    pruned = await prune_queues(app[POOL], datetime.now(UTC))
+
+    # Then what was sent over a week ago and given up over a month ago is gone, and the
+    # mail no worker tried for two days is given up (the one being retried is left alone)
+    assert pruned == 3
+    assert await rows(app, "state, attempts, last_error LIKE 'never sent%'") == [
+        ("sent", 1, None), ("failed", 3, None),
+        ("failed", 0, True), ("pending", 5, None), ("pending", 0, None),
+    ]  # fmt: skip
+
+
+async def test_prune_throttles__forgets_expired_links_and_old_failures(app):
+    alice = await resident(app)
+    await execute(app, "INSERT INTO account_tokens (account_id, purpose, token_hash, email,"
+                       " expires_at) VALUES ($1, 'reset_password', 'a', 'a@x.org', now() - "
+                       "interval '1 minute'), ($1, 'confirm_email', 'b', 'a@x.org', now() + "
+                       "interval '1 day')", alice.id)  # fmt: skip
+    await execute(app, "INSERT INTO login_failures (username, address, failed_at) VALUES"
+                       " ('alice', '1.2.3.4', now() - interval '16 minutes'),"
+                       " ('alice', '1.2.3.4', now() - interval '14 minutes')")  # fmt: skip
+    await execute(app, "INSERT INTO mail_requests (action, subject, address, requested_at)"
+                       " VALUES ('reset_password', 'a@x.org', '1.2.3.4', now() - interval"
+                       " '61 minutes'), ('reset_password', 'a@x.org', '1.2.3.4', now())")  # fmt: skip
+
+    assert await prune_throttles(app[POOL], datetime.now(UTC)) == 3
+
+    async with app[POOL].acquire() as conn:
+        left = [await conn.fetchval(f"SELECT count(*) FROM {table}")
+                for table in ("account_tokens", "login_failures", "mail_requests")]  # fmt: skip
+    assert left == [1, 1, 1]
