@@ -8,7 +8,9 @@ passes by moving `next_try_at` and `locked_until` back, as waiting would.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,6 +25,8 @@ from commonsfed.services.mail_transport import MailboxTransport, log_mail_setup
 from commonsfed.web.keys import POOL, SETTINGS
 from tests.builders import DEFAULT_PASSWORD, run_sync
 from tests.integration.smtp import SmtpServer, free_port, localhost_certificate, mail_worker
+from tests.integration.test_delivery_claims import until
+from tests.integration.test_migrations import cli_env
 
 ABOUT = {"listing_title": "A bag of apples", "other_side": "@bob", "path": "/conversations/1"}
 
@@ -393,3 +397,30 @@ async def test_prune_throttles__forgets_expired_links_and_old_failures(app):
         left = [await conn.fetchval(f"SELECT count(*) FROM {table}")
                 for table in ("account_tokens", "login_failures", "mail_requests")]  # fmt: skip
     assert left == [1, 1, 1]
+
+
+# --- the entry points ------------------------------------------------------------------------
+
+
+async def test_worker_command__sends_the_queued_mail(app, smtp, tmp_path):
+    # Given a mail queued on a node, and a `commonsfed worker` process told its SMTP server
+    await queue(app)
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "commonsfed", "worker", "--dev", "--domain", "localhost",
+        "--database-url", app[SETTINGS].database_url, "--data-dir", str(tmp_path),
+        env=cli_env(COMMONSFED_SMTP_URL=smtp.url()),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        # When it runs (a deadline for the process, which the test does not drive)
+        async def received() -> bool:
+            return len(smtp.received) == 1
+
+        sent = await until(received, seconds=60)
+    finally:
+        worker.terminate()
+        _, err = await asyncio.wait_for(worker.communicate(), 30)
+
+    # Then the mail went, once, and the worker said where mail goes
+    assert sent and await rows(app) == [("sent", 1)]
+    assert f"mail: through 127.0.0.1:{smtp.port} (plain, on this machine)" in err.decode()
