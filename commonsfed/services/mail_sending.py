@@ -34,7 +34,8 @@ would come more than 48 hours after the mail was queued:
          3           2 min        0:03:30
          ...
          7           32 min       1:03:30
-         8-54        1 h          2:03:30 ... 48:03:30 -> given up
+         8-53        1 h          2:03:30 ... 47:03:30
+        54           -            given up: the next try would be past 48 h
 """
 
 from __future__ import annotations
