@@ -23,7 +23,8 @@ from commonsfed.resources import templates_dir
 from commonsfed.services.answer_inbox import node_handlers
 from commonsfed.services.export import ExportWorker
 from commonsfed.services.jobs import ScheduledJobs
-from commonsfed.web import answers, explore, middlewares
+from commonsfed.services.mail_sending import mail_workers
+from commonsfed.web import addresses, answers, explore, middlewares
 from commonsfed.web.keys import ACCOUNT, FEDERATION, POOL, SETTINGS
 from commonsfed.web.routes import setup_routes
 from commonsfed.web.sessions import CSRF_FIELD, load_secret, session_storage, template_session
@@ -48,6 +49,7 @@ def create_app(settings: Settings) -> web.Application:
             aiohttp_jinja2.context_processors_middleware,
             middlewares.error_middleware,
             middlewares.csrf_middleware,
+            addresses.confirmed_email_middleware,
         ],
         client_max_size=MAX_BODY,
     )
@@ -83,6 +85,7 @@ def node_workers(federation: Federation) -> list[Steppable]:
         InboxWorker(federation),
         ExportWorker(pool, settings),
         ScheduledJobs(pool, settings),
+        *mail_workers(pool, settings),
     ]
 
 

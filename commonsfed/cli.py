@@ -77,12 +77,13 @@ def _log_level(level: str) -> Iterator[None]:
 def _flags(args: argparse.Namespace) -> dict:
     names = ("domain", "host", "port", "database_url", "data_dir", "instance_name",
              "instance_description", "registration", "neighbourhood_handle", "federation",
-             "resolve", "timezone", "log_level")
+             "resolve", "timezone", "log_level", "mail_from")
     flags = {name: getattr(args, name, None) for name in names}
     flags["dev"] = True if getattr(args, "dev", False) else None
     flags["secure_mode"] = True if getattr(args, "secure_mode", False) else None
     flags["run_worker"] = False if getattr(args, "no_worker", False) else None
     flags["access_log"] = False if getattr(args, "no_access_log", False) else None
+    flags["confirm_email"] = False if getattr(args, "no_confirm_email", False) else None
     for name in ("header_timeout", "body_timeout", "max_connections", "connections_per_address"):
         flags[name] = getattr(args, name, None)
     return flags
@@ -105,6 +106,9 @@ def _settings_flags() -> argparse.ArgumentParser:
     group.add_argument("--secure-mode", action="store_true", help="require signed fetches")
     group.add_argument("--resolve", help="dev only: name=ip:port,... for test nodes")
     group.add_argument("--log-level", help="DEBUG, INFO (the default), WARNING, ERROR or CRITICAL")
+    group.add_argument("--mail-from", help="the sender of the node's mail (SMTP: COMMONSFED_SMTP_URL)")
+    group.add_argument("--no-confirm-email", action="store_true",
+                       help="new accounts need not confirm their e-mail address")
     group.add_argument("--dev", action="store_true",
                        help="local trial node: plain http, loopback peers allowed")
     return common
@@ -156,11 +160,11 @@ def _parser() -> argparse.ArgumentParser:
     lookup.set_defaults(run=cmd_lookup)
 
     worker = sub.add_parser("worker", parents=[common],
-                            help="run delivery and inbox workers (any number, on any machine)")
+                            help="run delivery, inbox and mail workers (any number, on any machine)")
     worker.set_defaults(run=cmd_worker)
 
     sub.add_parser("queue", parents=[common],
-                   help="show deliveries and inbox items not yet done, by host").set_defaults(
+                   help="show deliveries, inbox items and mail not yet done").set_defaults(
         run=cmd_queue
     )
 
@@ -187,6 +191,7 @@ def _setup_logging() -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from commonsfed import serving
     from commonsfed.app import create_app
+    from commonsfed.services.mail_transport import log_mail_setup
 
     _setup_logging()
     try:  # first: a port in use is one line, before the database is started for nothing
@@ -201,6 +206,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             settings = replace(settings, database_url=url)
             log.info("serving %s on http://%s:%d using %s", settings.base_url, settings.host,
                      settings.port, describe_url(url))
+            log_mail_setup(settings)
             serving.serve(create_app(settings), settings, sockets)
     finally:
         for sock in sockets:
@@ -295,11 +301,13 @@ def _with_federation(settings: Settings, work):
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from commonsfed.app import node_workers
     from commonsfed.federation.workers import run_until_signalled
+    from commonsfed.services.mail_transport import log_mail_setup
 
     _setup_logging()
 
     async def work(federation):
         log.info("worker running for %s", settings.base_url)
+        log_mail_setup(settings)
         await run_until_signalled(federation.pool, node_workers(federation))
 
     _with_federation(settings, work)
@@ -324,6 +332,10 @@ def cmd_queue(settings: Settings, args: argparse.Namespace) -> int:
           f"{counts['failed']} failed, {counts['done']} done")
     for pair in report.inbox.unhandled:
         print(f"  unhandled {pair.type} of {pair.object_type or '(a link)'}: {pair.count}")
+    mail = report.mail
+    error = f" ({mail['last_error']})" if mail["last_error"] else ""
+    print(f"mail: {mail['pending']} pending, {mail['retrying']} retrying, "
+          f"{mail['failed']} failed{error}")
     return 0
 
 

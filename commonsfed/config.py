@@ -12,8 +12,11 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from email.headerregistry import Address
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from commonsfed.datafolder import RecordError, read_record, record_path
@@ -70,6 +73,13 @@ class Settings:
     connections_per_address: int = 64
     # serve: one INFO line per request (method, path without the query, status, time)
     access_log: bool = True
+    # outgoing mail: smtp://user:password@host:587 (STARTTLS) or smtps:// (implicit TLS);
+    # without it a dev node writes mail to data/mail/ and a public node sends none
+    smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str | None = None  # None: "<instance name>" <noreply@<domain>>
+    # a new account confirms its address before it publishes or answers; None: when the
+    # node sends mail through an SMTP server
+    confirm_email: bool | None = None
 
     @property
     def scheme(self) -> str:
@@ -90,6 +100,75 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)  # ZoneInfo caches, so this is cheap to ask again
+
+    @property
+    def smtp(self) -> SmtpServer | None:
+        return parse_smtp_url(self.smtp_url, "COMMONSFED_SMTP_URL") if self.smtp_url else None
+
+    @property
+    def mail_transport(self) -> str | None:
+        """"smtp", "mailbox" (a dev node without SMTP: files in data/mail/) or None (a
+        public node without SMTP sends no mail)."""
+        if self.smtp_url:
+            return "smtp"
+        return "mailbox" if self.dev else None
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    @property
+    def mail_sender(self) -> str:
+        if self.mail_from:
+            return self.mail_from
+        host = self.domain.split(":", 1)[0]  # a host name (HOST_RE), perhaps with a port
+        return str(Address(display_name=self.instance_name, addr_spec=f"noreply@{host}"))
+
+    @property
+    def email_confirmation_required(self) -> bool:
+        if self.confirm_email is not None:
+            return self.confirm_email and self.mail_transport is not None
+        return self.mail_transport == "smtp"
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where mail goes, from COMMONSFED_SMTP_URL. `implicit_tls`: smtps:// (TLS from the
+    first byte, port 465); else STARTTLS (see `starttls`)."""
+
+    host: str
+    port: int
+    implicit_tls: bool
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def starttls(self) -> bool | None:
+        """For smtp://: True when STARTTLS is required (a password is never sent in the
+        clear), None when it is used if the server offers it, False for a server on this
+        machine without a password (Debian's Postfix, for one, offers STARTTLS there with
+        a self-signed certificate that no client could check)."""
+        if self.implicit_tls:
+            return False
+        if self.username is not None:
+            return True
+        return False if self.is_loopback else None
+
+    def describe(self) -> str:
+        """For logs: never the password."""
+        how = {True: "STARTTLS", None: "STARTTLS if offered", False: "plain, on this machine"}
+        tls = "implicit TLS" if self.implicit_tls else how[self.starttls]
+        who = f" as {self.username}" if self.username else ""
+        return f"{self.host}:{self.port} ({tls}){who}"
 
 
 # setting name -> (environment variable, flag) as shown to the admin in messages
@@ -116,6 +195,10 @@ _NAMES = {
     "max_connections": ("COMMONSFED_MAX_CONNECTIONS", "--max-connections"),
     "connections_per_address": ("COMMONSFED_CONNECTIONS_PER_ADDRESS", "--connections-per-address"),
     "access_log": ("COMMONSFED_ACCESS_LOG", "--no-access-log"),
+    # no flag for the SMTP URL: a password on the command line shows in the process list
+    "smtp_url": ("COMMONSFED_SMTP_URL", "COMMONSFED_SMTP_URL"),
+    "mail_from": ("COMMONSFED_MAIL_FROM", "--mail-from"),
+    "confirm_email": ("COMMONSFED_CONFIRM_EMAIL", "--no-confirm-email"),
 }
 
 
@@ -184,6 +267,11 @@ def _apply_folder_record(raw: dict[str, tuple[Any, str]], values: dict[str, Any]
 def _check_together(settings: Settings, raw: Mapping[str, tuple[Any, str]], need_domain: bool) -> None:
     if settings.resolve and not settings.dev:
         raise ConfigError(raw["resolve"][1], "is only allowed together with dev mode (--dev)")
+    if settings.confirm_email and settings.mail_transport is None:
+        raise ConfigError(
+            raw["confirm_email"][1], "needs COMMONSFED_SMTP_URL: a node that sends no mail "
+            "cannot confirm addresses"
+        )
     if need_domain and not settings.dev and "domain" not in raw:
         raise ConfigError(
             "COMMONSFED_DOMAIN", "is required (the public host name, e.g. commons.example.org), "
@@ -230,6 +318,55 @@ def _parse_database_url(value: str, label: str) -> str:
     if not url.startswith(("postgresql://", "postgres://")):
         raise ConfigError(label, "must start with postgresql:// (the password is never shown)")
     return url
+
+
+_SMTP_FORM = (
+    "must look like smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465 "
+    "(implicit TLS), user and password percent-encoded"
+)
+
+
+def parse_smtp_url(value: str, label: str) -> SmtpServer:
+    """The SMTP server of `value`; a ConfigError that never repeats the value (it holds a
+    password) when it is not one."""
+    try:
+        parts = urlsplit(str(value).strip())
+        port = parts.port
+    except ValueError:
+        raise ConfigError(label, f"{_SMTP_FORM} (the port is not a number from 1 to 65535)") from None
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError(label, _SMTP_FORM)
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError(label, f"{_SMTP_FORM}, with nothing after the port")
+    login = parts.username is not None or parts.password is not None
+    if login and not (parts.username and parts.password):
+        raise ConfigError(label, f"{_SMTP_FORM}: give both a user and a password, or neither")
+    implicit = parts.scheme == "smtps"
+    return SmtpServer(
+        host=parts.hostname,
+        port=port or (465 if implicit else 587),
+        implicit_tls=implicit,
+        username=unquote(parts.username) if parts.username is not None else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+    )
+
+
+def _parse_smtp_url(value: str, label: str) -> str:
+    parse_smtp_url(value, label)
+    return str(value).strip()
+
+
+def _parse_mail_from(value: str, label: str) -> str:
+    """"Name <addr@host>" or "addr@host", on one line (a header it goes into)."""
+    text = str(value).strip()
+    _name, addr = parseaddr(text)
+    local, at, domain = addr.rpartition("@")
+    if "\r" in text or "\n" in text or not (local and at and ("." in domain or domain == "localhost")):
+        raise ConfigError(
+            label, f"must be an address such as commons@example.org or "
+            f"\"Elm Street Commons\" <commons@example.org> (got {value!r})"
+        )
+    return text
 
 
 def _parse_choice(choices: tuple[str, ...]):
@@ -365,5 +502,8 @@ _PARSERS = {
     "max_connections": _parse_count(16, 1_000_000),
     "connections_per_address": _parse_count(0, 1_000_000),
     "access_log": _parse_bool,
+    "smtp_url": _parse_smtp_url,
+    "mail_from": _parse_mail_from,
+    "confirm_email": _parse_bool,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings)}

@@ -23,6 +23,11 @@ class Account:
     is_admin: bool
     display_name: str
     created_at: datetime
+    email_confirmed_at: datetime | None = None  # None: not confirmed (see services.email)
+
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
 
     @property
     def is_active(self) -> bool:

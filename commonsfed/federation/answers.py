@@ -40,6 +40,7 @@ from commonsfed.config import Settings
 from commonsfed.db import actors as actors_q
 from commonsfed.db import answers as q
 from commonsfed.db import listings as listings_q
+from commonsfed.db import mail as mail_q
 from commonsfed.db import notifications as notes_q
 from commonsfed.db.answers import Conversation
 from commonsfed.federation import outbox
@@ -97,9 +98,16 @@ async def send_message(
 
 async def notify(conn, account_id: int | None, kind: str, conv: Conversation) -> None:
     """A notification about `conv` for a local account (None: a remote party, told by
-    activities instead)."""
+    activities instead), and its mail if they chose mail for its kind."""
     if account_id is not None:
         await notes_q.insert_notification(conn, account_id, kind, conv.listing_id, conv.id)
+        other_side = conv.respondent_name if account_id == conv.author_id else None
+        about = {
+            "listing_title": conv.listing_title,
+            "other_side": other_side or f"@{conv.author_username}",
+            "path": f"/conversations/{conv.id}",
+        }
+        await mail_q.queue_notification_mail(conn, account_id, kind, about)
 
 
 # --- an answer to a local listing ----------------------------------------------------------

@@ -16,7 +16,9 @@ from commonsfed.db import accounts as q
 from commonsfed.db import sessions as sessions_q
 from commonsfed.federation.keys import new_key_pair
 from commonsfed.models import Account
-from commonsfed.services.errors import NotAllowed, RateLimited, ValidationError
+from commonsfed.services import mail
+from commonsfed.services.errors import NotAllowed, ValidationError
+from commonsfed.services.throttle import too_many
 
 USERNAME_RE = re.compile(r"^[a-z0-9_]{1,30}$")
 # a pragmatic check: one @, no spaces, a dot in the domain; the real test is a mail that arrives
@@ -108,10 +110,15 @@ async def register(
         password_hash = await hash_password(password)
         keys = await new_key_pair()
         try:
-            return await q.insert_account(
-                conn, username=username, email=email, password_hash=password_hash,
-                status=status, is_admin=is_admin, keys=keys,
-            )
+            async with conn.transaction():
+                # an admin vouches for the address they type; anyone else confirms theirs
+                account = await q.insert_account(
+                    conn, username=username, email=email, password_hash=password_hash,
+                    status=status, is_admin=is_admin, keys=keys, email_confirmed=by_admin,
+                )
+                if not by_admin and settings.mail_transport is not None:
+                    await mail.queue_confirmation(conn, settings, account, email)
+                return account
         except asyncpg.UniqueViolationError:
             # two people registered the same name at the same moment; one of them gets this
             raise ValidationError({"username": "This username is taken."}) from None
@@ -154,10 +161,13 @@ async def authenticate(pool: asyncpg.Pool, username: str, password: str, address
 async def _check_not_throttled(
     conn: asyncpg.Connection, username: str, address: str, what: str = "failed logins"
 ) -> None:
-    """Guessing passwords is slowed per account and per address: RateLimited past the limits."""
-    by_account, by_address = await q.recent_login_failures(conn, username, address, LOGIN_WINDOW)
-    if by_account >= MAX_FAILURES_PER_ACCOUNT or by_address >= MAX_FAILURES_PER_ADDRESS:
-        raise RateLimited(f"Too many {what}. Wait 15 minutes and try again.")
+    """Guessing passwords is slowed per account and per address: RateLimited past the limits,
+    saying when the next try is allowed."""
+    wait = await q.login_retry_after(
+        conn, username, address, LOGIN_WINDOW, MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS
+    )
+    if wait is not None and wait > timedelta(0):
+        raise too_many(what, wait)
 
 
 async def change_password(
@@ -171,26 +181,43 @@ async def change_password(
     keep_session_id: int | None,
 ) -> int:
     """Set a new password, the current one given; every session but `keep_session_id` ends
-    (whoever else knew the old password is logged out). Returns how many sessions ended.
+    (whoever else knew the old password is logged out), and so does a reset link mailed
+    before (`db.accounts.set_password_hash`). Returns how many sessions ended.
     ValidationError by field, or RateLimited after too many wrong current passwords (the
     same count as failed logins, so a borrowed session cannot guess at leisure)."""
-    errors = {}
-    if problem := check_password(new or ""):
-        errors["new_password"] = problem
-    elif new != repeated:
-        errors["repeated_password"] = "The two new passwords differ."
+    errors = new_password_errors(new, repeated)
     async with pool.acquire() as conn:
-        await _check_not_throttled(conn, account.username, address, "wrong passwords")
-        stored = await q.get_password_hash(conn, account.id)
-        if not stored or not await _password_matches(stored, current or ""):
-            await q.record_login_failure(conn, account.username, address)
-            errors = {"current_password": "This is not your current password."} | errors
+        if problem := await check_current_password(conn, account, current, address):
+            errors = {"current_password": problem} | errors
         if errors:
             raise ValidationError(errors)
         password_hash = await hash_password(new)
         async with conn.transaction():
             await q.set_password_hash(conn, account.id, password_hash)
             return await sessions_q.delete_other_sessions(conn, account.id, keep_session_id)
+
+
+def new_password_errors(new: str, repeated: str) -> dict[str, str]:
+    """A new password typed twice: its problems by field (new_password, repeated_password)."""
+    if problem := check_password(new or ""):
+        return {"new_password": problem}
+    if new != repeated:
+        return {"repeated_password": "The two new passwords differ."}
+    return {}
+
+
+async def check_current_password(
+    conn: asyncpg.Connection, account: Account, current: str, address: str
+) -> str | None:
+    """What is wrong with the current password a logged-in resident typed (None: it is
+    right). RateLimited after too many wrong ones: the same count as failed logins, so a
+    borrowed session cannot guess at leisure."""
+    await _check_not_throttled(conn, account.username, address, "wrong passwords")
+    stored = await q.get_password_hash(conn, account.id)
+    if not stored or not await _password_matches(stored, current or ""):
+        await q.record_login_failure(conn, account.username, address)
+        return "This is not your current password."
+    return None
 
 
 def _check_status(account: Account) -> Account:

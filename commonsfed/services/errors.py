@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 
 class ServiceError(Exception):
     """Something a person asked for cannot be done; `str(error)` says what and why."""
@@ -20,4 +22,14 @@ class NotAllowed(ServiceError):
 
 
 class RateLimited(ServiceError):
-    """Too many attempts; try again later."""
+    """Too many attempts; try again later. `retry_after`: how long to wait, when known (the
+    web layer sends it as Retry-After)."""
+
+    def __init__(self, message: str, retry_after: timedelta | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class LinkNotValid(ServiceError):
+    """A link mailed to a resident that cannot be used: expired, used, or replaced by a
+    newer one (which of these is not told: the token is all we are given)."""

@@ -11,8 +11,8 @@ What it holds (README.txt in the archive says the same to its reader):
   as other servers received them.
 
 Small accounts get the archive at once, built while they wait; a larger one is queued and
-built by the workers (`ExportWorker`, a steppable queue like the others), and the page lists
-it when it is ready. Archives are kept for `KEEP` and then pruned by the hourly job.
+built by the workers (`ExportWorker`, a steppable queue like the others), the page lists it
+when it is ready, and the resident is mailed (at a confirmed address) that it is. Archives are kept for `KEEP` and then pruned by the hourly job.
 """
 
 from __future__ import annotations
@@ -35,9 +35,11 @@ import orjson
 from commonsfed.ap.actors import actor_to_ap
 from commonsfed.ap.jsonld import OUR_CONTEXT
 from commonsfed.config import Settings
+from commonsfed.db import accounts as accounts_q
 from commonsfed.db import answers as answers_q
 from commonsfed.db import exports as q
 from commonsfed.db import listings as listings_q
+from commonsfed.db import mail as mail_q
 from commonsfed.federation import claims
 from commonsfed.models import Account, Export
 from commonsfed.services import actors
@@ -78,6 +80,7 @@ async def request_export(
         small = new and await q.account_size(conn, account.id) < build_now_under
     if small:
         worker = ExportWorker(pool, settings)
+        worker.mail_when_ready = False
         claimed = await worker.fetch_next(export.id)
         if claimed is not None:  # else a worker took it first, and builds it
             await worker.process_one(claimed)
@@ -287,6 +290,21 @@ def write_zip(path: Path, archive: Archive) -> int:
     return path.stat().st_size
 
 
+async def _mail_ready(conn: asyncpg.Connection, settings: Settings, account_id: int) -> None:
+    """Tell the resident that a queued archive is ready, at their confirmed address."""
+    account = await accounts_q.get_account(conn, account_id)
+    if account is None or not account.email_confirmed:
+        return
+    await mail_q.queue_mail(
+        conn,
+        recipient=account.email,
+        template="export_ready",
+        context={"username": account.username, "keep_days": KEEP.days,
+                 "link": f"{settings.base_url}/settings/export"},  # fmt: skip
+        account_id=account.id,
+    )
+
+
 # --- the queue -------------------------------------------------------------------------------
 
 
@@ -316,6 +334,7 @@ class ExportWorker:
         self.settings = settings
         self.lease = lease
         self.heartbeat_every = heartbeat_every.total_seconds()
+        self.mail_when_ready = True  # not when the resident waits for it on the page
         self._held: claims.Held[ClaimedExport] = claims.Held("exports")
 
     async def fetch_next(self, export_id: int | None = None) -> ClaimedExport | None:
@@ -340,8 +359,10 @@ class ExportWorker:
         if not self._held.let_go(claimed.id):
             await asyncio.to_thread(path.unlink, True)  # another worker builds it now
             return "lost"
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as conn, conn.transaction():
             kept = await q.finish_export(conn, claimed.id, claimed.claim, filename, size)
+            if kept and self.mail_when_ready:
+                await _mail_ready(conn, self.settings, claimed.account_id)
         if not kept:
             await asyncio.to_thread(path.unlink, True)
         return "done" if kept else "lost"

@@ -1,7 +1,9 @@
 """Scheduled jobs, run by the same workers as the queues: listings that expire, the notices
-that they soon will, and (hourly) pruning the queues of what finished long ago, the
-sessions no one used for a month and the exports of more than a week ago. Each tick runs the jobs that are due; a clock is passed in so
-tests decide what time it is instead of waiting."""
+that they soon will, and (hourly) pruning the queues of what finished long ago (mail
+included), the sessions no one used for a month, the exports of more than a week ago,
+and the expired links, failed logins and mail requests that no throttle counts any
+more. Each tick runs the jobs that are due; a clock is passed in so tests decide what
+time it is instead of waiting."""
 
 from __future__ import annotations
 
@@ -11,15 +13,31 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from commonsfed.config import Settings
+from commonsfed.db import accounts as accounts_q
 from commonsfed.db import deliveries as deliveries_q
 from commonsfed.db import inbox as inbox_q
-from commonsfed.services import export, listings, notifications, sessions
+from commonsfed.db import mail as mail_q
+from commonsfed.db import tokens as tokens_q
+from commonsfed.services import (
+    export,
+    listings,
+    mail_sending,
+    notifications,
+    sessions,
+    throttle,
+)
+from commonsfed.services.accounts import LOGIN_WINDOW
 
 INTERVAL = timedelta(minutes=1)
 PRUNE_INTERVAL = timedelta(hours=1)
 KEEP_DONE_DELIVERIES = timedelta(days=7)
 KEEP_FAILED_DELIVERIES = timedelta(days=30)
 KEEP_HANDLED_INBOX = timedelta(days=14)  # peers retry for ~2 days: redeliveries still dedupe
+# sent mail holds addresses and (dead by then) links: kept a week, to answer "did it go?"
+KEEP_SENT_MAIL = timedelta(days=7)
+KEEP_FAILED_MAIL = timedelta(days=30)
+# pending mail no worker ever tried (a node without a mail server) is given up after this
+GIVE_UP_UNTRIED_MAIL = mail_sending.RETRY_WINDOW
 PRUNE_BATCH = 5000
 
 
@@ -54,6 +72,7 @@ class ScheduledJobs:
             self.last_prune = now
             pruned = await prune_queues(self.pool, now) + await sessions.prune(self.pool)
             pruned += await export.prune(self.pool, self.settings, now)
+            pruned += await prune_throttles(self.pool, now)
         return bool(expired or warned or pruned)
 
 
@@ -67,9 +86,24 @@ async def prune_queues(pool: asyncpg.Pool, now: datetime) -> int:
                 conn, now - KEEP_DONE_DELIVERIES, now - KEEP_FAILED_DELIVERIES, PRUNE_BATCH
             ),
             lambda: inbox_q.prune_handled(conn, now - KEEP_HANDLED_INBOX, PRUNE_BATCH),
+            lambda: mail_q.prune_finished(
+                conn, now - KEEP_SENT_MAIL, now - KEEP_FAILED_MAIL, PRUNE_BATCH
+            ),
         ):
             while (count := await prune()) > 0:
                 total += count
                 if count < PRUNE_BATCH:
                     break
+        total += await mail_q.give_up_unclaimed(conn, now - GIVE_UP_UNTRIED_MAIL)
     return total
+
+
+async def prune_throttles(pool: asyncpg.Pool, now: datetime) -> int:
+    """Delete expired links, and the failed logins and mail requests older than the windows
+    that count them. Returns how many rows went."""
+    async with pool.acquire() as conn:
+        return (
+            await tokens_q.prune_expired(conn, now)
+            + await accounts_q.prune_login_failures(conn, now - LOGIN_WINDOW)
+            + await tokens_q.prune_requests(conn, now - throttle.MAIL_WINDOW)
+        )

@@ -7,6 +7,7 @@ from aiohttp import web
 from commonsfed.resources import static_dir
 from commonsfed.web import (
     activitypub,
+    addresses,
     admin,
     answers,
     explore,
@@ -16,7 +17,9 @@ from commonsfed.web import (
     health,
     inbox,
     listings,
+    mail,
     profile,
+    recovery,
     settings,
     views,
     wellknown,
@@ -42,6 +45,23 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/settings/export", export.export_page)
     app.router.add_post("/settings/export", export.request_export)
     app.router.add_get("/settings/export/{name}", export.download)
+    app.router.add_get("/settings/email", addresses.email_page)
+    app.router.add_post("/settings/email", addresses.change_email)
+    app.router.add_post("/settings/email/resend", addresses.resend)
+    app.router.add_get("/settings/notifications", mail.notifications_page)
+    app.router.add_post("/settings/notifications", mail.save_notifications)
+    # links mailed to residents (a new password, an address to confirm, no more mail of a
+    # kind), and a dev node's mailbox
+    app.router.add_get("/password/forgot", recovery.forgot_form, name="forgot_password")
+    app.router.add_post("/password/forgot", recovery.forgot_submit)
+    app.router.add_get("/password/reset/{token}", recovery.reset_form)
+    app.router.add_post("/password/reset/{token}", recovery.reset_submit)
+    app.router.add_get("/email/confirm/{token}", addresses.confirm_page)
+    app.router.add_post("/email/confirm/{token}", addresses.confirm_submit)
+    app.router.add_get("/mail/unsubscribe/{token}", mail.unsubscribe_page)
+    app.router.add_post("/mail/unsubscribe/{token}", mail.unsubscribe)
+    app.router.add_get("/dev/mail", mail.mailbox)
+    app.router.add_get("/dev/mail/{name}", mail.mailbox_message)
     app.router.add_get("/follows", follows.follows_page, name="follows")
     app.router.add_post("/follows", follows.follow)
     app.router.add_post("/follows/unfollow", follows.unfollow)

@@ -84,7 +84,10 @@ async def login_submit(request: web.Request) -> web.Response:
     except (NotAllowed, RateLimited) as exc:
         status = 429 if isinstance(exc, RateLimited) else 401
         context = {"values": values, "error": str(exc), "next": next_url}
-        return aiohttp_jinja2.render_template("login.html", request, context, status=status)
+        response = aiohttp_jinja2.render_template("login.html", request, context, status=status)
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            response.headers["Retry-After"] = str(max(1, int(exc.retry_after.total_seconds())))
+        return response
     await log_in(request, request.app[POOL], account.id, client_address(request))
     raise web.HTTPSeeOther(next_url)
 

@@ -146,8 +146,9 @@ async def account_of(client):
 
 
 async def test_export__of_a_large_account_is_built_by_the_worker(alice, scene):
-    # Given alice's account, past the size built while she waits
+    # Given alice's account (her address confirmed), past the size built while she waits
     pool, settings = alice.server.app[POOL], alice.server.app[SETTINGS]
+    await query(alice, "UPDATE accounts SET email_confirmed_at = now()")
     queued = await export.request_export(pool, settings, await account_of(alice),
                                          build_now_under=1)  # fmt: skip
     page = await (await alice.get("/settings/export")).text()
@@ -156,9 +157,19 @@ async def test_export__of_a_large_account_is_built_by_the_worker(alice, scene):
     # When a worker ticks
     assert await ExportWorker(pool, settings).tick() is True
 
-    # Then the archive is listed, ready, with her listing in it
+    # Then the archive is listed, ready, with her listing in it, and she is mailed so
     archive = await download(alice)
     assert orjson.loads(archive.read("listings.json"))[0]["uid"] == scene[0]
+    mails = await query(alice, "SELECT recipient, context->>'link' AS link FROM outgoing_mail "
+                               "WHERE template = 'export_ready'")
+    assert [tuple(row) for row in mails] == [
+        ("alice@example.org", "http://localhost/settings/export")]
+
+
+async def test_export__built_while_she_waits_mails_nothing(alice):
+    await ask(alice)
+
+    assert await query(alice, "SELECT id FROM outgoing_mail WHERE template = 'export_ready'") == []
 
 
 async def test_export__a_failed_build_is_tried_again_then_reported(alice, scene):

@@ -114,7 +114,7 @@ async def test_change_password__too_many_wrong_current_passwords_wait(browsers, 
     response = await change_password(alice, DEFAULT_PASSWORD)
 
     assert response.status == 429
-    assert "Too many wrong passwords. Wait 15 minutes and try again." in await response.text()
+    assert "Too many wrong passwords. Try again in 15 minutes." in await response.text()
     assert await _query(settings, "SELECT password_hash FROM accounts") == before
 
 
