@@ -6,6 +6,7 @@ from aiohttp import web
 
 from commonsfed.resources import static_dir
 from commonsfed.web import (
+    account_deletion,
     activitypub,
     admin,
     answers,
@@ -35,6 +36,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/settings/sessions", settings.sessions_page)
     app.router.add_post("/settings/sessions/end", settings.end_session)
     app.router.add_post("/settings/sessions/end-others", settings.end_other_sessions)
+    app.router.add_get("/settings/delete", account_deletion.delete_page)
+    app.router.add_post("/settings/delete", account_deletion.delete_account)
     app.router.add_get("/follows", follows.follows_page, name="follows")
     app.router.add_post("/follows", follows.follow)
     app.router.add_post("/follows/unfollow", follows.unfollow)
