@@ -88,7 +88,7 @@ async def _farewell(conn: asyncpg.Connection, settings: Settings, account: Accou
         uri for uri in await q.remote_partners(conn, account.id, me) if not uris.is_local(uri)
     ]
     await q.erase_activities(conn, me, [uris.listing(listing.uid) for listing in listings])
-    photos = []
+    photos = []  # any other file of theirs (an avatar) joins these, to go after the commit
     for listing in listings:
         photos += await remove_in(conn, settings, listing)
     await _leave_conversations(conn, settings, account)

@@ -86,6 +86,8 @@ async def test_deleted_account__leaves_no_answer_or_message_of_it_on_south(neigh
     assert [row["body"] for row in rows[:-1]] == ["Saturday morning suits me."]
     assert rows[-1]["kind"] == "system"
     assert rows[-1]["body"].startswith("@rita@north.test deleted their account.")
+    view = await answers.conversation(pool, sam, on_south)
+    assert view.conversation.closed_at is not None and not view.may_write
     # her place passed on: the ladder is open again and offered to Tess
     line = await south.query("SELECT state, closed_at IS NOT NULL AS closed FROM conversations "
                              "WHERE listing_id IS NOT NULL ORDER BY id")  # fmt: skip

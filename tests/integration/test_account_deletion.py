@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import orjson
 import pytest
 
@@ -128,6 +129,46 @@ async def test_delete__is_throttled_as_logins_are(make_resident):
     assert (await account(alice, "alice")).status == "active"
 
 
+async def test_delete__that_fails_at_its_last_step_leaves_everything_as_it_was(
+    make_resident, settings
+):
+    # Given alice with a listing and its photo, an answer to carol's listing, and a
+    # database that will fail the deletion's last write (as a full disk would)
+    alice = await make_resident("alice")
+    drill = await post(alice, "Cordless drill", photo=True)
+    carol = await make_resident("carol")
+    conv = await answer(alice, await post(carol, "Ladder"), "May I?")
+    async with alice.server.app[POOL].acquire() as conn:
+        await conn.execute("""
+            CREATE FUNCTION fail() RETURNS trigger LANGUAGE plpgsql
+                AS $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left'; END $$;
+            CREATE TRIGGER fail BEFORE UPDATE ON accounts
+                FOR EACH ROW WHEN (NEW.status = 'deleted') EXECUTE FUNCTION fail();
+        """)  # fmt: skip
+
+    response = await delete(alice)
+
+    # Then it failed whole: her listing, its photo, her answer, her session all stand
+    assert response.status == 500
+    assert (await account(alice, "alice")).status == "active"
+    assert (await alice.get(f"/listings/{drill}")).status == 200
+    assert len(list(media_dir(settings).iterdir())) == 1
+    assert [r[0] for r in await query(alice, "SELECT body FROM messages")] == ["May I?"]
+    assert (await query(alice, "SELECT state FROM conversations WHERE id = $1", conv))[0][0] == (
+        "waiting"
+    )
+    assert await query(alice, "SELECT 1 FROM activities WHERE type = 'Delete'") == []
+    assert (await alice.get("/settings", allow_redirects=False)).status == 200
+
+
+async def test_accounts__only_a_deleted_one_may_lack_an_email_or_a_password(client):
+    async with client.server.app[POOL].acquire() as conn:
+        with pytest.raises(asyncpg.CheckViolationError, match="erased_only_when_deleted"):
+            await conn.execute(
+                "INSERT INTO accounts (username, email, password_hash) VALUES ('zoe', NULL, 'x')"
+            )
+
+
 # --- what goes -------------------------------------------------------------------------------
 
 
@@ -186,6 +227,7 @@ async def test_delete__removes_listings_answers_messages_and_everything_personal
     assert "Sunday is fine, come at ten." in page
     assert "I could use the ladder" not in page
     assert "@alice deleted their account. Their messages were removed" in page
+    assert '<span class="tag state">Closed</span>' in page
     assert f'action="/conversations/{conv}/messages"' not in page  # closed: no reply form
     assert "withdrew their answer to “Ladder”" in await (await carol.get("/notifications")).text()
 
