@@ -15,12 +15,13 @@ from aiohttp_session import session_middleware
 from commonsfed import __version__
 from commonsfed.config import Settings
 from commonsfed.db.pool import close_pool, create_pool
-from commonsfed.federation.context import open_federation
+from commonsfed.federation.context import Federation, open_federation
 from commonsfed.federation.delivery import DeliveryWorker
 from commonsfed.federation.inbox_worker import InboxWorker
-from commonsfed.federation.workers import start_in_background, stop_background
+from commonsfed.federation.workers import Steppable, start_in_background, stop_background
 from commonsfed.resources import templates_dir
 from commonsfed.services.answer_inbox import node_handlers
+from commonsfed.services.export import ExportWorker
 from commonsfed.services.jobs import ScheduledJobs
 from commonsfed.web import answers, explore, middlewares
 from commonsfed.web.keys import ACCOUNT, FEDERATION, POOL, SETTINGS
@@ -74,12 +75,20 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+def node_workers(federation: Federation) -> list[Steppable]:
+    """Every queue's worker, as `serve` runs them in-process and `commonsfed worker` does."""
+    pool, settings = federation.pool, federation.settings
+    return [
+        DeliveryWorker(federation),
+        InboxWorker(federation),
+        ExportWorker(pool, settings),
+        ScheduledJobs(pool, settings),
+    ]
+
+
 async def _workers(app: web.Application) -> AsyncIterator[None]:
     federation = app[FEDERATION]
-    task, stop = start_in_background(
-        federation.pool,
-        [DeliveryWorker(federation), InboxWorker(federation), ScheduledJobs(federation.pool, federation.settings)],
-    )
+    task, stop = start_in_background(federation.pool, node_workers(federation))
     app[WORKERS_STOP] = stop
     yield
     await stop_background(task, stop)

@@ -293,18 +293,14 @@ def _with_federation(settings: Settings, work):
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from commonsfed.federation.delivery import DeliveryWorker
-    from commonsfed.federation.inbox_worker import InboxWorker
+    from commonsfed.app import node_workers
     from commonsfed.federation.workers import run_until_signalled
-    from commonsfed.services.jobs import ScheduledJobs
 
     _setup_logging()
 
     async def work(federation):
         log.info("worker running for %s", settings.base_url)
-        workers = [DeliveryWorker(federation), InboxWorker(federation),
-                   ScheduledJobs(federation.pool, federation.settings)]
-        await run_until_signalled(federation.pool, workers)
+        await run_until_signalled(federation.pool, node_workers(federation))
 
     _with_federation(settings, work)
     return 0

@@ -44,6 +44,21 @@ class AccountSession:
     last_seen_at: datetime
 
 
+@dataclass(frozen=True)
+class Export:
+    """A resident's archive of their account: made by the workers, kept for a week."""
+
+    id: int
+    account_id: int
+    state: str  # pending, done, failed
+    filename: str | None
+    size: int | None
+    attempts: int
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
 PURPOSES = ("offer", "request")
 KINDS = ("give", "lend", "swap", "service", "ride", "stay", "group_purchase",
          "pay_it_forward", "shared")

@@ -1,8 +1,8 @@
 """Scheduled jobs, run by the same workers as the queues: listings that expire, the notices
 that they soon will, the keys of deleted accounts whose farewell has been delivered, and
-(hourly) pruning the queues of what finished long ago and the sessions no one used for a
-month. Each tick runs the jobs that are due; a clock is passed in so tests decide what time
-it is instead of waiting."""
+(hourly) pruning the queues of what finished long ago, the sessions no one used for a
+month and the exports of more than a week ago. Each tick runs the jobs that are due; a
+clock is passed in so tests decide what time it is instead of waiting."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import asyncpg
 from commonsfed.config import Settings
 from commonsfed.db import deliveries as deliveries_q
 from commonsfed.db import inbox as inbox_q
-from commonsfed.services import account_deletion, listings, notifications, sessions
+from commonsfed.services import account_deletion, export, listings, notifications, sessions
 
 INTERVAL = timedelta(minutes=1)
 PRUNE_INTERVAL = timedelta(hours=1)
@@ -55,6 +55,7 @@ class ScheduledJobs:
         if self.last_prune is None or now - self.last_prune >= PRUNE_INTERVAL:
             self.last_prune = now
             pruned = await prune_queues(self.pool, now) + await sessions.prune(self.pool)
+            pruned += await export.prune(self.pool, self.settings, now)
         return bool(expired or warned or erased or pruned)
 
 

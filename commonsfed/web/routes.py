@@ -11,6 +11,7 @@ from commonsfed.web import (
     admin,
     answers,
     explore,
+    export,
     feeds,
     follows,
     health,
@@ -36,6 +37,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/settings/sessions", settings.sessions_page)
     app.router.add_post("/settings/sessions/end", settings.end_session)
     app.router.add_post("/settings/sessions/end-others", settings.end_other_sessions)
+    app.router.add_get("/settings/export", export.export_page)
+    app.router.add_post("/settings/export", export.request_export)
+    app.router.add_get("/settings/export/{name}", export.download)
     app.router.add_get("/settings/delete", account_deletion.delete_page)
     app.router.add_post("/settings/delete", account_deletion.delete_account)
     app.router.add_get("/follows", follows.follows_page, name="follows")
