@@ -68,6 +68,15 @@ async def open_pledges(conn: asyncpg.Connection, account_id: int) -> list[str]:
     return [row["uid"] for row in rows]
 
 
+async def forget_exports(conn: asyncpg.Connection, account_id: int) -> list[str]:
+    """Its exports, made or being made; the archives' file names, to remove. A worker
+    building one now finds its row gone and removes what it wrote (services.export)."""
+    rows = await conn.fetch(
+        "DELETE FROM exports WHERE account_id = $1 RETURNING filename", account_id
+    )
+    return [row["filename"] for row in rows if row["filename"]]
+
+
 async def forget_links(conn: asyncpg.Connection, account_id: int, actor_uri: str) -> None:
     """Follows either way, blocks either way, its notifications and sessions."""
     await conn.execute(

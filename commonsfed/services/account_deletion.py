@@ -1,7 +1,8 @@
 """A resident deletes their account.
 
 The password is confirmed first; then everything happens in one transaction, so a failure
-leaves nothing half done (only the photos' files go after it has committed):
+leaves nothing half done (only files, photos and export archives, go after it has
+committed):
 
 - each of their listings is removed as they would remove it themselves
   (`listings.remove_in`): a Delete with a Tombstone to everyone who had it, and its id
@@ -18,8 +19,8 @@ leaves nothing half done (only the photos' files go after it has committed):
   (`outbox.publish`);
 - what the activities kept of what they wrote goes: their Offers and direct messages, the
   Creates and Updates of their listings, the Group's Announces of them;
-- follows, blocks, notifications, sessions and the personal columns of the row are erased
-  (`db.account_deletion.erase_personal_data`). The row stays as a tombstone: its username
+- follows, blocks, notifications, sessions, exports and the personal columns of the row
+  are erased (`db.account_deletion.erase_personal_data`). The row stays as a tombstone: its username
   is never given out again, its actor answers 410 Gone.
 
 The key pair is the one thing kept: the farewell's deliveries are signed when the workers
@@ -28,6 +29,9 @@ erases it once none of them waits any more.
 """
 
 from __future__ import annotations
+
+import asyncio
+from pathlib import Path
 
 import asyncpg
 
@@ -43,9 +47,10 @@ from commonsfed.models import Account
 from commonsfed.services import answers
 from commonsfed.services.accounts import confirm_password
 from commonsfed.services.errors import ServiceError
+from commonsfed.services.export import archive_path
 from commonsfed.services.listing_federation import publish_updated
 from commonsfed.services.listings import remove_in
-from commonsfed.services.photos import remove_photos
+from commonsfed.services.photos import media_path
 
 
 class AccountGone(ServiceError):
@@ -71,13 +76,13 @@ async def delete_account(
                 raise AccountGone(GONE)
             # The mail that says the account was deleted is queued here, in this
             # transaction, to `current.email`: the erasure below empties that column.
-            photos = await _farewell(conn, settings, account)
-    await remove_photos(settings, photos)
+            files = await _farewell(conn, settings, account)
+    await _remove(files)
 
 
-async def _farewell(conn: asyncpg.Connection, settings: Settings, account: Account) -> list[str]:
+async def _farewell(conn: asyncpg.Connection, settings: Settings, account: Account) -> list[Path]:
     """Everything but the password check and the files, in the caller's transaction;
-    returns the file names of the photos to remove once it commits."""
+    returns the files to remove once it commits."""
     uris = LocalUris(settings.base_url)
     me = uris.user(account.username)
     listings = [
@@ -88,15 +93,26 @@ async def _farewell(conn: asyncpg.Connection, settings: Settings, account: Accou
         uri for uri in await q.remote_partners(conn, account.id, me) if not uris.is_local(uri)
     ]
     await q.erase_activities(conn, me, [uris.listing(listing.uid) for listing in listings])
-    photos = []  # any other file of theirs (an avatar) joins these, to go after the commit
+    photos = []
     for listing in listings:
         photos += await remove_in(conn, settings, listing)
     await _leave_conversations(conn, settings, account)
     await _take_back_pledges(conn, settings, account)
     await _publish_delete(conn, settings, me, partners)
+    archives = await q.forget_exports(conn, account.id)
     await q.forget_links(conn, account.id, me)
     await q.erase_personal_data(conn, account.id)
-    return photos
+    # any other file of theirs (an avatar) joins these
+    files = [media_path(settings, name) for name in photos]
+    return [path for path in files if path] + [archive_path(settings, name) for name in archives]
+
+
+async def _remove(files: list[Path]) -> None:
+    def remove() -> None:
+        for path in files:
+            path.unlink(missing_ok=True)
+
+    await asyncio.to_thread(remove)
 
 
 async def _leave_conversations(

@@ -16,6 +16,7 @@ from commonsfed.db import accounts as accounts_q
 from commonsfed.db import answers as answers_q
 from commonsfed.federation.keys import NoSigningKey, signing_key_pem
 from commonsfed.services import account_deletion, listings
+from commonsfed.services.export import exports_dir
 from commonsfed.services.jobs import ScheduledJobs
 from commonsfed.services.photos import media_dir
 from commonsfed.web.keys import POOL
@@ -186,6 +187,9 @@ async def test_delete__removes_listings_answers_messages_and_everything_personal
     conv = await answer(alice, ladder, "I could use the ladder on Sunday.")
     await write(carol, conv, "Sunday is fine, come at ten.")
     assert len(list(media_dir(settings).iterdir())) == 1
+    # and she downloaded an export of it all, kept on the node for a week
+    await post_form(alice, "/settings/export", {}, form_path="/settings/export")
+    assert len(list(exports_dir(settings).iterdir())) == 1
 
     # When she deletes her account with her password
     response = await delete(alice)
@@ -211,6 +215,9 @@ async def test_delete__removes_listings_answers_messages_and_everything_personal
     assert (await alice.get(f"/listings/{drill}")).status == 410
     assert list(media_dir(settings).iterdir()) == []
     assert await query(alice, "SELECT 1 FROM listings WHERE title = 'Cordless drill'") == []
+    # her export too, file and row
+    assert list(exports_dir(settings).iterdir()) == []
+    assert await query(alice, "SELECT 1 FROM exports") == []
     # nothing of hers is left: sessions, notifications, her messages, what her activities said
     who = (await account(alice, "alice")).id
     for table, column in (
