@@ -400,6 +400,21 @@ async def test_announce__caches_the_author_of_what_it_brings(make_fed, keys, els
     assert cached is not None and cached.public_key_pem == keys[1]
 
 
+async def test_announce__of_what_an_author_who_left_wrote_keeps_nothing(make_fed, elsewhere):
+    # Given a neighbourhood still announcing a listing of zoe, whose account is gone (410)
+    group, zoe = "http://elsewhere.test/users/neighbourhood", "http://elsewhere.test/users/zoe"
+    elsewhere.status = 410
+    fed = await make_fed(resolve=elsewhere.resolve)
+    async with fed.pool.acquire() as db:
+        await add_remote_actor(db, group, "Group")
+
+        announce = activity("Announce", group, listing("http://elsewhere.test/listings/7", zoe))
+        assert await handle(fed, announce) == "done"
+
+        # Then the listing is not kept (the Announce itself is, as any reaction)
+        assert await stored(db, "http://elsewhere.test/listings/7") is None
+
+
 async def test_announce__by_id_of_a_note_already_kept_fetches_nothing(make_fed, elsewhere):
     fed = await make_fed(resolve=elsewhere.resolve)
     async with fed.pool.acquire() as db:
