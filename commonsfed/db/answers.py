@@ -86,6 +86,8 @@ class Message:
 
     @property
     def sender_name(self) -> str:
+        if self.kind == "system":
+            return ""  # nobody's: the node's own line, as "@bob deleted their account"
         if self.sender_username:
             return f"@{self.sender_username}"
         if self.sender_handle:

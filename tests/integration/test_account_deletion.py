@@ -15,7 +15,7 @@ from commonsfed import signatures
 from commonsfed.db import accounts as accounts_q
 from commonsfed.db import answers as answers_q
 from commonsfed.federation.keys import NoSigningKey, signing_key_pem
-from commonsfed.services import account_deletion, listings
+from commonsfed.services import account_deletion, export, listings
 from commonsfed.services.export import exports_dir
 from commonsfed.services.jobs import ScheduledJobs
 from commonsfed.services.photos import media_dir
@@ -237,6 +237,13 @@ async def test_delete__removes_listings_answers_messages_and_everything_personal
     assert '<span class="tag state">Closed</span>' in page
     assert f'action="/conversations/{conv}/messages"' not in page  # closed: no reply form
     assert "withdrew their answer to “Ladder”" in await (await carol.get("/notifications")).text()
+    # and so does her export: the line is nobody's message
+    archive = await export.collect(
+        carol.server.app[POOL], settings, (await account(carol, "carol")).id
+    )
+    lines = archive.files["messages.csv"].decode().splitlines()
+    assert lines[1].split(",")[2:3] == ["@carol"] and lines[2].split(",")[2:3] == [""]
+    assert "@alice deleted their account" in lines[2] and len(lines) == 3
 
 
 async def test_delete__passes_a_reservation_she_held_to_the_next_in_line(make_resident):
