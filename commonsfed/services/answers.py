@@ -27,6 +27,10 @@ Decisions:
   their own node. Leaving the line of a remote listing sends an Undo of the Offer (FEP-0837
   defines no withdrawal; a commonsfed node takes the respondent out of its line, see
   services.answer_inbox) and a message saying so, for any other server's people.
+- A party who deletes their account (here, or on their node: a Delete of their Person):
+  their messages go, they leave the line as after a withdrawal, and a system line closes
+  the conversation, which the other party keeps with their own messages; nobody writes in
+  a closed conversation.
 """
 
 from __future__ import annotations
@@ -534,10 +538,9 @@ async def _withdraw_remote(conn, settings: Settings, account: Account, conv: Con
 
 
 async def respondent_left(conn, settings: Settings, conversation_id: int, name: str) -> None:
-    """The respondent of a local listing deleted their account, here or on their own node:
-    their messages go, they leave the line as one who withdraws does (a reservation they
-    held is released and passes on, an offer made to them passes on), and a system line
-    closes the conversation. Runs in the caller's transaction."""
+    """The respondent of a local listing deleted their account (see the module docstring);
+    a reservation they held, or an offer made to them, passes on. In the caller's
+    transaction."""
     listing, conv = await _lock(conn, conversation_id)
     if conv.closed_at is not None:
         return
@@ -551,9 +554,8 @@ async def respondent_left(conn, settings: Settings, conversation_id: int, name: 
 
 
 async def author_left(conn, conv: Conversation, name: str) -> None:
-    """The author of a listing on another node deleted their account: their messages go,
-    the listing shows as withdrawn (it is gone), and a system line closes the conversation.
-    Runs in the caller's transaction."""
+    """The author of a listing on another node deleted their account: the listing shows
+    as withdrawn (it is gone with them). In the caller's transaction."""
     if conv.closed_at is not None:
         return
     await q.delete_messages_of(conn, conv.id, actor_uri=conv.remote_author_uri)
