@@ -15,7 +15,7 @@ from commonsfed.ap.profiles import (
     profile_to_ap,
     summary_from_ap,
 )
-from commonsfed.ap.uris import LocalUris
+from commonsfed.ap.uris import AS_PUBLIC, LocalUris
 
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
 
@@ -65,6 +65,35 @@ def actor_to_ap(actor: LocalActor, uris: LocalUris) -> dict[str, Any]:
         document["published"] = _iso(actor.published)
     document.update(profile_to_ap(actor.profile))
     return document
+
+
+def actor_tombstone_to_ap(actor_uri: str, deleted: datetime | None) -> dict[str, Any]:
+    """What a departed resident's id answers (with 410 Gone), as a removed listing's does."""
+    tombstone = {"@context": OUR_CONTEXT, "id": actor_uri, "type": "Tombstone",
+                 "formerType": "Person"}  # fmt: skip
+    if deleted is not None:
+        tombstone["deleted"] = _iso(deleted)
+    return tombstone
+
+
+def delete_actor_to_ap(
+    actor_uri: str, activity_id: str, *, cc: list[str], bcc: list[str]
+) -> dict[str, Any]:
+    """A local actor deletes itself: the object is its own id, as Mastodon sends it (a peer
+    that knows the actor forgets it, its posts and its messages). Public, so peers that
+    check addressing take it; `cc` and `bcc` choose who is sent it."""
+    delete: dict[str, Any] = {
+        "@context": OUR_CONTEXT,
+        "id": activity_id,
+        "type": "Delete",
+        "actor": actor_uri,
+        "to": [AS_PUBLIC],
+        "cc": cc,
+        "object": actor_uri,
+    }
+    if bcc:
+        delete["bcc"] = bcc
+    return delete
 
 
 def _iso(moment: datetime) -> str:

@@ -49,7 +49,8 @@ async def get_account_keys(conn: asyncpg.Connection, account_id: int) -> tuple[s
 async def get_account_profile(conn: asyncpg.Connection, username: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """
-        SELECT id, username, display_name, summary, public_key_pem, status, created_at
+        SELECT id, username, display_name, summary, public_key_pem, status, created_at,
+               deleted_at
         FROM accounts WHERE lower(username) = lower($1)
         """,
         username,
@@ -211,9 +212,11 @@ async def usage(conn: asyncpg.Connection, base_url: str) -> asyncpg.Record:
 
 
 async def get_private_key_of_username(conn: asyncpg.Connection, username: str) -> str | None:
+    """An active resident's key, or a deleted one's while its farewell is being delivered
+    (the key is erased afterwards, see services.account_deletion)."""
     return await conn.fetchval(
         "SELECT private_key_pem FROM accounts WHERE lower(username) = lower($1) "
-        "AND status = 'active'",
+        "AND status IN ('active', 'deleted')",
         username,
     )
 

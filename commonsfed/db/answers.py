@@ -45,6 +45,7 @@ class Conversation:
     answered_with: str = "web"
     ap_id: str | None = None
     agreement_id: str | None = None
+    closed_at: datetime | None = None  # set when the other party deleted their account
 
     @property
     def respondent_name(self) -> str:
@@ -81,9 +82,12 @@ class Message:
     ap_id: str | None
     created_at: datetime
     sender_handle: str | None = None  # a remote sender's user@host, when cached
+    kind: str = "message"  # or "system": a line by the node itself, with no sender
 
     @property
     def sender_name(self) -> str:
+        if self.kind == "system":
+            return ""  # nobody's: the node's own line, as "@bob deleted their account"
         if self.sender_username:
             return f"@{self.sender_username}"
         if self.sender_handle:
@@ -104,7 +108,7 @@ _CONVERSATION = """
                AS last_message_at,
            c.remote_listing_uri, c.remote_author_uri,
            ra.preferred_username || '@' || ra.domain AS respondent_handle,
-           c.answered_with, c.ap_id, c.agreement_id
+           c.answered_with, c.ap_id, c.agreement_id, c.closed_at
     FROM conversations c
     LEFT JOIN listings l ON l.id = c.listing_id
     LEFT JOIN accounts au ON au.id = l.author_id
@@ -428,7 +432,7 @@ async def conversation_messages(conn: asyncpg.Connection, conversation_id: int) 
         """
         SELECT m.id, m.conversation_id, m.sender_account_id, m.sender_actor_uri,
                a.username AS sender_username, m.body, m.ap_id, m.created_at,
-               ra.preferred_username || '@' || ra.domain AS sender_handle
+               ra.preferred_username || '@' || ra.domain AS sender_handle, m.kind
         FROM messages m
         LEFT JOIN accounts a ON a.id = m.sender_account_id
         LEFT JOIN remote_actors ra ON ra.uri = m.sender_actor_uri
@@ -438,3 +442,59 @@ async def conversation_messages(conn: asyncpg.Connection, conversation_id: int) 
         conversation_id,
     )
     return [from_row(Message, row) for row in rows]
+
+
+# --- a party leaves --------------------------------------------------------------------------
+
+
+async def conversations_of_actor(conn: asyncpg.Connection, actor_uri: str) -> list[Conversation]:
+    """The conversations a remote actor is a party to here (as a local listing's respondent,
+    or as the author of a listing on their node), in the order their listings are locked."""
+    rows = await conn.fetch(
+        _CONVERSATION
+        + """
+        WHERE c.respondent_actor_uri = $1 OR c.remote_author_uri = $1
+        ORDER BY c.listing_id NULLS LAST, c.id
+        """,
+        actor_uri,
+    )
+    return [_conversation(row) for row in rows]
+
+
+async def delete_messages_of(
+    conn: asyncpg.Connection,
+    conversation_id: int,
+    *,
+    account_id: int | None = None,
+    actor_uri: str | None = None,
+) -> int:
+    """Remove one party's messages from a conversation: a local account's or a remote
+    actor's. Returns how many went."""
+    result = await conn.execute(
+        """
+        DELETE FROM messages WHERE conversation_id = $1 AND kind = 'message'
+            AND (sender_account_id = $2 OR sender_actor_uri = $3)
+        """,
+        conversation_id,
+        account_id,
+        actor_uri,
+    )
+    return int(result.split()[-1])
+
+
+async def close_conversation(conn: asyncpg.Connection, conversation_id: int, line: str) -> None:
+    """Close a conversation with a system line (no sender) that says why."""
+    await conn.execute(
+        "INSERT INTO messages (conversation_id, kind, body) VALUES ($1, 'system', $2)",
+        conversation_id,
+        line,
+    )
+    await conn.execute(
+        "UPDATE conversations SET closed_at = now(), updated_at = now() WHERE id = $1",
+        conversation_id,
+    )
+
+
+async def delete_conversation(conn: asyncpg.Connection, conversation_id: int) -> None:
+    """The conversation and its messages (and notifications about it), by cascade."""
+    await conn.execute("DELETE FROM conversations WHERE id = $1", conversation_id)

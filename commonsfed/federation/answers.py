@@ -159,6 +159,8 @@ async def receive_answer(
         return  # removed since the answer was verified: nothing left to answer
     text = plan.text or f"Answered “{listing.title}”."
     conv = await q.find_remote_respondent(conn, listing.id, plan.actor_uri)
+    if conv is not None and conv.closed_at is not None:
+        return  # they deleted themselves: a late copy of their answer brings nothing back
     if conv is not None:
         if await q.insert_message(
             conn, conv.id, None, text, sender_actor_uri=plan.actor_uri, ap_id=plan.ap_id
@@ -243,6 +245,8 @@ async def verify_direct_note(
     other_party = conv.remote_author_uri if conv.is_remote_listing else conv.respondent_actor_uri
     if actor != other_party:
         raise Refused(f"{actor} is not a party to the conversation {message.in_reply_to} is in")
+    if conv.closed_at is not None:
+        raise Refused(f"the conversation {message.in_reply_to} is in is closed: {actor} left")
     return IncomingMessage(conv, actor, message.note_id, text)
 
 
@@ -314,7 +318,7 @@ async def receive_decision(
     conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], plan: Decision
 ) -> None:
     conv = plan.conversation
-    if conv.state in ("completed", "withdrawn"):
+    if conv.state in ("completed", "withdrawn") or conv.closed_at is not None:
         return  # over on this side; a late decision changes nothing
     await q.set_state(conn, conv.id, plan.state)
     if plan.agreement_id:

@@ -13,6 +13,7 @@ here is whether that actor may do this to that object.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -52,7 +53,9 @@ from commonsfed.federation.errors import (  # noqa: F401  (Retry and fetch_failu
     Retry,
     fetch_failure,
 )
-from commonsfed.federation.fetch import FetchError
+from commonsfed.federation.fetch import FetchError, Gone
+
+log = logging.getLogger(__name__)
 
 DONE, UNHANDLED = "done", "unhandled"
 ANY = "*"  # as an object type: the handler takes any object (Like, Announce, Flag)
@@ -348,7 +351,25 @@ class AnnouncePlan:
 
 async def verify_announce(fed: Federation, activity: dict[str, Any]) -> AnnouncePlan:
     reaction = await verify_like(fed, activity)
-    return AnnouncePlan(reaction, await _announced_object(fed, activity, reaction.object_uri))
+    announced = await _announced_object(fed, activity, reaction.object_uri)
+    if announced is not None and not await _know_author(fed, announced.attributed_to):
+        announced = None  # its author's account is gone, and with it what they wrote
+    return AnnouncePlan(reaction, announced)
+
+
+async def _know_author(fed: Federation, uri: str) -> bool:
+    """Cache the author of an object that first reaches us announced, as Mastodon resolves
+    the author of a boosted post: their later Delete of it, or of themselves, is signed
+    with their key, which cannot be fetched once their account is gone (its actor answers
+    410), so only a key cached now lets us take it. Best effort: the object is kept even
+    when its author cannot be fetched just now; False only when the author is gone (410)."""
+    try:
+        await get_actor(fed, uri)
+    except Gone:
+        return False
+    except FetchError as exc:
+        log.info("announced object's author %s not cached: %s", uri, exc)
+    return True
 
 
 async def _announced_object(

@@ -36,7 +36,8 @@ async def node_keys(pool: asyncpg.Pool, role: str) -> tuple[str, str]:
 
 
 class NoSigningKey(Exception):
-    """The actor is not local, or has no key (left the node)."""
+    """The actor is not local, or has no key (suspended, or left the node and its farewell
+    has been delivered)."""
 
 
 async def signing_key_pem(conn: asyncpg.Connection, settings: Settings, actor_uri: str) -> str:
@@ -49,7 +50,7 @@ async def signing_key_pem(conn: asyncpg.Connection, settings: Settings, actor_ur
         return await _node_key(conn, GROUP)
     pem = await q.get_private_key_of_username(conn, username) if username else None
     if pem is None:
-        raise NoSigningKey(f"{actor_uri} is not an active local actor")
+        raise NoSigningKey(f"{actor_uri} is not a local actor with a key")
     return pem
 
 

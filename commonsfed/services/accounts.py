@@ -35,6 +35,10 @@ RESERVED = frozenset(
 LOGIN_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20
+DELETED = (
+    "This account was deleted and cannot log in again. Its name stays retired; "
+    "register a new account with another name to come back."
+)
 
 # argon2id with the library's defaults (RFC 9106 low-memory profile)
 _hasher = PasswordHasher()
@@ -148,6 +152,8 @@ async def authenticate(pool: asyncpg.Pool, username: str, password: str, address
     async with pool.acquire() as conn:
         await _check_not_throttled(conn, username, address)
         account = await q.get_by_username(conn, username) if username else None
+        if account is not None and account.status == "deleted":
+            raise NotAllowed(DELETED)  # its password is erased: nothing left to compare
         stored = await q.get_password_hash(conn, account.id) if account else None
         if not await _password_matches(stored or _dummy_hash(), password or "") or not stored:
             await q.record_login_failure(conn, username or "-", address)
@@ -218,6 +224,15 @@ async def check_current_password(
         await q.record_login_failure(conn, account.username, address)
         return "This is not your current password."
     return None
+
+
+async def confirm_password(
+    conn: asyncpg.Connection, account: Account, password: str, address: str, field: str
+) -> None:
+    """That `password` is the account's, before something that cannot be undone: else a
+    ValidationError for `field`, or RateLimited (see `check_current_password`)."""
+    if await check_current_password(conn, account, password, address):
+        raise ValidationError({field: "This is not your password."})
 
 
 def _check_status(account: Account) -> Account:

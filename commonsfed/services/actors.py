@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 
 from commonsfed.ap.actors import LocalActor
@@ -21,7 +23,12 @@ class ActorNotFound(ServiceError):
 
 
 class ActorGone(ServiceError):
-    pass
+    """The resident left (deleted their account) or was suspended: their id answers 410."""
+
+    def __init__(self, message: str, uri: str, deleted_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.uri = uri
+        self.deleted_at = deleted_at
 
 
 def local_uris(settings: Settings) -> LocalUris:
@@ -58,10 +65,22 @@ async def local_actor(pool: asyncpg.Pool, settings: Settings, username: str) -> 
         return await group_actor(pool, settings)
     async with pool.acquire() as conn:
         row = await q.get_account_profile(conn, username)
+    uris = local_uris(settings)
+    if row is not None and row["status"] in ("deleted", "suspended"):
+        # before the key: a deleted account's is erased once its farewell is delivered
+        raise ActorGone(
+            f"@{row['username']} has left this node.", uris.user(row["username"]), row["deleted_at"]
+        )
     if row is None or row["status"] == "pending" or not row["public_key_pem"]:
         raise ActorNotFound(f"There is no one called {username} here.")
-    if row["status"] in ("deleted", "suspended"):
-        raise ActorGone(f"{username} has left this node.")
+    uris = local_uris(settings)
+    if row is not None and row["status"] in ("deleted", "suspended"):
+        # before the key: a deleted account's is erased once its farewell is delivered
+        raise ActorGone(
+            f"@{row['username']} has left this node.", uris.user(row["username"]), row["deleted_at"]
+        )
+    if row is None or row["status"] == "pending" or not row["public_key_pem"]:
+        raise ActorNotFound(f"There is no one called {username} here.")
     async with pool.acquire() as conn:
         profile = await profiles_q.get_profile(conn, row["id"])
     return resident_actor(settings, row, profile)

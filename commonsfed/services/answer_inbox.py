@@ -4,6 +4,10 @@ open_federation, and the federation code looks handlers up there.
 
 - Undo of an Offer that answered a local listing: the remote respondent leaves the line, as a
   local one who withdraws does (a reservation they held is released and passes on).
+- Delete of an actor by itself (a deleted account): besides what federation forgets of it
+  (its cached actor, objects, follows), its answers and messages here go and its
+  conversations close with a line that says so; where it was in a listing's line, the line
+  moves on as after a withdrawal.
 """
 
 from __future__ import annotations
@@ -12,17 +16,29 @@ from typing import Any
 
 import asyncpg
 
+from commonsfed.ap.actors import ACTOR_TYPES
 from commonsfed.ap.jsonld import first_id
+from commonsfed.db import actors as actors_q
 from commonsfed.db import answers as q
 from commonsfed.federation.context import Federation
 from commonsfed.federation.errors import Refused
-from commonsfed.federation.handlers import HANDLERS, Handler
+from commonsfed.federation.handlers import (
+    HANDLERS,
+    Handler,
+    receive_delete_actor,
+    verify_delete_actor,
+)
 from commonsfed.services import answers
 
 
 def node_handlers() -> dict[tuple[str, str | None], Handler]:
     """The node's inbound handler table: federation's own, and these."""
-    return {**HANDLERS, ("Undo", "Offer"): Handler(verify_undo_offer, receive_undo_offer)}
+    departure = Handler(verify_delete_actor, receive_departure)
+    return {
+        **HANDLERS,
+        ("Undo", "Offer"): Handler(verify_undo_offer, receive_undo_offer),
+        **{("Delete", kind): departure for kind in ACTOR_TYPES},
+    }
 
 
 async def verify_undo_offer(fed: Federation, activity: dict[str, Any]) -> int | None:
@@ -44,3 +60,17 @@ async def receive_undo_offer(
     conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], conversation_id: int
 ) -> None:
     await answers.withdrawn_remotely(conn, fed.settings, conversation_id)
+
+
+async def receive_departure(
+    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], uri: str
+) -> None:
+    """A remote actor deleted itself (`verify_delete_actor` checked it is its own Delete)."""
+    cached = await actors_q.get_remote_actor(conn, uri)  # named before it is forgotten
+    name = cached.handle if cached is not None and cached.preferred_username else uri
+    for conv in await q.conversations_of_actor(conn, uri):
+        if conv.is_remote_listing:
+            await answers.author_left(conn, conv, name)
+        else:
+            await answers.respondent_left(conn, fed.settings, conv.id, name)
+    await receive_delete_actor(conn, fed, activity, uri)

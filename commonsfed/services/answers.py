@@ -27,6 +27,10 @@ Decisions:
   their own node. Leaving the line of a remote listing sends an Undo of the Offer (FEP-0837
   defines no withdrawal; a commonsfed node takes the respondent out of its line, see
   services.answer_inbox) and a message saying so, for any other server's people.
+- A party who deletes their account (here, or on their node: a Delete of their Person):
+  their messages go, they leave the line as after a withdrawal, and a system line closes
+  the conversation, which the other party keeps with their own messages; nobody writes in
+  a closed conversation.
 """
 
 from __future__ import annotations
@@ -75,6 +79,8 @@ class ConversationNotFound(ServiceError):
 
 
 ELSEWHERE = "This listing is on another node: its author decides there."
+CLOSED_CONVERSATION = "This conversation is closed: the other person deleted their account."
+LEFT = "{name} deleted their account. Their messages were removed and this conversation is closed."
 WITHDRAWN = "I withdraw my answer to “{title}”: please give my place in line to someone else."
 UNREACHABLE = (
     "The listing's node cannot be reached right now ({reason}). "
@@ -271,6 +277,8 @@ async def answer_remote(
 
 async def _write(conn, settings: Settings, conv: Conversation, sender: Account, body: str) -> None:
     """One message from a local party; it travels when the other party is remote."""
+    if conv.closed_at is not None:
+        raise NotAllowed(CLOSED_CONVERSATION)
     users = LocalUris(settings.base_url)
     if conv.is_remote_listing:  # the sender is the local respondent
         await _send(
@@ -505,6 +513,8 @@ async def _withdraw_remote(conn, settings: Settings, account: Account, conv: Con
     node acts on) and a message asking its author to pass the place on (for any other)."""
     if account.id != conv.respondent_account_id:
         raise NotAllowed("Only the person who answered can withdraw their answer.")
+    if conv.closed_at is not None:
+        raise InvalidTransition(CLOSED_CONVERSATION)
     if conv.state in FINAL:
         raise InvalidTransition(f"This answer is {conv.state} already.")
     await q.set_state(conn, conv.id, "withdrawn")
@@ -522,6 +532,35 @@ async def _withdraw_remote(conn, settings: Settings, account: Account, conv: Con
         WITHDRAWN.format(title=conv.listing_title),
         sender_id=account.id,
     )
+
+
+# --- a party leaves ------------------------------------------------------------------------
+
+
+async def respondent_left(conn, settings: Settings, conversation_id: int, name: str) -> None:
+    """The respondent of a local listing deleted their account (see the module docstring);
+    a reservation they held, or an offer made to them, passes on. In the caller's
+    transaction."""
+    listing, conv = await _lock(conn, conversation_id)
+    if conv.closed_at is not None:
+        return
+    await q.delete_messages_of(
+        conn, conv.id, account_id=conv.respondent_account_id, actor_uri=conv.respondent_actor_uri
+    )
+    if conv.state not in FINAL:
+        await _leave_line(conn, settings, listing, conv, "withdrawn", None)
+        await notify(conn, conv.author_id, "withdrawn", conv)
+    await q.close_conversation(conn, conv.id, LEFT.format(name=name))
+
+
+async def author_left(conn, conv: Conversation, name: str) -> None:
+    """The author of a listing on another node deleted their account: the listing shows
+    as withdrawn (it is gone with them). In the caller's transaction."""
+    if conv.closed_at is not None:
+        return
+    await q.delete_messages_of(conn, conv.id, actor_uri=conv.remote_author_uri)
+    await q.remote_listing_removed(conn, conv.remote_listing_uri, conv.remote_author_uri)
+    await q.close_conversation(conn, conv.id, LEFT.format(name=name))
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -621,7 +660,7 @@ async def conversation(
             messages=await q.conversation_messages(conn, conv.id),
             may_manage=manages,
             is_respondent=account.id == conv.respondent_account_id,
-            may_write=_is_party(conv, account),
+            may_write=_is_party(conv, account) and conv.closed_at is None,
             position=await q.line_position(conn, conv.id),
             actions=author_actions(conv, conv.listing_state, reserved.id if reserved else None)
             if manages

@@ -317,10 +317,17 @@ async def remove_listing(
         listing = await _managed(
             conn, uid, account, "Only the person who posted this listing or an admin can remove it."
         )
-        photos = [photo.filename for photo in await q.listing_photos(conn, listing.id)]
-        await publish_deleted(conn, settings, listing)
-        await q.remove_listing(conn, listing)
+        photos = await remove_in(conn, settings, listing)
     await remove_photos(settings, photos)
+
+
+async def remove_in(conn: asyncpg.Connection, settings: Settings, listing: Listing) -> list[str]:
+    """Remove `listing` in the caller's transaction (its Delete goes out with it); returns
+    its photos' file names, for the caller to remove once the transaction committed."""
+    photos = [photo.filename for photo in await q.listing_photos(conn, listing.id)]
+    await publish_deleted(conn, settings, listing)
+    await q.remove_listing(conn, listing)
+    return photos
 
 
 async def removed_listing(pool: asyncpg.Pool, uid: str) -> asyncpg.Record | None:

@@ -104,6 +104,17 @@ async def queue_email_changed(conn: asyncpg.Connection, account: Account, old_em
     )
 
 
+async def queue_account_deleted(conn: asyncpg.Connection, account: Account) -> None:
+    """Tell the address of an account deleted just now that it is gone (in the deletion's
+    transaction, after the erasure; `account` is as it was before it)."""
+    await q.queue_mail(
+        conn,
+        recipient=account.email,
+        template="account_deleted",
+        context={"username": account.username},
+    )
+
+
 # --- Notification choices ----------------------------------------------------------------------
 
 

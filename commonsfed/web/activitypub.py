@@ -9,7 +9,7 @@ import orjson
 from aiohttp import web
 from markupsafe import Markup
 
-from commonsfed.ap.actors import LocalActor, actor_to_ap
+from commonsfed.ap.actors import LocalActor, actor_to_ap, actor_tombstone_to_ap
 from commonsfed.ap.collections import collection_page_to_ap, collection_to_ap
 from commonsfed.federation.verify import NotVerified, verify_request
 from commonsfed.services import actors, profiles
@@ -32,17 +32,23 @@ def as2_response(document: dict[str, Any], status: int = 200) -> web.Response:
     return response
 
 
-async def _actor_for(request: web.Request) -> LocalActor:
+async def _actor_or_gone(request: web.Request) -> LocalActor:
+    """The actor the path names; HTTPNotFound, or actors.ActorGone for one who left."""
     pool, settings = request.app[POOL], request.app[SETTINGS]
     name = request.match_info.get("name")
     if name is None:
         return await actors.instance_actor(pool, settings)
     try:
         return await actors.local_actor(pool, settings, name)
-    except actors.ActorGone as exc:
-        raise web.HTTPGone(text=str(exc)) from None
     except actors.ActorNotFound as exc:
         raise web.HTTPNotFound(text=str(exc)) from None
+
+
+async def _actor_for(request: web.Request) -> LocalActor:
+    try:
+        return await _actor_or_gone(request)
+    except actors.ActorGone as exc:
+        raise web.HTTPGone(text=str(exc)) from None
 
 
 async def require_signature(request: web.Request) -> None:
@@ -64,7 +70,10 @@ def key_only(document: dict[str, Any]) -> dict[str, Any]:
 
 
 async def actor(request: web.Request) -> web.StreamResponse:
-    local = await _actor_for(request)
+    try:
+        local = await _actor_or_gone(request)
+    except actors.ActorGone as gone:
+        return _gone(request, gone)
     settings = request.app[SETTINGS]
     if wants_as2(request):
         document = actor_to_ap(local, actors.local_uris(settings))
@@ -81,6 +90,18 @@ async def actor(request: web.Request) -> web.StreamResponse:
         context |= {"profile": await profiles.profile_of(request.app[POOL], local.username),
                     "bio_html": Markup(local.summary)}  # fmt: skip
     response = aiohttp_jinja2.render_template("profile.html", request, context)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _gone(request: web.Request, gone: actors.ActorGone) -> web.Response:
+    """A resident who left: a Tombstone for peers (as a removed listing's id answers), a
+    page that says so for people; 410 for both."""
+    if wants_as2(request):
+        return as2_response(actor_tombstone_to_ap(gone.uri, gone.deleted_at), status=410)
+    handle = f"@{gone.uri.rsplit('/', 1)[1]}@{request.app[SETTINGS].domain}"
+    context = {"handle": handle, "deleted": gone.deleted_at is not None}
+    response = aiohttp_jinja2.render_template("gone.html", request, context, status=410)
     response.headers["Vary"] = "Accept"
     return response
 

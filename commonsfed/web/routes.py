@@ -6,6 +6,7 @@ from aiohttp import web
 
 from commonsfed.resources import static_dir
 from commonsfed.web import (
+    account_deletion,
     activitypub,
     addresses,
     admin,
@@ -62,6 +63,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/mail/unsubscribe/{token}", mail.unsubscribe)
     app.router.add_get("/dev/mail", mail.mailbox)
     app.router.add_get("/dev/mail/{name}", mail.mailbox_message)
+    app.router.add_get("/settings/delete", account_deletion.delete_page)
+    app.router.add_post("/settings/delete", account_deletion.delete_account)
     app.router.add_get("/follows", follows.follows_page, name="follows")
     app.router.add_post("/follows", follows.follow)
     app.router.add_post("/follows/unfollow", follows.unfollow)

@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import orjson
+import pytest
 
 from commonsfed import signatures
 from commonsfed.db import deliveries as deliveries_q
@@ -148,9 +149,14 @@ async def test_tick__an_internal_address_is_refused_before_sending_and_given_up(
     assert await world.host() is None  # says nothing about the host
 
 
-async def test_tick__an_actor_who_left_has_their_deliveries_given_up(world):
+@pytest.mark.parametrize("left", [
+    "status = 'suspended'",
+    # a deleted account signs its farewell until its key is erased (test_account_deletion)
+    "status = 'deleted', private_key_pem = NULL, public_key_pem = NULL",
+])  # fmt: skip
+async def test_tick__an_actor_who_left_has_their_deliveries_given_up(world, left):
     activity_id = await world.publish()
-    await world.execute("UPDATE accounts SET status = 'deleted'")
+    await world.execute(f"UPDATE accounts SET {left}")
 
     await world.worker().tick()
 

@@ -371,8 +371,48 @@ async def test_announce__of_a_note_on_a_third_server_is_fetched_from_its_origin(
         assert orjson.loads(kept["document"])["content"] == "<p>Real</p>"
         assert kept["attributed_to"] == "http://elsewhere.test/users/zoe"
         assert await reactions(db) == [("Announce", BOB, uri)]
-    [request] = elsewhere.requests
-    assert 'keyId="http://localhost/actor#main-key"' in request.headers["Signature"]
+    # the note, then its author (not served here: the note is kept all the same), both
+    # fetched signed by our instance actor
+    assert [request.path for request in elsewhere.requests] == ["/notes/1", "/users/zoe"]
+    for request in elsewhere.requests:
+        assert 'keyId="http://localhost/actor#main-key"' in request.headers["Signature"]
+
+
+async def test_announce__caches_the_author_of_what_it_brings(make_fed, keys, elsewhere):
+    # Given a neighbourhood on elsewhere.test that announces its resident zoe's listing
+    group, zoe = "http://elsewhere.test/users/neighbourhood", "http://elsewhere.test/users/zoe"
+    elsewhere.documents = {"/users/zoe": {
+        "@context": [AS2, "https://w3id.org/security/v1"], "id": zoe, "type": "Person",
+        "preferredUsername": "zoe", "inbox": f"{zoe}/inbox",
+        "publicKey": {"id": f"{zoe}#main-key", "owner": zoe, "publicKeyPem": keys[1]},
+    }}  # fmt: skip
+    fed = await make_fed(resolve=elsewhere.resolve)
+    async with fed.pool.acquire() as db:
+        await add_remote_actor(db, group, "Group")
+
+        # When the Announce is handled
+        announce = activity("Announce", group, listing("http://elsewhere.test/listings/7", zoe))
+        assert await handle(fed, announce) == "done"
+
+        # Then zoe is cached with her key: her own Delete of the listing, or of herself once
+        # her actor answers 410, can still be checked
+        cached = await actors_q.get_remote_actor(db, zoe)
+    assert cached is not None and cached.public_key_pem == keys[1]
+
+
+async def test_announce__of_what_an_author_who_left_wrote_keeps_nothing(make_fed, elsewhere):
+    # Given a neighbourhood still announcing a listing of zoe, whose account is gone (410)
+    group, zoe = "http://elsewhere.test/users/neighbourhood", "http://elsewhere.test/users/zoe"
+    elsewhere.status = 410
+    fed = await make_fed(resolve=elsewhere.resolve)
+    async with fed.pool.acquire() as db:
+        await add_remote_actor(db, group, "Group")
+
+        announce = activity("Announce", group, listing("http://elsewhere.test/listings/7", zoe))
+        assert await handle(fed, announce) == "done"
+
+        # Then the listing is not kept (the Announce itself is, as any reaction)
+        assert await stored(db, "http://elsewhere.test/listings/7") is None
 
 
 async def test_announce__by_id_of_a_note_already_kept_fetches_nothing(make_fed, elsewhere):
