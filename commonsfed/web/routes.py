@@ -9,6 +9,7 @@ from commonsfed.web import (
     activitypub,
     admin,
     answers,
+    blocks,
     explore,
     feeds,
     follows,
@@ -35,6 +36,11 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/settings/sessions", settings.sessions_page)
     app.router.add_post("/settings/sessions/end", settings.end_session)
     app.router.add_post("/settings/sessions/end-others", settings.end_other_sessions)
+    app.router.add_get("/settings/blocks", blocks.blocks_page)
+    app.router.add_post("/settings/blocks", blocks.change_person)
+    app.router.add_post("/settings/blocks/undo", blocks.undo_person)
+    app.router.add_post("/settings/blocks/domains", blocks.hide_domain)
+    app.router.add_post("/settings/blocks/domains/show", blocks.show_domain)
     app.router.add_get("/follows", follows.follows_page, name="follows")
     app.router.add_post("/follows", follows.follow)
     app.router.add_post("/follows/unfollow", follows.unfollow)
