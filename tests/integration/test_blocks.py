@@ -175,7 +175,7 @@ async def test_mute__hides_their_listings_from_the_muter_only(pool, alice, bob, 
 
 async def test_mute__refuses_nothing(pool, alice, bob):
     uid = await new_listing(alice, title="Apples")
-    await change(alice, "@bob", action="mute")
+    assert (await change(alice, "@bob", action="mute")).status == 200
 
     assert (await answer(bob, uid)).status == 303
 
