@@ -10,6 +10,9 @@ page `--runs` times two ways: the service call alone (`services.search.find`, wh
 queries cost) and the whole GET through the aiohttp app in process (handler, template,
 middlewares), and prints the median and p95 in milliseconds, a baseline of the same kind
 (a bare `SELECT 1` round trip; the page on an empty table), and the plan of each query.
+Then a few pages again for a logged-in resident who mutes two of the twenty authors (a
+tenth of the listings) and a remote author and hides a domain: the service call reads
+their lists too, and the page goes through a real login.
 """
 
 from __future__ import annotations
@@ -32,11 +35,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from commonsfed.ap.activities import remote_object_from_ap
 from commonsfed.app import create_app
 from commonsfed.config import Settings
+from commonsfed.db import accounts as accounts_q
+from commonsfed.db import blocks as blocks_q
 from commonsfed.db import objects
 from commonsfed.db import search as search_q
 from commonsfed.db.pool import create_pool
 from commonsfed.services import search
 from commonsfed.services.accounts import register
+from commonsfed.web.sessions import CSRF_FIELD
 
 CATEGORIES = {
     "food": ["apples", "sourdough bread", "rhubarb jam", "courgettes", "soup", "eggs"],
@@ -79,6 +85,10 @@ CASES = {
     "everywhere": {"where": "everywhere"},
     "everywhere + category": {"where": "everywhere", "category": "garden"},
 }
+
+
+MUTED_CASES = ("default page", "category", "everywhere", "everywhere + category")
+PASSWORD = "x" * 12
 
 
 # --- the data ----------------------------------------------------------------------------------
@@ -127,7 +137,7 @@ async def fill(pool: asyncpg.Pool, settings: Settings, args: argparse.Namespace)
     rng = random.Random(5)
     authors = [
         (await register(pool, settings, username=f"r{n}", email=f"r{n}@e.org",
-                        password="x" * 12, by_admin=True)).id
+                        password=PASSWORD, by_admin=True)).id
         for n in range(20)
     ]  # fmt: skip
     started = time.perf_counter()
@@ -201,6 +211,56 @@ async def measure(pool, client: TestClient, categories: set[str], runs: int, dee
             print(f"{'':26}{plan}")
 
 
+async def mute_some(pool: asyncpg.Pool) -> int:
+    """r0 mutes r1 and r2, one author of south.test, and hides east.test; returns r0's id."""
+    async with pool.acquire() as conn:
+        viewer = await accounts_q.get_by_username(conn, "r0")
+        for name in ("r1", "r2"):
+            other = await accounts_q.get_by_username(conn, name)
+            await blocks_q.upsert_blocked(conn, viewer.id, "mute", target_account_id=other.id)
+        await blocks_q.upsert_blocked(conn, viewer.id, "mute",
+                                      target_actor_uri="https://south.test/users/u3")  # fmt: skip
+        await blocks_q.hide_domain(conn, viewer.id, "east.test")
+    return viewer.id
+
+
+async def log_in(client: TestClient, username: str) -> None:
+    page = await (await client.get("/login")).text()
+    token = page.split(f'name="{CSRF_FIELD}" value="', 1)[1].split('"', 1)[0]
+    data = {CSRF_FIELD: token, "username": username, "password": PASSWORD}
+    response = await client.post("/login", data=data, allow_redirects=False)
+    assert response.status == 303, await response.text()
+
+
+async def measure_muted(pool, client: TestClient, categories: set[str], runs: int) -> None:
+    viewer_id = await mute_some(pool)
+    await log_in(client, "r0")
+    for name in MUTED_CASES:
+        query = CASES[name]
+        found = search.read_search(query, categories)
+
+        async def service(found=found) -> None:
+            async with pool.acquire() as conn:
+                hidden = await blocks_q.hidden_for(conn, viewer_id)
+            await search.find(pool, search.leaving_out(found, hidden))
+
+        path = "/explore?" + "&".join(f"{k}={v}" for k, v in query.items())
+
+        async def page(path=path) -> None:
+            response = await client.get(path)
+            assert response.status == 200
+            await response.read()
+
+        times, whole = await timed(runs, service), await timed(runs, page)
+        async with pool.acquire() as conn:
+            muted = search.leaving_out(found, await blocks_q.hidden_for(conn, viewer_id))
+        shown = len((await search.find(pool, muted)).cards)
+        print(f"{'muting: ' + name:24} service {summary(times)}   page {summary(whole)}"
+              f"   ({shown} shown)")  # fmt: skip
+        for plan in await explain_case(pool, muted):
+            print(f"{'':26}{plan}")
+
+
 async def deep_cursor(pool: asyncpg.Pool, count: int) -> str:
     """A cursor 80% of the way down (ids follow created_at, as `listing_records` made them):
     with keyset, page 4,000 costs what page 1 does."""
@@ -242,6 +302,7 @@ async def bench(server_url: str, folder: Path, args: argparse.Namespace) -> None
             categories = set(CATEGORIES)
             deep = await deep_cursor(pool, args.listings)
             await measure(pool, client, categories, args.runs, deep)
+            await measure_muted(pool, client, categories, args.runs)
         finally:
             await client.close()
             await pool.close()

@@ -85,6 +85,21 @@ def follow_to_ap(
     }
 
 
+def block_to_ap(
+    actor_uri: str, object_uri: str, settings: Settings, *, new_id: IdFactory = new_activity_id
+) -> dict[str, Any]:
+    """`actor_uri` blocks `object_uri`, addressed to them: their server ends the follows
+    between the two, and Mastodon hides the blocker from them."""
+    return {
+        "@context": OUR_CONTEXT,
+        "id": new_id(settings),
+        "type": "Block",
+        "actor": actor_uri,
+        "object": object_uri,
+        "to": [object_uri],
+    }
+
+
 def undo_to_ap(
     actor_uri: str,
     activity: dict[str, Any],

@@ -326,6 +326,32 @@ async def respondent_conversations(conn: asyncpg.Connection, account_id: int) ->
     return [_conversation(row) for row in rows]
 
 
+async def conversations_between(
+    conn: asyncpg.Connection,
+    account_id: int,
+    *,
+    other_account_id: int | None = None,
+    other_actor_uri: str | None = None,
+) -> list[Conversation]:
+    """The conversations still going (not declined, completed or withdrawn) between a
+    resident and another person, either answering the other's listing; by listing, so the
+    listings are locked in one order."""
+    rows = await conn.fetch(
+        _CONVERSATION
+        + """
+        WHERE c.state NOT IN ('declined', 'completed', 'withdrawn') AND (
+            (l.author_id = $1 AND (c.respondent_account_id = $2 OR c.respondent_actor_uri = $3))
+            OR (c.respondent_account_id = $1
+                AND (l.author_id = $2 OR c.remote_author_uri = $3)))
+        ORDER BY c.listing_id NULLS LAST, c.id
+        """,
+        account_id,
+        other_account_id,
+        other_actor_uri,
+    )
+    return [_conversation(row) for row in rows]
+
+
 async def set_state(conn: asyncpg.Connection, conversation_id: int, state: str) -> None:
     await conn.execute(
         "UPDATE conversations SET state = $2, updated_at = now() WHERE id = $1",

@@ -19,6 +19,7 @@ NOTIFICATION_KINDS = (
     "completed",
     "withdrawn",
     "near_expiry",
+    "mention",  # a Note from the fediverse mentions them, or replies to their listing publicly
 )
 
 
@@ -36,6 +37,16 @@ class Notification:
     respondent_name: str | None  # "@bob", or a remote actor's URI
     created_at: datetime
     read_at: datetime | None
+    # a mention: who wrote the Note, its address to read it at, and its text made plain
+    actor_uri: str | None = None
+    actor_handle: str | None = None
+    object_url: str | None = None
+    body: str | None = None
+
+    @property
+    def actor_name(self) -> str:
+        """Who wrote a mention: @user@host when their actor is cached, else their URI."""
+        return f"@{self.actor_handle}" if self.actor_handle else str(self.actor_uri)
 
     @property
     def other_side(self) -> str:
@@ -64,6 +75,65 @@ async def insert_notification(
     )
 
 
+async def insert_mention(
+    conn: asyncpg.Connection,
+    account_id: int,
+    *,
+    listing_id: int | None,
+    actor_uri: str,
+    object_uri: str,
+    object_url: str,
+    body: str,
+) -> bool:
+    """A Note that mentions the resident (or replies to their listing `listing_id`), once
+    per Note: the same Note again, by another way, changes nothing."""
+    result = await conn.execute(
+        """
+        INSERT INTO notifications (account_id, kind, listing_id, actor_uri, object_uri,
+                                   object_url, body)
+        VALUES ($1, 'mention', $2, $3, $4, $5, $6)
+        ON CONFLICT (account_id, object_uri) WHERE object_uri IS NOT NULL DO NOTHING
+        """,
+        account_id,
+        listing_id,
+        actor_uri,
+        object_uri,
+        object_url,
+        body,
+    )
+    return result != "INSERT 0 0"
+
+
+async def delete_mentions(
+    conn: asyncpg.Connection,
+    account_id: int,
+    *,
+    actor_uri: str | None = None,
+    domain: str | None = None,
+) -> None:
+    """A resident's mentions by one actor, or by anyone on one domain: they blocked, muted
+    or hid them."""
+    await conn.execute(
+        """
+        DELETE FROM notifications
+        WHERE account_id = $1 AND kind = 'mention'
+          AND (actor_uri = $2 OR lower(split_part(actor_uri, '/', 3)) = $3)
+        """,
+        account_id,
+        actor_uri,
+        domain,
+    )
+
+
+async def delete_mentions_of(conn: asyncpg.Connection, object_uri: str, actor_uri: str) -> None:
+    """Its author deleted the Note: the notifications that quote it go."""
+    await conn.execute(
+        "DELETE FROM notifications WHERE object_uri = $1 AND actor_uri = $2",
+        object_uri,
+        actor_uri,
+    )
+
+
 async def account_notifications(
     conn: asyncpg.Connection, account_id: int, limit: int
 ) -> list[Notification]:
@@ -76,13 +146,15 @@ async def account_notifications(
                    AS author_username,
                coalesce('@' || r.username, '@' || ra.preferred_username || '@' || ra.domain,
                         c.respondent_actor_uri) AS respondent_name,
-               n.created_at, n.read_at
+               n.created_at, n.read_at, n.actor_uri,
+               na.preferred_username || '@' || na.domain AS actor_handle, n.object_url, n.body
         FROM notifications n
         LEFT JOIN conversations c ON c.id = n.conversation_id
         LEFT JOIN listings l ON l.id = coalesce(n.listing_id, c.listing_id)
         LEFT JOIN accounts au ON au.id = l.author_id
         LEFT JOIN accounts r ON r.id = c.respondent_account_id
         LEFT JOIN remote_actors ra ON ra.uri = c.respondent_actor_uri
+        LEFT JOIN remote_actors na ON na.uri = n.actor_uri
         WHERE n.account_id = $1
         ORDER BY n.created_at DESC, n.id DESC
         LIMIT $2

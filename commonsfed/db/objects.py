@@ -213,6 +213,7 @@ async def insert_report(
 
 
 # --- actor blocks ------------------------------------------------------------------------
+# Blocks received: a remote actor blocked a resident. What residents block is db.blocks.
 
 
 async def insert_actor_block(

@@ -5,6 +5,12 @@ remote ones by (`REMOTE_AT`, uri) with uri compared
 byte by byte (COLLATE "C"), as Python compares strings. Where both are shown, a local and a remote listing of the
 same moment order remote first, so a cursor says which side it stopped on (see `Cursor`).
 Only open and reserved listings are ever found: the partial indexes of 0007_search.sql.
+
+A resident who blocks, mutes or hides people gets their pages with those left out: the lists
+travel as array parameters (a few ids, URIs or domains, read once per page from the primary
+keys of resident_blocks and resident_domain_hides) and filter the rows each index scan
+reads, so the plans stay the same backwards scans that stop after one page. Everyone else's
+queries carry no such condition at all.
 """
 
 from __future__ import annotations
@@ -57,6 +63,10 @@ class Filter:
     place_query: str | None = None  # a to_tsquery of prefixes: "elm:* & street:*"
     box: Box | None = None
     author_id: int | None = None
+    # what the viewer blocks, mutes or hides (db.blocks.Hidden): left out
+    hidden_authors: tuple[int, ...] = ()
+    hidden_actors: tuple[str, ...] = ()
+    hidden_domains: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,8 @@ def _local_conditions(f: Filter, cursor: Cursor | None, p: _Params) -> list[str]
         where.append(f"l.longitude BETWEEN {p(f.box.west)} AND {p(f.box.east)}")
     if f.author_id is not None:
         where.append(f"l.author_id = {p(f.author_id)}")
+    if f.hidden_authors:
+        where.append(f"l.author_id <> ALL({p(list(f.hidden_authors))}::bigint[])")
     if cursor and cursor.local_id is not None:
         where.append(f"(l.created_at, l.id) < ({p(cursor.at)}, {p(cursor.local_id)})")
     elif cursor:  # stopped on a remote listing: local ones of the same moment come after it
@@ -187,6 +199,10 @@ def _remote_conditions(f: Filter, cursor: Cursor | None, p: _Params) -> list[str
         )
         where.append(f"{latitude} BETWEEN {p(f.box.south)}::numeric AND {p(f.box.north)}::numeric")
         where.append(f"{longitude} BETWEEN {p(f.box.west)}::numeric AND {p(f.box.east)}::numeric")
+    if f.hidden_actors:
+        where.append(f"r.attributed_to <> ALL({p(list(f.hidden_actors))}::text[])")
+    if f.hidden_domains:
+        where.append(f"r.domain <> ALL({p(list(f.hidden_domains))}::text[])")
     if cursor and cursor.remote_uri is not None:
         where.append(f'({REMOTE_AT}, r.uri COLLATE "C") < ({p(cursor.at)}, {p(cursor.remote_uri)})')
     elif cursor:  # stopped on a local listing: remote ones of the same moment came before it
@@ -222,6 +238,7 @@ async def feed_listings(
     *,
     category: str | None = None,
     author_id: int | None = None,
+    hidden_authors: tuple[int, ...] = (),
     limit: int = 50,
 ) -> list[asyncpg.Record]:
     """The latest open listings with what a feed entry needs (the description, the times)."""
@@ -231,6 +248,8 @@ async def feed_listings(
         where.append(f"l.category = {p(category)}")
     if author_id is not None:
         where.append(f"l.author_id = {p(author_id)}")
+    if hidden_authors:
+        where.append(f"l.author_id <> ALL({p(list(hidden_authors))}::bigint[])")
     return await conn.fetch(
         f"""
         SELECT l.uid, l.purpose, l.kind, l.title, l.description, l.category,

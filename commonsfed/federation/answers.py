@@ -13,6 +13,8 @@ On the respondent's node:
 - an `Update` of the listing carries its new state into the conversation.
 Both sides: a direct message that replies to a message of a conversation (or to the Offer
 that opened it) is the next message of that conversation, but only from its other party.
+A resident's block stops all of it from the blocked actor: their Offer gets a Reject, their
+direct message is not kept (services.blocks).
 """
 
 from __future__ import annotations
@@ -39,8 +41,10 @@ from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
 from commonsfed.db import actors as actors_q
 from commonsfed.db import answers as q
+from commonsfed.db import blocks as blocks_q
 from commonsfed.db import listings as listings_q
 from commonsfed.db import mail as mail_q
+from commonsfed.db import mentions as mentions_q
 from commonsfed.db import notifications as notes_q
 from commonsfed.db.answers import Conversation
 from commonsfed.federation import outbox
@@ -51,6 +55,7 @@ from commonsfed.federation.fetch import FetchError
 from commonsfed.models import Listing
 
 CLOSED = "This listing is closed to new answers."
+BLOCKED = "This listing's author does not take answers from you."
 NO_TEXT = "(no text)"
 
 
@@ -74,14 +79,16 @@ async def send_message(
     body: str,
     in_reply_to: str,
     listing_uri: str,
+    note_id: str | None = None,
 ) -> str:
     """A direct message from a local actor to a remote one, in the caller's transaction.
-    Returns the Note's id (stored with the message so replies to it find the conversation).
-    The recipient must be cached: they answered us, or we fetched them before answering."""
+    Returns the Note's id (stored with the message so replies to it find the conversation;
+    made here unless given). The recipient must be cached: they answered us, or we fetched
+    them before answering."""
     actor = await actors_q.get_remote_actor(conn, recipient_uri)
     if actor is None:
         raise LookupError(f"{recipient_uri} is not a cached remote actor")
-    note_id = LocalUris(settings.base_url).message(str(uuid.uuid4()))
+    note_id = note_id or LocalUris(settings.base_url).message(str(uuid.uuid4()))
     activity = direct_message_to_ap(
         note_id=note_id,
         activity_id=note_id + "/activity",
@@ -157,6 +164,9 @@ async def receive_answer(
     listing = await listings_q.get_listing(conn, plan.listing_uid, for_update=True)
     if listing is None:
         return  # removed since the answer was verified: nothing left to answer
+    if await blocks_q.blocks_actor(conn, listing.author_id, plan.actor_uri):
+        await _refuse(conn, fed.settings, listing, plan, BLOCKED, tell_note=False)
+        return
     text = plan.text or f"Answered “{listing.title}”."
     conv = await q.find_remote_respondent(conn, listing.id, plan.actor_uri)
     if conv is not None and conv.closed_at is not None:
@@ -168,7 +178,7 @@ async def receive_answer(
             await notify(conn, listing.author_id, "new_message", conv)
         return
     if not listing.is_open:
-        await _refuse_closed(conn, fed.settings, listing, plan)
+        await _refuse(conn, fed.settings, listing, plan, CLOSED)
         return
     conv = await q.get_conversation(
         conn,
@@ -180,23 +190,36 @@ async def receive_answer(
     await notify(conn, listing.author_id, "new_answer", conv)
 
 
-async def _refuse_closed(conn, settings: Settings, listing: Listing, plan: IncomingAnswer) -> None:
+async def _refuse(
+    conn,
+    settings: Settings,
+    listing: Listing,
+    plan: IncomingAnswer,
+    reason: str,
+    *,
+    tell_note: bool = True,
+) -> None:
+    """An answer that cannot join the line: an Offer gets a Reject saying why; a direct
+    message gets a message back (unless `tell_note` is False: nothing goes to a blocked
+    person but the Reject their server needs to close the Offer)."""
     author = f"{settings.base_url}/users/{listing.author_username}"
     if plan.offer is not None:
         reject = agreement_reject_to_ap(
             activity_id=outbox.new_activity_id(settings),
             actor_uri=author,
             offer=plan.offer,
-            reason=CLOSED,
+            reason=reason,
         )
         await outbox.publish(conn, settings, reject)
+        return
+    if not tell_note:
         return
     await send_message(
         conn,
         settings,
         sender_uri=author,
         recipient_uri=plan.actor_uri,
-        body=CLOSED,
+        body=reason,
         in_reply_to=plan.ap_id,
         listing_uri=f"{settings.base_url}/listings/{listing.uid}",
     )
@@ -226,8 +249,9 @@ async def verify_direct_note(
     if message.sender_uri != actor or not same_host(message.note_id, actor):
         raise Refused(f"{message.note_id} is not {actor}'s to send")
     text = message.text or NO_TEXT
-    if fed.uris.listing_uid(message.in_reply_to) is not None:
-        listing = await _local_listing(fed, message.in_reply_to)
+    replied_to = await _listing_of_notice(fed, message.in_reply_to, actor)
+    if fed.uris.listing_uid(replied_to) is not None:
+        listing = await _local_listing(fed, replied_to)
         # an answer is written to the listing's author (or the neighbourhood that shared
         # it); a private reply about it to someone else is theirs, not an answer
         to = {
@@ -250,6 +274,16 @@ async def verify_direct_note(
     return IncomingMessage(conv, actor, message.note_id, text)
 
 
+async def _listing_of_notice(fed: Federation, in_reply_to: str, actor: str) -> str:
+    """The listing a direct reply answers when it replies to the automatic message its sender
+    got for replying publicly (federation.mentions); else what it replies to."""
+    if not fed.uris.is_local(in_reply_to) or fed.uris.listing_uid(in_reply_to) is not None:
+        return in_reply_to
+    async with fed.pool.acquire() as conn:
+        uid = await mentions_q.listing_of_notice(conn, in_reply_to, actor)
+    return fed.uris.listing(uid) if uid else in_reply_to
+
+
 async def receive_direct_note(
     conn: asyncpg.Connection,
     fed: Federation,
@@ -260,10 +294,12 @@ async def receive_direct_note(
         await receive_answer(conn, fed, activity, plan)
         return
     conv = plan.conversation
+    local_party = conv.respondent_account_id if conv.is_remote_listing else conv.author_id
+    if await blocks_q.blocks_actor(conn, local_party, plan.actor_uri):
+        return  # blocked: not kept
     if await q.insert_message(
         conn, conv.id, None, plan.text, sender_actor_uri=plan.actor_uri, ap_id=plan.ap_id
     ):
-        local_party = conv.respondent_account_id if conv.is_remote_listing else conv.author_id
         await notify(conn, local_party, "new_message", conv)
 
 

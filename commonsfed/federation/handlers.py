@@ -36,9 +36,12 @@ from commonsfed.ap.activities import (
 from commonsfed.ap.actors import ACTOR_TYPES, ActorError, RemoteActor, actor_from_ap
 from commonsfed.ap.jsonld import JsonLdError, as_list, first_id, normalise
 from commonsfed.db import answers as answers_q
+from commonsfed.db import blocks as blocks_q
 from commonsfed.db import follows as follows_q
+from commonsfed.db import notifications as notes_q
 from commonsfed.db import objects as objects_q
 from commonsfed.federation import answers as answers_in
+from commonsfed.federation import mentions as mentions_in
 from commonsfed.federation import outbox
 from commonsfed.federation.actors import (
     ActorUnavailable,
@@ -164,7 +167,8 @@ async def verify_follow(fed: Federation, activity: dict[str, Any]) -> FollowPlan
     async with fed.pool.acquire() as conn:
         by_hand = await _local_followee(conn, fed, followed)
         existing = await follows_q.get_follow(conn, follower.uri, followed)
-        blocked = await objects_q.is_blocked(conn, followed, follower.uri)
+        name = fed.uris.local_username(followed) or ""
+        blocked = await blocks_q.username_blocks_actor(conn, name, follower.uri)
     if blocked:
         return FollowPlan(follower, followed, None)
     # Mastodon sends the Follow again to repair a follow it thinks lost: answer it again
@@ -441,22 +445,36 @@ async def receive_update(
     await answers_in.remote_listing_changed(conn, updated)
 
 
+@dataclass(frozen=True)
+class NotePlan:
+    created: RemoteObject | None  # None: we have it already
+    mentions: mentions_in.MentionPlan | None  # the residents it speaks to
+
+
 async def verify_create_note(
     fed: Federation, activity: dict[str, Any]
-) -> RemoteObject | answers_in.IncomingAnswer | answers_in.IncomingMessage | None:
+) -> NotePlan | answers_in.IncomingAnswer | answers_in.IncomingMessage | None:
     """A direct Note about an answer goes to its conversation (and is not kept as a remote
-    object: it is private); any other Note is kept as Create keeps it."""
+    object: it is private); any other Note is kept as Create keeps it, and the residents it
+    mentions (or whose listing it replies to publicly) are told."""
     plan = await answers_in.verify_direct_note(fed, activity)
-    return plan if plan is not None else await verify_create(fed, activity)
+    if plan is not None:
+        return plan
+    created = await verify_create(fed, activity)
+    mentions = await mentions_in.verify_mentions(fed, activity)
+    return NotePlan(created, mentions) if created or mentions else None
 
 
 async def receive_create_note(
     conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], plan: Any
 ) -> None:
-    if isinstance(plan, RemoteObject):
-        await receive_create(conn, fed, activity, plan)
-    else:
+    if not isinstance(plan, NotePlan):
         await answers_in.receive_direct_note(conn, fed, activity, plan)
+        return
+    if plan.created is not None:
+        await receive_create(conn, fed, activity, plan.created)
+    if plan.mentions is not None:
+        await mentions_in.receive_mentions(conn, fed, plan.mentions)
 
 
 def _owned_object(activity: dict[str, Any]) -> RemoteObject:
@@ -501,6 +519,7 @@ async def receive_delete_object(
 ) -> None:
     await objects_q.delete_remote_object(conn, uri, activity["actor"])
     await answers_q.remote_listing_removed(conn, uri, activity["actor"])
+    await notes_q.delete_mentions_of(conn, uri, activity["actor"])
 
 
 # --- Update and Delete of an actor -------------------------------------------------------

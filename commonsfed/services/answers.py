@@ -57,6 +57,7 @@ from commonsfed.federation.answers import notify, send_message
 from commonsfed.federation.context import Federation
 from commonsfed.federation.fetch import FetchError
 from commonsfed.models import Account, Listing
+from commonsfed.services import block_rules
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.listing_federation import listing_url, publish_updated
 from commonsfed.services.listings import (
@@ -214,6 +215,9 @@ async def answer(
             raise ListingNotFound("There is no such listing.")
         if listing.author_id == account.id:
             raise NotAllowed(OWN_LISTING)
+        await block_rules.check_account(
+            conn, account, listing.author_id, f"@{listing.author_username}"
+        )
         conv = await q.find_conversation(conn, listing.id, account.id)
         if conv is not None:
             await _write(conn, settings, conv, account, body)
@@ -246,6 +250,7 @@ async def answer_remote(
         raise ValidationError({"message": UNREACHABLE.format(reason=exc.message)}) from exc
     settings = fed.settings
     async with fed.pool.acquire() as conn, conn.transaction():
+        await block_rules.check_actor(conn, settings, account, author.uri, author.handle)
         conv = await q.find_remote_listing_conversation(conn, remote.uri, account.id)
         if conv is not None:
             await _write(conn, settings, conv, account, body)
@@ -320,6 +325,7 @@ async def reply(
                 "Only the person who posted this listing and the person who "
                 "answered can write in this conversation."
             )
+        await block_rules.check_conversation(conn, settings, account, conv)
         await _write(conn, settings, conv, account, check_message(message))
         return conv
 
@@ -458,11 +464,16 @@ async def decline(
 ) -> None:
     """Decline this respondent; a reservation they held is released, an offer passes on."""
     async with pool.acquire() as conn, conn.transaction():
-        listing, conv = await _managed(conn, author, conversation_id)
-        if conv.state in FINAL:
-            raise InvalidTransition(f"This answer is {conv.state} already.")
-        await _leave_line(conn, settings, listing, conv, "declined", author)
-        await _tell_respondent(conn, settings, conv, "declined")
+        await decline_within(conn, settings, author, conversation_id)
+
+
+async def decline_within(conn, settings: Settings, author: Account, conversation_id: int) -> None:
+    """`decline` in the caller's transaction (blocking the respondent declines them too)."""
+    listing, conv = await _managed(conn, author, conversation_id)
+    if conv.state in FINAL:
+        raise InvalidTransition(f"This answer is {conv.state} already.")
+    await _leave_line(conn, settings, listing, conv, "declined", author)
+    await _tell_respondent(conn, settings, conv, "declined")
 
 
 async def complete(
@@ -485,17 +496,22 @@ async def withdraw(
 ) -> None:
     """The respondent leaves the line (or gives up their reservation)."""
     async with pool.acquire() as conn, conn.transaction():
-        conv = await _get(conn, conversation_id)
-        if conv.is_remote_listing:
-            await _withdraw_remote(conn, settings, account, conv)
-            return
-        listing, conv = await _lock(conn, conversation_id)
-        if account.id != conv.respondent_account_id:
-            raise NotAllowed("Only the person who answered can withdraw their answer.")
-        if conv.state in FINAL:
-            raise InvalidTransition(f"This answer is {conv.state} already.")
-        await _leave_line(conn, settings, listing, conv, "withdrawn", account)
-        await notify(conn, conv.author_id, "withdrawn", conv)
+        await withdraw_within(conn, settings, account, conversation_id)
+
+
+async def withdraw_within(conn, settings: Settings, account: Account, conversation_id: int) -> None:
+    """`withdraw` in the caller's transaction (blocking the author withdraws one's answer)."""
+    conv = await _get(conn, conversation_id)
+    if conv.is_remote_listing:
+        await _withdraw_remote(conn, settings, account, conv)
+        return
+    listing, conv = await _lock(conn, conversation_id)
+    if account.id != conv.respondent_account_id:
+        raise NotAllowed("Only the person who answered can withdraw their answer.")
+    if conv.state in FINAL:
+        raise InvalidTransition(f"This answer is {conv.state} already.")
+    await _leave_line(conn, settings, listing, conv, "withdrawn", account)
+    await notify(conn, conv.author_id, "withdrawn", conv)
 
 
 async def withdrawn_remotely(conn, settings: Settings, conversation_id: int) -> None:
@@ -638,9 +654,11 @@ class ConversationView:
     messages: list[Message]
     may_manage: bool  # the author or an admin: the decisions
     is_respondent: bool
-    may_write: bool  # the author or the respondent
+    may_write: bool  # the author or the respondent, unless a block stands between them
     position: int | None
     actions: list[str]
+    refused: str | None = None  # why a party may not write: a block
+    other_party: str | None = None  # for a party, the other one: "@bob", or a remote URI
 
 
 async def conversation(
@@ -655,16 +673,21 @@ async def conversation(
             raise NotAllowed(NOT_YOURS)
         await notes_q.mark_read(conn, account.id, conv.id)
         reserved = await q.in_state(conn, conv.listing_id, "reserved")
+        party = _is_party(conv, account)
+        refused = await block_rules.refusal(conn, account, conv) if party else None
+        other = block_rules.other_party(conv, account) if party else None
         return ConversationView(
             conversation=conv,
             messages=await q.conversation_messages(conn, conv.id),
             may_manage=manages,
             is_respondent=account.id == conv.respondent_account_id,
-            may_write=_is_party(conv, account) and conv.closed_at is None,
+            may_write=_is_party(conv, account) and conv.closed_at is None and refused is None,
             position=await q.line_position(conn, conv.id),
             actions=author_actions(conv, conv.listing_state, reserved.id if reserved else None)
             if manages
             else [],
+            refused=refused,
+            other_party=(other[1] or other[2]) if other else None,
         )
 
 

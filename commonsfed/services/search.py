@@ -16,6 +16,9 @@ Decisions (see also the report on issue 5, items 5 and 7):
   link carries on from there (see `_merge`).
 - "Near a place": the words of the place text, by prefix, and/or a bounding box around
   rough coordinates (no PostGIS); the box ignores the antimeridian.
+- A logged-in resident never sees the listings of people they block or mute, nor those of
+  domains they hide (services.blocks), here, on the home page or in the feeds they read
+  while logged in; the queries carry those lists only for residents who have any.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ import orjson
 
 from commonsfed.ap.listings import RemoteListing, listing_from_ap
 from commonsfed.db import accounts as accounts_q
+from commonsfed.db import blocks as blocks_q
 from commonsfed.db import listings as listings_q
 from commonsfed.db import search as q
-from commonsfed.models import KINDS, OPEN_STATES, PURPOSES
+from commonsfed.models import KINDS, OPEN_STATES, PURPOSES, Account
 from commonsfed.services.markdown import render_markdown
 
 PAGE_SIZE = 20
@@ -363,17 +367,37 @@ class Explore:
     categories: list[asyncpg.Record]
 
 
-async def explore(pool: asyncpg.Pool, query: Mapping[str, str]) -> Explore:
+async def hidden_for(conn, viewer: Account | None) -> blocks_q.Hidden:
+    """What `viewer` blocks, mutes or hides; nothing (and no query) for a visitor."""
+    return await blocks_q.hidden_for(conn, viewer.id) if viewer else blocks_q.Hidden()
+
+
+def leaving_out(search: Search, hidden: blocks_q.Hidden) -> Search:
+    """`search` without the listings of what `hidden` names."""
+    if not hidden:
+        return search
+    return replace(search, filter=replace(
+        search.filter, hidden_authors=hidden.accounts, hidden_actors=hidden.actors,
+        hidden_domains=hidden.domains,
+    ))  # fmt: skip
+
+
+async def explore(
+    pool: asyncpg.Pool, query: Mapping[str, str], viewer: Account | None = None
+) -> Explore:
     async with pool.acquire() as conn:
         categories = await listings_q.categories(conn)
+        hidden = await hidden_for(conn, viewer)
     search = read_search(query, {row["slug"] for row in categories})
-    return Explore(search, await find(pool, search), categories)
+    return Explore(search, await find(pool, leaving_out(search, hidden)), categories)
 
 
-async def latest(pool: asyncpg.Pool, count: int = 6) -> list[Card]:
+async def latest(pool: asyncpg.Pool, count: int = 6, viewer: Account | None = None) -> list[Card]:
     """The newest open listings here, for the home page."""
     search = Search(values={}, filter=q.Filter(), everywhere=False, cursor=None)
-    return (await find(pool, search, limit=count)).cards
+    async with pool.acquire() as conn:
+        hidden = await hidden_for(conn, viewer)
+    return (await find(pool, leaving_out(search, hidden), limit=count)).cards
 
 
 # --- feeds -----------------------------------------------------------------------------------
@@ -437,30 +461,43 @@ def _feed(title: str, path: str, page_path: str, rows: list[asyncpg.Record]) -> 
     return Feed(xml_text(title), path, page_path, entries, updated)
 
 
-async def neighbourhood_feed(pool: asyncpg.Pool, instance_name: str) -> Feed:
+async def neighbourhood_feed(
+    pool: asyncpg.Pool, instance_name: str, viewer: Account | None = None
+) -> Feed:
     async with pool.acquire() as conn:
-        rows = await q.feed_listings(conn, limit=FEED_SIZE)
+        hidden = await hidden_for(conn, viewer)
+        rows = await q.feed_listings(conn, hidden_authors=hidden.accounts, limit=FEED_SIZE)
     return _feed(f"{instance_name}: offers and requests", "/feed", "/explore", rows)
 
 
-async def category_feed(pool: asyncpg.Pool, instance_name: str, slug: str) -> Feed | None:
+async def category_feed(
+    pool: asyncpg.Pool, instance_name: str, slug: str, viewer: Account | None = None
+) -> Feed | None:
     """None when there is no such category."""
     async with pool.acquire() as conn:
         name = await q.category_name(conn, slug)
         if name is None:
             return None
-        rows = await q.feed_listings(conn, category=slug, limit=FEED_SIZE)
+        hidden = await hidden_for(conn, viewer)
+        rows = await q.feed_listings(
+            conn, category=slug, hidden_authors=hidden.accounts, limit=FEED_SIZE
+        )
     path = f"/categories/{slug}/feed"
     return _feed(f"{instance_name}: {name}", path, f"/explore?category={slug}", rows)
 
 
-async def resident_feed(pool: asyncpg.Pool, instance_name: str, username: str) -> Feed | None:
+async def resident_feed(
+    pool: asyncpg.Pool, instance_name: str, username: str, viewer: Account | None = None
+) -> Feed | None:
     """None when no active resident has this name."""
     async with pool.acquire() as conn:
         account = await accounts_q.get_by_username(conn, username)
         if account is None or not account.is_active:
             return None
-        rows = await q.feed_listings(conn, author_id=account.id, limit=FEED_SIZE)
+        hidden = await hidden_for(conn, viewer)
+        rows = await q.feed_listings(
+            conn, author_id=account.id, hidden_authors=hidden.accounts, limit=FEED_SIZE
+        )
     who = account.display_name or account.username
     path = f"/users/{account.username}/feed"
     return _feed(f"{instance_name}: {who}", path, f"/explore?author={account.username}", rows)

@@ -10,7 +10,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from commonsfed.services import search
-from commonsfed.web.keys import POOL, SETTINGS
+from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
 from commonsfed.web.listings import LABELS
 
 HOME_COUNT = 6
@@ -32,7 +32,7 @@ def _feed_path(found: search.Search) -> str:
 
 
 async def explore(request: web.Request) -> web.Response:
-    result = await search.explore(request.app[POOL], request.query)
+    result = await search.explore(request.app[POOL], request.query, request[ACCOUNT])
     found = result.search
     older = _query(found.values, after=result.page.next_cursor) if result.page.next_cursor else None
     context = {
@@ -65,7 +65,7 @@ async def home_context(request: web.Request) -> dict:
     if getattr(route, "name", None) != "home" or request.method != "GET":
         return {}
     return {
-        "latest_listings": await search.latest(request.app[POOL], HOME_COUNT),
+        "latest_listings": await search.latest(request.app[POOL], HOME_COUNT, request[ACCOUNT]),
         "labels": LABELS,
         "age": _age(request),
     }

@@ -13,11 +13,13 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from commonsfed.services import search
-from commonsfed.web.keys import POOL, SETTINGS
+from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
 from commonsfed.web.listings import LABELS
 
 CONTENT_TYPES = {"atom": "application/atom+xml", "rss": "application/rss+xml"}
 CACHE = "public, max-age=300"
+# a logged-in resident's feed leaves out whom they block, mute or hide: theirs alone
+PRIVATE_CACHE = "private, max-age=300"
 
 
 def _rfc822(moment: datetime) -> str:
@@ -42,20 +44,24 @@ def _render(request: web.Request, feed: search.Feed | None) -> web.Response:
     response = aiohttp_jinja2.render_template(f"feeds/{fmt}.xml", request, context)
     response.content_type = CONTENT_TYPES[fmt]
     response.charset = "utf-8"
-    response.headers["Cache-Control"] = CACHE
+    response.headers["Cache-Control"] = PRIVATE_CACHE if request[ACCOUNT] else CACHE
+    response.headers["Vary"] = "Cookie"
     return response
 
 
 async def neighbourhood(request: web.Request) -> web.Response:
     name = request.app[SETTINGS].instance_name
-    return _render(request, await search.neighbourhood_feed(request.app[POOL], name))
+    feed = await search.neighbourhood_feed(request.app[POOL], name, request[ACCOUNT])
+    return _render(request, feed)
 
 
 async def category(request: web.Request) -> web.Response:
     name, slug = request.app[SETTINGS].instance_name, request.match_info["slug"]
-    return _render(request, await search.category_feed(request.app[POOL], name, slug))
+    feed = await search.category_feed(request.app[POOL], name, slug, request[ACCOUNT])
+    return _render(request, feed)
 
 
 async def resident(request: web.Request) -> web.Response:
     name, username = request.app[SETTINGS].instance_name, request.match_info["name"]
-    return _render(request, await search.resident_feed(request.app[POOL], name, username))
+    feed = await search.resident_feed(request.app[POOL], name, username, request[ACCOUNT])
+    return _render(request, feed)

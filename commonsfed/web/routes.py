@@ -11,6 +11,7 @@ from commonsfed.web import (
     addresses,
     admin,
     answers,
+    blocks,
     explore,
     export,
     feeds,
@@ -65,6 +66,11 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/dev/mail/{name}", mail.mailbox_message)
     app.router.add_get("/settings/delete", account_deletion.delete_page)
     app.router.add_post("/settings/delete", account_deletion.delete_account)
+    app.router.add_get("/settings/blocks", blocks.blocks_page)
+    app.router.add_post("/settings/blocks", blocks.change_person)
+    app.router.add_post("/settings/blocks/undo", blocks.undo_person)
+    app.router.add_post("/settings/blocks/domains", blocks.hide_domain)
+    app.router.add_post("/settings/blocks/domains/show", blocks.show_domain)
     app.router.add_get("/follows", follows.follows_page, name="follows")
     app.router.add_post("/follows", follows.follow)
     app.router.add_post("/follows/unfollow", follows.unfollow)

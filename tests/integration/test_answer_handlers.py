@@ -297,8 +297,11 @@ async def test_direct_message__about_a_listing_to_someone_else_is_no_answer(fed,
 
     assert await handle(fed, aside) == "done"
 
+    # no answer for alice; carol hears of it as a mention, the way any direct Note is
     assert await line(db) == []
-    assert await db.fetchval("SELECT count(*) FROM notifications") == 0
+    told = await db.fetch(
+        "SELECT a.username, n.kind FROM notifications n JOIN accounts a ON a.id = n.account_id")
+    assert [tuple(row) for row in told] == [("carol", "mention")]
 
 
 async def test_undo_offer__by_its_sender_leaves_the_line_and_by_another_is_refused(fed, db, drill):

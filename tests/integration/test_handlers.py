@@ -142,8 +142,13 @@ async def test_follow__of_the_neighbourhood_group_is_accepted(fed, db):
 
 
 async def test_follow__of_someone_who_blocked_the_follower_is_rejected(fed, db):
+    # what residents block is theirs (resident_blocks); actor_blocks holds Blocks received
     await db.execute(
-        "INSERT INTO actor_blocks (blocker_uri, blocked_uri) VALUES ($1, $2)", ALICE, BOB
+        """
+        INSERT INTO resident_blocks (account_id, target_actor_uri, kind)
+        SELECT id, $1, 'block' FROM accounts WHERE username = 'alice'
+        """,
+        BOB,
     )
 
     assert await handle(fed, activity("Follow", BOB, ALICE)) == "done"
