@@ -250,3 +250,11 @@ async def test_conversation__offers_to_block_the_other_party(pool, alice, bob):
     assert '<a href="/settings/blocks?who=%40alice">Block or mute @alice</a>' in (
         await respondents.text()
     )
+
+
+async def test_profile_page__offers_another_resident_a_block_link_but_not_its_owner(alice, bob):
+    bobs_view = await text(await bob.get("/users/alice"))
+    alices_view = await text(await alice.get("/users/alice"))
+
+    assert '<a href="/settings/blocks?who=%40alice">Block or mute' in bobs_view
+    assert "/settings/blocks?who=" not in alices_view
