@@ -24,6 +24,7 @@ from commonsfed.db.lifecycle import SchemaBehind, apply_migrations, database_url
 from commonsfed.db.migrate import MigrationError
 from commonsfed.db.pool import DatabaseUnavailable, close_pool, create_pool, describe_url
 from commonsfed.federation.transport import TransportError
+from commonsfed.models import ROLES
 from commonsfed.services.errors import ServiceError
 from commonsfed.serving import ListenError
 
@@ -151,6 +152,11 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--email", required=True)
     create.add_argument("--admin", action="store_true", help="make the account an admin")
     create.set_defaults(run=cmd_user_create)
+    role = user_sub.add_parser("role", parents=[common],
+                               help="make a resident an admin, a moderator, or neither")  # fmt: skip
+    role.add_argument("name")
+    role.add_argument("role", choices=ROLES)
+    role.set_defaults(run=cmd_user_role)
     approve = user_sub.add_parser("approve", parents=[common], help="approve a waiting account")
     approve.add_argument("name")
     approve.set_defaults(run=cmd_user_approve)
@@ -255,10 +261,18 @@ def cmd_user_create(settings: Settings, args: argparse.Namespace) -> int:
     password = _password_from_env_or_prompt()
     account = _with_pool(settings, lambda pool, settings: accounts.register(
         pool, settings, username=args.name, email=args.email, password=password,
-        is_admin=args.admin, by_admin=True,
+        role="admin" if args.admin else "none", by_admin=True,
     ))
     role = "admin" if account.is_admin else "resident"
     print(f"created {role} @{account.username}@{settings.domain}")
+    return 0
+
+
+def cmd_user_role(settings: Settings, args: argparse.Namespace) -> int:
+    from commonsfed.services import accounts
+
+    account = _with_pool(settings, lambda pool, _: accounts.set_role(pool, args.name, args.role))
+    print(f"@{account.username} is now {'a resident' if account.role == 'none' else account.role}")
     return 0
 
 

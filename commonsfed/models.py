@@ -14,13 +14,16 @@ def from_row(cls, row: Any):
     return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
 
+ROLES = ("admin", "moderator", "none")  # an admin moderates too; see Account.is_moderator
+
+
 @dataclass(frozen=True)
 class Account:
     id: int
     username: str
     email: str
     status: str
-    is_admin: bool
+    role: str  # admin, moderator or none (see ROLES)
     display_name: str
     created_at: datetime
     email_confirmed_at: datetime | None = None  # None: not confirmed (see services.email)
@@ -32,6 +35,16 @@ class Account:
     @property
     def is_active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def is_admin(self) -> bool:
+        """Changes the node's settings and federation, and moderates."""
+        return self.role == "admin"
+
+    @property
+    def is_moderator(self) -> bool:
+        """Acts on reports and accounts: moderators and admins."""
+        return self.role in ("admin", "moderator")
 
     @property
     def is_pending(self) -> bool:
@@ -114,3 +127,18 @@ class Listing:
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+
+@dataclass(frozen=True)
+class ModerationEntry:
+    """One line of the moderation log: who did what to what, when and why."""
+
+    id: int
+    moderator_id: int | None  # None: the node itself, or a moderator whose account is gone
+    moderator_name: str
+    action: str
+    target_kind: str  # account, remote_actor, listing, message, report, domain, setting
+    target: str
+    reason: str
+    details: dict
+    created_at: datetime

@@ -103,7 +103,7 @@ async def erase_personal_data(conn: asyncpg.Connection, account_id: int) -> None
             email = NULL, password_hash = NULL, email_confirmed_at = NULL,
             mail_notifications = '{}',
             display_name = '', summary = '', area = '', avatar_filename = NULL,
-            is_admin = false, manually_approves_followers = false,
+            role = 'none', manually_approves_followers = false,
             last_seen_at = NULL
         WHERE id = $1
         """,

@@ -10,7 +10,7 @@ from commonsfed.models import Account, from_row
 
 # what `models.Account` holds (also read by db.sessions)
 ACCOUNT_COLUMNS = (
-    "id, username, email, status, is_admin, display_name, created_at, email_confirmed_at"
+    "id, username, email, status, role, display_name, created_at, email_confirmed_at"
 )
 
 
@@ -21,19 +21,19 @@ async def insert_account(
     email: str,
     password_hash: str,
     status: str,
-    is_admin: bool = False,
+    role: str = "none",
     keys: tuple[str, str],
     email_confirmed: bool = False,
 ) -> Account:
     row = await conn.fetchrow(
         f"""
-        INSERT INTO accounts (username, email, password_hash, status, is_admin, approved_at,
+        INSERT INTO accounts (username, email, password_hash, status, role, approved_at,
                               private_key_pem, public_key_pem, email_confirmed_at)
         VALUES ($1, $2, $3, $4, $5, CASE WHEN $4 = 'active' THEN now() END, $6, $7,
                 CASE WHEN $8 THEN now() END)
         RETURNING {ACCOUNT_COLUMNS}
         """,
-        username, email, password_hash, status, is_admin, keys[0], keys[1], email_confirmed,
+        username, email, password_hash, status, role, keys[0], keys[1], email_confirmed,
     )
     return from_row(Account, row)
 
@@ -159,6 +159,25 @@ async def approve(conn: asyncpg.Connection, username: str) -> Account | None:
         username,
     )
     return from_row(Account, row)
+
+
+async def set_role(conn: asyncpg.Connection, username: str, role: str) -> Account | None:
+    """A live account's new role (None: no such account, or one that was deleted)."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE accounts SET role = $2
+        WHERE lower(username) = lower($1) AND status <> 'deleted'
+        RETURNING {ACCOUNT_COLUMNS}
+        """,
+        username, role,
+    )  # fmt: skip
+    return from_row(Account, row)
+
+
+async def admin_count(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM accounts WHERE role = 'admin' AND status <> 'deleted'"
+    )
 
 
 async def pending_accounts(conn: asyncpg.Connection) -> list[Account]:

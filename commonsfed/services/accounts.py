@@ -15,8 +15,8 @@ from commonsfed.config import Settings
 from commonsfed.db import accounts as q
 from commonsfed.db import sessions as sessions_q
 from commonsfed.federation.keys import new_key_pair
-from commonsfed.models import Account
-from commonsfed.services import mail
+from commonsfed.models import ROLES, Account
+from commonsfed.services import mail, moderation_log
 from commonsfed.services.errors import NotAllowed, ValidationError
 from commonsfed.services.throttle import too_many
 
@@ -98,7 +98,7 @@ async def register(
     username: str,
     email: str,
     password: str,
-    is_admin: bool = False,
+    role: str = "none",
     by_admin: bool = False,
 ) -> Account:
     """Create an account; by the registration mode unless an admin creates it."""
@@ -118,7 +118,7 @@ async def register(
                 # an admin vouches for the address they type; anyone else confirms theirs
                 account = await q.insert_account(
                     conn, username=username, email=email, password_hash=password_hash,
-                    status=status, is_admin=is_admin, keys=keys, email_confirmed=by_admin,
+                    status=status, role=role, keys=keys, email_confirmed=by_admin,
                 )
                 if not by_admin and settings.mail_transport is not None:
                     await mail.queue_confirmation(conn, settings, account, email)
@@ -252,6 +252,30 @@ async def approve(pool: asyncpg.Pool, username: str) -> Account:
                 raise NotAllowed(f"There is no account named {username!r}.")
             raise NotAllowed(f"{existing.username} is not waiting for approval.")
     return account
+
+
+async def set_role(
+    pool: asyncpg.Pool, username: str, role: str, by: Account | None = None
+) -> Account:
+    """Make a resident an admin, a moderator or neither (`by` None: from the shell). The
+    change is in the moderation log; an admin cannot take away the node's last admin."""
+    if role not in ROLES:
+        raise NotAllowed(f"A role is one of {', '.join(ROLES)}, not {role!r}.")
+    async with pool.acquire() as conn, conn.transaction():
+        before = await q.get_by_username(conn, normalise_username(username))
+        if before is None or before.status == "deleted":
+            raise NotAllowed(f"There is no account named {username!r}.")
+        if before.is_admin and role != "admin" and await q.admin_count(conn) == 1:
+            raise NotAllowed(f"{before.username} is the node's only admin; make another first.")
+        account = await q.set_role(conn, before.username, role)
+        await moderation_log.record(conn, by, "set_role", "account", account.username,
+                                    details={"from": before.role, "to": role})  # fmt: skip
+    return account
+
+
+async def get_by_username(pool: asyncpg.Pool, username: str) -> Account | None:
+    async with pool.acquire() as conn:
+        return await q.get_by_username(conn, normalise_username(username))
 
 
 async def get_account(pool: asyncpg.Pool, account_id: int) -> Account | None:

@@ -25,11 +25,10 @@ from commonsfed.services.photos import (
 )
 from commonsfed.web import answers as answers_web
 from commonsfed.web.activitypub import as2_response, require_signature, wants_as2
-from commonsfed.web.admin import require_admin
 from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
 from commonsfed.web.middlewares import csrf_exempt, render_error
 from commonsfed.web.uploads import SubmittedForm, read_form_with_photos
-from commonsfed.web.views import require_account
+from commonsfed.web.views import require_account, require_admin
 
 # the whole body of a form with photos: four photos at their cap, the text, and room to
 # drain an oversized photo or two so its sender still gets the form back with a message

@@ -76,8 +76,10 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/follows/unfollow", follows.unfollow)
     app.router.add_post("/follows/approve", follows.approve)
     app.router.add_post("/follows/reject", follows.reject)
+    # administration: moderators see the accounts and the log; admins everything
     app.router.add_get("/admin/accounts", admin.pending_accounts, name="admin_accounts")
     app.router.add_post("/admin/accounts/approve", admin.approve_account)
+    app.router.add_get("/admin/log", admin.log_page, name="admin_log")
     # listings: /listings/new before /listings/{uid}, so "new" is never taken for an id
     uid = "/listings/{uid:[A-Za-z0-9_-]{8,32}}"
     app.router.add_get("/listings/new", listings.new_form, name="new_listing")

@@ -103,3 +103,19 @@ def require_account(request: web.Request):
     if account is None:
         raise web.HTTPSeeOther(f"/login?next={request.path_qs}")
     return account
+
+
+def require_moderator(request: web.Request):
+    """The logged-in moderator or admin: they act on reports and accounts."""
+    account = require_account(request)
+    if not account.is_moderator:
+        raise web.HTTPForbidden(text="Only the node's moderators and admins can see this page.")
+    return account
+
+
+def require_admin(request: web.Request):
+    """The logged-in admin: only admins change the node's settings and federation."""
+    account = require_account(request)
+    if not account.is_admin:
+        raise web.HTTPForbidden(text="Only the node's admins can see this page.")
+    return account

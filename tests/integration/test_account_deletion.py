@@ -200,7 +200,7 @@ async def test_delete__removes_listings_answers_messages_and_everything_personal
     assert (await alice.get("/settings", allow_redirects=False)).status == 303
     # her row is a tombstone: the name stays, nothing personal does
     row = (await query(alice, """
-        SELECT status, email, password_hash, display_name, summary, is_admin,
+        SELECT status, email, password_hash, display_name, summary, role,
                deleted_at IS NOT NULL AS dated FROM accounts WHERE username = 'alice'
     """))[0]  # fmt: skip
     assert dict(row) == {
@@ -209,7 +209,7 @@ async def test_delete__removes_listings_answers_messages_and_everything_personal
         "password_hash": None,
         "display_name": "",
         "summary": "",
-        "is_admin": False,
+        "role": "none",
         "dated": True,
     }
     # her listing is removed as its author would remove it: a Delete, a 410, no photo file

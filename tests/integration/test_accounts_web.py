@@ -221,7 +221,7 @@ async def test_admin_queue__an_admin_approves_a_waiting_account(make_client, set
 
     pool = await create_pool(settings.database_url)
     await accounts.register(pool, settings, username="root_admin", email="a@example.org",
-                            password=DEFAULT_PASSWORD, is_admin=True, by_admin=True)
+                            password=DEFAULT_PASSWORD, role="admin", by_admin=True)
     await pool.close()
     visitor = await make_client(registration="approval")
     await register(visitor, "bob")

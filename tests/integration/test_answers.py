@@ -431,7 +431,7 @@ async def test_conversation__an_admin_may_read_and_decide_but_not_write(pool, se
         username="dora",
         email="dora@e.org",
         password="correct horse battery",
-        is_admin=True,
+        role="admin",
         by_admin=True,
     )
 

@@ -178,3 +178,56 @@ def test_worker__refuses_a_data_folder_without_a_node(tmp_path):
     assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
     assert f"no node lives in {tmp_path / 'dta'}" in result.stderr
     assert not (tmp_path / "dta").exists()
+
+
+def test_user_role__makes_a_moderator_then_nothing_and_logs_each_change(
+    database_url, monkeypatch, capsys
+):
+    monkeypatch.setenv("COMMONSFED_PASSWORD", DEFAULT_PASSWORD)
+    main(["user", "create", "ada", "--email", "ada@example.org", "--database-url", database_url])
+
+    assert main(["user", "role", "Ada", "moderator", "--database-url", database_url]) == 0
+    assert "@ada is now moderator" in capsys.readouterr().out
+    assert fetch_account(database_url, "ada")["role"] == "moderator"
+    assert main(["user", "role", "ada", "none", "--database-url", database_url]) == 0
+    assert "@ada is now a resident" in capsys.readouterr().out
+
+    async def log():
+        conn = await connect(database_url)
+        try:
+            return await conn.fetch(
+                "SELECT moderator_id, action, target, details::text FROM moderation_log "
+                "ORDER BY id")
+        finally:
+            await conn.close()
+
+    assert [tuple(row) for row in run_sync(log())] == [
+        (None, "set_role", "ada", '{"to": "moderator", "from": "none"}'),
+        (None, "set_role", "ada", '{"to": "none", "from": "moderator"}'),
+    ]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["user", "role", "nobody", "admin"], "There is no account named 'nobody'."),
+    (["user", "role", "ada", "none"], "ada is the node's only admin; make another first."),
+])  # fmt: skip
+def test_user_role__refusals_exit_1_with_one_line_and_change_nothing(
+    database_url, monkeypatch, capsys, argv, message
+):
+    monkeypatch.setenv("COMMONSFED_PASSWORD", DEFAULT_PASSWORD)
+    main(["user", "create", "ada", "--email", "ada@example.org", "--admin",
+          "--database-url", database_url])  # fmt: skip
+    capsys.readouterr()
+
+    status = main([*argv, "--database-url", database_url])
+
+    err = capsys.readouterr().err
+    assert status == 1 and message in err and err.strip().count("\n") == 0
+    assert fetch_account(database_url, "ada")["role"] == "admin"
+
+
+def test_user_role__an_unknown_role_is_a_usage_error(database_url, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["user", "role", "ada", "superuser", "--database-url", database_url])
+
+    assert exit_.value.code == 2 and "invalid choice: 'superuser'" in capsys.readouterr().err

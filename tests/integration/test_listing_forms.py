@@ -439,7 +439,7 @@ async def test_my_listings__lists_mine_with_their_states(resident, bob):
 async def test_admin_categories__only_for_admins(resident, settings):
     assert (await resident.get("/admin/categories")).status == 403
     async with resident.server.app[POOL].acquire() as conn:
-        await conn.execute("UPDATE accounts SET is_admin = true WHERE username = 'alice'")
+        await conn.execute("UPDATE accounts SET role = 'admin' WHERE username = 'alice'")
 
     added = await post_form(resident, "/admin/categories", {"name": "Bicycles"})
     renamed = await post_form(

@@ -95,7 +95,7 @@ async def test_remove__by_an_admin_is_allowed(resident):
     pool = alice.server.app[POOL]
     admin = await resident("erin")
     async with pool.acquire() as conn:
-        await conn.execute("UPDATE accounts SET is_admin = true WHERE username = 'erin'")
+        await conn.execute("UPDATE accounts SET role = 'admin' WHERE username = 'erin'")
 
     assert (await remove(admin, uid)).status == 303
     assert (await counts(pool))["listings"] == 0

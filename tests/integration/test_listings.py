@@ -37,7 +37,7 @@ def people(pool, settings):
                 username=name,
                 email=f"{name}@e.org",
                 password="correct horse battery",
-                is_admin=admin,
+                role="admin" if admin else "none",
                 by_admin=True,
             )
             for name in names
