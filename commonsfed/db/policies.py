@@ -85,45 +85,49 @@ async def domain_flag(conn: asyncpg.Connection, domain: str, flag: str) -> bool:
     ))  # fmt: skip
 
 
-async def sever_follows_with_domain(conn: asyncpg.Connection, domain: str) -> int:
-    """A suspension ends every follow between this node and that domain, as Mastodon's does."""
+async def sever_follows_with_domains(conn: asyncpg.Connection, domains: list[str]) -> int:
+    """A suspension ends every follow between this node and those domains, as Mastodon's
+    does. One statement for many domains (an import suspends thousands at once)."""
     result = await conn.execute(
         """
         DELETE FROM follows
-        WHERE split_part(split_part(follower_uri, '://', 2), '/', 1) = $1
-           OR split_part(split_part(followed_uri, '://', 2), '/', 1) = $1
+        WHERE split_part(split_part(follower_uri, '://', 2), '/', 1) = ANY($1::text[])
+           OR split_part(split_part(followed_uri, '://', 2), '/', 1) = ANY($1::text[])
         """,
-        domain,
+        domains,
     )
     return int(result.split()[-1])
 
 
-async def drop_domain_content(conn: asyncpg.Connection, domain: str) -> int:
-    """A suspension drops what the domain sent that the node shows: its notes and listings
-    (with the reactions to them and the mentions they made), its reactions, and what waits
-    in the inbox from it. Returns the notes and listings dropped."""
+async def drop_domain_content(conn: asyncpg.Connection, domains: list[str]) -> int:
+    """A suspension drops what the domains sent that the node shows: their notes and
+    listings (with the reactions to them and the mentions they made), their reactions, and
+    what waits in the inbox from them. Returns the notes and listings dropped."""
     await conn.execute(
         """
         DELETE FROM reactions
-        WHERE split_part(split_part(actor_uri, '://', 2), '/', 1) = $1
-           OR object_uri IN (SELECT uri FROM remote_objects WHERE domain = $1)
+        WHERE split_part(split_part(actor_uri, '://', 2), '/', 1) = ANY($1::text[])
+           OR object_uri IN (SELECT uri FROM remote_objects WHERE domain = ANY($1::text[]))
         """,
-        domain,
+        domains,
     )
     await conn.execute(
         """
         DELETE FROM notifications WHERE object_uri IS NOT NULL
-            AND split_part(split_part(object_uri, '://', 2), '/', 1) = $1
+            AND split_part(split_part(object_uri, '://', 2), '/', 1) = ANY($1::text[])
         """,
-        domain,
+        domains,
     )
     await conn.execute(
         """
         UPDATE inbox_items SET state = 'failed', error = 'dropped: the domain is suspended',
             handled_at = now(), locked_until = NULL, claim = NULL
-        WHERE state = 'pending' AND split_part(split_part(actor_uri, '://', 2), '/', 1) = $1
+        WHERE state = 'pending'
+          AND split_part(split_part(actor_uri, '://', 2), '/', 1) = ANY($1::text[])
         """,
-        domain,
+        domains,
     )
-    result = await conn.execute("DELETE FROM remote_objects WHERE domain = $1", domain)
+    result = await conn.execute(
+        "DELETE FROM remote_objects WHERE domain = ANY($1::text[])", domains
+    )
     return int(result.split()[-1])

@@ -196,6 +196,9 @@ async def import_blocks(
             if before is not None and before.policy == "block":
                 kept.append(block.domain)
                 continue
-            await domains.apply_block(conn, admin, replace(block, note=note))
+            await domains.apply_block(conn, admin, replace(block, note=note), suspend_now=False)
             added.append(block.domain)
+        new = set(added)
+        await domains.suspend(conn, [block.domain for block in blocks
+                                     if block.severity == "suspend" and block.domain in new])
     return ImportResult(added, kept)

@@ -13,7 +13,7 @@ from commonsfed.services import accounts, domain_csv, domains
 from commonsfed.services.domain_csv import ImportRefused, RowError, blocks_from_csv
 from commonsfed.web.keys import POOL
 from tests.builders import register_and_login
-from tests.integration.test_domain_blocks import rows, upload
+from tests.integration.test_domain_blocks import rows, spam_scene, upload
 
 SAMPLE = (Path(__file__).parent.parent / "data" / "mastodon_domain_blocks.csv").read_bytes()
 HEADER = b"#domain,#severity,#reject_media,#reject_reports,#public_comment,#obfuscate\n"
@@ -87,6 +87,22 @@ async def test_export__imported_into_another_node_exports_the_same(ada, make_adm
     assert "loud.example,silence,true,false,\"Unmoderated, and loud about it\",true" in first
     assert "pictures.example,noop,true,true,,false" in first
     assert len(await rows(pool, "SELECT * FROM domain_policies")) == 5
+
+
+async def test_import__a_suspension_ends_follows_and_drops_deliveries(ada, settings):
+    # Given sam of spam.example, who follows ada and is followed, with a delivery waiting
+    pool = ada.server.app[POOL]
+    await spam_scene(pool, settings)
+
+    # When a file that suspends spam.example and limits another is imported
+    response = await upload(ada, HEADER + b"spam.example,suspend,false,false,,false\n"
+                                          b"loud.example,silence,false,false,,false\n")
+
+    # Then what the block page's suspension does, the import does
+    assert response.status == 200
+    assert await rows(pool, "SELECT * FROM follows") == []
+    assert await rows(pool, "SELECT state FROM deliveries") == [("failed",)]
+    assert await rows(pool, "SELECT * FROM remote_objects") == []
 
 
 async def test_import__a_list_without_header_suspends_each_domain(ada):
