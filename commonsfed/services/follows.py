@@ -15,13 +15,13 @@ from commonsfed.config import HOST_RE
 from commonsfed.db import activities as activities_q
 from commonsfed.db import actors as actors_q
 from commonsfed.db import follows as follows_q
-from commonsfed.db import policies as policies_q
 from commonsfed.federation import outbox
 from commonsfed.federation.actors import ActorUnavailable, lookup
 from commonsfed.federation.context import Federation
 from commonsfed.federation.fetch import FetchError
 from commonsfed.federation.nodeinfo import fetch_nodeinfo, on_domain
 from commonsfed.models import Account
+from commonsfed.services import domains
 from commonsfed.services.errors import NotAllowed, ValidationError
 
 
@@ -191,8 +191,9 @@ async def federate(fed: Federation, domain_or_handle: str) -> RemoteActor:
     """This neighbourhood's Group actor follows the other's; in allow-list mode the domain
     is allowed too (an admin who federates with a node means to hear from it)."""
     if fed.settings.federation == "allowlist":
-        async with fed.pool.acquire() as conn:
-            await policies_q.set_policy(conn, _domain(domain_or_handle), "allow", "federated")
+        # refused for a blocked domain: federating never lifts a block by the way
+        await domains.allow_domain(fed.pool, fed.settings, None, _domain(domain_or_handle),
+                                   "federated")  # fmt: skip
     remote = await neighbourhood_of(fed, domain_or_handle)
     await follow(fed, group_uri(fed), remote.uri)
     return remote

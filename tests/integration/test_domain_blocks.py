@@ -18,9 +18,9 @@ from commonsfed.federation import outbox
 from commonsfed.federation.inbox import permitted_policies
 from commonsfed.federation.policy import is_allowed, rejects_media, rejects_reports
 from commonsfed.models import DomainPolicy
-from commonsfed.services import accounts, domains, profiles
+from commonsfed.services import accounts, domains, follows, profiles
 from commonsfed.services.errors import NotAllowed, ValidationError
-from commonsfed.web.keys import POOL
+from commonsfed.web.keys import FEDERATION, POOL
 from commonsfed.web.sessions import CSRF_FIELD
 from tests.builders import csrf_from, post_form, register_and_login
 
@@ -355,3 +355,16 @@ async def test_admin_nav__shows_domains_to_admins_only(ada, mo):
     assert 'href="/admin/domains"' in await (await ada.get("/admin/log")).text()
     assert 'href="/admin/follows"' in await (await ada.get("/admin/log")).text()
     assert 'href="/admin/domains"' not in await (await mo.get("/admin/log")).text()
+
+
+async def test_federate__in_allow_list_mode_never_lifts_a_block(make_client, settings):
+    client = await make_client(federation="allowlist")
+    fed = client.server.app[FEDERATION]
+    await domains.block_domain(fed.pool, fed.settings, None,
+                               DomainPolicy("spam.example", "block", "limit"))  # fmt: skip
+
+    with pytest.raises(ValidationError, match="lift the block first"):
+        await follows.federate(fed, "spam.example")
+
+    assert await rows(fed.pool, "SELECT policy, severity FROM domain_policies") == [
+        ("block", "limit")]
