@@ -12,6 +12,7 @@ from commonsfed.web import (
     admin,
     answers,
     blocks,
+    domain_admin,
     explore,
     export,
     feeds,
@@ -80,6 +81,15 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/admin/accounts", admin.pending_accounts, name="admin_accounts")
     app.router.add_post("/admin/accounts/approve", admin.approve_account)
     app.router.add_get("/admin/log", admin.log_page, name="admin_log")
+    app.router.add_get("/admin/domains", domain_admin.domains_page, name="admin_domains")
+    app.router.add_post("/admin/domains", domain_admin.save_block)
+    app.router.add_post("/admin/domains/remove", domain_admin.remove_block)
+    app.router.add_post("/admin/domains/allow", domain_admin.allow)
+    app.router.add_post("/admin/domains/disallow", domain_admin.disallow)
+    app.router.add_get("/admin/domains/export", domain_admin.export_blocks)
+    app.router.add_post("/admin/domains/import", domain_admin.import_blocks)
+    app.router.add_get("/admin/follows", domain_admin.follows_page, name="admin_follows")
+    app.router.add_post("/admin/follows/{action:accept|reject}", domain_admin.decide_follow)
     # listings: /listings/new before /listings/{uid}, so "new" is never taken for an id
     uid = "/listings/{uid:[A-Za-z0-9_-]{8,32}}"
     app.router.add_get("/listings/new", listings.new_form, name="new_listing")
