@@ -188,3 +188,19 @@ async def test_metrics_server__the_worker_serves_its_own_counts(settings, databa
     assert value(samples, "commonsfed_deliveries_total", outcome="done") == 1
     assert ("commonsfed_queue_depth", (("queue", "mail"),)) in samples
     assert proxied_status == 403
+
+
+def test_load_settings__the_metrics_token_and_port():
+    from commonsfed.config import ConfigError, load_settings
+
+    settings = load_settings({"COMMONSFED_METRICS_TOKEN": TOKEN, "COMMONSFED_METRICS_PORT": "9101"},
+                             need_domain=False)
+    assert settings.metrics_token == TOKEN and settings.metrics_port == 9101
+    assert TOKEN not in repr(settings)  # a password: never in a log line
+    # a short token is refused, and the message does not repeat it
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"COMMONSFED_METRICS_TOKEN": "short-secret"}, need_domain=False)
+    assert refused.value.setting == "COMMONSFED_METRICS_TOKEN"
+    assert "short-secret" not in str(refused.value)
+    with pytest.raises(ConfigError, match="--metrics-port"):
+        load_settings({}, {"metrics_port": "70000"}, need_domain=False)

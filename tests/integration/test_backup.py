@@ -117,6 +117,12 @@ async def test_backup_restore__a_fresh_data_folder_serves_the_same_pages_and_key
     finally:
         await asyncio.to_thread(server.stop)
 
+    # and that node, on its embedded PostgreSQL, backs up in turn
+    again = tmp_path / "again.tar.gz"
+    assert await cli("backup", str(again), "--data-dir", str(fresh)) == 0
+    with tarfile.open(again) as tar:
+        assert sum(name.startswith("files/media/") for name in tar.getnames()) == 2
+
 
 async def _log_in(client, name: str) -> None:
     response = await log_in(client, name)
