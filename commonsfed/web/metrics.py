@@ -42,7 +42,9 @@ def refusal(request: web.Request, token: str | None) -> web.Response | None:
     header = request.headers.get("Authorization")
     if header is not None:
         scheme, _, given = header.partition(" ")
-        if token and scheme.lower() == "bearer" and _same(given.strip(), token):
+        if not token:
+            return _refuse(401, "this node has no metrics token (COMMONSFED_METRICS_TOKEN)")
+        if scheme.lower() == "bearer" and _same(given.strip(), token):
             return None
         return _refuse(401, "wrong metrics token")
     if _direct_from_loopback(request):

@@ -104,6 +104,12 @@ async def test_metrics__a_proxied_client_without_a_token_is_refused(start_nodes)
     body = await response.json()
     assert "this machine only" in body["error"]
     assert "commonsfed_" not in await response.text()
+    # and a token is no use where the node has none
+    guessed = await north.client.get(
+        "/metrics", headers={"X-Forwarded-For": "203.0.113.7", "Authorization": f"Bearer {TOKEN}"}
+    )
+    assert guessed.status == 401
+    assert "no metrics token" in (await guessed.json())["error"]
 
 
 async def test_metrics__the_token_lets_others_in_and_a_wrong_one_is_refused(start_nodes):
