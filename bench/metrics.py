@@ -83,25 +83,37 @@ def bookkeeping_us(count: int = 200_000) -> float:
 
 async def bench(server_url: str, folder: Path, args: argparse.Namespace) -> None:
     name, url = await make_database(server_url)
-    settings = Settings(domain="bench.test", database_url=url, dev=True, secret="x" * 40,
-                        data_dir=folder / "data", run_worker=False)
+    settings = Settings(
+        domain="bench.test",
+        database_url=url,
+        dev=True,
+        secret="x" * 40,
+        data_dir=folder / "data",
+        run_worker=False,
+    )
     try:
         node, bare = await start(settings, True), await start(settings, False)
         try:
-            for label, request in (("GET /static/style.css", static_page),
-                                   ("POST /inbox, refused 401", refused_inbox)):
+            for label, request in (
+                ("GET /static/style.css", static_page),
+                ("POST /inbox, refused 401", refused_inbox),
+            ):
                 await per_request_us(node, request, 200)  # warm both up
                 await per_request_us(bare, request, 200)
                 counted, baseline = await compare(node, bare, request, args)
-                print(f"{label:28} {counted:7.1f} us/request counted, {baseline:7.1f} without "
-                      f"(baseline, same run): {counted - baseline:+.1f} us "
-                      f"({counted / baseline:.3f})")
+                print(
+                    f"{label:28} {counted:7.1f} us/request counted, {baseline:7.1f} without "
+                    f"(baseline, same run): {counted - baseline:+.1f} us "
+                    f"({counted / baseline:.3f})"
+                )
             print(f"{'bookkeeping alone':28} {bookkeeping_us():7.1f} us/request")
             started = time.perf_counter()
             response = await node.get("/metrics")
             text = await response.text()
-            print(f"{'GET /metrics':28} {(time.perf_counter() - started) * 1000:7.1f} ms, "
-                  f"{len(text.splitlines())} lines")
+            print(
+                f"{'GET /metrics':28} {(time.perf_counter() - started) * 1000:7.1f} ms, "
+                f"{len(text.splitlines())} lines"
+            )
         finally:
             await node.close()
             await bare.close()
@@ -114,8 +126,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    with postgres_server("bench-metrics-") as (server_url, _), \
-            tempfile.TemporaryDirectory(prefix="bench-metrics-data-") as folder:
+    with (
+        postgres_server("bench-metrics-") as (server_url, _),
+        tempfile.TemporaryDirectory(prefix="bench-metrics-data-") as folder,
+    ):
         asyncio.run(bench(server_url, Path(folder), args))
 
 

@@ -114,8 +114,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_archive(path: Path, manifest: dict, dump_path: Path, data_dir: Path,
-                   skip: Path) -> None:
+def _write_archive(path: Path, manifest: dict, dump_path: Path, data_dir: Path, skip: Path) -> None:
     with tarfile.open(path, "w:gz", compresslevel=1) as tar:
         body = json.dumps(manifest, indent=2).encode() + b"\n"
         info = tarfile.TarInfo(MANIFEST)
@@ -126,8 +125,7 @@ def _write_archive(path: Path, manifest: dict, dump_path: Path, data_dir: Path,
             if file.resolve() == skip:
                 continue
             try:
-                tar.add(file, f"{FILES}/{file.relative_to(data_dir).as_posix()}",
-                        recursive=False)
+                tar.add(file, f"{FILES}/{file.relative_to(data_dir).as_posix()}", recursive=False)
             except FileNotFoundError:
                 pass  # removed meanwhile (an export past its week): the node forgot it too
 
@@ -263,8 +261,10 @@ def unpack(source: Path, into: Path) -> dict:
     except BackupError:
         raise
     except _READ_ERRORS as exc:
-        raise BackupError(f"{source} is damaged or cut short ({exc or type(exc).__name__}); "
-                          "take the backup again, or copy it whole") from None
+        raise BackupError(
+            f"{source} is damaged or cut short ({exc or type(exc).__name__}); "
+            "take the backup again, or copy it whole"
+        ) from None
     _check_dump(into / DUMP, manifest, source)
     return manifest
 
@@ -288,10 +288,17 @@ def _read_manifest(tar: tarfile.TarFile, source: Path) -> dict:
 
 def _check_manifest(manifest: dict, source: Path) -> dict:
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise BackupError(f"{source} is a backup of format {manifest.get('format_version')}, "
-                          f"which commonsfed {__version__} does not read; use a newer one")
-    for name, kind in (("pg_dump", int), ("schema", int), ("dump_size", int),
-                       ("dump_sha256", str), ("domain", str)):
+        raise BackupError(
+            f"{source} is a backup of format {manifest.get('format_version')}, "
+            f"which commonsfed {__version__} does not read; use a newer one"
+        )
+    for name, kind in (
+        ("pg_dump", int),
+        ("schema", int),
+        ("dump_size", int),
+        ("dump_sha256", str),
+        ("domain", str),
+    ):
         if not isinstance(manifest.get(name), kind):
             raise _not_a_backup(source, f"its {MANIFEST} lacks {name}")
     known = max((int(m.version) for m in migrate.discover(migrations_dir())), default=0)

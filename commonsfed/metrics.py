@@ -39,46 +39,67 @@ class Metrics:
         self.registry = registry = CollectorRegistry()
         ProcessCollector(registry=registry)  # CPU, memory, open files of this process
         self.http_requests = Counter(
-            "commonsfed_http_requests", "HTTP requests answered, by route pattern and status",
-            ("method", "route", "status"), registry=registry,
+            "commonsfed_http_requests",
+            "HTTP requests answered, by route pattern and status",
+            ("method", "route", "status"),
+            registry=registry,
         )
         self.http_seconds = Histogram(
-            "commonsfed_http_request_duration_seconds", "Time to answer an HTTP request",
-            ("method", "route"), buckets=_BUCKETS, registry=registry,
+            "commonsfed_http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ("method", "route"),
+            buckets=_BUCKETS,
+            registry=registry,
         )
         self.inbox_requests = Counter(
-            "commonsfed_inbox_requests", "Activities POSTed to the inboxes, by outcome "
+            "commonsfed_inbox_requests",
+            "Activities POSTed to the inboxes, by outcome "
             "(accepted, duplicate, dropped, refused, error) and refusal reason",
-            ("outcome", "reason"), registry=registry,
+            ("outcome", "reason"),
+            registry=registry,
         )
         self.inbox_seconds = Histogram(
-            "commonsfed_inbox_request_duration_seconds", "Time to accept or refuse an inbox POST",
-            ("outcome",), buckets=_BUCKETS, registry=registry,
+            "commonsfed_inbox_request_duration_seconds",
+            "Time to accept or refuse an inbox POST",
+            ("outcome",),
+            buckets=_BUCKETS,
+            registry=registry,
         )
         self.inbox_handled = Histogram(
-            "commonsfed_inbox_handle_duration_seconds", "Time a worker took to handle a stored "
+            "commonsfed_inbox_handle_duration_seconds",
+            "Time a worker took to handle a stored "
             "activity, by outcome (done, unhandled, pending: retried later, failed)",
-            ("outcome",), buckets=_BUCKETS, registry=registry,
+            ("outcome",),
+            buckets=_BUCKETS,
+            registry=registry,
         )
         self.deliveries = Counter(
-            "commonsfed_deliveries", "Delivery attempts, by outcome (done, retry, give_up)",
-            ("outcome",), registry=registry,
+            "commonsfed_deliveries",
+            "Delivery attempts, by outcome (done, retry, give_up)",
+            ("outcome",),
+            registry=registry,
         )
         self.delivery_seconds = Histogram(
-            "commonsfed_delivery_duration_seconds", "Time from sending a delivery to its "
-            "answer", buckets=_BUCKETS, registry=registry,
+            "commonsfed_delivery_duration_seconds",
+            "Time from sending a delivery to its answer",
+            buckets=_BUCKETS,
+            registry=registry,
         )
         self._queue_gauges(registry)
         self._pool_gauges(registry)
 
     def _queue_gauges(self, registry: CollectorRegistry) -> None:
         self.queue_depth = Gauge(
-            "commonsfed_queue_depth", "Items waiting in a queue (read from PostgreSQL)",
-            ("queue",), registry=registry,
+            "commonsfed_queue_depth",
+            "Items waiting in a queue (read from PostgreSQL)",
+            ("queue",),
+            registry=registry,
         )
         self.queue_oldest = Gauge(
-            "commonsfed_queue_oldest_age_seconds", "Age of the oldest item waiting in a "
-            "queue, 0 when it is empty", ("queue",), registry=registry,
+            "commonsfed_queue_oldest_age_seconds",
+            "Age of the oldest item waiting in a queue, 0 when it is empty",
+            ("queue",),
+            registry=registry,
         )
         for queue in QUEUES:  # every series present from the first scrape
             self.queue_depth.labels(queue)
@@ -86,11 +107,14 @@ class Metrics:
 
     def _pool_gauges(self, registry: CollectorRegistry) -> None:
         self.pool_connections = Gauge(
-            "commonsfed_db_pool_connections", "Database connections of this process's pool, "
-            "by state (in_use, idle)", ("state",), registry=registry,
+            "commonsfed_db_pool_connections",
+            "Database connections of this process's pool, by state (in_use, idle)",
+            ("state",),
+            registry=registry,
         )
         self.pool_max = Gauge(
-            "commonsfed_db_pool_max_connections", "The most connections the pool opens",
+            "commonsfed_db_pool_max_connections",
+            "The most connections the pool opens",
             registry=registry,
         )
 

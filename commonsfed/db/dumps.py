@@ -60,8 +60,9 @@ def _bindirs() -> list[Path]:
 def tool_major(path: Path) -> int | None:
     """The major version of a PostgreSQL program, or None when it does not run."""
     try:
-        result = subprocess.run([str(path), "--version"], capture_output=True, text=True,
-                                timeout=30)
+        result = subprocess.run(
+            [str(path), "--version"], capture_output=True, text=True, timeout=30
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     match = _VERSION_RE.search(result.stdout)
@@ -78,9 +79,11 @@ def installed(program: str) -> list[Tool]:
     return [tools[major] for major in sorted(tools)]
 
 
-_INSTALL = ("install PostgreSQL's client programs (Debian: apt-get install "
-            "postgresql-client-{major}, from apt.postgresql.org when Debian has none that new), "
-            "or the pgserver package (PostgreSQL 16)")
+_INSTALL = (
+    "install PostgreSQL's client programs (Debian: apt-get install "
+    "postgresql-client-{major}, from apt.postgresql.org when Debian has none that new), "
+    "or the pgserver package (PostgreSQL 16)"
+)
 
 
 def choose_dump_tool(tools: list[Tool], server_major: int) -> Tool:
@@ -95,15 +98,17 @@ def choose_restore_tool(tools: list[Tool], dump_major: int) -> Tool:
     """The newest pg_restore, if it reads an archive of pg_dump `dump_major`."""
     if tools and tools[-1].major >= dump_major:
         return tools[-1]
-    return _missing("pg_restore", tools, dump_major, f"the backup was written by pg_dump "
-                                                     f"{dump_major}")
+    return _missing(
+        "pg_restore", tools, dump_major, f"the backup was written by pg_dump {dump_major}"
+    )
 
 
 def _missing(program: str, tools: list[Tool], major: int, why: str) -> Tool:
     found = ", ".join(f"{tool.major} ({tool.path})" for tool in tools)
     have = f"only {program} {found} here" if tools else f"no {program} found"
-    raise DumpError(f"{why}, and {have}; it needs {program} {major} or newer: "
-                    + _INSTALL.format(major=major))
+    raise DumpError(
+        f"{why}, and {have}; it needs {program} {major} or newer: " + _INSTALL.format(major=major)
+    )
 
 
 def _libpq(url: str) -> tuple[str, dict[str, str]]:
@@ -122,8 +127,7 @@ def _run(tool: Tool, args: list[str], url: str) -> None:
     dbname, env = _libpq(url)
     command = [str(tool.path), *args, f"--dbname={dbname}"]
     try:
-        result = subprocess.run(command, capture_output=True, text=True, env=env,
-                                timeout=_TIMEOUT)
+        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=_TIMEOUT)
     except (OSError, subprocess.SubprocessError) as exc:
         raise DumpError(f"{tool.path.name} {tool.major} did not run: {exc}") from None
     if result.returncode != 0:
@@ -144,8 +148,11 @@ def restore(url: str, dump_major: int, source: Path) -> Tool:
     it empty. Owners and grants are the restoring user's, who may not be the one who
     dumped (the embedded server's `postgres`, a managed server's `commonsfed`)."""
     tool = choose_restore_tool(installed("pg_restore"), dump_major)
-    _run(tool, ["--no-owner", "--no-acl", "--single-transaction", "--exit-on-error",
-                str(source)], url)
+    _run(
+        tool,
+        ["--no-owner", "--no-acl", "--single-transaction", "--exit-on-error", str(source)],
+        url,
+    )
     return tool
 
 

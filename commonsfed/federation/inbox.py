@@ -59,8 +59,16 @@ _ADDRESSING = ("to", "cc", "bto", "bcc", "audience")
 
 
 # a refusal's reason as /metrics counts it, when the raise names none: by status
-_REASONS = {400: "malformed", 401: "signature", 403: "forbidden", 404: "no_such_actor",
-            410: "actor_gone", 413: "too_large", 415: "content_type", 503: "busy"}
+_REASONS = {
+    400: "malformed",
+    401: "signature",
+    403: "forbidden",
+    404: "no_such_actor",
+    410: "actor_gone",
+    413: "too_large",
+    415: "content_type",
+    503: "busy",
+}
 
 
 class InboxRefused(Exception):
@@ -69,7 +77,11 @@ class InboxRefused(Exception):
     (one of a few, unlike the message, which quotes the peer)."""
 
     def __init__(
-        self, status: int, message: str, retry_after: int | None = None, *,
+        self,
+        status: int,
+        message: str,
+        retry_after: int | None = None,
+        *,
         reason: str | None = None,
     ) -> None:
         super().__init__(message)
@@ -142,7 +154,8 @@ def check_limits(document: dict[str, Any]) -> None:
     count = recipient_count(document)
     if count > MAX_RECIPIENTS:
         raise InboxRefused(
-            400, f"the activity addresses {count} recipients; at most {MAX_RECIPIENTS}",
+            400,
+            f"the activity addresses {count} recipients; at most {MAX_RECIPIENTS}",
             reason="too_many_recipients",
         )
 
@@ -322,7 +335,8 @@ def check_signer_is_actor(signer: RemoteActor, incoming: Incoming) -> None:
     """Only the actor itself may sign its activity, else anyone could speak for anyone."""
     if signer.uri != incoming.actor:
         raise InboxRefused(
-            401, f"signed by {signer.uri}, but the actor is {incoming.actor}",
+            401,
+            f"signed by {signer.uri}, but the actor is {incoming.actor}",
             reason="signer_not_actor",
         )
 
@@ -332,7 +346,8 @@ def check_id_on_actor_host(incoming: Incoming) -> None:
     # the actor is the signer's own URI by now, so it parses; a broken id does not match it
     if host_of(incoming.id) != domain_of(incoming.actor):
         raise InboxRefused(
-            403, f"activity id {incoming.id} is not on {domain_of(incoming.actor)}",
+            403,
+            f"activity id {incoming.id} is not on {domain_of(incoming.actor)}",
             reason="foreign_id",
         )
 

@@ -69,9 +69,7 @@ class Inboxes:
             metrics.inbox_requests.labels(outcome, reason).inc()
             metrics.inbox_seconds.labels(outcome).observe(time.perf_counter() - started)
 
-    async def _accept(
-        self, request: web.Request, personal: bool
-    ) -> tuple[web.Response, str, str]:
+    async def _accept(self, request: web.Request, personal: bool) -> tuple[web.Response, str, str]:
         """The answer, with the outcome and the refusal's reason as /metrics counts them."""
         try:
             if personal:

@@ -51,8 +51,10 @@ def refusal(request: web.Request, token: str | None) -> web.Response | None:
         return None
     if token:
         return _refuse(401, "metrics need Authorization: Bearer <COMMONSFED_METRICS_TOKEN>")
-    return _refuse(403, "metrics are served to this machine only (set COMMONSFED_METRICS_TOKEN "
-                        "to let others in)")
+    return _refuse(
+        403,
+        "metrics are served to this machine only (set COMMONSFED_METRICS_TOKEN to let others in)",
+    )
 
 
 def _same(given: str, token: str) -> bool:

@@ -54,7 +54,8 @@ async def test_metrics__count_a_follow_that_crosses_two_nodes(start_nodes):
     waiting = await scrape(north.client)
     await settle(north, south)
     unsigned = await south.client.post(
-        "/inbox", data=b'{"id": "http://x.test/1", "type": "Like", "actor": "http://x.test/a"}',
+        "/inbox",
+        data=b'{"id": "http://x.test/1", "type": "Like", "actor": "http://x.test/a"}',
         headers={"Content-Type": "application/activity+json"},
     )
     after_north, after_south = await scrape(north.client), await scrape(south.client)
@@ -67,19 +68,34 @@ async def test_metrics__count_a_follow_that_crosses_two_nodes(start_nodes):
     assert value(after_north, "commonsfed_queue_depth", queue="deliveries") == 0
     assert value(after_north, "commonsfed_queue_oldest_age_seconds", queue="deliveries") == 0
     assert value(after_north, "commonsfed_delivery_duration_seconds_count") >= 1
-    assert value(after_south, "commonsfed_inbox_requests_total",
-                 outcome="accepted", reason="") > value(before_south,
-                                                        "commonsfed_inbox_requests_total",
-                                                        outcome="accepted", reason="")
+    assert value(
+        after_south, "commonsfed_inbox_requests_total", outcome="accepted", reason=""
+    ) > value(before_south, "commonsfed_inbox_requests_total", outcome="accepted", reason="")
     assert unsigned.status == 401
-    assert value(after_south, "commonsfed_inbox_requests_total",
-                 outcome="refused", reason="signature") == 1
-    assert value(after_south, "commonsfed_inbox_handle_duration_seconds_count",
-                 outcome="done") >= 1
-    assert value(after_south, "commonsfed_http_requests_total", method="POST",
-                 route="/inbox", status="202") >= 1
-    assert value(after_south, "commonsfed_http_request_duration_seconds_count", method="GET",
-                 route="/metrics") >= 1
+    assert (
+        value(after_south, "commonsfed_inbox_requests_total", outcome="refused", reason="signature")
+        == 1
+    )
+    assert value(after_south, "commonsfed_inbox_handle_duration_seconds_count", outcome="done") >= 1
+    assert (
+        value(
+            after_south,
+            "commonsfed_http_requests_total",
+            method="POST",
+            route="/inbox",
+            status="202",
+        )
+        >= 1
+    )
+    assert (
+        value(
+            after_south,
+            "commonsfed_http_request_duration_seconds_count",
+            method="GET",
+            route="/metrics",
+        )
+        >= 1
+    )
     # the database pool of each process, as it is at the scrape
     assert value(after_south, "commonsfed_db_pool_max_connections") == 10
     assert value(after_south, "commonsfed_db_pool_connections", state="in_use") >= 0
@@ -181,8 +197,9 @@ async def test_metrics_server__the_worker_serves_its_own_counts(settings, databa
             # When Prometheus scrapes it, and a proxied client tries
             async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
                 text = await response.text()
-            async with session.get(f"http://127.0.0.1:{port}/metrics",
-                                   headers={"X-Forwarded-For": "203.0.113.7"}) as proxied:
+            async with session.get(
+                f"http://127.0.0.1:{port}/metrics", headers={"X-Forwarded-For": "203.0.113.7"}
+            ) as proxied:
                 proxied_status = proxied.status
     finally:
         await close_pool(pool)
@@ -199,8 +216,9 @@ async def test_metrics_server__the_worker_serves_its_own_counts(settings, databa
 def test_load_settings__the_metrics_token_and_port():
     from commonsfed.config import ConfigError, load_settings
 
-    settings = load_settings({"COMMONSFED_METRICS_TOKEN": TOKEN, "COMMONSFED_METRICS_PORT": "9101"},
-                             need_domain=False)
+    settings = load_settings(
+        {"COMMONSFED_METRICS_TOKEN": TOKEN, "COMMONSFED_METRICS_PORT": "9101"}, need_domain=False
+    )
     assert settings.metrics_token == TOKEN and settings.metrics_port == 9101
     assert TOKEN not in repr(settings)  # a password: never in a log line
     # a short token is refused, and the message does not repeat it

@@ -46,12 +46,14 @@ async def populated(make_client, settings):
     profile = {"display_name": "Alice Apple", "bio": "I lend ladders", "area": "Elm Street"}
     saved = await post_profile(alice, profile, avatar=photo_bytes("PNG"))
     assert "Your profile is saved." in await saved.text()
-    response = await post_listing(alice, {"alt_1": "Apples in a crate"},
-                                  photos=[("photo_1", "apples.jpg", photo_bytes())])
+    response = await post_listing(
+        alice, {"alt_1": "Apples in a crate"}, photos=[("photo_1", "apples.jpg", photo_bytes())]
+    )
     assert response.status == 303, await response.text()
     listing = response.headers["Location"]
-    answered = await post_form(bob, f"{listing}/answers", {"message": "Yes please!"},
-                               allow_redirects=False)
+    answered = await post_form(
+        bob, f"{listing}/answers", {"message": "Yes please!"}, allow_redirects=False
+    )
     assert answered.status == 303
     photo = re.search(r'src="(/media/[^"]+)"', await (await alice.get(listing)).text()).group(1)
     return await pages(await make_client(), listing, photo, answered.headers["Location"])
@@ -64,8 +66,17 @@ async def archive(settings, tmp_path, capsys) -> Path:
     (settings.data_dir / "media").mkdir(parents=True)
     (settings.data_dir / "media" / "a.jpg").write_bytes(photo_bytes())
     path = tmp_path / "node.tar.gz"
-    assert await cli("backup", str(path), "--database-url", settings.database_url,
-                     "--data-dir", str(settings.data_dir)) == 0
+    assert (
+        await cli(
+            "backup",
+            str(path),
+            "--database-url",
+            settings.database_url,
+            "--data-dir",
+            str(settings.data_dir),
+        )
+        == 0
+    )
     capsys.readouterr()
     return path
 
@@ -94,8 +105,17 @@ async def test_backup_restore__a_fresh_data_folder_serves_the_same_pages_and_key
 ):
     # Given a backup of the node
     archive = tmp_path / "node.tar.gz"
-    assert await cli("backup", str(archive), "--database-url", settings.database_url,
-                     "--data-dir", str(settings.data_dir)) == 0
+    assert (
+        await cli(
+            "backup",
+            str(archive),
+            "--database-url",
+            settings.database_url,
+            "--data-dir",
+            str(settings.data_dir),
+        )
+        == 0
+    )
 
     # When it is restored into a fresh data folder, with its embedded PostgreSQL
     fresh = tmp_path / "fresh"
@@ -105,8 +125,9 @@ async def test_backup_restore__a_fresh_data_folder_serves_the_same_pages_and_key
     server = EmbeddedPostgres(fresh)
     url = await ensure_database(await asyncio.to_thread(server.start))
     try:
-        client = await aiohttp_client(create_app(replace(settings, database_url=url,
-                                                         data_dir=fresh)))
+        client = await aiohttp_client(
+            create_app(replace(settings, database_url=url, data_dir=fresh))
+        )
         after = await visit(client, populated)
         for path, body in populated.items():
             assert after[path] == body, path
@@ -134,12 +155,24 @@ async def test_restore__into_an_empty_database_with_database_url(
 ):
     # Given a backup
     archive = tmp_path / "node.tar.gz"
-    await cli("backup", str(archive), "--database-url", settings.database_url,
-              "--data-dir", str(settings.data_dir))
+    await cli(
+        "backup",
+        str(archive),
+        "--database-url",
+        settings.database_url,
+        "--data-dir",
+        str(settings.data_dir),
+    )
 
     # When it is restored into an empty database and an empty data folder
-    status = await cli("restore", str(archive), "--database-url", empty_database_url,
-                       "--data-dir", str(tmp_path / "fresh"))
+    status = await cli(
+        "restore",
+        str(archive),
+        "--database-url",
+        empty_database_url,
+        "--data-dir",
+        str(tmp_path / "fresh"),
+    )
 
     # Then the residents and their photo are back
     assert status == 0, capsys.readouterr().err
@@ -170,8 +203,9 @@ async def test_restore__refuses_a_database_that_is_not_empty(
 
     # When it is restored over that database
     fresh = tmp_path / "fresh"
-    status = await cli("restore", str(archive), "--database-url", database_url,
-                       "--data-dir", str(fresh))
+    status = await cli(
+        "restore", str(archive), "--database-url", database_url, "--data-dir", str(fresh)
+    )
 
     # Then: one line, exit 1, and neither the database nor the folder changed
     err = capsys.readouterr().err
@@ -195,8 +229,9 @@ async def test_restore__refuses_a_data_folder_that_is_not_empty(
     (folder / "secret.key").write_text("keep me")
     (folder / ".bashrc").write_text("")
 
-    status = await cli("restore", str(archive), "--database-url", empty_database_url,
-                       "--data-dir", str(folder))
+    status = await cli(
+        "restore", str(archive), "--database-url", empty_database_url, "--data-dir", str(folder)
+    )
 
     err = capsys.readouterr().err
     assert status == 1
@@ -217,8 +252,14 @@ async def test_restore__refuses_a_file_that_is_not_a_backup(empty_database_url, 
         tar.addfile(info, io.BytesIO(b"hi"))
 
     for source, why in ((text, "not a .tar.gz"), (other, f"does not begin with {MANIFEST}")):
-        status = await cli("restore", str(source), "--database-url", empty_database_url,
-                           "--data-dir", str(tmp_path / "fresh"))
+        status = await cli(
+            "restore",
+            str(source),
+            "--database-url",
+            empty_database_url,
+            "--data-dir",
+            str(tmp_path / "fresh"),
+        )
 
         err = capsys.readouterr().err
         assert status == 1
@@ -235,8 +276,14 @@ async def test_restore__refuses_a_truncated_archive_and_leaves_everything_empty(
     cut.write_bytes(archive.read_bytes()[: archive.stat().st_size * 2 // 3])
 
     # When it is restored
-    status = await cli("restore", str(cut), "--database-url", empty_database_url,
-                       "--data-dir", str(tmp_path / "fresh"))
+    status = await cli(
+        "restore",
+        str(cut),
+        "--database-url",
+        empty_database_url,
+        "--data-dir",
+        str(tmp_path / "fresh"),
+    )
 
     # Then it is refused, and the folder and the database stay empty
     err = capsys.readouterr().err
@@ -245,7 +292,9 @@ async def test_restore__refuses_a_truncated_archive_and_leaves_everything_empty(
     assert not (tmp_path / "fresh").exists()
     conn = await connect(empty_database_url)
     try:
-        assert await conn.fetchval("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0
+        assert (
+            await conn.fetchval("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0
+        )
     finally:
         await conn.close()
 
@@ -254,8 +303,14 @@ async def test_backup__refuses_to_write_over_a_file(settings, tmp_path, capsys):
     archive = tmp_path / "node.tar.gz"
     archive.write_text("an older backup")
 
-    status = await cli("backup", str(archive), "--database-url", settings.database_url,
-                       "--data-dir", str(settings.data_dir))
+    status = await cli(
+        "backup",
+        str(archive),
+        "--database-url",
+        settings.database_url,
+        "--data-dir",
+        str(settings.data_dir),
+    )
 
     assert status == 1
     assert "exists already" in capsys.readouterr().err
@@ -267,7 +322,9 @@ def test_choose_dump_tool__the_oldest_that_can_dump_the_server():
 
     assert choose_dump_tool(tools, 15).major == 15  # its archive restores with 15 or newer
     assert choose_dump_tool(tools, 16).major == 16  # Debian's 15 cannot dump a 16 server
-    with pytest.raises(DumpError, match=r"PostgreSQL 17.*only pg_dump 15 .*, 16 .*postgresql-client-17"):
+    with pytest.raises(
+        DumpError, match=r"PostgreSQL 17.*only pg_dump 15 .*, 16 .*postgresql-client-17"
+    ):
         choose_dump_tool(tools, 17)
     with pytest.raises(DumpError, match="no pg_dump found"):
         choose_dump_tool([], 16)

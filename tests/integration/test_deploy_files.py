@@ -82,12 +82,24 @@ def test_compose_caddyfile__is_valid_for_caddy(tmp_path):
     if not caddy:
         pytest.skip("caddy is not installed: install Debian's caddy (apt-get install caddy)")
     result = subprocess.run(
-        [caddy, "validate", "--adapter", "caddyfile",
-         "--config", str(DEPLOY / "compose.Caddyfile")],
-        capture_output=True, text=True, timeout=60,
-        env={"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path),
-             "XDG_CONFIG_HOME": str(tmp_path), "PATH": "/usr/bin:/bin",
-             "COMMONSFED_DOMAIN": "north.test"},
+        [
+            caddy,
+            "validate",
+            "--adapter",
+            "caddyfile",
+            "--config",
+            str(DEPLOY / "compose.Caddyfile"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "HOME": str(tmp_path),
+            "XDG_DATA_HOME": str(tmp_path),
+            "XDG_CONFIG_HOME": str(tmp_path),
+            "PATH": "/usr/bin:/bin",
+            "COMMONSFED_DOMAIN": "north.test",
+        },
     )
 
     assert result.returncode == 0, result.stderr
@@ -132,7 +144,9 @@ def test_systemd_units__pass_systemd_analyze_verify(tmp_path):
 
     result = subprocess.run(
         [analyze, "verify", "--man=no", *(str(tmp_path / name) for name in UNITS)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     # verify exits 0 on unknown keys and bad values, which it only warns about
