@@ -69,15 +69,25 @@ def backup(settings: Settings, target: Path) -> dict:
         raise BackupError(f"{target} exists already; give the backup a new name")
     if not target.parent.is_dir():
         raise BackupError(f"{target.parent} is not a folder")
+    if target.is_relative_to(Path(settings.data_dir).resolve()):
+        # each backup would hold the ones before it
+        raise BackupError(f"{target} is inside the data folder; write backups elsewhere")
     with database_url(settings, prepare=False, create=False) as url:
-        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".commonsfed-backup-") as tmp:
-            dump_path = Path(tmp) / DUMP
-            major = asyncio.run(dumps.server_major(url))
-            tool = dumps.dump(url, major, dump_path)
-            manifest = _manifest(settings, url, major, tool.major, dump_path)
-            partial = Path(tmp) / "backup.partial"
-            _write_archive(partial, manifest, dump_path, settings.data_dir, skip=target)
-            os.replace(partial, target)  # whole or not at all
+        try:
+            return _dump_and_pack(settings, url, target)
+        except OSError as exc:
+            raise BackupError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+
+def _dump_and_pack(settings: Settings, url: str, target: Path) -> dict:
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".commonsfed-backup-") as tmp:
+        dump_path = Path(tmp) / DUMP
+        major = asyncio.run(dumps.server_major(url))
+        tool = dumps.dump(url, major, dump_path)
+        manifest = _manifest(settings, url, major, tool.major, dump_path)
+        partial = Path(tmp) / "backup.partial"
+        _write_archive(partial, manifest, dump_path, settings.data_dir)
+        os.replace(partial, target)  # whole or not at all
     return manifest
 
 
@@ -114,7 +124,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_archive(path: Path, manifest: dict, dump_path: Path, data_dir: Path, skip: Path) -> None:
+def _write_archive(path: Path, manifest: dict, dump_path: Path, data_dir: Path) -> None:
     with tarfile.open(path, "w:gz", compresslevel=1) as tar:
         body = json.dumps(manifest, indent=2).encode() + b"\n"
         info = tarfile.TarInfo(MANIFEST)
@@ -122,8 +132,6 @@ def _write_archive(path: Path, manifest: dict, dump_path: Path, data_dir: Path, 
         tar.addfile(info, io.BytesIO(body))
         tar.add(dump_path, DUMP)
         for file in node_files(data_dir):
-            if file.resolve() == skip:
-                continue
             try:
                 tar.add(file, f"{FILES}/{file.relative_to(data_dir).as_posix()}", recursive=False)
             except FileNotFoundError:
@@ -164,12 +172,15 @@ def restore(settings: Settings, source: Path) -> dict:
     check_empty_folder(data_dir)
     if settings.database_url:
         asyncio.run(check_empty_database(settings.database_url))
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=data_dir.parent, prefix=".commonsfed-restore-") as tmp:
-        manifest = unpack(source, Path(tmp))
-        with _undo_on_failure(data_dir):
-            _put_files(Path(tmp) / FILES, data_dir)
-            _restore_database(replace(settings, data_dir=data_dir), manifest, Path(tmp) / DUMP)
+    try:
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=data_dir.parent, prefix=".commonsfed-restore-") as tmp:
+            manifest = unpack(source, Path(tmp))
+            with _undo_on_failure(data_dir):
+                _put_files(Path(tmp) / FILES, data_dir)
+                _restore_database(replace(settings, data_dir=data_dir), manifest, Path(tmp) / DUMP)
+    except OSError as exc:  # the disk, not the archive: no room, no right to write there
+        raise BackupError(f"cannot restore into {data_dir}: {exc.strerror or exc}") from None
     return manifest
 
 
@@ -253,6 +264,8 @@ def unpack(source: Path, into: Path) -> dict:
     try:
         tar = tarfile.open(source, "r:gz")
     except (tarfile.ReadError, OSError, EOFError) as exc:
+        if _disk_error(exc):
+            raise BackupError(f"cannot read {source}: {exc.strerror}") from None
         raise _not_a_backup(source, f"not a .tar.gz archive: {exc}") from None
     try:
         with tar:
@@ -261,12 +274,20 @@ def unpack(source: Path, into: Path) -> dict:
     except BackupError:
         raise
     except _READ_ERRORS as exc:
+        if _disk_error(exc):
+            raise  # restore() names the folder
         raise BackupError(
             f"{source} is damaged or cut short ({exc or type(exc).__name__}); "
             "take the backup again, or copy it whole"
         ) from None
     _check_dump(into / DUMP, manifest, source)
     return manifest
+
+
+def _disk_error(exc: BaseException) -> bool:
+    """An error of the disk (no room, no permission), not of the archive's content: those
+    carry an errno, gzip's and tar's own errors do not."""
+    return isinstance(exc, OSError) and exc.errno is not None
 
 
 def _not_a_backup(source: Path, why: str) -> BackupError:

@@ -317,6 +317,21 @@ async def test_backup__refuses_to_write_over_a_file(settings, tmp_path, capsys):
     assert archive.read_text() == "an older backup"
 
 
+async def test_backup__refuses_a_file_inside_the_data_folder(settings, capsys):
+    # each backup there would carry the ones before it
+    settings.data_dir.mkdir(parents=True)
+    archive = settings.data_dir / "node.tar.gz"
+
+    status = await cli(
+        "backup", str(archive), "--database-url", settings.database_url,
+        "--data-dir", str(settings.data_dir),
+    )  # fmt: skip
+
+    assert status == 1
+    assert "inside the data folder" in capsys.readouterr().err
+    assert not archive.exists()
+
+
 def test_choose_dump_tool__the_oldest_that_can_dump_the_server():
     tools = [Tool("/usr/bin/pg_dump", 15), Tool("/pgserver/bin/pg_dump", 16)]
 
