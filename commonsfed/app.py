@@ -19,13 +19,15 @@ from commonsfed.federation.context import Federation, open_federation
 from commonsfed.federation.delivery import DeliveryWorker
 from commonsfed.federation.inbox_worker import InboxWorker
 from commonsfed.federation.workers import Steppable, start_in_background, stop_background
+from commonsfed.metrics import Metrics
 from commonsfed.resources import templates_dir
 from commonsfed.services.answer_inbox import node_handlers
 from commonsfed.services.export import ExportWorker
 from commonsfed.services.jobs import ScheduledJobs
 from commonsfed.services.mail_sending import mail_workers
 from commonsfed.web import addresses, answers, explore, middlewares
-from commonsfed.web.keys import ACCOUNT, FEDERATION, POOL, SETTINGS
+from commonsfed.web.keys import ACCOUNT, FEDERATION, METRICS, POOL, SETTINGS
+from commonsfed.web.metrics import metrics_middleware
 from commonsfed.web.routes import setup_routes
 from commonsfed.web.sessions import CSRF_FIELD, load_secret, session_storage, template_session
 
@@ -41,7 +43,8 @@ def create_app(settings: Settings) -> web.Application:
     secret = load_secret(settings)
     app = web.Application(
         middlewares=[
-            middlewares.unavailable_middleware,  # outermost: the database fails anywhere
+            metrics_middleware,  # outermost: it counts the status that was sent
+            middlewares.unavailable_middleware,  # the database fails anywhere
             session_middleware(session_storage(settings, secret)),
             middlewares.account_middleware,
             # before the error and CSRF middlewares, so that the pages they render have
@@ -54,6 +57,7 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=MAX_BODY,
     )
     app[SETTINGS] = settings
+    app[METRICS] = Metrics()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_federation)
     if settings.run_worker:
@@ -72,7 +76,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _federation(app: web.Application) -> AsyncIterator[None]:
-    async with open_federation(app[SETTINGS], app[POOL], node_handlers()) as federation:
+    async with open_federation(
+        app[SETTINGS], app[POOL], node_handlers(), app[METRICS]
+    ) as federation:
         app[FEDERATION] = federation
         yield
 

@@ -17,8 +17,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from commonsfed import __version__
+from commonsfed.backup import BackupError
 from commonsfed.config import ConfigError, Settings, load_settings, setting_label
 from commonsfed.datafolder import NodeRecord, RecordError, write_record
+from commonsfed.db.dumps import DumpError
 from commonsfed.db.embedded import EmbeddedError
 from commonsfed.db.lifecycle import SchemaBehind, apply_migrations, database_url
 from commonsfed.db.migrate import MigrationError
@@ -30,15 +32,15 @@ from commonsfed.serving import ListenError
 
 log = logging.getLogger("commonsfed")
 
-_FAILURES = (DatabaseUnavailable, EmbeddedError, ListenError, MigrationError, RecordError,
-             SchemaBehind, ServiceError, TransportError)
+_FAILURES = (BackupError, DatabaseUnavailable, DumpError, EmbeddedError, ListenError,
+             MigrationError, RecordError, SchemaBehind, ServiceError, TransportError)
 
 
 # commands that speak for the node to others need its public name
 _NEEDS_DOMAIN = ("serve", "worker", "lookup", "federate")
 # commands that may make a new node in an empty data folder; the others act for the node
 # already there (see commonsfed.datafolder) and refuse a folder that holds none
-_MAKE_NODES = ("serve", "migrate")
+_MAKE_NODES = ("serve", "migrate", "restore")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,7 +87,8 @@ def _flags(args: argparse.Namespace) -> dict:
     flags["run_worker"] = False if getattr(args, "no_worker", False) else None
     flags["access_log"] = False if getattr(args, "no_access_log", False) else None
     flags["confirm_email"] = False if getattr(args, "no_confirm_email", False) else None
-    for name in ("header_timeout", "body_timeout", "max_connections", "connections_per_address"):
+    for name in ("header_timeout", "body_timeout", "max_connections", "connections_per_address",
+                 "metrics_port"):
         flags[name] = getattr(args, name, None)
     return flags
 
@@ -170,6 +173,8 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", parents=[common],
                             help="run delivery, inbox and mail workers (any number, on any machine)")
+    worker.add_argument("--metrics-port", metavar="PORT",
+                        help="serve /metrics on this port (COMMONSFED_METRICS_PORT)")
     worker.set_defaults(run=cmd_worker)
 
     sub.add_parser("queue", parents=[common],
@@ -184,6 +189,7 @@ def _parser() -> argparse.ArgumentParser:
     federate.set_defaults(run=cmd_federate)
 
     _block_parser(sub, common)
+    _backup_parsers(sub, common)
     return parser
 
 
@@ -202,6 +208,17 @@ def _block_parser(sub, common: argparse.ArgumentParser) -> None:
     block.add_argument("--reason", default="", help="private reason, for the moderation log")
     block.add_argument("--undo", action="store_true", help="lift the block")
     block.set_defaults(run=cmd_block)
+
+
+def _backup_parsers(sub, common: argparse.ArgumentParser) -> None:
+    backup = sub.add_parser("backup", parents=[common],
+                            help="write the node (database, photos, keys) into one archive")
+    backup.add_argument("file", metavar="FILE", help="the archive to write, e.g. node.tar.gz")
+    backup.set_defaults(run=cmd_backup)
+    restore = sub.add_parser("restore", parents=[common],
+                             help="bring a backup back into an empty data folder or database")
+    restore.add_argument("file", metavar="FILE")
+    restore.set_defaults(run=cmd_restore)
 
 
 def _setup_logging() -> None:
@@ -329,18 +346,30 @@ def _with_federation(settings: Settings, work):
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from commonsfed import serving
     from commonsfed.app import node_workers
     from commonsfed.federation.workers import run_until_signalled
     from commonsfed.services.mail_transport import log_mail_setup
+    from commonsfed.web.metrics import metrics_server
 
     _setup_logging()
+    # bound first, as serve does: a port in use is one line before the database starts
+    port = settings.metrics_port
+    sockets = serving.listen(settings.host, port) if port else []
 
     async def work(federation):
         log.info("worker running for %s", settings.base_url)
+        if port:
+            log.info("metrics on http://%s:%d/metrics", settings.host, port)
         log_mail_setup(settings)
-        await run_until_signalled(federation.pool, node_workers(federation))
+        async with metrics_server(settings, federation.pool, federation.metrics, sockets):
+            await run_until_signalled(federation.pool, node_workers(federation))
 
-    _with_federation(settings, work)
+    try:
+        _with_federation(settings, work)
+    finally:
+        for sock in sockets:
+            sock.close()
     return 0
 
 
@@ -401,6 +430,24 @@ def cmd_block(settings: Settings, args: argparse.Namespace) -> int:
               f"deliveries, ended {outcome.follows_ended} follows")
     else:
         print(f"blocked {outcome.block.domain} with severity {block.severity}; follows kept")
+    return 0
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from commonsfed import backup
+
+    manifest = backup.backup(settings, args.file)
+    print(f"backed up {manifest['domain']} into {args.file} "
+          f"(database by pg_dump {manifest['pg_dump']})")
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from commonsfed import backup
+
+    manifest = backup.restore(settings, args.file)
+    print(f"restored {manifest['domain']} from its backup of {manifest['created']}; "
+          "start it with `commonsfed serve` (run `commonsfed migrate` first after an upgrade)")
     return 0
 
 

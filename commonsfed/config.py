@@ -84,6 +84,10 @@ class Settings:
     # a new account confirms its address before it publishes or answers; None: when the
     # node sends mail through an SMTP server
     confirm_email: bool | None = None
+    # GET /metrics for clients not on this machine: `Authorization: Bearer <token>`
+    metrics_token: str | None = field(default=None, repr=False)
+    # worker: serve /metrics on this port (on `host`); None: no metrics server
+    metrics_port: int | None = None
 
     @property
     def scheme(self) -> str:
@@ -204,6 +208,9 @@ _NAMES = {
     "smtp_url": ("COMMONSFED_SMTP_URL", "COMMONSFED_SMTP_URL"),
     "mail_from": ("COMMONSFED_MAIL_FROM", "--mail-from"),
     "confirm_email": ("COMMONSFED_CONFIRM_EMAIL", "--no-confirm-email"),
+    # no flag for the token either: it is a password
+    "metrics_token": ("COMMONSFED_METRICS_TOKEN", "COMMONSFED_METRICS_TOKEN"),
+    "metrics_port": ("COMMONSFED_METRICS_PORT", "--metrics-port"),
 }
 
 
@@ -411,6 +418,15 @@ def _parse_secret(value: str, label: str) -> str:
     return str(value)
 
 
+def _parse_metrics_token(value: str, label: str) -> str:
+    token = str(value)
+    # never repeated in the message: it is a secret
+    if not 16 <= len(token) <= 200 or not token.isascii() or not token.isprintable() or " " in token:
+        raise ConfigError(label, "must be 16 to 200 printable ASCII characters without spaces "
+                                 "(e.g. from `openssl rand -hex 32`)")
+    return token
+
+
 def _parse_handle(value: str, label: str) -> str:
     handle = str(value).strip().lower()
     if not _HANDLE_RE.match(handle):
@@ -511,5 +527,7 @@ _PARSERS = {
     "smtp_url": _parse_smtp_url,
     "mail_from": _parse_mail_from,
     "confirm_email": _parse_bool,
+    "metrics_token": _parse_metrics_token,
+    "metrics_port": _parse_port,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings)}

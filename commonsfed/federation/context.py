@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -17,6 +17,7 @@ from commonsfed.config import Settings
 from commonsfed.federation.fetch import FetchedDocument, fetch_document
 from commonsfed.federation.keys import GROUP, INSTANCE, node_keys
 from commonsfed.federation.transport import AddressPolicy, make_client_session, user_agent_for
+from commonsfed.metrics import Metrics
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class Federation:
     # the entry points (app, CLI) add handlers that need the services layer, which this
     # layer may not import (see services.answer_inbox)
     handlers: Mapping[tuple[str, str | None], Any] | None = None
+    # what the workers count (deliveries, inbox handling): the process's /metrics
+    metrics: Metrics = field(default_factory=Metrics)
 
     @property
     def uris(self) -> LocalUris:
@@ -56,6 +59,7 @@ async def open_federation(
     settings: Settings,
     pool: asyncpg.Pool,
     handlers: Mapping[tuple[str, str | None], Any] | None = None,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[Federation]:
     """The node's one HTTP session and its signing key, closed on the way out."""
     policy = AddressPolicy.from_settings(settings)
@@ -65,7 +69,7 @@ async def open_federation(
     try:
         yield Federation(
             settings, pool, session, policy, signatures.private_key_from_pem(private_pem),
-            handlers,
+            handlers, metrics or Metrics(),
         )
     finally:
         await session.close()

@@ -61,6 +61,7 @@ import asyncio
 import logging
 import random
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -395,7 +396,9 @@ class DeliveryWorker:
             return {actor: await self._keys.get(conn, settings, actor) for actor in actors}
 
     async def _deliver(self, delivery: Delivery, headers: Signed, body: bytes) -> Outcome:
+        started = time.perf_counter()
         status, retry_after, error = await self._attempt(delivery, headers, body)
+        self.federation.metrics.delivery_seconds.observe(time.perf_counter() - started)
         return classify(
             status,
             error,
@@ -434,6 +437,8 @@ class DeliveryWorker:
     async def _record(self, pairs: Sequence[Pair]) -> None:
         """Write outcomes that came in together, and what they say about their hosts, in one
         transaction. A delivery a heartbeat found taken over is left to its new owner."""
+        for _, outcome in pairs:  # attempts made, recorded here or not
+            self.federation.metrics.count_delivery(outcome.kind)
         pairs = [(d, o) for d, o in pairs if self._held.let_go(d.id)]
         if not pairs:
             return

@@ -58,15 +58,37 @@ MAX_RECIPIENTS = 5_000
 _ADDRESSING = ("to", "cc", "bto", "bcc", "audience")
 
 
+# a refusal's reason as /metrics counts it, when the raise names none: by status
+_REASONS = {
+    400: "malformed",
+    401: "signature",
+    403: "forbidden",
+    404: "no_such_actor",
+    410: "actor_gone",
+    413: "too_large",
+    415: "content_type",
+    503: "busy",
+}
+
+
 class InboxRefused(Exception):
     """The inbox will not take this request: `status` and a short message for the peer,
-    and for a 503 the seconds after which to try again."""
+    and for a 503 the seconds after which to try again. `reason` is a code for /metrics
+    (one of a few, unlike the message, which quotes the peer)."""
 
-    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        retry_after: int | None = None,
+        *,
+        reason: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.retry_after = retry_after
+        self.reason = reason or _REASONS.get(status, str(status))
 
 
 class Dropped(Exception):
@@ -111,9 +133,9 @@ def parse_activity(body: bytes) -> Incoming:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise InboxRefused(400, "body is not valid JSON") from None
+        raise InboxRefused(400, "body is not valid JSON", reason="not_json") from None
     if not isinstance(document, dict):
-        raise InboxRefused(400, "body is not a JSON object")
+        raise InboxRefused(400, "body is not a JSON object", reason="not_json")
     activity_id = _required_string(document.get("id"), "id")
     kind = _required_string(document.get("type"), "type")
     actor = document.get("actor")
@@ -128,11 +150,13 @@ def check_limits(document: dict[str, Any]) -> None:
     try:
         jsonld.check_size(document)
     except jsonld.JsonLdError as exc:
-        raise InboxRefused(400, str(exc)) from None
+        raise InboxRefused(400, str(exc), reason="too_big") from None
     count = recipient_count(document)
     if count > MAX_RECIPIENTS:
         raise InboxRefused(
-            400, f"the activity addresses {count} recipients; at most {MAX_RECIPIENTS}"
+            400,
+            f"the activity addresses {count} recipients; at most {MAX_RECIPIENTS}",
+            reason="too_many_recipients",
         )
 
 
@@ -259,7 +283,7 @@ async def check_key_domain(fed: Federation, key_id: str) -> None:
         try:
             await check_domain(conn, fed.settings, domain)
         except DomainRefused as exc:
-            raise InboxRefused(403, str(exc)) from None
+            raise InboxRefused(403, str(exc), reason="domain_policy") from None
 
 
 async def authenticate(
@@ -310,14 +334,22 @@ def _remember(keys: KeyCache, actor: RemoteActor) -> CachedKey | None:
 def check_signer_is_actor(signer: RemoteActor, incoming: Incoming) -> None:
     """Only the actor itself may sign its activity, else anyone could speak for anyone."""
     if signer.uri != incoming.actor:
-        raise InboxRefused(401, f"signed by {signer.uri}, but the actor is {incoming.actor}")
+        raise InboxRefused(
+            401,
+            f"signed by {signer.uri}, but the actor is {incoming.actor}",
+            reason="signer_not_actor",
+        )
 
 
 def check_id_on_actor_host(incoming: Incoming) -> None:
     """An actor mints ids on its own server only; a foreign id could overwrite another's."""
     # the actor is the signer's own URI by now, so it parses; a broken id does not match it
     if host_of(incoming.id) != domain_of(incoming.actor):
-        raise InboxRefused(403, f"activity id {incoming.id} is not on {domain_of(incoming.actor)}")
+        raise InboxRefused(
+            403,
+            f"activity id {incoming.id} is not on {domain_of(incoming.actor)}",
+            reason="foreign_id",
+        )
 
 
 class WakeUps:
@@ -538,7 +570,9 @@ async def store(
         # valid JSON that jsonb cannot hold: a \u0000 escape
         raise InboxRefused(400, "the activity contains a NUL character") from None
     if result == "refused":
-        raise InboxRefused(403, f"this node does not federate with {signer.domain}")
+        raise InboxRefused(
+            403, f"this node does not federate with {signer.domain}", reason="domain_policy"
+        )
     return result == "stored"
 
 

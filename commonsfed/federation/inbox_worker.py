@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -127,11 +128,13 @@ class InboxWorker:
         return item
 
     async def process_one(self, item: InboxItem) -> Outcome:
+        started = time.perf_counter()
         try:
             outcome = await self._run(item)
         except Exception:
             self._held.let_go(item.id)  # not renewed any more: tried again when its lease ends
             raise
+        self.fed.metrics.inbox_handled.labels(outcome.state).observe(time.perf_counter() - started)
         await self._record(item, outcome)
         return outcome
 

@@ -8,12 +8,13 @@ this order, are in `commonsfed/federation/inbox.py`.
 from __future__ import annotations
 
 import logging
+import time
 
 from aiohttp import web
 
 from commonsfed.federation import inbox
 from commonsfed.services import actors
-from commonsfed.web.keys import FEDERATION, POOL, SETTINGS
+from commonsfed.web.keys import FEDERATION, METRICS, POOL, SETTINGS
 from commonsfed.web.middlewares import csrf_exempt
 
 log = logging.getLogger(__name__)
@@ -54,17 +55,25 @@ class Inboxes:
 
     @csrf_exempt
     async def personal(self, request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        try:
-            await actors.local_actor(request.app[POOL], request.app[SETTINGS], name)
-        except actors.ActorGone as exc:
-            return peer_error(410, str(exc))
-        except actors.ActorNotFound as exc:
-            return peer_error(404, str(exc))
-        return await self._receive(request)
+        return await self._receive(request, personal=True)
 
-    async def _receive(self, request: web.Request) -> web.Response:
+    async def _receive(self, request: web.Request, *, personal: bool = False) -> web.Response:
+        """`_accept`, counted and timed for /metrics."""
+        started = time.perf_counter()
+        outcome, reason = "error", ""
         try:
+            response, outcome, reason = await self._accept(request, personal)
+            return response
+        finally:
+            metrics = request.app[METRICS]
+            metrics.inbox_requests.labels(outcome, reason).inc()
+            metrics.inbox_seconds.labels(outcome).observe(time.perf_counter() - started)
+
+    async def _accept(self, request: web.Request, personal: bool) -> tuple[web.Response, str, str]:
+        """The answer, with the outcome and the refusal's reason as /metrics counts them."""
+        try:
+            if personal:
+                await _check_resident(request)
             inbox.check_declared_size(request.content_length)  # before reading any of it
             inbox.check_content_type(request.headers.get("Content-Type"))
             body = await read_body(request)
@@ -74,10 +83,21 @@ class Inboxes:
             log.info(
                 "%s refused with %d: %s", request.path, exc.status, exc.message[:_LOGGED_REASON]
             )
-            return peer_error(exc.status, exc.message, exc.retry_after)
+            return peer_error(exc.status, exc.message, exc.retry_after), "refused", exc.reason
         except inbox.Dropped as exc:
             log.info("%s accepted and dropped: %s", request.path, str(exc)[:_LOGGED_REASON])
-            return web.Response(status=202)
+            return web.Response(status=202), "dropped", ""
         if not stored:
             log.debug("%s: already had this activity", request.path)
-        return web.Response(status=202)
+        return web.Response(status=202), "accepted" if stored else "duplicate", ""
+
+
+async def _check_resident(request: web.Request) -> None:
+    """A personal inbox's resident must exist (404) and not have left (410)."""
+    name = request.match_info["name"]
+    try:
+        await actors.local_actor(request.app[POOL], request.app[SETTINGS], name)
+    except actors.ActorGone as exc:
+        raise inbox.InboxRefused(410, str(exc)) from None
+    except actors.ActorNotFound as exc:
+        raise inbox.InboxRefused(404, str(exc)) from None

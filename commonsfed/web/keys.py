@@ -7,11 +7,13 @@ from aiohttp import web
 
 from commonsfed.config import Settings
 from commonsfed.federation.context import Federation
+from commonsfed.metrics import Metrics
 from commonsfed.models import Account
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 FEDERATION = web.AppKey("federation", Federation)
+METRICS = web.AppKey("metrics", Metrics)
 
 # the logged-in Account, or None
 ACCOUNT = web.RequestKey("account", Account | None)

@@ -21,6 +21,7 @@ from commonsfed.web import (
     inbox,
     listings,
     mail,
+    metrics,
     profile,
     recovery,
     settings,
@@ -130,6 +131,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get(category + "/" + feed, feeds.category)
     app.router.add_get("/users/{name}/" + feed, feeds.resident)
     app.router.add_get("/healthz", health.healthz, name="healthz")
+    app.router.add_get("/metrics", metrics.metrics_page, name="metrics")
     app.router.add_get("/.well-known/webfinger", wellknown.webfinger)
     app.router.add_get("/.well-known/host-meta", wellknown.host_meta)
     app.router.add_get("/.well-known/host-meta.json", wellknown.host_meta)
