@@ -301,8 +301,9 @@ async def test_moderator__forwarding_a_report_about_a_resident_is_refused(alice,
 
 
 async def test_moderator__a_report_that_does_not_exist_is_404(mo):
-    assert (await mo.get("/admin/reports/4242")).status == 404
-    assert (await act(mo, 4242, "resolve", reason="x")).status == 404
+    for response in (await mo.get("/admin/reports/4242"),
+                     await act(mo, 4242, "resolve", reason="x")):  # fmt: skip
+        assert response.status == 404 and "There is no such report." in await text(response)
 
 
 async def test_resident__acting_on_reports_is_403_and_changes_nothing(alice, bob, mo, pool):
