@@ -177,8 +177,8 @@ async def file_report(
 ) -> int:
     """File the resident's report of what `form` names; returns its id. Raises
     ValidationError (bad category, comment too long, nothing to report) or RateLimited."""
-    category, comment = _read(form)
     subject = await find_subject(pool, settings, account, form)
+    category, comment = _read(form)
     async with pool.acquire() as conn, conn.transaction():
         await _throttle(conn, account, now or datetime.now(UTC))
         if await q.open_duplicate(conn, account.id, subject.about, subject.target_uris):
