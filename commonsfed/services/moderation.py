@@ -38,15 +38,22 @@ def read_reason(reason: str, what: str = "reason") -> str:
     """The reason a moderator gave: required, and at most moderation_log.MAX_REASON long."""
     reason = reason.strip()
     if not reason:
-        raise ValidationError({what: "Say why: the person concerned is told, and the log keeps it."})
+        raise ValidationError(
+            {what: "Say why: the person concerned is told, and the log keeps it."}
+        )
     if len(reason) > moderation_log.MAX_REASON:
         raise ValidationError({what: f"Keep it to {moderation_log.MAX_REASON} characters."})
     return reason
 
 
 async def remove_listing(
-    pool: asyncpg.Pool, settings: Settings, moderator: Account, uid: str, reason: str,
-    *, report_id: int | None = None,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    moderator: Account,
+    uid: str,
+    reason: str,
+    *,
+    report_id: int | None = None,
 ) -> None:
     """Remove a listing for a reason, tell its author why, log it; resolve the open reports
     about it (`report_id`: the report the moderator acted from, which must name it)."""
@@ -75,7 +82,9 @@ async def remove_listing(
     await remove_photos(settings, photos)
 
 
-async def _tell_author(conn: asyncpg.Connection, listing: Listing, entry_id: int, reason: str) -> None:
+async def _tell_author(
+    conn: asyncpg.Connection, listing: Listing, entry_id: int, reason: str
+) -> None:
     await notes_q.insert_moderation_notice(conn, listing.author_id, entry_id)
     author = await accounts_q.get_account(conn, listing.author_id)
     if author is None or not author.is_active or not author.email:

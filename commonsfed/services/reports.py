@@ -114,7 +114,11 @@ async def _remote_listing(conn, uris: LocalUris, account: Account, uri: str) -> 
 
 
 async def _message(conn, uris: LocalUris, account: Account, value: str) -> Subject:
-    row = await q.message_for_report(conn, int(value)) if value.isdigit() and len(value) < 18 else None
+    row = (
+        await q.message_for_report(conn, int(value))
+        if value.isdigit() and len(value) < 18
+        else None
+    )
     parties = (row["respondent_account_id"], row["listing_author_id"]) if row else ()
     if row is None or account.id not in parties or row["kind"] != "message":
         raise _nothing("There is no such message in your conversations.")
@@ -172,8 +176,12 @@ def _read(form: Mapping[str, Any]) -> tuple[str, str]:
 
 
 async def file_report(
-    pool: asyncpg.Pool, settings: Settings, account: Account, form: Mapping[str, Any],
-    *, now: datetime | None = None,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    account: Account,
+    form: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
 ) -> int:
     """File the resident's report of what `form` names; returns its id. Raises
     ValidationError (bad category, comment too long, nothing to report) or RateLimited."""

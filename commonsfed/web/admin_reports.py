@@ -104,7 +104,11 @@ async def remove_listing(request: web.Request) -> web.Response:
 
     async def remove(pool, settings, moderator, report_id, form) -> None:
         await moderation.remove_listing(
-            pool, settings, moderator, _text(form, "uid"), _text(form, "reason"),
+            pool,
+            settings,
+            moderator,
+            _text(form, "uid"),
+            _text(form, "reason"),
             report_id=report_id,
         )
 

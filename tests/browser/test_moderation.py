@@ -64,7 +64,8 @@ async def bob_reports(page, node: LiveNode, uid: str) -> None:
     await page.goto(node.url(f"/listings/{uid}"))
     await page.get_by_role("link", name="Report this listing").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Report the listing “Nearly new e-bike” by @alice")
+        "Report the listing “Nearly new e-bike” by @alice"
+    )
     await page.get_by_role("radio", name="A scam or fraud").check()
     await page.get_by_label("Anything the moderators should know").fill("Wants money first.")
     await snap(page, "moderation-1-report")

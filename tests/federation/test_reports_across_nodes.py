@@ -45,7 +45,8 @@ async def test_forward__reaches_the_reported_persons_node_as_a_flag_without_the_
 
         # north has a Flag from south's instance actor, naming alice and the drill, no reporter
         [item] = await north.query(
-            "SELECT activity FROM inbox_items WHERE activity->>'type' = 'Flag'")
+            "SELECT activity FROM inbox_items WHERE activity->>'type' = 'Flag'"
+        )
         flag = orjson.loads(item["activity"])
         assert flag["actor"] == south.url("/actor") and flag["content"] == COMMENT
         assert flag["object"] == [alice_uri, drill_uri]
@@ -53,7 +54,10 @@ async def test_forward__reaches_the_reported_persons_node_as_a_flag_without_the_
         [report] = await north.query("SELECT * FROM reports")
         assert report["reporter_uri"] == south.url("/actor")
         assert (report["about"], report["listing_uid"], report["target_actor_uri"]) == (
-            "listing", drill.uid, alice_uri)
+            "listing",
+            drill.uid,
+            alice_uri,
+        )
         assert report["content"] == COMMENT and report["reporter_account_id"] is None
 
         # on south the report says it went, and it cannot go twice

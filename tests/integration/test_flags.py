@@ -36,7 +36,9 @@ async def reports(db) -> list[dict]:
 async def test_flag__in_mastodons_shape_becomes_a_report_about_the_listing(fed, db):
     # Given alice's bike, and Mastodon's Flag about it (its ids moved to this node)
     uid = await alices_bike(fed, db)
-    text = (DATA / "mastodon_flag.json").read_text().replace("https://north.test", "http://localhost")
+    text = (
+        (DATA / "mastodon_flag.json").read_text().replace("https://north.test", "http://localhost")
+    )
     flag = json.loads(text.replace("01HX3Q9Z8K2M4N6P8R0T2V4X6Z", uid))
     await add_remote_actor(db, flag["actor"], "Application")
 
@@ -49,7 +51,11 @@ async def test_flag__in_mastodons_shape_becomes_a_report_about_the_listing(fed, 
     assert report["activity_uri"] == flag["id"]
     assert report["reporter_uri"] == "https://mastodon.example/actor"
     assert report["reporter_account_id"] is None
-    assert (report["about"], report["listing_uid"], report["quoted"]) == ("listing", uid, "Red bike")
+    assert (report["about"], report["listing_uid"], report["quoted"]) == (
+        "listing",
+        uid,
+        "Red bike",
+    )
     assert report["target_actor_uri"] == ALICE and report["category"] == "other"
     assert report["target_uris"] == [ALICE, f"http://localhost/listings/{uid}"]
     assert report["content"].startswith("Asks for a deposit") and report["resolved_at"] is None
@@ -93,7 +99,10 @@ async def test_flag__about_a_message_a_resident_sent_keeps_its_text(fed, db):
 
     [report] = await reports(db)
     assert (report["about"], report["quoted"], report["target_actor_uri"]) == (
-        "message", "Pay me first", ALICE)
+        "message",
+        "Pay me first",
+        ALICE,
+    )
 
 
 # --- through the inbox: a Flag from a host that does not own its actor -----------------------

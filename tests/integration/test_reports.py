@@ -68,8 +68,13 @@ async def reported(client, about: dict, **options) -> int:
 
 
 async def act(client, report_id: int, action: str, **data):
-    return await post_form(client, f"/admin/reports/{report_id}/{action}", data,
-                           form_path=f"/admin/reports/{report_id}", allow_redirects=False)
+    return await post_form(
+        client,
+        f"/admin/reports/{report_id}/{action}",
+        data,
+        form_path=f"/admin/reports/{report_id}",
+        allow_redirects=False,
+    )
 
 
 # --- residents report ------------------------------------------------------------------------
@@ -87,7 +92,12 @@ async def test_report__a_listing_from_its_page_reaches_the_moderators_queue(alic
 
     [row] = await rows(pool, "SELECT * FROM reports")
     assert (row["about"], row["listing_uid"], row["category"], row["content"], row["quoted"]) == (
-        "listing", uid, "scam", "Wants a deposit", "Red bike")
+        "listing",
+        uid,
+        "scam",
+        "Wants a deposit",
+        "Red bike",
+    )
     assert row["target_actor_uri"] == "http://localhost/users/alice"
     assert row["reporter_uri"] == "http://localhost/users/bob" and row["activity_uri"] is None
     queue = await text(await mo.get("/admin/reports"))
@@ -128,8 +138,12 @@ async def test_report__a_person_from_their_profile(alice, bob, pool):
     await reported(bob, {"person": "alice"}, category="harassment", comment="")
 
     [row] = await rows(pool, "SELECT about, target_actor_uri, target_uris, category FROM reports")
-    assert row == {"about": "person", "target_actor_uri": "http://localhost/users/alice",
-                   "target_uris": ["http://localhost/users/alice"], "category": "harassment"}
+    assert row == {
+        "about": "person",
+        "target_actor_uri": "http://localhost/users/alice",
+        "target_uris": ["http://localhost/users/alice"],
+        "category": "harassment",
+    }
 
 
 @pytest.mark.parametrize("about, message", [
