@@ -24,7 +24,7 @@ from commonsfed.db.lifecycle import SchemaBehind, apply_migrations, database_url
 from commonsfed.db.migrate import MigrationError
 from commonsfed.db.pool import DatabaseUnavailable, close_pool, create_pool, describe_url
 from commonsfed.federation.transport import TransportError
-from commonsfed.models import ROLES
+from commonsfed.models import ROLES, SEVERITIES
 from commonsfed.services.errors import ServiceError
 from commonsfed.serving import ListenError
 
@@ -78,7 +78,7 @@ def _log_level(level: str) -> Iterator[None]:
 def _flags(args: argparse.Namespace) -> dict:
     names = ("domain", "host", "port", "database_url", "data_dir", "instance_name",
              "instance_description", "registration", "neighbourhood_handle", "federation",
-             "resolve", "timezone", "log_level", "mail_from")
+             "group_follows", "resolve", "timezone", "log_level", "mail_from")
     flags = {name: getattr(args, name, None) for name in names}
     flags["dev"] = True if getattr(args, "dev", False) else None
     flags["secure_mode"] = True if getattr(args, "secure_mode", False) else None
@@ -103,6 +103,9 @@ def _settings_flags() -> argparse.ArgumentParser:
     group.add_argument("--registration", help="open, approval or closed")
     group.add_argument("--neighbourhood-handle", help="the Group actor's name (default neighbourhood)")
     group.add_argument("--federation", help="open (with domain blocks) or allowlist")
+    group.add_argument("--group-follows",
+                       help="auto (the default) or manual: other nodes' follows of the Group "
+                            "wait for an admin")
     group.add_argument("--timezone", help="the neighbourhood's time zone, e.g. Europe/Berlin (default UTC)")
     group.add_argument("--secure-mode", action="store_true", help="require signed fetches")
     group.add_argument("--resolve", help="dev only: name=ip:port,... for test nodes")
@@ -180,12 +183,25 @@ def _parser() -> argparse.ArgumentParser:
     federate.add_argument("--undo", action="store_true", help="stop following it")
     federate.set_defaults(run=cmd_federate)
 
+    _block_parser(sub, common)
+    return parser
+
+
+def _block_parser(sub, common: argparse.ArgumentParser) -> None:
     block = sub.add_parser("block", parents=[common],
-                           help="stop accepting from and delivering to a domain")
+                           help="block a domain: suspend (the default), limit, or only reject "
+                                "its media or reports")  # fmt: skip
     block.add_argument("target", metavar="DOMAIN")
+    block.add_argument("--severity", choices=SEVERITIES, default="suspend",
+                       help="suspend: refuse everything, end follows, drop its content; "
+                            "limit: keep it out of public places, its follows need approval; "
+                            "none: only the rejections below")  # fmt: skip
+    block.add_argument("--reject-media", action="store_true", help="do not show its pictures")
+    block.add_argument("--reject-reports", action="store_true", help="drop its reports")
+    block.add_argument("--comment", default="", help="public comment, shown on /about")
+    block.add_argument("--reason", default="", help="private reason, for the moderation log")
     block.add_argument("--undo", action="store_true", help="lift the block")
     block.set_defaults(run=cmd_block)
-    return parser
 
 
 def _setup_logging() -> None:
@@ -366,14 +382,25 @@ def cmd_federate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_block(settings: Settings, args: argparse.Namespace) -> int:
-    from commonsfed.services import follows
+    from commonsfed.models import DomainPolicy
+    from commonsfed.services import domains
 
     if args.undo:
-        lifted = _with_federation(settings, lambda fed: follows.unblock_domain(fed, args.target))
+        lifted = _with_pool(settings, lambda pool, settings: domains.unblock_domain(
+            pool, settings, None, args.target, args.reason))
         print(f"unblocked {args.target}" if lifted else f"{args.target} was not blocked")
         return 0
-    dropped = _with_federation(settings, lambda fed: follows.block_domain(fed, args.target))
-    print(f"blocked {args.target}; dropped {dropped} pending deliveries")
+    block = DomainPolicy(
+        args.target, "block", args.severity, args.reject_media, args.reject_reports,
+        public_comment=args.comment, note=args.reason,
+    )
+    outcome = _with_pool(settings, lambda pool, settings: domains.block_domain(
+        pool, settings, None, block))
+    if block.severity == "suspend":
+        print(f"blocked {outcome.block.domain}; dropped {outcome.deliveries_dropped} pending "
+              f"deliveries, ended {outcome.follows_ended} follows")
+    else:
+        print(f"blocked {outcome.block.domain} with severity {block.severity}; follows kept")
     return 0
 
 

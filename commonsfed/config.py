@@ -23,6 +23,7 @@ from commonsfed.datafolder import RecordError, read_record, record_path
 
 REGISTRATION_MODES = ("open", "approval", "closed")
 FEDERATION_MODES = ("open", "allowlist")
+GROUP_FOLLOW_MODES = ("auto", "manual")  # whether other nodes' follows of the Group wait for an admin
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 # A host name made of DNS labels, or an IPv4 address, with an optional port.
@@ -56,6 +57,9 @@ class Settings:
     dev: bool = False
     neighbourhood_handle: str = "neighbourhood"
     federation: str = "open"
+    # follows of the neighbourhood's Group from other nodes: accepted at once, or kept
+    # waiting for an admin at /admin/follows
+    group_follows: str = "auto"
     secure_mode: bool = False
     # dev/test only: host name -> "ip:port", so several nodes with real names share a machine
     resolve: Mapping[str, str] = field(default_factory=dict)
@@ -185,6 +189,7 @@ _NAMES = {
     "dev": ("COMMONSFED_DEV", "--dev"),
     "neighbourhood_handle": ("COMMONSFED_NEIGHBOURHOOD_HANDLE", "--neighbourhood-handle"),
     "federation": ("COMMONSFED_FEDERATION", "--federation"),
+    "group_follows": ("COMMONSFED_GROUP_FOLLOWS", "--group-follows"),
     "secure_mode": ("COMMONSFED_SECURE_MODE", "--secure-mode"),
     "resolve": ("COMMONSFED_RESOLVE", "--resolve"),
     "run_worker": ("COMMONSFED_RUN_WORKER", "--no-worker"),
@@ -492,6 +497,7 @@ _PARSERS = {
     "dev": _parse_bool,
     "neighbourhood_handle": _parse_handle,
     "federation": _parse_choice(FEDERATION_MODES),
+    "group_follows": _parse_choice(GROUP_FOLLOW_MODES),
     "secure_mode": _parse_bool,
     "resolve": _parse_resolve,
     "run_worker": _parse_bool,

@@ -142,3 +142,23 @@ class ModerationEntry:
     reason: str
     details: dict
     created_at: datetime
+
+
+SEVERITIES = ("suspend", "limit", "none")  # of a domain block, as Mastodon has them
+
+
+@dataclass(frozen=True)
+class DomainPolicy:
+    """The admin's decision about another domain: a block (with Mastodon's severity and
+    rejections) or, in allow-list federation, an allowance. `note` is the private reason;
+    `public_comment` is what /about shows."""
+
+    domain: str
+    policy: str  # block or allow
+    severity: str = "suspend"  # of a block: suspend, limit or none (see SEVERITIES)
+    reject_media: bool = False
+    reject_reports: bool = False
+    public_comment: str = ""
+    obfuscate: bool = False
+    note: str = ""
+    created_at: datetime | None = None

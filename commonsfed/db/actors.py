@@ -132,8 +132,15 @@ async def get_remote_profile(conn: asyncpg.Connection, uri: str) -> RemoteProfil
     """What a cached actor shows of itself, for pages (which sanitise its HTML)."""
     row = await conn.fetchrow(
         """
-        SELECT uri, domain, preferred_username, name, summary, icon_url, area, fields
-        FROM remote_actors WHERE uri = $1
+        SELECT uri, domain, preferred_username, name, summary, area, fields,
+            -- a picture from a domain whose media the admins reject (or that they
+            -- suspended) is not shown: no page makes browsers load it from there
+            CASE WHEN EXISTS (
+                SELECT 1 FROM domain_policies d
+                WHERE d.policy = 'block' AND (d.reject_media OR d.severity = 'suspend')
+                  AND d.domain IN (ra.domain, split_part(split_part(ra.icon_url, '://', 2), '/', 1))
+            ) THEN NULL ELSE icon_url END AS icon_url
+        FROM remote_actors ra WHERE uri = $1
         """,
         uri,
     )

@@ -33,14 +33,17 @@ class NewItem:
 
 
 # Every row's domain policy is read in the same statement as the insert, and every row gets
-# its own result, in the order given: "refused" (its policy is not in $6), "stored", or
+# its own result, in the order given: "refused" (its policy is not in $6; a block that is not
+# a suspension reads as 'limited', see federation.policy), "stored", or
 # "duplicate" (stored before). The rows must have distinct activity ids.
 _INSERT = """
     WITH incoming AS (
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[])
             WITH ORDINALITY AS t (activity_id, actor_uri, activity, domain, gated, n)
     ), gate AS (
-        SELECT incoming.*, NOT gated OR coalesce(p.policy, '') = ANY($6::text[]) AS open
+        SELECT incoming.*, NOT gated OR (CASE WHEN p.policy = 'block' AND p.severity <> 'suspend'
+                                              THEN 'limited' ELSE coalesce(p.policy, '') END)
+                                         = ANY($6::text[]) AS open
         FROM incoming LEFT JOIN domain_policies AS p ON p.domain = incoming.domain
     ), stored AS (
         INSERT INTO inbox_items (activity_id, actor_uri, activity)

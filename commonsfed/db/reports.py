@@ -164,15 +164,6 @@ async def open_duplicate(
 # --- what a Flag may name ------------------------------------------------------------------
 
 
-async def domain_rejects_reports(conn: asyncpg.Connection, domain: str) -> bool:
-    """The admins refuse reports from this domain (Mastodon's `reject_reports`)."""
-    return bool(
-        await conn.fetchval(
-            "SELECT reject_reports FROM domain_policies WHERE domain = $1", domain.lower()
-        )
-    )
-
-
 async def local_person(conn: asyncpg.Connection, username: str) -> asyncpg.Record | None:
     """A resident who is still here (not deleted): id and username."""
     return await conn.fetchrow(

@@ -172,8 +172,10 @@ def _remote_conditions(f: Filter, cursor: Cursor | None, p: _Params) -> list[str
         # state (an endTime past) is read by listing_from_ap
         "coalesce(r.document->'publishes'->>'vf:finished', "
         "r.document->'publishes'->>'finished', '') <> 'true'",
-        "NOT EXISTS (SELECT 1 FROM domain_policies d "
-        "WHERE d.domain = r.domain AND d.policy = 'block')",
+        # a limited domain stays out of public places, as Mastodon keeps a silenced one out
+        # of its public timelines
+        "NOT EXISTS (SELECT 1 FROM domain_policies d WHERE d.domain = r.domain "
+        "AND d.policy = 'block' AND d.severity IN ('limit', 'suspend'))",
     ]
     if f.purpose is not None:
         where.append(f"r.document->>'purpose' = {p(f.purpose)}")

@@ -20,7 +20,7 @@ from commonsfed.db import reports as q
 from commonsfed.db.reports import NewReport
 from commonsfed.federation.context import Federation
 from commonsfed.federation.errors import Refused
-from commonsfed.federation.policy import domain_of
+from commonsfed.federation.policy import domain_of, rejects_reports
 
 
 async def verify_flag(fed: Federation, activity: dict[str, Any]) -> NewReport | None:
@@ -29,7 +29,7 @@ async def verify_flag(fed: Federation, activity: dict[str, Any]) -> NewReport | 
     except FlagError as exc:
         raise Refused(str(exc)) from exc
     async with fed.pool.acquire() as conn:
-        if await q.domain_rejects_reports(conn, domain_of(activity["actor"])):
+        if await rejects_reports(conn, domain_of(activity["actor"])):
             return None
         named = [found for uri in flag.objects if (found := await _here(conn, fed, uri))]
     if not named:

@@ -57,6 +57,7 @@ from commonsfed.federation.errors import (  # noqa: F401  (Retry and fetch_failu
     fetch_failure,
 )
 from commonsfed.federation.fetch import FetchError, Gone
+from commonsfed.federation.policy import is_limited
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,9 @@ async def verify_follow(fed: Federation, activity: dict[str, Any]) -> FollowPlan
     # the inbox cached the signer when it checked the signature: a cache read
     follower = await _remote_actor(fed, activity["actor"])
     async with fed.pool.acquire() as conn:
-        by_hand = await _local_followee(conn, fed, followed)
+        # as Mastodon holds a silenced account's follows as requests
+        by_hand = await _local_followee(conn, fed, followed) or await is_limited(
+            conn, follower.domain)
         existing = await follows_q.get_follow(conn, follower.uri, followed)
         name = fed.uris.local_username(followed) or ""
         blocked = await blocks_q.username_blocks_actor(conn, name, follower.uri)
@@ -179,9 +182,9 @@ async def _local_followee(conn: asyncpg.Connection, fed: Federation, uri: str | 
     no such actor."""
     name = fed.uris.local_username(uri) if uri and fed.uris.is_local(uri) else None
     if name is not None and name == fed.settings.neighbourhood_handle:
-        # the Group accepts whoever reaches it: the inbox already refused the domains the
-        # admin does not federate with
-        return False
+        # the Group accepts whoever reaches it (the inbox already refused the domains the
+        # admin does not federate with), unless the admins decide whom it joins
+        return fed.settings.group_follows == "manual"
     account = await follows_q.local_followee(conn, name) if name else None
     if account is None:
         raise Refused(f"{uri} is not an actor one can follow here")

@@ -42,7 +42,7 @@ from commonsfed.db import actors as actors_q
 from commonsfed.db import inbox as q
 from commonsfed.db.pool import DATABASE_ERRORS
 from commonsfed.federation.context import Federation
-from commonsfed.federation.policy import DomainRefused, check_domain, domain_of
+from commonsfed.federation.policy import DomainRefused, check_domain, domain_of, permitted
 from commonsfed.federation.verify import NotVerified, verify_request
 
 log = logging.getLogger(__name__)
@@ -509,7 +509,7 @@ class NodeInbox:
 def open_policies(settings: Settings) -> list[str]:
     """The policies ("" for none) under which `policy.is_allowed` lets another domain in,
     so the insert can apply the rule itself."""
-    return ["", "allow"] if settings.federation == "open" else ["allow"]
+    return permitted(settings)
 
 
 def permitted_policies(settings: Settings, domain: str) -> list[str] | None:

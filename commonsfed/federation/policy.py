@@ -1,7 +1,13 @@
 """Whom this node federates with: open federation with blocks, or an allow-list.
 
-A block always wins. In allow-list mode only allowed domains may deliver to us or be
-delivered to; in open mode everyone but the blocked may.
+A domain block has Mastodon's severities. `suspend` refuses everything from the domain
+(and services.domains drops what it sent before); `limit` lets it in but keeps its content
+out of public places (/explore, search) and makes its follows wait for approval, as
+Mastodon's "silence" does; `none` only applies the block's rejections: `reject_media`
+(its actors' pictures are not shown) and `reject_reports` (its Flags are dropped).
+
+In allow-list mode only allowed domains may deliver to us or be delivered to; in open mode
+everyone but the suspended may. A suspension always wins.
 """
 
 from __future__ import annotations
@@ -13,6 +19,10 @@ import asyncpg
 from commonsfed.config import Settings
 from commonsfed.db import policies as q
 
+# What the inbox's insert compares (db.inbox reads it in SQL): the domain's policy, with a
+# block that is not a suspension read as "limited"; "" for a domain with no policy.
+LIMITED = "limited"
+
 
 class DomainRefused(Exception):
     """This node does not federate with the domain; a 403 for peers."""
@@ -22,16 +32,41 @@ def domain_of(uri: str) -> str:
     return urlsplit(uri).netloc.lower()
 
 
+def permitted(settings: Settings) -> list[str]:
+    """The policies (as the inbox reads them, see LIMITED) that let a domain in."""
+    return ["", "allow", LIMITED] if settings.federation == "open" else ["allow"]
+
+
 async def is_allowed(conn: asyncpg.Connection, settings: Settings, domain: str) -> bool:
     domain = domain.lower()
     if domain == settings.domain:
         return True
-    policy = await q.get_policy(conn, domain)
-    if policy == "block":
-        return False
-    return settings.federation == "open" or policy == "allow"
+    decision = await q.get_domain_policy(conn, domain)
+    if decision is None:
+        return "" in permitted(settings)
+    if decision.policy == "block" and decision.severity != "suspend":
+        return LIMITED in permitted(settings)
+    return decision.policy in permitted(settings)
 
 
 async def check_domain(conn: asyncpg.Connection, settings: Settings, domain: str) -> None:
     if not await is_allowed(conn, settings, domain):
         raise DomainRefused(f"this node does not federate with {domain}")
+
+
+async def is_limited(conn: asyncpg.Connection, domain: str) -> bool:
+    """Whether `domain` is limited: its follows wait for approval, its content stays out
+    of public places."""
+    decision = await q.get_domain_policy(conn, domain.lower())
+    return decision is not None and decision.policy == "block" and decision.severity == "limit"
+
+
+async def rejects_reports(conn: asyncpg.Connection, domain: str) -> bool:
+    """Whether the admins block `domain` with reject_reports: its Flags are dropped, as
+    Mastodon drops them, without a word to the sender."""
+    return await q.domain_flag(conn, domain.lower(), "reject_reports")
+
+
+async def rejects_media(conn: asyncpg.Connection, domain: str) -> bool:
+    """Whether the admins block `domain` with reject_media: its pictures are not shown."""
+    return await q.domain_flag(conn, domain.lower(), "reject_media")

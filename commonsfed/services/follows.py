@@ -8,21 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from commonsfed.ap import activities as ap_activities
 from commonsfed.ap.actors import RemoteActor
 from commonsfed.config import HOST_RE
 from commonsfed.db import activities as activities_q
 from commonsfed.db import actors as actors_q
-from commonsfed.db import deliveries as deliveries_q
 from commonsfed.db import follows as follows_q
-from commonsfed.db import policies as policies_q
 from commonsfed.federation import outbox
 from commonsfed.federation.actors import ActorUnavailable, lookup
 from commonsfed.federation.context import Federation
-from commonsfed.federation.fetch import FetchError, fetch_jrd
+from commonsfed.federation.fetch import FetchError
+from commonsfed.federation.nodeinfo import fetch_nodeinfo, on_domain
 from commonsfed.models import Account
+from commonsfed.services import domains
 from commonsfed.services.errors import NotAllowed, ValidationError
 
 
@@ -137,24 +136,34 @@ def _received_follow(row, follower_uri: str, followed_uri: str) -> dict[str, Any
 async def approve_follower(fed: Federation, followed_uri: str, follower_uri: str) -> None:
     """A resident who approves followers by hand lets one in: Accept goes out."""
     async with fed.pool.acquire() as conn, conn.transaction():
-        row = await follows_q.get_follow(conn, follower_uri, followed_uri)
-        if row is None or row["state"] != "pending":
-            raise NotAllowed("There is no such follow request.")
-        await follows_q.accept_follow(conn, follower_uri, followed_uri)
-        accept = ap_activities.accept_to_ap(
-            followed_uri, _received_follow(row, follower_uri, followed_uri), fed.settings)
-        await outbox.publish(conn, fed.settings, accept)
+        await approve_in(conn, fed, followed_uri, follower_uri)
+
+
+async def approve_in(conn, fed: Federation, followed_uri: str, follower_uri: str) -> None:
+    """`approve_follower` in the caller's transaction."""
+    row = await follows_q.get_follow(conn, follower_uri, followed_uri)
+    if row is None or row["state"] != "pending":
+        raise NotAllowed("There is no such follow request.")
+    await follows_q.accept_follow(conn, follower_uri, followed_uri)
+    accept = ap_activities.accept_to_ap(
+        followed_uri, _received_follow(row, follower_uri, followed_uri), fed.settings)
+    await outbox.publish(conn, fed.settings, accept)
 
 
 async def reject_follower(fed: Federation, followed_uri: str, follower_uri: str) -> None:
     async with fed.pool.acquire() as conn, conn.transaction():
-        row = await follows_q.get_follow(conn, follower_uri, followed_uri)
-        if row is None:
-            raise NotAllowed("There is no such follower.")
-        await follows_q.remove_follow(conn, follower_uri, followed_uri)
-        reject = ap_activities.reject_to_ap(
-            followed_uri, _received_follow(row, follower_uri, followed_uri), fed.settings)
-        await outbox.publish(conn, fed.settings, reject)
+        await reject_in(conn, fed, followed_uri, follower_uri)
+
+
+async def reject_in(conn, fed: Federation, followed_uri: str, follower_uri: str) -> None:
+    """`reject_follower` in the caller's transaction: the follow goes, Reject goes out."""
+    row = await follows_q.get_follow(conn, follower_uri, followed_uri)
+    if row is None:
+        raise NotAllowed("There is no such follower.")
+    await follows_q.remove_follow(conn, follower_uri, followed_uri)
+    reject = ap_activities.reject_to_ap(
+        followed_uri, _received_follow(row, follower_uri, followed_uri), fed.settings)
+    await outbox.publish(conn, fed.settings, reject)
 
 
 # --- Neighbourhoods joining each other ---------------------------------------------------
@@ -166,48 +175,25 @@ async def neighbourhood_of(fed: Federation, domain_or_handle: str) -> RemoteActo
         return await _remote(fed, domain_or_handle, "domain")
     domain = domain_or_handle.strip().lower()
     try:
-        links = await fetch_jrd(fed.session, fed.policy,
-                                f"{fed.settings.scheme}://{domain}/.well-known/nodeinfo",
-                                dev=fed.settings.dev)
-        href = _nodeinfo_href(links, domain)
-        info = await fetch_jrd(fed.session, fed.policy, href, dev=fed.settings.dev)
+        info = await fetch_nodeinfo(fed, domain)
     except FetchError as exc:
         raise ValidationError({"domain": f"{domain} did not answer NodeInfo: {exc}"}) from None
     actor_uri = (info.get("metadata") or {}).get("neighbourhood")
     if not isinstance(actor_uri, str):
         raise ValidationError({"domain": f"{domain} does not name a neighbourhood actor"})
-    if not _on_domain(actor_uri, domain):
+    if not on_domain(actor_uri, domain):
         # else any node could make ours follow (and, in allow-list mode, hear) a third one
         raise ValidationError({"domain": f"{domain} names a neighbourhood on another host"})
     return await _remote(fed, actor_uri, "domain")
-
-
-def _nodeinfo_href(links: dict, domain: str) -> str:
-    """The NodeInfo document's address, 2.1 preferred; only on `domain` itself."""
-    found = [
-        (str(link.get("rel", "")), link["href"]) for link in links.get("links") or []
-        if isinstance(link, dict) and "nodeinfo" in str(link.get("rel", ""))
-        and isinstance(link.get("href"), str) and _on_domain(link["href"], domain)
-    ]  # fmt: skip
-    newest = [href for rel, href in found if rel.endswith("/schema/2.1")]
-    if not found:
-        raise FetchError(f"no NodeInfo link on {domain}")
-    return (newest or [href for _, href in found])[0]
-
-
-def _on_domain(url: str, domain: str) -> bool:
-    try:
-        return urlsplit(url).netloc.lower() == domain
-    except ValueError:
-        return False
 
 
 async def federate(fed: Federation, domain_or_handle: str) -> RemoteActor:
     """This neighbourhood's Group actor follows the other's; in allow-list mode the domain
     is allowed too (an admin who federates with a node means to hear from it)."""
     if fed.settings.federation == "allowlist":
-        async with fed.pool.acquire() as conn:
-            await policies_q.set_policy(conn, _domain(domain_or_handle), "allow", "federated")
+        # refused for a blocked domain: federating never lifts a block by the way
+        await domains.allow_domain(fed.pool, fed.settings, None, _domain(domain_or_handle),
+                                   "federated")  # fmt: skip
     remote = await neighbourhood_of(fed, domain_or_handle)
     await follow(fed, group_uri(fed), remote.uri)
     return remote
@@ -225,17 +211,3 @@ def _domain(domain_or_handle: str) -> str:
         raise ValidationError({"domain": f"{domain_or_handle!r} is not a domain like "
                                          "commons.example.org"})
     return domain
-
-
-async def block_domain(fed: Federation, domain: str) -> int:
-    """Stop accepting from and delivering to `domain`; returns the deliveries dropped."""
-    domain = _domain(domain)
-    async with fed.pool.acquire() as conn, conn.transaction():
-        await policies_q.set_policy(conn, domain, "block")
-        await policies_q.sever_follows_with_domain(conn, domain)
-        return await deliveries_q.drop_pending_for_host(conn, domain)
-
-
-async def unblock_domain(fed: Federation, domain: str) -> bool:
-    async with fed.pool.acquire() as conn:
-        return await policies_q.remove_policy(conn, _domain(domain), "block")

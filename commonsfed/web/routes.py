@@ -13,6 +13,7 @@ from commonsfed.web import (
     admin_reports,
     answers,
     blocks,
+    domain_admin,
     explore,
     export,
     feeds,
@@ -82,6 +83,15 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/admin/accounts", admin.pending_accounts, name="admin_accounts")
     app.router.add_post("/admin/accounts/approve", admin.approve_account)
     app.router.add_get("/admin/log", admin.log_page, name="admin_log")
+    app.router.add_get("/admin/domains", domain_admin.domains_page, name="admin_domains")
+    app.router.add_post("/admin/domains", domain_admin.save_block)
+    app.router.add_post("/admin/domains/remove", domain_admin.remove_block)
+    app.router.add_post("/admin/domains/allow", domain_admin.allow)
+    app.router.add_post("/admin/domains/disallow", domain_admin.disallow)
+    app.router.add_get("/admin/domains/export", domain_admin.export_blocks)
+    app.router.add_post("/admin/domains/import", domain_admin.import_blocks)
+    app.router.add_get("/admin/follows", domain_admin.follows_page, name="admin_follows")
+    app.router.add_post("/admin/follows/{action:accept|reject}", domain_admin.decide_follow)
     app.router.add_get("/admin/reports", admin_reports.reports_page, name="admin_reports")
     report = "/admin/reports/{id:[0-9]{1,18}}"
     app.router.add_get(report, admin_reports.report_page)
