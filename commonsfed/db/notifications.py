@@ -20,6 +20,7 @@ NOTIFICATION_KINDS = (
     "withdrawn",
     "near_expiry",
     "mention",  # a Note from the fediverse mentions them, or replies to their listing publicly
+    "moderation",  # the moderators acted on something of theirs: see the moderation log's line
 )
 
 
@@ -42,6 +43,10 @@ class Notification:
     actor_handle: str | None = None
     object_url: str | None = None
     body: str | None = None
+    # a moderators' notice: what they did (a moderation_log action), why, and to what
+    moderation_action: str | None = None
+    moderation_reason: str | None = None
+    moderation_title: str | None = None
 
     @property
     def actor_name(self) -> str:
@@ -72,6 +77,21 @@ async def insert_notification(
         kind,
         listing_id,
         conversation_id,
+    )
+
+
+async def insert_moderation_notice(
+    conn: asyncpg.Connection, account_id: int, moderation_entry_id: int
+) -> None:
+    """Tell a resident of a moderators' action on something of theirs: the log's line says
+    what, why and to what, so the notice still reads once the thing is gone."""
+    await conn.execute(
+        """
+        INSERT INTO notifications (account_id, kind, moderation_entry_id)
+        VALUES ($1, 'moderation', $2)
+        """,
+        account_id,
+        moderation_entry_id,
     )
 
 
@@ -147,7 +167,9 @@ async def account_notifications(
                coalesce('@' || r.username, '@' || ra.preferred_username || '@' || ra.domain,
                         c.respondent_actor_uri) AS respondent_name,
                n.created_at, n.read_at, n.actor_uri,
-               na.preferred_username || '@' || na.domain AS actor_handle, n.object_url, n.body
+               na.preferred_username || '@' || na.domain AS actor_handle, n.object_url, n.body,
+               ml.action AS moderation_action, ml.reason AS moderation_reason,
+               ml.details->>'title' AS moderation_title
         FROM notifications n
         LEFT JOIN conversations c ON c.id = n.conversation_id
         LEFT JOIN listings l ON l.id = coalesce(n.listing_id, c.listing_id)
@@ -155,6 +177,7 @@ async def account_notifications(
         LEFT JOIN accounts r ON r.id = c.respondent_account_id
         LEFT JOIN remote_actors ra ON ra.uri = c.respondent_actor_uri
         LEFT JOIN remote_actors na ON na.uri = n.actor_uri
+        LEFT JOIN moderation_log ml ON ml.id = n.moderation_entry_id
         WHERE n.account_id = $1
         ORDER BY n.created_at DESC, n.id DESC
         LIMIT $2

@@ -1,4 +1,4 @@
-"""Queries on what remote actors tell us: objects, tombstones, reactions, reports, blocks."""
+"""Queries on what remote actors tell us: objects, tombstones, reactions, blocks."""
 
 from __future__ import annotations
 
@@ -186,30 +186,6 @@ async def delete_reaction(conn: asyncpg.Connection, activity_uri: str, actor_uri
         actor_uri,
     )
     return result != "DELETE 0"
-
-
-# --- reports -----------------------------------------------------------------------------
-
-
-async def insert_report(
-    conn: asyncpg.Connection,
-    activity_uri: str,
-    reporter_uri: str,
-    targets: list[str],
-    content: str,
-) -> bool:
-    result = await conn.execute(
-        """
-        INSERT INTO reports (activity_uri, reporter_uri, target_uris, content)
-        VALUES ($1, $2, $3::text[], $4)
-        ON CONFLICT (activity_uri) DO NOTHING
-        """,
-        activity_uri,
-        reporter_uri,
-        targets,
-        content,
-    )
-    return result != "INSERT 0 0"
 
 
 # --- actor blocks ------------------------------------------------------------------------

@@ -34,15 +34,15 @@ from commonsfed.ap.activities import (
     valid_uri,
 )
 from commonsfed.ap.actors import ACTOR_TYPES, ActorError, RemoteActor, actor_from_ap
-from commonsfed.ap.jsonld import JsonLdError, as_list, first_id, normalise
+from commonsfed.ap.jsonld import JsonLdError, first_id, normalise
 from commonsfed.db import answers as answers_q
 from commonsfed.db import blocks as blocks_q
 from commonsfed.db import follows as follows_q
 from commonsfed.db import notifications as notes_q
 from commonsfed.db import objects as objects_q
 from commonsfed.federation import answers as answers_in
+from commonsfed.federation import flags, outbox
 from commonsfed.federation import mentions as mentions_in
-from commonsfed.federation import outbox
 from commonsfed.federation.actors import (
     ActorUnavailable,
     KeyHolder,
@@ -63,8 +63,6 @@ log = logging.getLogger(__name__)
 
 DONE, UNHANDLED = "done", "unhandled"
 ANY = "*"  # as an object type: the handler takes any object (Like, Announce, Flag)
-MAX_REPORT_TARGETS = 100
-MAX_REPORT_CHARS = 10_000
 
 
 Verify = Callable[[Federation, dict[str, Any]], Awaitable[Any]]
@@ -571,36 +569,7 @@ async def receive_delete_actor(
     await objects_q.forget_remote_actor(conn, uri)
 
 
-# --- Flag and Block ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Report:
-    targets: list[str]
-    content: str
-
-
-async def verify_flag(fed: Federation, activity: dict[str, Any]) -> Report:
-    targets = [
-        uri
-        for item in as_list(activity.get("object"))
-        if (uri := valid_uri(first_id(item))) is not None
-    ]
-    if len(targets) > MAX_REPORT_TARGETS:
-        raise Refused(f"a Flag may name at most {MAX_REPORT_TARGETS} things")
-    # as Mastodon does: a report is for the admins of what it names
-    if not any(fed.uris.is_local(uri) for uri in targets):
-        raise Refused("the Flag names nothing on this node")
-    content = activity.get("content")
-    return Report(targets, content[:MAX_REPORT_CHARS] if isinstance(content, str) else "")
-
-
-async def receive_flag(
-    conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], report: Report
-) -> None:
-    await objects_q.insert_report(
-        conn, activity["id"], activity["actor"], report.targets, report.content
-    )
+# --- Block ---------------------------------------------------------------------------------
 
 
 async def verify_block(fed: Federation, activity: dict[str, Any]) -> str:
@@ -673,7 +642,7 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     # None: an id we never saw, perhaps deleted before its Create reaches us
     **{("Delete", kind): _DELETE_OBJECT for kind in (*_KEPT_TYPES, "Tombstone", None)},
     **{("Delete", kind): _DELETE_ACTOR for kind in ACTOR_TYPES},
-    ("Flag", ANY): Handler(verify_flag, receive_flag),
+    ("Flag", ANY): Handler(flags.verify_flag, flags.receive_flag),
     ("Block", "Person"): _BLOCK,
     ("Block", "Group"): _BLOCK,
 }

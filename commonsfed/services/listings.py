@@ -311,12 +311,14 @@ async def change_state(
 async def remove_listing(
     pool: asyncpg.Pool, settings: Settings, account: Account, uid: str
 ) -> None:
-    """Remove a listing for good (its author or an admin): a Delete with a Tombstone goes to
-    everyone who had it, the row and all that hangs off it go, its photos' files after."""
+    """Remove a listing for good (its author; a moderator removes one with a reason, through
+    services.moderation): a Delete with a Tombstone goes to everyone who had it, the row and
+    all that hangs off it go, its photos' files after."""
+    refusal = "Only the person who posted this listing or a moderator can remove it."
     async with pool.acquire() as conn, conn.transaction():
-        listing = await _managed(
-            conn, uid, account, "Only the person who posted this listing or an admin can remove it."
-        )
+        listing = await _managed(conn, uid, account, refusal)
+        if listing.author_id != account.id:
+            raise NotAllowed(refusal + " A moderator gives a reason, which its author is told.")
         photos = await remove_in(conn, settings, listing)
     await remove_photos(settings, photos)
 

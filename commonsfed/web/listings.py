@@ -14,7 +14,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from commonsfed.models import KINDS, PURPOSES
-from commonsfed.services import listing_federation, listing_forms, listings
+from commonsfed.services import listing_federation, listing_forms, listings, moderation
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.markdown import render_markdown
 from commonsfed.services.photos import (
@@ -248,14 +248,23 @@ async def show(request: web.Request) -> web.Response:
 
 
 async def remove(request: web.Request) -> web.Response:
-    """Remove a listing for good (the author or an admin); see listings.remove_listing."""
+    """Remove a listing for good: its author (listings.remove_listing), or a moderator with a
+    reason (moderation.remove_listing), which its author is told."""
     account = require_account(request)
+    pool, settings, uid = request.app[POOL], request.app[SETTINGS], request.match_info["uid"]
+    listing = await listings.get_listing(pool, uid)
+    by_moderator = listing is not None and listing.author_id != account.id and account.is_moderator
     try:
-        await listings.remove_listing(
-            request.app[POOL], request.app[SETTINGS], account, request.match_info["uid"])
+        if by_moderator:
+            reason = (await request.post()).get("reason", "")
+            await moderation.remove_listing(pool, settings, account, uid, str(reason))
+        else:
+            await listings.remove_listing(pool, settings, account, uid)
+    except ValidationError as exc:
+        return render_error(request, 422, exc.errors.get("reason", str(exc)))
     except ServiceError as exc:
         return _refused(request, exc)
-    raise web.HTTPSeeOther("/my/listings")
+    raise web.HTTPSeeOther("/admin/log" if by_moderator else "/my/listings")
 
 
 async def change_state(request: web.Request) -> web.Response:

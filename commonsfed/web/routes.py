@@ -10,6 +10,7 @@ from commonsfed.web import (
     activitypub,
     addresses,
     admin,
+    admin_reports,
     answers,
     blocks,
     domain_admin,
@@ -24,6 +25,7 @@ from commonsfed.web import (
     metrics,
     profile,
     recovery,
+    reports,
     settings,
     views,
     wellknown,
@@ -91,6 +93,18 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/admin/domains/import", domain_admin.import_blocks)
     app.router.add_get("/admin/follows", domain_admin.follows_page, name="admin_follows")
     app.router.add_post("/admin/follows/{action:accept|reject}", domain_admin.decide_follow)
+    app.router.add_get("/admin/reports", admin_reports.reports_page, name="admin_reports")
+    report = "/admin/reports/{id:[0-9]{1,18}}"
+    app.router.add_get(report, admin_reports.report_page)
+    app.router.add_post(report + "/note", admin_reports.add_note)
+    app.router.add_post(report + "/resolve", admin_reports.resolve)
+    app.router.add_post(report + "/reopen", admin_reports.reopen)
+    app.router.add_post(report + "/forward", admin_reports.forward)
+    app.router.add_post(report + "/remove-listing", admin_reports.remove_listing)
+    # a resident reports a listing, a message or a person to the moderators
+    app.router.add_get("/report", reports.report_form, name="report")
+    app.router.add_post("/report", reports.send_report)
+    app.router.add_get("/report/sent", reports.report_sent)
     # listings: /listings/new before /listings/{uid}, so "new" is never taken for an id
     uid = "/listings/{uid:[A-Za-z0-9_-]{8,32}}"
     app.router.add_get("/listings/new", listings.new_form, name="new_listing")

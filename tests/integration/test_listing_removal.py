@@ -1,5 +1,6 @@
-"""Removing a listing for good: only its author or an admin, a Delete with a Tombstone for
-everyone who had it, nothing left behind but its id, which answers 410 Gone."""
+"""Removing a listing for good: only its author or a moderator (with a reason), a Delete
+with a Tombstone for everyone who had it, nothing left behind but its id, which answers 410
+Gone."""
 
 from __future__ import annotations
 
@@ -84,20 +85,26 @@ async def test_remove__by_someone_else_is_refused_and_changes_nothing(resident):
     response = await remove(bob, uid)
 
     assert response.status == 403
-    assert "Only the person who posted this listing or an admin" in await response.text()
+    assert "Only the person who posted this listing or a moderator" in await response.text()
     assert await counts(pool) == before
     assert "Remove for good" not in await (await bob.get(f"/listings/{uid}")).text()
 
 
-async def test_remove__by_an_admin_is_allowed(resident):
+async def test_remove__by_a_moderator_needs_a_reason(resident):
     alice = await resident("alice")
     uid = await posted(alice)
     pool = alice.server.app[POOL]
-    admin = await resident("erin")
+    moderator = await resident("erin")
     async with pool.acquire() as conn:
-        await conn.execute("UPDATE accounts SET role = 'admin' WHERE username = 'erin'")
+        await conn.execute("UPDATE accounts SET role = 'moderator' WHERE username = 'erin'")
 
-    assert (await remove(admin, uid)).status == 303
+    without = await remove(moderator, uid)
+    assert without.status == 422 and "Say why" in await without.text()
+    assert (await counts(pool))["listings"] == 1
+
+    with_reason = await post_form(moderator, f"/listings/{uid}/remove", {"reason": "Spam."},
+                                  form_path=f"/listings/{uid}", allow_redirects=False)
+    assert with_reason.status == 303
     assert (await counts(pool))["listings"] == 0
 
 

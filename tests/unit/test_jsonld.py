@@ -47,6 +47,7 @@ PAYLOAD_PATHS = {
     "mastodon_follow.json": True,
     "mastodon_like.json": True,
     "mastodon_delete_actor.json": True,
+    "mastodon_flag.json": True,
     "misskey_create_note.json": True,
     "gotosocial_create_note.json": True,
     "fep0837_offer_note.json": True,
