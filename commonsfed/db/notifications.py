@@ -20,6 +20,7 @@ NOTIFICATION_KINDS = (
     "withdrawn",
     "near_expiry",
     "mention",  # a Note from the fediverse mentions them, or replies to their listing publicly
+    "moderation_warning",  # the moderators acted on their account (db.moderation)
 )
 
 
@@ -42,6 +43,9 @@ class Notification:
     actor_handle: str | None = None
     object_url: str | None = None
     body: str | None = None
+    # a moderation_warning: what the moderators did (services.account_actions) and why
+    warning_action: str | None = None
+    warning_text: str | None = None
 
     @property
     def actor_name(self) -> str:
@@ -147,8 +151,10 @@ async def account_notifications(
                coalesce('@' || r.username, '@' || ra.preferred_username || '@' || ra.domain,
                         c.respondent_actor_uri) AS respondent_name,
                n.created_at, n.read_at, n.actor_uri,
-               na.preferred_username || '@' || na.domain AS actor_handle, n.object_url, n.body
+               na.preferred_username || '@' || na.domain AS actor_handle, n.object_url, n.body,
+               w.action AS warning_action, w.text AS warning_text
         FROM notifications n
+        LEFT JOIN account_warnings w ON w.id = n.warning_id
         LEFT JOIN conversations c ON c.id = n.conversation_id
         LEFT JOIN listings l ON l.id = coalesce(n.listing_id, c.listing_id)
         LEFT JOIN accounts au ON au.id = l.author_id
