@@ -124,8 +124,11 @@ async def act_on_account(request: web.Request) -> web.Response:
     except NotAllowed as exc:
         return await account_page(request, 403, notice=str(exc))
     except ValidationError as exc:
-        return await account_page(request, 422, errors={action: " ".join(exc.errors.values())},
-                                  values={action: reason})  # fmt: skip
+        if "action" in exc.errors:  # not one of the forms: said above them all
+            return await account_page(request, 422, notice=exc.errors["action"])
+        return await account_page(
+            request, 422, errors={action: exc.errors["reason"]}, values={action: reason}
+        )
     return await account_page(request, notice=DONE[action].format(name=facts.username))
 
 
