@@ -267,3 +267,10 @@ async def cached_actor(conn: asyncpg.Connection, uri: str) -> asyncpg.Record | N
 async def delete_mentions_by(conn: asyncpg.Connection, uri: str) -> None:
     """The notifications of residents that quote what the actor wrote (mentions)."""
     await conn.execute("DELETE FROM notifications WHERE actor_uri = $1", uri)
+
+
+async def follows_by(conn: asyncpg.Connection, uri: str) -> list[asyncpg.Record]:
+    """Whom the actor follows or asked to follow: followed_uri and the Follow's id."""
+    return await conn.fetch(
+        "SELECT followed_uri, activity_id FROM follows WHERE follower_uri = $1 ORDER BY id", uri
+    )

@@ -5,8 +5,9 @@ Suspended, a remote person's activities are refused at the inbox with 403 and a 
 activity), and what they had here goes, in the transaction that suspends them: their
 listings and notes, their likes and announces, their answers and messages (each
 conversation they were in closes with a line that says why, as when they delete their
-account), the mentions of residents they wrote, and follows either way. Lifting the
-suspension lets their activities in again; what went stays gone, as in Mastodon, whose
+account), the mentions of residents they wrote, and follows either way (their node gets a
+Reject of each of their follows, as Mastodon sends). Lifting the suspension lets their
+activities in again; what went stays gone, as in Mastodon, whose
 suspension of a remote account also ends its follows for good.
 """
 
@@ -17,6 +18,7 @@ from datetime import datetime
 
 import asyncpg
 
+from commonsfed.ap.activities import reject_to_ap
 from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
 from commonsfed.db import actors as actors_q
@@ -24,6 +26,7 @@ from commonsfed.db import answers as answers_q
 from commonsfed.db import follows as follows_q
 from commonsfed.db import moderation as q
 from commonsfed.db import objects as objects_q
+from commonsfed.federation import outbox
 from commonsfed.models import Account
 from commonsfed.services import answers, moderation_log
 from commonsfed.services.account_actions import check_moderator, check_reason
@@ -104,6 +107,21 @@ async def remove_content(conn: asyncpg.Connection, settings: Settings, uri: str)
             await answers.author_left(conn, conv, name, answers.SUSPENDED)
         else:
             await answers.respondent_left(conn, settings, conv.id, name, answers.SUSPENDED)
+    await _reject_follows(conn, settings, uri)
     await follows_q.remove_follows_of_actor(conn, uri)
     await q.delete_mentions_by(conn, uri)
     await objects_q.forget_actor_content(conn, uri)
+
+
+async def _reject_follows(conn: asyncpg.Connection, settings: Settings, uri: str) -> None:
+    """Tell their node that they no longer follow anyone here, as Mastodon does when it
+    suspends a remote account (a Reject of each Follow), so it stops counting them as
+    followers. Residents' follows of them go without a word: their node may go on
+    delivering, and the inbox refuses it."""
+    uris = LocalUris(settings.base_url)
+    for row in await q.follows_by(conn, uri):
+        if not uris.is_local(row["followed_uri"]) or row["activity_id"] is None:
+            continue
+        follow = {"id": row["activity_id"], "type": "Follow", "actor": uri,
+                  "object": row["followed_uri"]}  # fmt: skip
+        await outbox.publish(conn, settings, reject_to_ap(row["followed_uri"], follow, settings))

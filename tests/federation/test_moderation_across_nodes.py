@@ -39,9 +39,10 @@ async def test_suspended_remote_person__their_content_goes_and_their_create_is_r
         bob, await find_in_network_view(bob, "Cordless drill"), "Could I borrow it?"
     )
     await follows.follow(south.federation, bob_uri, "@alice@north.test")
+    await follows.follow(north.federation, alice_uri, "@carol@south.test")
     await settle(north, south)
     assert await alices_things_on(south, alice_uri) == {
-        "objects": 1, "follows": 1, "open_conversations": 1}  # fmt: skip
+        "objects": 1, "follows": 2, "open_conversations": 1}  # fmt: skip
 
     # south's admin suspends alice
     sam = await accounts.register(south.federation.pool, south.settings, username="sam",
@@ -58,6 +59,9 @@ async def test_suspended_remote_person__their_content_goes_and_their_create_is_r
         "SELECT body FROM messages WHERE conversation_id = $1 AND kind = 'system'", conversation
     )
     assert ["suspended by this node's moderators" in row["body"] for row in lines] == [True]
+    # north hears that she no longer follows Carol, as a Mastodon server would tell it
+    await settle(north, south)
+    assert await north.query("SELECT * FROM follows WHERE follower_uri = $1", alice_uri) == []
 
     # north, which still has Bob as her follower, delivers her next listing: south refuses it
     inbox_before = await south.query("SELECT id FROM inbox_items WHERE actor_uri = $1", alice_uri)
