@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncpg
 
 
-async def lock_active(
-    conn: asyncpg.Connection, account_id: int, status: str = "active"
-) -> bool:
+async def lock_active(conn: asyncpg.Connection, account_id: int, status: str = "active") -> bool:
     """Lock the account's row for the deletion; False when it is not active (deleted by a
     request that came first), or not in `status` ('suspended': a suspension run out). NO
     KEY UPDATE: rows that refer to the account (an answer written meanwhile) still take

@@ -90,9 +90,7 @@ async def explored(client) -> str:
 # --- warn ----------------------------------------------------------------------------------
 
 
-async def test_warn__the_resident_is_notified_and_mailed_and_nothing_else_changes(
-    people, mo, rex
-):
+async def test_warn__the_resident_is_notified_and_mailed_and_nothing_else_changes(people, mo, rex):
     pool, listing = people
     before, _ = await snapshot(pool)
 
@@ -139,9 +137,7 @@ async def test_limit__listings_leave_explore_feeds_and_the_group_and_come_back(
     assert [context["action"] for _, context in await mails(pool)] == ["limit", "unlimit"]
 
 
-async def test_limit__the_group_does_not_announce_a_limited_residents_new_listing(
-    people, mo, rex
-):
+async def test_limit__the_group_does_not_announce_a_limited_residents_new_listing(people, mo, rex):
     pool, _ = people
     await act(mo, "rex", "limit")
 
@@ -188,9 +184,7 @@ async def test_suspend__ends_sessions_refuses_login_and_hides_listings_until_lif
     assert "Rex&#39;s ladder" in await explored(client)
 
 
-async def test_suspension__after_30_days_the_account_is_deleted_as_by_its_owner(
-    people, mo, rex
-):
+async def test_suspension__after_30_days_the_account_is_deleted_as_by_its_owner(people, mo, rex):
     pool, listing = people
     settings = mo.server.app[SETTINGS]
     await act(mo, "rex", "suspend", "Selling stolen bikes.")
