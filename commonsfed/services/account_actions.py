@@ -131,7 +131,7 @@ async def _mail(
             "action": action,
             "reason": reason,
             "days": SUSPENSION.days,
-        },  # fmt: skip
+        },
         account_id=None if action in ("reject", "delete") else target.id,
     )
 
@@ -165,8 +165,8 @@ async def reject(pool: asyncpg.Pool, moderator: Account, username: str, reason: 
         if not account.is_pending:
             raise NotAllowed(f"@{account.username} is not waiting for approval.")
         await q.delete_pending(conn, account.id)
-        await moderation_log.record(conn, moderator, "reject", "account", account.username,
-                                    reason, {"email": account.email})  # fmt: skip
+        # the log keeps the name, never the address: it outlives the application
+        await moderation_log.record(conn, moderator, "reject", "account", account.username, reason)
         await _mail(conn, account, "reject", reason)
 
 
@@ -233,8 +233,10 @@ async def delete_expired(
                 return False
             reason = await q.last_warning(conn, account.id, "suspend")
             files = await account_deletion.erase_in(conn, settings, account)
-            await moderation_log.record(conn, None, "delete_account", "account",
-                                        account.username, f"suspended for {SUSPENSION.days} days")  # fmt: skip
+            why = f"suspended for {SUSPENSION.days} days"
+            await moderation_log.record(
+                conn, None, "delete_account", "account", account.username, why
+            )
             await _mail(conn, account, "delete", reason or "The account was suspended.")
     await account_deletion.remove_files(files)
     return True
