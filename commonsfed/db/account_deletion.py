@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncpg
 
 
-async def lock_active(conn: asyncpg.Connection, account_id: int) -> bool:
+async def lock_active(conn: asyncpg.Connection, account_id: int, status: str = "active") -> bool:
     """Lock the account's row for the deletion; False when it is not active (deleted by a
-    request that came first). NO KEY UPDATE: rows that refer to the account (an answer
-    written meanwhile) still take their key-share lock without waiting for us."""
+    request that came first), or not in `status` ('suspended': a suspension run out). NO
+    KEY UPDATE: rows that refer to the account (an answer written meanwhile) still take
+    their key-share lock without waiting for us."""
     return (
         await conn.fetchval(
-            "SELECT true FROM accounts WHERE id = $1 AND status = 'active' FOR NO KEY UPDATE",
+            "SELECT true FROM accounts WHERE id = $1 AND status = $2 FOR NO KEY UPDATE",
             account_id,
+            status,
         )
         or False
     )
@@ -104,12 +106,14 @@ async def erase_personal_data(conn: asyncpg.Connection, account_id: int) -> None
             mail_notifications = '{}',
             display_name = '', summary = '', area = '', avatar_filename = NULL,
             role = 'none', manually_approves_followers = false,
-            last_seen_at = NULL
+            last_seen_at = NULL, limited_at = NULL, suspended_at = NULL
         WHERE id = $1
         """,
         account_id,
     )
     await conn.execute("DELETE FROM profile_fields WHERE account_id = $1", account_id)
+    # what moderators told it (account_warnings): about the person, so it goes too
+    await conn.execute("DELETE FROM account_warnings WHERE account_id = $1", account_id)
     # links mailed to it, and mail queued or sent to it (each holds its address)
     await conn.execute("DELETE FROM account_tokens WHERE account_id = $1", account_id)
     await conn.execute("DELETE FROM outgoing_mail WHERE account_id = $1", account_id)

@@ -183,22 +183,38 @@ async def follows_page(
     return [row["uri"] for row in rows]
 
 
-async def count_outbox(conn: asyncpg.Connection, actor_uri: str) -> int:
+# the Group's outbox leaves out its Announces of listings by limited or suspended residents
+_NOT_MODERATED = """
+    AND NOT ($2 AND EXISTS (
+        SELECT 1 FROM listings l JOIN accounts a ON a.id = l.author_id
+        WHERE l.uid = split_part(activities.object_uri, '/listings/', 2)
+          AND (a.limited_at IS NOT NULL OR a.status = 'suspended')))
+"""
+
+
+async def count_outbox(
+    conn: asyncpg.Connection, actor_uri: str, leave_out_moderated: bool = False
+) -> int:
     return await conn.fetchval(
-        "SELECT count(*) FROM activities WHERE actor_uri = $1 AND public", actor_uri
-    )
+        "SELECT count(*) FROM activities WHERE actor_uri = $1 AND public" + _NOT_MODERATED,
+        actor_uri, leave_out_moderated,
+    )  # fmt: skip
 
 
 async def outbox_page(
-    conn: asyncpg.Connection, actor_uri: str, limit: int, offset: int
+    conn: asyncpg.Connection,
+    actor_uri: str,
+    limit: int,
+    offset: int,
+    leave_out_moderated: bool = False,
 ) -> list[dict]:
     rows = await conn.fetch(
-        """
-        SELECT document FROM activities WHERE actor_uri = $1 AND public
-        ORDER BY id DESC LIMIT $2 OFFSET $3
+        f"""
+        SELECT document FROM activities WHERE actor_uri = $1 AND public {_NOT_MODERATED}
+        ORDER BY id DESC LIMIT $3 OFFSET $4
         """,
-        actor_uri, limit, offset,
-    )
+        actor_uri, leave_out_moderated, limit, offset,
+    )  # fmt: skip
     return [orjson.loads(row["document"]) for row in rows]
 
 

@@ -34,8 +34,9 @@ class NewItem:
 
 # Every row's domain policy is read in the same statement as the insert, and every row gets
 # its own result, in the order given: "refused" (its policy is not in $6; a block that is not
-# a suspension reads as 'limited', see federation.policy), "stored", or
-# "duplicate" (stored before). The rows must have distinct activity ids.
+# a suspension reads as 'limited', see federation.policy), "suspended" (the moderators
+# suspended its actor, see services.remote_moderation), "stored", or "duplicate" (stored
+# before). The rows must have distinct activity ids.
 _INSERT = """
     WITH incoming AS (
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[])
@@ -43,17 +44,21 @@ _INSERT = """
     ), gate AS (
         SELECT incoming.*, NOT gated OR (CASE WHEN p.policy = 'block' AND p.severity <> 'suspend'
                                               THEN 'limited' ELSE coalesce(p.policy, '') END)
-                                         = ANY($6::text[]) AS open
+                                         = ANY($6::text[]) AS open,
+               gated AND s.uri IS NOT NULL AS suspended
         FROM incoming LEFT JOIN domain_policies AS p ON p.domain = incoming.domain
+        LEFT JOIN suspended_actors AS s ON s.uri = incoming.actor_uri
     ), stored AS (
         INSERT INTO inbox_items (activity_id, actor_uri, activity)
-        SELECT activity_id, actor_uri, activity::jsonb FROM gate WHERE open ORDER BY n
+        SELECT activity_id, actor_uri, activity::jsonb FROM gate
+        WHERE open AND NOT suspended ORDER BY n
         ON CONFLICT (activity_id) DO NOTHING
         RETURNING activity_id
     ), woken AS (
         SELECT {wake} AS woke FROM stored  -- one row, whatever was stored
     )
     SELECT CASE WHEN NOT gate.open THEN 'refused'
+                WHEN gate.suspended THEN 'suspended'
                 WHEN stored.activity_id IS NOT NULL THEN 'stored'
                 ELSE 'duplicate' END
     FROM gate LEFT JOIN stored USING (activity_id) CROSS JOIN woken
@@ -73,7 +78,8 @@ async def insert_items(
 ) -> list[str]:
     """Store activities unless stored before, in one round trip and one transaction: for
     each, "stored" or "duplicate", or "refused" when it is gated and its domain's policy
-    ("" for none) is not in `permitted`.
+    ("" for none) is not in `permitted`, or "suspended" when it is gated and its actor is
+    suspended here.
 
     One statement for many rows is what lets the inbox keep up with a busy peer: a commit,
     its WAL flush and a round trip cost far more than a row (see `federation.inbox.Batches`).

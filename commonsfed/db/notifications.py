@@ -21,6 +21,7 @@ NOTIFICATION_KINDS = (
     "near_expiry",
     "mention",  # a Note from the fediverse mentions them, or replies to their listing publicly
     "moderation",  # the moderators acted on something of theirs: see the moderation log's line
+    "moderation_warning",  # the moderators acted on their account (db.moderation)
 )
 
 
@@ -47,6 +48,9 @@ class Notification:
     moderation_action: str | None = None
     moderation_reason: str | None = None
     moderation_title: str | None = None
+    # a moderation_warning: what the moderators did (services.account_actions) and why
+    warning_action: str | None = None
+    warning_text: str | None = None
 
     @property
     def actor_name(self) -> str:
@@ -169,8 +173,10 @@ async def account_notifications(
                n.created_at, n.read_at, n.actor_uri,
                na.preferred_username || '@' || na.domain AS actor_handle, n.object_url, n.body,
                ml.action AS moderation_action, ml.reason AS moderation_reason,
-               ml.details->>'title' AS moderation_title
+               ml.details->>'title' AS moderation_title,
+               w.action AS warning_action, w.text AS warning_text
         FROM notifications n
+        LEFT JOIN account_warnings w ON w.id = n.warning_id
         LEFT JOIN conversations c ON c.id = n.conversation_id
         LEFT JOIN listings l ON l.id = coalesce(n.listing_id, c.listing_id)
         LEFT JOIN accounts au ON au.id = l.author_id

@@ -131,6 +131,13 @@ async def is_tombstoned(conn: asyncpg.Connection, uri: str, author: str) -> bool
 async def forget_remote_actor(conn: asyncpg.Connection, uri: str) -> None:
     """An actor deleted itself: its cached actor, objects, reactions and blocks go.
     (Its follows are `follows.remove_follows_of_actor`.)"""
+    await forget_actor_content(conn, uri)
+    await conn.execute("DELETE FROM remote_actors WHERE uri = $1", uri)
+
+
+async def forget_actor_content(conn: asyncpg.Connection, uri: str) -> None:
+    """What a remote actor left here: its objects, reactions and blocks; the cached actor
+    stays (a suspension keeps it to show whom it is about, see services.remote_moderation)."""
     await conn.execute(
         """
         DELETE FROM reactions WHERE actor_uri = $1
@@ -140,7 +147,6 @@ async def forget_remote_actor(conn: asyncpg.Connection, uri: str) -> None:
     )
     await conn.execute("DELETE FROM remote_objects WHERE attributed_to = $1", uri)
     await conn.execute("DELETE FROM actor_blocks WHERE blocker_uri = $1 OR blocked_uri = $1", uri)
-    await conn.execute("DELETE FROM remote_actors WHERE uri = $1", uri)
 
 
 # --- reactions ---------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from commonsfed.ap.jsonld import JsonLdError, first_id, normalise
 from commonsfed.db import answers as answers_q
 from commonsfed.db import blocks as blocks_q
 from commonsfed.db import follows as follows_q
+from commonsfed.db import moderation as moderation_q
 from commonsfed.db import notifications as notes_q
 from commonsfed.db import objects as objects_q
 from commonsfed.federation import answers as answers_in
@@ -359,7 +360,14 @@ async def verify_announce(fed: Federation, activity: dict[str, Any]) -> Announce
     announced = await _announced_object(fed, activity, reaction.object_uri)
     if announced is not None and not await _know_author(fed, announced.attributed_to):
         announced = None  # its author's account is gone, and with it what they wrote
+    if announced is not None and await _suspended(fed, announced.attributed_to):
+        announced = None  # the moderators suspended its author: nothing of theirs is kept
     return AnnouncePlan(reaction, announced)
+
+
+async def _suspended(fed: Federation, uri: str) -> bool:
+    async with fed.pool.acquire() as conn:
+        return await moderation_q.actor_suspended_at(conn, uri) is not None
 
 
 async def _know_author(fed: Federation, uri: str) -> bool:

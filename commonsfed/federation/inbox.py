@@ -6,7 +6,8 @@ fetched for a peer we would refuse anyway):
     size (413) -> content type (415) -> JSON object with id, type, actor, within the
     size and recipient limits (400)
     -> signature (401) -> key owner is the actor (401) -> id on the actor's host (403)
-    -> domain policy (403) -> INSERT ... ON CONFLICT DO NOTHING, with its NOTIFY -> 202
+    -> domain policy, suspended actor (403) -> INSERT ... ON CONFLICT DO NOTHING, with its
+    NOTIFY -> 202
 
 Nothing else runs there: no JSON-LD, no handler. The `InboxWorker` (`federation.inbox_worker`)
 claims stored items, normalises them and hands them to the handler table.
@@ -572,6 +573,10 @@ async def store(
     if result == "refused":
         raise InboxRefused(
             403, f"this node does not federate with {signer.domain}", reason="domain_policy"
+        )
+    if result == "suspended":
+        raise InboxRefused(
+            403, f"{incoming.actor} is suspended on this node", reason="suspended_actor"
         )
     return result == "stored"
 

@@ -75,12 +75,21 @@ async def delete_account(
         async with conn.transaction():
             if not await q.lock_active(conn, account.id):
                 raise AccountGone(GONE)
-            avatar = await profiles_q.lock_avatar(conn, account.id)
-            files = await _farewell(conn, settings, account)
+            files = await erase_in(conn, settings, account)
             # after the erasure, which forgets every mail of theirs: this one still goes
             if current.email_confirmed:
                 await mail.queue_account_deleted(conn, current)
-    await _remove(files + [path for path in [media_path(settings, avatar or "")] if path])
+    await remove_files(files)
+
+
+async def erase_in(conn: asyncpg.Connection, settings: Settings, account: Account) -> list[Path]:
+    """Everything the deletion does but the password check and the farewell mail, in the
+    caller's transaction, the account's row locked (`db.account_deletion.lock_active`);
+    returns the files to remove (`remove_files`) once it commits. A suspension that ran out
+    its days ends the account here too (services.account_actions)."""
+    avatar = await profiles_q.lock_avatar(conn, account.id)
+    files = await _farewell(conn, settings, account)
+    return files + [path for path in [media_path(settings, avatar or "")] if path]
 
 
 async def _farewell(conn: asyncpg.Connection, settings: Settings, account: Account) -> list[Path]:
@@ -109,7 +118,7 @@ async def _farewell(conn: asyncpg.Connection, settings: Settings, account: Accou
     return [path for path in files if path] + [archive_path(settings, name) for name in archives]
 
 
-async def _remove(files: list[Path]) -> None:
+async def remove_files(files: list[Path]) -> None:
     def remove() -> None:
         for path in files:
             path.unlink(missing_ok=True)

@@ -39,6 +39,10 @@ DELETED = (
     "This account was deleted and cannot log in again. Its name stays retired; "
     "register a new account with another name to come back."
 )
+SUSPENDED = (
+    "This account is suspended by the node's moderators and cannot log in; the mail they "
+    "sent says why. Write to the node's admins if you think it is a mistake."
+)
 
 # argon2id with the library's defaults (RFC 9106 low-memory profile)
 _hasher = PasswordHasher()
@@ -239,7 +243,7 @@ def _check_status(account: Account) -> Account:
     if account.is_pending:
         raise NotAllowed("Your account is waiting for an admin's approval.")
     if not account.is_active:
-        raise NotAllowed("This account is suspended.")
+        raise NotAllowed(SUSPENDED)
     return account
 
 
@@ -259,6 +263,8 @@ async def set_role(
 ) -> Account:
     """Make a resident an admin, a moderator or neither (`by` None: from the shell). The
     change is in the moderation log; an admin cannot take away the node's last admin."""
+    if by is not None and not by.is_admin:
+        raise NotAllowed("Only the node's admins change roles.")
     if role not in ROLES:
         raise NotAllowed(f"A role is one of {', '.join(ROLES)}, not {role!r}.")
     async with pool.acquire() as conn, conn.transaction():

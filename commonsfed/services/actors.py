@@ -97,12 +97,14 @@ async def follows_collection(
 
 
 async def outbox_collection(
-    pool: asyncpg.Pool, actor_uri: str, page: int | None
+    pool: asyncpg.Pool, actor_uri: str, page: int | None, group: bool = False
 ) -> tuple[int, list[dict]]:
+    """An actor's public activities; the Group's leave out its Announces of listings by
+    residents the moderators limited or suspended (services.account_actions)."""
     async with pool.acquire() as conn:
-        total = await q.count_outbox(conn, actor_uri)
+        total = await q.count_outbox(conn, actor_uri, group)
         items = [] if page is None else await q.outbox_page(
-            conn, actor_uri, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+            conn, actor_uri, PAGE_SIZE, (page - 1) * PAGE_SIZE, group)
     return total, items
 
 

@@ -82,6 +82,11 @@ class ConversationNotFound(ServiceError):
 ELSEWHERE = "This listing is on another node: its author decides there."
 CLOSED_CONVERSATION = "This conversation is closed: the other person deleted their account."
 LEFT = "{name} deleted their account. Their messages were removed and this conversation is closed."
+# the system line when the moderators suspend a remote party (services.remote_moderation)
+SUSPENDED = (
+    "{name} was suspended by this node's moderators. Their messages were removed and this "
+    "conversation is closed."
+)
 WITHDRAWN = "I withdraw my answer to “{title}”: please give my place in line to someone else."
 UNREACHABLE = (
     "The listing's node cannot be reached right now ({reason}). "
@@ -553,7 +558,9 @@ async def _withdraw_remote(conn, settings: Settings, account: Account, conv: Con
 # --- a party leaves ------------------------------------------------------------------------
 
 
-async def respondent_left(conn, settings: Settings, conversation_id: int, name: str) -> None:
+async def respondent_left(
+    conn, settings: Settings, conversation_id: int, name: str, line: str = LEFT
+) -> None:
     """The respondent of a local listing deleted their account (see the module docstring);
     a reservation they held, or an offer made to them, passes on. In the caller's
     transaction."""
@@ -566,17 +573,17 @@ async def respondent_left(conn, settings: Settings, conversation_id: int, name: 
     if conv.state not in FINAL:
         await _leave_line(conn, settings, listing, conv, "withdrawn", None)
         await notify(conn, conv.author_id, "withdrawn", conv)
-    await q.close_conversation(conn, conv.id, LEFT.format(name=name))
+    await q.close_conversation(conn, conv.id, line.format(name=name))
 
 
-async def author_left(conn, conv: Conversation, name: str) -> None:
+async def author_left(conn, conv: Conversation, name: str, line: str = LEFT) -> None:
     """The author of a listing on another node deleted their account: the listing shows
     as withdrawn (it is gone with them). In the caller's transaction."""
     if conv.closed_at is not None:
         return
     await q.delete_messages_of(conn, conv.id, actor_uri=conv.remote_author_uri)
     await q.remote_listing_removed(conn, conv.remote_listing_uri, conv.remote_author_uri)
-    await q.close_conversation(conn, conv.id, LEFT.format(name=name))
+    await q.close_conversation(conn, conv.id, line.format(name=name))
 
 
 # --- reading -------------------------------------------------------------------------------

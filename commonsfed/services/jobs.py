@@ -1,6 +1,6 @@
 """Scheduled jobs, run by the same workers as the queues: listings that expire, the notices
-that they soon will, the keys of deleted accounts whose farewell has been delivered,
-and (hourly) pruning the queues of what finished long ago (mail included), the
+that they soon will, the accounts whose suspension ran out its 30 days (deleted), the keys
+of deleted accounts whose farewell has been delivered, and (hourly) pruning the queues of what finished long ago (mail included), the
 sessions no one used for a month, the exports of more than a week ago, and the
 expired links, failed logins and mail requests that no throttle counts any more.
 Each tick runs the jobs that are due; a clock is passed in so tests decide what time
@@ -20,6 +20,7 @@ from commonsfed.db import inbox as inbox_q
 from commonsfed.db import mail as mail_q
 from commonsfed.db import tokens as tokens_q
 from commonsfed.services import (
+    account_actions,
     account_deletion,
     export,
     listings,
@@ -69,6 +70,7 @@ class ScheduledJobs:
         self.last_run = now
         expired = await listings.expire_due(self.pool, self.settings, now)
         warned = await notifications.notify_near_expiry(self.pool, now)
+        ended = await account_actions.delete_expired_suspensions(self.pool, self.settings, now)
         erased = await account_deletion.erase_spent_keys(self.pool, self.settings)
         pruned = 0
         if self.last_prune is None or now - self.last_prune >= PRUNE_INTERVAL:
@@ -76,7 +78,7 @@ class ScheduledJobs:
             pruned = await prune_queues(self.pool, now) + await sessions.prune(self.pool)
             pruned += await export.prune(self.pool, self.settings, now)
             pruned += await prune_throttles(self.pool, now)
-        return bool(expired or warned or erased or pruned)
+        return bool(expired or warned or ended or erased or pruned)
 
 
 async def prune_queues(pool: asyncpg.Pool, now: datetime) -> int:

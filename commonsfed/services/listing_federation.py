@@ -13,6 +13,7 @@ from commonsfed.ap.jsonld import OUR_CONTEXT
 from commonsfed.config import Settings
 from commonsfed.db import answers as answers_q
 from commonsfed.db import listings as q
+from commonsfed.db import moderation as moderation_q
 from commonsfed.federation import outbox
 from commonsfed.federation.outbox import new_activity_id
 from commonsfed.models import Listing
@@ -68,6 +69,8 @@ async def publish_created(conn: asyncpg.Connection, settings: Settings, uid: str
     listing = await q.get_listing(conn, uid)
     note = await listing_note(conn, settings, listing)
     await outbox.publish(conn, settings, ap_listings.create_to_ap(note, new_activity_id(settings)))
+    if await moderation_q.is_limited(conn, listing.author_id):
+        return  # the moderators limited the author: their followers get it, the Group is silent
     group = _group(settings)
     announce = ap_listings.announce_to_ap(
         group, note, new_activity_id(settings), group + "/followers")

@@ -39,6 +39,7 @@ from commonsfed.ap.listings import RemoteListing, listing_from_ap
 from commonsfed.db import accounts as accounts_q
 from commonsfed.db import blocks as blocks_q
 from commonsfed.db import listings as listings_q
+from commonsfed.db import moderation as moderation_q
 from commonsfed.db import search as q
 from commonsfed.models import KINDS, OPEN_STATES, PURPOSES, Account
 from commonsfed.services.markdown import render_markdown
@@ -368,8 +369,17 @@ class Explore:
 
 
 async def hidden_for(conn, viewer: Account | None) -> blocks_q.Hidden:
-    """What `viewer` blocks, mutes or hides; nothing (and no query) for a visitor."""
-    return await blocks_q.hidden_for(conn, viewer.id) if viewer else blocks_q.Hidden()
+    """What `viewer` blocks, mutes or hides, and the residents the moderators limited or
+    suspended (whose listings leave every public page, but their own stay in their view)."""
+    hidden = await blocks_q.hidden_for(conn, viewer.id) if viewer else blocks_q.Hidden()
+    moderated = [
+        author
+        for author in await moderation_q.moderated_author_ids(conn)
+        if viewer is None or author != viewer.id
+    ]
+    if not moderated:
+        return hidden
+    return replace(hidden, accounts=tuple(sorted({*hidden.accounts, *moderated})))
 
 
 def leaving_out(search: Search, hidden: blocks_q.Hidden) -> Search:

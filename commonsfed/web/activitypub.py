@@ -142,7 +142,8 @@ async def outbox(request: web.Request) -> web.Response:
     await require_signature(request)
     local = await _actor_for(request)
     uri = actors.local_uris(request.app[SETTINGS]).outbox(local.uri)
-    total, items = await actors.outbox_collection(request.app[POOL], local.uri, _page(request))
+    total, items = await actors.outbox_collection(
+        request.app[POOL], local.uri, _page(request), group=local.type == "Group")
     return await _collection(request, uri, total, items)
 
 

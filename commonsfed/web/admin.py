@@ -1,32 +1,13 @@
-"""Administration pages: the accounts waiting for approval and the moderation log."""
+"""Administration pages: the moderation log (the accounts are web/accounts_admin.py)."""
 
 from __future__ import annotations
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from commonsfed.services import accounts, moderation_log
-from commonsfed.services.errors import NotAllowed
+from commonsfed.services import moderation_log
 from commonsfed.web.keys import POOL
 from commonsfed.web.views import require_moderator
-
-
-async def pending_accounts(request: web.Request) -> web.Response:
-    require_moderator(request)
-    pending = await accounts.pending_accounts(request.app[POOL])
-    return aiohttp_jinja2.render_template(
-        "admin/accounts.html", request, {"pending": pending, "section": "accounts"}
-    )
-
-
-async def approve_account(request: web.Request) -> web.Response:
-    require_moderator(request)
-    form = await request.post()
-    try:
-        await accounts.approve(request.app[POOL], str(form.get("username", "")))
-    except NotAllowed as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from None
-    raise web.HTTPSeeOther("/admin/accounts")
 
 
 async def log_page(request: web.Request) -> web.Response:

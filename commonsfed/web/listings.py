@@ -14,7 +14,13 @@ from aiohttp import web
 from markupsafe import Markup
 
 from commonsfed.models import KINDS, PURPOSES
-from commonsfed.services import listing_federation, listing_forms, listings, moderation
+from commonsfed.services import (
+    account_actions,
+    listing_federation,
+    listing_forms,
+    listings,
+    moderation,
+)
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.markdown import render_markdown
 from commonsfed.services.photos import (
@@ -231,6 +237,10 @@ async def show(request: web.Request) -> web.Response:
     """The listing's page; its AS2 Note for peers that ask for activity+json (Mastodon
     fetches the object of the Group's Announce from its id)."""
     pool, settings, uid = request.app[POOL], request.app[SETTINGS], request.match_info["uid"]
+    if await account_actions.author_suspended(pool, uid):
+        # hidden while the author is suspended, and back if the suspension is lifted: 404,
+        # not the 410 of a listing that is gone for good
+        raise web.HTTPNotFound(text="no such listing")
     if wants_as2(request):
         await require_signature(request)
         document = await listing_federation.listing_document(pool, settings, uid)

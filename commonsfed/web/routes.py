@@ -7,6 +7,7 @@ from aiohttp import web
 from commonsfed.resources import static_dir
 from commonsfed.web import (
     account_deletion,
+    accounts_admin,
     activitypub,
     addresses,
     admin,
@@ -81,8 +82,15 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/follows/approve", follows.approve)
     app.router.add_post("/follows/reject", follows.reject)
     # administration: moderators see the accounts and the log; admins everything
-    app.router.add_get("/admin/accounts", admin.pending_accounts, name="admin_accounts")
-    app.router.add_post("/admin/accounts/approve", admin.approve_account)
+    app.router.add_get("/admin/accounts", accounts_admin.accounts_page, name="admin_accounts")
+    app.router.add_post("/admin/accounts/approve", accounts_admin.approve_account)
+    app.router.add_post("/admin/accounts/reject", accounts_admin.reject_account)
+    account = "/admin/accounts/{username:[A-Za-z0-9_]{1,30}}"
+    app.router.add_get(account, accounts_admin.account_page, name="admin_account")
+    app.router.add_post(account + "/action", accounts_admin.act_on_account)
+    app.router.add_post(account + "/role", accounts_admin.change_role)
+    app.router.add_get("/admin/remote-actors", accounts_admin.remote_actor_page)
+    app.router.add_post("/admin/remote-actors", accounts_admin.act_on_remote_actor)
     app.router.add_get("/admin/log", admin.log_page, name="admin_log")
     app.router.add_get("/admin/domains", domain_admin.domains_page, name="admin_domains")
     app.router.add_post("/admin/domains", domain_admin.save_block)
