@@ -10,7 +10,7 @@ from aiohttp import web
 
 from commonsfed.db.pool import UNAVAILABLE_ERRORS
 from commonsfed.services import sessions
-from commonsfed.web.keys import ACCOUNT, POOL, SESSION_ID
+from commonsfed.web.keys import ACCOUNT, POOL, SESSION_ID, SETTINGS
 from commonsfed.web.sessions import (
     CSRF_FIELD,
     csrf_valid,
@@ -113,6 +113,14 @@ async def unavailable_middleware(request: web.Request, handler: Handler) -> web.
         response = render_error(request, 503, context={**_BARE_CONTEXT, "request": request})
         response.headers["Retry-After"] = str(RETRY_AFTER)
         return response
+
+
+@web.middleware
+async def settings_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The settings an admin changed on the web, in this process or another, hold from the
+    next request on (see commonsfed.live_settings; nearly always free)."""
+    await request.app[SETTINGS].refresh(request.app[POOL])
+    return await handler(request)
 
 
 @web.middleware

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from commonsfed.resources import static_dir
 from commonsfed.web import (
+    about,
     account_deletion,
     activitypub,
     addresses,
@@ -20,6 +21,8 @@ from commonsfed.web import (
     inbox,
     listings,
     mail,
+    node_admin,
+    node_settings,
     profile,
     recovery,
     settings,
@@ -32,6 +35,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/", views.home, name="home")
     app.router.add_get("/register", views.register_form, name="register")
     app.router.add_post("/register", views.register_submit)
+    app.router.add_get("/about", about.about_page, name="about")
     app.router.add_get("/login", views.login_form, name="login")
     app.router.add_post("/login", views.login_submit)
     app.router.add_post("/logout", views.logout, name="logout")
@@ -80,6 +84,12 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/admin/accounts", admin.pending_accounts, name="admin_accounts")
     app.router.add_post("/admin/accounts/approve", admin.approve_account)
     app.router.add_get("/admin/log", admin.log_page, name="admin_log")
+    app.router.add_get("/admin", node_admin.dashboard, name="admin")
+    app.router.add_get("/admin/settings", node_settings.settings_page, name="admin_settings")
+    app.router.add_post("/admin/settings", node_settings.save_settings)
+    app.router.add_get("/admin/federation", node_admin.federation_page, name="admin_federation")
+    app.router.add_post("/admin/federation/retry", node_admin.retry_host)
+    app.router.add_get("/admin/federation/unhandled", node_admin.unhandled_page)
     # listings: /listings/new before /listings/{uid}, so "new" is never taken for an id
     uid = "/listings/{uid:[A-Za-z0-9_-]{8,32}}"
     app.router.add_get("/listings/new", listings.new_form, name="new_listing")
