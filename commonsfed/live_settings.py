@@ -7,8 +7,9 @@ the workers. It answers every attribute of `Settings` with the current value, so
 written against `Settings` reads what is true now without knowing it changes.
 
 It stays current this way:
-- every request (web.middlewares.settings_middleware) and every worker tick calls
-  `refresh`, which reads the database only when it has to;
+- every request (web.middlewares.settings_middleware) and every tick of the inbox, mail
+  and export workers (the ones that read these settings) calls `refresh`, which reads the
+  database only when it has to;
 - a `serve` process LISTENs on `commonsfed_settings`: a change NOTIFYs on commit, which
   marks the settings stale, and the next request or tick reads them again. While it
   listens and hears nothing, `refresh` costs nothing (but asks anyway every

@@ -22,7 +22,8 @@ from commonsfed.live_settings import LiveSettings
 
 @dataclass(frozen=True)
 class Federation:
-    settings: LiveSettings  # current: the workers refresh them at every tick
+    # the settings of now: the inbox, mail and export workers refresh them at every tick
+    settings: LiveSettings
     pool: asyncpg.Pool
     session: aiohttp.ClientSession
     policy: AddressPolicy
