@@ -118,8 +118,15 @@ async def unavailable_middleware(request: web.Request, handler: Handler) -> web.
 @web.middleware
 async def settings_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The settings an admin changed on the web, in this process or another, hold from the
-    next request on (see commonsfed.live_settings; nearly always free)."""
-    await request.app[SETTINGS].refresh(request.app[POOL])
+    next request on (see commonsfed.live_settings; nearly always free).
+
+    With the database away, the request goes on with the settings last read (nobody can
+    change them meanwhile), so that what needs no database still answers and what does
+    meets the outage itself: /healthz, for one, says so in its own JSON."""
+    try:
+        await request.app[SETTINGS].refresh(request.app[POOL])
+    except UNAVAILABLE_ERRORS as exc:
+        log.debug("settings not refreshed, the database is unavailable: %s", exc)
     return await handler(request)
 
 
