@@ -19,6 +19,7 @@ from commonsfed.federation.context import Federation, open_federation
 from commonsfed.federation.delivery import DeliveryWorker
 from commonsfed.federation.inbox_worker import InboxWorker
 from commonsfed.federation.workers import Steppable, start_in_background, stop_background
+from commonsfed.live_settings import LiveSettings
 from commonsfed.metrics import Metrics
 from commonsfed.resources import templates_dir
 from commonsfed.services.answer_inbox import node_handlers
@@ -37,7 +38,9 @@ MAX_BODY = 1024 * 1024  # forms and inboxes; photo uploads raise their own limit
 WORKERS_STOP = web.AppKey("workers_stop", asyncio.Event)
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings | LiveSettings) -> web.Application:
+    """The node's application. Its settings become live ones (commonsfed.live_settings):
+    what an admin changes on the web reaches every request, template and worker."""
     if settings.database_url is None:
         raise ValueError("create_app needs settings.database_url (the CLI starts the embedded one)")
     secret = load_secret(settings)
@@ -45,6 +48,7 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[
             metrics_middleware,  # outermost: it counts the status that was sent
             middlewares.unavailable_middleware,  # the database fails anywhere
+            middlewares.settings_middleware,
             session_middleware(session_storage(settings, secret)),
             middlewares.account_middleware,
             # before the error and CSRF middlewares, so that the pages they render have
@@ -56,9 +60,10 @@ def create_app(settings: Settings) -> web.Application:
         ],
         client_max_size=MAX_BODY,
     )
-    app[SETTINGS] = settings
+    settings = app[SETTINGS] = LiveSettings.wrap(settings)
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_settings_changes)
     app.cleanup_ctx.append(_federation)
     if settings.run_worker:
         app.cleanup_ctx.append(_workers)  # after the federation, so they stop before it closes
@@ -73,6 +78,13 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[POOL] = await create_pool(app[SETTINGS].database_url)
     yield
     await close_pool(app[POOL])
+
+
+async def _settings_changes(app: web.Application) -> AsyncIterator[None]:
+    """The settings as stored now, and a LISTEN for changes made in other processes."""
+    await app[SETTINGS].refresh(app[POOL])
+    async with app[SETTINGS].listening_on(app[POOL]):
+        yield
 
 
 async def _federation(app: web.Application) -> AsyncIterator[None]:

@@ -80,7 +80,7 @@ def _log_level(level: str) -> Iterator[None]:
 def _flags(args: argparse.Namespace) -> dict:
     names = ("domain", "host", "port", "database_url", "data_dir", "instance_name",
              "instance_description", "registration", "neighbourhood_handle", "federation",
-             "group_follows", "resolve", "timezone", "log_level", "mail_from")
+             "group_follows", "contact_email", "resolve", "timezone", "log_level", "mail_from")
     flags = {name: getattr(args, name, None) for name in names}
     flags["dev"] = True if getattr(args, "dev", False) else None
     flags["secure_mode"] = True if getattr(args, "secure_mode", False) else None
@@ -109,6 +109,7 @@ def _settings_flags() -> argparse.ArgumentParser:
     group.add_argument("--group-follows",
                        help="auto (the default) or manual: other nodes' follows of the Group "
                             "wait for an admin")
+    group.add_argument("--contact-email", help="whom to write to about the node (shown on /about)")
     group.add_argument("--timezone", help="the neighbourhood's time zone, e.g. Europe/Berlin (default UTC)")
     group.add_argument("--secure-mode", action="store_true", help="require signed fetches")
     group.add_argument("--resolve", help="dev only: name=ip:port,... for test nodes")

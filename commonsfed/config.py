@@ -60,6 +60,9 @@ class Settings:
     # follows of the neighbourhood's Group from other nodes: accepted at once, or kept
     # waiting for an admin at /admin/follows
     group_follows: str = "auto"
+    # shown on /about: whom to write to about the node, and its rules (one short line each)
+    contact_email: str = ""
+    rules: tuple[str, ...] = ()
     secure_mode: bool = False
     # dev/test only: host name -> "ip:port", so several nodes with real names share a machine
     resolve: Mapping[str, str] = field(default_factory=dict)
@@ -194,6 +197,9 @@ _NAMES = {
     "neighbourhood_handle": ("COMMONSFED_NEIGHBOURHOOD_HANDLE", "--neighbourhood-handle"),
     "federation": ("COMMONSFED_FEDERATION", "--federation"),
     "group_follows": ("COMMONSFED_GROUP_FOLLOWS", "--group-follows"),
+    "contact_email": ("COMMONSFED_CONTACT_EMAIL", "--contact-email"),
+    # no flag: several lines do not fit one
+    "rules": ("COMMONSFED_RULES", "COMMONSFED_RULES"),
     "secure_mode": ("COMMONSFED_SECURE_MODE", "--secure-mode"),
     "resolve": ("COMMONSFED_RESOLVE", "--resolve"),
     "run_worker": ("COMMONSFED_RUN_WORKER", "--no-worker"),
@@ -379,6 +385,54 @@ def _parse_mail_from(value: str, label: str) -> str:
             f"\"Elm Street Commons\" <commons@example.org> (got {value!r})"
         )
     return text
+
+
+def email_problem(value: str) -> str | None:
+    """Why `value` is not an address people can write to (addr@host.tld), or None."""
+    local, at, domain = value.rpartition("@")
+    if len(value) > 254 or not (local and at and "." in domain.strip(".")):
+        return "is not an e-mail address such as admin@example.org"
+    if any(ch.isspace() or ch in "<>,;\"" for ch in value) or ".." in domain:
+        return "is not an e-mail address such as admin@example.org"
+    return None
+
+
+def _parse_contact_email(value: str, label: str) -> str:
+    text = str(value).strip()
+    problem = email_problem(text) if text else None
+    if problem:
+        raise ConfigError(label, f"{problem} (got {value!r})")
+    return text
+
+
+MAX_RULES = 30
+MAX_RULE = 300  # characters, as Mastodon's rules: a line, not a page
+
+
+def rules_problem(rules: list[str]) -> str | None:
+    """Why these rules cannot be the node's, or None."""
+    if len(rules) > MAX_RULES:
+        return f"{len(rules)} rules are too many; a node has at most {MAX_RULES}"
+    for number, rule in enumerate(rules, 1):
+        if len(rule) > MAX_RULE:
+            return (f"rule {number} is {len(rule)} characters long; a rule has at most "
+                    f"{MAX_RULE}, so say it shorter or split it")
+    return None
+
+
+def _parse_rules(value: Any, label: str) -> tuple[str, ...]:
+    """One rule a line (COMMONSFED_RULES), or a list of them (stored on the web)."""
+    lines = str(value).splitlines() if isinstance(value, str) else [str(v) for v in value]
+    rules = [line.strip() for line in lines if line.strip()]
+    problem = rules_problem(rules)
+    if problem:
+        raise ConfigError(label, problem)
+    return tuple(rules)
+
+
+def parse_setting(name: str, value: Any, label: str) -> Any:
+    """One setting's value checked as if it came from the environment (ConfigError if bad)."""
+    return _PARSERS[name](value, label)
 
 
 def _parse_choice(choices: tuple[str, ...]):

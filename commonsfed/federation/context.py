@@ -17,12 +17,14 @@ from commonsfed.config import Settings
 from commonsfed.federation.fetch import FetchedDocument, fetch_document
 from commonsfed.federation.keys import GROUP, INSTANCE, node_keys
 from commonsfed.federation.transport import AddressPolicy, make_client_session, user_agent_for
+from commonsfed.live_settings import LiveSettings
 from commonsfed.metrics import Metrics
 
 
 @dataclass(frozen=True)
 class Federation:
-    settings: Settings
+    # the settings of now: the inbox, mail and export workers refresh them at every tick
+    settings: LiveSettings
     pool: asyncpg.Pool
     session: aiohttp.ClientSession
     policy: AddressPolicy
@@ -56,12 +58,15 @@ class Federation:
 
 @asynccontextmanager
 async def open_federation(
-    settings: Settings,
+    settings: Settings | LiveSettings,
     pool: asyncpg.Pool,
     handlers: Mapping[tuple[str, str | None], Any] | None = None,
     metrics: Metrics | None = None,
 ) -> AsyncIterator[Federation]:
-    """The node's one HTTP session and its signing key, closed on the way out."""
+    """The node's one HTTP session and its signing key, closed on the way out; `settings`
+    become live ones, read from the database now."""
+    settings = LiveSettings.wrap(settings)
+    await settings.refresh(pool)
     policy = AddressPolicy.from_settings(settings)
     private_pem, _ = await node_keys(pool, INSTANCE)
     await node_keys(pool, GROUP)  # made now, so deliveries never find the Group without a key

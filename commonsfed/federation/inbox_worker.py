@@ -25,6 +25,7 @@ from commonsfed.db import actors as actors_q
 from commonsfed.db import inbox as q
 from commonsfed.federation import claims
 from commonsfed.federation.context import Federation
+from commonsfed.live_settings import refresh_settings
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,8 @@ class InboxWorker:
 
     async def tick(self) -> bool:
         """Handle one due item; False when there was none."""
+        # the federation mode and the Group's follow policy, as an admin set them last
+        await refresh_settings(self.fed.settings, self.fed.pool)
         item = await self.fetch_next()
         if item is None:
             return False

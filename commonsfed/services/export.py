@@ -41,6 +41,7 @@ from commonsfed.db import exports as q
 from commonsfed.db import listings as listings_q
 from commonsfed.db import mail as mail_q
 from commonsfed.federation import claims
+from commonsfed.live_settings import refresh_settings
 from commonsfed.models import Account, Export
 from commonsfed.services import actors
 from commonsfed.services.photos import media_path
@@ -368,6 +369,7 @@ class ExportWorker:
         return "done" if kept else "lost"
 
     async def tick(self) -> bool:
+        await refresh_settings(self.settings, self.pool)  # the node's name, in the archive
         claimed = await self.fetch_next()
         if claimed is None:
             return False

@@ -54,6 +54,7 @@ import orjson
 from commonsfed.config import Settings
 from commonsfed.db import mail as q
 from commonsfed.federation import claims
+from commonsfed.live_settings import refresh_settings
 from commonsfed.services.mail import link_key, unsubscribe_token
 from commonsfed.services.mail_transport import Send, Transport, compose, transport_for
 
@@ -191,6 +192,7 @@ class MailWorker:
     async def tick(self) -> bool:
         """Claim a batch (or take what fetch_next left), send it over one connection, record
         each outcome as it comes. True when there was something to do."""
+        await refresh_settings(self.settings, self.pool)  # the node's name, in every mail
         batch, self._claimed = self._claimed, []
         batch = batch or await self._claim()
         if batch:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncpg
 from aiohttp import web
 
-from commonsfed.config import Settings
 from commonsfed.federation.context import Federation
+from commonsfed.live_settings import LiveSettings
 from commonsfed.metrics import Metrics
 from commonsfed.models import Account
 
-SETTINGS = web.AppKey("settings", Settings)
+# the node's settings as they are now (an admin may change some on the web)
+SETTINGS = web.AppKey("settings", LiveSettings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 FEDERATION = web.AppKey("federation", Federation)
 METRICS = web.AppKey("metrics", Metrics)

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from commonsfed.db.pool import UNAVAILABLE_ERRORS
 from commonsfed.services import sessions
-from commonsfed.web.keys import ACCOUNT, POOL, SESSION_ID
+from commonsfed.web.keys import ACCOUNT, POOL, SESSION_ID, SETTINGS
 from commonsfed.web.sessions import (
     CSRF_FIELD,
     csrf_valid,
@@ -113,6 +113,21 @@ async def unavailable_middleware(request: web.Request, handler: Handler) -> web.
         response = render_error(request, 503, context={**_BARE_CONTEXT, "request": request})
         response.headers["Retry-After"] = str(RETRY_AFTER)
         return response
+
+
+@web.middleware
+async def settings_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The settings an admin changed on the web, in this process or another, hold from the
+    next request on (see commonsfed.live_settings; nearly always free).
+
+    With the database away, the request goes on with the settings last read (nobody can
+    change them meanwhile), so that what needs no database still answers and what does
+    meets the outage itself: /healthz, for one, says so in its own JSON."""
+    try:
+        await request.app[SETTINGS].refresh(request.app[POOL])
+    except UNAVAILABLE_ERRORS as exc:
+        log.debug("settings not refreshed, the database is unavailable: %s", exc)
+    return await handler(request)
 
 
 @web.middleware

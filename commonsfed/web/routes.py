@@ -6,6 +6,7 @@ from aiohttp import web
 
 from commonsfed.resources import static_dir
 from commonsfed.web import (
+    about,
     account_deletion,
     accounts_admin,
     activitypub,
@@ -24,6 +25,8 @@ from commonsfed.web import (
     listings,
     mail,
     metrics,
+    node_admin,
+    node_settings,
     profile,
     recovery,
     reports,
@@ -37,6 +40,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/", views.home, name="home")
     app.router.add_get("/register", views.register_form, name="register")
     app.router.add_post("/register", views.register_submit)
+    app.router.add_get("/about", about.about_page, name="about")
     app.router.add_get("/login", views.login_form, name="login")
     app.router.add_post("/login", views.login_submit)
     app.router.add_post("/logout", views.logout, name="logout")
@@ -113,6 +117,12 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/report", reports.report_form, name="report")
     app.router.add_post("/report", reports.send_report)
     app.router.add_get("/report/sent", reports.report_sent)
+    app.router.add_get("/admin", node_admin.dashboard, name="admin")
+    app.router.add_get("/admin/settings", node_settings.settings_page, name="admin_settings")
+    app.router.add_post("/admin/settings", node_settings.save_settings)
+    app.router.add_get("/admin/federation", node_admin.federation_page, name="admin_federation")
+    app.router.add_post("/admin/federation/retry", node_admin.retry_host)
+    app.router.add_get("/admin/federation/unhandled", node_admin.unhandled_page)
     # listings: /listings/new before /listings/{uid}, so "new" is never taken for an id
     uid = "/listings/{uid:[A-Za-z0-9_-]{8,32}}"
     app.router.add_get("/listings/new", listings.new_form, name="new_listing")

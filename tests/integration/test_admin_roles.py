@@ -47,7 +47,7 @@ async def test_admin_pages__open_by_role(roles, ada, mo, rex, path, admin, moder
 
 async def test_admin_link__shown_to_moderators_and_admins_only(roles, ada, mo, rex):
     for client, shown in ((ada, True), (mo, True), (rex, False)):
-        assert ('href="/admin/accounts">Admin</a>' in await (await client.get("/")).text()) is shown
+        assert ('href="/admin">Admin</a>' in await (await client.get("/")).text()) is shown
 
 
 async def test_admin_nav__a_moderator_is_not_shown_the_admins_sections(roles, ada, mo):

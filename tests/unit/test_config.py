@@ -63,6 +63,9 @@ def test_load_settings__secret_is_not_in_the_repr():
         ({}, {}, "COMMONSFED_DOMAIN"),
         ({"COMMONSFED_LOG_LEVEL": "loud"}, {"dev": True}, "COMMONSFED_LOG_LEVEL"),
         ({}, {"dev": True, "log_level": "verbose"}, "--log-level"),
+        ({"COMMONSFED_GROUP_FOLLOWS": "sometimes"}, {"dev": True}, "COMMONSFED_GROUP_FOLLOWS"),
+        ({}, {"dev": True, "contact_email": "admins at elm"}, "--contact-email"),
+        ({"COMMONSFED_RULES": "Be kind.\n" + "x" * 301}, {"dev": True}, "COMMONSFED_RULES"),
     ],
 )
 def test_load_settings__bad_values_name_the_setting(env, flags, named):
@@ -70,6 +73,16 @@ def test_load_settings__bad_values_name_the_setting(env, flags, named):
         load_settings(env, flags)
 
     assert error.value.setting == named
+
+
+def test_load_settings__what_about_shows_from_the_environment():
+    settings = load_settings({
+        "COMMONSFED_RULES": "Be kind.\n\n  No selling for profit.  \n",
+        "COMMONSFED_CONTACT_EMAIL": " admins@elm.example ", "COMMONSFED_GROUP_FOLLOWS": "Manual",
+    }, {"dev": True})  # fmt: skip
+
+    assert settings.rules == ("Be kind.", "No selling for profit.")
+    assert settings.contact_email == "admins@elm.example" and settings.group_follows == "manual"
 
 
 def test_load_settings__log_level_in_any_case():

@@ -1,0 +1,113 @@
+"""The settings an admin changes on the web while the node runs (/admin/settings).
+
+They are stored in the database and reach every process through `commonsfed.live_settings`;
+the environment's values (and the flags') are where they start. A change is all or nothing:
+one bad field and nothing is saved. Each setting that changes is a line in the moderation
+log, in the same transaction, with its value before and after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from commonsfed.config import (
+    FEDERATION_MODES,
+    GROUP_FOLLOW_MODES,
+    REGISTRATION_MODES,
+    Settings,
+    email_problem,
+    rules_problem,
+)
+from commonsfed.db import node_settings as q
+from commonsfed.live_settings import RUNTIME_SETTINGS, LiveSettings
+from commonsfed.models import Account
+from commonsfed.services import moderation_log
+from commonsfed.services.errors import NotAllowed, ValidationError
+
+MAX_NAME = 100
+MAX_DESCRIPTION = 2000
+_CHOICES = {
+    "registration": REGISTRATION_MODES,
+    "federation": FEDERATION_MODES,
+    "group_follows": GROUP_FOLLOW_MODES,
+}
+
+
+@dataclass(frozen=True)
+class SettingsForm:
+    """The settings page's fields as text, as the admin sees and types them."""
+
+    values: dict[str, str]
+
+    @classmethod
+    def of(cls, settings: Settings) -> SettingsForm:
+        values = {name: str(getattr(settings, name)) for name in RUNTIME_SETTINGS}
+        values["rules"] = "\n".join(settings.rules)
+        return cls(values)
+
+    @classmethod
+    def posted(cls, form: Mapping[str, Any]) -> SettingsForm:
+        return cls({name: str(form.get(name, "")) for name in RUNTIME_SETTINGS})
+
+
+def parse_form(form: SettingsForm) -> dict[str, Any]:
+    """The values of a posted form, or ValidationError with a message for each bad field."""
+    text = {name: value.strip() for name, value in form.values.items()}
+    errors: dict[str, str] = {}
+    for name, limit, what in (
+        ("instance_name", MAX_NAME, "name"),
+        ("instance_description", MAX_DESCRIPTION, "description"),
+    ):
+        if not 1 <= len(text[name]) <= limit:
+            errors[name] = f"Give the node a {what} of 1 to {limit} characters."
+    rules = [line.strip() for line in form.values["rules"].splitlines() if line.strip()]
+    problem = rules_problem(rules)
+    if problem:
+        errors["rules"] = f"{problem[0].upper()}{problem[1:]}."
+    if text["contact_email"] and email_problem(text["contact_email"]):
+        errors["contact_email"] = (
+            "This is not an e-mail address such as admin@example.org (or leave it empty)."
+        )
+    for name, choices in _CHOICES.items():
+        if text[name] not in choices:
+            errors[name] = f"Choose one of {', '.join(choices)}."
+    if errors:
+        raise ValidationError(errors)
+    return {**text, "rules": rules}
+
+
+async def save(
+    pool: asyncpg.Pool, settings: LiveSettings, admin: Account, form: SettingsForm
+) -> list[str]:
+    """Store what the admin changed and apply it in this process at once (the others follow
+    at their next request or tick); the names of the settings that changed."""
+    if not admin.is_admin:
+        raise NotAllowed("Only the node's admins change its settings.")
+    values = parse_form(form)
+    async with pool.acquire() as conn, conn.transaction():
+        await q.lock_version(conn)
+        version, stored = await q.stored_values(conn)
+        before = settings.with_stored(stored)
+        changes = {name: value for name, value in values.items()
+                   if _comparable(getattr(before, name)) != value}  # fmt: skip
+        if changes:
+            version = await q.store_values(conn, changes, admin.id)
+        for name, value in changes.items():
+            await moderation_log.record(
+                conn,
+                admin,
+                "change_setting",
+                "setting",
+                name,
+                details={"from": _comparable(getattr(before, name)), "to": value},
+            )
+    settings.apply(version, {**stored, **changes})
+    return list(changes)
+
+
+def _comparable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
