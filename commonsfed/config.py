@@ -568,6 +568,8 @@ _PARSERS = {
     "neighbourhood_handle": _parse_handle,
     "federation": _parse_choice(FEDERATION_MODES),
     "group_follows": _parse_choice(GROUP_FOLLOW_MODES),
+    "contact_email": _parse_contact_email,
+    "rules": _parse_rules,
     "secure_mode": _parse_bool,
     "resolve": _parse_resolve,
     "run_worker": _parse_bool,
