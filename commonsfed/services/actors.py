@@ -53,9 +53,9 @@ async def group_actor(pool: asyncpg.Pool, settings: Settings) -> LocalActor:
     return LocalActor(
         uri=uris.user(handle), type="Group", username=handle, name=settings.instance_name,
         summary=settings.instance_description, public_key_pem=public, url=settings.base_url,
-        # the inbox already refuses nodes this one does not federate with, so whoever's
-        # Follow reaches the Group actor is accepted at once
-        published=None, manually_approves_followers=False,
+        # with group_follows "manual", another node's Follow waits for an admin (and peers
+        # show it as a locked account, as Mastodon shows manuallyApprovesFollowers)
+        published=None, manually_approves_followers=settings.group_follows == "manual",
     )
 
 

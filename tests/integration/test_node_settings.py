@@ -92,6 +92,8 @@ async def test_settings_page__a_change_holds_from_the_next_request(ada, visitor)
         await visitor.get("/users/neighbourhood", headers={"Accept": "application/activity+json"})
     ).json()
     assert group["name"] == "Oak Lane Commons"
+    # follows of the Group now wait for an admin, and peers see it as a locked account
+    assert group["manuallyApprovesFollowers"] is True
     assert group["summary"] == "Oak Lane shares ladders, soup and Saturdays."
     assert (await visitor.get("/register")).status == 403
     refused = await post_form(visitor, "/register", NEWCOMER, form_path="/login")
