@@ -81,8 +81,13 @@ def private_key_to_pem(key: rsa.RSAPrivateKey) -> str:
 
 
 def private_key_from_pem(pem: str) -> rsa.RSAPrivateKey:
+    """A private key the node made itself and kept in its database. cryptography's check of
+    an RSA key's numbers costs tens of milliseconds a load; it guards against keys from
+    elsewhere, and these never are, so it is skipped (as the library's docs allow)."""
     try:
-        key = serialization.load_pem_private_key(pem.strip().encode("ascii"), password=None)
+        key = serialization.load_pem_private_key(
+            pem.strip().encode("ascii"), password=None, unsafe_skip_rsa_key_validation=True
+        )
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise SignatureError("private key is not a readable, unencrypted PEM") from exc
     if not isinstance(key, rsa.RSAPrivateKey):

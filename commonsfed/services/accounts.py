@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 import asyncpg
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from commonsfed.config import Settings
@@ -46,6 +46,16 @@ SUSPENDED = (
 
 # argon2id with the library's defaults (RFC 9106 low-memory profile)
 _hasher = PasswordHasher()
+
+
+def use_password_parameters(parameters: Parameters) -> None:
+    """Hash new passwords with other argon2 parameters: the test suite uses argon2-cffi's
+    CHEAPEST profile (argon2id still, verified the same way), as Django's test settings use a
+    fast hasher, so thousands of residents do not cost minutes. Hashes made before keep
+    verifying: the parameters travel in each hash."""
+    global _hasher
+    _hasher = PasswordHasher.from_parameters(parameters)
+    _dummy_hash.cache_clear()
 
 
 @functools.cache
