@@ -16,11 +16,8 @@ async def people(conn: asyncpg.Connection) -> asyncpg.Record:
         """
         SELECT
             (SELECT count(*) FROM accounts WHERE status = 'active') AS residents,
-            (SELECT count(*) FROM accounts AS a WHERE status = 'active'
-                AND (last_seen_at > now() - interval '30 days'
-                     OR EXISTS (SELECT 1 FROM account_sessions AS s WHERE s.account_id = a.id
-                                AND s.last_seen_at > now() - interval '30 days'))
-            ) AS active_month,
+            (SELECT count(*) FROM accounts WHERE status = 'active'
+                AND last_seen_at > now() - interval '30 days') AS active_month,
             (SELECT count(*) FROM accounts WHERE status = 'pending') AS pending_accounts,
             (SELECT count(*) FROM reports WHERE resolved_at IS NULL) AS open_reports
         """

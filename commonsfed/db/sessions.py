@@ -15,6 +15,7 @@ async def insert_session(
 ) -> int:
     return await conn.fetchval(
         """
+        WITH seen AS (UPDATE accounts SET last_seen_at = now() WHERE id = $2)
         INSERT INTO account_sessions (token_hash, account_id, user_agent, address)
         VALUES ($1, $2, $3, $4) RETURNING id
         """,
@@ -26,8 +27,8 @@ async def session_account(
     conn: asyncpg.Connection, token_hash: bytes, max_idle: timedelta, touch_after: timedelta
 ) -> tuple[Account, int] | None:
     """The account a session token belongs to and the session's id, when the session was
-    used within `max_idle`; its last use is moved to now when older than `touch_after` (so
-    a busy session is not written on every request)."""
+    used within `max_idle`; its last use, and the account's, is moved to now when older than
+    `touch_after` (so a busy session is not written on every request)."""
     row = await conn.fetchrow(
         f"""
         WITH found AS (
@@ -36,6 +37,11 @@ async def session_account(
         ), touched AS (
             UPDATE account_sessions s SET last_seen_at = now()
             FROM found WHERE s.id = found.id AND found.last_seen_at < now() - $3::interval
+        ), account_touched AS (
+            -- the account's own last use, which outlives its sessions (NodeInfo's activity)
+            UPDATE accounts a SET last_seen_at = now()
+            FROM found WHERE a.id = found.account_id
+                         AND found.last_seen_at < now() - $3::interval
         )
         SELECT found.id AS session_id, {_prefixed("a")}
         FROM found JOIN accounts a ON a.id = found.account_id

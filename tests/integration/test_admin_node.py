@@ -117,6 +117,9 @@ async def test_dashboard__counts_people_listings_queues_failing_hosts_and_report
             "UPDATE account_sessions SET last_seen_at = now() - interval '60 days' "
             "WHERE account_id = (SELECT id FROM accounts WHERE username = 'rex')"
         )
+        await conn.execute(
+            "UPDATE accounts SET last_seen_at = now() - interval '60 days' WHERE username = 'rex'"
+        )
         await conn.execute("UPDATE listings SET state = 'reserved' WHERE title = 'Soup'")
         await conn.execute(
             "INSERT INTO reports (activity_uri, reporter_uri, target_uris, resolved_at) VALUES "

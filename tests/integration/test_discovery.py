@@ -119,7 +119,8 @@ async def test_nodeinfo_21__has_exactly_the_schema_keys(client):
     assert info["protocols"] == ["activitypub"]
     assert set(info["services"]) == {"inbound", "outbound"}
     assert info["openRegistrations"] is True
-    assert info["usage"] == {"users": {"total": 1, "activeMonth": 0, "activeHalfyear": 0},
+    # alice is logged in since she registered: active this month
+    assert info["usage"] == {"users": {"total": 1, "activeMonth": 1, "activeHalfyear": 1},
                              "localPosts": 0}
     assert info["metadata"]["neighbourhood"] == "http://localhost/users/neighbourhood"
 

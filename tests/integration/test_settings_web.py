@@ -235,3 +235,21 @@ async def _query(settings, sql: str, *args):
 )  # fmt: skip
 def test_describe_device__names_browser_and_system(user_agent, named):
     assert describe_device(user_agent) == named
+
+
+async def test_session__its_use_moves_the_accounts_last_use_which_nodeinfo_counts(
+    browsers, settings, make_client
+):
+    # Given alice, who logged in long ago and has used her session since, an hour ago
+    (alice,) = await browsers(1)
+    await _query(settings, "UPDATE accounts SET last_seen_at = now() - interval '200 days'")
+    await _query(settings, "UPDATE account_sessions SET last_seen_at = now() - interval '1 hour'")
+    visitor = await make_client()
+    info = await (await visitor.get("/nodeinfo/2.1")).json()
+    assert info["usage"]["users"] == {"total": 1, "activeMonth": 0, "activeHalfyear": 0}
+
+    # When she comes back, the node counts her as active this month and this half year
+    await alice.get("/")
+    info = await (await visitor.get("/nodeinfo/2.1")).json()
+
+    assert info["usage"]["users"] == {"total": 1, "activeMonth": 1, "activeHalfyear": 1}
