@@ -13,6 +13,8 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 
 from commonsfed import __version__
+from commonsfed.api.middleware import api_middleware
+from commonsfed.api.routes import setup_api_routes
 from commonsfed.config import Settings
 from commonsfed.db.pool import close_pool, create_pool
 from commonsfed.federation.context import Federation, open_federation
@@ -55,6 +57,8 @@ def create_app(settings: Settings | LiveSettings) -> web.Application:
             # the same context (the account, a CSRF token) as any other page
             aiohttp_jinja2.context_processors_middleware,
             middlewares.error_middleware,
+            # the client API: bearer tokens instead of the session, CORS, JSON errors
+            api_middleware,
             middlewares.csrf_middleware,
             addresses.confirmed_email_middleware,
         ],
@@ -71,6 +75,7 @@ def create_app(settings: Settings | LiveSettings) -> web.Application:
     app.on_response_prepare.append(middlewares.add_security_headers)
     _setup_templates(app, settings)
     setup_routes(app)
+    setup_api_routes(app)
     return app
 
 

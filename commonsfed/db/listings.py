@@ -42,6 +42,11 @@ def _listing(row: asyncpg.Record | None) -> Listing | None:
     return from_row(Listing, values)
 
 
+# for the other modules that read listings with columns of their own (db/statuses.py)
+LISTING_COLUMNS = _LISTING_COLUMNS
+listing_from_row = _listing
+
+
 def _jsonb(fields: dict[str, Any]) -> dict[str, Any]:
     return {**fields, "details": orjson.dumps(fields["details"]).decode()}
 

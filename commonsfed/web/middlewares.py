@@ -74,6 +74,11 @@ def wants_html(request: web.Request) -> bool:
     return "text/html" in accept or "json" not in accept
 
 
+def _for_apps(request: web.Request) -> bool:
+    """The client API answers JSON whatever the app asked for (see commonsfed.api)."""
+    return request.path.startswith("/api/")
+
+
 def render_error(
     request: web.Request,
     status: int,
@@ -86,7 +91,7 @@ def render_error(
     adds to (or stands in for) what the context processors gave the template."""
     title = _TITLES.get(status, "Error")
     message = message or _MESSAGES.get(status) or title
-    if not wants_html(request) or request.content_type.endswith("json"):
+    if not wants_html(request) or request.content_type.endswith("json") or _for_apps(request):
         return web.json_response({"error": message}, status=status)
     context = {**(context or {}), "title": title, "status": status, "message": message}
     return aiohttp_jinja2.render_template("error.html", request, context, status=status)
@@ -176,7 +181,8 @@ async def account_middleware(request: web.Request, handler: Handler) -> web.Stre
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     route_handler = request.match_info.handler
-    if request.method in _UNSAFE and not getattr(route_handler, "csrf_exempt", False):
+    exempt = getattr(route_handler, "csrf_exempt", False) or _for_apps(request)
+    if request.method in _UNSAFE and not exempt:
         form = await request.post()
         submitted = form.get(CSRF_FIELD)
         if not await csrf_valid(request, submitted if isinstance(submitted, str) else None):

@@ -1,0 +1,179 @@
+"""Mastodon's entities, as JSON-ready dicts, from the services' views.
+
+Field by field as Mastodon documents them (docs.joinmastodon.org/entities), including the
+ones this node has nothing for (`emojis: []`, `poll: null`): apps index into them without
+checking. Ids are strings, times ISO 8601 in UTC with milliseconds, as Mastodon sends them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import quote
+
+from commonsfed.config import Settings
+from commonsfed.services.api_accounts import AccountView
+from commonsfed.services.statuses import MediaView, StatusView
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def account(view: AccountView, settings: Settings) -> dict[str, Any]:
+    avatar = view.avatar or f"{settings.base_url}/static/avatar.png"
+    header = f"{settings.base_url}/static/header.png"
+    return {
+        "id": str(view.id),
+        "username": view.username,
+        "acct": view.acct,
+        "url": view.url,
+        "uri": view.uri,
+        "display_name": view.display_name,
+        "note": view.note_html,
+        "avatar": avatar,
+        "avatar_static": avatar,
+        "header": header,
+        "header_static": header,
+        "locked": view.locked,
+        "fields": [
+            {"name": field.name, "value": field.value_html, "verified_at": iso(field.verified_at)}
+            for field in view.fields
+        ],
+        "emojis": [],
+        "bot": view.bot,
+        "group": view.group,
+        "discoverable": True,
+        "indexable": True,
+        "noindex": False,
+        "hide_collections": False,
+        "suspended": view.suspended,
+        "limited": False,
+        "created_at": iso(view.created_at),
+        "last_status_at": _day(view.last_status_at),
+        "statuses_count": view.statuses_count,
+        "followers_count": view.followers_count,
+        "following_count": view.following_count,
+        "roles": [],
+    }
+
+
+def credential_account(
+    view: AccountView,
+    settings: Settings,
+    *,
+    note_source: str,
+    fields_source: list[tuple[str, str]],
+    follow_requests_count: int = 0,
+) -> dict[str, Any]:
+    """The resident's own account (verify_credentials, update_credentials): the Account with
+    `source`, what the profile form holds as typed."""
+    entity = account(view, settings)
+    entity["source"] = {
+        "note": note_source,
+        "fields": [
+            {"name": name, "value": value, "verified_at": None} for name, value in fields_source
+        ],  # fmt: skip
+        "privacy": "public",
+        "sensitive": False,
+        "language": None,
+        "follow_requests_count": follow_requests_count,
+        "hide_collections": False,
+        "discoverable": True,
+        "indexable": True,
+    }
+    entity["role"] = {
+        "id": "-99",
+        "name": "",
+        "color": "",
+        "permissions": "0",
+        "highlighted": False,
+    }
+    return entity
+
+
+def media(view: MediaView) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    if view.width and view.height:
+        size = {"width": view.width, "height": view.height, "size": f"{view.width}x{view.height}",
+                "aspect": round(view.width / view.height, 4)}  # fmt: skip
+        meta = {"original": size, "small": size}
+    return {
+        "id": str(view.id),
+        "type": "image",
+        "url": view.url,
+        "preview_url": view.preview_url or view.url,
+        "remote_url": view.remote_url,
+        "preview_remote_url": None,
+        "text_url": None,
+        "meta": meta,
+        "description": view.description or None,
+        "blurhash": None,
+    }
+
+
+def tag(name: str, settings: Settings, *, following: bool | None = None) -> dict[str, Any]:
+    entity: dict[str, Any] = {
+        "name": name,
+        "url": f"{settings.base_url}/tags/{quote(name, safe='')}",
+        "history": [],
+    }
+    if following is not None:
+        entity["following"] = following
+    return entity
+
+
+def status(
+    view: StatusView,
+    settings: Settings,
+    *,
+    favourited: bool = False,
+    bookmarked: bool = False,
+    favourites_count: int = 0,
+    replies_count: int = 0,
+) -> dict[str, Any]:
+    """The Status; the flags are the viewer's (false for a visitor), as Mastodon sends
+    them only to a logged-in app but every app reads them."""
+    return {
+        "id": str(view.id),
+        "uri": view.uri,
+        "url": view.url,
+        "created_at": iso(view.created_at),
+        "edited_at": iso(view.edited_at),
+        "account": account(view.account, settings),
+        "content": view.content_html,
+        "visibility": view.visibility,
+        "sensitive": False,
+        "spoiler_text": "",
+        "media_attachments": [media(item) for item in view.media],
+        "application": None,
+        "mentions": [],
+        "tags": [tag(name, settings) for name in view.tags],
+        "emojis": [],
+        "reblogs_count": 0,
+        "favourites_count": favourites_count,
+        "replies_count": replies_count,
+        "in_reply_to_id": str(view.in_reply_to_id) if view.in_reply_to_id else None,
+        "in_reply_to_account_id": (
+            str(view.in_reply_to_account_id) if view.in_reply_to_account_id else None
+        ),
+        "reblog": None,
+        "poll": None,
+        "card": None,
+        "language": None,
+        "text": None,
+        "favourited": favourited,
+        "reblogged": False,
+        "muted": False,
+        "bookmarked": bookmarked,
+        "pinned": False,
+        "filtered": [],
+    }

@@ -1,0 +1,67 @@
+"""The API's part of every /api and /oauth request: CORS for browser apps, the bearer
+token, and errors as JSON."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from commonsfed.api.auth import CLIENT, authenticate
+from commonsfed.api.errors import ApiError, error_response, from_service_error
+from commonsfed.services.errors import ServiceError
+from commonsfed.web.keys import ACCOUNT, SESSION_ID
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+API_PREFIX = "/api/"
+# /oauth/authorize is a page for people (it uses the web session); the rest is for apps
+CORS_PREFIXES = (API_PREFIX, "/oauth/", "/.well-known/oauth-authorization-server")
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "Link, X-RateLimit-Limit, X-RateLimit-Remaining, "
+    "X-RateLimit-Reset, X-Request-Id, Idempotency-Key",
+}
+PREFLIGHT_HEADERS = {
+    "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key, Accept",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+@web.middleware
+async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not request.path.startswith(CORS_PREFIXES):
+        return await handler(request)
+    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        return web.Response(status=204, headers={**CORS_HEADERS, **PREFLIGHT_HEADERS})
+    response = await _answer(request, handler) if is_api(request) else await handler(request)
+    response.headers.update(CORS_HEADERS)
+    return response
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The API speaks for the token alone: a cookie the browser happens to send is ignored,
+    so that no page of another site can act through a resident's session (and so the API
+    needs no CSRF token)."""
+    request[ACCOUNT] = request[SESSION_ID] = None
+    try:
+        request[CLIENT] = client = await authenticate(request)
+        request[ACCOUNT] = client.account if client else None
+        return await handler(request)
+    except ApiError as error:
+        return error.response()
+    except ServiceError as error:
+        return from_service_error(error).response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        message = exc.text if exc.text and exc.content_type == "text/plain" else exc.reason
+        return error_response(exc.status, message.removeprefix(f"{exc.status}: "))

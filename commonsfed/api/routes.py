@@ -1,0 +1,28 @@
+"""Every route of the client API, by area. Each is served with and without a trailing
+slash, as Mastodon (Rails) serves them and as some apps ask for them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from commonsfed.api import accounts, statuses
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def route(app: web.Application, method: str, path: str, handler: Handler) -> None:
+    """`path` and `path/`, for `method` (GET also answers HEAD)."""
+    for each in (path, path + "/"):
+        app.router.add_route(method, each, handler)
+
+
+def setup_api_routes(app: web.Application) -> None:
+    status_id = "{id:[0-9]{1,19}}"
+    account_id = "{id:[0-9]{1,19}}"
+    # accounts
+    route(app, "GET", "/api/v1/accounts/verify_credentials", accounts.verify_credentials)
+    route(app, "GET", f"/api/v1/accounts/{account_id}", accounts.get_account)
+    # statuses
+    route(app, "GET", f"/api/v1/statuses/{status_id}", statuses.get_status)

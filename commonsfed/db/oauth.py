@@ -1,0 +1,125 @@
+"""Queries on the client API's apps and tokens (oauth_apps, oauth_tokens)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from commonsfed.models import from_row
+
+
+@dataclass(frozen=True)
+class OAuthApp:
+    id: int
+    client_id: str
+    name: str
+    website: str | None
+    redirect_uris: list[str]
+    scopes: list[str]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What a bearer token grants: an account's use (or, account_id None, the app's own)
+    of the scopes."""
+
+    token_id: int
+    app_id: int
+    account_id: int | None
+    scopes: frozenset[str]
+
+
+_APP_COLUMNS = "id, client_id, name, website, redirect_uris, scopes, created_at"
+
+
+async def insert_app(
+    conn: asyncpg.Connection,
+    client_id: str,
+    secret_hash: bytes,
+    name: str,
+    website: str | None,
+    redirect_uris: list[str],
+    scopes: list[str],
+) -> OAuthApp:
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO oauth_apps (client_id, client_secret_hash, name, website, redirect_uris,
+                                scopes)
+        VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_APP_COLUMNS}
+        """,
+        client_id, secret_hash, name, website, redirect_uris, scopes,
+    )  # fmt: skip
+    return from_row(OAuthApp, row)
+
+
+async def get_app(conn: asyncpg.Connection, client_id: str) -> OAuthApp | None:
+    row = await conn.fetchrow(
+        f"SELECT {_APP_COLUMNS} FROM oauth_apps WHERE client_id = $1", client_id
+    )
+    return from_row(OAuthApp, row)
+
+
+async def app_with_secret(
+    conn: asyncpg.Connection, client_id: str, secret_hash: bytes
+) -> OAuthApp | None:
+    row = await conn.fetchrow(
+        f"""
+        SELECT {_APP_COLUMNS} FROM oauth_apps
+        WHERE client_id = $1 AND client_secret_hash = $2
+        """,
+        client_id, secret_hash,
+    )  # fmt: skip
+    return from_row(OAuthApp, row)
+
+
+async def get_app_by_id(conn: asyncpg.Connection, app_id: int) -> OAuthApp | None:
+    row = await conn.fetchrow(f"SELECT {_APP_COLUMNS} FROM oauth_apps WHERE id = $1", app_id)
+    return from_row(OAuthApp, row)
+
+
+async def insert_token(
+    conn: asyncpg.Connection,
+    token_hash: bytes,
+    app_id: int,
+    account_id: int | None,
+    scopes: list[str],
+) -> int:
+    return await conn.fetchval(
+        """
+        INSERT INTO oauth_tokens (token_hash, app_id, account_id, scopes)
+        VALUES ($1, $2, $3, $4) RETURNING id
+        """,
+        token_hash, app_id, account_id, scopes,
+    )  # fmt: skip
+
+
+async def grant_of(conn: asyncpg.Connection, token_hash: bytes) -> TokenGrant | None:
+    """The token's grant, and its use noted (at most once a minute, so that a busy app does
+    not write a row on every request)."""
+    row = await conn.fetchrow(
+        """
+        WITH found AS (
+            SELECT id, app_id, account_id, scopes, last_used_at FROM oauth_tokens
+            WHERE token_hash = $1
+        ), noted AS (
+            UPDATE oauth_tokens SET last_used_at = now()
+            FROM found WHERE oauth_tokens.id = found.id
+              AND (found.last_used_at IS NULL OR found.last_used_at < now() - interval '1 minute')
+        )
+        SELECT id, app_id, account_id, scopes FROM found
+        """,
+        token_hash,
+    )
+    if row is None:
+        return None
+    return TokenGrant(row["id"], row["app_id"], row["account_id"], frozenset(row["scopes"]))
+
+
+async def delete_token(conn: asyncpg.Connection, token_hash: bytes, app_id: int) -> bool:
+    status = await conn.execute(
+        "DELETE FROM oauth_tokens WHERE token_hash = $1 AND app_id = $2", token_hash, app_id
+    )
+    return status != "DELETE 0"

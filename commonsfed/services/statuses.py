@@ -1,0 +1,185 @@
+"""Listings as statuses, for the client API.
+
+Every listing the node knows is a status: a resident's, built from the same AS2 Note that
+peers receive (its readable HTML is the status's content, its photos the media, its
+category the tag, its page the `url`), and one from another node, from the object it sent,
+sanitised. Both kinds share one id space (migration 0024), ordered by time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+import orjson
+
+from commonsfed.ap.activities import activity_type, parse_time
+from commonsfed.ap.jsonld import PUBLIC, as_list
+from commonsfed.ap.listings import content_of, listing_from_ap
+from commonsfed.config import Settings
+from commonsfed.db import statuses as q
+from commonsfed.models import Listing, ListingPhoto
+from commonsfed.services.api_accounts import AccountView, accounts_for_uris, resident_uri
+from commonsfed.services.listing_federation import listing_note
+from commonsfed.services.markdown import sanitise_html
+
+MEDIA_TYPES = {"webp": "image/webp", "jpg": "image/jpeg"}
+
+
+@dataclass(frozen=True)
+class MediaView:
+    id: int
+    url: str
+    description: str
+    width: int | None
+    height: int | None
+    remote_url: str | None = None  # the original, for media from another server
+    preview_url: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusView:
+    id: int
+    uri: str
+    url: str
+    created_at: datetime
+    edited_at: datetime | None
+    account: AccountView
+    content_html: str
+    visibility: str  # public, unlisted, private or direct
+    tags: tuple[str, ...]  # names without '#', lower case
+    media: tuple[MediaView, ...] = ()
+    in_reply_to_id: int | None = None
+    in_reply_to_account_id: int | None = None
+    listing_uid: str | None = None  # a listing of this node
+    title: str = ""
+
+
+async def statuses_by_id(
+    conn: asyncpg.Connection, settings: Settings, status_ids: Sequence[int]
+) -> dict[int, StatusView]:
+    """The statuses with these ids that are listings (here or elsewhere), by id; an id that
+    names nothing, or something whose author the node does not know, is left out."""
+    local = await q.local_listings_by_status(conn, status_ids)
+    remote = await q.remote_objects_by_status(conn, status_ids)
+    views = await local_statuses(conn, settings, local)
+    views += await remote_statuses(conn, settings, remote)
+    return {view.id: view for view in views}
+
+
+async def status_by_id(pool: asyncpg.Pool, settings: Settings, status_id: int) -> StatusView | None:
+    async with pool.acquire() as conn:
+        return (await statuses_by_id(conn, settings, [status_id])).get(status_id)
+
+
+async def local_statuses(
+    conn: asyncpg.Connection, settings: Settings, listings: Sequence[tuple[int, Listing]]
+) -> list[StatusView]:
+    """Statuses for (status id, listing) pairs of this node, in the order given."""
+    if not listings:
+        return []
+    authors = await accounts_for_uris(
+        conn, settings, {resident_uri(settings, listing.author_username) for _, listing in listings}
+    )
+    photos = await q.photos_of(conn, [listing.id for _, listing in listings])
+    views = []
+    for status_id, listing in listings:
+        author = authors.get(resident_uri(settings, listing.author_username))
+        if author is None:  # a deleted or pending author: nothing to show
+            continue
+        note = await listing_note(conn, settings, listing)
+        views.append(_local_view(settings, status_id, listing, note, author,
+                                 photos.get(listing.id, [])))  # fmt: skip
+    return views
+
+
+def _local_view(
+    settings: Settings,
+    status_id: int,
+    listing: Listing,
+    note: dict,
+    author: AccountView,
+    photos: list[ListingPhoto],
+) -> StatusView:
+    return StatusView(
+        id=status_id, uri=note["id"], url=note["url"], created_at=listing.created_at,
+        edited_at=listing.updated_at if listing.updated_at > listing.created_at else None,
+        account=author, content_html=note["content"], visibility="public",
+        tags=(listing.category,), media=tuple(_local_media(settings, p) for p in photos),
+        listing_uid=listing.uid, title=listing.title,
+    )  # fmt: skip
+
+
+def _local_media(settings: Settings, photo: ListingPhoto) -> MediaView:
+    url = f"{settings.base_url}/media/{photo.filename}"
+    return MediaView(id=photo.id, url=url, description=photo.alt, width=photo.width,
+                     height=photo.height, preview_url=url)  # fmt: skip
+
+
+async def remote_statuses(
+    conn: asyncpg.Connection, settings: Settings, rows: Sequence[asyncpg.Record]
+) -> list[StatusView]:
+    """Statuses for remote_objects rows, in the order given; one whose author is not in
+    the actor cache is left out (an app cannot show a status without its account)."""
+    if not rows:
+        return []
+    authors = await accounts_for_uris(conn, settings, {row["attributed_to"] for row in rows})
+    views = []
+    for row in rows:
+        author = authors.get(row["attributed_to"])
+        if author is not None:
+            views.append(_remote_view(row, author))
+    return views
+
+
+def _remote_view(row: asyncpg.Record, author: AccountView) -> StatusView:
+    document = orjson.loads(row["document"])
+    listing = listing_from_ap(document) if row["is_listing"] else None
+    url = listing.url if listing else _url(document) or row["uri"]
+    photos = listing.photos if listing else ()
+    media = tuple(
+        MediaView(id=row["status_id"] * 10 + index, url=photo.url, description=photo.alt,
+                  width=photo.width, height=photo.height, remote_url=photo.url,
+                  preview_url=photo.url)
+        for index, photo in enumerate(photos)
+    )  # fmt: skip
+    tags = listing.categories if listing else _hashtags(document)
+    published = parse_time(document.get("published")) or row["received_at"]
+    return StatusView(
+        id=row["status_id"], uri=row["uri"], url=url, created_at=published,
+        edited_at=row["updated_at"], account=author,
+        content_html=sanitise_html(content_of(document)),
+        visibility=_visibility(document), tags=tuple(tags), media=media,
+        title=listing.title if listing else "",
+    )  # fmt: skip
+
+
+def _url(document: dict) -> str | None:
+    for item in as_list(document.get("url")):
+        href = item.get("href") if isinstance(item, dict) else item
+        if isinstance(href, str) and href.startswith(("https://", "http://")):
+            return href
+    return None
+
+
+def _hashtags(document: dict) -> list[str]:
+    names = []
+    for tag in as_list(document.get("tag"))[:20]:
+        if isinstance(tag, dict) and activity_type(tag) == "Hashtag":
+            name = tag.get("name")
+            if isinstance(name, str) and 1 < len(name) <= 100:
+                names.append(name.lstrip("#").lower())
+    return names
+
+
+def _visibility(document: dict) -> str:
+    to = {item for item in as_list(document.get("to")) if isinstance(item, str)}
+    cc = {item for item in as_list(document.get("cc")) if isinstance(item, str)}
+    public = {PUBLIC, "as:Public", "Public"}
+    if to & public:
+        return "public"
+    if cc & public:
+        return "unlisted"
+    return "direct"
