@@ -28,6 +28,9 @@ def _day(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
+# --- accounts and relationships ------------------------------------------------------------
+
+
 def account(view: AccountView, settings: Settings) -> dict[str, Any]:
     avatar = view.avatar or f"{settings.base_url}/static/avatar.png"
     header = f"{settings.base_url}/static/header.png"
@@ -100,6 +103,13 @@ def credential_account(
     return entity
 
 
+# --- statuses, media, tags ------------------------------------------------------------------
+
+
+def mention(view: AccountView) -> dict[str, Any]:
+    return {"id": str(view.id), "username": view.username, "url": view.url, "acct": view.acct}
+
+
 def media(view: MediaView) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     if view.width and view.height:
@@ -155,7 +165,7 @@ def status(
         "spoiler_text": "",
         "media_attachments": [media(item) for item in view.media],
         "application": None,
-        "mentions": [],
+        "mentions": [mention(other) for other in view.mentions],
         "tags": [tag(name, settings) for name in view.tags],
         "emojis": [],
         "reblogs_count": 0,
@@ -177,3 +187,9 @@ def status(
         "pinned": False,
         "filtered": [],
     }
+
+
+# --- notifications and conversations -------------------------------------------------------
+
+
+# --- the instance, apps and tokens ----------------------------------------------------------

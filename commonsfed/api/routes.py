@@ -21,8 +21,15 @@ def route(app: web.Application, method: str, path: str, handler: Handler) -> Non
 def setup_api_routes(app: web.Application) -> None:
     status_id = "{id:[0-9]{1,19}}"
     account_id = "{id:[0-9]{1,19}}"
-    # accounts
+    # --- OAuth, apps, the instance and what apps read at start-up
+    # (no routes yet)
+
+    # --- accounts, relationships, follows, search
     route(app, "GET", "/api/v1/accounts/verify_credentials", accounts.verify_credentials)
     route(app, "GET", f"/api/v1/accounts/{account_id}", accounts.get_account)
-    # statuses
+
+    # --- statuses, media, favourites, bookmarks
     route(app, "GET", f"/api/v1/statuses/{status_id}", statuses.get_status)
+
+    # --- timelines, notifications, conversations, streaming
+    # (no routes yet)

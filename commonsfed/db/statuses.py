@@ -73,3 +73,43 @@ async def category_names(conn: asyncpg.Connection) -> dict[str, str]:
     return {
         row["slug"]: row["name"] for row in await conn.fetch("SELECT slug, name FROM categories")
     }
+
+
+# A message of a conversation (an answer's first message, or a later one) as a direct
+# status: its sender, the two parties, and what it replies to (the message before it, or
+# for the first, the listing). The node's own lines ("... deleted their account") are not
+# statuses: nobody wrote them.
+_MESSAGES = """
+    SELECT m.status_id, m.id, m.conversation_id, m.sender_account_id, m.sender_actor_uri,
+        sa.username AS sender_username, m.body, m.ap_id, m.created_at,
+        l.author_id, la.username AS author_username, ro.attributed_to AS remote_author_uri,
+        c.respondent_account_id, ra.username AS respondent_username, c.respondent_actor_uri,
+        coalesce(l.status_id, ro.status_id) AS listing_status_id,
+        coalesce(l.title, '') AS listing_title,
+        (SELECT p.status_id FROM messages p
+         WHERE p.conversation_id = m.conversation_id AND p.kind = 'message'
+           AND (p.created_at, p.id) < (m.created_at, m.id)
+         ORDER BY p.created_at DESC, p.id DESC LIMIT 1) AS previous_status_id
+    FROM messages m
+    JOIN conversations c ON c.id = m.conversation_id
+    LEFT JOIN listings l ON l.id = c.listing_id
+    LEFT JOIN accounts la ON la.id = l.author_id
+    LEFT JOIN remote_objects ro ON ro.uri = c.remote_listing_uri
+    LEFT JOIN accounts sa ON sa.id = m.sender_account_id
+    LEFT JOIN accounts ra ON ra.id = c.respondent_account_id
+    WHERE m.kind = 'message'
+"""
+
+
+async def messages_by_status(
+    conn: asyncpg.Connection, status_ids: Sequence[int], party_id: int
+) -> list[asyncpg.Record]:
+    """The messages with these status ids in conversations that `party_id` (a resident)
+    is a side of; the others' are nobody else's business."""
+    return await conn.fetch(
+        _MESSAGES + """
+        AND m.status_id = ANY($1::bigint[])
+        AND (l.author_id = $2 OR c.respondent_account_id = $2)
+        """,
+        list(status_ids), party_id,
+    )  # fmt: skip

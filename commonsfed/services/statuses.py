@@ -17,10 +17,11 @@ import orjson
 
 from commonsfed.ap.activities import activity_type, parse_time
 from commonsfed.ap.jsonld import PUBLIC, as_list
-from commonsfed.ap.listings import content_of, listing_from_ap
+from commonsfed.ap.listings import content_of, listing_from_ap, message_html
+from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
 from commonsfed.db import statuses as q
-from commonsfed.models import Listing, ListingPhoto
+from commonsfed.models import Account, Listing, ListingPhoto
 from commonsfed.services.api_accounts import AccountView, accounts_for_uris, resident_uri
 from commonsfed.services.listing_federation import listing_note
 from commonsfed.services.markdown import sanitise_html
@@ -55,23 +56,34 @@ class StatusView:
     in_reply_to_account_id: int | None = None
     listing_uid: str | None = None  # a listing of this node
     title: str = ""
+    mentions: tuple[AccountView, ...] = ()
+    conversation_id: int | None = None  # a message: its conversation
 
 
 async def statuses_by_id(
-    conn: asyncpg.Connection, settings: Settings, status_ids: Sequence[int]
+    conn: asyncpg.Connection,
+    settings: Settings,
+    status_ids: Sequence[int],
+    viewer: Account | None = None,
 ) -> dict[int, StatusView]:
-    """The statuses with these ids that are listings (here or elsewhere), by id; an id that
-    names nothing, or something whose author the node does not know, is left out."""
+    """The statuses with these ids, by id: listings (here or elsewhere) for anyone, and
+    messages for the two sides of their conversation. An id that names nothing the viewer
+    may see, or something whose author the node does not know, is left out."""
     local = await q.local_listings_by_status(conn, status_ids)
     remote = await q.remote_objects_by_status(conn, status_ids)
     views = await local_statuses(conn, settings, local)
     views += await remote_statuses(conn, settings, remote)
+    if viewer is not None and len(views) < len(status_ids):
+        messages = await q.messages_by_status(conn, status_ids, viewer.id)
+        views += await message_statuses(conn, settings, messages)
     return {view.id: view for view in views}
 
 
-async def status_by_id(pool: asyncpg.Pool, settings: Settings, status_id: int) -> StatusView | None:
+async def status_by_id(
+    pool: asyncpg.Pool, settings: Settings, status_id: int, viewer: Account | None = None
+) -> StatusView | None:
     async with pool.acquire() as conn:
-        return (await statuses_by_id(conn, settings, [status_id])).get(status_id)
+        return (await statuses_by_id(conn, settings, [status_id], viewer)).get(status_id)
 
 
 async def local_statuses(
@@ -183,3 +195,58 @@ def _visibility(document: dict) -> str:
     if cc & public:
         return "unlisted"
     return "direct"
+
+
+async def message_statuses(
+    conn: asyncpg.Connection, settings: Settings, rows: Sequence[asyncpg.Record]
+) -> list[StatusView]:
+    """Direct statuses for messages (db.statuses' message rows), in the order given: from
+    their sender, mentioning the other side, replying to the message before (or, for an
+    answer, to the listing)."""
+    if not rows:
+        return []
+    uris = {uri for row in rows for uri in _parties(settings, row)}
+    accounts = await accounts_for_uris(conn, settings, uris)
+    views = []
+    for row in rows:
+        author_uri, respondent_uri = _parties(settings, row)
+        sender_uri = _sender(settings, row)
+        other = respondent_uri if sender_uri == author_uri else author_uri
+        sender, addressee = accounts.get(sender_uri), accounts.get(other)
+        if sender is None:
+            continue
+        replied_to = row["previous_status_id"] or row["listing_status_id"]
+        replied_account = addressee if row["previous_status_id"] else accounts.get(author_uri)
+        uri = row["ap_id"] or LocalUris(settings.base_url).message(str(row["id"]))
+        views.append(StatusView(
+            id=row["status_id"], uri=uri,
+            url=f"{settings.base_url}/conversations/{row['conversation_id']}",
+            created_at=row["created_at"], edited_at=None, account=sender,
+            content_html=message_html(row["body"]), visibility="direct", tags=(),
+            in_reply_to_id=replied_to,
+            in_reply_to_account_id=replied_account.id if replied_account else None,
+            title=row["listing_title"], mentions=(addressee,) if addressee else (),
+            conversation_id=row["conversation_id"],
+        ))  # fmt: skip
+    return views
+
+
+def _parties(settings: Settings, row: asyncpg.Record) -> tuple[str, str]:
+    """(the listing author's URI, the respondent's URI)."""
+    author = (
+        resident_uri(settings, row["author_username"])
+        if row["author_username"]
+        else row["remote_author_uri"]
+    )
+    respondent = (
+        resident_uri(settings, row["respondent_username"])
+        if row["respondent_username"]
+        else row["respondent_actor_uri"]
+    )
+    return author, respondent
+
+
+def _sender(settings: Settings, row: asyncpg.Record) -> str:
+    if row["sender_username"]:
+        return resident_uri(settings, row["sender_username"])
+    return row["sender_actor_uri"]

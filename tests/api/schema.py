@@ -1,6 +1,8 @@
 """Checks an entity the API returned against Mastodon's documented fields and types
-(tests/data/mastodon_entities.json): every documented field present (unless marked
-optional) with a value of its type, nested entities checked in turn."""
+(tests/data/mastodon_entities/*.json, one file per area, each mapping entity names to their
+fields; the key "_about" of accounts_and_statuses.json explains the types): every
+documented field present (unless marked optional) with a value of its type, nested
+entities checked in turn."""
 
 from __future__ import annotations
 
@@ -10,14 +12,20 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-SCHEMAS = Path(__file__).parent.parent / "data" / "mastodon_entities.json"
+SCHEMAS = Path(__file__).parent.parent / "data" / "mastodon_entities"
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @cache
 def schemas() -> dict[str, dict[str, str]]:
-    return json.loads(SCHEMAS.read_text())
+    found: dict[str, dict[str, str]] = {}
+    for path in sorted(SCHEMAS.glob("*.json")):
+        for name, fields in json.loads(path.read_text()).items():
+            assert name not in found, f"{name} is described twice ({path.name})"
+            if not name.startswith("_"):
+                found[name] = fields
+    return found
 
 
 def fields_of(name: str) -> dict[str, str]:

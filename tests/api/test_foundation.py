@@ -8,7 +8,7 @@ from yarl import URL
 from commonsfed.web.keys import POOL
 from tests.api.conftest import bearer, token_for
 from tests.api.schema import check
-from tests.builders import photo_bytes, post_listing
+from tests.builders import photo_bytes, post_form, post_listing, register_and_login
 
 
 async def test_verify_credentials__the_token_speaks_for_its_resident(client, alice_token):
@@ -147,3 +147,38 @@ async def test_status__a_listing_here_is_a_status_with_its_photo_and_tag(client,
     assert photo["url"].startswith("http://localhost/media/")
     assert body["account"]["username"] == "alice"
     assert body["visibility"] == "public"
+
+
+async def test_status__an_answer_is_a_direct_status_for_the_two_sides_only(make_client):
+    # Given alice's listing, answered by bob on the web; carol is a third resident
+    alice, bob, carol = await make_client(), await make_client(), await make_client()
+    for browser, name in ((alice, "alice"), (bob, "bob"), (carol, "carol")):
+        await register_and_login(browser, name)
+    response = await post_listing(alice, {"title": "Spare chairs"})
+    uid = URL(response.headers["Location"]).path.rpartition("/")[2]
+    response = await post_form(
+        bob,
+        f"/listings/{uid}/answers",
+        {"message": "Two, please?"},
+        form_path=f"/listings/{uid}/answers",
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    pool = alice.app[POOL]
+    listing_status = await pool.fetchval("SELECT status_id FROM listings WHERE uid = $1", uid)
+    message_status = await pool.fetchval("SELECT status_id FROM messages")
+    path = f"/api/v1/statuses/{message_status}"
+    # When each of them reads the answer's status through the API
+    as_alice = await alice.get(path, headers=bearer(await token_for(alice.app, "alice")))
+    as_carol = await carol.get(path, headers=bearer(await token_for(carol.app, "carol")))
+    anonymous = await carol.get(path)
+    # Then the listing's author sees bob's direct reply to her listing, mentioning her
+    assert as_alice.status == 200
+    body = await as_alice.json()
+    check("Status", body)
+    assert (body["visibility"], body["account"]["username"]) == ("direct", "bob")
+    assert body["in_reply_to_id"] == str(listing_status)
+    assert [m["username"] for m in body["mentions"]] == ["alice"]
+    assert "Two, please?" in body["content"]
+    # and nobody else learns that it exists
+    assert (as_carol.status, anonymous.status) == (404, 404)
