@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from commonsfed.api import accounts, statuses
+from commonsfed.api import accounts, statuses, streaming, timelines
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -32,4 +32,11 @@ def setup_api_routes(app: web.Application) -> None:
     route(app, "GET", f"/api/v1/statuses/{status_id}", statuses.get_status)
 
     # --- timelines, notifications, conversations, streaming
-    # (no routes yet)
+    route(app, "GET", "/api/v1/timelines/home", timelines.home)
+    route(app, "GET", "/api/v1/timelines/public", timelines.public)
+    route(app, "GET", "/api/v1/timelines/tag/{hashtag}", timelines.tag)
+    route(app, "GET", "/api/v1/timelines/direct", timelines.direct)
+    route(app, "GET", "/api/v1/timelines/list/{id}", timelines.list_timeline)
+    route(app, "GET", "/api/v1/streaming", streaming.stream)
+    route(app, "GET", "/api/v1/streaming/health", streaming.health)
+    streaming.setup(app)

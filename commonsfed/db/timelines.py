@@ -1,0 +1,211 @@
+"""Queries for the client API's timelines: which status ids a page holds.
+
+A page is chosen from ids alone (listings here, listings from other nodes, a resident's
+messages), newest first by status id, then built by services.statuses in a few batch
+queries. Each source is its own sub-select with its own ORDER BY and LIMIT, so each is a
+backwards scan of a status_id index (0024, 0027) that stops after one page, and the page is
+the newest `limit` of at most three short lists. A min_id page reads upwards from min_id
+(the oldest first), as Mastodon does for catching up.
+
+What the viewer blocks, mutes or hides, and the residents the moderators limited or
+suspended, travel as array parameters (a few ids, URIs or domains) that filter the rows
+each scan reads; a viewer without any gets queries without those conditions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+# a domain whose content stays out of public places (Mastodon's silenced or suspended one)
+_DOMAIN_LIMITED = (
+    "EXISTS (SELECT 1 FROM domain_policies d WHERE d.domain = r.domain "
+    "AND d.policy = 'block' AND d.severity IN ('limit', 'suspend'))"
+)
+_MEDIA = "jsonb_typeof(r.document->'attachment') IN ('array', 'object') " \
+    "AND r.document->'attachment' <> '[]'::jsonb"  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What one timeline reads. For local listings and remote ones, None: every one;
+    an empty tuple of authors (or of actors and domains) reads none."""
+
+    local: bool = True
+    remote: bool = True
+    local_authors: tuple[int, ...] | None = None
+    remote_actors: tuple[str, ...] | None = None
+    remote_domains: tuple[str, ...] = ()  # with remote_actors: theirs OR these domains'
+    messages_of: int | None = None  # a resident: their conversations' messages too
+    tags: tuple[str, ...] | None = None  # lower case, without '#'
+    only_media: bool = False
+    public_place: bool = True  # leave out limited domains (home does not: it was followed)
+    hidden_authors: tuple[int, ...] = ()
+    hidden_actors: tuple[str, ...] = ()
+    hidden_domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """A page: status ids below `below`, above `above`, the oldest first when `upwards`."""
+
+    below: int | None
+    above: int | None
+    limit: int
+    upwards: bool = False
+
+
+class _Params:
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def _bounds(column: str, bounds: Bounds, p: _Params) -> list[str]:
+    where = []
+    if bounds.below is not None:
+        where.append(f"{column} < {p(bounds.below)}")
+    if bounds.above is not None:
+        where.append(f"{column} > {p(bounds.above)}")
+    return where
+
+
+def _local(s: Sources, p: _Params) -> list[str]:
+    where = []
+    if s.local_authors is not None:
+        where.append(f"l.author_id = ANY({p(list(s.local_authors))}::bigint[])")
+    if s.hidden_authors:
+        where.append(f"l.author_id <> ALL({p(list(s.hidden_authors))}::bigint[])")
+    if s.tags is not None:
+        where.append(f"l.category = ANY({p(list(s.tags))}::text[])")
+    if s.only_media:
+        where.append("EXISTS (SELECT 1 FROM listing_photos ph WHERE ph.listing_id = l.id)")
+    return where
+
+
+def _remote(s: Sources, p: _Params) -> list[str]:
+    where = ["r.is_listing", "NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.uri = r.uri)"]
+    if s.remote_actors is not None:
+        where.append(f"(r.attributed_to = ANY({p(list(s.remote_actors))}::text[]) "
+                     f"OR r.domain = ANY({p(list(s.remote_domains))}::text[]))")  # fmt: skip
+    if s.public_place:
+        where.append(f"NOT {_DOMAIN_LIMITED}")
+    if s.hidden_actors:
+        where.append(f"r.attributed_to <> ALL({p(list(s.hidden_actors))}::text[])")
+    if s.hidden_domains:
+        where.append(f"r.domain <> ALL({p(list(s.hidden_domains))}::text[])")
+    if s.tags is not None:
+        where.append(f"remote_hashtags(r.document) && {p(list(s.tags))}::text[]")
+    if s.only_media:
+        where.append(_MEDIA)
+    return where
+
+
+def _messages(s: Sources, p: _Params) -> list[str]:
+    party = p(s.messages_of)
+    return [
+        "m.kind = 'message'",
+        f"""m.conversation_id = ANY(ARRAY(
+            SELECT c.id FROM conversations c WHERE c.respondent_account_id = {party}
+            UNION ALL
+            SELECT c.id FROM conversations c JOIN listings l ON l.id = c.listing_id
+            WHERE l.author_id = {party}))""",
+    ]
+
+
+def _part(table: str, where: list[str], bounds: Bounds, p: _Params, order: str) -> str:
+    alias = table.split()[-1]
+    conditions = where + _bounds(f"{alias}.status_id", bounds, p)
+    return (
+        f"(SELECT {alias}.status_id FROM {table} WHERE {' AND '.join(conditions) or 'true'} "
+        f"ORDER BY {alias}.status_id {order} LIMIT {p(bounds.limit)})"
+    )
+
+
+def page_query(s: Sources, bounds: Bounds) -> tuple[str, list[Any]]:
+    """The SQL and arguments of one page of status ids (the bench and the tests EXPLAIN
+    it)."""
+    p = _Params()
+    order = "ASC" if bounds.upwards else "DESC"
+    parts = []
+    if s.local and s.local_authors != ():
+        parts.append(_part("listings l", _local(s, p), bounds, p, order))
+    if s.remote and (s.remote_actors != () or s.remote_domains):
+        parts.append(_part("remote_objects r", _remote(s, p), bounds, p, order))
+    if s.messages_of is not None and s.tags is None and not s.only_media:
+        parts.append(_part("messages m", _messages(s, p), bounds, p, order))
+    if not parts:
+        return "SELECT NULL::bigint AS status_id WHERE false", []
+    union = " UNION ALL ".join(parts)
+    sql = f"SELECT status_id FROM ({union}) page ORDER BY status_id {order} LIMIT {p(bounds.limit)}"
+    return sql, p.values
+
+
+async def page_ids(conn: asyncpg.Connection, s: Sources, bounds: Bounds) -> list[int]:
+    """The status ids of one page, newest first (a min_id page too, once read)."""
+    sql, args = page_query(s, bounds)
+    async with conn.transaction():
+        # the best plan depends on the values (a few followed people or many, a rare tag
+        # or a common one), so each page is planned for its own: about 0.2 ms
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        ids = [row["status_id"] for row in await conn.fetch(sql, *args)]
+    return list(reversed(ids)) if bounds.upwards else ids
+
+
+# --- whom a resident follows -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Followed:
+    """The people and neighbourhoods a resident follows, as the home timeline reads them."""
+
+    residents: tuple[int, ...]  # account ids here
+    actors: tuple[str, ...]  # people on other servers, by URI
+    group_domains: tuple[str, ...]  # other nodes whose neighbourhood (Group) they follow
+    own_group: bool  # this node's neighbourhood
+
+
+async def followed_by(
+    conn: asyncpg.Connection, follower_uri: str, users_prefix: str, group_uri: str
+) -> Followed:
+    """Whom `follower_uri` follows (accepted follows only): residents, by their URI under
+    `users_prefix` (this node's /users/); remote people and Groups by the actor cache."""
+    rows = await conn.fetch(
+        """
+        SELECT f.followed_uri, a.id AS account_id, ra.type, ra.domain
+        FROM follows f
+        LEFT JOIN accounts a ON f.followed_uri = $2 || a.username AND a.status = 'active'
+        LEFT JOIN remote_actors ra ON ra.uri = f.followed_uri
+        WHERE f.follower_uri = $1 AND f.state = 'accepted'
+        """,
+        follower_uri, users_prefix,
+    )  # fmt: skip
+    residents = tuple(row["account_id"] for row in rows if row["account_id"] is not None)
+    actors = tuple(row["followed_uri"] for row in rows if row["type"] not in (None, "Group"))
+    domains = tuple(row["domain"] for row in rows if row["type"] == "Group")
+    own_group = any(row["followed_uri"] == group_uri for row in rows)
+    return Followed(residents, actors, domains, own_group)
+
+
+async def moderated_residents(conn: asyncpg.Connection) -> tuple[set[int], set[int]]:
+    """(limited, suspended) residents: few rows, read through 0021's partial index."""
+    rows = await conn.fetch(
+        "SELECT id, status = 'suspended' AS suspended FROM accounts "
+        "WHERE limited_at IS NOT NULL OR status = 'suspended'"
+    )
+    return ({row["id"] for row in rows if not row["suspended"]},
+            {row["id"] for row in rows if row["suspended"]})  # fmt: skip
+
+
+async def explain(conn: asyncpg.Connection, sql: str, args: Sequence[Any]) -> list[str]:
+    """EXPLAIN (ANALYZE) of a page query, planned for its values as pages are."""
+    async with conn.transaction():
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        rows = await conn.fetch(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}", *args)
+    return [row[0] for row in rows]
