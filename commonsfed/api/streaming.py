@@ -191,7 +191,7 @@ async def _command(ws: web.WebSocketResponse, subscriber: Subscriber, text: str)
         kind, name = data["type"], data["stream"]
         key = _stream_key(str(name), data.get("tag"), subscriber.viewer)
     except (ValueError, KeyError, TypeError):
-        await ws.send_str(_error(400, "Expected {\"type\": ..., \"stream\": ...}"))
+        await ws.send_str(_error(400, 'Expected {"type": ..., "stream": ...}'))
         return
     except StreamError as error:
         await ws.send_str(_error(error.status, error.message))

@@ -33,9 +33,7 @@ async def _respond(
 ) -> web.Response:
     settings = request.app[SETTINGS]
     async with request.app[POOL].acquire() as conn:
-        page = await timelines.page(
-            conn, settings, timeline, reader, bounds(page_request(params))
-        )
+        page = await timelines.page(conn, settings, timeline, reader, bounds(page_request(params)))
         body = await statuses_json(conn, settings, page.views, reader)
     return paged_response(request, body, page.views, lambda view: view.id)
 

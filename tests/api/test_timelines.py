@@ -129,8 +129,13 @@ async def test_home__own_and_followed_residents_listings_and_messages(make_clien
     await post(app, "dave", "Bike of dave", "transport")
     # and bob answers alice's ladder on the web (a message of her conversation)
     uid = await app[POOL].fetchval("SELECT uid FROM listings WHERE title = $1", "Ladder of alice")
-    response = await post_form(bob, f"/listings/{uid}/answers", {"message": "May I borrow it?"},
-                               form_path=f"/listings/{uid}/answers", allow_redirects=False)
+    response = await post_form(
+        bob,
+        f"/listings/{uid}/answers",
+        {"message": "May I borrow it?"},
+        form_path=f"/listings/{uid}/answers",
+        allow_redirects=False,
+    )
     assert response.status == 303
     token = await token_for(app, "alice")
     # When alice reads her home timeline
@@ -155,10 +160,16 @@ async def test_public__what_a_resident_mutes_or_blocks_and_the_limited_stay_out(
     await post(client.app, "dave", "Bike of dave")
     await post(client.app, "erin", "Chairs of erin")
     pool = client.app[POOL]
-    ids = {row["username"]: row["id"] for row in await pool.fetch("SELECT id, username FROM accounts")}
+    ids = {
+        row["username"]: row["id"] for row in await pool.fetch("SELECT id, username FROM accounts")
+    }
     await pool.execute(
         "INSERT INTO resident_blocks (account_id, target_account_id, kind) "
-        "VALUES ($1, $2, 'mute'), ($1, $3, 'block')", ids["alice"], ids["carol"], ids["dave"])
+        "VALUES ($1, $2, 'mute'), ($1, $3, 'block')",
+        ids["alice"],
+        ids["carol"],
+        ids["dave"],
+    )
     await pool.execute("UPDATE accounts SET limited_at = now() WHERE username = 'erin'")
     token = await token_for(client.app, "alice")
     as_alice = await timeline(client, "/api/v1/timelines/public", token)
@@ -167,7 +178,9 @@ async def test_public__what_a_resident_mutes_or_blocks_and_the_limited_stay_out(
     assert has(as_alice, *words) == [False, False, False]
     assert has(visitor, *words) == [True, True, False]  # the limited one leaves public places
     # and erin herself still sees hers
-    as_erin = await timeline(client, "/api/v1/timelines/public", await token_for(client.app, "erin"))
+    as_erin = await timeline(
+        client, "/api/v1/timelines/public", await token_for(client.app, "erin")
+    )
     assert has(as_erin, "erin") == [True]
 
 
