@@ -121,7 +121,6 @@ async def stream(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(protocols=(protocol,) if protocol else (), heartbeat=HEARTBEAT)
     if not ws.can_prepare(request).ok:
         raise ApiError(400, "Connect with a WebSocket")
-    await ws.prepare(request)
     subscriber = Subscriber(reader, on_overflow=lambda: _close_soon(request.app, ws))
     if first:
         subscriber.streams.add(first)
@@ -146,20 +145,24 @@ async def _authenticate(request: web.Request) -> tuple[Account | None, str | Non
 
 
 async def _serve(request: web.Request, ws: web.WebSocketResponse, subscriber: Subscriber) -> None:
+    """Listen before the upgrade: once an app's socket is open, it hears what comes next."""
     app = request.app
-    app[SOCKETS].add(ws)
     await app[HUB].add(subscriber)
-    sender = asyncio.create_task(_send_events(app, ws, subscriber))
+    sender = None
     try:
+        await ws.prepare(request)
+        app[SOCKETS].add(ws)
+        sender = asyncio.create_task(_send_events(app, ws, subscriber))
         async for message in ws:
             if message.type == WSMsgType.TEXT:
                 await _command(ws, subscriber, message.data)
     finally:
         app[HUB].remove(subscriber)
         app[SOCKETS].discard(ws)
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sender
+        if sender is not None:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
 
 
 def _close_soon(app: web.Application, ws: web.WebSocketResponse) -> None:
