@@ -14,11 +14,13 @@ each scan reads; a viewer without any gets queries without those conditions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+
+from commonsfed.db.blocks import Hidden
 
 # a domain whose content stays out of public places (Mastodon's silenced or suspended one)
 _DOMAIN_LIMITED = (
@@ -162,45 +164,63 @@ async def page_ids(conn: asyncpg.Connection, s: Sources, bounds: Bounds) -> list
 
 
 @dataclass(frozen=True)
-class Followed:
-    """The people and neighbourhoods a resident follows, as the home timeline reads them."""
+class ViewerFacts:
+    """What a timeline needs to know of its viewer, read in one round trip: what they
+    block, mute or hide, the residents the moderators limited or suspended, and (for home)
+    whom they follow: residents by account id, people on other servers by URI, and the
+    domains of the neighbourhoods (Groups) they follow."""
 
-    residents: tuple[int, ...]  # account ids here
-    actors: tuple[str, ...]  # people on other servers, by URI
-    group_domains: tuple[str, ...]  # other nodes whose neighbourhood (Group) they follow
-    own_group: bool  # this node's neighbourhood
+    hidden: Hidden
+    limited: frozenset[int]
+    suspended: frozenset[int]
+    residents: tuple[int, ...] = ()
+    actors: tuple[str, ...] = ()
+    group_domains: tuple[str, ...] = ()
+    own_group: bool = False  # they follow this node's neighbourhood
 
 
-async def followed_by(
-    conn: asyncpg.Connection, follower_uri: str, users_prefix: str, group_uri: str
-) -> Followed:
-    """Whom `follower_uri` follows (accepted follows only): residents, by their URI under
-    `users_prefix` (this node's /users/); remote people and Groups by the actor cache."""
-    rows = await conn.fetch(
-        """
+# $1 the viewer's account id (or NULL), $2 their actor URI (or NULL: whom they follow is not
+# asked), $3 this node's /users/ prefix, $4 this node's Group
+_VIEWER_FACTS = """
+    WITH followed AS (
         SELECT f.followed_uri, a.id AS account_id, ra.type, ra.domain
         FROM follows f
-        LEFT JOIN accounts a ON f.followed_uri = $2 || a.username AND a.status = 'active'
+        LEFT JOIN accounts a ON f.followed_uri = $3 || a.username AND a.status = 'active'
         LEFT JOIN remote_actors ra ON ra.uri = f.followed_uri
-        WHERE f.follower_uri = $1 AND f.state = 'accepted'
-        """,
-        follower_uri, users_prefix,
-    )  # fmt: skip
-    residents = tuple(row["account_id"] for row in rows if row["account_id"] is not None)
-    actors = tuple(row["followed_uri"] for row in rows if row["type"] not in (None, "Group"))
-    domains = tuple(row["domain"] for row in rows if row["type"] == "Group")
-    own_group = any(row["followed_uri"] == group_uri for row in rows)
-    return Followed(residents, actors, domains, own_group)
-
-
-async def moderated_residents(conn: asyncpg.Connection) -> tuple[set[int], set[int]]:
-    """(limited, suspended) residents: few rows, read through 0021's partial index."""
-    rows = await conn.fetch(
-        "SELECT id, status = 'suspended' AS suspended FROM accounts "
-        "WHERE limited_at IS NOT NULL OR status = 'suspended'"
+        WHERE f.follower_uri = $2 AND f.state = 'accepted'
     )
-    return ({row["id"] for row in rows if not row["suspended"]},
-            {row["id"] for row in rows if row["suspended"]})  # fmt: skip
+    SELECT
+        ARRAY(SELECT target_account_id FROM resident_blocks
+              WHERE account_id = $1 AND target_account_id IS NOT NULL) AS hidden_accounts,
+        ARRAY(SELECT target_actor_uri FROM resident_blocks
+              WHERE account_id = $1 AND target_actor_uri IS NOT NULL) AS hidden_actors,
+        ARRAY(SELECT domain FROM resident_domain_hides WHERE account_id = $1) AS hidden_domains,
+        -- few rows, read through 0021's partial index
+        ARRAY(SELECT id FROM accounts WHERE limited_at IS NOT NULL AND status <> 'suspended')
+            AS limited,
+        ARRAY(SELECT id FROM accounts WHERE status = 'suspended') AS suspended,
+        ARRAY(SELECT account_id FROM followed WHERE account_id IS NOT NULL) AS residents,
+        ARRAY(SELECT followed_uri FROM followed WHERE type <> 'Group') AS actors,
+        ARRAY(SELECT DISTINCT domain FROM followed WHERE type = 'Group') AS group_domains,
+        EXISTS (SELECT 1 FROM followed WHERE followed_uri = $4) AS own_group
+"""
+
+
+async def viewer_facts(
+    conn: asyncpg.Connection,
+    account_id: int | None,
+    follower_uri: str | None,
+    users_prefix: str,
+    group_uri: str,
+) -> ViewerFacts:
+    row = await conn.fetchrow(_VIEWER_FACTS, account_id, follower_uri, users_prefix, group_uri)
+    return ViewerFacts(
+        hidden=Hidden(tuple(row["hidden_accounts"]), tuple(row["hidden_actors"]),
+                      tuple(row["hidden_domains"])),
+        limited=frozenset(row["limited"]), suspended=frozenset(row["suspended"]),
+        residents=tuple(row["residents"]), actors=tuple(row["actors"]),
+        group_domains=tuple(row["group_domains"]), own_group=row["own_group"],
+    )  # fmt: skip
 
 
 async def explain(conn: asyncpg.Connection, sql: str, args: Sequence[Any]) -> list[str]:
@@ -209,3 +229,13 @@ async def explain(conn: asyncpg.Connection, sql: str, args: Sequence[Any]) -> li
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         rows = await conn.fetch(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}", *args)
     return [row[0] for row in rows]
+
+
+# --- for the bench -----------------------------------------------------------------------------
+
+
+async def copy_rows(
+    conn: asyncpg.Connection, table: str, columns: Sequence[str], records: Iterable[Sequence[Any]]
+) -> None:
+    """Bulk-load rows with COPY: the bench's residents, people, listings and follows."""
+    await conn.copy_records_to_table(table, records=records, columns=list(columns))

@@ -4,6 +4,7 @@ change, so the activity and its deliveries commit with it (or not at all)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import asyncpg
@@ -14,9 +15,10 @@ from commonsfed.config import Settings
 from commonsfed.db import answers as answers_q
 from commonsfed.db import listings as q
 from commonsfed.db import moderation as moderation_q
+from commonsfed.db import statuses as statuses_q
 from commonsfed.federation import outbox
 from commonsfed.federation.outbox import new_activity_id
-from commonsfed.models import Listing
+from commonsfed.models import Listing, ListingPhoto
 from commonsfed.services.markdown import render_markdown
 
 _MEDIA_TYPES = {"webp": "image/webp", "jpg": "image/jpeg"}
@@ -38,27 +40,60 @@ async def listing_document(pool: asyncpg.Pool, settings: Settings, uid: str) -> 
         return await listing_note(conn, settings, listing) if listing else None
 
 
-async def _context(conn, settings: Settings, listing: Listing) -> ap_listings.ListingContext:
-    author = f"{settings.base_url}/users/{listing.author_username}"
+async def listing_notes(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    listings: Sequence[Listing],
+    photos: dict[int, list[ListingPhoto]] | None = None,
+) -> list[dict]:
+    """`listing_note` of each listing, in a few queries for all of them (a page of the
+    client API's timelines): the categories once, the photos in one read (or as given, by
+    listing id, by a caller that has them)."""
     names = {row["slug"]: row["name"] for row in await q.categories(conn)}
-    photos = [
-        (f"{settings.base_url}/media/{photo.filename}",
-         _MEDIA_TYPES.get(photo.filename.rpartition(".")[2], "image/jpeg"),
-         photo.alt, photo.width, photo.height)
-        for photo in await q.listing_photos(conn, listing.id)
-    ]
+    if photos is None:
+        photos = await statuses_q.photos_of(conn, [listing.id for listing in listings])
+    notes = []
+    for listing in listings:
+        pledged = None
+        if listing.kind == "group_purchase":
+            pledged, _ = await q.pledged(conn, listing.id, None)
+        context = _context_of(settings, listing, names, photos.get(listing.id, []), pledged)
+        notes.append(ap_listings.listing_to_ap(listing, context))
+    return notes
+
+
+async def _context(conn, settings: Settings, listing: Listing) -> ap_listings.ListingContext:
+    names = {row["slug"]: row["name"] for row in await q.categories(conn)}
     pledged = None
     if listing.kind == "group_purchase":
         pledged, _ = await q.pledged(conn, listing.id, None)
+    photos = await q.listing_photos(conn, listing.id)
+    return _context_of(settings, listing, names, photos, pledged)
+
+
+def _context_of(
+    settings: Settings,
+    listing: Listing,
+    names: dict[str, str],
+    photos: Sequence[ListingPhoto],
+    pledged: int | None,
+) -> ap_listings.ListingContext:
+    author = f"{settings.base_url}/users/{listing.author_username}"
+    photo_urls = [
+        (f"{settings.base_url}/media/{photo.filename}",
+         _MEDIA_TYPES.get(photo.filename.rpartition(".")[2], "image/jpeg"),
+         photo.alt, photo.width, photo.height)
+        for photo in photos
+    ]  # fmt: skip
     return ap_listings.ListingContext(
         listing_url=listing_url(settings, listing.uid), author_uri=author,
         author_handle=f"@{listing.author_username}@{settings.domain}",
         followers_uri=author + "/followers", group_uri=_group(settings),
         category_name=names.get(listing.category, listing.category),
-        category_tag=listing.category, photo_urls=photos,
+        category_tag=listing.category, photo_urls=photo_urls,
         description_html=render_markdown(listing.description),
         instance_name=settings.instance_name, pledged=pledged, tz=settings.tz,
-    )
+    )  # fmt: skip
 
 
 def _group(settings: Settings) -> str:

@@ -23,7 +23,7 @@ from commonsfed.config import Settings
 from commonsfed.db import statuses as q
 from commonsfed.models import Account, Listing, ListingPhoto
 from commonsfed.services.api_accounts import AccountView, accounts_for_uris, resident_uri
-from commonsfed.services.listing_federation import listing_note
+from commonsfed.services.listing_federation import listing_notes
 from commonsfed.services.markdown import sanitise_html
 
 MEDIA_TYPES = {"webp": "image/webp", "jpg": "image/jpeg"}
@@ -96,12 +96,12 @@ async def local_statuses(
         conn, settings, {resident_uri(settings, listing.author_username) for _, listing in listings}
     )
     photos = await q.photos_of(conn, [listing.id for _, listing in listings])
+    notes = await listing_notes(conn, settings, [listing for _, listing in listings], photos)
     views = []
-    for status_id, listing in listings:
+    for (status_id, listing), note in zip(listings, notes, strict=True):
         author = authors.get(resident_uri(settings, listing.author_username))
         if author is None:  # a deleted or pending author: nothing to show
             continue
-        note = await listing_note(conn, settings, listing)
         views.append(_local_view(settings, status_id, listing, note, author,
                                  photos.get(listing.id, [])))  # fmt: skip
     return views

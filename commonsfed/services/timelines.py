@@ -27,7 +27,6 @@ from dataclasses import dataclass, replace
 import asyncpg
 
 from commonsfed.config import Settings
-from commonsfed.db import blocks as blocks_q
 from commonsfed.db import timelines as q
 from commonsfed.db.timelines import Bounds, Sources
 from commonsfed.models import Account
@@ -67,47 +66,40 @@ async def sources(
     conn: asyncpg.Connection, settings: Settings, timeline: Timeline, viewer: Account | None
 ) -> Sources:
     """The timeline as `viewer` reads it: with what they block, mute or hide left out."""
-    hidden = await blocks_q.hidden_for(conn, viewer.id) if viewer else blocks_q.Hidden()
-    limited, suspended = await q.moderated_residents(conn)
+    users = f"{settings.base_url}/users/"
+    home = timeline.name == "home"
+    facts = await q.viewer_facts(
+        conn, viewer.id if viewer else None,
+        users + viewer.username if home and viewer else None,
+        users, users + settings.neighbourhood_handle,
+    )  # fmt: skip
     base = Sources(
         local=timeline.local, remote=timeline.remote, tags=timeline.tags,
-        only_media=timeline.only_media, hidden_actors=hidden.actors,
-        hidden_domains=hidden.domains,
+        only_media=timeline.only_media, hidden_actors=facts.hidden.actors,
+        hidden_domains=facts.hidden.domains,
     )  # fmt: skip
-    if timeline.name in ("home", "direct"):
-        assert viewer is not None, "home and direct are a resident's"
-        return await _home(conn, settings, timeline, viewer, base, hidden, limited, suspended)
+    if timeline.name == "direct":
+        assert viewer is not None, "the direct timeline is a resident's"
+        return replace(base, messages_of=viewer.id)
+    if home:
+        assert viewer is not None, "the home timeline is a resident's"
+        return _home(base, facts, viewer)
     mine = {viewer.id} if viewer else set()
-    out = (set(hidden.accounts) | limited | suspended) - mine
+    out = (set(facts.hidden.accounts) | facts.limited | facts.suspended) - mine
     return replace(base, hidden_authors=tuple(sorted(out)))
 
 
-async def _home(
-    conn: asyncpg.Connection,
-    settings: Settings,
-    timeline: Timeline,
-    viewer: Account,
-    base: Sources,
-    hidden: blocks_q.Hidden,
-    limited: set[int],
-    suspended: set[int],
-) -> Sources:
-    if timeline.name == "direct":
-        return replace(base, local=False, remote=False, messages_of=viewer.id)
-    users = f"{settings.base_url}/users/"
-    followed = await q.followed_by(
-        conn, users + viewer.username, users, users + settings.neighbourhood_handle
-    )
-    blocked = set(hidden.accounts) | suspended
-    residents = (set(followed.residents) | {viewer.id}) - blocked
-    if followed.own_group:
+def _home(base: Sources, facts: q.ViewerFacts, viewer: Account) -> Sources:
+    blocked = set(facts.hidden.accounts) | facts.suspended
+    residents = (set(facts.residents) | {viewer.id}) - blocked
+    if facts.own_group:
         # every resident's, but the moderators' limited ones only when followed themselves
-        authors, out = None, (blocked | limited) - residents
+        authors, out = None, (blocked | facts.limited) - residents
     else:
         authors, out = tuple(sorted(residents)), blocked
     return replace(
         base, local_authors=authors, hidden_authors=tuple(sorted(out - {viewer.id})),
-        remote_actors=followed.actors, remote_domains=followed.group_domains,
+        remote_actors=facts.actors, remote_domains=facts.group_domains,
         public_place=False, messages_of=viewer.id,
     )  # fmt: skip
 
