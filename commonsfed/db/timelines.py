@@ -152,12 +152,28 @@ def page_query(s: Sources, bounds: Bounds) -> tuple[str, list[Any]]:
 async def page_ids(conn: asyncpg.Connection, s: Sources, bounds: Bounds) -> list[int]:
     """The status ids of one page, newest first (a min_id page too, once read)."""
     sql, args = page_query(s, bounds)
-    async with conn.transaction():
-        # the best plan depends on the values (a few followed people or many, a rare tag
-        # or a common one), so each page is planned for its own: about 0.2 ms
-        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        ids = [row["status_id"] for row in await conn.fetch(sql, *args)]
+    ids = [row["status_id"] for row in await _fetch_planned_each_time(conn, sql, args)]
     return list(reversed(ids)) if bounds.upwards else ids
+
+
+async def _fetch_planned_each_time(
+    conn: asyncpg.Connection, sql: str, args: Sequence[Any]
+) -> list[asyncpg.Record]:
+    """The best plan depends on the values (a few followed people or many, a rare tag or a
+    common one), and asyncpg's prepared statements would get one generic plan after five
+    runs, so each page is planned for its own (about 0.2 ms). BEGIN and SET LOCAL go in one
+    round trip: on a busy machine each round trip is a wait of its own."""
+    if conn.is_in_transaction():
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        return await conn.fetch(sql, *args)
+    await conn.execute("BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_custom_plan")
+    try:
+        rows = await conn.fetch(sql, *args)
+    except Exception:
+        await conn.execute("ROLLBACK")
+        raise  # (cancelled: the pool rolls back as it takes the connection back)
+    await conn.execute("COMMIT")
+    return rows
 
 
 # --- whom a resident follows -------------------------------------------------------------------
@@ -225,9 +241,9 @@ async def viewer_facts(
 
 async def explain(conn: asyncpg.Connection, sql: str, args: Sequence[Any]) -> list[str]:
     """EXPLAIN (ANALYZE) of a page query, planned for its values as pages are."""
-    async with conn.transaction():
-        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        rows = await conn.fetch(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}", *args)
+    rows = await _fetch_planned_each_time(
+        conn, f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}", args
+    )
     return [row[0] for row in rows]
 
 
