@@ -64,8 +64,8 @@ def status_id(at: datetime, n: int) -> int:
 # --- the data ----------------------------------------------------------------------------------
 
 
-def resident_rows() -> Iterator[tuple]:
-    for n in range(RESIDENTS):
+def resident_rows(count: int) -> Iterator[tuple]:
+    for n in range(count):
         yield (f"r{n}", f"r{n}@bench.test", "not-a-hash", "active", f"Resident {n}")
 
 
@@ -73,15 +73,17 @@ def remote_actor_uri(n: int) -> str:
     return f"https://{OTHER_NODES[n % 2]}/users/p{n}"
 
 
-def remote_actor_rows() -> Iterator[tuple]:
-    for n in range(REMOTE_PEOPLE):
+def remote_actor_rows(count: int) -> Iterator[tuple]:
+    for n in range(count):
         uri, host = remote_actor_uri(n), OTHER_NODES[n % 2]
         document = {"id": uri, "type": "Person", "preferredUsername": f"p{n}", "url": uri}
         yield (uri, host, "Person", f"p{n}", f"Person {n}", uri + "/inbox", uri + "#main-key",
                "-----BEGIN PUBLIC KEY-----", orjson.dumps(document).decode())  # fmt: skip
 
 
-def listing_rows(count: int, authors: list[int], rng: random.Random) -> Iterator[tuple]:
+def listing_rows(
+    count: int, authors: list[int], people: int, rng: random.Random
+) -> Iterator[tuple]:
     """Local listings (70% of `count`) and remote ones (30%), interleaved in time."""
     start = datetime.now(UTC) - timedelta(days=730)
     step = timedelta(days=730) / count
@@ -94,7 +96,7 @@ def listing_rows(count: int, authors: list[int], rng: random.Random) -> Iterator
                             rng.choice(KINDS), title, "Pick up any evening.", category,
                             "Elm Street", "open", at, at, status_id(at, n))  # fmt: skip
         else:
-            author = rng.randrange(REMOTE_PEOPLE)
+            author = rng.randrange(people)
             yield "remote", remote_listing(n, author, title, category, at)
 
 
@@ -115,18 +117,22 @@ def remote_listing(n: int, author: int, title: str, category: str, at: datetime)
 async def fill(conn: asyncpg.Connection, args: argparse.Namespace) -> tuple[int, list[int]]:
     """Everything, by COPY; returns the resident `me`'s id and every status id, oldest first."""
     rng = random.Random(12)
-    await timelines_q.copy_rows(conn, "accounts", ACCOUNT_COLUMNS, resident_rows())
-    await timelines_q.copy_rows(conn, "remote_actors", ACTOR_COLUMNS, remote_actor_rows())
+    residents, people = (
+        getattr(args, "residents", RESIDENTS),
+        getattr(args, "people", REMOTE_PEOPLE),
+    )
+    await timelines_q.copy_rows(conn, "accounts", ACCOUNT_COLUMNS, resident_rows(residents))
+    await timelines_q.copy_rows(conn, "remote_actors", ACTOR_COLUMNS, remote_actor_rows(people))
     ids = [row["id"] for row in await conn.fetch("SELECT id FROM accounts ORDER BY id")]
     me, authors = ids[0], ids[1:]
-    rows = list(listing_rows(args.listings, authors, rng))
+    rows = list(listing_rows(args.listings, authors, people, rng))
     await timelines_q.copy_rows(conn, "listings", LISTING_COLUMNS,
                                 (row for side, row in rows if side == "local"))  # fmt: skip
     await timelines_q.copy_rows(conn, "remote_objects", REMOTE_COLUMNS,
                                 (row for side, row in rows if side == "remote"))  # fmt: skip
     half = args.follows // 2
-    followed = [f"{BASE}/users/r{n}" for n in rng.sample(range(1, RESIDENTS), half)]
-    followed += [remote_actor_uri(n) for n in rng.sample(range(REMOTE_PEOPLE), args.follows - half)]
+    followed = [f"{BASE}/users/r{n}" for n in rng.sample(range(1, residents), half)]
+    followed += [remote_actor_uri(n) for n in rng.sample(range(people), args.follows - half)]
     follows = ((f"{BASE}/users/r0", uri, "accepted") for uri in followed)
     await timelines_q.copy_rows(conn, "follows", FOLLOW_COLUMNS, follows)
     await conn.execute("ANALYZE")
@@ -234,7 +240,9 @@ async def bench(server_url: str, folder: Path, args: argparse.Namespace) -> None
                 me, ids = await fill(conn, args)
             print(f"filled:   {args.listings:,} listings, {args.follows:,} follows "
                   f"in {time.perf_counter() - started:.1f} s (COPY, then ANALYZE)")  # fmt: skip
-            app, _ = await oauth.register_app(pool, "bench", ["urn:ietf:wg:oauth:2.0:oob"], ["read"])
+            app, _ = await oauth.register_app(
+                pool, "bench", ["urn:ietf:wg:oauth:2.0:oob"], ["read"]
+            )
             async with pool.acquire() as conn:
                 token = await oauth.issue_token(conn, app.id, me, ["read"])
             viewer = (await oauth.client_of(pool, token)).account
@@ -255,8 +263,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
     started = time.perf_counter()
-    with postgres_server("bench-home-") as (server_url, _), \
-            tempfile.TemporaryDirectory(prefix="bench-home-data-") as folder:
+    with (
+        postgres_server("bench-home-") as (server_url, _),
+        tempfile.TemporaryDirectory(prefix="bench-home-data-") as folder,
+    ):
         asyncio.run(bench(server_url, Path(folder), args))
     print(f"total:    {time.perf_counter() - started:.0f} s")
 

@@ -5,10 +5,18 @@ moderators' limits applied; two real nodes for the listings that come from anoth
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
+from types import SimpleNamespace
 
 from yarl import URL
 
-from commonsfed.services import accounts, follows, listings
+from commonsfed.config import Settings
+from commonsfed.db import accounts as accounts_q
+from commonsfed.db import timelines as timelines_q
+from commonsfed.db.pool import connect
+from commonsfed.db.timelines import Bounds
+from commonsfed.services import accounts, follows, listings, timelines
 from commonsfed.web.keys import POOL, SETTINGS
 from tests.api.conftest import bearer, token_for
 from tests.api.schema import check
@@ -252,3 +260,82 @@ async def test_two_nodes__public_local_remote_tag_and_home_with_follows(start_no
     )
     home = await timeline(south.client, "/api/v1/timelines/home", token)
     assert has(home, "ladder", "bike") == [True, False]
+
+
+# --- plans -------------------------------------------------------------------------------
+
+
+async def fill_realistic(conn, listings: int = 20_000) -> tuple[int, list[int]]:
+    """The bench's data (bench/home_timeline.py), smaller: residents, people on two other
+    nodes, listings over two years (70% here, 30% from the others, status ids by time as
+    0024 gives them), the resident r0 following a hundred residents and a hundred people;
+    ANALYZEd. Returns r0's id and every status id, oldest first."""
+    sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
+    import home_timeline as bench
+
+    args = SimpleNamespace(listings=listings, follows=200, residents=300, people=200)
+    return await bench.fill(conn, args)
+
+
+def plan_facts(lines: list[str]) -> tuple[list[int], list[str], int]:
+    """The rows each Sort node sorted, the scan nodes, and the rows the scans read and
+    threw away, of an EXPLAIN ANALYZE."""
+    sorted_rows = [int(m.group(1)) for line in lines
+                   if (m := re.search(r"Sort \(actual rows=(\d+)", line))]  # fmt: skip
+    scans = [line.strip().removeprefix("->").strip() for line in lines if "Scan" in line]
+    removed = sum(int(m.group(1)) for line in lines
+                  if (m := re.search(r"Rows Removed by Filter: (\d+)", line)))  # fmt: skip
+    return sorted_rows, scans, removed
+
+
+async def test_plans__each_page_is_an_index_scan_on_status_id_not_a_sort(database_url):
+    # Given a realistic backlog, ANALYZEd; r0 follows 200 of its authors, r299 only r5
+    settings = Settings(domain="bench.test", database_url=database_url, secret="x" * 40, dev=True)
+    conn = await connect(database_url)
+    try:
+        _, ids = await fill_realistic(conn)
+        # r5 posts rarely (three listings in two years), and r299 not at all
+        await conn.execute(
+            "DELETE FROM listings WHERE author_id = (SELECT id FROM accounts WHERE username = 'r299');"
+            "DELETE FROM listings WHERE author_id = (SELECT id FROM accounts WHERE username = 'r5')"
+            " AND id NOT IN (SELECT l.id FROM listings l JOIN accounts a ON a.id = l.author_id"
+            " WHERE a.username = 'r5' LIMIT 3);"
+            "INSERT INTO follows (follower_uri, followed_uri, state) VALUES "
+            "('http://bench.test/users/r299', 'http://bench.test/users/r5', 'accepted');"
+            "ANALYZE listings"
+        )
+        many = await accounts_q.get_by_username(conn, "r0")
+        few = await accounts_q.get_by_username(conn, "r299")
+        deep = ids[len(ids) // 5]  # 80% of the way down
+        cases = {  # name: (timeline, viewer, page, a full page expected)
+            "home": (timelines.HOME, many, Bounds(None, None, 20), True),
+            "home, deep": (timelines.HOME, many, Bounds(deep, None, 20), True),
+            "home, min_id": (timelines.HOME, many, Bounds(None, deep, 20, upwards=True), True),
+            "home, following one quiet resident": (
+                timelines.HOME,
+                few,
+                Bounds(None, None, 20),
+                False,
+            ),
+            "public": (timelines.public(), None, Bounds(None, None, 20), True),
+            "public, deep": (timelines.public(), many, Bounds(deep, None, 40), True),
+            "public local": (timelines.public(local=True), None, Bounds(deep, None, 20), True),
+            "tag": (timelines.tag(["tools"]), None, Bounds(deep, None, 20), True),
+            "tag, rare": (timelines.tag(["pottery"]), None, Bounds(None, None, 20), False),
+        }
+        for name, (timeline, viewer, bounds, full) in cases.items():
+            # When each page's query is EXPLAINed, planned for its values as pages are
+            found = await timelines.sources(conn, settings, timeline, viewer)
+            sql, args = timelines_q.page_query(found, bounds)
+            plan = await timelines_q.explain(conn, sql, args)
+            sorted_rows, scans, removed = plan_facts(plan)
+            page = await timelines_q.page_ids(conn, found, bounds)
+            assert (len(page) == bounds.limit) == full, name
+            # Then no page reads a whole table, throws away more than a few pages' rows,
+            # or sorts more than its sources' pages
+            assert not [s for s in scans if s.startswith("Seq Scan on listings")
+                        or s.startswith("Seq Scan on remote_objects")], (name, plan)  # fmt: skip
+            assert removed <= 10 * bounds.limit, (name, removed, plan)
+            assert all(rows <= 3 * bounds.limit for rows in sorted_rows), (name, plan)
+    finally:
+        await conn.close()
