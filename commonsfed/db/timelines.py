@@ -72,6 +72,16 @@ class _Params:
         return f"${len(self.values)}"
 
 
+def _list(p: _Params, values: Sequence[Any], kind: str) -> str:
+    """A list of URIs or domains, as an array the planner does not look into: weighing each
+    of five hundred followed people's URIs against the column's statistics took 3 ms a
+    page, fifteen times the page's execution, for the same backwards scan (a page from a
+    few people is read person by person instead, see `_each`). Lists of account ids stay
+    in view: without their size the planner sorts every listing of a thousand residents
+    rather than scan backwards (14 ms against 0.2 ms), and they cost little to weigh."""
+    return f"ARRAY(SELECT unnest({p(list(values))}::{kind}[]))"
+
+
 def _bounds(column: str, bounds: Bounds, p: _Params) -> list[str]:
     where = []
     if bounds.below is not None:
@@ -100,14 +110,14 @@ def _local(s: Sources, p: _Params, *, each: bool = False) -> list[str]:
 def _remote(s: Sources, p: _Params, *, each: bool = False) -> list[str]:
     where = ["r.is_listing", "NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.uri = r.uri)"]
     if s.remote_actors is not None and not each:
-        where.append(f"(r.attributed_to = ANY({p(list(s.remote_actors))}::text[]) "
-                     f"OR r.domain = ANY({p(list(s.remote_domains))}::text[]))")  # fmt: skip
+        where.append(f"(r.attributed_to = ANY({_list(p, s.remote_actors, 'text')}) "
+                     f"OR r.domain = ANY({_list(p, s.remote_domains, 'text')}))")  # fmt: skip
     if s.public_place:
         where.append(f"NOT {_DOMAIN_LIMITED}")
     if s.hidden_actors:
-        where.append(f"r.attributed_to <> ALL({p(list(s.hidden_actors))}::text[])")
+        where.append(f"r.attributed_to <> ALL({_list(p, s.hidden_actors, 'text')})")
     if s.hidden_domains:
-        where.append(f"r.domain <> ALL({p(list(s.hidden_domains))}::text[])")
+        where.append(f"r.domain <> ALL({_list(p, s.hidden_domains, 'text')})")
     if s.tags is not None:
         where.append(f"remote_hashtags(r.document) && {p(list(s.tags))}::text[]")
     if s.only_media:
