@@ -39,4 +39,6 @@ def setup_api_routes(app: web.Application) -> None:
     route(app, "GET", "/api/v1/timelines/list/{id}", timelines.list_timeline)
     route(app, "GET", "/api/v1/streaming", streaming.stream)
     route(app, "GET", "/api/v1/streaming/health", streaming.health)
+    streams = "{stream:(user|public|hashtag)(/(local|remote|media|notification))*}"
+    route(app, "GET", f"/api/v1/streaming/{streams}", streaming.event_stream)
     streaming.setup(app)

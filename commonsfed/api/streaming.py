@@ -23,71 +23,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
-import asyncpg
 import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from commonsfed.api.auth import CLIENT
 from commonsfed.api.errors import UNAUTHORIZED, ApiError
-from commonsfed.api.render import statuses_json
-from commonsfed.config import Settings
+from commonsfed.api.stream_events import NOTIFICATIONS, StreamError, outgoing, stream_key
 from commonsfed.db.pool import DATABASE_ERRORS
 from commonsfed.models import Account
-from commonsfed.services import oauth, timelines
+from commonsfed.services import oauth
 from commonsfed.services.oauth import Client
-from commonsfed.services.streaming import Event, Hub, Subscriber
-from commonsfed.services.timelines import Timeline
+from commonsfed.services.streaming import Hub, Subscriber
 from commonsfed.web.keys import POOL, SETTINGS
 
 log = logging.getLogger(__name__)
 
-NotificationRenderer = Callable[
-    [asyncpg.Connection, Settings, Account, int], Awaitable[dict[str, Any] | None]
-]
 HUB = web.AppKey("streaming_hub", Hub)
 SOCKETS = web.AppKey("streaming_sockets", set)
-NOTIFICATIONS = web.AppKey("streaming_notification_renderer", list)
+EVENT_STREAMS = web.AppKey("streaming_event_streams", set)
 TOO_SLOW = 1013  # RFC 6455 "try again later": the socket fell too far behind
 HEARTBEAT = 30.0  # seconds between pings, so proxies keep an idle socket open
-
-# stream -> the timeline it follows (None: notifications only)
-STREAMS: dict[str, Timeline | None] = {
-    "user": timelines.HOME,
-    "user:notification": None,
-    "public": timelines.public(),
-    "public:media": timelines.public(only_media=True),
-    "public:local": timelines.public(local=True),
-    "public:local:media": timelines.public(local=True, only_media=True),
-    "public:remote": timelines.public(remote=True),
-    "public:remote:media": timelines.public(remote=True, only_media=True),
-}
-HASHTAG_STREAMS = {"hashtag": False, "hashtag:local": True}  # name -> local only
-USER_STREAMS = {"user", "user:notification"}
-
-
-class StreamError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
 
 
 def setup(app: web.Application) -> None:
     """The hub (its LISTEN starts with the first socket) and a clean close on shutdown."""
     app[SOCKETS] = set()
+    app[EVENT_STREAMS] = set()
     app[NOTIFICATIONS] = []
     app.cleanup_ctx.append(_hub)
     app.on_shutdown.append(_close_sockets)
-
-
-def set_notification_renderer(app: web.Application, render: NotificationRenderer) -> None:
-    """How the `user` stream renders a `notification` event (services.streaming.
-    publish_notification): `render(conn, settings, viewer, notification_id)` gives the
-    Notification entity, or None when the viewer may not see it. Until one is set, the
-    events are not sent."""
-    app[NOTIFICATIONS][:] = [render]
 
 
 async def _hub(app: web.Application) -> AsyncIterator[None]:
@@ -97,6 +63,8 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _close_sockets(app: web.Application) -> None:
+    for task in list(app[EVENT_STREAMS]):
+        task.cancel()  # ends the response: the app reconnects to another process
     for ws in list(app[SOCKETS]):
         with contextlib.suppress(ConnectionError, RuntimeError):
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
@@ -115,7 +83,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     first = None
     if request.query.get("stream"):
         try:
-            first = _stream_key(request.query["stream"], request.query.get("tag"), reader)
+            first = stream_key(request.query["stream"], request.query.get("tag"), reader)
         except StreamError as error:
             raise ApiError(error.status, error.message) from None
     ws = web.WebSocketResponse(protocols=(protocol,) if protocol else (), heartbeat=HEARTBEAT)
@@ -174,25 +142,12 @@ def _close_soon(app: web.Application, ws: web.WebSocketResponse) -> None:
     task.add_done_callback(lambda done: done.cancelled() or done.exception())
 
 
-def _stream_key(name: str, tag: str | None, reader: Account | None) -> tuple[str, str]:
-    if name in HASHTAG_STREAMS:
-        tag = (tag or "").lstrip("#").strip().lower()
-        if not tag:
-            raise StreamError(400, "A hashtag stream needs a tag")
-        return name, tag
-    if name not in STREAMS:
-        raise StreamError(400, "Unknown stream type")
-    if name in USER_STREAMS and reader is None:
-        raise StreamError(401, "Missing access token")
-    return name, ""
-
-
 async def _command(ws: web.WebSocketResponse, subscriber: Subscriber, text: str) -> None:
     """A subscribe or unsubscribe message; anything else gets an error event."""
     try:
         data = orjson.loads(text)
         kind, name = data["type"], data["stream"]
-        key = _stream_key(str(name), data.get("tag"), subscriber.viewer)
+        key = stream_key(str(name), data.get("tag"), subscriber.viewer)
     except (ValueError, KeyError, TypeError):
         await ws.send_str(_error(400, 'Expected {"type": ..., "stream": ...}'))
         return
@@ -219,74 +174,62 @@ async def _send_events(app: web.Application, ws: web.WebSocketResponse, sub: Sub
         event = await sub.queue.get()
         try:
             async with app[POOL].acquire() as conn:
-                messages = await _messages(app, conn, sub, event)
+                messages = await outgoing(app, conn, sub, event)
         except DATABASE_ERRORS as exc:
             log.warning("streaming: event %s not sent: %s", event, exc)
             continue
         for message in messages:
             try:
-                await ws.send_str(message)
+                await ws.send_str(message.as_json())
             except (ConnectionError, RuntimeError):
                 return
 
 
-def _label(key: tuple[str, str]) -> list[str]:
-    return [key[0], key[1]] if key[1] else [key[0]]
+# --- server-sent events ---------------------------------------------------------------------
 
 
-def _timeline(key: tuple[str, str]) -> Timeline | None:
-    if key[0] in HASHTAG_STREAMS:
-        return timelines.tag([key[1]], local=HASHTAG_STREAMS[key[0]])
-    return STREAMS[key[0]]
+async def event_stream(request: web.Request) -> web.StreamResponse:
+    """The same streams as server-sent events, at Mastodon's older paths
+    (`/api/v1/streaming/public/local`, `/hashtag?tag=tools`, `/user`): one stream each,
+    `event: update` and `data: <payload>` per event, a `:thump` comment while idle."""
+    reader, _ = await _authenticate(request)
+    name = request.match_info["stream"].replace("/", ":")
+    try:
+        key = stream_key(name, request.query.get("tag"), reader)
+    except StreamError as error:
+        raise ApiError(error.status, error.message) from None
+    task = asyncio.current_task()
+    assert task is not None
+    subscriber = Subscriber(reader, {key}, on_overflow=task.cancel)
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
+    )
+    app = request.app
+    await app[HUB].add(subscriber)
+    app[EVENT_STREAMS].add(task)
+    try:
+        await response.prepare(request)
+        await _send_event_stream(app, response, subscriber)
+    finally:
+        app[HUB].remove(subscriber)
+        app[EVENT_STREAMS].discard(task)
+    return response
 
 
-async def _messages(
-    app: web.Application, conn: asyncpg.Connection, sub: Subscriber, event: Event
-) -> list[str]:
-    keys = sorted(sub.streams)
-    if event.event == "delete":
-        return [_event(key, "delete", str(event.id)) for key in keys if _timeline(key)]
-    if event.event == "notification":
-        return await _notification(app, conn, sub, event, keys)
-    if event.event != "update":
-        return []
-    settings, rendered, out = app[SETTINGS], None, []
-    for key in keys:
-        timeline = _timeline(key)
-        if timeline is None or not _may_hold(timeline, event.kind):
+async def _send_event_stream(
+    app: web.Application, response: web.StreamResponse, sub: Subscriber
+) -> None:
+    while True:
+        try:
+            event = await asyncio.wait_for(sub.queue.get(), HEARTBEAT)
+        except TimeoutError:
+            await response.write(b":thump\n\n")
             continue
-        view = await timelines.shows(conn, settings, timeline, sub.viewer, event.id)
-        if view is None:
+        try:
+            async with app[POOL].acquire() as conn:
+                messages = await outgoing(app, conn, sub, event)
+        except DATABASE_ERRORS as exc:
+            log.warning("streaming: event %s not sent: %s", event, exc)
             continue
-        if rendered is None:
-            [body] = await statuses_json(conn, settings, [view], sub.viewer)
-            rendered = orjson.dumps(body).decode()
-        out.append(_event(key, "update", rendered))
-    return out
-
-
-def _may_hold(timeline: Timeline, kind: str) -> bool:
-    """Whether a status of `kind` can be in `timeline` at all (spares the query)."""
-    if kind == "message":
-        return timeline.name in ("home", "direct")
-    return timeline.local if kind == "local" else timeline.remote
-
-
-async def _notification(
-    app: web.Application, conn: asyncpg.Connection, sub: Subscriber, event: Event,
-    keys: list[tuple[str, str]],
-) -> list[str]:  # fmt: skip
-    viewer = sub.viewer
-    wanted = [key for key in keys if key[0] in USER_STREAMS]
-    if viewer is None or viewer.id != event.account_id or not wanted or not app[NOTIFICATIONS]:
-        return []
-    [render] = app[NOTIFICATIONS]
-    body = await render(conn, app[SETTINGS], viewer, event.id)
-    if body is None:
-        return []
-    payload = orjson.dumps(body).decode()
-    return [_event(key, "notification", payload) for key in wanted]
-
-
-def _event(key: tuple[str, str], name: str, payload: str) -> str:
-    return orjson.dumps({"stream": _label(key), "event": name, "payload": payload}).decode()
+        for message in messages:
+            await response.write(f"event: {message.event}\ndata: {message.payload}\n\n".encode())

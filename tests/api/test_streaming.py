@@ -210,3 +210,24 @@ async def test_shutdown__closes_the_sockets_cleanly(client):
 async def test_health__is_ok(client):
     response = await client.get(f"{STREAM}/health")
     assert (response.status, await response.text()) == (200, "OK")
+
+
+async def test_event_stream__the_older_server_sent_events_path(client):
+    await register(client, "alice")
+    response = await client.get(f"{STREAM}/hashtag/local", params={"tag": "tools"})
+    assert response.status == 200
+    assert response.content_type == "text/event-stream"
+    await post(client.app, "alice", "Apple pie", "food")
+    shears = await post(client.app, "alice", "Garden shears", "tools")
+    event = await asyncio.wait_for(response.content.readline(), 1.0)
+    data = await asyncio.wait_for(response.content.readline(), 1.0)
+    assert event == b"event: update\n"
+    status = json.loads(data.removeprefix(b"data: "))
+    check("Status", status)
+    assert status["id"] == str(shears)
+    response.close()
+
+
+async def test_event_stream__user_needs_a_token(client):
+    response = await client.get(f"{STREAM}/user")
+    assert response.status == 401
