@@ -20,7 +20,7 @@ from commonsfed.services import accounts, follows, listings, timelines
 from commonsfed.web.keys import POOL, SETTINGS
 from tests.api.conftest import bearer, token_for
 from tests.api.schema import check
-from tests.builders import post_form, register, register_and_login
+from tests.builders import photo_bytes, post_form, post_listing, register, register_and_login
 from tests.nodes import settle
 
 APPLES = {"purpose": "offer", "kind": "give", "title": "A bag of apples", "category": "food",
@@ -201,6 +201,18 @@ async def test_public__a_removed_listing_is_gone(client):
     await listings.remove_listing(client.app[POOL], client.app[SETTINGS], author, uid)
     body = await timeline(client, "/api/v1/timelines/public")
     assert has(body, "Garden shears", "Apple pie") == [True, False]
+
+
+async def test_public__only_media(resident):
+    response = await post_listing(
+        resident, {"title": "Cordless drill", "alt_1": "A green drill"},
+        photos=[("photo_1", "drill.jpg", photo_bytes())],
+    )  # fmt: skip
+    assert response.status == 303
+    await post(resident.app, "alice", "Apple pie")
+    body = await timeline(resident, "/api/v1/timelines/public", only_media="true")
+    assert has(body, "Cordless drill", "Apple pie") == [True, False]
+    assert body[0]["media_attachments"][0]["description"] == "A green drill"
 
 
 async def test_list__there_are_no_lists(client, alice_token):
