@@ -12,7 +12,9 @@ real HTTP endpoint (`GET /api/v1/timelines/home` with a bearer token, on loopbac
 first page, the next one by its Link header, a deep page (max_id 80% of the way down), a
 min_id page and a page of 40; and beside them, measured in the same run, a bare `SELECT 1`
 round trip and the public timeline's first page. Prints the median and p95 in
-milliseconds, the statuses each page held, and the plan of each page's query.
+milliseconds, this process's CPU time a page (the node and the client both: it depends less
+on the machine's load than wall-clock time), the statuses each page held, and the plan of
+each page's query.
 """
 
 from __future__ import annotations
@@ -210,9 +212,12 @@ async def measure(pool, client, settings, viewer, token, ids, runs) -> None:
             assert response.status == 200, await response.text()
             return len(await response.json())
 
-        times, shown = await timed(runs, page), await page()
+        cpu = time.process_time()
+        times = await timed(runs, page)
+        cpu = (time.process_time() - cpu) / (runs + 1) * 1000
+        shown = await page()
         timeline = timelines.HOME if name.startswith("home") else timelines.public()
-        print(f"{name:22} HTTP {summary(times)}   ({shown} statuses)")
+        print(f"{name:22} HTTP {summary(times)}   CPU {cpu:5.2f} ms   ({shown} statuses)")
         print(f"{'':24}{await page_plan(pool, settings, viewer, timeline, bounds)}")
 
 
