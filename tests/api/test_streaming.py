@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
+from commonsfed.api import stream_events
 from commonsfed.api.streaming import HUB
 from commonsfed.services import accounts, listings, streaming
 from commonsfed.services.streaming import Event
@@ -231,3 +232,25 @@ async def test_event_stream__the_older_server_sent_events_path(client):
 async def test_event_stream__user_needs_a_token(client):
     response = await client.get(f"{STREAM}/user")
     assert response.status == 401
+
+
+async def test_notification__reaches_only_its_residents_user_stream(client):
+    # Given the notifications API's renderer (here: one that names the notification)
+    async def render(conn, settings, viewer, notification_id):
+        return {"id": str(notification_id), "type": "mention", "for": viewer.username}
+
+    stream_events.set_notification_renderer(client.app, render)
+    for name in ("alice", "bob"):
+        await register(client, name)
+    ids = {r["username"]: r["id"] for r in await client.app[POOL].fetch("SELECT * FROM accounts")}
+    token = await token_for(client.app, "alice")
+    async with client.ws_connect(f"{STREAM}?stream=user", headers=bearer(token)) as ws:
+        # When bob gets a notification, then alice
+        async with client.app[POOL].acquire() as conn, conn.transaction():
+            await streaming.publish_notification(conn, ids["bob"], 41)
+        async with client.app[POOL].acquire() as conn, conn.transaction():
+            await streaming.publish_notification(conn, ids["alice"], 42)
+        # Then alice's socket hears hers alone, as Mastodon sends it
+        event = await next_event(ws)
+        assert (event["stream"], event["event"]) == (["user"], "notification")
+        assert json.loads(event["payload"]) == {"id": "42", "type": "mention", "for": "alice"}
