@@ -62,8 +62,10 @@ async def public(request: web.Request) -> web.Response:
 async def tag(request: web.Request) -> web.Response:
     params = await read_params(request)
     names = [request.match_info["hashtag"], *params.list("any")]
-    timeline = timelines.tag(names, local=params.bool("local"),
-                             only_media=params.bool("only_media"))  # fmt: skip
+    timeline = timelines.tag(
+        names, local=params.bool("local"), only_media=params.bool("only_media"),
+        all_of=params.list("all"), none_of=params.list("none"),
+    )  # fmt: skip
     return await _respond(request, params, timeline, viewer(request, "read:statuses"))
 
 

@@ -45,7 +45,9 @@ class Sources:
     remote_actors: tuple[str, ...] | None = None
     remote_domains: tuple[str, ...] = ()  # with remote_actors: theirs OR these domains'
     messages_of: int | None = None  # a resident: their conversations' messages too
-    tags: tuple[str, ...] | None = None  # lower case, without '#'
+    tags: tuple[str, ...] | None = None  # any of these; lower case, without '#'
+    all_tags: tuple[str, ...] = ()  # and every one of these
+    no_tags: tuple[str, ...] = ()  # and none of these
     only_media: bool = False
     public_place: bool = True  # leave out limited domains (home does not: it was followed)
     hidden_authors: tuple[int, ...] = ()
@@ -102,6 +104,10 @@ def _local(s: Sources, p: _Params, *, each: bool = False) -> list[str]:
         where.append(f"l.category = {p(s.tags[0])}")
     elif s.tags is not None:
         where.append(f"l.category = ANY({p(list(s.tags))}::text[])")
+    if s.all_tags:  # a listing here has one category
+        where.append(f"l.category = ALL({p(list(s.all_tags))}::text[])")
+    if s.no_tags:
+        where.append(f"l.category <> ALL({p(list(s.no_tags))}::text[])")
     if s.only_media:
         where.append("EXISTS (SELECT 1 FROM listing_photos ph WHERE ph.listing_id = l.id)")
     return where
@@ -120,6 +126,10 @@ def _remote(s: Sources, p: _Params, *, each: bool = False) -> list[str]:
         where.append(f"r.domain <> ALL({_list(p, s.hidden_domains, 'text')})")
     if s.tags is not None:
         where.append(f"remote_hashtags(r.document) && {p(list(s.tags))}::text[]")
+    if s.all_tags:
+        where.append(f"remote_hashtags(r.document) @> {p(list(s.all_tags))}::text[]")
+    if s.no_tags:
+        where.append(f"NOT (remote_hashtags(r.document) && {p(list(s.no_tags))}::text[])")
     if s.only_media:
         where.append(_MEDIA)
     return where

@@ -44,6 +44,8 @@ class Timeline:
     local: bool = True
     remote: bool = True
     tags: tuple[str, ...] | None = None
+    all_tags: tuple[str, ...] = ()
+    no_tags: tuple[str, ...] = ()
     only_media: bool = False
 
 
@@ -53,9 +55,24 @@ def public(*, local: bool = False, remote: bool = False, only_media: bool = Fals
                     only_media=only_media)  # fmt: skip
 
 
-def tag(names: Sequence[str], *, local: bool = False, only_media: bool = False) -> Timeline:
-    tags = tuple(dict.fromkeys(name.lstrip("#").lower() for name in names if name))
-    return Timeline("tag", remote=not local, tags=tags[: TAG_LIMIT + 1], only_media=only_media)
+def tag(
+    names: Sequence[str],
+    *,
+    local: bool = False,
+    only_media: bool = False,
+    all_of: Sequence[str] = (),
+    none_of: Sequence[str] = (),
+) -> Timeline:
+    """Statuses with any of `names` (the path's tag and `any[]`), all of `all_of` and none
+    of `none_of`, as Mastodon's tag timeline reads `any[]`, `all[]` and `none[]`."""
+    return Timeline(
+        "tag", remote=not local, only_media=only_media, tags=_tags(names)[: TAG_LIMIT + 1],
+        all_tags=_tags(all_of)[:TAG_LIMIT], no_tags=_tags(none_of)[:TAG_LIMIT],
+    )  # fmt: skip
+
+
+def _tags(names: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(name.lstrip("#").lower() for name in names if name))
 
 
 HOME = Timeline("home")
@@ -75,6 +92,7 @@ async def sources(
     )  # fmt: skip
     base = Sources(
         local=timeline.local, remote=timeline.remote, tags=timeline.tags,
+        all_tags=timeline.all_tags, no_tags=timeline.no_tags,
         only_media=timeline.only_media, hidden_actors=facts.hidden.actors,
         hidden_domains=facts.hidden.domains,
     )  # fmt: skip

@@ -112,6 +112,12 @@ async def test_tag__a_category_and_any_of_more(client):
     assert [tag["name"] for tag in body[0]["tags"]] == ["tools"]
     body = await timeline(client, "/api/v1/timelines/tag/Tools", **{"any[]": "books"})
     assert has(body, "Garden shears", "Apple pie", "Paperbacks") == [True, False, True]
+    # all[] and none[], as Mastodon reads them: a listing here has one category
+    query = {"any[]": "books", "none[]": "tools"}
+    body = await timeline(client, "/api/v1/timelines/tag/tools", **query)
+    assert has(body, "Garden shears", "Apple pie", "Paperbacks") == [False, False, True]
+    body = await timeline(client, "/api/v1/timelines/tag/tools", **{"all[]": "books"})
+    assert body == []
 
 
 async def test_home__needs_a_token_with_read_statuses(client, alice_token):
@@ -255,6 +261,11 @@ async def test_two_nodes__public_local_remote_tag_and_home_with_follows(start_no
     assert has(tools, "ladder", "bike", "drill") == [True, False, True]
     assert has(await timeline(south.client, "/api/v1/timelines/tag/tools", local="1"),
                "ladder", "drill") == [False, True]  # fmt: skip
+    query = {"any[]": "transport", "none[]": "tools"}
+    either = await timeline(south.client, "/api/v1/timelines/tag/tools", **query)
+    assert has(either, "ladder", "bike", "drill") == [False, True, False]
+    both = await timeline(south.client, "/api/v1/timelines/tag/tools", **{"all[]": "tools"})
+    assert has(both, "ladder", "bike", "drill") == [True, False, True]
 
     # And bob's home holds alice's (followed) but not dave's
     token = await token_for(south.app, "bob")
