@@ -112,9 +112,12 @@ async def update_credentials(request: web.Request) -> web.Response:
 def _fields_attributes(params: Params) -> list[tuple[str, str]] | None:
     """The profile fields sent as `fields_attributes[0][name]` form keys, or in JSON as a
     list of {name, value} or a dict of them by index; None when none were sent."""
-    raw = params.raw("fields_attributes")
-    if raw is not None:
-        items = list(raw.values()) if isinstance(raw, dict) else raw
+    raw = params.raw_list("fields_attributes")
+    if raw:
+        items = raw
+        if len(raw) == 1 and isinstance(raw[0], dict) and not {"name", "value"} & set(raw[0]):
+            by_index = raw[0]  # {"0": {...}, "1": {...}}, as Rails reads nested keys
+            items = [by_index[key] for key in sorted(by_index, key=_index_order)]
         if not isinstance(items, list) or not all(isinstance(each, dict) for each in items):
             raise unprocessable("fields_attributes must be a list of name and value",
                                 fields_attributes="must be a list of name and value")
@@ -137,9 +140,12 @@ def _form_fields(params: Params) -> list[tuple[Any, Any]] | None:
                 found.setdefault(index, {})[key] = params.get(name) or ""
     if not found:
         return None
-    order = sorted(found, key=lambda index: (not index.isdigit(), int(index) if index.isdigit()
-                                               else 0, index))  # fmt: skip
+    order = sorted(found, key=_index_order)
     return [(found[index].get("name"), found[index].get("value")) for index in order]
+
+
+def _index_order(index: str) -> tuple:
+    return (not index.isdigit(), int(index) if index.isdigit() else 0, index)
 
 
 def _text(value: Any) -> str:
