@@ -119,8 +119,10 @@ def _fields_attributes(params: Params) -> list[tuple[str, str]] | None:
             by_index = raw[0]  # {"0": {...}, "1": {...}}, as Rails reads nested keys
             items = [by_index[key] for key in sorted(by_index, key=_index_order)]
         if not isinstance(items, list) or not all(isinstance(each, dict) for each in items):
-            raise unprocessable("fields_attributes must be a list of name and value",
-                                fields_attributes="must be a list of name and value")
+            raise unprocessable(
+                "fields_attributes must be a list of name and value",
+                fields_attributes="must be a list of name and value",
+            )
         pairs = [(each.get("name"), each.get("value")) for each in items]
     else:
         pairs = _form_fields(params)

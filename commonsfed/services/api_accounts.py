@@ -221,7 +221,9 @@ def remote_view(row: asyncpg.Record) -> AccountView:
     return _remote(row)
 
 
-async def local_views(conn, settings: Settings, rows: Sequence[asyncpg.Record]) -> list[AccountView]:
+async def local_views(
+    conn, settings: Settings, rows: Sequence[asyncpg.Record]
+) -> list[AccountView]:
     """Residents' rows (as db.api_accounts selects them) as accounts, with their fields."""
     fields: dict[int, list] = {}
     for field in await q.profile_fields(conn, [row["id"] for row in rows]):
@@ -312,9 +314,10 @@ def _profile_form(profile: ResidentProfile, change: CredentialsChange) -> dict[s
     fields = change.fields if change.fields is not None else [
         (field.label, field.value) for field in profile.fields
     ]  # fmt: skip
+    name, note = change.display_name, change.note
     form = {
-        "display_name": profile.display_name if change.display_name is None else change.display_name,
-        "bio": profile.bio if change.note is None else change.note,
+        "display_name": profile.display_name if name is None else name,
+        "bio": profile.bio if note is None else note,
         "area": profile.area,
     }
     for number, (label, value) in enumerate(fields, start=1):

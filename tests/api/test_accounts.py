@@ -101,9 +101,7 @@ async def test_update_credentials__a_file_that_is_no_image_is_422(client, alice_
     assert "avatar" in body["details"]
 
 
-async def test_update_credentials__too_long_a_note_is_422_and_changes_nothing(
-    client, alice_token
-):
+async def test_update_credentials__too_long_a_note_is_422_and_changes_nothing(client, alice_token):
     response = await _patch(client, alice_token, data={"display_name": "New", "note": "x" * 501})
     assert response.status == 422
     assert "note" in (await response.json())["details"]
@@ -146,7 +144,9 @@ async def test_get_account__a_resident_with_counts(client, alice_token):
 
 async def test_get_account__a_suspended_resident_shows_only_that(client, alice_token):
     await _patch(client, alice_token, data={"display_name": "Alice", "note": "Hello"})
-    await client.app[POOL].execute("UPDATE accounts SET status = 'suspended' WHERE username = 'alice'")
+    await client.app[POOL].execute(
+        "UPDATE accounts SET status = 'suspended' WHERE username = 'alice'"
+    )
     response = await client.get(f"/api/v1/accounts/{await _id_of(client, 'alice')}")
     body = await response.json()
     check("Account", body)
@@ -155,7 +155,9 @@ async def test_get_account__a_suspended_resident_shows_only_that(client, alice_t
 
 
 async def test_get_account__a_deleted_resident_is_404(client, alice_token):
-    await client.app[POOL].execute("UPDATE accounts SET status = 'deleted' WHERE username = 'alice'")
+    await client.app[POOL].execute(
+        "UPDATE accounts SET status = 'deleted' WHERE username = 'alice'"
+    )
     response = await client.get(f"/api/v1/accounts/{await _id_of(client, 'alice')}")
     assert response.status == 404
 

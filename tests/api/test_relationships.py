@@ -160,8 +160,7 @@ async def test_relationships__many_ids_unknown_ones_left_out(people):
     client, tokens, ids = people
     await _post(client, f"/api/v1/accounts/{ids['bob']}/follow", tokens["alice"])
     response = await client.get(
-        f"/api/v1/accounts/relationships?id[]={ids['bob']}&id[]={ids['carol']}&id[]=999999"
-        "&id[]=x",
+        f"/api/v1/accounts/relationships?id[]={ids['bob']}&id[]={ids['carol']}&id[]=999999&id[]=x",
         headers=bearer(tokens["alice"]),
     )
     body = await response.json()
