@@ -279,3 +279,17 @@ async def test_familiar_followers__one_empty_entry_per_id(client, alice_token):
     for entry in body:
         check("FamiliarFollowers", entry)
     assert [entry["id"] for entry in body] == ["1", "2"]
+
+
+async def test_update_credentials__locked_shows_in_the_person_peers_read(client, alice_token):
+    response = await _patch(client, alice_token, data={"locked": "true"})
+    assert response.status == 200
+    actor = await (
+        await client.get("/users/alice", headers={"Accept": "application/activity+json"})
+    ).json()
+    assert actor["manuallyApprovesFollowers"] is True
+    update = await client.app[POOL].fetchval(
+        "SELECT document->'object'->>'manuallyApprovesFollowers' FROM activities "
+        "WHERE document->>'type' = 'Update' ORDER BY id DESC LIMIT 1"
+    )
+    assert update == "true"
