@@ -65,13 +65,13 @@ async def lookup(request: web.Request) -> web.Response:
 async def account_statuses(request: web.Request) -> web.Response:
     """The account's listings, newest first. Listings are never replies nor pinned, so
     `exclude_replies` changes nothing and `pinned=true` (asked by every app for its pinned
-    row) is an empty list."""
+    row) is an empty list, as is a suspended account's."""
     settings, reader = request.app[SETTINGS], viewer(request, "read:statuses")
     params = await read_params(request)
     view = await api_accounts.account_by_id(request.app[POOL], settings, path_id(request))
     if view is None:
         raise not_found()
-    if params.bool("pinned"):
+    if params.bool("pinned") or view.suspended:
         return web.json_response([])
     page = page_request(params)
     tag = (params.get("tagged") or "").strip().removeprefix("#").lower() or None

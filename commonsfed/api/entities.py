@@ -79,7 +79,7 @@ def relationship(view: RelationshipView) -> dict[str, Any]:
     return {
         "id": str(view.id),
         "following": view.following,
-        "showing_reblogs": view.following,
+        "showing_reblogs": view.showing_reblogs,
         "notifying": False,
         "languages": None,
         "followed_by": view.followed_by,

@@ -253,8 +253,8 @@ async def search_residents(
         + """
         WHERE (lower(a.username) LIKE $2 || '%' OR lower(a.display_name) LIKE $2 || '%'
                OR lower(a.display_name) LIKE '% ' || $2 || '%')
+            AND a.status = 'active'
         """
-        + _SEEN
         + " ORDER BY lower(a.username) = $2 DESC, a.username LIMIT $3 OFFSET $4",
         base_url, pattern, limit, offset,
     )  # fmt: skip
@@ -387,7 +387,7 @@ async def resident_row(conn: asyncpg.Connection, account_id: int) -> asyncpg.Rec
     """What following or blocking a resident needs to know of them."""
     return await conn.fetchrow(
         """
-        SELECT id, username, manually_approves_followers FROM accounts
+        SELECT id, username, manually_approves_followers, status FROM accounts
         WHERE id = $1 AND status IN ('active', 'suspended')
         """,
         account_id,

@@ -43,6 +43,7 @@ class UnknownAccount(LookupError):
 class RelationshipView:
     id: int
     following: bool = False
+    showing_reblogs: bool = False  # a follow (or the request) shows what they boost
     followed_by: bool = False
     requested: bool = False
     requested_by: bool = False
@@ -58,8 +59,12 @@ class Target:
 
     id: int
     uri: str
-    resident: asyncpg.Record | None  # id, username, manually_approves_followers
+    resident: asyncpg.Record | None  # id, username, manually_approves_followers, status
     group: bool
+
+    @property
+    def suspended(self) -> bool:
+        return self.resident is not None and self.resident["status"] == "suspended"
 
     @property
     def remote(self) -> bool:
@@ -120,6 +125,7 @@ async def relationships(
         kind = kinds.get(each) or kinds.get(uri)
         views.append(RelationshipView(
             id=each, following=ours == "accepted", requested=ours == "pending",
+            showing_reblogs=ours is not None,
             followed_by=theirs == "accepted", requested_by=theirs == "pending",
             blocking=kind == "block", muting=kind in ("block", "mute"),
             blocked_by=each in blocking_residents or uri in blocking_actors,
@@ -147,8 +153,11 @@ async def follow_list(
     fed: Federation, api_id: int, direction: str, page, state: str = "accepted"
 ) -> AccountPage:
     """A page of the followers or the following of an account (accepted follows), newest
-    follow first; `page` is an api.paging PageRequest."""
+    follow first; `page` is an api.paging PageRequest. A suspended resident's are hidden,
+    as Mastodon hides them."""
     found = await target(fed, api_id)
+    if found.suspended:
+        return AccountPage([], [])
     async with fed.pool.acquire() as conn:
         rows = await q.follow_page(
             conn, found.uri, direction, state, max_id=page.max_id, after=page.after,
@@ -190,6 +199,8 @@ async def follow(fed: Federation, account: Account, api_id: int) -> Relationship
         if known is None:
             await follows.follow(fed, mine, found.uri)
         return await relationship(fed, account, api_id)
+    if found.suspended:
+        raise NotAllowed("This account is suspended.")
     async with fed.pool.acquire() as conn, conn.transaction():
         if found.resident is not None and await blocks_q.blocks_account(
             conn, found.resident["id"], account.id

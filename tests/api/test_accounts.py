@@ -293,3 +293,12 @@ async def test_update_credentials__locked_shows_in_the_person_peers_read(client,
         "WHERE document->>'type' = 'Update' ORDER BY id DESC LIMIT 1"
     )
     assert update == "true"
+
+
+async def test_account_statuses__a_suspended_residents_are_hidden(client, alice_token):
+    await _three_listings(client)
+    await client.app[POOL].execute(
+        "UPDATE accounts SET status = 'suspended' WHERE username = 'alice'"
+    )
+    alice_id = await _id_of(client, "alice")
+    assert await (await client.get(f"/api/v1/accounts/{alice_id}/statuses")).json() == []

@@ -230,3 +230,17 @@ async def test_domain_blocks__a_bad_domain_is_422_and_none_is_400(people):
                                  headers=headers)  # fmt: skip
     assert response.status == 422
     assert (await client.post("/api/v1/domain_blocks", headers=headers)).status == 400
+
+
+async def test_suspended__cannot_be_followed_nor_found_and_shows_no_lists(people):
+    client, tokens, ids = people
+    await _post(client, f"/api/v1/accounts/{ids['carol']}/follow", tokens["bob"])
+    await client.app[POOL].execute(
+        "UPDATE accounts SET status = 'suspended' WHERE username = 'bob'"
+    )
+    status, _ = await _post(client, f"/api/v1/accounts/{ids['bob']}/follow", tokens["alice"])
+    assert status == 403
+    following = await (await client.get(f"/api/v1/accounts/{ids['bob']}/following")).json()
+    assert following == []
+    response = await client.get("/api/v1/accounts/search?q=bob", headers=bearer(tokens["alice"]))
+    assert await response.json() == []
