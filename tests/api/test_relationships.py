@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from yarl import URL
 
-from commonsfed.services.api_accounts import group_account
+from commonsfed.services.api_accounts import accounts_for_uris, group_account, group_uri
 from commonsfed.web.keys import POOL, SETTINGS
 from tests.api.conftest import bearer, token_for
 from tests.api.schema import check
@@ -244,3 +244,37 @@ async def test_suspended__cannot_be_followed_nor_found_and_shows_no_lists(people
     assert following == []
     response = await client.get("/api/v1/accounts/search?q=bob", headers=bearer(tokens["alice"]))
     assert await response.json() == []
+
+
+async def test_followers__a_page_of_40_accounts_is_a_handful_of_queries(people):
+    # Given 40 people from another server following alice (and bob, and the Group)
+    client, tokens, ids = people
+    pool, settings = client.app[POOL], client.app[SETTINGS]
+    alice = "http://localhost/users/alice"
+    uris = [f"https://far.example/users/p{n}" for n in range(40)]
+    await pool.executemany(
+        """
+        INSERT INTO remote_actors (uri, domain, type, preferred_username, inbox, key_id,
+                                   public_key_pem, document)
+        VALUES ($1, 'far.example', 'Person', $2, $1 || '/inbox', $1 || '#key', 'x', '{}')
+        """,
+        [(uri, uri.rpartition("/")[2]) for uri in uris],
+    )
+    await pool.executemany(
+        "INSERT INTO follows (follower_uri, followed_uri, state) VALUES ($1, $2, 'accepted')",
+        [(uri, alice) for uri in uris],
+    )
+    wanted = [*uris, "http://localhost/users/bob", group_uri(settings)]
+    # When their accounts are read for one page
+    queries = []
+    async with pool.acquire() as conn:
+        conn.add_query_logger(queries.append)
+        found = await accounts_for_uris(conn, settings, wanted)
+        conn.remove_query_logger(queries.append)
+    # Then all 42 come in a few queries, not one (or more) each (asyncpg's own look-ups
+    # of the types it meets for the first time left aside)
+    ours = [q.query for q in queries if "typeinfo" not in q.query and "set_config" not in q.query]
+    assert len(found) == 42
+    assert len(ours) <= 6, [query[:60] for query in ours]
+    response = await client.get(f"/api/v1/accounts/{ids['alice']}/followers?limit=40")
+    assert len(await response.json()) == 40
