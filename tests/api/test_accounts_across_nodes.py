@@ -115,3 +115,37 @@ async def test_resolve__an_unknown_handle_or_url_finds_nothing(pair):
     for query in ("nobody@south.test", "http://south.test/listings/nothing-here"):
         status, body = await _get(north, "/api/v2/search", token, q=query, resolve="true")
         assert (status, body["accounts"], body["statuses"]) == (200, [], []), query
+
+
+async def test_follow_request__from_another_node_authorized_then_blocked(pair):
+    north, south, alice_token, _ = pair
+    bob_token = await token_for(south.app, "bob")
+    await _patch_locked(north, alice_token)
+    # Given bob's app on south finds alice and asks to follow her
+    _, body = await _get(south, "/api/v2/search", bob_token, q="alice@north.test", resolve="true")
+    [alice] = body["accounts"]
+    assert alice["locked"] is True
+    body = await _post(south, f"/api/v1/accounts/{alice['id']}/follow", bob_token)
+    await settle(north, south)
+    # When alice's app lists the request and authorizes it
+    _, waiting = await _get(north, "/api/v1/follow_requests", alice_token)
+    assert [a["acct"] for a in waiting] == ["bob@south.test"]
+    body = await _post(north, f"/api/v1/follow_requests/{waiting[0]['id']}/authorize", alice_token)
+    assert body["followed_by"] is True
+    await settle(north, south)
+    # Then the Accept reaches south: bob follows her
+    _, [relation] = await _get(south, "/api/v1/accounts/relationships", bob_token, id=alice["id"])
+    assert (relation["following"], relation["requested"]) == (True, False)
+    # When she blocks him, the Block reaches south: the follow ends and bob sees the block
+    body = await _post(north, f"/api/v1/accounts/{waiting[0]['id']}/block", alice_token)
+    assert (body["blocking"], body["followed_by"]) == (True, False)
+    await settle(north, south)
+    _, [relation] = await _get(south, "/api/v1/accounts/relationships", bob_token, id=alice["id"])
+    assert (relation["following"], relation["blocked_by"]) == (False, True)
+
+
+async def _patch_locked(node, token: str) -> None:
+    response = await node.client.patch(
+        "/api/v1/accounts/update_credentials", data={"locked": "1"}, headers=bearer(token)
+    )
+    assert response.status == 200, await response.text()
