@@ -17,6 +17,7 @@ from commonsfed.api.search import find_accounts
 from commonsfed.models import Account
 from commonsfed.services import api_accounts, statuses
 from commonsfed.services.api_accounts import CredentialsChange
+from commonsfed.services.api_relationships import relationships
 from commonsfed.services.errors import ValidationError
 from commonsfed.services.photos import MAX_UPLOAD_BYTES, Upload
 from commonsfed.web.keys import FEDERATION, POOL, SETTINGS
@@ -180,6 +181,12 @@ async def search(request: web.Request) -> web.Response:
     limit = params.int("limit", 40, low=1, high=80)
     offset = params.int("offset", 0, low=0, high=10_000)
     found = await find_accounts(request, text, params.bool("resolve"), limit, offset)
+    if params.bool("following"):  # only the accounts the resident follows
+        account = require_user(request, "read:follows")
+        ids = [view.id for view in found]
+        views = await relationships(request.app[FEDERATION], account, ids)
+        followed = {view.id for view in views if view.following}
+        found = [view for view in found if view.id in followed]
     settings = request.app[SETTINGS]
     return web.json_response([entities.account(view, settings) for view in found])
 

@@ -278,3 +278,17 @@ async def test_followers__a_page_of_40_accounts_is_a_handful_of_queries(people):
     assert len(ours) <= 6, [query[:60] for query in ours]
     response = await client.get(f"/api/v1/accounts/{ids['alice']}/followers?limit=40")
     assert len(await response.json()) == 40
+
+
+async def test_accounts_search__following_only_the_followed(people):
+    client, tokens, ids = people
+    await _post(client, f"/api/v1/accounts/{ids['carol']}/follow", tokens["alice"])
+    response = await client.get(
+        "/api/v1/accounts/search?q=c&following=true",
+        headers=bearer(tokens["alice"]),
+    )
+    assert [a["acct"] for a in await response.json()] == ["carol"]
+    response = await client.get(
+        "/api/v1/accounts/search?q=b&following=true", headers=bearer(tokens["alice"])
+    )
+    assert await response.json() == []
