@@ -377,12 +377,6 @@ async def categories_matching(
     )  # fmt: skip
 
 
-async def remote_accounts_by_ids(
-    conn: asyncpg.Connection, api_ids: Sequence[int]
-) -> list[asyncpg.Record]:
-    return await conn.fetch(_REMOTE + " WHERE api_id = ANY($1::bigint[])", list(api_ids))
-
-
 async def resident_row(conn: asyncpg.Connection, account_id: int) -> asyncpg.Record | None:
     """What following or blocking a resident needs to know of them."""
     return await conn.fetchrow(

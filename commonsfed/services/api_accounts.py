@@ -198,29 +198,6 @@ async def profile_source(pool: asyncpg.Pool, account_id: int) -> ResidentProfile
     return profile
 
 
-async def accounts_by_ids(
-    conn: asyncpg.Connection, settings: Settings, ids: Sequence[int]
-) -> dict[int, AccountView]:
-    """The accounts with these API ids that the node knows, by id (a query or two per kind)."""
-    found: dict[int, AccountView] = {}
-    local = [each for each in ids if each < FIRST_OTHER_ID]
-    if local:
-        found |= {view.id: view for view in await _locals(conn, settings, local)}
-    others = [each for each in ids if each >= FIRST_OTHER_ID]
-    if others:
-        for row in await q.remote_accounts_by_ids(conn, others):
-            found[row["api_id"]] = _remote(row)
-        group_id = await q.group_api_id(conn)
-        if group_id in others:
-            found[group_id] = await _group(conn, settings)
-    return found
-
-
-def remote_view(row: asyncpg.Record) -> AccountView:
-    """A remote_actors row (as db.api_accounts selects it) as an account."""
-    return _remote(row)
-
-
 async def local_views(
     conn, settings: Settings, rows: Sequence[asyncpg.Record]
 ) -> list[AccountView]:
