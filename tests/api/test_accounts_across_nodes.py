@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from yarl import URL
 
+from commonsfed.web.keys import POOL
 from tests.api.conftest import bearer, token_for
 from tests.api.schema import check
 from tests.builders import post_listing, register_and_login
@@ -149,3 +150,15 @@ async def _patch_locked(node, token: str) -> None:
         "/api/v1/accounts/update_credentials", data={"locked": "1"}, headers=bearer(token)
     )
     assert response.status == 200, await response.text()
+
+
+async def test_resolve__a_suspended_domain_is_never_asked(pair):
+    north, south, token, drill_url = pair
+    await north.app[POOL].execute(
+        "INSERT INTO domain_policies (domain, policy, severity) VALUES ('south.test', 'block', "
+        "'suspend')"
+    )
+    for query in ("bob@south.test", drill_url):
+        status, body = await _get(north, "/api/v2/search", token, q=query, resolve="true")
+        assert (status, body["accounts"], body["statuses"]) == (200, [], []), query
+    assert await north.query("SELECT 1 FROM remote_actors WHERE domain = 'south.test'") == []

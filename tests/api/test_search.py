@@ -3,6 +3,8 @@ may resolve."""
 
 from __future__ import annotations
 
+from yarl import URL
+
 from tests.api.conftest import bearer
 from tests.api.schema import check
 from tests.builders import post_listing
@@ -65,3 +67,12 @@ async def test_search__v1_is_gone_as_in_mastodon(client):
     response = await client.get("/api/v1/search?q=x")
     assert response.status == 410
     assert "v2" in (await response.json())["error"]
+
+
+async def test_search__resolve_this_nodes_own_urls(client, alice_token):
+    response = await post_listing(client, {"title": "Cordless drill"})
+    listing_url = f"http://localhost{URL(response.headers['Location']).path}"
+    _, body = await _search(client, alice_token, q=listing_url, resolve="true")
+    assert ["Cordless drill" in s["content"] for s in body["statuses"]] == [True]
+    _, body = await _search(client, alice_token, q="http://localhost/users/alice", resolve="true")
+    assert [a["acct"] for a in body["accounts"]] == ["alice"]
