@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from commonsfed.config import Settings
 from commonsfed.services.api_accounts import AccountView
+from commonsfed.services.api_relationships import RelationshipView
 from commonsfed.services.statuses import MediaView, StatusView
 
 
@@ -32,31 +33,33 @@ def _day(value: date | None) -> str | None:
 
 
 def account(view: AccountView, settings: Settings) -> dict[str, Any]:
-    avatar = view.avatar or f"{settings.base_url}/static/avatar.png"
+    """The Account. A suspended one keeps its name and counts but shows nothing of itself
+    (no display name, bio, fields or picture), as Mastodon shows one."""
+    shown = not view.suspended
+    avatar = (view.avatar if shown else None) or f"{settings.base_url}/static/avatar.png"
     header = f"{settings.base_url}/static/header.png"
-    return {
+    entity = {
         "id": str(view.id),
         "username": view.username,
         "acct": view.acct,
         "url": view.url,
         "uri": view.uri,
-        "display_name": view.display_name,
-        "note": view.note_html,
+        "display_name": view.display_name if shown else "",
+        "note": view.note_html if shown else "",
         "avatar": avatar,
         "avatar_static": avatar,
         "header": header,
         "header_static": header,
-        "locked": view.locked,
+        "locked": view.locked and shown,
         "fields": [
             {"name": field.name, "value": field.value_html, "verified_at": iso(field.verified_at)}
-            for field in view.fields
+            for field in (view.fields if shown else ())
         ],
         "emojis": [],
-        "bot": view.bot,
+        "bot": view.bot and shown,
         "group": view.group,
-        "discoverable": True,
-        "indexable": True,
-        "noindex": False,
+        "discoverable": shown,
+        "indexable": shown,
         "hide_collections": False,
         "suspended": view.suspended,
         "limited": False,
@@ -66,6 +69,29 @@ def account(view: AccountView, settings: Settings) -> dict[str, Any]:
         "followers_count": view.followers_count,
         "following_count": view.following_count,
         "roles": [],
+    }
+    if view.local:  # Mastodon tells a search engine's wish only for its own accounts
+        entity["noindex"] = False
+    return entity
+
+
+def relationship(view: RelationshipView) -> dict[str, Any]:
+    return {
+        "id": str(view.id),
+        "following": view.following,
+        "showing_reblogs": view.showing_reblogs,
+        "notifying": False,
+        "languages": None,
+        "followed_by": view.followed_by,
+        "blocking": view.blocking,
+        "blocked_by": view.blocked_by,
+        "muting": view.muting,
+        "muting_notifications": view.muting,
+        "requested": view.requested,
+        "requested_by": view.requested_by,
+        "domain_blocking": view.domain_blocking,
+        "endorsed": False,
+        "note": "",
     }
 
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from commonsfed.api import accounts, statuses
+from commonsfed.api import accounts, relationships, search, statuses
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -25,11 +25,45 @@ def setup_api_routes(app: web.Application) -> None:
     # (no routes yet)
 
     # --- accounts, relationships, follows, search
-    route(app, "GET", "/api/v1/accounts/verify_credentials", accounts.verify_credentials)
-    route(app, "GET", f"/api/v1/accounts/{account_id}", accounts.get_account)
+    _account_routes(app, account_id)
 
     # --- statuses, media, favourites, bookmarks
     route(app, "GET", f"/api/v1/statuses/{status_id}", statuses.get_status)
 
     # --- timelines, notifications, conversations, streaming
     # (no routes yet)
+
+
+def _account_routes(app: web.Application, account_id: str) -> None:
+    """Accounts, relationships, follows, blocks and search (the fixed paths before the
+    ones with an id, which would not match them anyway: ids are digits)."""
+    one = f"/api/v1/accounts/{account_id}"
+    for method, path, handler in (
+        ("GET", "/api/v1/accounts/verify_credentials", accounts.verify_credentials),
+        ("PATCH", "/api/v1/accounts/update_credentials", accounts.update_credentials),
+        ("GET", "/api/v1/accounts/lookup", accounts.lookup),
+        ("GET", "/api/v1/accounts/search", accounts.search),
+        ("GET", "/api/v1/accounts/relationships", relationships.relationships),
+        ("GET", "/api/v1/accounts/familiar_followers", accounts.familiar_followers),
+        ("GET", one, accounts.get_account),
+        ("GET", f"{one}/statuses", accounts.account_statuses),
+        ("GET", f"{one}/followers", relationships.followers),
+        ("GET", f"{one}/following", relationships.following),
+        ("POST", f"{one}/follow", relationships.follow),
+        ("POST", f"{one}/unfollow", relationships.unfollow),
+        ("POST", f"{one}/block", relationships.block),
+        ("POST", f"{one}/unblock", relationships.unblock),
+        ("POST", f"{one}/mute", relationships.mute),
+        ("POST", f"{one}/unmute", relationships.unmute),
+        ("GET", "/api/v1/follow_requests", relationships.follow_requests),
+        ("POST", f"/api/v1/follow_requests/{account_id}/authorize", relationships.authorize),
+        ("POST", f"/api/v1/follow_requests/{account_id}/reject", relationships.reject),
+        ("GET", "/api/v1/blocks", relationships.blocks),
+        ("GET", "/api/v1/mutes", relationships.mutes),
+        ("GET", "/api/v1/domain_blocks", relationships.domain_blocks),
+        ("POST", "/api/v1/domain_blocks", relationships.block_domain),
+        ("DELETE", "/api/v1/domain_blocks", relationships.unblock_domain),
+        ("GET", "/api/v2/search", search.search_v2),
+        ("GET", "/api/v1/search", search.search_v1),
+    ):
+        route(app, method, path, handler)
