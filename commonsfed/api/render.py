@@ -27,7 +27,8 @@ async def statuses_json(
     flags = await flags_for(conn, settings, views, viewer)
     return [
         entities.status(
-            view, settings,
+            view,
+            settings,
             favourited=view.id in flags.favourited,
             bookmarked=view.id in flags.bookmarked,
             favourites_count=(flags.favourites or {}).get(view.id, 0),

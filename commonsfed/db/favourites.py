@@ -78,7 +78,9 @@ async def favourites_page(
     return [(row["id"], row["status_id"]) for row in rows]
 
 
-async def insert_favourite_notice(conn: asyncpg.Connection, listing_uid: str, actor_uri: str) -> None:
+async def insert_favourite_notice(
+    conn: asyncpg.Connection, listing_uid: str, actor_uri: str
+) -> None:
     """Tell the author of the listing `listing_uid` that `actor_uri` favourited it (once)."""
     await conn.execute(
         """
@@ -92,7 +94,9 @@ async def insert_favourite_notice(conn: asyncpg.Connection, listing_uid: str, ac
     )  # fmt: skip
 
 
-async def delete_favourite_notice(conn: asyncpg.Connection, listing_uid: str, actor_uri: str) -> None:
+async def delete_favourite_notice(
+    conn: asyncpg.Connection, listing_uid: str, actor_uri: str
+) -> None:
     """A favourite taken back takes its notification with it, as Mastodon's does."""
     await conn.execute(
         """

@@ -122,7 +122,9 @@ async def _listing(pool: asyncpg.Pool, settings, account: Account, new: NewStatu
 
     async def attach(conn: asyncpg.Connection, listing_id: int) -> None:
         if await media_q.attach(conn, new.media_ids, listing_id) != len(new.media_ids):
-            raise ValidationError({"media_ids": "A photo was posted with another status meanwhile."})
+            raise ValidationError(
+                {"media_ids": "A photo was posted with another status meanwhile."}
+            )
 
     try:
         listing = await listings.create_listing(

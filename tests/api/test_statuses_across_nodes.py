@@ -4,6 +4,8 @@ its Undo); deleting the status deletes the listing on south too."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from commonsfed.services import follows
@@ -81,7 +83,8 @@ async def test_favourite__from_south_is_a_like_on_north_and_its_undo(network):
     assert seen["favourites_count"] == 1
     notes = await north.query("SELECT kind, actor_uri FROM notifications")
     assert [(n["kind"], n["actor_uri"]) for n in notes] == [
-        ("favourite", "http://south.test/users/bob")]
+        ("favourite", "http://south.test/users/bob")
+    ]
     likers = await (await north.client.get(
         f"/api/v1/statuses/{listing['id']}/favourited_by")).json()  # fmt: skip
     assert [person["acct"] for person in likers] == ["bob@south.test"]
@@ -103,3 +106,26 @@ async def test_delete__of_the_status_on_north_deletes_the_listing_on_south(netwo
     await settle(north, south)
     assert await south.query("SELECT * FROM remote_objects WHERE uri = $1", listing["uri"]) == []
     assert (await south.client.get(f"/api/v1/statuses/{south_id}", headers=bob)).status == 404
+
+
+async def test_answer__a_reply_to_a_post_that_is_no_listing_is_422(network):
+    # Given a plain Note of alice's that south keeps (a post, not a listing)
+    north, south, alice, bob = network
+    await on_south(north, south, alice)  # south has alice's actor cached
+    note = {"id": "http://north.test/notes/1", "type": "Note",
+            "attributedTo": "http://north.test/users/alice", "content": "<p>Hello</p>",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"]}  # fmt: skip
+    [row] = await south.query("""
+        INSERT INTO remote_objects (uri, type, attributed_to, domain, document)
+        VALUES ($1, 'Note', $2, 'north.test', $3::jsonb) RETURNING status_id
+    """, note["id"], note["attributedTo"], json.dumps(note))  # fmt: skip
+    # When bob replies to it directly
+    response = await south.client.post(
+        "/api/v1/statuses",
+        headers=bob,
+        json={"status": "Hi", "in_reply_to_id": str(row["status_id"]), "visibility": "direct"},
+    )
+    # Then it is refused: only listings and messages are answered
+    assert response.status == 422
+    assert "neither" in (await response.json())["error"]
+    assert await south.query("SELECT * FROM conversations") == []

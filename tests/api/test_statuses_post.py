@@ -109,9 +109,12 @@ async def test_post_status__one_photo_more_than_a_listing_takes_is_422(client):
     assert response.status == 422
     assert "at most 4 photos" in (await response.json())["error"]
     # nothing was attached: the photos can still be posted
-    assert await client.app[POOL].fetchval(
-        "SELECT count(*) FROM media_uploads WHERE listing_id IS NULL"
-    ) == 5
+    assert (
+        await client.app[POOL].fetchval(
+            "SELECT count(*) FROM media_uploads WHERE listing_id IS NULL"
+        )
+        == 5
+    )
 
 
 async def test_post_status__needs_the_write_scope(client):
@@ -143,10 +146,13 @@ async def test_post_status__a_direct_reply_to_a_listing_is_an_answer(client):
     assert [m["username"] for m in body["mentions"]] == ["alice"]
     pool = client.app[POOL]
     assert await pool.fetchval("SELECT body FROM messages") == "Could I borrow it on Saturday?"
-    assert await pool.fetchval(
-        "SELECT kind FROM notifications n JOIN accounts a ON a.id = n.account_id "
-        "WHERE a.username = 'alice'"
-    ) == "new_answer"
+    assert (
+        await pool.fetchval(
+            "SELECT kind FROM notifications n JOIN accounts a ON a.id = n.account_id "
+            "WHERE a.username = 'alice'"
+        )
+        == "new_answer"
+    )
     # and alice's reply to it is a message in that conversation
     reply = await posted(client, alice, "Yes, come by at ten.", in_reply_to_id=body["id"],
                          visibility="direct")  # fmt: skip
