@@ -49,12 +49,12 @@ async def set_alt(
 async def unattached(
     conn: asyncpg.Connection, account_id: int, upload_ids: Sequence[int]
 ) -> list[asyncpg.Record]:
-    """The resident's uploads among `upload_ids` that no status uses yet, locked."""
+    """The resident's uploads among `upload_ids` that no status uses yet (`attach` checks
+    again in the listing's transaction)."""
     return await conn.fetch(
         f"""
         SELECT {_COLUMNS} FROM media_uploads
         WHERE id = ANY($1::bigint[]) AND account_id = $2 AND listing_id IS NULL
-        FOR UPDATE
         """,
         list(upload_ids), account_id,
     )  # fmt: skip

@@ -31,7 +31,7 @@ from commonsfed.db import statuses as q
 from commonsfed.federation.context import Federation
 from commonsfed.models import Account, Listing
 from commonsfed.services import answers, listings, media, status_text
-from commonsfed.services.errors import NotAllowed, ValidationError
+from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.listings import StoredPhoto
 from commonsfed.services.statuses import StatusView, statuses_by_id
 
@@ -180,7 +180,7 @@ async def delete(
     was and its source text, to give back for a redraft."""
     view = await _visible(pool, settings, account, status_id)
     if view.conversation_id is not None:
-        raise NotAllowed(MESSAGES_STAY)
+        raise ServiceError(MESSAGES_STAY)  # a 422: nothing here can delete a message
     async with pool.acquire() as conn:
         listing = await q.listing_by_status(conn, status_id)
     if listing is None:

@@ -6,8 +6,10 @@ from __future__ import annotations
 from yarl import URL
 
 from commonsfed.web.keys import POOL
+from tests.api.conftest import bearer, token_for
 from tests.api.helpers import posted, resident
 from tests.api.schema import check
+from tests.builders import register_and_login
 
 
 async def notified(client, name: str) -> list[tuple[str, str]]:
@@ -102,3 +104,16 @@ async def test_favourites__the_residents_list_newest_favourite_first_with_links(
     assert [s["id"] for s in rest] == [third["id"]]
     # and alice has none
     assert await (await client.get("/api/v1/favourites", headers=alice)).json() == []
+
+
+async def test_favourite__shows_on_the_authors_notifications_page(client):
+    # Given alice logged in on the web, and bob's app favouriting her listing
+    await register_and_login(client, "alice")
+    alice = bearer(await token_for(client.app, "alice"))
+    bob = await resident(client.app, "bob")
+    listing = await posted(client, alice)
+    await client.post(f"/api/v1/statuses/{listing['id']}/favourite", headers=bob)
+    # When she opens her notifications
+    page = await (await client.get("/notifications")).text()
+    # Then the favourite reads as one
+    assert "favourited your listing “Cordless drill”" in page

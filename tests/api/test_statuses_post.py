@@ -245,8 +245,9 @@ async def test_delete_status__a_message_is_refused_with_the_reason(client):
     listing = await posted(client, alice)
     answer = await posted(client, bob, "Me!", in_reply_to_id=listing["id"], visibility="direct")
     response = await client.delete(f"/api/v1/statuses/{answer['id']}", headers=bob)
-    assert response.status == 403
+    assert response.status == 422
     assert "cannot be deleted" in (await response.json())["error"]
+    assert await client.app[POOL].fetchval("SELECT count(*) FROM messages") == 1
 
 
 # --- context, source, favourited_by --------------------------------------------------------
