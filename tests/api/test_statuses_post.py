@@ -299,3 +299,17 @@ async def test_reblogged_by__is_empty(client):
     listing = await posted(client, alice)
     response = await client.get(f"/api/v1/statuses/{listing['id']}/reblogged_by")
     assert (response.status, await response.json()) == (200, [])
+
+
+async def test_post_status__a_multipart_body_with_media_ids_as_mastodon_py_sends_it(client):
+    import aiohttp
+
+    alice = await resident(client.app, "alice")
+    media = await (await upload(client, alice)).json()
+    data = aiohttp.FormData(default_to_multipart=True)
+    data.add_field("status", "#offer #give #tools Saw")
+    data.add_field("media_ids[]", media["id"])
+    data.add_field("sensitive", "false")
+    response = await client.post("/api/v1/statuses", data=data, headers=alice)
+    assert response.status == 200, await response.text()
+    assert len((await response.json())["media_attachments"]) == 1
