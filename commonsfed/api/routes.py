@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from commonsfed.api import accounts, relationships, search, statuses
+from commonsfed.api import accounts, favourites, media, relationships, search, statuses
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -29,6 +29,22 @@ def setup_api_routes(app: web.Application) -> None:
 
     # --- statuses, media, favourites, bookmarks
     route(app, "GET", f"/api/v1/statuses/{status_id}", statuses.get_status)
+    route(app, "POST", "/api/v1/statuses", statuses.post_status)
+    route(app, "DELETE", f"/api/v1/statuses/{status_id}", statuses.delete_status)
+    route(app, "GET", f"/api/v1/statuses/{status_id}/context", statuses.context)
+    route(app, "GET", f"/api/v1/statuses/{status_id}/source", statuses.source)
+    route(app, "GET", f"/api/v1/statuses/{status_id}/favourited_by", statuses.favourited_by)
+    route(app, "GET", f"/api/v1/statuses/{status_id}/reblogged_by", statuses.reblogged_by)
+    route(app, "POST", f"/api/v1/statuses/{status_id}/favourite", statuses.favourite)
+    route(app, "POST", f"/api/v1/statuses/{status_id}/unfavourite", statuses.unfavourite)
+    route(app, "POST", f"/api/v1/statuses/{status_id}/bookmark", statuses.bookmark)
+    route(app, "POST", f"/api/v1/statuses/{status_id}/unbookmark", statuses.unbookmark)
+    route(app, "GET", "/api/v1/favourites", favourites.list_favourites)
+    route(app, "GET", "/api/v1/bookmarks", favourites.list_bookmarks)
+    route(app, "POST", "/api/v1/media", media.upload)
+    route(app, "POST", "/api/v2/media", media.upload)
+    route(app, "GET", f"/api/v1/media/{status_id}", media.get_media)
+    route(app, "PUT", f"/api/v1/media/{status_id}", media.update_media)
 
     # --- timelines, notifications, conversations, streaming
     # (no routes yet)

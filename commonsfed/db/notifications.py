@@ -22,6 +22,7 @@ NOTIFICATION_KINDS = (
     "mention",  # a Note from the fediverse mentions them, or replies to their listing publicly
     "moderation",  # the moderators acted on something of theirs: see the moderation log's line
     "moderation_warning",  # the moderators acted on their account (db.moderation)
+    "favourite",  # someone favourited their listing (actor_uri), here or on another server
 )
 
 

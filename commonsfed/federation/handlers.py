@@ -37,6 +37,7 @@ from commonsfed.ap.actors import ACTOR_TYPES, ActorError, RemoteActor, actor_fro
 from commonsfed.ap.jsonld import JsonLdError, first_id, normalise
 from commonsfed.db import answers as answers_q
 from commonsfed.db import blocks as blocks_q
+from commonsfed.db import favourites as favourites_q
 from commonsfed.db import follows as follows_q
 from commonsfed.db import moderation as moderation_q
 from commonsfed.db import notifications as notes_q
@@ -288,6 +289,9 @@ async def receive_undo_reaction(
     conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], row: asyncpg.Record
 ) -> None:
     await objects_q.delete_reaction(conn, row["activity_uri"], row["actor_uri"])
+    uid = fed.uris.listing_uid(row["object_uri"])
+    if row["kind"] == "Like" and uid:
+        await favourites_q.delete_favourite_notice(conn, uid, row["actor_uri"])
 
 
 async def verify_undo_block(fed: Federation, activity: dict[str, Any]) -> asyncpg.Record | None:
@@ -344,9 +348,12 @@ async def verify_like(fed: Federation, activity: dict[str, Any]) -> Reaction:
 async def receive_reaction(
     conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], plan: Reaction
 ) -> None:
-    await objects_q.insert_reaction(
+    added = await objects_q.insert_reaction(
         conn, plan.activity_uri, plan.kind, plan.actor_uri, plan.object_uri
     )
+    uid = fed.uris.listing_uid(plan.object_uri)
+    if added and plan.kind == "Like" and uid:  # a favourite of a listing here: its author hears
+        await favourites_q.insert_favourite_notice(conn, uid, plan.actor_uri)
 
 
 @dataclass(frozen=True)
