@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from commonsfed.api import accounts, statuses
+from commonsfed.api import accounts, conversations, notifications, statuses
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -32,4 +32,13 @@ def setup_api_routes(app: web.Application) -> None:
     route(app, "GET", f"/api/v1/statuses/{status_id}", statuses.get_status)
 
     # --- timelines, notifications, conversations, streaming
-    # (no routes yet)
+    notification_id = conversation_id = "{id:[0-9]{1,19}}"
+    route(app, "GET", "/api/v1/notifications", notifications.list_notifications)
+    route(app, "GET", "/api/v1/notifications/unread_count", notifications.unread_count)
+    route(app, "POST", "/api/v1/notifications/clear", notifications.clear)
+    route(app, "POST", "/api/v1/notifications/dismiss", notifications.dismiss_by_param)
+    route(app, "GET", f"/api/v1/notifications/{notification_id}", notifications.get_notification)
+    route(app, "POST", f"/api/v1/notifications/{notification_id}/dismiss", notifications.dismiss)
+    route(app, "GET", "/api/v1/conversations", conversations.list_conversations)
+    route(app, "POST", f"/api/v1/conversations/{conversation_id}/read", conversations.mark_read)
+    route(app, "DELETE", f"/api/v1/conversations/{conversation_id}", conversations.remove)
