@@ -25,8 +25,11 @@ async def conversations_json(
     conn: asyncpg.Connection, settings: Settings, account: Account, views: list[ConversationView]
 ) -> list[dict[str, Any]]:
     """The Conversation entities of `views`, their last statuses rendered in one batch."""
-    rendered = iter(await statuses_json(
-        conn, settings, [view.last_status for view in views if view.last_status], account))
+    rendered = iter(
+        await statuses_json(
+            conn, settings, [view.last_status for view in views if view.last_status], account
+        )
+    )
     return [entities.conversation(view, settings, next(rendered) if view.last_status else None)
             for view in views]  # fmt: skip
 

@@ -31,8 +31,11 @@ async def notifications_json(
     conn: asyncpg.Connection, settings: Settings, account: Account, views: list[NotificationView]
 ) -> list[dict[str, Any]]:
     """The Notification entities of `views`, their statuses rendered in one batch."""
-    rendered = iter(await statuses_json(
-        conn, settings, [view.status for view in views if view.status is not None], account))
+    rendered = iter(
+        await statuses_json(
+            conn, settings, [view.status for view in views if view.status is not None], account
+        )
+    )
     return [entities.notification(view, settings, next(rendered) if view.status else None)
             for view in views]  # fmt: skip
 
@@ -115,5 +118,6 @@ async def unread_count(request: web.Request) -> web.Response:
     most = params.int("limit", DEFAULT_COUNT, low=1, high=MAX_COUNT)
     async with request.app[POOL].acquire() as conn:
         count = await api_notifications.count_unread(
-            conn, request.app[SETTINGS], account, _query(params), most)
+            conn, request.app[SETTINGS], account, _query(params), most
+        )
     return web.json_response({"count": count})

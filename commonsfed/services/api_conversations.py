@@ -74,7 +74,9 @@ async def mark_read(
         return await conversation(conn, settings, account, conversation_id)
 
 
-async def hide(pool: asyncpg.Pool, settings: Settings, account: Account, conversation_id: int) -> bool:
+async def hide(
+    pool: asyncpg.Pool, settings: Settings, account: Account, conversation_id: int
+) -> bool:
     """Take the conversation off the resident's list until its next message; False when
     it is not theirs."""
     async with pool.acquire() as conn, conn.transaction():

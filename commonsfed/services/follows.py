@@ -13,8 +13,8 @@ from commonsfed.ap import activities as ap_activities
 from commonsfed.ap.actors import RemoteActor
 from commonsfed.config import HOST_RE
 from commonsfed.db import activities as activities_q
-from commonsfed.db import api_notifications as api_notes_q
 from commonsfed.db import actors as actors_q
+from commonsfed.db import api_notifications as api_notes_q
 from commonsfed.db import follows as follows_q
 from commonsfed.federation import outbox
 from commonsfed.federation.actors import ActorUnavailable, lookup

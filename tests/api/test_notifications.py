@@ -1,0 +1,310 @@
+"""Notifications in the client API: answers and messages as mentions with their direct
+status, decisions as updates of the listing, follows, a moderators' warning; the types
+filters, dismiss and clear, pages with their Link header, the unread count, other
+residents kept out, and the announcement the streaming API listens for."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+from yarl import URL
+
+from commonsfed.db.pool import connect
+from commonsfed.services import account_actions, accounts, answers, follows
+from commonsfed.services.api_notifications import CHANNEL, announced
+from commonsfed.web.keys import POOL, SETTINGS
+from tests.api.conftest import token_for
+from tests.api.scenes import (
+    answer,
+    listing,
+    network,
+    node_get,
+    people,
+    reply,
+    status_of_listing,
+    status_of_message,
+)
+from tests.api.schema import check
+from tests.builders import log_in
+from tests.nodes import settle
+
+NOTIFICATIONS = "/api/v1/notifications"
+
+
+async def test_notifications__an_answer_on_the_web_is_a_mention_with_its_direct_status(
+    make_client,
+):
+    # Given alice's listing, answered by bob on the web
+    alice, bob = await people(make_client, "alice", "bob")
+    uid = await listing(alice, "Spare chairs")
+    await answer(bob, uid, "Two, please?")
+    # When alice's app reads her notifications
+    body = await alice.json(NOTIFICATIONS)
+    # Then the answer is a mention by bob whose status is his direct reply to her listing
+    [note] = body
+    check("Notification", note)
+    assert (note["type"], note["account"]["username"]) == ("mention", "bob")
+    assert note["status"]["id"] == str(await status_of_message(bob, "Two, please?"))
+    assert note["status"]["visibility"] == "direct"
+    assert note["status"]["in_reply_to_id"] == str(await status_of_listing(alice, uid))
+    assert "Two, please?" in note["status"]["content"]
+    # and bob, who caused it, has none
+    assert await bob.json(NOTIFICATIONS) == []
+
+
+async def test_notifications__a_message_in_the_conversation_is_a_mention_of_that_message(
+    make_client,
+):
+    alice, bob = await people(make_client, "alice", "bob")
+    conversation = await answer(bob, await listing(alice, "Spare chairs"), "Two, please?")
+    await reply(alice, conversation, "Sure, come by at six.")
+
+    [note] = await bob.json(NOTIFICATIONS)
+
+    assert (note["type"], note["account"]["username"]) == ("mention", "alice")
+    assert note["status"]["id"] == str(await status_of_message(alice, "Sure, come by at six."))
+
+
+async def test_notifications__a_reservation_tells_the_respondent_as_an_update_of_the_listing(
+    make_client,
+):
+    # Given bob's answer to alice's listing
+    alice, bob = await people(make_client, "alice", "bob")
+    uid = await listing(alice, "Spare chairs")
+    conversation = await answer(bob, uid, "Two, please?")
+    # When alice reserves it for him
+    app = alice.browser.app
+    await answers.reserve(app[POOL], app[SETTINGS], await alice.account(), conversation)
+    # Then bob's app shows alice's change to the listing he answered
+    [note] = await bob.json(NOTIFICATIONS)
+    check("Notification", note)
+    assert (note["type"], note["account"]["username"]) == ("update", "alice")
+    assert note["status"]["id"] == str(await status_of_listing(alice, uid))
+    assert note["status"]["visibility"] == "public"
+
+
+async def test_notifications__types_exclude_types_and_account_id_filter(make_client):
+    # Given answers from bob and carol, and bob withdrawing his
+    alice, bob, carol = await people(make_client, "alice", "bob", "carol")
+    uid = await listing(alice, "Spare chairs")
+    bobs = await answer(bob, uid, "Two, please?")
+    await answer(carol, uid, "One for me?")
+    app = bob.browser.app
+    await answers.withdraw(app[POOL], app[SETTINGS], await bob.account(), bobs)
+    bob_id = (await bob.account()).id
+
+    def kinds(body):
+        return [(note["type"], note["account"]["username"]) for note in body]
+
+    # When alice's app asks for some of her notifications only
+    everything = await alice.json(NOTIFICATIONS)
+    mentions = await alice.json(NOTIFICATIONS, params={"types[]": "mention"})
+    no_mentions = await alice.json(NOTIFICATIONS, params={"exclude_types[]": "mention"})
+    both = await alice.json(NOTIFICATIONS, params=[("types[]", "update"),
+                                                   ("types[]", "mention")])  # fmt: skip
+    by_bob = await alice.json(NOTIFICATIONS, params={"account_id": str(bob_id)})
+    unknown = await alice.json(NOTIFICATIONS, params={"types[]": "poll"})
+    # Then each filter keeps what it names, newest first
+    assert kinds(everything) == [("update", "bob"), ("mention", "carol"), ("mention", "bob")]
+    assert kinds(mentions) == [("mention", "carol"), ("mention", "bob")]
+    assert kinds(no_mentions) == [("update", "bob")]
+    assert kinds(both) == kinds(everything)
+    assert kinds(by_bob) == [("update", "bob"), ("mention", "bob")]
+    assert unknown == []
+
+
+async def test_notifications__dismiss_one_then_clear_all(make_client):
+    # Given three notifications for alice
+    alice, bob = await people(make_client, "alice", "bob")
+    conversation = await answer(bob, await listing(alice, "Spare chairs"), "Two, please?")
+    await reply(bob, conversation, "Or three.")
+    await reply(bob, conversation, "Or four!")
+    first, second, third = [note["id"] for note in await alice.json(NOTIFICATIONS)]
+    # When her app dismisses one, by either of Mastodon's two ways
+    dismissed = await alice.post(f"{NOTIFICATIONS}/{second}/dismiss")
+    legacy = await alice.post(f"{NOTIFICATIONS}/dismiss", data={"id": third})
+    # Then they are gone from the app, and one asked again is not found
+    assert (dismissed.status, await dismissed.json()) == (200, {})
+    assert legacy.status == 200
+    assert [note["id"] for note in await alice.json(NOTIFICATIONS)] == [first]
+    assert (await alice.get(f"{NOTIFICATIONS}/{second}")).status == 404
+    assert (await alice.post(f"{NOTIFICATIONS}/{second}/dismiss")).status == 404
+    # but the web page still lists all three: it is her full record
+    page = await (await alice.browser.get("/notifications")).text()
+    assert page.count("@bob") == 3
+    # When the app clears the rest
+    cleared = await alice.post(f"{NOTIFICATIONS}/clear")
+    # Then none is left for apps
+    assert (cleared.status, await cleared.json()) == (200, {})
+    assert await alice.json(NOTIFICATIONS) == []
+
+
+async def test_notifications__pages_follow_the_link_header(make_client):
+    # Given five notifications for alice
+    alice, bob = await people(make_client, "alice", "bob")
+    conversation = await answer(bob, await listing(alice, "Spare chairs"), "Message 1")
+    for number in range(2, 6):
+        await reply(bob, conversation, f"Message {number}")
+    # When her app reads them two at a time, following the Link header
+    response = await alice.get(NOTIFICATIONS, params={"limit": "2"})
+    pages, seen = [], []
+    while True:
+        body = await response.json()
+        if not body:
+            break
+        pages.append([note["status"]["content"] for note in body])
+        seen.append(response.links)
+        response = await alice.get(URL(str(response.links["next"]["url"])).path_qs)
+    # Then the pages are the newest first, without gaps or repeats
+    assert [[c.count("Message") for c in page] for page in pages] == [[1, 1], [1, 1], [1]]
+    flat = [content for page in pages for content in page]
+    assert [next(f"Message {n}" for n in range(1, 6) if f"Message {n}<" in c) for c in flat] == [
+        "Message 5", "Message 4", "Message 3", "Message 2", "Message 1"]  # fmt: skip
+    # and the "prev" link of the second page leads back to the two newer ones
+    prev = URL(str(seen[1]["prev"]["url"]))
+    assert prev.query["limit"] == "2" and "min_id" in prev.query
+    newer = await alice.json(prev.path_qs)
+    assert ["Message 5<" in n["status"]["content"] or "Message 4<" in n["status"]["content"]
+            for n in newer] == [True, True]  # fmt: skip
+    assert str(URL(str(seen[0]["next"]["url"])).origin()) == "http://localhost"
+
+
+async def test_notifications__another_residents_are_not_found(make_client):
+    # Given a notification of alice's
+    alice, bob, carol = await people(make_client, "alice", "bob", "carol")
+    await answer(bob, await listing(alice, "Spare chairs"), "Two, please?")
+    [note] = await alice.json(NOTIFICATIONS)
+    # When carol's app asks for it, or dismisses it
+    read = await carol.get(f"{NOTIFICATIONS}/{note['id']}")
+    dismissed = await carol.post(f"{NOTIFICATIONS}/{note['id']}/dismiss")
+    # Then it does not exist for her, and alice still has it
+    assert (read.status, dismissed.status) == (404, 404)
+    assert (await alice.get(f"{NOTIFICATIONS}/{note['id']}")).status == 200
+    assert await carol.json(NOTIFICATIONS) == []
+
+
+async def test_notifications__need_the_notifications_scopes(make_client):
+    (alice,) = await people(make_client, "alice")
+    app = alice.browser.app
+    reading = await token_for(app, "alice", scopes="read:statuses write:notifications")
+    writing = await token_for(app, "alice", scopes="read:notifications")
+
+    listed = await alice.browser.get(NOTIFICATIONS, headers={"Authorization": f"Bearer {reading}"})
+    cleared = await alice.browser.post(f"{NOTIFICATIONS}/clear",
+                                       headers={"Authorization": f"Bearer {writing}"})  # fmt: skip
+    granular = await alice.browser.get(NOTIFICATIONS,
+                                       headers={"Authorization": f"Bearer {writing}"})  # fmt: skip
+    anonymous = await alice.browser.get(NOTIFICATIONS)
+
+    assert (listed.status, cleared.status, granular.status) == (403, 403, 200)
+    assert anonymous.status == 401
+
+
+async def test_unread_count__counts_what_the_web_page_has_not_shown(make_client):
+    alice, bob = await people(make_client, "alice", "bob")
+    conversation = await answer(bob, await listing(alice, "Spare chairs"), "Two, please?")
+    await reply(bob, conversation, "Or three.")
+
+    before = await alice.json(f"{NOTIFICATIONS}/unread_count")
+    capped = await alice.json(f"{NOTIFICATIONS}/unread_count", params={"limit": "1"})
+    await alice.browser.get("/notifications")  # the web page marks them read
+    after = await alice.json(f"{NOTIFICATIONS}/unread_count")
+
+    assert (before, capped, after) == ({"count": 2}, {"count": 1}, {"count": 0})
+
+
+async def test_notifications__a_moderators_warning_is_an_account_warning(make_client):
+    # Given a moderator who warns alice
+    alice, mod = await people(make_client, "alice", "mod")
+    app = alice.browser.app
+    moderator = await accounts.set_role(app[POOL], "mod", "moderator")
+    await account_actions.act(app[POOL], app[SETTINGS], moderator, "alice", "warn",
+                              "Please describe what you offer.")  # fmt: skip
+    # When alice's app reads her notifications
+    [note] = await alice.json(NOTIFICATIONS)
+    # Then the warning is Mastodon's, about her own account, with the moderators' words
+    check("Notification", note)
+    assert note["type"] == "moderation_warning" and "status" not in note
+    warning = note["moderation_warning"]
+    assert (warning["action"], warning["text"]) == ("none", "Please describe what you offer.")
+    assert warning["target_account"]["username"] == "alice"
+    assert note["account"]["username"] == "alice"
+
+
+async def test_notifications__each_new_one_is_announced_for_the_streaming_api(make_client):
+    # Given a connection listening on the channel
+    alice, bob = await people(make_client, "alice", "bob")
+    uid = await listing(alice, "Spare chairs")
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    conn = await connect(alice.browser.app[SETTINGS].database_url)
+    await conn.add_listener(CHANNEL, lambda *args: heard.put_nowait(args[-1]))
+    try:
+        # When bob answers alice's listing
+        await answer(bob, uid, "Two, please?")
+        payload = await asyncio.wait_for(heard.get(), timeout=10)
+    finally:
+        await conn.close()
+    # Then the payload names alice and the notification her app then reads
+    [note] = await alice.json(NOTIFICATIONS)
+    assert announced(payload) == ((await alice.account()).id, int(note["id"]))
+    assert orjson.loads(payload) == {
+        "id": int(note["id"]),
+        "account_id": (await alice.account()).id,
+    }
+
+
+# --- across nodes ----------------------------------------------------------------------------
+
+
+async def test_notifications__a_follow_and_an_answer_from_another_node(start_nodes):
+    # Given alice on north, with a listing; bob on south
+    net = await network(start_nodes)
+    north, south = net.north, net.south
+    token = await token_for(north.app, "alice")
+    # When bob follows her, then answers her listing from south
+    await follows.follow(south.federation, south.url("/users/bob"), "@alice@north.test")
+    await settle(north, south)
+    await answers.answer_remote(south.federation, net.bob, north.url(f"/listings/{net.uid}"),
+                                "Could I borrow it on Saturday?")  # fmt: skip
+    await settle(north, south)
+    # Then her app shows both, from bob@south.test: his follow, and his answer as a mention
+    # whose status is his direct message
+    _, body = await node_get(north, token, NOTIFICATIONS)
+    for note in body:
+        check("Notification", note)
+    assert [(note["type"], note["account"]["acct"]) for note in body] == [
+        ("mention", "bob@south.test"), ("follow", "bob@south.test")]  # fmt: skip
+    assert "status" not in body[1]
+    assert "Could I borrow it on Saturday?" in body[0]["status"]["content"]
+    assert body[0]["status"]["visibility"] == "direct"
+    # and the web page names the follower too
+    await log_in(north.client, "alice")
+    page = await (await north.client.get("/notifications")).text()
+    assert "@bob@south.test followed you." in page
+    # When bob unfollows her, the follow's notification goes with it (as on Mastodon)
+    await follows.unfollow(south.federation, south.url("/users/bob"), north.url("/users/alice"))
+    await settle(north, south)
+    _, body = await node_get(north, token, NOTIFICATIONS)
+    assert [note["type"] for note in body] == ["mention"]
+
+
+async def test_notifications__a_follow_request_until_it_is_approved(start_nodes):
+    # Given alice on north, who approves her followers
+    net = await network(start_nodes)
+    north, south = net.north, net.south
+    await north.query("UPDATE accounts SET manually_approves_followers = true")
+    token = await token_for(north.app, "alice")
+    # When bob asks to follow her
+    await follows.follow(south.federation, south.url("/users/bob"), "@alice@north.test")
+    await settle(north, south)
+    # Then her app shows his request
+    _, body = await node_get(north, token, NOTIFICATIONS)
+    assert [(note["type"], note["account"]["acct"]) for note in body] == [
+        ("follow_request", "bob@south.test")]  # fmt: skip
+    check("Notification", body[0])
+    # and once she approves it, the request is answered and its notification gone
+    await follows.approve_follower(north.federation, north.url("/users/alice"),
+                                   south.url("/users/bob"))  # fmt: skip
+    _, body = await node_get(north, token, NOTIFICATIONS)
+    assert body == []
