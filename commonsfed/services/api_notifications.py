@@ -73,6 +73,23 @@ def announced(payload: str) -> tuple[int, int]:
     return int(event["account_id"]), int(event["id"])
 
 
+async def follow_received(
+    conn: asyncpg.Connection, followed_username: str, follower_uri: str, *, pending: bool
+) -> None:
+    """Tell the resident `followed_username` of a new follower (`pending`: a request they
+    approve by hand), in the caller's transaction: a `follow` or `follow_request` for apps,
+    a line on the web's page. Whatever makes a follow of a resident calls this once per new
+    follow (the inbox's Follow handler does the same through db.api_notifications for
+    followers from other servers); nobody is told for the neighbourhood's Group."""
+    kind = "follow_request" if pending else "follow"
+    await q.insert_follow(conn, followed_username, follower_uri, kind)
+
+
+async def follow_ended(conn: asyncpg.Connection, followed_username: str, follower_uri: str) -> None:
+    """The follow (or the request) is gone, and its notification with it, as on Mastodon."""
+    await q.delete_follow(conn, followed_username, follower_uri, ("follow", "follow_request"))
+
+
 @dataclass(frozen=True)
 class WarningView:
     """Mastodon's AccountWarning: what the moderators did to the resident, and why."""

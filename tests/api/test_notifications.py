@@ -11,10 +11,10 @@ import orjson
 from yarl import URL
 
 from commonsfed.db.pool import connect
-from commonsfed.services import account_actions, accounts, answers, follows
+from commonsfed.services import account_actions, accounts, answers, follows, moderation
 from commonsfed.services.api_notifications import CHANNEL, announced
 from commonsfed.web.keys import POOL, SETTINGS
-from tests.api.conftest import token_for
+from tests.api.conftest import bearer, token_for
 from tests.api.scenes import (
     answer,
     listing,
@@ -27,6 +27,10 @@ from tests.api.scenes import (
 )
 from tests.api.schema import check
 from tests.builders import log_in
+
+# the handler tests' fixtures: a Federation on this test's database, with alice and bob
+from tests.integration.remote import BOB, activity, fed, handle, keys, make_fed  # noqa: F401
+from tests.integration.test_mentions import note as mention_note
 from tests.nodes import settle
 
 NOTIFICATIONS = "/api/v1/notifications"
@@ -230,6 +234,42 @@ async def test_notifications__a_moderators_warning_is_an_account_warning(make_cl
     assert (warning["action"], warning["text"]) == ("none", "Please describe what you offer.")
     assert warning["target_account"]["username"] == "alice"
     assert note["account"]["username"] == "alice"
+
+
+async def test_notifications__a_removed_listing_is_a_warning_that_statuses_were_deleted(
+    make_client,
+):
+    alice, mod = await people(make_client, "alice", "mod")
+    uid = await listing(alice, "Spare chairs")
+    app = alice.browser.app
+    moderator = await accounts.set_role(app[POOL], "mod", "moderator")
+    await moderation.remove_listing(app[POOL], app[SETTINGS], moderator, uid, "Not an offer.")
+
+    [note] = await alice.json(NOTIFICATIONS)
+
+    check("Notification", note)
+    assert note["type"] == "moderation_warning"
+    warning = note["moderation_warning"]
+    assert (warning["action"], warning["text"]) == ("delete_statuses", "Not an offer.")
+
+
+async def test_notifications__a_note_from_the_fediverse_is_a_mention_with_that_note(
+    fed,  # noqa: F811  (the handler tests' fixture, imported above)
+    make_client,
+):
+    # Given alice (on http://localhost), mentioned by bob@south.example in a public Note
+    sent = mention_note(BOB, 1, "Could you lend me your ladder?")
+    assert await handle(fed, activity("Create", BOB, sent)) == "done"
+    client = await make_client()
+    token = await token_for(client.app, "alice")
+    # When her app reads her notifications
+    response = await client.get(NOTIFICATIONS, headers=bearer(token))
+    # Then the mention is bob's, with his Note as its status
+    [note] = await response.json()
+    check("Notification", note)
+    assert (note["type"], note["account"]["acct"]) == ("mention", "bob@south.example")
+    assert note["status"]["uri"] == sent["id"]
+    assert "Could you lend me your ladder?" in note["status"]["content"]
 
 
 async def test_notifications__each_new_one_is_announced_for_the_streaming_api(make_client):
