@@ -228,6 +228,27 @@ def notification(
     return entity
 
 
+def notification_group(view: NotificationView, settings: Settings) -> dict[str, Any]:
+    """The grouped API's NotificationGroup for one notification: this node groups none
+    (every group is `ungrouped-<id>`, which Mastodon's apps show as a single notification);
+    its account and status are in the results' `accounts` and `statuses`."""
+    entity: dict[str, Any] = {
+        "group_key": f"ungrouped-{view.id}",
+        "notifications_count": 1,
+        "type": view.type,
+        "most_recent_notification_id": str(view.id),
+        "page_min_id": str(view.id),
+        "page_max_id": str(view.id),
+        "latest_page_notification_at": iso(view.created_at),
+        "sample_account_ids": [str(view.account.id)],
+    }
+    if view.status is not None:
+        entity["status_id"] = str(view.status.id)
+    if view.warning is not None:
+        entity["moderation_warning"] = account_warning(view.warning, settings)
+    return entity
+
+
 def conversation(
     view: ConversationView, settings: Settings, last_status_json: dict[str, Any] | None
 ) -> dict[str, Any]:

@@ -54,7 +54,7 @@ async def notification_json(
     return body
 
 
-def _query(params: Params) -> NotificationQuery:
+def query_of(params: Params) -> NotificationQuery:
     account_id = params.get("account_id")
     if account_id is not None and not account_id.isdigit():
         raise ApiError(400, "account_id must be an id")
@@ -72,7 +72,7 @@ async def list_notifications(request: web.Request) -> web.Response:
     page = page_request(params, DEFAULT_LIMIT, MAX_LIMIT)
     async with request.app[POOL].acquire() as conn:
         rows, views = await api_notifications.notifications(
-            conn, settings, account, _query(params), below=page.max_id, above=page.after,
+            conn, settings, account, query_of(params), below=page.max_id, above=page.after,
             oldest_first=page.oldest_first, limit=page.limit,
         )  # fmt: skip
         body = await notifications_json(conn, settings, account, in_order(page, views))
@@ -118,6 +118,6 @@ async def unread_count(request: web.Request) -> web.Response:
     most = params.int("limit", DEFAULT_COUNT, low=1, high=MAX_COUNT)
     async with request.app[POOL].acquire() as conn:
         count = await api_notifications.count_unread(
-            conn, request.app[SETTINGS], account, _query(params), most
+            conn, request.app[SETTINGS], account, query_of(params), most
         )
     return web.json_response({"count": count})

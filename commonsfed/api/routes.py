@@ -7,7 +7,13 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from commonsfed.api import accounts, conversations, notifications, statuses
+from commonsfed.api import (
+    accounts,
+    conversations,
+    grouped_notifications,
+    notifications,
+    statuses,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -39,6 +45,13 @@ def setup_api_routes(app: web.Application) -> None:
     route(app, "POST", "/api/v1/notifications/dismiss", notifications.dismiss_by_param)
     route(app, "GET", f"/api/v1/notifications/{notification_id}", notifications.get_notification)
     route(app, "POST", f"/api/v1/notifications/{notification_id}/dismiss", notifications.dismiss)
+    group_key = "{group_key:ungrouped-[0-9]{1,19}}"
+    grouped = grouped_notifications
+    route(app, "GET", "/api/v2/notifications", grouped.list_groups)
+    route(app, "GET", "/api/v2/notifications/unread_count", grouped.unread_group_count)
+    route(app, "GET", f"/api/v2/notifications/{group_key}", grouped.get_group)
+    route(app, "GET", f"/api/v2/notifications/{group_key}/accounts", grouped.group_accounts)
+    route(app, "POST", f"/api/v2/notifications/{group_key}/dismiss", grouped.dismiss_group)
     route(app, "GET", "/api/v1/conversations", conversations.list_conversations)
     route(app, "POST", f"/api/v1/conversations/{conversation_id}/read", conversations.mark_read)
     route(app, "DELETE", f"/api/v1/conversations/{conversation_id}", conversations.remove)

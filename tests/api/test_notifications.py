@@ -348,3 +348,42 @@ async def test_notifications__a_follow_request_until_it_is_approved(start_nodes)
                                    south.url("/users/bob"))  # fmt: skip
     _, body = await node_get(north, token, NOTIFICATIONS)
     assert body == []
+
+
+# --- the grouped API (v2) ----------------------------------------------------------------------
+
+
+async def test_grouped_notifications__each_notification_is_its_own_group(make_client):
+    # Given an answer and a message from bob to alice
+    alice, bob = await people(make_client, "alice", "bob")
+    conversation = await answer(bob, await listing(alice, "Spare chairs"), "Two, please?")
+    await reply(bob, conversation, "Or three.")
+    # When her app reads them through the grouped API, one group a page
+    response = await alice.get("/api/v2/notifications", params={"limit": "1"})
+    first = await response.json()
+    older = await alice.json(URL(str(response.links["next"]["url"])).path_qs)
+    # Then each page holds one group, with its account and status listed beside it
+    for page in (first, older):
+        check("GroupedNotificationsResults", page)
+        [group] = page["notification_groups"]
+        assert (group["type"], group["notifications_count"]) == ("mention", 1)
+        assert [status["id"] for status in page["statuses"]] == [group["status_id"]]
+        assert [person["id"] for person in page["accounts"]] == group["sample_account_ids"]
+    [newest], [oldest] = first["notification_groups"], older["notification_groups"]
+    assert newest["status_id"] == str(await status_of_message(bob, "Or three."))
+    assert oldest["status_id"] == str(await status_of_message(bob, "Two, please?"))
+    # and a group is read, listed by account, and dismissed by its key
+    key = newest["group_key"]
+    one = await alice.json(f"/api/v2/notifications/{key}")
+    assert one["notification_groups"] == first["notification_groups"]
+    assert [a["username"] for a in await alice.json(f"/api/v2/notifications/{key}/accounts")] == [
+        "bob"
+    ]
+    assert (await alice.post(f"/api/v2/notifications/{key}/dismiss")).status == 200
+    assert (await alice.get(f"/api/v2/notifications/{key}")).status == 404
+    remaining = await alice.json("/api/v2/notifications")
+    assert [g["group_key"] for g in remaining["notification_groups"]] == [oldest["group_key"]]
+    assert await alice.json("/api/v2/notifications/unread_count") == {"count": 1}
+    # nobody else's group is found
+    (carol,) = await people(make_client, "carol")
+    assert (await carol.get(f"/api/v2/notifications/{oldest['group_key']}")).status == 404
