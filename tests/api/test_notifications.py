@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import orjson
+import pytest
 from yarl import URL
 
 from commonsfed.db.pool import connect
@@ -26,7 +28,7 @@ from tests.api.scenes import (
     status_of_message,
 )
 from tests.api.schema import check
-from tests.builders import log_in
+from tests.builders import log_in, register_and_login
 
 # the handler tests' fixtures: a Federation on this test's database, with alice and bob
 from tests.integration.remote import BOB, activity, fed, handle, keys, make_fed  # noqa: F401
@@ -322,6 +324,16 @@ async def test_notifications__a_follow_and_an_answer_from_another_node(start_nod
     await log_in(north.client, "alice")
     page = await (await north.client.get("/notifications")).text()
     assert "@bob@south.test followed you." in page
+    # When alice reserves her drill for bob
+    [row] = await north.query("SELECT id FROM conversations")
+    await answers.reserve(north.federation.pool, north.settings, net.alice, row["id"])
+    await settle(north, south)
+    # Then bob's app on south shows her change to the listing he answered
+    _, for_bob = await node_get(south, await token_for(south.app, "bob"), NOTIFICATIONS)
+    [decision] = [note for note in for_bob if note["type"] == "update"]
+    check("Notification", decision)
+    assert decision["account"]["acct"] == "alice@north.test"
+    assert decision["status"]["uri"] == north.url(f"/listings/{net.uid}")
     # When bob unfollows her, the follow's notification goes with it (as on Mastodon)
     await follows.unfollow(south.federation, south.url("/users/bob"), north.url("/users/alice"))
     await settle(north, south)
@@ -387,3 +399,23 @@ async def test_grouped_notifications__each_notification_is_its_own_group(make_cl
     # nobody else's group is found
     (carol,) = await people(make_client, "carol")
     assert (await carol.get(f"/api/v2/notifications/{oldest['group_key']}")).status == 404
+
+
+async def test_notifications_table__a_follow_names_its_follower_and_others_keep_their_rules(
+    client,
+):
+    # migration 0029 rebuilt notifications_about_something from what it said, plus the actor
+    pool = client.app[POOL]
+    await register_and_login(client, "alice")
+    alice_id = await pool.fetchval("SELECT id FROM accounts WHERE username = 'alice'")
+    insert = "INSERT INTO notifications (account_id, kind, actor_uri) VALUES ($1, $2, $3)"
+
+    await pool.execute(insert, alice_id, "follow", "https://south.example/users/bob")
+    for kind, actor in (("follow", None), ("follow_request", None), ("new_answer", None)):
+        with pytest.raises(asyncpg.CheckViolationError):
+            await pool.execute(insert, alice_id, kind, actor)
+    definition = await pool.fetchval(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conname = 'notifications_about_something'"
+    )
+    assert "warning_id IS NOT NULL" in definition and "actor_uri IS NOT NULL" in definition
