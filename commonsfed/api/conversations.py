@@ -34,6 +34,18 @@ async def conversations_json(
             for view in views]  # fmt: skip
 
 
+async def conversation_json(
+    conn: asyncpg.Connection, settings: Settings, account: Account, conversation_id: int
+) -> dict[str, Any] | None:
+    """The Conversation entity of one of `account`'s conversations, hidden or not (None when
+    they are not one of its sides): for the streaming API's `conversation` events."""
+    view = await api_conversations.conversation(conn, settings, account, conversation_id)
+    if view is None:
+        return None
+    [body] = await conversations_json(conn, settings, account, [view])
+    return body
+
+
 async def list_conversations(request: web.Request) -> web.Response:
     """Paged as Mastodon pages them: by the last status's id (max_id, since_id, min_id are
     status ids), so a conversation with a new message comes first again."""

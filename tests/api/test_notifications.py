@@ -12,8 +12,9 @@ import orjson
 import pytest
 from yarl import URL
 
+from commonsfed.db import accounts as accounts_q
 from commonsfed.db.pool import connect
-from commonsfed.services import account_actions, accounts, answers, follows, moderation
+from commonsfed.services import account_actions, accounts, answers, blocks, follows, moderation
 from commonsfed.services.api_notifications import CHANNEL, announced
 from commonsfed.web.keys import POOL, SETTINGS
 from tests.api.conftest import bearer, token_for
@@ -419,3 +420,28 @@ async def test_notifications_table__a_follow_names_its_follower_and_others_keep_
         " WHERE conname = 'notifications_about_something'"
     )
     assert "warning_id IS NOT NULL" in definition and "actor_uri IS NOT NULL" in definition
+
+
+async def test_notifications__a_follow_from_the_fediverse_once_and_gone_with_a_block(
+    fed,  # noqa: F811  (the handler tests' fixture, imported above)
+    make_client,
+):
+    # Given bob@south.example following alice, and his server sending the Follow again
+    # (Mastodon does, to repair a follow it thinks lost)
+    follow = activity("Follow", BOB, "http://localhost/users/alice")
+    assert await handle(fed, follow) == "done"
+    assert await handle(fed, follow) == "done"
+    client = await make_client()
+    alice = await client.app[POOL].fetchrow("SELECT * FROM accounts WHERE username = 'alice'")
+    token = await token_for(client.app, "alice")
+    # When her app reads her notifications, there is one follow, by him
+    response = await client.get(NOTIFICATIONS, headers=bearer(token))
+    assert [(n["type"], n["account"]["acct"]) for n in await response.json()] == [
+        ("follow", "bob@south.example")
+    ]
+    # When she blocks him, the follow ends and its notification goes with it
+    async with client.app[POOL].acquire() as conn:
+        account = await accounts_q.get_by_username(conn, alice["username"])
+    await blocks.block(fed, account, BOB)
+    response = await client.get(NOTIFICATIONS, headers=bearer(token))
+    assert await response.json() == []
