@@ -22,6 +22,8 @@ NOTIFICATION_KINDS = (
     "mention",  # a Note from the fediverse mentions them, or replies to their listing publicly
     "moderation",  # the moderators acted on something of theirs: see the moderation log's line
     "moderation_warning",  # the moderators acted on their account (db.moderation)
+    "follow",  # actor_uri followed them (db.api_notifications)
+    "follow_request",  # actor_uri asks to follow them: they approve followers by hand
 )
 
 
