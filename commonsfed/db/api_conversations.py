@@ -32,7 +32,13 @@ _CONVERSATIONS = """
         ORDER BY m.created_at DESC, m.id DESC LIMIT 1
     ) last
     LEFT JOIN api_hidden_conversations h ON h.account_id = $2 AND h.conversation_id = c.id
-    WHERE (l.author_id = $2 OR c.respondent_account_id = $2)
+    WHERE c.id IN (
+        -- each side found by its own index (an OR across the two tables would read them all)
+        SELECT mine.id FROM conversations mine JOIN listings ml ON ml.id = mine.listing_id
+        WHERE ml.author_id = $2
+        UNION ALL
+        SELECT mine.id FROM conversations mine WHERE mine.respondent_account_id = $2
+    )
 """
 _SHOWN = " AND (h.up_to_status_id IS NULL OR last.status_id > h.up_to_status_id)"
 
