@@ -27,7 +27,7 @@ status; it stays on the web page.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -59,10 +59,10 @@ WARNING_ACTIONS = {"warn": "none", "limit": "silence", "unlimit": "none", "suspe
                    "unsuspend": "none"}  # fmt: skip
 LOG_ACTIONS = {"remove_listing": "delete_statuses"}
 
-# The streaming API's way to learn of a new notification: LISTEN on this channel (migration
-# 0029's trigger sends it when the notification's transaction commits), read the payload
-# with `announced`, and render it with api.notifications.notification_json, which answers
-# None when the notification is not one the apps see.
+# The streaming API's way to learn of a new notification: `listen` on a connection of its
+# own (migration 0029's trigger announces each one on CHANNEL when its transaction commits),
+# then render it with api.notifications.notification_json, which answers None when the
+# notification is not one the apps see.
 CHANNEL = "api_notifications"
 
 
@@ -71,6 +71,25 @@ def announced(payload: str) -> tuple[int, int]:
     `{"id": <notification id>, "account_id": <account id>}`."""
     event = orjson.loads(payload)
     return int(event["account_id"]), int(event["id"])
+
+
+async def listen(
+    conn: asyncpg.Connection, heard: Callable[[int, int], None]
+) -> Callable[[], Awaitable[None]]:
+    """Call `heard(account_id, notification_id)` for each new notification, from now on,
+    for as long as `conn` (which must not go back to a pool while listening) is open;
+    returns what stops it. `heard` runs in the event loop: it should only hand the ids on
+    (to a queue, say)."""
+
+    def on_payload(_conn, _pid, _channel, payload: str) -> None:
+        heard(*announced(payload))
+
+    await conn.add_listener(CHANNEL, on_payload)
+
+    async def stop() -> None:
+        await conn.remove_listener(CHANNEL, on_payload)
+
+    return stop
 
 
 async def follow_received(

@@ -8,14 +8,14 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
-import orjson
 import pytest
 from yarl import URL
 
+from commonsfed.api.notifications import notification_json
 from commonsfed.db import accounts as accounts_q
 from commonsfed.db.pool import connect
 from commonsfed.services import account_actions, accounts, answers, blocks, follows, moderation
-from commonsfed.services.api_notifications import CHANNEL, announced
+from commonsfed.services.api_notifications import announced, listen
 from commonsfed.web.keys import POOL, SETTINGS
 from tests.api.conftest import bearer, token_for
 from tests.api.scenes import (
@@ -276,25 +276,30 @@ async def test_notifications__a_note_from_the_fediverse_is_a_mention_with_that_n
 
 
 async def test_notifications__each_new_one_is_announced_for_the_streaming_api(make_client):
-    # Given a connection listening on the channel
+    # Given a connection listening for new notifications
     alice, bob = await people(make_client, "alice", "bob")
     uid = await listing(alice, "Spare chairs")
-    heard: asyncio.Queue[str] = asyncio.Queue()
+    heard: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
     conn = await connect(alice.browser.app[SETTINGS].database_url)
-    await conn.add_listener(CHANNEL, lambda *args: heard.put_nowait(args[-1]))
+    stop = await listen(conn, lambda *ids: heard.put_nowait(ids))
     try:
         # When bob answers alice's listing
         await answer(bob, uid, "Two, please?")
-        payload = await asyncio.wait_for(heard.get(), timeout=10)
+        ids = await asyncio.wait_for(heard.get(), timeout=10)
+        # Then it hears alice's id and the notification's, which renders as her app reads it
+        [note] = await alice.json(NOTIFICATIONS)
+        assert ids == ((await alice.account()).id, int(note["id"]))
+        async with alice.browser.app[POOL].acquire() as reading:
+            rendered = await notification_json(reading, alice.browser.app[SETTINGS],
+                                               await alice.account(), ids[1])  # fmt: skip
+        assert rendered == note
+        await stop()
     finally:
         await conn.close()
-    # Then the payload names alice and the notification her app then reads
-    [note] = await alice.json(NOTIFICATIONS)
-    assert announced(payload) == ((await alice.account()).id, int(note["id"]))
-    assert orjson.loads(payload) == {
-        "id": int(note["id"]),
-        "account_id": (await alice.account()).id,
-    }
+
+
+def test_announced__reads_the_payload_the_trigger_sends():
+    assert announced('{"id": 7, "account_id": 3}') == (3, 7)
 
 
 # --- across nodes ----------------------------------------------------------------------------
