@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 from commonsfed.config import Settings
 from commonsfed.services.api_accounts import AccountView
+from commonsfed.services.api_conversations import ConversationView
+from commonsfed.services.api_notifications import NotificationView, WarningView
 from commonsfed.services.api_relationships import RelationshipView
 from commonsfed.services.statuses import MediaView, StatusView
 
@@ -216,6 +218,72 @@ def status(
 
 
 # --- notifications and conversations -------------------------------------------------------
+
+
+def account_warning(view: WarningView, settings: Settings) -> dict[str, Any]:
+    """Mastodon's AccountWarning (a moderation_warning notification's); nothing here is
+    appealed through the API, and a removed listing is gone, so no status is named."""
+    return {
+        "id": str(view.id),
+        "action": view.action,
+        "text": view.text,
+        "status_ids": [],
+        "target_account": account(view.target, settings),
+        "appeal": None,
+        "created_at": iso(view.created_at),
+    }
+
+
+def notification(
+    view: NotificationView, settings: Settings, status_json: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The Notification; `status_json` is its status as api/render.py made it for the
+    resident. As Mastodon, `status` is there only for a type about a status, and each
+    notification is its own group (`group_key`, read by the grouped API's apps)."""
+    entity: dict[str, Any] = {
+        "id": str(view.id),
+        "type": view.type,
+        "group_key": f"ungrouped-{view.id}",
+        "created_at": iso(view.created_at),
+        "account": account(view.account, settings),
+    }
+    if view.status is not None:
+        entity["status"] = status_json
+    if view.warning is not None:
+        entity["moderation_warning"] = account_warning(view.warning, settings)
+    return entity
+
+
+def notification_group(view: NotificationView, settings: Settings) -> dict[str, Any]:
+    """The grouped API's NotificationGroup for one notification: this node groups none
+    (every group is `ungrouped-<id>`, which Mastodon's apps show as a single notification);
+    its account and status are in the results' `accounts` and `statuses`."""
+    entity: dict[str, Any] = {
+        "group_key": f"ungrouped-{view.id}",
+        "notifications_count": 1,
+        "type": view.type,
+        "most_recent_notification_id": str(view.id),
+        "page_min_id": str(view.id),
+        "page_max_id": str(view.id),
+        "latest_page_notification_at": iso(view.created_at),
+        "sample_account_ids": [str(view.account.id)],
+    }
+    if view.status is not None:
+        entity["status_id"] = str(view.status.id)
+    if view.warning is not None:
+        entity["moderation_warning"] = account_warning(view.warning, settings)
+    return entity
+
+
+def conversation(
+    view: ConversationView, settings: Settings, last_status_json: dict[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "id": str(view.id),
+        "unread": view.unread,
+        "accounts": [account(other, settings) for other in view.accounts],
+        "last_status": last_status_json,
+    }
 
 
 # --- the instance, apps and tokens ----------------------------------------------------------

@@ -7,7 +7,17 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from commonsfed.api import accounts, favourites, media, relationships, search, statuses
+from commonsfed.api import (
+    accounts,
+    conversations,
+    favourites,
+    grouped_notifications,
+    media,
+    notifications,
+    relationships,
+    search,
+    statuses,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -47,7 +57,23 @@ def setup_api_routes(app: web.Application) -> None:
     route(app, "PUT", f"/api/v1/media/{status_id}", media.update_media)
 
     # --- timelines, notifications, conversations, streaming
-    # (no routes yet)
+    notification_id = conversation_id = "{id:[0-9]{1,19}}"
+    route(app, "GET", "/api/v1/notifications", notifications.list_notifications)
+    route(app, "GET", "/api/v1/notifications/unread_count", notifications.unread_count)
+    route(app, "POST", "/api/v1/notifications/clear", notifications.clear)
+    route(app, "POST", "/api/v1/notifications/dismiss", notifications.dismiss_by_param)
+    route(app, "GET", f"/api/v1/notifications/{notification_id}", notifications.get_notification)
+    route(app, "POST", f"/api/v1/notifications/{notification_id}/dismiss", notifications.dismiss)
+    group_key = "{group_key:ungrouped-[0-9]{1,19}}"
+    grouped = grouped_notifications
+    route(app, "GET", "/api/v2/notifications", grouped.list_groups)
+    route(app, "GET", "/api/v2/notifications/unread_count", grouped.unread_group_count)
+    route(app, "GET", f"/api/v2/notifications/{group_key}", grouped.get_group)
+    route(app, "GET", f"/api/v2/notifications/{group_key}/accounts", grouped.group_accounts)
+    route(app, "POST", f"/api/v2/notifications/{group_key}/dismiss", grouped.dismiss_group)
+    route(app, "GET", "/api/v1/conversations", conversations.list_conversations)
+    route(app, "POST", f"/api/v1/conversations/{conversation_id}/read", conversations.mark_read)
+    route(app, "DELETE", f"/api/v1/conversations/{conversation_id}", conversations.remove)
 
 
 def _account_routes(app: web.Application, account_id: str) -> None:

@@ -36,6 +36,7 @@ from commonsfed.ap.activities import (
 from commonsfed.ap.actors import ACTOR_TYPES, ActorError, RemoteActor, actor_from_ap
 from commonsfed.ap.jsonld import JsonLdError, first_id, normalise
 from commonsfed.db import answers as answers_q
+from commonsfed.db import api_notifications as api_notes_q
 from commonsfed.db import blocks as blocks_q
 from commonsfed.db import favourites as favourites_q
 from commonsfed.db import follows as follows_q
@@ -201,13 +202,25 @@ async def receive_follow(
             conn, fed, reject_to_ap(plan.followed, activity, fed.settings), plan.follower
         )
         return
+    before = await follows_q.get_follow(conn, plan.follower.uri, plan.followed)
     await follows_q.upsert_follow(
         conn, plan.follower.uri, plan.followed, plan.state, activity["id"]
     )
+    if before is None:  # not a Follow sent again to repair one (see verify_follow)
+        await _tell_followed(conn, fed, plan)
     if plan.state == "accepted":
         await _send_answer(
             conn, fed, accept_to_ap(plan.followed, activity, fed.settings), plan.follower
         )
+
+
+async def _tell_followed(conn: asyncpg.Connection, fed: Federation, plan: FollowPlan) -> None:
+    """A followed resident hears of a new follower, or of a request to approve (nobody is
+    told for the Group)."""
+    name = fed.uris.local_username(plan.followed)
+    if name and name != fed.settings.neighbourhood_handle:
+        kind = "follow" if plan.state == "accepted" else "follow_request"
+        await api_notes_q.insert_follow(conn, name, plan.follower.uri, kind)
 
 
 async def _send_answer(
@@ -269,6 +282,10 @@ async def receive_undo_follow(
     conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], row: asyncpg.Record
 ) -> None:
     await follows_q.remove_follow(conn, row["follower_uri"], row["followed_uri"])
+    name = fed.uris.local_username(row["followed_uri"])
+    if name:  # the follow's notification goes with it, as on Mastodon
+        await api_notes_q.delete_follow(
+            conn, name, row["follower_uri"], ("follow", "follow_request"))
 
 
 async def verify_undo_reaction(fed: Federation, activity: dict[str, Any]) -> asyncpg.Record | None:

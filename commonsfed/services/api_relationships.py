@@ -23,7 +23,7 @@ from commonsfed.db import blocks as blocks_q
 from commonsfed.db import follows as follows_q
 from commonsfed.federation.context import Federation
 from commonsfed.models import Account
-from commonsfed.services import blocks, follows
+from commonsfed.services import api_notifications, blocks, follows
 from commonsfed.services.api_accounts import (
     AccountView,
     accounts_for_uris,
@@ -210,6 +210,10 @@ async def follow(fed: Federation, account: Account, api_id: int) -> Relationship
             waits = found.resident is not None and found.resident["manually_approves_followers"]
             state = "pending" if waits else "accepted"
             await follows_q.upsert_follow(conn, mine, found.uri, state, None)
+            if found.resident is not None:  # the Group is told of nobody
+                await api_notifications.follow_received(
+                    conn, found.resident["username"], mine, pending=waits
+                )
     return await relationship(fed, account, api_id)
 
 
@@ -217,10 +221,12 @@ async def unfollow(fed: Federation, account: Account, api_id: int) -> Relationsh
     """The follow (or the request) ends; an Undo goes to a remote account."""
     found = await target(fed, api_id)
     mine = me(fed, account)
-    async with fed.pool.acquire() as conn:
+    async with fed.pool.acquire() as conn, conn.transaction():
         known = await follows_q.get_follow(conn, mine, found.uri)
         if known is not None and not found.remote:
             await follows_q.remove_follow(conn, mine, found.uri)
+            if found.resident is not None:
+                await api_notifications.follow_ended(conn, found.resident["username"], mine)
     if known is not None and found.remote:
         await follows.unfollow(fed, mine, found.uri)
     return await relationship(fed, account, api_id)
@@ -241,11 +247,13 @@ async def answer_request(
         answer = follows.approve_follower if accept else follows.reject_follower
         await answer(fed, mine, found.uri)
     else:
-        async with fed.pool.acquire() as conn:
+        async with fed.pool.acquire() as conn, conn.transaction():
             if accept:
                 await follows_q.accept_follow(conn, found.uri, mine)
             else:
                 await follows_q.remove_follow(conn, found.uri, mine)
+            # the request is answered: its notification goes, as a remote one's does
+            await api_notifications.follow_ended(conn, account.username, found.uri)
     return await relationship(fed, account, api_id)
 
 

@@ -115,5 +115,6 @@ async def test_favourite__shows_on_the_authors_notifications_page(client):
     await client.post(f"/api/v1/statuses/{listing['id']}/favourite", headers=bob)
     # When she opens her notifications
     page = await (await client.get("/notifications")).text()
-    # Then the favourite reads as one
+    # Then the favourite reads as one, by bob as people here call him
     assert "favourited your listing “Cordless drill”" in page
+    assert "@bob" in page and "http://localhost/users/bob" not in page

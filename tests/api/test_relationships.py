@@ -292,3 +292,30 @@ async def test_accounts_search__following_only_the_followed(people):
         "/api/v1/accounts/search?q=b&following=true", headers=bearer(tokens["alice"])
     )
     assert await response.json() == []
+
+
+async def _notification_types(client, token: str) -> list[tuple[str, str]]:
+    response = await client.get("/api/v1/notifications", headers=bearer(token))
+    return [(item["type"], item["account"]["username"]) for item in await response.json()]
+
+
+async def test_follow__the_followed_resident_is_notified_until_it_ends(people):
+    client, tokens, ids = people
+    await _post(client, f"/api/v1/accounts/{ids['bob']}/follow", tokens["alice"])
+    assert await _notification_types(client, tokens["bob"]) == [("follow", "alice")]
+    await _post(client, f"/api/v1/accounts/{ids['bob']}/unfollow", tokens["alice"])
+    assert await _notification_types(client, tokens["bob"]) == []
+
+
+async def test_follow__a_locked_residents_request_notification_goes_once_answered(people):
+    client, tokens, ids = people
+    await client.app[POOL].execute(
+        "UPDATE accounts SET manually_approves_followers = true WHERE username = 'bob'"
+    )
+    await _post(client, f"/api/v1/accounts/{ids['bob']}/follow", tokens["alice"])
+    assert await _notification_types(client, tokens["bob"]) == [("follow_request", "alice")]
+    status, _ = await _post(
+        client, f"/api/v1/follow_requests/{ids['alice']}/authorize", tokens["bob"]
+    )
+    assert status == 200
+    assert await _notification_types(client, tokens["bob"]) == []
