@@ -77,7 +77,7 @@ def _redirect(location: str, status: int = 303) -> web.Response:
 
 def _login_first(request: web.Request) -> web.Response:
     # `next` is quoted: the request's own query holds & and = of its own
-    return _redirect("/login?" + urlencode({"next": request.path_qs}))
+    return _redirect("/login?" + urlencode({"next": request.raw_path}))
 
 
 def _form_action(redirect_uri: str) -> str:
