@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from commonsfed.web.keys import POOL
-from tests.api.live_node import live_node  # noqa: F401  (a fixture)
+from tests.api.live_node import live_node, start_live_node  # noqa: F401  (fixtures)
 from tests.api.oauth_flow import code_from_page, consent, pkce_pair
 from tests.builders import register_and_login
 
