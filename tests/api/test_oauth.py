@@ -445,3 +445,24 @@ async def test_metadata__as_mastodon_serves_it(client):
     assert body["grant_types_supported"] == ["authorization_code", "client_credentials"]
     assert {"read", "write:statuses", "follow", "push"} <= set(body["scopes_supported"])
     assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+async def test_password_grant__an_admin_turns_it_on_while_the_node_runs(client):
+    # Given an admin, and an app, on a node started with the password grant off
+    await register_and_login(client, "alice")
+    await client.app[POOL].execute("UPDATE accounts SET role = 'admin' WHERE username = 'alice'")
+    app = await register_app(client)
+    login = {"grant_type": "password", "username": "alice", "password": DEFAULT_PASSWORD}
+    assert (await _token(client, app, **login)).status == 400
+    # When the admin switches it on in the node's settings
+    page = await client.get("/admin/settings")
+    assert 'name="oauth_password_grant"' in await page.text()
+    response = await post_form(client, "/admin/settings", {
+        "instance_name": "Elm Street Commons", "instance_description": "Elm Street shares.",
+        "rules": "", "contact_email": "", "registration": "open", "federation": "open",
+        "group_follows": "auto", "oauth_password_grant": "true"})  # fmt: skip
+    assert response.status == 200
+    # Then apps may use it at once, and the metadata says so
+    assert (await _token(client, app, **login)).status == 200
+    metadata = await (await client.get("/.well-known/oauth-authorization-server")).json()
+    assert "password" in metadata["grant_types_supported"]
