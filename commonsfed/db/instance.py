@@ -13,15 +13,15 @@ async def first_admin_id(conn: asyncpg.Connection) -> int | None:
 
 
 async def peers(conn: asyncpg.Connection) -> list[str]:
-    """The domains the node knows people from, less those an admin suspended (and their
-    subdomains, which a suspension covers)."""
+    """The domains the node knows people from, less those an admin suspended (a block
+    matches its domain exactly, as everywhere on the node)."""
     rows = await conn.fetch(
         """
         SELECT DISTINCT r.domain FROM remote_actors r
         WHERE NOT EXISTS (
             SELECT 1 FROM domain_policies d
             WHERE d.policy = 'block' AND d.severity = 'suspend'
-              AND (r.domain = d.domain OR r.domain LIKE '%.' || d.domain)
+              AND d.domain = r.domain
         )
         ORDER BY r.domain
         """

@@ -81,11 +81,12 @@ async def test_instance_peers__hide_suspended_domains(client):
     pool = client.app[POOL]
     await _remote_actor(pool, "https://south.example/users/sam", "south.example")
     await _remote_actor(pool, "https://bad.example/users/sam", "bad.example")
-    await _remote_actor(pool, "https://sub.bad.example/users/sam", "sub.bad.example")
+    await _remote_actor(pool, "https://limited.example/users/sam", "limited.example")
     await pool.execute("INSERT INTO domain_policies (domain, policy, severity) "
-                       "VALUES ('bad.example', 'block', 'suspend')")  # fmt: skip
+                       "VALUES ('bad.example', 'block', 'suspend'), "
+                       "('limited.example', 'block', 'limit')")  # fmt: skip
     response = await client.get("/api/v1/instance/peers")
-    assert await response.json() == ["south.example"]
+    assert await response.json() == ["limited.example", "south.example"]
     assert await (await client.get("/api/v1/instance/activity")).json() == []
 
 
