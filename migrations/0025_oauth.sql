@@ -3,7 +3,8 @@
 -- A code from the authorize page, exchanged once at /oauth/token for a token. Kept as a
 -- SHA-256 like every secret; bound to what was authorised: the app, the resident, the
 -- exact redirect_uri, the scopes and the PKCE challenge (S256, or none when the app sent
--- none). A used code keeps its row (used_at) so that a second use is known as such.
+-- none). A used code keeps its row (used_at) so that a second use is known as such, and
+-- the token it gave (token_id), which a second use ends: the code was seen by someone else.
 CREATE TABLE oauth_codes (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     code_hash bytea NOT NULL UNIQUE,
@@ -14,7 +15,8 @@ CREATE TABLE oauth_codes (
     code_challenge text,
     created_at timestamptz NOT NULL DEFAULT now(),
     expires_at timestamptz NOT NULL,
-    used_at timestamptz
+    used_at timestamptz,
+    token_id bigint REFERENCES oauth_tokens (id) ON DELETE SET NULL
 );
 
 CREATE INDEX oauth_codes_expires_idx ON oauth_codes (expires_at);

@@ -181,6 +181,17 @@ async def take_code(conn: asyncpg.Connection, code_hash: bytes) -> Authorization
     return from_row(AuthorizationCode, row)
 
 
+async def link_token(conn: asyncpg.Connection, code_id: int, token_id: int) -> None:
+    await conn.execute("UPDATE oauth_codes SET token_id = $2 WHERE id = $1", code_id, token_id)
+
+
+async def delete_token_of_code(conn: asyncpg.Connection, code_id: int) -> None:
+    await conn.execute(
+        "DELETE FROM oauth_tokens WHERE id = (SELECT token_id FROM oauth_codes WHERE id = $1)",
+        code_id,
+    )
+
+
 async def delete_expired_codes(conn: asyncpg.Connection) -> int:
     status = await conn.execute(
         "DELETE FROM oauth_codes WHERE expires_at < now() - interval '1 day'"

@@ -189,6 +189,7 @@ class IssuedToken:
     access_token: str
     scopes: list[str]
     created_at: datetime
+    token_id: int
 
 
 async def issue_token(
@@ -204,8 +205,9 @@ async def issue_token(
 async def new_token(
     conn: asyncpg.Connection, app_id: int, account_id: int | None, scopes: list[str]
 ) -> IssuedToken:
-    token = await issue_token(conn, app_id, account_id, scopes)
-    return IssuedToken(token, scopes, await conn.fetchval("SELECT now()"))
+    token = new_secret()
+    token_id = await q.insert_token(conn, hash_secret(token), app_id, account_id, scopes)
+    return IssuedToken(token, scopes, await conn.fetchval("SELECT now()"), token_id)
 
 
 async def revoke_token(pool: asyncpg.Pool, app: OAuthApp, token: str) -> None:

@@ -145,25 +145,47 @@ async def exchange_code(
     pool: asyncpg.Pool, app: OAuthApp, code: str, redirect_uri: str, verifier: str | None
 ) -> IssuedToken:
     """The token for a code: once, by the app it was made for, with the same redirect_uri
-    and, when the code was asked for with a challenge, the verifier that matches it."""
-    async with pool.acquire() as conn, conn.transaction():
-        found = await q.take_code(conn, hash_secret(code)) if code else None
-        if found is None or found.app_id != app.id:
-            raise _bad_grant("The authorization code is not valid.")
-        if found.used_at is not None:
-            raise _bad_grant("The authorization code was used already.")
-        if found.expired:
-            raise _bad_grant("The authorization code has expired.")
-        if redirect_uri != found.redirect_uri:
-            raise _bad_grant("redirect_uri is not the one the code was asked for.")
-        if found.code_challenge is not None and not verifier_matches(
-            verifier, found.code_challenge
-        ):
-            raise _bad_grant("code_verifier does not match the code_challenge.")
-        account = await accounts_q.get_account(conn, found.account_id)
-        if account is None or not account.is_active:
-            raise _bad_grant("The account that authorised the app cannot use the node.")
-        return await new_token(conn, app.id, account.id, found.scopes)
+    and, when the code was asked for with a challenge, the verifier that matches it.
+
+    Any try uses the code up, a refused one too (a code is a one-time thing). A code used a
+    second time also ends the token it gave (RFC 6749 4.1.2): it was seen by someone else."""
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            found = await q.take_code(conn, hash_secret(code)) if code else None
+            if found is not None and found.app_id == app.id and found.used_at is not None:
+                await q.delete_token_of_code(conn, found.id)
+            refusal = _refusal(found, app, redirect_uri, verifier)
+            if refusal is None:
+                assert found is not None
+                refusal = await _still_active(conn, found.account_id)
+            if refusal is None:
+                issued = await new_token(conn, app.id, found.account_id, found.scopes)
+                await q.link_token(conn, found.id, issued.token_id)
+                return issued
+        raise refusal
+
+
+def _refusal(
+    found: q.AuthorizationCode | None, app: OAuthApp, redirect_uri: str, verifier: str | None
+) -> OAuthError | None:
+    if found is None or found.app_id != app.id:
+        return _bad_grant("The authorization code is not valid.")
+    if found.used_at is not None:
+        return _bad_grant("The authorization code was used already.")
+    if found.expired:
+        return _bad_grant("The authorization code has expired.")
+    if redirect_uri != found.redirect_uri:
+        return _bad_grant("redirect_uri is not the one the code was asked for.")
+    if found.code_challenge is not None and not verifier_matches(verifier, found.code_challenge):
+        return _bad_grant("code_verifier does not match the code_challenge.")
+    return None
+
+
+async def _still_active(conn: asyncpg.Connection, account_id: int) -> OAuthError | None:
+    account = await accounts_q.get_account(conn, account_id)
+    if account is None or not account.is_active:
+        return _bad_grant("The account that authorised the app cannot use the node.")
+    return None
 
 
 def verifier_matches(verifier: str | None, challenge: str) -> bool:

@@ -466,3 +466,25 @@ async def test_password_grant__an_admin_turns_it_on_while_the_node_runs(client):
     assert (await _token(client, app, **login)).status == 200
     metadata = await (await client.get("/.well-known/oauth-authorization-server")).json()
     assert "password" in metadata["grant_types_supported"]
+
+
+async def test_token__a_code_used_twice_ends_the_token_it_gave(client):
+    app = await register_app(client, redirect_uris=CALLBACK)
+    await register_and_login(client, "alice")
+    code = await _code(client, app)
+    exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK}
+    token = (await (await _token(client, app, **exchange)).json())["access_token"]
+    assert (await _token(client, app, **exchange)).status == 400
+    me = await client.get("/api/v1/accounts/verify_credentials", headers=bearer(token))
+    assert me.status == 401
+
+
+async def test_token__a_refused_try_uses_the_code_up(client):
+    app = await register_app(client, redirect_uris=CALLBACK)
+    await register_and_login(client, "alice")
+    verifier, challenge = pkce_pair()
+    code = await _code(client, app, code_challenge=challenge, code_challenge_method="S256")
+    exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK}
+    assert (await _token(client, app, **exchange, code_verifier="y" * 43)).status == 400
+    right = await _token(client, app, **exchange, code_verifier=verifier)
+    assert (right.status, (await right.json())["error"]) == (400, "invalid_grant")
