@@ -55,7 +55,7 @@ async def test_instance_v1__for_older_apps(client):
     response = await client.get("/api/v1/instance/")
     assert response.status == 200
     body = await response.json()
-    check("V1_Instance", body)
+    check("InstanceV1", body)
     assert (body["uri"], body["version"]) == ("localhost", VERSION)
     assert body["urls"]["streaming_api"] == "ws://localhost"
     assert body["contact_account"] is None  # no admin yet
