@@ -488,3 +488,28 @@ async def test_token__a_refused_try_uses_the_code_up(client):
     assert (await _token(client, app, **exchange, code_verifier="y" * 43)).status == 400
     right = await _token(client, app, **exchange, code_verifier=verifier)
     assert (right.status, (await right.json())["error"]) == (400, "invalid_grant")
+
+
+async def test_authorize__a_challenge_that_is_no_s256_digest_or_a_method_alone(client):
+    app = await register_app(client, redirect_uris=CALLBACK)
+    await register_and_login(client, "alice")
+    for pkce in ({"code_challenge": "short", "code_challenge_method": "S256"},
+                 {"code_challenge_method": "S256"}):
+        response = await client.get("/oauth/authorize?" + authorize_query(app, CALLBACK, **pkce),
+                                    allow_redirects=False)  # fmt: skip
+        assert query_of(response.headers["Location"])["error"] == "invalid_request", pkce
+
+
+async def test_authorize__a_bad_client_is_told_before_any_login(client):
+    response = await client.get("/oauth/authorize?" + urlencode({
+        "client_id": "nope", "redirect_uri": CALLBACK, "response_type": "code"}),
+        allow_redirects=False)  # fmt: skip
+    assert response.status == 400
+    assert "Location" not in response.headers
+
+
+async def test_token__a_body_that_is_not_json_is_invalid_request(client):
+    response = await client.post("/oauth/token", data=b"{not json",
+                                 headers={"Content-Type": "application/json"})
+    assert response.status == 400
+    assert (await response.json())["error"] == "invalid_request"
