@@ -6,10 +6,9 @@ from aiohttp import web
 
 from commonsfed.api import entities
 from commonsfed.api.auth import client
-from commonsfed.api.errors import UNAUTHORIZED, ApiError, from_service_error, not_found
+from commonsfed.api.errors import UNAUTHORIZED, ApiError, not_found
 from commonsfed.api.params import read_params
 from commonsfed.services import oauth
-from commonsfed.services.errors import ValidationError
 from commonsfed.web.keys import POOL
 
 
@@ -17,16 +16,14 @@ async def create_app(request: web.Request) -> web.Response:
     """Anyone may register an app, as on Mastodon: an app is nothing until a resident
     authorises it. The secret is in this answer only."""
     params = await read_params(request)
-    try:
-        # one string of URIs (Mastodon.py, toot) or an array (JSON, or `redirect_uris[]`)
-        given = params.list("redirect_uris")
-        uris = oauth.read_redirect_uris(given[0] if len(given) == 1 else given)
-        scopes = oauth.read_scopes(params.get("scopes"), field="scopes")
-        app, secret = await oauth.register_app(
-            request.app[POOL], params.get("client_name") or "", uris, scopes, params.get("website")
-        )
-    except ValidationError as exc:
-        raise from_service_error(exc) from None
+    # one string of URIs (Mastodon.py, toot) or an array (JSON, or `redirect_uris[]`); a
+    # ValidationError is the middleware's 422
+    given = params.list("redirect_uris")
+    uris = oauth.read_redirect_uris(given[0] if len(given) == 1 else given)
+    scopes = oauth.read_scopes(params.get("scopes"), field="scopes")
+    app, secret = await oauth.register_app(
+        request.app[POOL], params.get("client_name") or "", uris, scopes, params.get("website")
+    )
     return web.json_response(entities.application(app, client_secret=secret))
 
 
