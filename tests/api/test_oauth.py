@@ -513,3 +513,20 @@ async def test_token__a_body_that_is_not_json_is_invalid_request(client):
                                  headers={"Content-Type": "application/json"})
     assert response.status == 400
     assert (await response.json())["error"] == "invalid_request"
+
+
+async def test_login__comes_back_only_to_a_path_of_this_site(client):
+    await register_and_login(client, "alice")
+    await client.post("/logout", data={})
+    client.session.cookie_jar.clear()
+    for sneaky in ("//evil.example/x", "/\t/evil.example", "/\\evil.example", "/\n/evil.example",
+                   "https://evil.example/"):
+        page = await client.get("/login?" + urlencode({"next": sneaky}))
+        response = await post_form(client, "/login", {
+            "username": "alice", "password": DEFAULT_PASSWORD, "next": sneaky},
+            form_path="/login", allow_redirects=False)  # fmt: skip
+        assert response.status == 303, sneaky
+        assert response.headers["Location"] == "/", sneaky
+        assert "evil" not in await page.text()
+        await client.post("/logout", data={})
+        client.session.cookie_jar.clear()
