@@ -11,11 +11,16 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
+from commonsfed import __version__
 from commonsfed.config import Settings
+from commonsfed.db.markers import Marker
+from commonsfed.db.oauth import OAuthApp
 from commonsfed.services.api_accounts import AccountView
 from commonsfed.services.api_conversations import ConversationView
 from commonsfed.services.api_notifications import NotificationView, WarningView
 from commonsfed.services.api_relationships import RelationshipView
+from commonsfed.services.instance import IMAGE_TYPES, MAX_CHARACTERS, InstanceView
+from commonsfed.services.oauth import IssuedToken
 from commonsfed.services.statuses import MediaView, StatusView
 
 
@@ -287,3 +292,143 @@ def conversation(
 
 
 # --- the instance, apps and tokens ----------------------------------------------------------
+
+
+def _streaming(settings: Settings) -> str:
+    return ("wss://" if settings.scheme == "https" else "ws://") + settings.domain
+
+
+def _media_configuration(view: InstanceView) -> dict[str, Any]:
+    return {
+        "supported_mime_types": list(IMAGE_TYPES),
+        "description_limit": 1500,
+        "image_size_limit": view.max_image_bytes,
+        "image_matrix_limit": view.max_image_pixels,
+        # photos only: no video, and so no room for any
+        "video_size_limit": 0,
+        "video_frame_rate_limit": 0,
+        "video_matrix_limit": 0,
+    }
+
+
+def _configuration(view: InstanceView) -> dict[str, Any]:
+    """The limits apps check before posting. Polls are Mastodon's but not the node's:
+    present, with zeros, as apps index into them."""
+    return {
+        "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
+        "statuses": {
+            "max_characters": MAX_CHARACTERS,
+            "max_media_attachments": view.max_media,
+            "characters_reserved_per_url": 23,
+        },  # fmt: skip
+        "media_attachments": _media_configuration(view),
+        "polls": {
+            "max_options": 0,
+            "max_characters_per_option": 0,
+            "min_expiration": 0,
+            "max_expiration": 0,
+        },  # fmt: skip
+    }
+
+
+def _version() -> str:
+    # Mastodon.py and other apps read the Mastodon version from the front of this string
+    return f"4.3.0 (compatible; commonsfed {__version__})"
+
+
+def instance_v2(view: InstanceView) -> dict[str, Any]:
+    settings = view.settings
+    thumbnail = f"{settings.base_url}/static/header.png"
+    contact = account(view.contact, settings) if view.contact else None
+    configuration = _configuration(view) | {
+        "urls": {"streaming": _streaming(settings), "status": None},
+        "vapid": {"public_key": ""},
+        "translation": {"enabled": False},
+    }
+    return {
+        "domain": settings.domain,
+        "title": settings.instance_name,
+        "version": _version(),
+        "source_url": "https://pypi.org/project/commonsfed/",
+        "description": settings.instance_description,
+        "usage": {"users": {"active_month": view.usage.active_month}},
+        "thumbnail": {"url": thumbnail, "blurhash": None, "versions": {}},
+        "icon": [],
+        "languages": ["en"],
+        "configuration": configuration,
+        "registrations": {
+            "enabled": settings.registration != "closed",
+            "approval_required": settings.registration == "approval",
+            "message": None,
+            "url": None,
+        },
+        "api_versions": {"mastodon": 2},
+        "contact": {"email": settings.contact_email, "account": contact},
+        "rules": [rule(number, text) for number, text in enumerate(settings.rules, 1)],
+    }
+
+
+def instance_v1(view: InstanceView) -> dict[str, Any]:
+    settings = view.settings
+    return {
+        "uri": settings.domain,
+        "title": settings.instance_name,
+        "short_description": settings.instance_description,
+        "description": settings.instance_description,
+        "email": settings.contact_email,
+        "version": _version(),
+        "urls": {"streaming_api": _streaming(settings)},
+        "stats": {
+            "user_count": view.usage.users_total,
+            "status_count": view.usage.local_posts,
+            "domain_count": view.domain_count,
+        },  # fmt: skip
+        "thumbnail": f"{settings.base_url}/static/header.png",
+        "languages": ["en"],
+        "registrations": settings.registration != "closed",
+        "approval_required": settings.registration == "approval",
+        "invites_enabled": False,
+        "configuration": _configuration(view),
+        "contact_account": account(view.contact, settings) if view.contact else None,
+        "rules": [rule(number, text) for number, text in enumerate(settings.rules, 1)],
+    }
+
+
+def application(app: OAuthApp, *, client_secret: str | None = None) -> dict[str, Any]:
+    """The Application; with `client_secret` the CredentialApplication that registration
+    answers (the only time the secret is shown). No Web Push here: `vapid_key` is empty."""
+    entity: dict[str, Any] = {
+        "id": str(app.id),
+        "name": app.name,
+        "website": app.website,
+        "scopes": list(app.scopes),
+        # the older single field: Mastodon joins the URIs with newlines
+        "redirect_uri": "\n".join(app.redirect_uris),
+        "redirect_uris": list(app.redirect_uris),
+        "vapid_key": "",
+    }
+    if client_secret is not None:
+        entity |= {"client_id": app.client_id, "client_secret": client_secret,
+                   "client_secret_expires_at": 0}  # fmt: skip
+    return entity
+
+
+def token(issued: IssuedToken) -> dict[str, Any]:
+    return {
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "scope": " ".join(issued.scopes),
+        "created_at": int(issued.created_at.timestamp()),
+    }
+
+
+def rule(number: int, text: str) -> dict[str, Any]:
+    return {"id": str(number), "text": text, "hint": ""}
+
+
+def marker(found: Marker) -> dict[str, Any]:
+    return {
+        "last_read_id": found.last_read_id,
+        "version": found.version,
+        "updated_at": iso(found.updated_at),
+    }
