@@ -91,6 +91,14 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     # worker: serve /metrics on this port (on `host`); None: no metrics server
     metrics_port: int | None = None
+    # the client API: apps may trade a resident's password for a token (OAuth's password
+    # grant, which Mastodon dropped in 4.4); off, apps log in through the authorize page
+    oauth_password_grant: bool = False
+    # the client API's rate limits, Mastodon's by default: requests per window for each
+    # token (or each address without one), and for app registration and /oauth/token
+    api_rate_limit: int = 300
+    api_rate_window: float = 300.0
+    auth_rate_limit: int = 30
 
     @property
     def scheme(self) -> str:
@@ -217,6 +225,12 @@ _NAMES = {
     # no flag for the token either: it is a password
     "metrics_token": ("COMMONSFED_METRICS_TOKEN", "COMMONSFED_METRICS_TOKEN"),
     "metrics_port": ("COMMONSFED_METRICS_PORT", "--metrics-port"),
+    # no flags for the client API's settings: the environment (or the admin's settings
+    # page, for the password grant) sets them
+    "oauth_password_grant": ("COMMONSFED_OAUTH_PASSWORD_GRANT", "COMMONSFED_OAUTH_PASSWORD_GRANT"),
+    "api_rate_limit": ("COMMONSFED_API_RATE_LIMIT", "COMMONSFED_API_RATE_LIMIT"),
+    "api_rate_window": ("COMMONSFED_API_RATE_WINDOW", "COMMONSFED_API_RATE_WINDOW"),
+    "auth_rate_limit": ("COMMONSFED_AUTH_RATE_LIMIT", "COMMONSFED_AUTH_RATE_LIMIT"),
 }
 
 
@@ -585,5 +599,9 @@ _PARSERS = {
     "confirm_email": _parse_bool,
     "metrics_token": _parse_metrics_token,
     "metrics_port": _parse_port,
+    "oauth_password_grant": _parse_bool,
+    "api_rate_limit": _parse_count(1, 1_000_000),
+    "api_rate_window": _parse_seconds(1, 86400),
+    "auth_rate_limit": _parse_count(1, 1_000_000),
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings)}

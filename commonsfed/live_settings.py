@@ -47,6 +47,7 @@ RUNTIME_SETTINGS = (
     "registration",
     "federation",
     "group_follows",
+    "oauth_password_grant",
 )
 RECHECK_SECONDS = 60.0
 RELISTEN_SECONDS = 5.0  # after a failed LISTEN, wait this long before the next try

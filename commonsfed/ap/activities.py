@@ -100,6 +100,26 @@ def block_to_ap(
     }
 
 
+def like_to_ap(
+    actor_uri: str,
+    object_uri: str,
+    author_uri: str,
+    settings: Settings,
+    *,
+    new_id: IdFactory = new_activity_id,
+) -> dict[str, Any]:
+    """`actor_uri` favourites `object_uri`, addressed to its author only (as Mastodon sends
+    a favourite: the author's server counts and notifies it)."""
+    return {
+        "@context": OUR_CONTEXT,
+        "id": new_id(settings),
+        "type": "Like",
+        "actor": actor_uri,
+        "object": object_uri,
+        "to": [author_uri],
+    }
+
+
 def undo_to_ap(
     actor_uri: str,
     activity: dict[str, Any],

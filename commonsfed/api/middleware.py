@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from commonsfed.api.auth import CLIENT, authenticate
+from commonsfed.api import ratelimit
+from commonsfed.api.auth import CLIENT, authenticate, bearer_token
 from commonsfed.api.errors import ApiError, error_response, from_service_error
 from commonsfed.services.errors import ServiceError
 from commonsfed.web.keys import ACCOUNT, SESSION_ID
@@ -42,19 +43,46 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         return await handler(request)
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
         return web.Response(status=204, headers={**CORS_HEADERS, **PREFLIGHT_HEADERS})
-    response = await _answer(request, handler) if is_api(request) else await handler(request)
+    if is_api(request):
+        response = await _answer(request, handler)
+    elif ratelimit.is_auth(request):
+        response = await _limited(request, handler, ratelimit.count(request, None))
+    else:
+        response = await handler(request)
     response.headers.update(CORS_HEADERS)
+    return response
+
+
+async def _limited(
+    request: web.Request, handler: Handler, verdict: ratelimit.Verdict
+) -> web.StreamResponse:
+    response = await handler(request) if verdict.allowed else verdict.refusal()
+    verdict.add_headers(response)
     return response
 
 
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The API speaks for the token alone: a cookie the browser happens to send is ignored,
     so that no page of another site can act through a resident's session (and so the API
-    needs no CSRF token)."""
+    needs no CSRF token). Requests count against the token's rate limit, or the address's
+    without a valid token."""
     request[ACCOUNT] = request[SESSION_ID] = None
     try:
         request[CLIENT] = client = await authenticate(request)
-        request[ACCOUNT] = client.account if client else None
+    except ApiError as error:  # a token that is not one counts against the address
+        verdict = ratelimit.count(request, None)
+        response = error.response() if verdict.allowed else verdict.refusal()
+        verdict.add_headers(response)
+        return response
+    request[ACCOUNT] = client.account if client else None
+    verdict = ratelimit.count(request, bearer_token(request) if client else None)
+    response = await _handle(request, handler) if verdict.allowed else verdict.refusal()
+    verdict.add_headers(response)
+    return response
+
+
+async def _handle(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
         return await handler(request)
     except ApiError as error:
         return error.response()

@@ -43,6 +43,10 @@ class Params:
         """The value as sent (a dict or list from JSON), for nested parameters."""
         return self._values.get(name)
 
+    def raw_list(self, name: str) -> list[Any]:
+        """Every value as sent (the items of a JSON list, each a dict for nested ones)."""
+        return list(self._values.getall(name, []))
+
     def names(self) -> list[str]:
         return list(dict.fromkeys(self._values.keys()))
 

@@ -12,6 +12,7 @@ import asyncpg
 from commonsfed.api import entities
 from commonsfed.config import Settings
 from commonsfed.models import Account
+from commonsfed.services.favourites import flags_for
 from commonsfed.services.statuses import StatusView
 
 
@@ -21,5 +22,17 @@ async def statuses_json(
     views: Sequence[StatusView],
     viewer: Account | None,
 ) -> list[dict[str, Any]]:
-    """The Status entities of `views`, in their order, as `viewer` (or a visitor) sees them."""
-    return [entities.status(view, settings) for view in views]
+    """The Status entities of `views`, in their order, as `viewer` (or a visitor) sees them;
+    a handful of queries for the whole page (services.favourites.flags_for)."""
+    flags = await flags_for(conn, settings, views, viewer)
+    return [
+        entities.status(
+            view,
+            settings,
+            favourited=view.id in flags.favourited,
+            bookmarked=view.id in flags.bookmarked,
+            favourites_count=(flags.favourites or {}).get(view.id, 0),
+            replies_count=(flags.replies or {}).get(view.id, 0),
+        )  # fmt: skip
+        for view in views
+    ]

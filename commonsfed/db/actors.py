@@ -50,7 +50,7 @@ async def get_account_profile(conn: asyncpg.Connection, username: str) -> asyncp
     return await conn.fetchrow(
         """
         SELECT id, username, display_name, summary, public_key_pem, status, created_at,
-               deleted_at
+               deleted_at, manually_approves_followers
         FROM accounts WHERE lower(username) = lower($1)
         """,
         username,

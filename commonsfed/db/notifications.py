@@ -22,6 +22,9 @@ NOTIFICATION_KINDS = (
     "mention",  # a Note from the fediverse mentions them, or replies to their listing publicly
     "moderation",  # the moderators acted on something of theirs: see the moderation log's line
     "moderation_warning",  # the moderators acted on their account (db.moderation)
+    "favourite",  # someone favourited their listing (actor_uri), here or on another server
+    "follow",  # actor_uri followed them (db.api_notifications)
+    "follow_request",  # actor_uri asks to follow them: they approve followers by hand
 )
 
 
@@ -171,7 +174,8 @@ async def account_notifications(
                coalesce('@' || r.username, '@' || ra.preferred_username || '@' || ra.domain,
                         c.respondent_actor_uri) AS respondent_name,
                n.created_at, n.read_at, n.actor_uri,
-               na.preferred_username || '@' || na.domain AS actor_handle, n.object_url, n.body,
+               coalesce(na.preferred_username || '@' || na.domain, la.username) AS actor_handle,
+               n.object_url, n.body,
                ml.action AS moderation_action, ml.reason AS moderation_reason,
                ml.details->>'title' AS moderation_title,
                w.action AS warning_action, w.text AS warning_text
@@ -183,6 +187,10 @@ async def account_notifications(
         LEFT JOIN accounts r ON r.id = c.respondent_account_id
         LEFT JOIN remote_actors ra ON ra.uri = c.respondent_actor_uri
         LEFT JOIN remote_actors na ON na.uri = n.actor_uri
+        -- a resident here (who favourited or followed): not in the actor cache, named by
+        -- the last part of their /users/<name> URI
+        LEFT JOIN accounts la ON na.uri IS NULL AND n.actor_uri IS NOT NULL
+            AND la.username = split_part(n.actor_uri, '/users/', 2)
         LEFT JOIN moderation_log ml ON ml.id = n.moderation_entry_id
         WHERE n.account_id = $1
         ORDER BY n.created_at DESC, n.id DESC

@@ -4,6 +4,7 @@ found by the status id they share (migration 0024)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import asyncpg
 
@@ -113,3 +114,103 @@ async def messages_by_status(
         """,
         list(status_ids), party_id,
     )  # fmt: skip
+
+
+async def conversation_messages(
+    conn: asyncpg.Connection,
+    party_id: int,
+    *,
+    listing_id: int | None = None,
+    remote_listing_uri: str | None = None,
+    conversation_id: int | None = None,
+) -> list[asyncpg.Record]:
+    """The messages, oldest first, of the conversations of a listing here (`listing_id`),
+    of one elsewhere (`remote_listing_uri`), or of one conversation, that `party_id` is a
+    side of: a listing's author sees every conversation of it, a respondent their own."""
+    return await conn.fetch(
+        _MESSAGES + """
+        AND ($2::bigint IS NULL OR c.listing_id = $2)
+        AND ($3::text IS NULL OR c.remote_listing_uri = $3)
+        AND ($4::bigint IS NULL OR m.conversation_id = $4)
+        AND (l.author_id = $1 OR c.respondent_account_id = $1)
+        ORDER BY m.created_at, m.id
+        """,
+        party_id, listing_id, remote_listing_uri, conversation_id,
+    )  # fmt: skip
+
+
+async def replies_counts(
+    conn: asyncpg.Connection, status_ids: Sequence[int], party_id: int
+) -> dict[int, int]:
+    """For listings among `status_ids` (here or elsewhere): how many messages of their
+    conversations `party_id` may read, the count an app shows under a status."""
+    rows = await conn.fetch(
+        """
+        SELECT l.status_id, count(*) AS replies FROM listings l
+        JOIN conversations c ON c.listing_id = l.id
+        JOIN messages m ON m.conversation_id = c.id AND m.kind = 'message'
+        WHERE l.status_id = ANY($1::bigint[])
+            AND (l.author_id = $2 OR c.respondent_account_id = $2)
+        GROUP BY l.status_id
+        UNION ALL
+        SELECT ro.status_id, count(*) FROM remote_objects ro
+        JOIN conversations c ON c.remote_listing_uri = ro.uri
+        JOIN messages m ON m.conversation_id = c.id AND m.kind = 'message'
+        WHERE ro.status_id = ANY($1::bigint[]) AND c.respondent_account_id = $2
+        GROUP BY ro.status_id
+        """,
+        list(status_ids), party_id,
+    )  # fmt: skip
+    return {row["status_id"]: row["replies"] for row in rows}
+
+
+async def last_message_of(
+    conn: asyncpg.Connection, conversation_id: int, sender_id: int
+) -> int | None:
+    """The status id of the latest message `sender_id` wrote in the conversation."""
+    return await conn.fetchval(
+        """
+        SELECT status_id FROM messages
+        WHERE conversation_id = $1 AND sender_account_id = $2 AND kind = 'message'
+        ORDER BY created_at DESC, id DESC LIMIT 1
+        """,
+        conversation_id, sender_id,
+    )  # fmt: skip
+
+
+async def listing_by_status(conn: asyncpg.Connection, status_id: int) -> Listing | None:
+    found = await local_listings_by_status(conn, [status_id])
+    return found[0][1] if found else None
+
+
+# --- Idempotency-Key ---------------------------------------------------------------------
+
+
+async def idempotent_status(
+    conn: asyncpg.Connection, account_id: int, key: str, since: datetime
+) -> int | None:
+    return await conn.fetchval(
+        """
+        SELECT status_id FROM status_idempotency
+        WHERE account_id = $1 AND key = $2 AND created_at >= $3
+        """,
+        account_id, key, since,
+    )  # fmt: skip
+
+
+async def remember_idempotent(
+    conn: asyncpg.Connection, account_id: int, key: str, status_id: int
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO status_idempotency (account_id, key, status_id) VALUES ($1, $2, $3)
+        ON CONFLICT (account_id, key) DO UPDATE
+            SET status_id = excluded.status_id, created_at = now()
+        """,
+        account_id, key, status_id,
+    )  # fmt: skip
+
+
+async def prune_idempotency(conn: asyncpg.Connection, before: datetime) -> int:
+    result = await conn.execute("DELETE FROM status_idempotency WHERE created_at < $1", before)
+    return int(result.split()[-1])

@@ -36,7 +36,9 @@ from commonsfed.ap.activities import (
 from commonsfed.ap.actors import ACTOR_TYPES, ActorError, RemoteActor, actor_from_ap
 from commonsfed.ap.jsonld import JsonLdError, first_id, normalise
 from commonsfed.db import answers as answers_q
+from commonsfed.db import api_notifications as api_notes_q
 from commonsfed.db import blocks as blocks_q
+from commonsfed.db import favourites as favourites_q
 from commonsfed.db import follows as follows_q
 from commonsfed.db import moderation as moderation_q
 from commonsfed.db import notifications as notes_q
@@ -200,13 +202,25 @@ async def receive_follow(
             conn, fed, reject_to_ap(plan.followed, activity, fed.settings), plan.follower
         )
         return
+    before = await follows_q.get_follow(conn, plan.follower.uri, plan.followed)
     await follows_q.upsert_follow(
         conn, plan.follower.uri, plan.followed, plan.state, activity["id"]
     )
+    if before is None:  # not a Follow sent again to repair one (see verify_follow)
+        await _tell_followed(conn, fed, plan)
     if plan.state == "accepted":
         await _send_answer(
             conn, fed, accept_to_ap(plan.followed, activity, fed.settings), plan.follower
         )
+
+
+async def _tell_followed(conn: asyncpg.Connection, fed: Federation, plan: FollowPlan) -> None:
+    """A followed resident hears of a new follower, or of a request to approve (nobody is
+    told for the Group)."""
+    name = fed.uris.local_username(plan.followed)
+    if name and name != fed.settings.neighbourhood_handle:
+        kind = "follow" if plan.state == "accepted" else "follow_request"
+        await api_notes_q.insert_follow(conn, name, plan.follower.uri, kind)
 
 
 async def _send_answer(
@@ -268,6 +282,10 @@ async def receive_undo_follow(
     conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], row: asyncpg.Record
 ) -> None:
     await follows_q.remove_follow(conn, row["follower_uri"], row["followed_uri"])
+    name = fed.uris.local_username(row["followed_uri"])
+    if name:  # the follow's notification goes with it, as on Mastodon
+        await api_notes_q.delete_follow(
+            conn, name, row["follower_uri"], ("follow", "follow_request"))
 
 
 async def verify_undo_reaction(fed: Federation, activity: dict[str, Any]) -> asyncpg.Record | None:
@@ -288,6 +306,9 @@ async def receive_undo_reaction(
     conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], row: asyncpg.Record
 ) -> None:
     await objects_q.delete_reaction(conn, row["activity_uri"], row["actor_uri"])
+    uid = fed.uris.listing_uid(row["object_uri"])
+    if row["kind"] == "Like" and uid:
+        await favourites_q.delete_favourite_notice(conn, uid, row["actor_uri"])
 
 
 async def verify_undo_block(fed: Federation, activity: dict[str, Any]) -> asyncpg.Record | None:
@@ -344,9 +365,12 @@ async def verify_like(fed: Federation, activity: dict[str, Any]) -> Reaction:
 async def receive_reaction(
     conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], plan: Reaction
 ) -> None:
-    await objects_q.insert_reaction(
+    added = await objects_q.insert_reaction(
         conn, plan.activity_uri, plan.kind, plan.actor_uri, plan.object_uri
     )
+    uid = fed.uris.listing_uid(plan.object_uri)
+    if added and plan.kind == "Like" and uid:  # a favourite of a listing here: its author hears
+        await favourites_q.insert_favourite_notice(conn, uid, plan.actor_uri)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,13 @@ from commonsfed.db import api_accounts as q
 from commonsfed.db import profiles as profiles_q
 from commonsfed.db.api_accounts import FIRST_OTHER_ID
 from commonsfed.db.profiles import ResidentProfile
+from commonsfed.federation.context import Federation
 from commonsfed.federation.keys import GROUP, node_keys
+from commonsfed.models import Account
+from commonsfed.services import profiles
+from commonsfed.services.errors import ValidationError
 from commonsfed.services.markdown import render_markdown, sanitise_html
+from commonsfed.services.photos import Upload
 
 BOT_TYPES = frozenset({"Service", "Application"})
 
@@ -101,20 +106,20 @@ def _remote(row: asyncpg.Record) -> AccountView:
 
 
 async def _locals(conn, settings: Settings, ids: Sequence[int]) -> list[AccountView]:
-    rows = await q.local_accounts(conn, settings.base_url, ids)
-    fields: dict[int, list] = {}
-    for field in await q.profile_fields(conn, [row["id"] for row in rows]):
-        fields.setdefault(field["account_id"], []).append(field)
-    return [_local(settings, row, fields.get(row["id"], ())) for row in rows]
+    return await local_views(conn, settings, await q.local_accounts(conn, settings.base_url, ids))
 
 
 async def group_account(pool: asyncpg.Pool, settings: Settings) -> AccountView:
     """The neighbourhood's Group: the account that announces every listing of the node."""
     await node_keys(pool, GROUP)  # the Group's row (and so its id) is made on first use
-    uri = resident_uri(settings, settings.neighbourhood_handle)
     async with pool.acquire() as conn:
-        api_id = await q.group_api_id(conn)
-        counts = await q.group_counts(conn, uri)
+        return await _group(conn, settings)
+
+
+async def _group(conn: asyncpg.Connection, settings: Settings) -> AccountView:
+    uri = group_uri(settings)
+    api_id = await q.group_api_id(conn)
+    counts = await q.group_counts(conn, uri)
     last = counts["last_status_at"]
     return AccountView(
         id=api_id, username=settings.neighbourhood_handle, acct=settings.neighbourhood_handle,
@@ -125,6 +130,10 @@ async def group_account(pool: asyncpg.Pool, settings: Settings) -> AccountView:
         followers_count=counts["followers_count"], following_count=counts["following_count"],
         statuses_count=counts["statuses_count"], last_status_at=last.date() if last else None,
     )  # fmt: skip
+
+
+def group_uri(settings: Settings) -> str:
+    return resident_uri(settings, settings.neighbourhood_handle)
 
 
 async def account_by_id(pool: asyncpg.Pool, settings: Settings, api_id: int) -> AccountView | None:
@@ -162,8 +171,11 @@ async def accounts_for_uris(
     (in one query per kind, for a page of statuses)."""
     wanted = set(uris)
     prefix = f"{settings.base_url}/users/"
-    local_names = {uri[len(prefix) :] for uri in wanted if uri.startswith(prefix)}
     found: dict[str, AccountView] = {}
+    if group_uri(settings) in wanted:
+        wanted.discard(group_uri(settings))
+        found[group_uri(settings)] = await _group(conn, settings)
+    local_names = {uri[len(prefix) :] for uri in wanted if uri.startswith(prefix)}
     if local_names:
         ids = await conn.fetch(
             "SELECT id FROM accounts WHERE username = ANY($1::text[])", list(local_names)
@@ -184,3 +196,137 @@ async def profile_source(pool: asyncpg.Pool, account_id: int) -> ResidentProfile
     if profile is None:
         raise LookupError(account_id)
     return profile
+
+
+async def local_views(
+    conn, settings: Settings, rows: Sequence[asyncpg.Record]
+) -> list[AccountView]:
+    """Residents' rows (as db.api_accounts selects them) as accounts, with their fields."""
+    fields: dict[int, list] = {}
+    for field in await q.profile_fields(conn, [row["id"] for row in rows]):
+        fields.setdefault(field["account_id"], []).append(field)
+    return [_local(settings, row, fields.get(row["id"], ())) for row in rows]
+
+
+# --- an account's statuses -------------------------------------------------------------------
+
+
+async def account_status_ids(
+    conn: asyncpg.Connection, settings: Settings, view: AccountView, page, *,
+    tag: str | None = None, only_media: bool = False,
+) -> list[int]:  # fmt: skip
+    """The status ids of a page of the account's listings, newest first (a resident's own,
+    the listings the node keeps from a remote actor, every listing here for the Group);
+    `page` is an api.paging PageRequest."""
+    paging = {"tag": tag, "only_media": only_media, "max_id": page.max_id, "after": page.after,
+              "oldest_first": page.oldest_first, "limit": page.limit}  # fmt: skip
+    if view.group:
+        ids = await q.listing_status_ids(conn, None, **paging)
+    elif view.local:
+        ids = await q.listing_status_ids(conn, view.id, **paging)
+    else:
+        ids = await q.remote_status_ids(conn, view.uri, **paging)
+    return list(reversed(ids)) if page.oldest_first else ids
+
+
+# --- finding accounts ------------------------------------------------------------------------
+
+
+async def lookup(pool: asyncpg.Pool, settings: Settings, acct: str) -> AccountView | None:
+    """The account `acct` names ("alice", "alice@this.host", "bob@south.example", with or
+    without a leading @): a resident or the Group, or a cached remote actor."""
+    name, _, host = acct.strip().removeprefix("@").partition("@")
+    if not name or "@" in host:
+        return None
+    if not host or host.lower() == settings.domain.lower():
+        return await local_account(pool, settings, name)
+    async with pool.acquire() as conn:
+        row = await q.remote_account_by_handle(conn, name, host)
+    return _remote(row) if row else None
+
+
+async def search_accounts(
+    pool: asyncpg.Pool, settings: Settings, text: str, limit: int, offset: int = 0
+) -> list[AccountView]:
+    """Accounts whose name or handle starts with `text`: the Group, residents, then people
+    from the actor cache ("name@domain" searches that domain's)."""
+    text = text.strip().removeprefix("@")
+    name, _, domain = text.partition("@")
+    if not name:
+        return []
+    found: list[AccountView] = []
+    here = not domain or domain.lower() == settings.domain.lower()
+    if here and offset == 0 and settings.neighbourhood_handle.startswith(name.lower()):
+        found.append(await group_account(pool, settings))
+    async with pool.acquire() as conn:
+        if here:
+            rows = await q.search_residents(conn, settings.base_url, name, limit, offset)
+            found += await local_views(conn, settings, rows)
+        if len(found) < limit:
+            rows = await q.search_remote(
+                conn, name, None if here else domain.lower(), limit - len(found), offset
+            )
+            found += [_remote(row) for row in rows]
+    return found[:limit]
+
+
+# --- the resident's own profile --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CredentialsChange:
+    """What an app asks to change; None (or an absent field) leaves it as it is."""
+
+    display_name: str | None = None
+    note: str | None = None
+    fields: list[tuple[str, str]] | None = None
+    locked: bool | None = None
+
+
+# the profile form's field names (services.profiles) as Mastodon's parameters name them
+_API_FIELD = {"bio": "note", "fields": "fields_attributes"}
+
+
+def _profile_form(profile: ResidentProfile, change: CredentialsChange) -> dict[str, str]:
+    fields = change.fields if change.fields is not None else [
+        (field.label, field.value) for field in profile.fields
+    ]  # fmt: skip
+    name, note = change.display_name, change.note
+    form = {
+        "display_name": profile.display_name if name is None else name,
+        "bio": profile.bio if note is None else note,
+        "area": profile.area,
+    }
+    for number, (label, value) in enumerate(fields, start=1):
+        form[f"field_label_{number}"], form[f"field_value_{number}"] = label, value
+    return form
+
+
+def api_errors(errors: dict[str, str]) -> dict[str, str]:
+    """A profile's errors under the names Mastodon's parameters have."""
+    named = {}
+    for field, message in errors.items():
+        key = "fields_attributes" if field.startswith("field_") else _API_FIELD.get(field, field)
+        named.setdefault(key, message)
+    return named
+
+
+async def update_credentials(
+    fed: Federation, account: Account, change: CredentialsChange, avatar: Upload | None
+) -> None:
+    """Save the resident's profile through services.profiles (which checks it and sends
+    the Update), then whether they approve followers by hand."""
+    profile = await profile_source(fed.pool, account.id)
+    try:
+        await profiles.update_profile(fed, account, _profile_form(profile, change), avatar)
+    except ValidationError as exc:
+        raise ValidationError(api_errors(exc.errors)) from None
+    if change.locked is not None:
+        async with fed.pool.acquire() as conn, conn.transaction():
+            await q.set_locked(conn, account.id, change.locked)
+            await profiles.publish_profile(conn, fed.settings, account.id)
+
+
+async def follow_requests_count(pool: asyncpg.Pool, uri: str) -> int:
+    async with pool.acquire() as conn:
+        return await q.follow_requests_count(conn, uri)

@@ -31,6 +31,7 @@ from commonsfed.ap.actors import RemoteActor
 from commonsfed.config import HOST_RE
 from commonsfed.db import accounts as accounts_q
 from commonsfed.db import activities as activities_q
+from commonsfed.db import api_notifications as api_notes_q
 from commonsfed.db import blocks as q
 from commonsfed.db import follows as follows_q
 from commonsfed.db import notifications as notes_q
@@ -129,6 +130,10 @@ async def block(fed: Federation, account: Account, who: str) -> Person:
             await q.set_block_activity(conn, row.id, activity["id"])
         other = fed.uris.user(person.account.username) if person.account else person.actor.uri
         await follows_q.remove_follows_between(conn, me, other)
+        # their follow's notification goes with the follow (as Mastodon clears a blocked
+        # account's notifications)
+        await api_notes_q.delete_follow(conn, account.username, other,
+                                        ("follow", "follow_request"))  # fmt: skip
         await _end_conversations(conn, fed, account, person)
         await _forget_mentions(conn, account, person)
     return person

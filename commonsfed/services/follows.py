@@ -14,6 +14,7 @@ from commonsfed.ap.actors import RemoteActor
 from commonsfed.config import HOST_RE
 from commonsfed.db import activities as activities_q
 from commonsfed.db import actors as actors_q
+from commonsfed.db import api_notifications as api_notes_q
 from commonsfed.db import follows as follows_q
 from commonsfed.federation import outbox
 from commonsfed.federation.actors import ActorUnavailable, lookup
@@ -145,6 +146,7 @@ async def approve_in(conn, fed: Federation, followed_uri: str, follower_uri: str
     if row is None or row["state"] != "pending":
         raise NotAllowed("There is no such follow request.")
     await follows_q.accept_follow(conn, follower_uri, followed_uri)
+    await _request_answered(fed, conn, followed_uri, follower_uri)
     accept = ap_activities.accept_to_ap(
         followed_uri, _received_follow(row, follower_uri, followed_uri), fed.settings)
     await outbox.publish(conn, fed.settings, accept)
@@ -161,9 +163,18 @@ async def reject_in(conn, fed: Federation, followed_uri: str, follower_uri: str)
     if row is None:
         raise NotAllowed("There is no such follower.")
     await follows_q.remove_follow(conn, follower_uri, followed_uri)
+    await _request_answered(fed, conn, followed_uri, follower_uri)
     reject = ap_activities.reject_to_ap(
         followed_uri, _received_follow(row, follower_uri, followed_uri), fed.settings)
     await outbox.publish(conn, fed.settings, reject)
+
+
+async def _request_answered(fed: Federation, conn, followed_uri: str, follower_uri: str) -> None:
+    """The follow request's notification goes once it is answered, as on Mastodon (the
+    apps' list of requests is where it was answered)."""
+    name = fed.uris.local_username(followed_uri)
+    if name:
+        await api_notes_q.delete_follow(conn, name, follower_uri, ("follow_request",))
 
 
 # --- Neighbourhoods joining each other ---------------------------------------------------

@@ -2,7 +2,8 @@
 that they soon will, the accounts whose suspension ran out its 30 days (deleted), the keys
 of deleted accounts whose farewell has been delivered, and (hourly) pruning the queues of what finished long ago (mail included), the
 sessions no one used for a month, the exports of more than a week ago, and the
-expired links, failed logins and mail requests that no throttle counts any more.
+expired links, failed logins and mail requests that no throttle counts any more, the
+photos apps uploaded but never posted (after a day) and spent Idempotency-Keys.
 Each tick runs the jobs that are due; a clock is passed in so tests decide what time
 it is instead of waiting."""
 
@@ -25,8 +26,10 @@ from commonsfed.services import (
     export,
     listings,
     mail_sending,
+    media,
     notifications,
     sessions,
+    status_posting,
     throttle,
 )
 from commonsfed.services.accounts import LOGIN_WINDOW
@@ -78,6 +81,8 @@ class ScheduledJobs:
             pruned = await prune_queues(self.pool, now) + await sessions.prune(self.pool)
             pruned += await export.prune(self.pool, self.settings, now)
             pruned += await prune_throttles(self.pool, now)
+            pruned += await media.prune(self.pool, self.settings, now)
+            pruned += await status_posting.prune(self.pool, now)
         return bool(expired or warned or ended or erased or pruned)
 
 

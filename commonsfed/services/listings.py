@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -123,6 +123,17 @@ def _kept_photos(
     return kept, removed
 
 
+@dataclass(frozen=True)
+class StoredPhoto:
+    """A photo already through the pipeline and written (an app's upload, services.media):
+    a new listing takes its file as it is."""
+
+    filename: str
+    alt: str
+    width: int
+    height: int
+
+
 # --- create and edit -----------------------------------------------------------------------
 
 
@@ -134,12 +145,17 @@ async def create_listing(
     photos: list[Upload],
     *,
     now: datetime | None = None,
+    stored: Sequence[StoredPhoto] = (),
+    within: Callable[[asyncpg.Connection, int], Awaitable[None]] | None = None,
 ) -> Listing:
-    """Check everything, then write the photos, then the rows in one transaction."""
+    """Check everything, then write the photos, then the rows in one transaction.
+
+    `stored`: photos written already, which come first; `within(conn, listing_id)` runs in
+    the transaction that writes the listing (the client API attaches the uploads it used)."""
     f = Form(form, now or now_utc(), settings.tz)
     purpose, kind = purpose_and_kind(f)
     fields = listing_fields(f, kind)
-    new_photos = await _new_photos(f, photos, kept=0)
+    new_photos = await _new_photos(f, photos, kept=len(stored))
     async with pool.acquire() as conn:
         await _check_category(conn, f, fields["category"])
         if f.errors:
@@ -150,7 +166,13 @@ async def create_listing(
             listing_id = await q.insert_listing(
                 conn, uid=uid, author_id=account.id, purpose=purpose, kind=kind, fields=fields
             )
-            await _insert_photos(conn, listing_id, new_photos, names, start=0)
+            for position, photo in enumerate(stored):
+                await q.insert_photo(conn, listing_id, filename=photo.filename, alt=photo.alt,
+                                     width=photo.width, height=photo.height,
+                                     position=position)  # fmt: skip
+            await _insert_photos(conn, listing_id, new_photos, names, start=len(stored))
+            if within is not None:
+                await within(conn, listing_id)
             await q.insert_event(conn, listing_id, "created", "open", account.id)
             await publish_created(conn, settings, uid)
 

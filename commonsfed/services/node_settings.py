@@ -34,7 +34,9 @@ _CHOICES = {
     "registration": REGISTRATION_MODES,
     "federation": FEDERATION_MODES,
     "group_follows": GROUP_FOLLOW_MODES,
+    "oauth_password_grant": ("false", "true"),
 }
+_SWITCHES = ("oauth_password_grant",)  # on or off: shown as a choice, stored as a boolean
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class SettingsForm:
     def of(cls, settings: Settings) -> SettingsForm:
         values = {name: str(getattr(settings, name)) for name in RUNTIME_SETTINGS}
         values["rules"] = "\n".join(settings.rules)
+        for name in _SWITCHES:
+            values[name] = "true" if getattr(settings, name) else "false"
         return cls(values)
 
     @classmethod
@@ -72,12 +76,14 @@ def parse_form(form: SettingsForm) -> dict[str, Any]:
         errors["contact_email"] = (
             "This is not an e-mail address such as admin@example.org (or leave it empty)."
         )
+    for name in _SWITCHES:  # a form without the field (an older page) leaves it off
+        text[name] = text[name] or "false"
     for name, choices in _CHOICES.items():
         if text[name] not in choices:
             errors[name] = f"Choose one of {', '.join(choices)}."
     if errors:
         raise ValidationError(errors)
-    return {**text, "rules": rules}
+    return {**text, "rules": rules} | {name: text[name] == "true" for name in _SWITCHES}
 
 
 async def save(

@@ -12,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
 
 import asyncpg
 
 from commonsfed.db import accounts as accounts_q
 from commonsfed.db import oauth as q
-from commonsfed.db.oauth import OAuthApp, TokenGrant
+from commonsfed.db.oauth import AuthorisedApp, OAuthApp, TokenGrant
 from commonsfed.models import Account
 from commonsfed.services.errors import ValidationError
 
@@ -37,6 +39,27 @@ _FOLLOW = frozenset({"read:follows", "write:follows", "read:blocks", "write:bloc
                      "read:mutes", "write:mutes"})  # fmt: skip
 DEFAULT_SCOPES = ("read",)  # an app that names none gets `read`, as Mastodon gives it
 _TOKEN_BYTES = 32
+
+
+# what each scope lets an app do, as the consent page says it
+SCOPE_WORDS = {
+    "read": "read everything on your account: your listings, answers, messages and notifications",
+    "write": "post, change and remove listings, answers and messages for you, and change your "
+    "profile",
+    "follow": "follow and unfollow people and neighbourhoods, and block or mute for you",
+    "push": "send you notifications on your device",
+    "profile": "see your name and profile",
+}
+
+
+def scope_words(scope: str) -> str:
+    if scope in SCOPE_WORDS:
+        return SCOPE_WORDS[scope]
+    top, _, what = scope.partition(":")
+    if top == "admin":
+        return f"act as a moderator ({scope})"
+    verb = {"read": "read", "write": "change"}.get(top, top)
+    return f"{verb} your {what.replace('_', ' ')}"
 
 
 @dataclass(frozen=True)
@@ -80,6 +103,43 @@ def grants(scopes: frozenset[str], needed: str) -> bool:
     return "follow" in scopes and needed in _FOLLOW
 
 
+MAX_APP_NAME = 200
+MAX_WEBSITE = 2000
+MAX_REDIRECT_URIS = 20
+OOB = "urn:ietf:wg:oauth:2.0:oob"  # "out of band": the code is shown to copy, not sent
+
+
+def read_redirect_uris(value: str | list[str] | None) -> list[str]:
+    """An app's redirect URIs: several in one string (one a line, or space-separated, as
+    Mastodon.py and toot send them) or an array (Elk, Phanpy). Each must be absolute with
+    no fragment (RFC 6749 3.1.2); custom schemes (`com.keylesspalace.tusky:/oauth`) are
+    how mobile apps get their code back."""
+    items = value if isinstance(value, list) else (value or "").split()
+    uris = list(dict.fromkeys(item.strip() for item in items if item and item.strip()))
+    if not uris:
+        raise ValidationError({"redirect_uris": "can't be blank"})
+    if len(uris) > MAX_REDIRECT_URIS:
+        raise ValidationError({"redirect_uris": f"at most {MAX_REDIRECT_URIS}"})
+    for uri in uris:
+        problem = redirect_uri_problem(uri)
+        if problem:
+            raise ValidationError({"redirect_uris": f"{uri[:200]} {problem}"})
+    return uris
+
+
+def redirect_uri_problem(uri: str) -> str | None:
+    if uri == OOB:
+        return None
+    parts = urlsplit(uri)
+    if len(uri) > MAX_WEBSITE or not parts.scheme or not (parts.netloc or parts.path):
+        return "must be an absolute URI"
+    if parts.fragment or "#" in uri:
+        return "cannot contain a fragment"
+    if parts.scheme.lower() in ("javascript", "data", "vbscript", "file"):
+        return "must not be a script or a file"
+    return None
+
+
 async def register_app(
     pool: asyncpg.Pool,
     name: str,
@@ -88,12 +148,48 @@ async def register_app(
     website: str | None = None,
 ) -> tuple[OAuthApp, str]:
     """A new app and its secret (shown to it once)."""
+    name = (name or "").strip()
+    if not 1 <= len(name) <= MAX_APP_NAME:
+        raise ValidationError({"client_name": f"must be 1 to {MAX_APP_NAME} characters"})
+    website = (website or "").strip() or None
+    if website and (len(website) > MAX_WEBSITE or not website.startswith(("https://", "http://"))):
+        raise ValidationError({"website": "must be an http(s) URL"})
     secret = new_secret()
     async with pool.acquire() as conn:
         app = await q.insert_app(
             conn, new_secret(), hash_secret(secret), name, website, redirect_uris, scopes
         )
     return app, secret
+
+
+async def app_of(pool: asyncpg.Pool, client_id: str) -> OAuthApp | None:
+    async with pool.acquire() as conn:
+        return await q.get_app(conn, client_id) if client_id else None
+
+
+async def app_by_id(pool: asyncpg.Pool, app_id: int) -> OAuthApp | None:
+    async with pool.acquire() as conn:
+        return await q.get_app_by_id(conn, app_id)
+
+
+async def authenticate_app(
+    pool: asyncpg.Pool, client_id: str | None, client_secret: str | None
+) -> OAuthApp | None:
+    """The app whose id and secret these are, or None."""
+    if not client_id or not client_secret:
+        return None
+    async with pool.acquire() as conn:
+        return await q.app_with_secret(conn, client_id, hash_secret(client_secret))
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token as the token endpoint hands it over: the only time it is seen."""
+
+    access_token: str
+    scopes: list[str]
+    created_at: datetime
+    token_id: int
 
 
 async def issue_token(
@@ -104,6 +200,32 @@ async def issue_token(
     token = new_secret()
     await q.insert_token(conn, hash_secret(token), app_id, account_id, scopes)
     return token
+
+
+async def new_token(
+    conn: asyncpg.Connection, app_id: int, account_id: int | None, scopes: list[str]
+) -> IssuedToken:
+    token = new_secret()
+    token_id = await q.insert_token(conn, hash_secret(token), app_id, account_id, scopes)
+    return IssuedToken(token, scopes, await conn.fetchval("SELECT now()"), token_id)
+
+
+async def revoke_token(pool: asyncpg.Pool, app: OAuthApp, token: str) -> None:
+    """End `token` if it is the app's. Another app's token, or one that is not a token,
+    is left alone without saying so (RFC 7009: the answer is the same either way)."""
+    async with pool.acquire() as conn:
+        await q.delete_token(conn, hash_secret(token), app.id)
+
+
+async def authorised_apps(pool: asyncpg.Pool, account: Account) -> list[AuthorisedApp]:
+    async with pool.acquire() as conn:
+        return await q.authorised_apps(conn, account.id)
+
+
+async def revoke_app(pool: asyncpg.Pool, account: Account, app_id: int) -> int:
+    """End every token the resident gave the app; how many there were."""
+    async with pool.acquire() as conn:
+        return await q.delete_tokens_of_app(conn, account.id, app_id)
 
 
 async def client_of(pool: asyncpg.Pool, token: str) -> Client | None:

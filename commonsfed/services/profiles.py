@@ -201,6 +201,7 @@ def resident_actor(settings: Settings, row: asyncpg.Record, profile: ResidentPro
         uri=uri, type="Person", username=row["username"], name=profile.name,
         summary=render_markdown(profile.bio), public_key_pem=row["public_key_pem"], url=uri,
         published=row["created_at"], profile=ap_profile(settings, profile),
+        manually_approves_followers=row["manually_approves_followers"],
     )  # fmt: skip
 
 

@@ -250,3 +250,37 @@ def _sender(settings: Settings, row: asyncpg.Record) -> str:
     if row["sender_username"]:
         return resident_uri(settings, row["sender_username"])
     return row["sender_actor_uri"]
+
+
+# --- a status's context ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Context:
+    ancestors: list[StatusView]
+    descendants: list[StatusView]
+
+
+async def context_of(
+    conn: asyncpg.Connection, settings: Settings, view: StatusView, viewer: Account | None
+) -> Context:
+    """A listing's descendants are the messages of its conversations that the viewer may
+    read (the author all, a respondent theirs); a message's ancestors are the listing and
+    the messages before it, its descendants those after. A visitor sees none of them."""
+    if viewer is None:
+        return Context([], [])
+    if view.conversation_id is None:
+        listing = await q.listing_by_status(conn, view.id) if view.listing_uid else None
+        rows = await q.conversation_messages(
+            conn, viewer.id, listing_id=listing.id if listing else None,
+            remote_listing_uri=None if listing else view.uri,
+        )  # fmt: skip
+        return Context([], await message_statuses(conn, settings, rows))
+    rows = await q.conversation_messages(conn, viewer.id, conversation_id=view.conversation_id)
+    messages = await message_statuses(conn, settings, rows)
+    ids = [message.id for message in messages]
+    at = ids.index(view.id) if view.id in ids else len(ids)
+    listing_status = rows[0]["listing_status_id"] if rows else None
+    found = await statuses_by_id(conn, settings, [listing_status], viewer) if listing_status else {}
+    head = [found[listing_status]] if listing_status in found else []
+    return Context(head + messages[:at], messages[at + 1 :])

@@ -69,14 +69,7 @@ async def save_block(request: web.Request) -> web.Response:
 
 
 async def remove_block(request: web.Request) -> web.Response:
-    admin = require_admin(request)
-    form = await request.post()
-    try:
-        await domains.unblock_domain(request.app[POOL], request.app[SETTINGS], admin,
-                                     str(form.get("domain", "")), str(form.get("reason", "")))
-    except ValidationError as exc:
-        return await _domains_page(request, 422, notice=" ".join(exc.errors.values()))
-    raise web.HTTPSeeOther("/admin/domains")
+    return await _undo(request, domains.unblock_domain)
 
 
 async def allow(request: web.Request) -> web.Response:
@@ -92,11 +85,17 @@ async def allow(request: web.Request) -> web.Response:
 
 
 async def disallow(request: web.Request) -> web.Response:
+    return await _undo(request, domains.disallow_domain)
+
+
+async def _undo(request: web.Request, undo) -> web.Response:
+    """Lift a block or an allowance: `undo(pool, settings, admin, domain, reason)`; a
+    refusal is told above the lists."""
     admin = require_admin(request)
     form = await request.post()
     try:
-        await domains.disallow_domain(request.app[POOL], request.app[SETTINGS], admin,
-                                      str(form.get("domain", "")), str(form.get("reason", "")))
+        await undo(request.app[POOL], request.app[SETTINGS], admin,
+                   str(form.get("domain", "")), str(form.get("reason", "")))  # fmt: skip
     except ValidationError as exc:
         return await _domains_page(request, 422, notice=" ".join(exc.errors.values()))
     raise web.HTTPSeeOther("/admin/domains")

@@ -27,9 +27,13 @@ CHOICES = {
         "auto": "Accepted at once",
         "manual": "Kept for an admin to accept or reject",
     },
+    "oauth_password_grant": {
+        "false": "No: apps log in through the authorize page",
+        "true": "Yes: apps may send a resident's name and password (OAuth's password grant)",
+    },
 }
 assert [tuple(CHOICES[n]) for n in CHOICES] == [REGISTRATION_MODES, FEDERATION_MODES,
-                                                GROUP_FOLLOW_MODES]  # fmt: skip
+                                                GROUP_FOLLOW_MODES, ("false", "true")]  # fmt: skip
 
 
 def _render(

@@ -14,6 +14,7 @@ from commonsfed.web import (
     admin,
     admin_reports,
     answers,
+    authorized_apps,
     blocks,
     domain_admin,
     explore,
@@ -61,6 +62,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/settings/email/resend", addresses.resend)
     app.router.add_get("/settings/notifications", mail.notifications_page)
     app.router.add_post("/settings/notifications", mail.save_notifications)
+    app.router.add_get("/settings/apps", authorized_apps.apps_page)
+    app.router.add_post("/settings/apps/revoke", authorized_apps.revoke_app)
     # links mailed to residents (a new password, an address to confirm, no more mail of a
     # kind), and a dev node's mailbox
     app.router.add_get("/password/forgot", recovery.forgot_form, name="forgot_password")

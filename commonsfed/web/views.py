@@ -29,8 +29,16 @@ def client_address(request: web.Request) -> str:
 
 
 def safe_next(value: str | None) -> str:
-    """Only same-site paths, so a crafted link cannot send people elsewhere after login."""
-    if value and value.startswith("/") and not value.startswith(("//", "/\\")):
+    """Only same-site paths, so a crafted link cannot send people elsewhere after login.
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so
+    "/<tab>/evil.example" would be "//evil.example", another site: any of them is refused."""
+    if (
+        value
+        and value.startswith("/")
+        and not value.startswith("//")
+        and "\\" not in value
+        and not any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
+    ):
         return value
     return "/"
 

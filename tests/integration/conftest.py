@@ -5,6 +5,8 @@ loopback with a node that mails through it, for the mail tests (smtp.py)."""
 
 import pytest
 
+from commonsfed.services import accounts
+from commonsfed.web.keys import POOL
 from tests.builders import register_and_login
 from tests.integration.own_postgres import own_cluster, own_postgres  # noqa: F401  (fixtures)
 from tests.integration.remote import db, fed, keys, make_fed  # noqa: F401  (fixtures)
@@ -22,3 +24,37 @@ def make_resident(make_client):
         return client
 
     return make
+
+
+# --- the people of the administration tests: ada the admin, mo a moderator, rex a resident,
+# each logged in with a browser of their own, on one node
+
+
+@pytest.fixture
+async def ada(make_resident):
+    """The node's admin, logged in."""
+    client = await make_resident("ada")
+    await accounts.set_role(client.server.app[POOL], "ada", "admin")
+    return client
+
+
+@pytest.fixture
+async def mo(make_resident, ada):
+    """A moderator, logged in, whom ada appointed (the moderation log has the line)."""
+    client = await make_resident("mo")
+    pool = ada.server.app[POOL]
+    admin = await accounts.get_by_username(pool, "ada")
+    await accounts.set_role(pool, "mo", "moderator", by=admin)
+    return client
+
+
+@pytest.fixture
+async def rex(make_resident, mo):
+    """A resident with no role, logged in."""
+    return await make_resident("rex")
+
+
+@pytest.fixture
+def pool(ada):
+    """The admin's node's pool."""
+    return ada.server.app[POOL]

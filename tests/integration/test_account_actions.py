@@ -12,34 +12,15 @@ import pytest
 
 from commonsfed.services import accounts
 from commonsfed.services.jobs import ScheduledJobs
-from commonsfed.web.keys import POOL, SETTINGS
+from commonsfed.web.keys import SETTINGS
 from tests.builders import log_in, post_form, post_listing
 
 AS2 = "application/activity+json"
 
 
 @pytest.fixture
-async def ada(make_resident):
-    return await make_resident("ada")
-
-
-@pytest.fixture
-async def mo(make_resident, ada):
-    return await make_resident("mo")
-
-
-@pytest.fixture
-async def rex(make_resident, mo):
-    return await make_resident("rex")
-
-
-@pytest.fixture
-async def people(ada, mo, rex):
+async def people(ada, mo, rex, pool):
     """ada the admin, mo a moderator, rex a resident with a listing and a confirmed address."""
-    pool = ada.server.app[POOL]
-    await accounts.set_role(pool, "ada", "admin")
-    admin = await accounts.get_by_username(pool, "ada")
-    await accounts.set_role(pool, "mo", "moderator", by=admin)
     async with pool.acquire() as conn:
         await conn.execute("UPDATE accounts SET email_confirmed_at = now()")
     response = await post_listing(rex, {"title": "Rex's ladder"})

@@ -13,35 +13,9 @@ import pytest
 from commonsfed.db import inbox as inbox_q
 from commonsfed.federation.context import open_federation
 from commonsfed.federation.inbox_worker import InboxWorker
-from commonsfed.services import accounts
-from commonsfed.web.keys import POOL
 from tests.builders import post_form, post_listing
 
 ACTIVITY = "http://localhost/activities/1"
-
-
-@pytest.fixture
-async def ada(make_resident):
-    client = await make_resident("ada")
-    await accounts.set_role(client.server.app[POOL], "ada", "admin")
-    return client
-
-
-@pytest.fixture
-async def mo(make_resident, ada):
-    client = await make_resident("mo")
-    await accounts.set_role(client.server.app[POOL], "mo", "moderator")
-    return client
-
-
-@pytest.fixture
-async def rex(make_resident, mo):
-    return await make_resident("rex")
-
-
-@pytest.fixture
-def pool(ada):
-    return ada.server.app[POOL]
 
 
 def cell(page: str, element_id: str) -> str:

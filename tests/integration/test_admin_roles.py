@@ -7,30 +7,11 @@ import pytest
 
 from commonsfed.services import accounts
 from commonsfed.services.errors import NotAllowed
-from commonsfed.web.keys import POOL
 
 
 @pytest.fixture
-async def ada(make_resident):
-    return await make_resident("ada")
-
-
-@pytest.fixture
-async def mo(make_resident, ada):
-    return await make_resident("mo")
-
-
-@pytest.fixture
-async def rex(make_resident, mo):
-    return await make_resident("rex")
-
-
-@pytest.fixture
-async def roles(ada, mo, rex):
-    pool = ada.server.app[POOL]
-    await accounts.set_role(pool, "ada", "admin")
-    admin = await accounts.get_by_username(pool, "ada")
-    await accounts.set_role(pool, "mo", "moderator", by=admin)
+async def roles(ada, mo, rex, pool):
+    """ada the admin, mo a moderator, rex a resident (tests/integration/conftest.py)."""
     return pool
 
 

@@ -28,27 +28,6 @@ DATA = Path(__file__).parent.parent / "data"
 SAM = "http://spam.example/users/sam"
 
 
-@pytest.fixture
-async def ada(make_resident):
-    """The node's admin, logged in."""
-    client = await make_resident("ada")
-    await accounts.set_role(client.server.app[POOL], "ada", "admin")
-    return client
-
-
-@pytest.fixture
-async def mo(make_resident, ada):
-    """A moderator, logged in: moderators do not decide about domains."""
-    client = await make_resident("mo")
-    await accounts.set_role(ada.server.app[POOL], "mo", "moderator")
-    return client
-
-
-@pytest.fixture
-def pool(ada):
-    return ada.server.app[POOL]
-
-
 async def rows(pool, sql: str, *args) -> list[tuple]:
     async with pool.acquire() as conn:
         return [tuple(row) for row in await conn.fetch(sql, *args)]

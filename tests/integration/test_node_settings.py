@@ -34,20 +34,6 @@ NEWCOMER = {"username": "newcomer", "email": "new@example.org", "password": "a l
 
 
 @pytest.fixture
-async def ada(make_resident):
-    client = await make_resident("ada")
-    await accounts.set_role(client.server.app[POOL], "ada", "admin")
-    return client
-
-
-@pytest.fixture
-async def mo(make_resident, ada):
-    client = await make_resident("mo")
-    await accounts.set_role(client.server.app[POOL], "mo", "moderator")
-    return client
-
-
-@pytest.fixture
 async def visitor(aiohttp_client, ada):
     """Someone not logged in, on the admin's app (the same `serve` process)."""
     return await aiohttp_client(ada.server)
