@@ -5,30 +5,28 @@ and moderation included), rendered once with api.render.statuses_json."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import asyncpg
 import orjson
 from aiohttp import web
 
+from commonsfed.api.conversations import conversation_json
+from commonsfed.api.notifications import notification_json
 from commonsfed.api.render import statuses_json
 from commonsfed.config import Settings
 from commonsfed.models import Account
 from commonsfed.services import timelines
+from commonsfed.services.statuses import StatusView
 from commonsfed.services.streaming import Event, Subscriber
 from commonsfed.services.timelines import Timeline
 from commonsfed.web.keys import SETTINGS
-
-NotificationRenderer = Callable[
-    [asyncpg.Connection, Settings, Account, int], Awaitable[dict[str, Any] | None]
-]
-NOTIFICATIONS = web.AppKey("streaming_notification_renderer", list)
 
 # stream -> the timeline it follows (None: notifications only)
 STREAMS: dict[str, Timeline | None] = {
     "user": timelines.HOME,
     "user:notification": None,
+    "direct": timelines.DIRECT,
     "public": timelines.public(),
     "public:media": timelines.public(only_media=True),
     "public:local": timelines.public(local=True),
@@ -37,7 +35,7 @@ STREAMS: dict[str, Timeline | None] = {
     "public:remote:media": timelines.public(remote=True, only_media=True),
 }
 HASHTAG_STREAMS = {"hashtag": False, "hashtag:local": True}  # name -> local only
-USER_STREAMS = {"user", "user:notification"}
+USER_STREAMS = {"user", "user:notification", "direct"}  # a resident's own
 
 
 class StreamError(Exception):
@@ -56,14 +54,6 @@ class Outgoing(NamedTuple):
     def as_json(self) -> str:
         """As a WebSocket message."""
         return orjson.dumps(self._asdict()).decode()
-
-
-def set_notification_renderer(app: web.Application, render: NotificationRenderer) -> None:
-    """How the `user` stream renders a `notification` event (services.streaming.
-    publish_notification): `render(conn, settings, viewer, notification_id)` gives the
-    Notification entity, or None when the viewer may not see it. Until one is set, the
-    events are not sent."""
-    app[NOTIFICATIONS][:] = [render]
 
 
 def stream_key(name: str, tag: str | None, reader: Account | None) -> tuple[str, str]:
@@ -109,6 +99,11 @@ async def outgoing(
         view = await timelines.shows(conn, settings, timeline, sub.viewer, event.id)
         if view is None:
             continue
+        if key[0] == "direct" and sub.viewer is not None:
+            conversation = await _conversation(conn, settings, sub.viewer, view)
+            if conversation is not None:
+                out.append(_event(key, "conversation", conversation))
+            continue
         if rendered is None:
             [body] = await statuses_json(conn, settings, [view], sub.viewer)
             rendered = orjson.dumps(body).decode()
@@ -128,15 +123,24 @@ async def _notification(
     keys: list[tuple[str, str]],
 ) -> list[Outgoing]:  # fmt: skip
     viewer = sub.viewer
-    wanted = [key for key in keys if key[0] in USER_STREAMS]
-    if viewer is None or viewer.id != event.account_id or not wanted or not app[NOTIFICATIONS]:
+    wanted = [key for key in keys if key[0] in ("user", "user:notification")]
+    if viewer is None or viewer.id != event.account_id or not wanted:
         return []
-    [render] = app[NOTIFICATIONS]
-    body = await render(conn, app[SETTINGS], viewer, event.id)
+    body = await notification_json(conn, app[SETTINGS], viewer, event.id)
     if body is None:
         return []
     payload = orjson.dumps(body).decode()
     return [_event(key, "notification", payload) for key in wanted]
+
+
+async def _conversation(
+    conn: asyncpg.Connection, settings: Settings, viewer: Account, view: StatusView
+) -> str | None:
+    """The `direct` stream's payload for a message: its Conversation, as Mastodon sends."""
+    if view.conversation_id is None:
+        return None
+    body = await conversation_json(conn, settings, viewer, view.conversation_id)
+    return orjson.dumps(body).decode() if body is not None else None
 
 
 def _event(key: tuple[str, str], name: str, payload: str) -> Outgoing:

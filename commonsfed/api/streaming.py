@@ -30,7 +30,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from commonsfed.api.auth import CLIENT
 from commonsfed.api.errors import UNAUTHORIZED, ApiError
-from commonsfed.api.stream_events import NOTIFICATIONS, StreamError, outgoing, stream_key
+from commonsfed.api.stream_events import StreamError, outgoing, stream_key
 from commonsfed.db.pool import DATABASE_ERRORS
 from commonsfed.models import Account
 from commonsfed.services import oauth
@@ -51,7 +51,6 @@ def setup(app: web.Application) -> None:
     """The hub (its LISTEN starts with the first socket) and a clean close on shutdown."""
     app[SOCKETS] = set()
     app[EVENT_STREAMS] = set()
-    app[NOTIFICATIONS] = []
     app.cleanup_ctx.append(_hub)
     app.on_shutdown.append(_close_sockets)
 

@@ -3,9 +3,10 @@
 A page is chosen from ids alone (listings here, listings from other nodes, a resident's
 messages), newest first by status id, then built by services.statuses in a few batch
 queries. Each source is its own sub-select with its own ORDER BY and LIMIT, so each is a
-backwards scan of a status_id index (0024, 0027) that stops after one page, and the page is
-the newest `limit` of at most three short lists. A min_id page reads upwards from min_id
-(the oldest first), as Mastodon does for catching up.
+backwards scan of a status_id index (0024, 0027) that stops after one page (or, for a few
+followed people, one such scan per person of an (author, status_id) index), and the page
+is the newest `limit` of a few short lists. A min_id page reads upwards from min_id (the
+oldest first), as Mastodon does for catching up.
 
 What the viewer blocks, mutes or hides, and the residents the moderators limited or
 suspended, travel as array parameters (a few ids, URIs or domains) that filter the rows

@@ -3,10 +3,10 @@
 Every `serve` process may hold open sockets, and a listing may be made in any of them (or
 in a worker, for one from another node), so events travel through PostgreSQL: a trigger
 (migration 0027) NOTIFYs `commonsfed_statuses` when a listing, a remote listing or a
-message is stored or deleted, on commit and whatever the path; `publish_notification`
-does the same for a resident's notification. Each process LISTENs on one connection of its
-own, opened when its first socket subscribes, and hands each event to every subscriber's
-queue. The payload is ids only: each socket decides what its viewer may see and renders
+message is stored or deleted, on commit and whatever the path, and migration 0029's does
+the same for a resident's notification (services.api_notifications.CHANNEL). Each process
+LISTENs on one connection of its own, opened when its first socket subscribes, and hands
+each event to every subscriber's queue. The payload is ids only: each socket decides what its viewer may see and renders
 it for them (api/streaming.py).
 
 A subscriber's queue is bounded: one that does not keep up is dropped (its socket closed,
@@ -26,6 +26,7 @@ import orjson
 
 from commonsfed.db.pool import DATABASE_ERRORS, connect
 from commonsfed.models import Account
+from commonsfed.services import api_notifications
 
 log = logging.getLogger(__name__)
 
@@ -48,22 +49,10 @@ class Event:
 def event_from_payload(payload: str) -> Event | None:
     try:
         data = orjson.loads(payload)
-        return Event(str(data["event"]), int(data["id"]), str(data.get("kind", "")),
-                     data.get("account"))  # fmt: skip
+        return Event(str(data["event"]), int(data["id"]), str(data.get("kind", "")))
     except (ValueError, KeyError, TypeError):
         log.warning("streaming: a NOTIFY that is not an event: %.200s", payload)
         return None
-
-
-async def publish_notification(
-    conn: asyncpg.Connection, account_id: int, notification_id: int
-) -> None:
-    """Tell the resident's open `user` streams of a new notification, when the caller's
-    transaction commits (call it in the transaction that stores the notification). The
-    sockets send it as Mastodon's `notification` event, rendered by the renderer the
-    notifications API registers (api.streaming.set_notification_renderer)."""
-    payload = {"event": "notification", "id": notification_id, "account": account_id}
-    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, orjson.dumps(payload).decode())
 
 
 @dataclass(eq=False)
@@ -122,6 +111,7 @@ class Hub:
             try:
                 conn = await connect(self._url)
                 await conn.add_listener(CHANNEL, self._notified)
+                await api_notifications.listen(conn, self._notification)
             except DATABASE_ERRORS as exc:
                 log.warning("streaming: cannot LISTEN: %s", exc)
                 return
@@ -132,6 +122,9 @@ class Hub:
         event = event_from_payload(payload)
         if event is not None:
             self.dispatch(event)
+
+    def _notification(self, account_id: int, notification_id: int) -> None:
+        self.dispatch(Event("notification", notification_id, account_id=account_id))
 
     def _terminated(self, _conn: object) -> None:
         self._conn = None

@@ -12,15 +12,14 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
-from commonsfed.api import stream_events
 from commonsfed.api.streaming import HUB
-from commonsfed.services import accounts, listings, streaming
+from commonsfed.services import accounts, api_notifications, listings, streaming
 from commonsfed.services.streaming import Event
 from commonsfed.web.keys import POOL, SETTINGS
 from tests.api.conftest import bearer, token_for
 from tests.api.schema import check
 from tests.api.test_timelines import post
-from tests.builders import register
+from tests.builders import post_form, register, register_and_login
 
 STREAM = "/api/v1/streaming"
 
@@ -235,22 +234,45 @@ async def test_event_stream__user_needs_a_token(client):
 
 
 async def test_notification__reaches_only_its_residents_user_stream(client):
-    # Given the notifications API's renderer (here: one that names the notification)
-    async def render(conn, settings, viewer, notification_id):
-        return {"id": str(notification_id), "type": "mention", "for": viewer.username}
-
-    stream_events.set_notification_renderer(client.app, render)
-    for name in ("alice", "bob"):
+    # Given alice listening to her user stream, and carol, who follows bob, then alice
+    for name in ("alice", "bob", "carol"):
         await register(client, name)
-    ids = {r["username"]: r["id"] for r in await client.app[POOL].fetch("SELECT * FROM accounts")}
     token = await token_for(client.app, "alice")
     async with client.ws_connect(f"{STREAM}?stream=user", headers=bearer(token)) as ws:
-        # When bob gets a notification, then alice
-        async with client.app[POOL].acquire() as conn, conn.transaction():
-            await streaming.publish_notification(conn, ids["bob"], 41)
-        async with client.app[POOL].acquire() as conn, conn.transaction():
-            await streaming.publish_notification(conn, ids["alice"], 42)
-        # Then alice's socket hears hers alone, as Mastodon sends it
+        for followed in ("bob", "alice"):
+            async with client.app[POOL].acquire() as conn, conn.transaction():
+                await api_notifications.follow_received(
+                    conn, followed, "http://localhost/users/carol", pending=False
+                )
+        # Then alice's socket hears of hers alone, as Mastodon sends it
         event = await next_event(ws)
         assert (event["stream"], event["event"]) == (["user"], "notification")
-        assert json.loads(event["payload"]) == {"id": "42", "type": "mention", "for": "alice"}
+        notification = json.loads(event["payload"])
+        check("Notification", notification)
+        assert (notification["type"], notification["account"]["username"]) == ("follow", "carol")
+
+
+async def test_direct__a_message_is_a_conversation_event(make_client):
+    # Given alice's listing and her direct stream
+    alice, bob = await make_client(), await make_client()
+    await register_and_login(alice, "alice")
+    await register_and_login(bob, "bob")
+    await post(alice.app, "alice", "Garden shears")
+    uid = await alice.app[POOL].fetchval("SELECT uid FROM listings")
+    token = await token_for(alice.app, "alice")
+    async with alice.ws_connect(f"{STREAM}?stream=direct", headers=bearer(token)) as ws:
+        # When bob answers it on the web
+        response = await post_form(
+            bob,
+            f"/listings/{uid}/answers",
+            {"message": "May I?"},
+            form_path=f"/listings/{uid}/answers",
+            allow_redirects=False,
+        )
+        assert response.status == 303
+        # Then alice's apps hear of the conversation, with bob's message last
+        event = await next_event(ws)
+        assert (event["stream"], event["event"]) == (["direct"], "conversation")
+        conversation = json.loads(event["payload"])
+        check("Conversation", conversation)
+        assert "May I?" in conversation["last_status"]["content"]
