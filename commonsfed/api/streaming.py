@@ -208,6 +208,9 @@ async def event_stream(request: web.Request) -> web.StreamResponse:
     app[EVENT_STREAMS].add(task)
     try:
         await response.prepare(request)
+        # a first comment at once, as Mastodon's streaming server sends one: aiohttp holds
+        # the headers back until the body's first bytes, and clients wait for the headers
+        await response.write(b":)\n\n")
         await _send_event_stream(app, response, subscriber)
     finally:
         app[HUB].remove(subscriber)

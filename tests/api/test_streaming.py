@@ -219,6 +219,9 @@ async def test_event_stream__the_older_server_sent_events_path(client):
     assert response.content_type == "text/event-stream"
     await post(client.app, "alice", "Apple pie", "food")
     shears = await post(client.app, "alice", "Garden shears", "tools")
+    # (Mastodon's streaming server opens with a comment too, which clients skip)
+    assert await asyncio.wait_for(response.content.readline(), 1.0) == b":)\n"
+    assert await asyncio.wait_for(response.content.readline(), 1.0) == b"\n"
     event = await asyncio.wait_for(response.content.readline(), 1.0)
     data = await asyncio.wait_for(response.content.readline(), 1.0)
     assert event == b"event: update\n"
