@@ -6,8 +6,8 @@ in a worker, for one from another node), so events travel through PostgreSQL: a 
 message is stored or deleted, on commit and whatever the path, and migration 0029's does
 the same for a resident's notification (services.api_notifications.CHANNEL). Each process
 LISTENs on one connection of its own, opened when its first socket subscribes, and hands
-each event to every subscriber's queue. The payload is ids only: each socket decides what its viewer may see and renders
-it for them (api/streaming.py).
+each event to every subscriber's queue. The payload is ids only: each socket decides what
+its viewer may see and renders it for them (api/stream_events.py).
 
 A subscriber's queue is bounded: one that does not keep up is dropped (its socket closed,
 and the app reconnects) rather than holding up the others or the process's memory.
