@@ -35,10 +35,20 @@ def route(app: web.Application, method: str, path: str, handler: Handler) -> Non
         app.router.add_route(method, each, handler)
 
 
+ID = "{id:[0-9]{1,19}}"  # statuses, accounts, media, notifications, conversations
+
+
 def setup_api_routes(app: web.Application) -> None:
-    status_id = "{id:[0-9]{1,19}}"
-    account_id = "{id:[0-9]{1,19}}"
-    # --- OAuth, apps, the instance and what apps read at start-up
+    _start_up_routes(app)
+    _account_routes(app, ID)
+    _status_routes(app)
+    _notification_routes(app)
+    _timeline_routes(app)
+    streaming.setup(app)
+
+
+def _start_up_routes(app: web.Application) -> None:
+    """OAuth, apps, the instance and what apps read at start-up."""
     route(app, "GET", "/oauth/authorize", authorize.authorize_page)
     route(app, "POST", "/oauth/authorize", authorize.authorize_decision)
     route(app, "POST", "/oauth/token", oauth.token)
@@ -54,7 +64,6 @@ def setup_api_routes(app: web.Application) -> None:
     route(app, "GET", "/api/v1/preferences", bootstrap.preferences)
     route(app, "GET", "/api/v1/markers", bootstrap.get_markers)
     route(app, "POST", "/api/v1/markers", bootstrap.save_markers)
-    empty = bootstrap.empty_list
     for path, scope in (
         ("/api/v1/custom_emojis", None),
         ("/api/v1/filters", "read:filters"),
@@ -68,49 +77,54 @@ def setup_api_routes(app: web.Application) -> None:
         ("/api/v1/trends/links", None),
         ("/api/v2/suggestions", "read"),
     ):
-        route(app, "GET", path, empty(scope))
+        route(app, "GET", path, bootstrap.empty_list(scope))
 
-    # --- accounts, relationships, follows, search
-    _account_routes(app, account_id)
 
-    # --- statuses, media, favourites, bookmarks
-    route(app, "GET", f"/api/v1/statuses/{status_id}", statuses.get_status)
+def _status_routes(app: web.Application) -> None:
+    """Statuses, media, favourites, bookmarks."""
+    one = f"/api/v1/statuses/{ID}"
+    route(app, "GET", one, statuses.get_status)
     route(app, "POST", "/api/v1/statuses", statuses.post_status)
-    route(app, "DELETE", f"/api/v1/statuses/{status_id}", statuses.delete_status)
-    route(app, "GET", f"/api/v1/statuses/{status_id}/context", statuses.context)
-    route(app, "GET", f"/api/v1/statuses/{status_id}/source", statuses.source)
-    route(app, "GET", f"/api/v1/statuses/{status_id}/favourited_by", statuses.favourited_by)
-    route(app, "GET", f"/api/v1/statuses/{status_id}/reblogged_by", statuses.reblogged_by)
-    route(app, "POST", f"/api/v1/statuses/{status_id}/favourite", statuses.favourite)
-    route(app, "POST", f"/api/v1/statuses/{status_id}/unfavourite", statuses.unfavourite)
-    route(app, "POST", f"/api/v1/statuses/{status_id}/bookmark", statuses.bookmark)
-    route(app, "POST", f"/api/v1/statuses/{status_id}/unbookmark", statuses.unbookmark)
+    route(app, "DELETE", one, statuses.delete_status)
+    route(app, "GET", f"{one}/context", statuses.context)
+    route(app, "GET", f"{one}/source", statuses.source)
+    route(app, "GET", f"{one}/favourited_by", statuses.favourited_by)
+    route(app, "GET", f"{one}/reblogged_by", statuses.reblogged_by)
+    route(app, "POST", f"{one}/favourite", statuses.favourite)
+    route(app, "POST", f"{one}/unfavourite", statuses.unfavourite)
+    route(app, "POST", f"{one}/bookmark", statuses.bookmark)
+    route(app, "POST", f"{one}/unbookmark", statuses.unbookmark)
     route(app, "GET", "/api/v1/favourites", favourites.list_favourites)
     route(app, "GET", "/api/v1/bookmarks", favourites.list_bookmarks)
     route(app, "POST", "/api/v1/media", media.upload)
     route(app, "POST", "/api/v2/media", media.upload)
-    route(app, "GET", f"/api/v1/media/{status_id}", media.get_media)
-    route(app, "PUT", f"/api/v1/media/{status_id}", media.update_media)
+    route(app, "GET", f"/api/v1/media/{ID}", media.get_media)
+    route(app, "PUT", f"/api/v1/media/{ID}", media.update_media)
 
-    # --- timelines, notifications, conversations, streaming
-    notification_id = conversation_id = "{id:[0-9]{1,19}}"
+
+def _notification_routes(app: web.Application) -> None:
+    """Notifications (v1, and v2's groups) and conversations."""
+    one = f"/api/v1/notifications/{ID}"
     route(app, "GET", "/api/v1/notifications", notifications.list_notifications)
     route(app, "GET", "/api/v1/notifications/unread_count", notifications.unread_count)
     route(app, "POST", "/api/v1/notifications/clear", notifications.clear)
     route(app, "POST", "/api/v1/notifications/dismiss", notifications.dismiss_by_param)
-    route(app, "GET", f"/api/v1/notifications/{notification_id}", notifications.get_notification)
-    route(app, "POST", f"/api/v1/notifications/{notification_id}/dismiss", notifications.dismiss)
-    group_key = "{group_key:ungrouped-[0-9]{1,19}}"
+    route(app, "GET", one, notifications.get_notification)
+    route(app, "POST", f"{one}/dismiss", notifications.dismiss)
+    group = "/api/v2/notifications/{group_key:ungrouped-[0-9]{1,19}}"
     grouped = grouped_notifications
     route(app, "GET", "/api/v2/notifications", grouped.list_groups)
     route(app, "GET", "/api/v2/notifications/unread_count", grouped.unread_group_count)
-    route(app, "GET", f"/api/v2/notifications/{group_key}", grouped.get_group)
-    route(app, "GET", f"/api/v2/notifications/{group_key}/accounts", grouped.group_accounts)
-    route(app, "POST", f"/api/v2/notifications/{group_key}/dismiss", grouped.dismiss_group)
+    route(app, "GET", group, grouped.get_group)
+    route(app, "GET", f"{group}/accounts", grouped.group_accounts)
+    route(app, "POST", f"{group}/dismiss", grouped.dismiss_group)
     route(app, "GET", "/api/v1/conversations", conversations.list_conversations)
-    route(app, "POST", f"/api/v1/conversations/{conversation_id}/read", conversations.mark_read)
-    route(app, "DELETE", f"/api/v1/conversations/{conversation_id}", conversations.remove)
+    route(app, "POST", f"/api/v1/conversations/{ID}/read", conversations.mark_read)
+    route(app, "DELETE", f"/api/v1/conversations/{ID}", conversations.remove)
 
+
+def _timeline_routes(app: web.Application) -> None:
+    """Timelines and streaming."""
     route(app, "GET", "/api/v1/timelines/home", timelines.home)
     route(app, "GET", "/api/v1/timelines/public", timelines.public)
     route(app, "GET", "/api/v1/timelines/tag/{hashtag}", timelines.tag)
@@ -120,7 +134,6 @@ def setup_api_routes(app: web.Application) -> None:
     route(app, "GET", "/api/v1/streaming/health", streaming.health)
     streams = "{stream:(user|public|hashtag)(/(local|remote|media|notification))*}"
     route(app, "GET", f"/api/v1/streaming/{streams}", streaming.event_stream)
-    streaming.setup(app)
 
 
 def _account_routes(app: web.Application, account_id: str) -> None:
