@@ -1,0 +1,227 @@
+"""Photos of other nodes' listings, fetched by this node and served from its own address.
+
+A visitor's browser never loads a picture from another server: that would tell the other
+server (or its CDN) who looks at what, from which address. So the node fetches each photo
+itself, through the federation's guarded session (no internal address, a size cap, image
+types only), runs it through the same pipeline as a resident's upload (services.photos: only
+real images, metadata stripped, at most MAX_SIDE pixels, re-encoded) and keeps it under
+data/media/remote/<key>.<ext>, where `key` is a hash of the URL. Pages link to
+/media/remote/<key>.<ext>.
+
+- When: on the first view of a page that shows the photo, bounded by PAGE_WAIT for all the
+  page's photos together; a photo not there in time, or whose fetch failed, is left out and
+  the page shows without it. A failure is remembered, and asked again after RETRY_AFTER.
+- Whose: never from a domain the admins suspend, keep out (allow-list mode) or block with
+  reject_media, judged on both the listing's domain and the photo's host.
+- How long: a photo is kept MAX_AGE after its fetch (then fetched again on a view); when the
+  cache holds more than CACHE_MAX_BYTES, the least recently shown go first (`prune`, run by
+  the scheduled jobs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+
+from commonsfed.ap.listings import RemotePhoto
+from commonsfed.config import Settings
+from commonsfed.db import remote_media as q
+from commonsfed.federation import policy
+from commonsfed.federation.context import Federation
+from commonsfed.federation.fetch import FetchError, fetch_image
+from commonsfed.services.photos import (
+    MAX_PHOTOS,
+    MAX_UPLOAD_BYTES,
+    PhotoRejected,
+    ProcessedPhoto,
+    media_dir,
+    process_photo,
+)
+
+PAGE_WAIT = 5.0  # seconds a page waits for its photos' first fetch, all together
+RETRY_AFTER = timedelta(hours=1)
+MAX_AGE = timedelta(days=30)
+CACHE_MAX_BYTES = 1024 * 1024 * 1024  # 1 GiB of remote photos, at most
+MAX_DOWNLOAD_BYTES = MAX_UPLOAD_BYTES  # as a resident's own upload
+PRUNE_BATCH = 500
+NAME_RE = re.compile(r"^([0-9a-f]{32})\.(webp|jpg)$")
+PATH_PREFIX = "/media/remote/"
+
+
+@dataclass(frozen=True)
+class ShownPhoto:
+    """A remote photo as a page shows it: from our own address."""
+
+    src: str
+    alt: str
+    width: int | None
+    height: int | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def key_for(url: str) -> str:
+    return hashlib.sha256(url.encode()).hexdigest()[:32]
+
+
+def remote_dir(settings: Settings) -> Path:
+    return media_dir(settings) / "remote"
+
+
+def file_path(settings: Settings, name: str) -> Path | None:
+    """Where a cached photo's name lives; None for anything else (so no path can escape)."""
+    return remote_dir(settings) / name if NAME_RE.fullmatch(name) else None
+
+
+def _src(row: asyncpg.Record) -> str:
+    return f"{PATH_PREFIX}{row['key']}.{row['extension']}"
+
+
+# --- whose media we take ---------------------------------------------------------------------
+
+
+async def media_allowed(conn: asyncpg.Connection, settings: Settings, *urls: str) -> bool:
+    """Whether this node takes media from the hosts of all `urls` (see the module docstring)."""
+    for domain in {policy.domain_of(url) for url in urls}:
+        if not await policy.is_allowed(conn, settings, domain):
+            return False
+        if await policy.rejects_media(conn, domain):
+            return False
+    return True
+
+
+# --- fetching --------------------------------------------------------------------------------
+
+
+async def cache_photo(fed: Federation, url: str, listing_uri: str, now: datetime) -> bool:
+    """Fetch, check and keep one photo; True if it is kept. Nothing is asked of a host whose
+    media this node refuses; a failure is remembered (see RETRY_AFTER)."""
+    key, domain = key_for(url), policy.domain_of(url)
+    async with fed.pool.acquire() as conn:
+        if not await media_allowed(conn, fed.settings, url, listing_uri):
+            return False
+    try:
+        data = await fetch_image(
+            fed.session, fed.policy, url, max_bytes=MAX_DOWNLOAD_BYTES, dev=fed.settings.dev
+        )
+        photo = await asyncio.to_thread(process_photo, data)
+    except (FetchError, PhotoRejected) as exc:
+        async with fed.pool.acquire() as conn:
+            await q.put_failure(conn, key, url, domain, str(exc), now)
+        return False
+    await asyncio.to_thread(_write, remote_dir(fed.settings), key, photo)
+    async with fed.pool.acquire() as conn:
+        await q.put_photo(
+            conn, key, url, domain, extension=photo.extension, size=len(photo.data),
+            width=photo.width, height=photo.height, now=now,
+        )  # fmt: skip
+    return True
+
+
+def _write(folder: Path, key: str, photo: ProcessedPhoto) -> None:
+    """Write through a temporary name, so a reader never finds half a file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{key}.{os.getpid()}.part"
+    partial.write_bytes(photo.data)
+    os.replace(partial, folder / f"{key}.{photo.extension}")
+
+
+def _wanted(row: asyncpg.Record | None, now: datetime) -> bool:
+    """Whether a photo should be fetched now: never fetched, expired, or failed long ago."""
+    if row is None:
+        return True
+    if row["failed_at"] is not None and row["failed_at"] >= now - RETRY_AFTER:
+        return False
+    return row["extension"] is None or row["fetched_at"] < now - MAX_AGE
+
+
+async def _fetch_missing(
+    fed: Federation, urls: list[str], listing_uri: str, now: datetime, wait: float
+) -> None:
+    tasks = [asyncio.ensure_future(cache_photo(fed, url, listing_uri, now)) for url in urls]
+    # the fetches carry on when the page stops waiting: the next view finds them done
+    await asyncio.wait(tasks, timeout=wait)
+
+
+async def photos_for(
+    fed: Federation,
+    listing_uri: str,
+    photos: Sequence[RemotePhoto],
+    *,
+    wait: float = PAGE_WAIT,
+    now: datetime | None = None,
+) -> list[ShownPhoto]:
+    """A remote listing's photos as its page shows them, fetching those not cached yet."""
+    now = now or _now()
+    photos = list(photos)[:MAX_PHOTOS]
+    keys = {photo.url: key_for(photo.url) for photo in photos}
+    async with fed.pool.acquire() as conn:
+        rows = {key: await q.get(conn, key) for key in keys.values()}
+    missing = [url for url, key in keys.items() if _wanted(rows[key], now)]
+    if missing:
+        await _fetch_missing(fed, missing, listing_uri, now, wait)
+    async with fed.pool.acquire() as conn:
+        found = await q.get_many(conn, list(keys.values()))
+        await q.touch(conn, list(found), now)
+    return [
+        ShownPhoto(_src(row), photo.alt, row["width"], row["height"])
+        for photo in photos
+        if (row := found.get(keys[photo.url])) is not None
+    ]
+
+
+async def thumbnails(
+    pool: asyncpg.Pool, first_photos: dict[str, RemotePhoto], now: datetime | None = None
+) -> dict[str, ShownPhoto]:
+    """For cards: the cached first photo of each listing (uri -> photo), never fetched here
+    (a page of cards would wait on a dozen servers); the listing's own page fetches it."""
+    keys = {uri: key_for(photo.url) for uri, photo in first_photos.items()}
+    if not keys:
+        return {}
+    async with pool.acquire() as conn:
+        found = await q.get_many(conn, list(keys.values()))
+        await q.touch(conn, list(found), now or _now())
+    shown = {}
+    for uri, key in keys.items():
+        if (row := found.get(key)) is not None:
+            photo = first_photos[uri]
+            shown[uri] = ShownPhoto(_src(row), photo.alt, row["width"], row["height"])
+    return shown
+
+
+# --- pruning ---------------------------------------------------------------------------------
+
+
+async def prune(
+    pool: asyncpg.Pool, settings: Settings, now: datetime, cap: int = CACHE_MAX_BYTES
+) -> int:
+    """Remove expired photos and old failures, then the least recently shown photos while
+    the cache holds more than `cap` bytes. Returns how many went."""
+    total = 0
+    async with pool.acquire() as conn:
+        while rows := await q.delete_expired(conn, now - MAX_AGE, now - RETRY_AFTER, PRUNE_BATCH):
+            await asyncio.to_thread(_remove_files, settings, rows)
+            total += len(rows)
+            if len(rows) < PRUNE_BATCH:
+                break
+        if await q.total_size(conn) > cap:
+            rows = await q.delete_beyond(conn, cap)
+            await asyncio.to_thread(_remove_files, settings, rows)
+            total += len(rows)
+    return total
+
+
+def _remove_files(settings: Settings, rows: Sequence[asyncpg.Record]) -> None:
+    for row in rows:
+        if row["extension"]:
+            (remote_dir(settings) / f"{row['key']}.{row['extension']}").unlink(missing_ok=True)
