@@ -10,8 +10,12 @@ import asyncpg
 COLUMNS = "key, url, domain, extension, size, width, height, fetched_at, last_used_at, failed_at"
 
 
-async def get(conn: asyncpg.Connection, key: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(f"SELECT {COLUMNS} FROM remote_media WHERE key = $1", key)
+async def get_all(conn: asyncpg.Connection, keys: Sequence[str]) -> dict[str, asyncpg.Record]:
+    """The rows among `keys`, failed fetches included, by key."""
+    rows = await conn.fetch(
+        f"SELECT {COLUMNS} FROM remote_media WHERE key = ANY($1::text[])", list(keys)
+    )
+    return {row["key"]: row for row in rows}
 
 
 async def get_many(conn: asyncpg.Connection, keys: Sequence[str]) -> dict[str, asyncpg.Record]:

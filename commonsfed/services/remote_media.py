@@ -9,7 +9,7 @@ data/media/remote/<key>.<ext>, where `key` is a hash of the URL. Pages link to
 /media/remote/<key>.<ext>.
 
 - When: on the first view of a page that shows the photo, bounded by PAGE_WAIT for all the
-  page's photos together; a photo not there in time, or whose fetch failed, is left out and
+  page's photos together (CARDS_WAIT for the first photos of a page of cards); a photo not there in time, or whose fetch failed, is left out and
   the page shows without it. A failure is remembered, and asked again after RETRY_AFTER.
 - Whose: never from a domain the admins suspend, keep out (allow-list mode) or block with
   reject_media, judged on both the listing's domain and the photo's host.
@@ -47,6 +47,7 @@ from commonsfed.services.photos import (
 )
 
 PAGE_WAIT = 5.0  # seconds a page waits for its photos' first fetch, all together
+CARDS_WAIT = 2.0  # a page of cards waits less: a card without its picture is still a card
 RETRY_AFTER = timedelta(hours=1)
 MAX_AGE = timedelta(days=30)
 CACHE_MAX_BYTES = 1024 * 1024 * 1024  # 1 GiB of remote photos, at most
@@ -145,12 +146,23 @@ def _wanted(row: asyncpg.Record | None, now: datetime) -> bool:
     return row["extension"] is None or row["fetched_at"] < now - MAX_AGE
 
 
-async def _fetch_missing(
-    fed: Federation, urls: list[str], listing_uri: str, now: datetime, wait: float
-) -> None:
-    tasks = [asyncio.ensure_future(cache_photo(fed, url, listing_uri, now)) for url in urls]
-    # the fetches carry on when the page stops waiting: the next view finds them done
-    await asyncio.wait(tasks, timeout=wait)
+async def _ensure(
+    fed: Federation, wanted: dict[str, str], now: datetime, wait: float
+) -> dict[str, asyncpg.Record]:
+    """Fetch what is missing among `wanted` (photo URL -> its listing's URI), waiting at
+    most `wait` seconds; the cached rows among them, by URL, marked as used now."""
+    keys = {url: key_for(url) for url in wanted}
+    async with fed.pool.acquire() as conn:
+        rows = await q.get_all(conn, list(keys.values()))
+    missing = [url for url, key in keys.items() if _wanted(rows.get(key), now)]
+    if missing:
+        tasks = [asyncio.ensure_future(cache_photo(fed, url, wanted[url], now)) for url in missing]
+        # the fetches carry on when the page stops waiting: the next view finds them done
+        await asyncio.wait(tasks, timeout=wait)
+    async with fed.pool.acquire() as conn:
+        found = await q.get_many(conn, list(keys.values()))
+        await q.touch(conn, list(found), now)
+    return {url: found[key] for url, key in keys.items() if key in found}
 
 
 async def photos_for(
@@ -162,41 +174,31 @@ async def photos_for(
     now: datetime | None = None,
 ) -> list[ShownPhoto]:
     """A remote listing's photos as its page shows them, fetching those not cached yet."""
-    now = now or _now()
     photos = list(photos)[:MAX_PHOTOS]
-    keys = {photo.url: key_for(photo.url) for photo in photos}
-    async with fed.pool.acquire() as conn:
-        rows = {key: await q.get(conn, key) for key in keys.values()}
-    missing = [url for url, key in keys.items() if _wanted(rows[key], now)]
-    if missing:
-        await _fetch_missing(fed, missing, listing_uri, now, wait)
-    async with fed.pool.acquire() as conn:
-        found = await q.get_many(conn, list(keys.values()))
-        await q.touch(conn, list(found), now)
+    found = await _ensure(fed, {photo.url: listing_uri for photo in photos}, now or _now(), wait)
     return [
         ShownPhoto(_src(row), photo.alt, row["width"], row["height"])
         for photo in photos
-        if (row := found.get(keys[photo.url])) is not None
+        if (row := found.get(photo.url)) is not None
     ]
 
 
 async def thumbnails(
-    pool: asyncpg.Pool, first_photos: dict[str, RemotePhoto], now: datetime | None = None
+    fed: Federation,
+    first_photos: dict[str, RemotePhoto],
+    *,
+    wait: float = CARDS_WAIT,
+    now: datetime | None = None,
 ) -> dict[str, ShownPhoto]:
-    """For cards: the cached first photo of each listing (uri -> photo), never fetched here
-    (a page of cards would wait on a dozen servers); the listing's own page fetches it."""
-    keys = {uri: key_for(photo.url) for uri, photo in first_photos.items()}
-    if not keys:
-        return {}
-    async with pool.acquire() as conn:
-        found = await q.get_many(conn, list(keys.values()))
-        await q.touch(conn, list(found), now or _now())
-    shown = {}
-    for uri, key in keys.items():
-        if (row := found.get(key)) is not None:
-            photo = first_photos[uri]
-            shown[uri] = ShownPhoto(_src(row), photo.alt, row["width"], row["height"])
-    return shown
+    """For a page of cards: listing URI -> its first photo's cached copy,
+    fetching those not cached yet (all together, waiting at most `wait` seconds)."""
+    wanted = {photo.url: uri for uri, photo in first_photos.items()}
+    found = await _ensure(fed, wanted, now or _now(), wait)
+    return {
+        uri: ShownPhoto(_src(row), photo.alt, row["width"], row["height"])
+        for uri, photo in first_photos.items()
+        if (row := found.get(photo.url)) is not None
+    }
 
 
 # --- pruning ---------------------------------------------------------------------------------

@@ -259,3 +259,56 @@ async def test_prune__expired_go_then_least_recently_shown_beyond_the_cap(node, 
     assert await remote_media.prune(node.pool, node.settings, T0 + timedelta(days=31), cap) == 1
     assert [path.exists() for path in files.values()] == [False, True, False]
     assert [row[0] for row in await rows(node)] == [key_for("http://pics.test/b.jpg")]
+
+
+# --- cards -----------------------------------------------------------------------------------
+
+TITLE = "Swap: tomato seedlings for a jar of jam"
+SEEDLINGS = "http://south.test/media/seedlings.jpg"
+
+
+async def south_listing_named(client, pictures) -> None:
+    """south's listing with a photo south serves, and south's neighbourhood's name."""
+    pictures.files["/media/seedlings.jpg"] = ("image/jpeg", photo_bytes())
+    attachment = [{"type": "Image", "mediaType": "image/jpeg", "url": SEEDLINGS,
+                   "name": "Seedlings in pots"}]  # fmt: skip
+    pool = client.server.app[POOL]
+    await store_remote(pool, remote_listing(attachment=attachment))
+    async with pool.acquire() as conn:
+        await conn.execute("INSERT INTO node_infos (domain, name) VALUES ('south.test', $1)",
+                           "Rue des Lilas Commons")  # fmt: skip
+
+
+async def test_explore_everywhere__remote_card_has_its_neighbourhood_and_our_thumbnail(
+    make_client, pictures
+):
+    # Given a listing of south's with a photo, south's neighbourhood named
+    client = await make_client(resolve=pictures.resolve())
+    await south_listing_named(client, pictures)
+
+    # When someone looks across federated neighbourhoods
+    page = await (await client.get("/explore?where=everywhere")).text()
+
+    # Then its card names the neighbourhood and shows the photo from this node
+    assert TITLE in page
+    assert '<span class="origin">Rue des Lilas Commons</span>' in page
+    src = f"/media/remote/{key_for(SEEDLINGS)}.webp"
+    assert f'<img class="thumb" src="{src}" alt="Seedlings in pots"' in page
+    assert "south.test/media" not in page
+    assert pictures.asked["/media/seedlings.jpg"] == 1
+
+
+async def test_home__here_or_everywhere_by_a_link(make_client, pictures):
+    # Given a listing of south's, and none here
+    client = await make_client(resolve=pictures.resolve())
+    await south_listing_named(client, pictures)
+
+    # When the home page is asked for here, then for everywhere
+    here = await (await client.get("/")).text()
+    everywhere = await (await client.get("/?where=everywhere")).text()
+
+    # Then only "everywhere" lists it, with its neighbourhood; each page links to the other
+    assert TITLE not in here and '<a href="/" aria-current="true">Here</a>' in here
+    assert TITLE in everywhere and 'from <span class="origin">Rue des Lilas Commons' in everywhere
+    assert '<a href="/?where=everywhere" aria-current="true">Everywhere</a>' in everywhere
+    assert 'href="/explore?where=everywhere"' in everywhere
