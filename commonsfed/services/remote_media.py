@@ -24,10 +24,11 @@ import asyncio
 import hashlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -55,6 +56,7 @@ MAX_DOWNLOAD_BYTES = MAX_UPLOAD_BYTES  # as a resident's own upload
 PRUNE_BATCH = 500
 NAME_RE = re.compile(r"^([0-9a-f]{32})\.(webp|jpg)$")
 PATH_PREFIX = "/media/remote/"
+_RUNNING: set[asyncio.Task] = set()
 
 
 @dataclass(frozen=True)
@@ -154,15 +156,34 @@ async def _ensure(
     keys = {url: key_for(url) for url in wanted}
     async with fed.pool.acquire() as conn:
         rows = await q.get_all(conn, list(keys.values()))
-    missing = [url for url, key in keys.items() if _wanted(rows.get(key), now)]
+    folder = remote_dir(fed.settings)
+    missing = [
+        url
+        for url, key in keys.items()
+        if _wanted(rows.get(key), now) or not _has_file(folder, rows[key])
+    ]
     if missing:
-        tasks = [asyncio.ensure_future(cache_photo(fed, url, wanted[url], now)) for url in missing]
-        # the fetches carry on when the page stops waiting: the next view finds them done
+        tasks = [_start(cache_photo(fed, url, wanted[url], now)) for url in missing]
         await asyncio.wait(tasks, timeout=wait)
     async with fed.pool.acquire() as conn:
         found = await q.get_many(conn, list(keys.values()))
+        found = {key: row for key, row in found.items() if _has_file(folder, row)}
         await q.touch(conn, list(found), now)
     return {url: found[key] for url, key in keys.items() if key in found}
+
+
+def _has_file(folder: Path, row: asyncpg.Record) -> bool:
+    """A failure has no file; a photo's may be gone with a backup restored without it."""
+    return row["extension"] is None or (folder / f"{row['key']}.{row['extension']}").is_file()
+
+
+def _start(fetch: Coroutine[Any, Any, bool]) -> asyncio.Task:
+    """A fetch that carries on when the page stops waiting (the next view finds it done),
+    kept referenced until it ends, as asyncio asks of tasks nobody awaits."""
+    task = asyncio.ensure_future(fetch)
+    _RUNNING.add(task)
+    task.add_done_callback(_RUNNING.discard)
+    return task
 
 
 async def photos_for(

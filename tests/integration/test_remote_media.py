@@ -187,6 +187,17 @@ async def test_photos_for__a_failure_is_retried_later_not_at_once(node, pictures
     assert pictures.asked["/late.jpg"] == 2 and shown.width == 800
 
 
+async def test_photos_for__a_kept_photo_whose_file_is_gone_is_fetched_again(node, pictures):
+    # Given a cached photo whose file is gone (a backup restored without the cache)
+    pictures.files["/a.jpg"] = ("image/jpeg", photo_bytes())
+    [shown] = await photos_for(node, LISTING, [photo("/a.jpg")], now=T0)
+    (remote_dir(node.settings) / shown.src.rsplit("/", 1)[1]).unlink()
+
+    # When its page is viewed again / Then it is fetched again, and shown
+    assert await photos_for(node, LISTING, [photo("/a.jpg")], now=T0) == [shown]
+    assert pictures.asked["/a.jpg"] == 2
+
+
 # --- the page --------------------------------------------------------------------------------
 
 
