@@ -241,6 +241,22 @@ async def test_remote_listing_page__names_the_neighbourhood(make_client, picture
     assert "<dd>Rue des Lilas Commons (south.test)" in page
 
 
+async def test_remote_listing_page__a_group_purchase_is_joined_by_an_answer(resident):
+    # Given a remote group purchase (an Intent with a minimum quantity)
+    document = remote_listing(attachment=[])
+    document["publishes"] = {**document["publishes"],
+                             "minimumQuantity": {"hasUnit": "one", "hasNumericalValue": "20"}}  # fmt: skip
+    await store_remote(resident.server.app[POOL], document)
+
+    # When a resident opens it
+    page = await (await resident.get("/network/listing?" + urlencode({"uri": LISTING}))).text()
+
+    # Then its kind shows, and the page says how to join it from here: no pledge is invented
+    assert '<span class="tag">Group purchase</span>' in page
+    assert "To join the purchase from here, say in your answer how many you want" in page
+    assert "Send my answer" in page and "/pledge" not in page
+
+
 # --- expiry and the cap ----------------------------------------------------------------------
 
 
