@@ -96,11 +96,31 @@ def _src(row: asyncpg.Record) -> str:
 async def media_allowed(conn: asyncpg.Connection, settings: Settings, *urls: str) -> bool:
     """Whether this node takes media from the hosts of all `urls` (see the module docstring)."""
     for domain in {policy.domain_of(url) for url in urls}:
-        if not await policy.is_allowed(conn, settings, domain):
-            return False
-        if await policy.rejects_media(conn, domain):
+        if not await _takes_media(conn, settings, domain):
             return False
     return True
+
+
+async def _takes_media(conn: asyncpg.Connection, settings: Settings, domain: str) -> bool:
+    return await policy.is_allowed(conn, settings, domain) and not await policy.rejects_media(
+        conn, domain
+    )
+
+
+async def _still_allowed(
+    conn: asyncpg.Connection, settings: Settings, wanted: dict[str, str]
+) -> dict[str, str]:
+    """`wanted` (photo URL -> listing URI) without what comes from a domain whose media this
+    node refuses now: a photo kept before the admins blocked its domain is not shown again
+    (the scheduled jobs remove it when it expires). Each domain is judged once."""
+    judged: dict[str, bool] = {}
+    for domain in {policy.domain_of(u) for pair in wanted.items() for u in pair}:
+        judged[domain] = await _takes_media(conn, settings, domain)
+    return {
+        url: uri
+        for url, uri in wanted.items()
+        if judged[policy.domain_of(url)] and judged[policy.domain_of(uri)]
+    }
 
 
 # --- fetching --------------------------------------------------------------------------------
@@ -153,8 +173,9 @@ async def _ensure(
 ) -> dict[str, asyncpg.Record]:
     """Fetch what is missing among `wanted` (photo URL -> its listing's URI), waiting at
     most `wait` seconds; the cached rows among them, by URL, marked as used now."""
-    keys = {url: key_for(url) for url in wanted}
     async with fed.pool.acquire() as conn:
+        wanted = await _still_allowed(conn, fed.settings, wanted)
+        keys = {url: key_for(url) for url in wanted}
         rows = await q.get_all(conn, list(keys.values()))
     folder = remote_dir(fed.settings)
     missing = [

@@ -174,6 +174,19 @@ async def test_photos_for__refused_domains_are_never_asked(
     assert pictures.asked == Counter()
 
 
+async def test_photos_for__kept_photo_not_shown_once_its_domain_rejects_media(node, pictures):
+    # Given a photo kept before the admins rejected its domain's media
+    pictures.files["/a.jpg"] = ("image/jpeg", photo_bytes())
+    assert len(await photos_for(node, LISTING, [photo("/a.jpg")], now=T0)) == 1
+    async with node.pool.acquire() as conn:
+        await conn.execute("INSERT INTO domain_policies (domain, policy, severity, reject_media)"
+                           " VALUES ('pics.test', 'block', 'none', true)")  # fmt: skip
+
+    # When its page is viewed again / Then it is not shown, and nothing is asked
+    assert await photos_for(node, LISTING, [photo("/a.jpg")], now=T0) == []
+    assert pictures.asked["/a.jpg"] == 1
+
+
 async def test_photos_for__a_failure_is_retried_later_not_at_once(node, pictures):
     # Given a photo the other server does not have yet
     wanted = [photo("/late.jpg")]
