@@ -158,9 +158,9 @@ async def _run(options: DemoOptions, server_url: str, sockets: list, seeded: boo
 
 async def _start(options: DemoOptions, server_url: str, sockets: list, nodes: list) -> None:
     """Each node's database (made and migrated), app and listening sites."""
-    for plan, port, group in zip(NEIGHBOURHOODS, options.ports, sockets, strict=True):
-        url = await ensure_database(server_url, "demo_" + plan.slug.replace("-", "_"))
-        await apply_migrations(url)
+    # the three databases at once: migrating one keeps about one core busy
+    urls = await asyncio.gather(*(_database(server_url, plan) for plan in NEIGHBOURHOODS))
+    for plan, port, group, url in zip(NEIGHBOURHOODS, options.ports, sockets, urls, strict=True):
         settings = node_settings(options, plan, port, url)
         runner = web.AppRunner(create_app(settings), shutdown_timeout=serving.REQUEST_GRACE,
                                access_log=None)  # fmt: skip
@@ -168,6 +168,12 @@ async def _start(options: DemoOptions, server_url: str, sockets: list, nodes: li
         nodes.append(DemoNode(plan, settings, runner))
         for sock in group:
             await web.SockSite(runner, sock).start()
+
+
+async def _database(server_url: str, plan: Neighbourhood) -> str:
+    url = await ensure_database(server_url, "demo_" + plan.slug.replace("-", "_"))
+    await apply_migrations(url)
+    return url
 
 
 async def _fill(options: DemoOptions, nodes: list[DemoNode], seeded: bool) -> None:

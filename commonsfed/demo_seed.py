@@ -10,6 +10,7 @@ that need the other nodes to have heard of the last one).
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from collections.abc import Awaitable, Callable
@@ -62,6 +63,7 @@ def _listing(key: str, author: str, colour: str, purpose: str, kind: str, title:
     return Planned(key, author, form, colour)
 
 
+# fmt: off
 NEIGHBOURHOODS = (
     Neighbourhood(
         "elm-street", "Elm Street", "Neighbours on Elm Street sharing tools, food and time.",
@@ -79,7 +81,7 @@ NEIGHBOURHOODS = (
             _listing("seeds", "ada", "#4a8a5a", "offer", "shared", "Seed library shelf",
                      "garden", "The library corner", "Take seeds, leave seeds.",
                      no_expiry="on"),
-        ),  # fmt: skip
+        ),
     ),
     Neighbourhood(
         "riverside", "Riverside", "Riverside's houseboats and flats, sharing along the quay.",
@@ -98,7 +100,7 @@ NEIGHBOURHOODS = (
             _listing("oats", "eli", "#b0904a", "offer", "group_purchase", "Oats by the sack",
                      "food", "Quay 5", "Organic oats from the mill, at the wholesale price.",
                      target_quantity="25", unit="kg", deadline="+10"),
-        ),  # fmt: skip
+        ),
     ),
     Neighbourhood(
         "old-town", "Old Town", "The lanes around the market square.",
@@ -115,9 +117,10 @@ NEIGHBOURHOODS = (
             _listing("repair", "hana", "#aa4a3a", "offer", "service", "Bike repair, an hour",
                      "skills", "The corner café", "Brakes, chains, punctures.",
                      hours="1"),
-        ),  # fmt: skip
+        ),
     ),
 )
+# fmt: on
 
 
 # --- photos --------------------------------------------------------------------------------
@@ -172,8 +175,8 @@ Settle = Callable[[], Awaitable[None]]
 async def seed(nodes: list[SeedNode], settle: Settle, today: date | None = None) -> None:
     """Fill the three nodes: residents, federation both ways, listings, conversations."""
     today = today or date.today()
-    for node in nodes:
-        await _residents(node)
+    # the nodes at once: hashing passwords and making keys keep a core busy each
+    await asyncio.gather(*(_residents(node) for node in nodes))
     for node in nodes:
         for other in nodes:
             if other is not node:
@@ -202,8 +205,9 @@ async def _residents(node: SeedNode) -> None:
         )  # fmt: skip
 
 
-def _dated(value: str, today: date) -> str:
-    """"+N" -> the ISO day N days from today; "+N HH:MM" -> that day at that time."""
+def dated(value: str, today: date) -> str:
+    """A form value with its day made: "+N" is the ISO day N days from today, "+N HH:MM"
+    that day at that time; any other value is kept."""
     if not value.startswith("+"):
         return value
     days, _, clock = value[1:].partition(" ")
@@ -212,7 +216,7 @@ def _dated(value: str, today: date) -> str:
 
 
 async def _post(node: SeedNode, planned: Planned, today: date) -> None:
-    form = {name: _dated(value, today) for name, value in planned.form.items()}
+    form = {name: dated(value, today) for name, value in planned.form.items()}
     form["alt_1"] = f"A drawing in the listing's colours, titled “{form['title']}”."
     photo = Upload("photo_1", f"{planned.key}.jpg", demo_photo(form["title"], planned.colour))
     node.posted[planned.key] = await listings.create_listing(
