@@ -65,16 +65,14 @@ class DemoOptions:
 def run_demo(options: DemoOptions) -> int:
     """Start, seed (once), print, serve until SIGINT or SIGTERM; everything stopped after."""
     sockets = _listen_all(options)  # first: a port in use is one line, and nothing to undo
+    server = EmbeddedPostgres(options.folder)
     try:
         with _terminate_as_interrupt():
             seeded = prepare_folder(options.folder, options.first_port, fresh=options.fresh)
-            server = EmbeddedPostgres(options.folder)
             server_url = server.start()
-        try:
-            asyncio.run(_run(options, server_url, sockets, seeded))
-        finally:
-            server.stop()
+        asyncio.run(_run(options, server_url, sockets, seeded))
     finally:
+        server.stop()
         for sock in (sock for group in sockets for sock in group):
             sock.close()
     return 0

@@ -1,7 +1,8 @@
 """`commonsfed demo` as a real process: three nodes start on ports the test chooses, federate,
 and each shows the other two's listings, of every kind and with their photos, on its public
-timeline; SIGINT stops everything, the embedded PostgreSQL included; a second run starts
-the same network again without seeding it twice. And one line when a port is taken."""
+timeline and on /explore; SIGINT stops everything, the embedded PostgreSQL included; a second
+run starts the same network again without seeding it twice, and SIGTERM stops it. And one
+line when a port is taken, or when the folder holds something else."""
 
 from __future__ import annotations
 
@@ -103,8 +104,8 @@ def postgres_of(folder: Path) -> list[str]:
     return found
 
 
-async def stop(demo: asyncio.subprocess.Process, within: float = 30) -> int:
-    demo.send_signal(signal.SIGINT)
+async def stop(demo: asyncio.subprocess.Process, signum: int, within: float = 30) -> int:
+    demo.send_signal(signum)
     async with asyncio.timeout(within):
         return await demo.wait()
 
@@ -131,17 +132,22 @@ async def test_demo__three_nodes_federate_and_each_shows_the_others_listings(tmp
                 assert {kind for kind, _ in found} == set(KINDS), address
                 assert {purpose for _, purpose in found} == set(PURPOSES)
             timeline_size = len(statuses)
+            # and /explore, everywhere, shows listings of the other two neighbourhoods
+            async with session.get(f"{addresses[0]}/explore?where=everywhere") as response:
+                page = await response.text()
+            assert "Oats by the sack" in page and "Spare room for a visitor" in page
 
         # And SIGINT stops the three nodes and the embedded PostgreSQL, with exit 0
-        assert await stop(demo) == 0, log.read_text()[-3000:]
+        assert await stop(demo, signal.SIGINT) == 0, log.read_text()[-3000:]
         assert postgres_of(folder) == []
 
-        # When it runs again in the same folder, it starts the same network, seeded once
+        # When it runs again in the same folder, it starts the same network, seeded once;
+        # and SIGTERM stops it as SIGINT does
         demo = await start_demo(first, folder, log)
         assert await printed_addresses(demo) == addresses
         async with aiohttp.ClientSession() as session:
             assert len(await public_timeline(session, addresses[0])) == timeline_size
-        assert await stop(demo) == 0, log.read_text()[-3000:]
+        assert await stop(demo, signal.SIGTERM) == 0, log.read_text()[-3000:]
     finally:
         if demo.returncode is None:
             demo.kill()
