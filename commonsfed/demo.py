@@ -25,6 +25,7 @@ import sys
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from aiohttp import web
 
@@ -55,7 +56,7 @@ class DemoOptions:
     first_port: int = FIRST_PORT
     host: str = "127.0.0.1"
     fresh: bool = False
-    out: object = field(default=sys.stdout, repr=False)  # where the addresses are printed
+    out: TextIO | None = field(default=None, repr=False)  # the addresses' stream; stdout
 
     @property
     def ports(self) -> list[int]:
@@ -146,10 +147,9 @@ async def _run(options: DemoOptions, server_url: str, sockets: list, seeded: boo
         print_addresses(options, nodes, reused=seeded)
         await stopping.wait()
     finally:
-        for task, stop in background:
-            await stop_background(task, stop)
-        for node in reversed(nodes):
-            await _clean_up(node.runner)
+        # the three at once: each takes a few seconds of grace at most (see serving)
+        await asyncio.gather(*(stop_background(task, stop) for task, stop in background))
+        await asyncio.gather(*(_clean_up(node.runner) for node in nodes))
         for signum in _SIGNALS:
             asyncio.get_running_loop().remove_signal_handler(signum)
 
@@ -207,7 +207,7 @@ def print_addresses(options: DemoOptions, nodes: list[DemoNode], *, reused: bool
             f"residents: {', '.join(plan.residents[1:])}"
         )
     lines += ["", f"Every account's password is {DEMO_PASSWORD}. Press Ctrl-C to stop."]
-    print("\n".join(lines), file=options.out, flush=True)
+    print("\n".join(lines), file=options.out or sys.stdout, flush=True)
 
 
 # --- stopping ------------------------------------------------------------------------------
