@@ -1,6 +1,7 @@
 """What `commonsfed demo` puts in its three neighbourhoods, and how: residents, listings of
 every kind (offers and requests, each with a photo drawn here with Pillow), answers, a
-reservation, a completed exchange, pledges, a claimed portion, and answers across nodes.
+reservation, completed exchanges (one across two nodes), pledges, a claimed portion, and
+answers across nodes.
 
 Everything goes through the services, as a resident's clicks would: `accounts.register`,
 `follows.federate`, `listings.create_listing`, `answers.answer` ... so what the demo shows
@@ -100,6 +101,8 @@ NEIGHBOURHOODS = (
             _listing("oats", "eli", "#b0904a", "offer", "group_purchase", "Oats by the sack",
                      "food", "Quay 5", "Organic oats from the mill, at the wholesale price.",
                      target_quantity="25", unit="kg", deadline="+10"),
+            _listing("jars", "fern", "#c05a6a", "offer", "give", "Empty jam jars", "household",
+                     "Quay 18", "Two dozen, lids included, for this summer's jam."),
         ),
     ),
     Neighbourhood(
@@ -164,6 +167,8 @@ class SeedNode:
     fed: Federation
     people: dict[str, Account] = field(default_factory=dict)
     posted: dict[str, Listing] = field(default_factory=dict)
+    # listing key -> the conversation of its completed exchange, on the author's side
+    exchanges: dict[str, int] = field(default_factory=dict)
 
     def listing_uri(self, key: str) -> str:
         return self.fed.uris.listing(self.posted[key].uid)
@@ -191,6 +196,7 @@ async def seed(nodes: list[SeedNode], settle: Settle, today: date | None = None)
     await _answers_across(by_slug)
     await settle()  # the answers across nodes arrive
     await _replies_across(by_slug)
+    await _exchange_across(by_slug)
     await _thanks(by_slug)
     await settle()
 
@@ -247,6 +253,7 @@ async def _conversations_here(nodes: dict[str, SeedNode]) -> None:
     drill = await _answer(elm, "cleo", "drill", "Could I borrow it on Saturday for shelves?")
     await _reply(elm, "ben", drill, "Sure, pick it up in the morning.")
     await answers.complete(elm.fed.pool, elm.fed.settings, elm.people["ben"], drill)
+    elm.exchanges["drill"] = drill
 
     tent = await _answer(river, "eli", "tent", "I have a two-person tent you can borrow.")
     await _reply(river, "fern", tent, "Wonderful, thank you! Friday evening?")
@@ -263,10 +270,12 @@ async def _conversations_here(nodes: dict[str, SeedNode]) -> None:
 _ACROSS = (
     ("old-town", "hana", "riverside", "ride", "Is there a seat left for me and a crate?"),
     ("elm-street", "ben", "old-town", "room", "My sister visits in a few days: is it free?"),
+    ("old-town", "hana", "riverside", "jars", "I make quince jelly: may I have a dozen?"),
 )
 _ACROSS_REPLIES = {
     ("riverside", "ride"): "Yes: meet me by the bridge at quarter past eight.",
     ("old-town", "room"): "It is free; she is welcome.",
+    ("riverside", "jars"): "Take them all; they are by my door.",
 }
 
 
@@ -289,15 +298,31 @@ async def _replies_across(nodes: dict[str, SeedNode]) -> None:
             await _reply(node, author.username, conv.id, message)
 
 
-# the completed exchange (ben lent cleo his drill): what each side would say
+async def _exchange_across(nodes: dict[str, SeedNode]) -> None:
+    """An exchange across nodes: fern reserves her jars for hana (an Accept of hana's
+    Offer goes to Old Town), then marks it completed (a direct message tells her)."""
+    river = nodes["riverside"]
+    fern, uid = river.people["fern"], river.posted["jars"].uid
+    (jars,) = await answers.conversations_for_listing(river.fed.pool, fern, uid)
+    await answers.reserve(river.fed.pool, river.fed.settings, fern, jars.id)
+    await answers.complete(river.fed.pool, river.fed.settings, fern, jars.id)
+    river.exchanges["jars"] = jars.id
+
+
+# what each side of the completed exchanges would say: (the author's node, the listing, who
+# thanks, their node, the words); ben lent cleo his drill on Elm Street, and fern of
+# Riverside gave hana of Old Town her jars (a thanks that travels to the other node)
 THANKS = (
-    ("elm-street", "cleo", "drill", "Thank you Ben, the shelves are up and the drill is back!"),
-    ("elm-street", "ben", "drill", "Cleo brought it back charged. A pleasure to lend to."),
+    ("elm-street", "drill", "cleo", "elm-street", "Thank you Ben, the shelves are up!"),
+    ("elm-street", "drill", "ben", "elm-street", "Cleo brought it back charged. A pleasure."),
+    ("riverside", "jars", "hana", "old-town", "Thank you Fern: twelve jars of quince jelly!"),
+    ("riverside", "jars", "fern", "riverside", "Hana left a jar of jelly on my step."),
 )
 
 
 async def _thanks(nodes: dict[str, SeedNode]) -> None:
     """The place for THANKS. Thanks do not exist on this node yet; when they do (a thanks
-    service beside services.answers), each line of THANKS becomes one call here, so the
-    profiles of ben and cleo show them. Until then nothing is made up."""
+    service beside services.answers), each line of THANKS becomes one call here, with the
+    conversation in `exchanges` of the author's node (or the respondent's conversation of
+    that remote listing), so the profiles show them. Until then nothing is made up."""
     log.debug("thanks are not part of this node yet; %d left unsaid", len(THANKS))
