@@ -167,7 +167,8 @@ class SeedNode:
     fed: Federation
     people: dict[str, Account] = field(default_factory=dict)
     posted: dict[str, Listing] = field(default_factory=dict)
-    # listing key -> the conversation of its completed exchange, on the author's side
+    # listing key -> the conversation of its completed exchange on this node (the author's,
+    # or the respondent's for a listing of another node): what a thanks is left in
     exchanges: dict[str, int] = field(default_factory=dict)
 
     def listing_uri(self, key: str) -> str:
@@ -197,6 +198,7 @@ async def seed(nodes: list[SeedNode], settle: Settle, today: date | None = None)
     await settle()  # the answers across nodes arrive
     await _replies_across(by_slug)
     await _exchange_across(by_slug)
+    await settle()  # the replies and the completion reach the respondents' nodes
     await _thanks(by_slug)
     await settle()
 
@@ -283,8 +285,10 @@ async def _answers_across(nodes: dict[str, SeedNode]) -> None:
     """Residents answer listings of the other neighbourhoods (an FEP-0837 Offer each)."""
     for here, who, there, key, message in _ACROSS:
         node = nodes[here]
-        await answers.answer_remote(node.fed, node.people[who], nodes[there].listing_uri(key),
-                                    message)  # fmt: skip
+        conv = await answers.answer_remote(node.fed, node.people[who],
+                                           nodes[there].listing_uri(key), message)  # fmt: skip
+        if key == "jars":  # completed by its author in _exchange_across
+            node.exchanges[key] = conv.id
 
 
 async def _replies_across(nodes: dict[str, SeedNode]) -> None:
@@ -309,20 +313,24 @@ async def _exchange_across(nodes: dict[str, SeedNode]) -> None:
     river.exchanges["jars"] = jars.id
 
 
-# what each side of the completed exchanges would say: (the author's node, the listing, who
-# thanks, their node, the words); ben lent cleo his drill on Elm Street, and fern of
-# Riverside gave hana of Old Town her jars (a thanks that travels to the other node)
+# what each side of the completed exchanges says: (the writer's node, the listing, the
+# writer, the words). Ben lent Cleo his drill on Elm Street; Fern of Riverside gave Hana of
+# Old Town her jars, so their thanks travel to the other node.
 THANKS = (
-    ("elm-street", "drill", "cleo", "elm-street", "Thank you Ben, the shelves are up!"),
-    ("elm-street", "drill", "ben", "elm-street", "Cleo brought it back charged. A pleasure."),
-    ("riverside", "jars", "hana", "old-town", "Thank you Fern: twelve jars of quince jelly!"),
-    ("riverside", "jars", "fern", "riverside", "Hana left a jar of jelly on my step."),
+    ("elm-street", "drill", "cleo", "Thank you Ben, the shelves are up!"),
+    ("elm-street", "drill", "ben", "Cleo brought it back charged. A pleasure."),
+    ("old-town", "jars", "hana", "Thank you Fern: twelve jars of quince jelly!"),
+    ("riverside", "jars", "fern", "Hana left a jar of jelly on my step."),
 )
 
 
 async def _thanks(nodes: dict[str, SeedNode]) -> None:
-    """The place for THANKS. Thanks do not exist on this node yet; when they do (a thanks
-    service beside services.answers), each line of THANKS becomes one call here, with the
-    conversation in `exchanges` of the author's node (or the respondent's conversation of
-    that remote listing), so the profiles show them. Until then nothing is made up."""
+    """The place for THANKS, which this node cannot say yet. Once thanks exist (a service
+    that leaves one in a completed conversation, for its writer), each line becomes
+
+        node = nodes[slug]
+        await thanks.leave(node.fed.pool, node.fed.settings, node.people[writer],
+                           node.exchanges[key], words)
+
+    and the profiles show them. Until then nothing is made up."""
     log.debug("thanks are not part of this node yet; %d left unsaid", len(THANKS))
