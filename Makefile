@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test install lint bench clean
+.PHONY: run test install lint bench clean vendor-leaflet
 
 # pip shows the build's warnings even when quiet; setuptools adds a notice to every editable
 # install ("Editable installation ... be careful with folders"), which asks nothing of us
@@ -42,6 +42,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/inbox.py
 	$(BIN)/python bench/delivery.py
+
+# Leaflet from npm at its pinned version, into commonsfed/web/static/vendor/leaflet/ (committed)
+vendor-leaflet:
+	./scripts/vendor-leaflet
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
