@@ -17,10 +17,13 @@ import asyncpg
 from commonsfed.config import (
     FEDERATION_MODES,
     GROUP_FOLLOW_MODES,
+    OSM_ATTRIBUTION,
+    OSM_TILES,
     REGISTRATION_MODES,
     Settings,
     email_problem,
     rules_problem,
+    tile_url_problem,
 )
 from commonsfed.db import node_settings as q
 from commonsfed.live_settings import RUNTIME_SETTINGS, LiveSettings
@@ -30,6 +33,7 @@ from commonsfed.services.errors import NotAllowed, ValidationError
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 2000
+MAX_ATTRIBUTION = 300
 _CHOICES = {
     "registration": REGISTRATION_MODES,
     "federation": FEDERATION_MODES,
@@ -76,6 +80,7 @@ def parse_form(form: SettingsForm) -> dict[str, Any]:
         errors["contact_email"] = (
             "This is not an e-mail address such as admin@example.org (or leave it empty)."
         )
+    _check_map(text, errors)
     for name in _SWITCHES:  # a form without the field (an older page) leaves it off
         text[name] = text[name] or "false"
     for name, choices in _CHOICES.items():
@@ -113,6 +118,17 @@ async def save(
             )
     settings.apply(version, {**stored, **changes})
     return list(changes)
+
+
+def _check_map(text: dict[str, str], errors: dict[str, str]) -> None:
+    """The map's tiles and attribution; left empty, OpenStreetMap's."""
+    text["map_tiles"] = text["map_tiles"] or OSM_TILES
+    text["map_attribution"] = text["map_attribution"] or OSM_ATTRIBUTION
+    problem = tile_url_problem(text["map_tiles"])
+    if problem:
+        errors["map_tiles"] = f"The tile address {problem}."
+    if len(text["map_attribution"]) > MAX_ATTRIBUTION:
+        errors["map_attribution"] = f"Use at most {MAX_ATTRIBUTION} characters."
 
 
 def _comparable(value: Any) -> Any:
