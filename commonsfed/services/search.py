@@ -136,16 +136,16 @@ def _area(
 ) -> tuple[tuple[float, float] | None, q.Circle | None]:
     """(the reader's point, the circle to search in), each None when not asked for."""
     origin = _origin(values, errors, places)
-    if origin is None:
-        if values.get("km") and not ({"place", "lat", "lon"} & set(errors)):
-            errors["km"] = "Choose a place, or give a latitude and a longitude, to search around."
-        return None, None
     km = DEFAULT_RADIUS_KM
     if values.get("km"):
         km = _number(
             values, errors, "km", 0.1, MAX_RADIUS_KM,
             f"Enter a distance from 0.1 to {MAX_RADIUS_KM} km.",
         )  # fmt: skip
+    if origin is None:
+        if values.get("km") and not ({"place", "lat", "lon", "km"} & set(errors)):
+            errors["km"] = "Choose a place, or give a latitude and a longitude, to search around."
+        return None, None
     if km is None:
         return origin, None
     return origin, q.Circle(origin[0], origin[1], km)
