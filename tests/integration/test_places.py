@@ -104,7 +104,8 @@ async def test_places_page__refuses_a_second_place_of_the_same_name(ada, pool):
         "A place called “THE LIBRARY” is on the list already."
     )
     assert await stored(pool) == {
-        "places": [("The library", 52.37, 4.89)], "log": [("add_place", "The library")]
+        "places": [("The library", 52.37, 4.89)],
+        "log": [("add_place", "The library")],
     }
 
 
@@ -156,7 +157,9 @@ async def test_listing_form__a_chosen_place_gives_the_listing_its_name_and_coord
 
     # And editing shows the same place chosen, and keeps it
     edit = await (await ada.get(f"/listings/{listing.uid}/edit")).text()
-    assert f'<option value="{library}" data-latitude="52.37" data-longitude="4.89" selected>' in edit
+    assert (
+        f'<option value="{library}" data-latitude="52.37" data-longitude="4.89" selected>' in edit
+    )
 
 
 async def test_listing_form__a_place_no_longer_listed_is_refused(ada, pool):
@@ -227,7 +230,10 @@ async def test_explore__within_km_of_a_place_finds_what_is_in_range(ada, around_
     assert found == [("In Amstelveen", "4.7 km"), ("At the library", "0.0 km")]
     wide = await titles_and_distances(ada, f"?place={library}&km=50")
     assert [title for title, _ in wide] == [
-        "In Utrecht", "Box corner", "In Amstelveen", "At the library"
+        "In Utrecht",
+        "Box corner",
+        "In Amstelveen",
+        "At the library",
     ]
     assert dict(wide)["In Utrecht"] == "35 km"
 
