@@ -26,7 +26,7 @@ from commonsfed.db.embedded import EmbeddedPostgres
 from commonsfed.db.lifecycle import apply_migrations
 from commonsfed.db.pool import with_database
 from commonsfed.services import accounts
-from tests.builders import TEST_SECRET, register_and_login, run_sync, server_execute
+from tests.builders import LOOPBACK_TILES, TEST_SECRET, register_and_login, run_sync, server_execute
 from tests.nodes import start_nodes  # noqa: F401  (a fixture for every test: real nodes)
 
 # argon2id at its cheapest: the suite makes thousands of residents (the nodes that tests
@@ -116,6 +116,7 @@ def settings(database_url, tmp_path: Path) -> Settings:
         run_worker=False,  # tests step the workers themselves
         instance_name="Elm Street Commons",
         instance_description="Neighbours on Elm Street sharing tools, food and time.",
+        map_tiles=LOOPBACK_TILES,  # no test asks the Internet for map tiles
     )
 
 
