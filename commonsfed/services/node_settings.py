@@ -41,6 +41,7 @@ _CHOICES = {
     "oauth_password_grant": ("false", "true"),
 }
 _SWITCHES = ("oauth_password_grant",)  # on or off: shown as a choice, stored as a boolean
+_MAP_SETTINGS = {"map_tiles": OSM_TILES, "map_attribution": OSM_ATTRIBUTION}  # and defaults
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,11 @@ class SettingsForm:
 
     @classmethod
     def posted(cls, form: Mapping[str, Any]) -> SettingsForm:
-        return cls({name: str(form.get(name, "")) for name in RUNTIME_SETTINGS})
+        # a form without the map's fields (an older page, a script) leaves them as they are
+        return cls({
+            name: str(form.get(name, "")) for name in RUNTIME_SETTINGS
+            if name in form or name not in _MAP_SETTINGS
+        })  # fmt: skip
 
 
 def parse_form(form: SettingsForm) -> dict[str, Any]:
@@ -121,13 +126,14 @@ async def save(
 
 
 def _check_map(text: dict[str, str], errors: dict[str, str]) -> None:
-    """The map's tiles and attribution; left empty, OpenStreetMap's."""
-    text["map_tiles"] = text["map_tiles"] or OSM_TILES
-    text["map_attribution"] = text["map_attribution"] or OSM_ATTRIBUTION
-    problem = tile_url_problem(text["map_tiles"])
+    """The map's tiles and attribution, where the form has them; left empty, OpenStreetMap's."""
+    for name, default in _MAP_SETTINGS.items():
+        if name in text:
+            text[name] = text[name] or default
+    problem = tile_url_problem(text["map_tiles"]) if "map_tiles" in text else None
     if problem:
         errors["map_tiles"] = f"The tile address {problem}."
-    if len(text["map_attribution"]) > MAX_ATTRIBUTION:
+    if len(text.get("map_attribution", "")) > MAX_ATTRIBUTION:
         errors["map_attribution"] = f"Use at most {MAX_ATTRIBUTION} characters."
 
 
