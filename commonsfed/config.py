@@ -105,7 +105,7 @@ class Settings:
     auth_rate_limit: int = 30
     # the map's tiles: a URL template with {z}, {x} and {y} (and optionally {s}), and the
     # attribution its terms ask for; OpenStreetMap's by default. The CSP's img-src allows
-    # any https: origin, and a dev node's own http: one.
+    # any https: origin (tests point it at loopback, which only Settings itself accepts).
     map_tiles: str = OSM_TILES
     map_attribution: str = OSM_ATTRIBUTION
 
@@ -463,7 +463,8 @@ def parse_setting(name: str, value: Any, label: str) -> Any:
 
 def tile_url_problem(url: str) -> str | None:
     """What is wrong with a map tile URL template, or None."""
-    if not url.startswith(("https://", "http://")) or len(url) > 500:
+    # https only: the CSP's img-src allows https: origins (and the node's own)
+    if not url.startswith("https://") or len(url) > 500:
         return "must be an https:// address of at most 500 characters"
     if any(part not in url for part in ("{z}", "{x}", "{y}")):
         return "must hold {z}, {x} and {y}, like https://tile.openstreetmap.org/{z}/{x}/{y}.png"

@@ -12,6 +12,7 @@ import pytest
 from commonsfed.config import Settings
 from commonsfed.db import places as places_q
 from commonsfed.services import accounts, listings
+from commonsfed.web.keys import POOL
 from tests.builders import LOOPBACK_TILES, post_form, post_listing
 
 TITLE_RE = re.compile(r'<h2><a href="([^"]+)"[^>]*>([^<]*)</a></h2>')
@@ -274,10 +275,16 @@ async def test_map_setting__openstreetmap_by_default_and_an_admin_may_change_it(
         "rules": "", "contact_email": "", "registration": "open", "federation": "open",
         "group_follows": "auto",
     }  # fmt: skip
-    bad = {**fields, "map_tiles": "ftp://tiles.example/{z}/{x}/{y}.png"}
-    response = await post_form(ada, "/admin/settings", bad)
-    assert response.status == 422
-    assert "must be an https:// address" in await response.text()
+    for tiles, message in (
+        ("http://tiles.example/{z}/{x}/{y}.png", "must be an https:// address"),
+        ("https://tiles.example/{z}/{y}.png", "must hold {z}, {x} and {y}"),
+        ('https://tiles.example/{z}/{x}/{y}.png" onerror="x', "must not hold spaces, quotes"),
+    ):
+        response = await post_form(ada, "/admin/settings", {**fields, "map_tiles": tiles})
+        assert response.status == 422
+        assert message in html.unescape(await response.text())
+    async with ada.server.app[POOL].acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM node_settings") == 0
 
     good = {**fields, "map_tiles": "https://tiles.example/{z}/{x}/{y}.png",
             "map_attribution": "Tiles: example"}  # fmt: skip
