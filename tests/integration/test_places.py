@@ -14,6 +14,7 @@ from commonsfed.db import places as places_q
 from commonsfed.services import accounts, listings
 from commonsfed.web.keys import POOL
 from tests.builders import LOOPBACK_TILES, post_form, post_listing
+from tests.integration.test_explore import remote_listing, store_remote
 
 TITLE_RE = re.compile(r'<h2><a href="([^"]+)"[^>]*>([^<]*)</a></h2>')
 LIBRARY = {"name": "The library", "latitude": "52.3731", "longitude": "4.8922"}
@@ -304,3 +305,19 @@ async def test_map_assets__leaflet_and_our_script_are_served_by_the_node(client)
     ):
         response = await client.get(path)
         assert response.status == 200 and kind in response.headers["Content-Type"], path
+
+
+async def test_explore__within_km_measures_remote_listings_too(ada, pool):
+    # Given two listings from south.test: one in Paris, one in the corner of a 5 km box
+    paris = remote_listing()
+    corner = remote_listing(id="https://south.test/listings/corner", name="In the corner",
+                            location={"type": "Place", "name": "Corner", "latitude": 48.90,
+                                      "longitude": 2.41})  # fmt: skip
+    for document in (paris, corner):
+        await store_remote(pool, document)
+
+    # When a resident looks everywhere within 5 km of a point in Paris
+    found = await titles_and_distances(ada, "?where=everywhere&lat=48.86&lon=2.35&km=5")
+
+    # Then the listing 0.4 km away is found with its distance; the one 6.3 km away is not
+    assert found == [("Swap: tomato seedlings for a jar of jam", "0.4 km")]

@@ -7,7 +7,8 @@ from commonsfed.services.places import distance_km, distance_text, read_place
 
 
 def test_distance_km__amsterdam_to_utrecht_is_about_35_km():
-    assert distance_km(52.37, 4.89, 52.09, 5.12) == pytest.approx(34.85, abs=0.05)  # 31.1 km north, 15.7 km east
+    # 31.1 km south and 15.7 km east
+    assert distance_km(52.37, 4.89, 52.09, 5.12) == pytest.approx(34.85, abs=0.05)
 
 
 def test_distance_km__one_degree_of_latitude_is_about_111_km():
@@ -17,8 +18,8 @@ def test_distance_km__one_degree_of_latitude_is_about_111_km():
 
 
 @pytest.mark.parametrize(
-    ("km", "text"), [(0.04, "0.0 km"), (1.24, "1.2 km"), (9.94, "9.9 km"), (12.4, "12 km"),
-                     (1234.5, "1,234 km")],  # fmt: skip
+    ("km", "text"),
+    [(0.04, "0.0 km"), (1.24, "1.2 km"), (9.94, "9.9 km"), (12.4, "12 km"), (1234.5, "1,234 km")],
 )
 def test_distance_text__one_decimal_below_ten_km(km, text):
     assert distance_text(km) == text
