@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run demo test install lint bench clean
+.PHONY: run demo test install lint bench clean vendor-leaflet
 
 # pip shows the build's warnings even when quiet; setuptools adds a notice to every editable
 # install ("Editable installation ... be careful with folders"), which asks nothing of us
@@ -47,6 +47,20 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/inbox.py
 	$(BIN)/python bench/delivery.py
+
+# Leaflet from npm at its pinned version, into commonsfed/web/static/vendor/leaflet/ (committed)
+# Leaflet from npm at a pinned version, its dist files and licence copied where the node
+# serves them (a visitor's browser never asks a CDN for the map's code); commit what it writes
+LEAFLET := 1.9.4
+LEAFLET_DIR := commonsfed/web/static/vendor/leaflet
+vendor-leaflet:
+	rm -rf $(LEAFLET_DIR) .leaflet-pack && mkdir -p $(LEAFLET_DIR)/images .leaflet-pack
+	cd .leaflet-pack && npm pack --silent leaflet@$(LEAFLET) >/dev/null && tar -xzf leaflet-$(LEAFLET).tgz
+	cp .leaflet-pack/package/dist/leaflet.js .leaflet-pack/package/dist/leaflet.css $(LEAFLET_DIR)/
+	cp .leaflet-pack/package/dist/images/*.png $(LEAFLET_DIR)/images/
+	cp .leaflet-pack/package/LICENSE $(LEAFLET_DIR)/LICENSE
+	echo $(LEAFLET) > $(LEAFLET_DIR)/VERSION
+	rm -rf .leaflet-pack
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -43,6 +43,10 @@ class ConfigError(Exception):
         self.message = message
 
 
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = "© OpenStreetMap contributors"
+
+
 @dataclass(frozen=True)
 class Settings:
     domain: str = "localhost:8080"
@@ -99,6 +103,11 @@ class Settings:
     api_rate_limit: int = 300
     api_rate_window: float = 300.0
     auth_rate_limit: int = 30
+    # the map's tiles: a URL template with {z}, {x} and {y} (and optionally {s}), and the
+    # attribution its terms ask for; OpenStreetMap's by default. The CSP's img-src allows
+    # any https: origin (tests point it at loopback, which only Settings itself accepts).
+    map_tiles: str = OSM_TILES
+    map_attribution: str = OSM_ATTRIBUTION
 
     @property
     def scheme(self) -> str:
@@ -231,6 +240,9 @@ _NAMES = {
     "api_rate_limit": ("COMMONSFED_API_RATE_LIMIT", "COMMONSFED_API_RATE_LIMIT"),
     "api_rate_window": ("COMMONSFED_API_RATE_WINDOW", "COMMONSFED_API_RATE_WINDOW"),
     "auth_rate_limit": ("COMMONSFED_AUTH_RATE_LIMIT", "COMMONSFED_AUTH_RATE_LIMIT"),
+    # no flags for the map: the environment or the admin's settings page sets it
+    "map_tiles": ("COMMONSFED_MAP_TILES", "COMMONSFED_MAP_TILES"),
+    "map_attribution": ("COMMONSFED_MAP_ATTRIBUTION", "COMMONSFED_MAP_ATTRIBUTION"),
 }
 
 
@@ -449,6 +461,26 @@ def parse_setting(name: str, value: Any, label: str) -> Any:
     return _PARSERS[name](value, label)
 
 
+def tile_url_problem(url: str) -> str | None:
+    """What is wrong with a map tile URL template, or None."""
+    # https only: the CSP's img-src allows https: origins (and the node's own)
+    if not url.startswith("https://") or len(url) > 500:
+        return "must be an https:// address of at most 500 characters"
+    if any(part not in url for part in ("{z}", "{x}", "{y}")):
+        return "must hold {z}, {x} and {y}, like https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    if any(c.isspace() or c in "\"'<>\\" for c in url):
+        return "must not hold spaces, quotes or angle brackets"
+    return None
+
+
+def parse_tile_url(value: Any, label: str) -> str:
+    url = str(value).strip()
+    problem = tile_url_problem(url)
+    if problem:
+        raise ConfigError(label, f"{problem} (got {value!r})")
+    return url
+
+
 def _parse_choice(choices: tuple[str, ...]):
     def parse(value: str, label: str) -> str:
         choice = str(value).strip().lower()
@@ -603,5 +635,7 @@ _PARSERS = {
     "api_rate_limit": _parse_count(1, 1_000_000),
     "api_rate_window": _parse_seconds(1, 86400),
     "auth_rate_limit": _parse_count(1, 1_000_000),
+    "map_tiles": parse_tile_url,
+    "map_attribution": _parse_text(300),
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings)}

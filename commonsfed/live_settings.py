@@ -48,6 +48,8 @@ RUNTIME_SETTINGS = (
     "federation",
     "group_follows",
     "oauth_password_grant",
+    "map_tiles",
+    "map_attribution",
 )
 RECHECK_SECONDS = 60.0
 RELISTEN_SECONDS = 5.0  # after a failed LISTEN, wait this long before the next try

@@ -137,10 +137,22 @@ class ModerationEntry:
     moderator_id: int | None  # None: the node itself, or a moderator whose account is gone
     moderator_name: str
     action: str
-    target_kind: str  # account, remote_actor, listing, message, report, domain, setting
+    target_kind: str  # account, remote_actor, listing, message, report, domain, setting, place
     target: str
     reason: str
     details: dict
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Place:
+    """A place of the neighbourhood an admin named, with its rounded coordinates."""
+
+    id: int
+    name: str
+    latitude: float
+    longitude: float
+    position: int
     created_at: datetime
 
 

@@ -11,6 +11,9 @@ import asyncpg
 from commonsfed.web.sessions import CSRF_FIELD
 
 DEFAULT_PASSWORD = "correct horse battery"
+# map tiles for tests: a loopback port nobody serves, so no page a test opens asks the
+# Internet for them (see services.places and static/map.js)
+LOOPBACK_TILES = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
 TEST_SECRET = "test-secret-" + "x" * 40
 _TOKEN_RE = re.compile(rf'name="{CSRF_FIELD}" value="([^"]+)"')
 

@@ -28,6 +28,7 @@ from commonsfed.db.lifecycle import apply_migrations
 from commonsfed.db.pool import with_database
 from commonsfed.services import accounts
 from tests.builders import (
+    LOOPBACK_TILES,
     TEST_SECRET,
     register_and_login,
     run_sync,
@@ -131,6 +132,7 @@ def settings(database_url, tmp_path: Path) -> Settings:
         run_worker=False,  # tests step the workers themselves
         instance_name="Elm Street Commons",
         instance_description="Neighbours on Elm Street sharing tools, food and time.",
+        map_tiles=LOOPBACK_TILES,  # no test asks the Internet for map tiles
     )
 
 

@@ -21,7 +21,7 @@ from commonsfed.federation.context import Federation
 from commonsfed.federation.delivery import DeliveryWorker
 from commonsfed.federation.inbox_worker import InboxWorker
 from commonsfed.web.keys import FEDERATION
-from tests.builders import TEST_SECRET
+from tests.builders import LOOPBACK_TILES, TEST_SECRET
 
 NAMES = ("north.test", "south.test", "east.test")
 
@@ -94,6 +94,7 @@ async def start_nodes(make_database, tmp_path):
                 domain=name, database_url=make_database(), data_dir=tmp_path / name,
                 secret=TEST_SECRET, dev=True, resolve=resolve, run_worker=False,
                 instance_name=f"{name.split('.')[0].title()} Commons",
+                map_tiles=LOOPBACK_TILES,
             )
             settings = replace(settings, **changes.get(name, {}))
             app = create_app(settings)

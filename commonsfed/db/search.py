@@ -53,6 +53,23 @@ class Box:
 
 
 @dataclass(frozen=True)
+class Circle:
+    """Within `km` of a point: the box narrows by index, the circle is exact (haversine)."""
+
+    latitude: float
+    longitude: float
+    km: float
+
+
+# the great-circle distance in km from a listing (l.) to a point ({lat}, {lon}, parameters)
+HAVERSINE = (
+    "2 * 6371.0088 * asin(least(1, sqrt("
+    "sin(radians(l.latitude - {lat}) / 2) ^ 2 + cos(radians({lat})) * cos(radians(l.latitude))"
+    " * sin(radians(l.longitude - {lon}) / 2) ^ 2)))"
+)
+
+
+@dataclass(frozen=True)
 class Filter:
     """What the neighbourhood page asks for; None: not filtered."""
 
@@ -62,6 +79,7 @@ class Filter:
     words: str | None = None  # websearch syntax, on the generated `search` column
     place_query: str | None = None  # a to_tsquery of prefixes: "elm:* & street:*"
     box: Box | None = None
+    circle: Circle | None = None  # local only: remote listings are measured in Python
     author_id: int | None = None
     # what the viewer blocks, mutes or hides (db.blocks.Hidden): left out
     hidden_authors: tuple[int, ...] = ()
@@ -104,6 +122,9 @@ def _local_conditions(f: Filter, cursor: Cursor | None, p: _Params) -> list[str]
     if f.box:
         where.append(f"l.latitude BETWEEN {p(f.box.south)} AND {p(f.box.north)}")
         where.append(f"l.longitude BETWEEN {p(f.box.west)} AND {p(f.box.east)}")
+    if f.circle:
+        lat, lon = p(f.circle.latitude), p(f.circle.longitude)
+        where.append(f"{HAVERSINE.format(lat=lat, lon=lon)} <= {p(f.circle.km)}")
     if f.author_id is not None:
         where.append(f"l.author_id = {p(f.author_id)}")
     if f.hidden_authors:
@@ -123,12 +144,12 @@ def local_query(f: Filter, cursor: Cursor | None, limit: int) -> tuple[str, list
     # (a common street name) sorts those rows, not thousands of joined ones
     sql = f"""
         SELECT l.id, l.uid, l.purpose, l.kind, l.title, l.category, c.name AS category_name,
-               l.place, l.state, l.created_at, a.username AS author,
+               l.place, l.latitude, l.longitude, l.state, l.created_at, a.username AS author,
                ph.filename AS photo, ph.alt AS photo_alt, ph.width AS photo_width,
                ph.height AS photo_height
         FROM (
             SELECT l.id, l.uid, l.author_id, l.purpose, l.kind, l.title, l.category, l.place,
-                   l.state, l.created_at
+                   l.latitude, l.longitude, l.state, l.created_at
             FROM listings l
             WHERE {where}
             ORDER BY l.created_at DESC, l.id DESC

@@ -25,6 +25,7 @@ import asyncpg
 from commonsfed.config import Settings
 from commonsfed.db import listings as q
 from commonsfed.models import Account, Listing, ListingPhoto
+from commonsfed.services import places
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.listing_federation import (
     publish_created,
@@ -154,6 +155,7 @@ async def create_listing(
     the transaction that writes the listing (the client API attaches the uploads it used)."""
     f = Form(form, now or now_utc(), settings.tz)
     purpose, kind = purpose_and_kind(f)
+    await places.apply_choice(pool, f)
     fields = listing_fields(f, kind)
     new_photos = await _new_photos(f, photos, kept=len(stored))
     async with pool.acquire() as conn:
@@ -218,6 +220,7 @@ async def update_listing(
 ) -> Listing:
     """Edit the text, dates, details and photos of an open or reserved listing (its author)."""
     f = Form(form, now or now_utc(), settings.tz)
+    await places.apply_choice(pool, f)
     async with pool.acquire() as conn:
         listing = _editable(await q.get_listing(conn, uid), account)
         fields = listing_fields(f, listing.kind)

@@ -17,10 +17,13 @@ import asyncpg
 from commonsfed.config import (
     FEDERATION_MODES,
     GROUP_FOLLOW_MODES,
+    OSM_ATTRIBUTION,
+    OSM_TILES,
     REGISTRATION_MODES,
     Settings,
     email_problem,
     rules_problem,
+    tile_url_problem,
 )
 from commonsfed.db import node_settings as q
 from commonsfed.live_settings import RUNTIME_SETTINGS, LiveSettings
@@ -30,6 +33,7 @@ from commonsfed.services.errors import NotAllowed, ValidationError
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 2000
+MAX_ATTRIBUTION = 300
 _CHOICES = {
     "registration": REGISTRATION_MODES,
     "federation": FEDERATION_MODES,
@@ -37,6 +41,7 @@ _CHOICES = {
     "oauth_password_grant": ("false", "true"),
 }
 _SWITCHES = ("oauth_password_grant",)  # on or off: shown as a choice, stored as a boolean
+_MAP_SETTINGS = {"map_tiles": OSM_TILES, "map_attribution": OSM_ATTRIBUTION}  # and defaults
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,11 @@ class SettingsForm:
 
     @classmethod
     def posted(cls, form: Mapping[str, Any]) -> SettingsForm:
-        return cls({name: str(form.get(name, "")) for name in RUNTIME_SETTINGS})
+        # a form without the map's fields (an older page, a script) leaves them as they are
+        return cls({
+            name: str(form.get(name, "")) for name in RUNTIME_SETTINGS
+            if name in form or name not in _MAP_SETTINGS
+        })  # fmt: skip
 
 
 def parse_form(form: SettingsForm) -> dict[str, Any]:
@@ -76,6 +85,7 @@ def parse_form(form: SettingsForm) -> dict[str, Any]:
         errors["contact_email"] = (
             "This is not an e-mail address such as admin@example.org (or leave it empty)."
         )
+    _check_map(text, errors)
     for name in _SWITCHES:  # a form without the field (an older page) leaves it off
         text[name] = text[name] or "false"
     for name, choices in _CHOICES.items():
@@ -113,6 +123,18 @@ async def save(
             )
     settings.apply(version, {**stored, **changes})
     return list(changes)
+
+
+def _check_map(text: dict[str, str], errors: dict[str, str]) -> None:
+    """The map's tiles and attribution, where the form has them; left empty, OpenStreetMap's."""
+    for name, default in _MAP_SETTINGS.items():
+        if name in text:
+            text[name] = text[name] or default
+    problem = tile_url_problem(text["map_tiles"]) if "map_tiles" in text else None
+    if problem:
+        errors["map_tiles"] = f"The tile address {problem}."
+    if len(text.get("map_attribution", "")) > MAX_ATTRIBUTION:
+        errors["map_attribution"] = f"Use at most {MAX_ATTRIBUTION} characters."
 
 
 def _comparable(value: Any) -> Any:

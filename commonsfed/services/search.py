@@ -14,8 +14,11 @@ Decisions (see also the report on issue 5, items 5 and 7):
   A remote listing's kind and its end date are judged in Python, so remote rows are read in
   rounds; when the rounds run out the page stops early at the last row read, and its "older"
   link carries on from there (see `_merge`).
-- "Near a place": the words of the place text, by prefix, and/or a bounding box around
-  rough coordinates (no PostGIS); the box ignores the antimeridian.
+- "Near a place": the words of the place text, by prefix, and/or "within N km" of a named
+  place (services.places) or of typed coordinates: a bounding box narrows by index (no
+  PostGIS; it ignores the antimeridian), then the great-circle distance decides, in SQL for
+  local listings and in Python for remote ones. When the reader's point is known (the place
+  or the coordinates), each card shows its distance, rounded.
 - A logged-in resident never sees the listings of people they block or mute, nor those of
   domains they hide (services.blocks), here, on the home page or in the feeds they read
   while logged in; the queries carry those lists only for residents who have any.
@@ -40,9 +43,11 @@ from commonsfed.db import accounts as accounts_q
 from commonsfed.db import blocks as blocks_q
 from commonsfed.db import listings as listings_q
 from commonsfed.db import moderation as moderation_q
+from commonsfed.db import places as places_q
 from commonsfed.db import search as q
-from commonsfed.models import KINDS, OPEN_STATES, PURPOSES, Account
+from commonsfed.models import KINDS, OPEN_STATES, PURPOSES, Account, Place
 from commonsfed.services.markdown import render_markdown
+from commonsfed.services.places import distance_km, distance_text
 
 PAGE_SIZE = 20
 FEED_SIZE = 50
@@ -57,7 +62,9 @@ SCOPES = ("here", "everywhere")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _PLACE_WORD = re.compile(r"[^\W_]+")
 
-FIELDS = ("purpose", "kind", "category", "q", "where", "near", "lat", "lon", "km", "author")
+FIELDS = (
+    "purpose", "kind", "category", "q", "where", "near", "place", "lat", "lon", "km", "author",
+)  # fmt: skip
 
 
 # --- reading the filters ---------------------------------------------------------------------
@@ -72,6 +79,7 @@ class Search:
     everywhere: bool
     cursor: q.Cursor | None
     errors: dict[str, str] = field(default_factory=dict)
+    origin: tuple[float, float] | None = None  # the reader's point: a place, or coordinates
 
     @property
     def author(self) -> str | None:
@@ -105,24 +113,42 @@ def _number(values: dict, errors: dict, name: str, low: float, high: float, mess
     return number
 
 
-def _box(values: dict, errors: dict) -> q.Box | None:
+def _origin(
+    values: dict, errors: dict, places: Mapping[str, tuple[float, float]]
+) -> tuple[float, float] | None:
+    """The point to measure from: a named place, else typed coordinates, else None."""
+    if values.get("place"):
+        if values["place"] not in places:
+            errors["place"] = "Choose a place from the list."
+            return None
+        return places[values["place"]]
     if not values.get("lat") and not values.get("lon"):
-        if values.get("km"):
-            errors["km"] = "Give a latitude and a longitude to search around them."
         return None
     lat = _number(values, errors, "lat", -90, 90, "Enter a latitude from -90 to 90, like 52.37.")
     lon = _number(
         values, errors, "lon", -180, 180, "Enter a longitude from -180 to 180, like 4.89."
     )
+    return (lat, lon) if lat is not None and lon is not None else None
+
+
+def _area(
+    values: dict, errors: dict, places: Mapping[str, tuple[float, float]]
+) -> tuple[tuple[float, float] | None, q.Circle | None]:
+    """(the reader's point, the circle to search in), each None when not asked for."""
+    origin = _origin(values, errors, places)
     km = DEFAULT_RADIUS_KM
     if values.get("km"):
         km = _number(
             values, errors, "km", 0.1, MAX_RADIUS_KM,
             f"Enter a distance from 0.1 to {MAX_RADIUS_KM} km.",
         )  # fmt: skip
-    if lat is None or lon is None or km is None:
-        return None
-    return bounding_box(lat, lon, km)
+    if origin is None:
+        if values.get("km") and not ({"place", "lat", "lon", "km"} & set(errors)):
+            errors["km"] = "Choose a place, or give a latitude and a longitude, to search around."
+        return None, None
+    if km is None:
+        return origin, None
+    return origin, q.Circle(origin[0], origin[1], km)
 
 
 def bounding_box(lat: float, lon: float, km: float) -> q.Box:
@@ -137,10 +163,16 @@ def bounding_box(lat: float, lon: float, km: float) -> q.Box:
     )
 
 
-def read_search(query: Mapping[str, str], categories: set[str]) -> Search:
-    """The page's GET parameters, checked; a bad one gets a message and is left out."""
+def read_search(
+    query: Mapping[str, str],
+    categories: set[str],
+    places: Mapping[str, tuple[float, float]] | None = None,
+) -> Search:
+    """The page's GET parameters, checked; a bad one gets a message and is left out.
+    `places`: the named places' coordinates by id (as text)."""
     values = {name: str(query.get(name, "")).strip() for name in FIELDS}
     errors: dict[str, str] = {}
+    origin, circle = _area(values, errors, places or {})
     purpose = _choice(values, errors, "purpose", PURPOSES, "Choose offers or requests.")
     kind = _choice(values, errors, "kind", KINDS, "Choose a kind from the list.")
     category = _choice(values, errors, "category", categories, "Choose a category from the list.")
@@ -157,7 +189,8 @@ def read_search(query: Mapping[str, str], categories: set[str]) -> Search:
         category=category,
         words=words or None,
         place_query=None if "near" in errors else place_query(values["near"]),
-        box=_box(values, errors),
+        box=bounding_box(circle.latitude, circle.longitude, circle.km) if circle else None,
+        circle=circle,
     )
     cursor = None
     if query.get("after"):
@@ -165,7 +198,7 @@ def read_search(query: Mapping[str, str], categories: set[str]) -> Search:
         if cursor is None:
             errors["after"] = "This page link is damaged. Here are the newest listings instead."
     everywhere = scope == "everywhere" and not values["author"]
-    return Search(values, filter_, everywhere, cursor, errors)
+    return Search(values, filter_, everywhere, cursor, errors, origin)
 
 
 # --- cursors ---------------------------------------------------------------------------------
@@ -224,6 +257,9 @@ class Card:
     origin_name: str | None = None
     remote_photo: RemotePhoto | None = None
     photo_cached: str | None = None  # the cached copy's path, under /media/remote/
+    latitude: float | None = None
+    longitude: float | None = None
+    distance: str | None = None  # "1.2 km" from the reader's point, when both are known
 
     @property
     def photo_src(self) -> str | None:
@@ -255,6 +291,8 @@ def _local_card(row: asyncpg.Record) -> Card:
         photo_alt=row["photo_alt"] or "",
         photo_width=row["photo_width"],
         photo_height=row["photo_height"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
     )
 
 
@@ -272,6 +310,8 @@ def _remote_card(row: asyncpg.Record, remote: RemoteListing, names: dict[str, st
         author=remote.author_uri,
         origin=row["domain"],
         uri=row["uri"],
+        latitude=remote.latitude,
+        longitude=remote.longitude,
         remote_photo=remote.photos[0] if remote.photos else None,
     )
 
@@ -314,8 +354,33 @@ async def _local_stream(conn, search: Search, limit: int) -> _Stream:
     return _Stream(cards, cards[-1].key if len(cards) > limit else None)
 
 
-def _usable(remote: RemoteListing | None, kind: str | None) -> bool:
-    return remote is not None and remote.state in OPEN_STATES and kind in (None, remote.kind)
+def _usable(remote: RemoteListing | None, f: q.Filter) -> bool:
+    return (
+        remote is not None
+        and remote.state in OPEN_STATES
+        and f.kind in (None, remote.kind)
+        and _within(f.circle, remote.latitude, remote.longitude)
+    )
+
+
+def _within(circle: q.Circle | None, latitude: float | None, longitude: float | None) -> bool:
+    if circle is None:
+        return True
+    if latitude is None or longitude is None:
+        return False
+    return distance_km(circle.latitude, circle.longitude, latitude, longitude) <= circle.km
+
+
+def with_distances(cards: list[Card], origin: tuple[float, float] | None) -> list[Card]:
+    """The cards with their distance from `origin` where both points are known."""
+    if origin is None:
+        return cards
+    return [
+        replace(card, distance=distance_text(distance_km(*origin, card.latitude, card.longitude)))
+        if card.latitude is not None and card.longitude is not None
+        else card
+        for card in cards
+    ]
 
 
 async def _remote_stream(conn, search: Search, limit: int, names: dict[str, str]) -> _Stream:
@@ -325,7 +390,7 @@ async def _remote_stream(conn, search: Search, limit: int, names: dict[str, str]
         rows = await q.remote_listings(conn, search.filter, cursor, batch)
         for row in rows:
             remote = listing_from_ap(orjson.loads(row["document"]))
-            if _usable(remote, search.filter.kind):
+            if _usable(remote, search.filter):
                 cards.append(_remote_card(row, remote, names))
         if len(rows) < batch:
             return _Stream(cards, None)
@@ -367,6 +432,7 @@ async def find(pool: asyncpg.Pool, search: Search, limit: int = PAGE_SIZE) -> Pa
         if search.everywhere:
             streams.append(await _remote_stream(conn, search, limit, names))
     shown, next_key = _merge(streams, limit)
+    shown = with_distances(shown, search.origin)
     return Page(shown, encode_cursor(_cursor(next_key)) if next_key else None)
 
 
@@ -377,6 +443,7 @@ class Explore:
     search: Search
     page: Page
     categories: list[asyncpg.Record]
+    places: list[Place] = field(default_factory=list)
 
 
 async def hidden_for(conn, viewer: Account | None) -> blocks_q.Hidden:
@@ -408,9 +475,12 @@ async def explore(
 ) -> Explore:
     async with pool.acquire() as conn:
         categories = await listings_q.categories(conn)
+        named = await places_q.all_places(conn)
         hidden = await hidden_for(conn, viewer)
-    search = read_search(query, {row["slug"] for row in categories})
-    return Explore(search, await find(pool, leaving_out(search, hidden)), categories)
+    points = {str(place.id): (place.latitude, place.longitude) for place in named}
+    search = read_search(query, {row["slug"] for row in categories}, points)
+    page = await find(pool, leaving_out(search, hidden))
+    return Explore(search, page, categories, named)
 
 
 async def latest(

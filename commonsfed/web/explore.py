@@ -41,6 +41,7 @@ async def explore(request: web.Request) -> web.Response:
         "errors": found.errors,
         "cards": await remote_cards.dress(request.app[FEDERATION], result.page.cards),
         "category_options": [(row["slug"], row["name"]) for row in result.categories],
+        "place_options": [(str(place.id), place.name) for place in result.places],
         "labels": LABELS,
         "age": _age(request),
         "older_link": f"/explore?{older}" if older else None,

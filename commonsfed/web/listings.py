@@ -20,6 +20,7 @@ from commonsfed.services import (
     listing_forms,
     listings,
     moderation,
+    places,
 )
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.markdown import render_markdown
@@ -112,7 +113,12 @@ async def _render_form(
 ) -> web.Response:
     pool = request.app[POOL]
     photos = await listings.listing_photos(pool, listing.id) if listing else []
+    named = await places.all_places(pool)
+    if listing is not None and "place_id" not in values:  # editing: the place chosen before
+        chosen = places.chosen_place(named, listing.place, listing.latitude, listing.longitude)
+        values = {**values, "place_id": str(chosen.id) if chosen else ""}
     context = {
+        "places": named,
         "values": values,
         "errors": errors,
         "listing": listing,

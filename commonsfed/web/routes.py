@@ -28,6 +28,7 @@ from commonsfed.web import (
     metrics,
     node_admin,
     node_settings,
+    places,
     profile,
     recovery,
     remote_listings,
@@ -126,6 +127,11 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/admin/settings", node_settings.save_settings)
     app.router.add_get("/admin/federation", node_admin.federation_page, name="admin_federation")
     app.router.add_post("/admin/federation/retry", node_admin.retry_host)
+    app.router.add_get("/admin/places", places.places_page, name="admin_places")
+    app.router.add_post("/admin/places", places.add_place)
+    place = "/admin/places/{id:[0-9]{1,18}}"
+    app.router.add_post(place, places.change_place)
+    app.router.add_post(place + "/remove", places.remove_place)
     app.router.add_get("/admin/federation/unhandled", node_admin.unhandled_page)
     # listings: /listings/new before /listings/{uid}, so "new" is never taken for an id
     uid = "/listings/{uid:[A-Za-z0-9_-]{8,32}}"

@@ -73,6 +73,14 @@ def test_wheel__ships_templates_migrations_static_and_contexts(wheel):
     assert "commonsfed/ap/contexts/activitystreams.json" in names
 
 
+def test_wheel__ships_leaflet_with_its_licence(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+
+    for name in ("leaflet.js", "leaflet.css", "LICENSE", "images/marker-icon.png"):
+        assert f"commonsfed/web/static/vendor/leaflet/{name}" in names
+    assert "commonsfed/web/static/map.js" in names
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
