@@ -32,6 +32,7 @@ from commonsfed.web import (
     recovery,
     reports,
     settings,
+    thanks,
     views,
     wellknown,
 )
@@ -151,6 +152,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(
         conversation + "/{action:reserve|release|decline|complete|withdraw}", answers.decide
     )
+    app.router.add_post(conversation + "/thanks", thanks.leave)
+    app.router.add_post(conversation + "/thanks/edit", thanks.edit)
+    app.router.add_post(conversation + "/thanks/delete", thanks.remove)
     app.router.add_get("/my/answers", answers.my_answers, name="my_answers")
     app.router.add_get("/network/listing", answers.remote_listing, name="remote_listing")
     app.router.add_post("/network/listing/answers", answers.answer_remote)
