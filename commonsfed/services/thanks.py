@@ -15,12 +15,13 @@ activity. Thanks that arrive from other nodes are federation/thanks.py's.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import asyncpg
 
-from commonsfed.ap.thanks import MAX_THANKS, ThanksNote, thanks_activity
+from commonsfed.ap.jsonld import OUR_CONTEXT
+from commonsfed.ap.thanks import MAX_THANKS, ThanksNote, thanks_activity, thanks_note_to_ap
 from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
 from commonsfed.db import accounts as accounts_q
@@ -155,28 +156,49 @@ async def _federate(
     """A thanks to someone on another node goes there (to a local one, nowhere)."""
     if thanks is None or thanks.subject_actor_uri is None or thanks.writer_username is None:
         return
-    actor = await actors_q.get_remote_actor(conn, thanks.subject_actor_uri)
-    handle = (
-        f"{actor.preferred_username}@{actor.domain}"
-        if actor is not None and actor.preferred_username
-        else _other_handle(conv)
-    )
-    note = ThanksNote(
-        note_id=thanks.ap_id,
-        writer_uri=LocalUris(settings.base_url).user(thanks.writer_username),
-        subject_uri=thanks.subject_actor_uri,
-        subject_handle=handle,
-        listing_uri=conv.remote_listing_uri or listing_url(settings, conv.listing_uid or ""),
-        body=thanks.body,
-        published=thanks.created_at,
-        updated=datetime.now(UTC) if kind == "Update" else None,
-    )
+    note = await _note(conn, settings, conv, thanks)
+    if kind == "Update":
+        note = replace(note, updated=datetime.now(UTC))
     activity_id = f"{thanks.ap_id}/{kind.lower()}/{uuid.uuid4()}"
     await outbox.publish(conn, settings, thanks_activity(kind, note, activity_id))
 
 
-def _other_handle(conv: Conversation) -> str:
-    return conv.respondent_handle or conv.author_username or "someone"
+async def _note(conn, settings: Settings, conv: Conversation, thanks: Thanks) -> ThanksNote:
+    """A local writer's thanks as it travels (ap/thanks.py)."""
+    uris = LocalUris(settings.base_url)
+    if thanks.subject_actor_uri is not None:
+        actor = await actors_q.get_remote_actor(conn, thanks.subject_actor_uri)
+        subject_uri = thanks.subject_actor_uri
+        handle = (
+            f"{actor.preferred_username}@{actor.domain}"
+            if actor is not None and actor.preferred_username
+            else conv.respondent_handle or conv.author_username or "someone"
+        )
+    else:
+        subject = await accounts_q.get_account(conn, thanks.subject_account_id or 0)
+        name = subject.username if subject else "someone"
+        subject_uri, handle = uris.user(name), f"{name}@{settings.domain}"
+    return ThanksNote(
+        note_id=thanks.ap_id,
+        writer_uri=uris.user(thanks.writer_username or ""),
+        subject_uri=subject_uri,
+        subject_handle=handle,
+        listing_uri=conv.remote_listing_uri or listing_url(settings, conv.listing_uid or ""),
+        body=thanks.body,
+        published=thanks.created_at,
+        updated=thanks.updated_at,
+    )
+
+
+async def served_note(pool: asyncpg.Pool, settings: Settings, ap_id: str) -> dict | None:
+    """A local writer's thanks Note, as its id serves it to peers; None when there is none."""
+    async with pool.acquire() as conn:
+        thanks = await q.thanks_by_ap_id(conn, ap_id)
+        if thanks is None or thanks.writer_username is None:
+            return None
+        conv = await answers_q.get_conversation(conn, thanks.conversation_id)
+        note = await _note(conn, settings, conv, thanks)
+    return {"@context": OUR_CONTEXT, **thanks_note_to_ap(note)}
 
 
 # --- reading ---------------------------------------------------------------------------------

@@ -155,6 +155,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(conversation + "/thanks", thanks.leave)
     app.router.add_post(conversation + "/thanks/edit", thanks.edit)
     app.router.add_post(conversation + "/thanks/delete", thanks.remove)
+    app.router.add_get("/thanks/{key:[0-9a-f-]{36}}", thanks.note)
     app.router.add_get("/my/answers", answers.my_answers, name="my_answers")
     app.router.add_get("/network/listing", answers.remote_listing, name="remote_listing")
     app.router.add_post("/network/listing/answers", answers.answer_remote)

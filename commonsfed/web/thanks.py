@@ -1,5 +1,5 @@
-"""Thanks from the conversation page (a form per action, no JavaScript needed) and what the
-profile page shows besides the profile (services.thanks)."""
+"""Thanks from the conversation page (a form per action, no JavaScript needed), and a
+thanks' Note at its id (services.thanks)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from aiohttp import web
 from commonsfed.services import thanks
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.web import answers as answer_pages
+from commonsfed.web.activitypub import as2_response, require_signature, wants_as2
 from commonsfed.web.keys import POOL, SETTINGS
 from commonsfed.web.middlewares import render_error
 from commonsfed.web.views import require_account
@@ -66,3 +67,17 @@ async def remove(request: web.Request) -> web.Response:
     except ServiceError as exc:
         return _refused(request, exc)
     raise _back(conversation_id)
+
+
+async def note(request: web.Request) -> web.Response:
+    """A thanks written here: its Note for peers; people go to the thanked person's profile,
+    which shows it (here, or on their own node)."""
+    settings = request.app[SETTINGS]
+    ap_id = f"{settings.base_url}/thanks/{request.match_info['key']}"
+    document = await thanks.served_note(request.app[POOL], settings, ap_id)
+    if document is None:
+        raise web.HTTPNotFound(text="There is no such thanks.")
+    if wants_as2(request):
+        await require_signature(request)
+        return as2_response(document)
+    raise web.HTTPSeeOther(document["to"][0])

@@ -200,3 +200,25 @@ async def test_profile__thanks_newest_first_open_listings_and_member_since(pool,
     assert "Member since" in page
     listings = page[page.index("Open listings"):page.index("Thanks received")]
     assert "Plum jam" in listings and "A jar of honey" not in listings  # completed ones are not
+
+
+async def test_thanks__its_note_is_served_at_its_id_until_removed(pool, alice, bob, make_client):
+    conv = await completed(alice, bob)
+    await thank(bob, conv, "Thank you!")
+    ap_id = await pool.fetchval("SELECT ap_id FROM thanks")
+    path = "/" + ap_id.split("/", 3)[3]
+    peer = await make_client()
+
+    response = await peer.get(path, headers={"Accept": "application/activity+json"})
+
+    assert response.status == 200
+    note = await response.json(content_type=None)
+    assert (note["id"], note["type"], note["thanksFor"]) == (
+        ap_id, "Note", note["inReplyTo"])
+    assert note["attributedTo"].endswith("/users/bob")
+    assert [tag["href"] for tag in note["tag"]] == [note["to"][0]]
+    assert note["to"][0].endswith("/users/alice")
+    browser = await peer.get(path, allow_redirects=False)
+    assert browser.status == 303 and browser.headers["Location"].endswith("/users/alice")
+    await thank(bob, conv, "", "delete")
+    assert (await peer.get(path, headers={"Accept": "application/activity+json"})).status == 404
