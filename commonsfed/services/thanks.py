@@ -3,7 +3,8 @@ other, which the thanked person's profile shows (with who wrote it and for which
 
 Rules:
 - only the two parties of a conversation, and only once it is `completed` (services.answers
-  `complete`, or on the respondent's node the listing's Update that completes it);
+  `complete`, or on the respondent's node the listing's Update that completes it), not once
+  the other party deleted their account, and not when a block stands between them;
 - one thanks per conversation and writer: writing again is refused (edit it instead); its
   writer may edit or remove it;
 - plain text, 1 to MAX_THANKS characters.
@@ -33,6 +34,7 @@ from commonsfed.db.answers import Conversation
 from commonsfed.db.thanks import Thanks
 from commonsfed.federation import outbox
 from commonsfed.models import Account, Listing
+from commonsfed.services import block_rules
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.listing_federation import listing_url
 
@@ -40,6 +42,7 @@ PROFILE_THANKS = 50  # the newest ones a profile shows
 NOT_A_PARTY = "Only the two people of an exchange can thank each other for it."
 NOT_COMPLETED = "You can say thanks once the exchange is marked completed."
 ALREADY = "You have already thanked them for this exchange: you can edit your thanks instead."
+CLOSED = "This conversation is closed: the other person deleted their account."
 NONE_YET = "You have not written a thanks for this exchange."
 
 
@@ -112,6 +115,9 @@ async def leave(
         conv = await _party_conversation(conn, account, conversation_id)
         if conv.state != "completed":
             raise ThanksRefused(NOT_COMPLETED)
+        if conv.closed_at is not None:
+            raise ThanksRefused(CLOSED)
+        await block_rules.check_conversation(conn, settings, account, conv)
         body = check_text(text)
         other = _other(conv, account)
         thanks_id = await q.insert_thanks(
@@ -225,7 +231,8 @@ async def for_conversation(
         written = await q.in_conversation(conn, conv.id)
     mine = next((t for t in written if t.writer_account_id == account.id), None)
     theirs = next((t for t in written if t.writer_account_id != account.id), None)
-    return ConversationThanks(mine, theirs, conv.state == "completed" and mine is None)
+    may_thank = conv.state == "completed" and conv.closed_at is None and mine is None
+    return ConversationThanks(mine, theirs, may_thank)
 
 
 @dataclass(frozen=True)

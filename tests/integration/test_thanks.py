@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from commonsfed.web.keys import POOL
+from commonsfed.services import accounts, blocks
+from commonsfed.web.keys import FEDERATION, POOL
 from tests.builders import post_form, post_listing
 
 APPLES = {"purpose": "offer", "kind": "give", "title": "A crate of apples", "category": "food",
@@ -222,3 +223,15 @@ async def test_thanks__its_note_is_served_at_its_id_until_removed(pool, alice, b
     assert browser.status == 303 and browser.headers["Location"].endswith("/users/alice")
     await thank(bob, conv, "", "delete")
     assert (await peer.get(path, headers={"Accept": "application/activity+json"})).status == 404
+
+
+async def test_thanks__refused_when_a_block_stands_between_them(pool, alice, bob):
+    conv = await completed(alice, bob)
+    app = alice.server.app
+    blocker = await accounts.get_by_username(pool, "alice")
+    await blocks.block(app[FEDERATION], blocker, "@bob")
+
+    response = await thank(bob, conv, "Thank you!")
+
+    assert response.status == 403
+    assert await stored(pool) == []
