@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from commonsfed.services import accounts, blocks
-from commonsfed.web.keys import FEDERATION, POOL
-from tests.builders import post_form, post_listing
+from commonsfed.services import account_deletion, accounts, blocks
+from commonsfed.web.keys import FEDERATION, POOL, SETTINGS
+from tests.builders import DEFAULT_PASSWORD, post_form, post_listing
 
 APPLES = {"purpose": "offer", "kind": "give", "title": "A crate of apples", "category": "food",
           "description": "From the tree in the yard.", "place": "Elm Street"}  # fmt: skip
@@ -235,3 +235,16 @@ async def test_thanks__refused_when_a_block_stands_between_them(pool, alice, bob
 
     assert response.status == 403
     assert await stored(pool) == []
+
+
+async def test_thanks__go_with_an_account_that_is_deleted(pool, alice, bob, make_client):
+    conv = await completed(alice, bob)
+    await thank(bob, conv, "Thank you!")
+    await thank(alice, conv, "Thanks to you.")
+    writer = await accounts.get_by_username(pool, "bob")
+
+    await account_deletion.delete_account(pool, alice.server.app[SETTINGS], writer,
+                                          password=DEFAULT_PASSWORD, address="127.0.0.1")  # fmt: skip
+
+    assert await stored(pool) == []
+    assert "No thanks yet." in await (await (await make_client()).get("/users/alice")).text()
