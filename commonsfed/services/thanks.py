@@ -242,6 +242,9 @@ class ProfileExtras:
     member_since: datetime
     thanks: list[Thanks]
     open_listings: list[Listing]
+    # the resident's hours balance, for the time-banking kinds, once the node keeps one;
+    # until then None, and the profile shows no line for it
+    hours_balance: int | None = None
 
 
 async def profile_extras(pool: asyncpg.Pool, username: str) -> ProfileExtras | None:
