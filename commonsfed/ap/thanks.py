@@ -131,7 +131,7 @@ def thanks_from_ap(note: dict[str, Any]) -> ReceivedThanks | None:
 
 
 def _without_mentions(text: str, note: dict[str, Any]) -> str:
-    """"@alice Thank you!" reads "Thank you!" on Alice's profile, under the writer's name."""
+    """ "@alice Thank you!" reads "Thank you!" on Alice's profile, under the writer's name."""
     names = set()
     for tag in as_list(note.get("tag")):
         if isinstance(tag, dict) and activity_type(tag) == "Mention":

@@ -146,7 +146,10 @@ async def delete_remote(conn: asyncpg.Connection, ap_id: str, writer_uri: str) -
 
 
 async def completed_exchange(
-    conn: asyncpg.Connection, listing_uri: str, listing_uid: str | None, writer_uri: str,
+    conn: asyncpg.Connection,
+    listing_uri: str,
+    listing_uid: str | None,
+    writer_uri: str,
     subject_id: int,
 ) -> int | None:
     """The completed conversation in which remote `writer_uri` and the resident `subject_id`

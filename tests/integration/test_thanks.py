@@ -199,7 +199,7 @@ async def test_profile__thanks_newest_first_open_listings_and_member_since(pool,
 
     assert page.index("Thanks for the honey.") < page.index("Thanks for the apples.")
     assert "Member since" in page
-    listings = page[page.index("Open listings"):page.index("Thanks received")]
+    listings = page[page.index("Open listings") : page.index("Thanks received")]
     assert "Plum jam" in listings and "A jar of honey" not in listings  # completed ones are not
 
 
@@ -214,8 +214,7 @@ async def test_thanks__its_note_is_served_at_its_id_until_removed(pool, alice, b
 
     assert response.status == 200
     note = await response.json(content_type=None)
-    assert (note["id"], note["type"], note["thanksFor"]) == (
-        ap_id, "Note", note["inReplyTo"])
+    assert (note["id"], note["type"], note["thanksFor"]) == (ap_id, "Note", note["inReplyTo"])
     assert note["attributedTo"].endswith("/users/bob")
     assert [tag["href"] for tag in note["tag"]] == [note["to"][0]]
     assert note["to"][0].endswith("/users/alice")

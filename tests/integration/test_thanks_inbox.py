@@ -41,8 +41,9 @@ async def drill(node, db) -> str:
     return uri
 
 
-def thanks(actor: str, number: int, listing: str, text: str = "Thank you for the drill!",
-           **changes) -> dict:
+def thanks(
+    actor: str, number: int, listing: str, text: str = "Thank you for the drill!", **changes
+) -> dict:
     """A Create of a thanks Note as a commonsfed node sends it (ap/thanks.py)."""
     note = {
         "id": f"https://{actor.split('/')[2]}/thanks/{number}", "type": "Note",
@@ -67,7 +68,8 @@ async def test_thanks__from_the_other_side_of_a_completed_exchange_is_kept(node,
     assert await handle(node, thanks(BOB, 1, drill)) == "done"  # the same one twice
 
     assert await kept(db) == [
-        (BOB, "alice", "Thank you for the drill!", "https://south.example/thanks/1")]
+        (BOB, "alice", "Thank you for the drill!", "https://south.example/thanks/1")
+    ]
     # a thanks, not a mention: no notification of one, no copy among remote objects
     assert await db.fetchval("SELECT count(*) FROM notifications WHERE kind = 'mention'") == 0
     assert await db.fetchval("SELECT count(*) FROM remote_objects") == 0
