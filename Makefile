@@ -1,12 +1,14 @@
 # make run: a local trial node at http://localhost:8080 on an embedded PostgreSQL
 #   (`make run PORT=8090` for another port; without PORT, COMMONSFED_PORT is honoured)
+# make demo: three federated neighbourhoods at http://localhost:8081-8083, filled with
+#   examples (`make demo FRESH=1` makes them anew; their data is in ./demo-data)
 # make test: the whole test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test install lint bench clean
+.PHONY: run demo test install lint bench clean
 
 # pip shows the build's warnings even when quiet; setuptools adds a notice to every editable
 # install ("Editable installation ... be careful with folders"), which asks nothing of us
@@ -30,6 +32,9 @@ install: $(STAMP)
 # else); without it commonsfed reads COMMONSFED_PORT itself, else uses 8080
 run: $(STAMP)
 	$(BIN)/commonsfed serve --dev --host 127.0.0.1$(if $(filter command line,$(origin PORT)), --port $(PORT))
+
+demo: $(STAMP)
+	$(BIN)/commonsfed demo$(if $(FRESH), --fresh)
 
 # in parallel, one pytest-xdist worker (each with its own PostgreSQL) per core, at most 8;
 # `make test JOBS=0` runs serially, `JOBS=4` uses four workers

@@ -15,16 +15,18 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 from commonsfed import __version__
 from commonsfed.backup import BackupError
-from commonsfed.config import ConfigError, Settings, load_settings, setting_label
+from commonsfed.config import ConfigError, Settings, load_settings, parse_setting, setting_label
 from commonsfed.datafolder import NodeRecord, RecordError, write_record
 from commonsfed.db.dumps import DumpError
 from commonsfed.db.embedded import EmbeddedError
 from commonsfed.db.lifecycle import SchemaBehind, apply_migrations, database_url
 from commonsfed.db.migrate import MigrationError
 from commonsfed.db.pool import DatabaseUnavailable, close_pool, create_pool, describe_url
+from commonsfed.demo_folder import DemoError
 from commonsfed.federation.transport import TransportError
 from commonsfed.models import ROLES, SEVERITIES
 from commonsfed.services.errors import ServiceError
@@ -32,7 +34,7 @@ from commonsfed.serving import ListenError
 
 log = logging.getLogger("commonsfed")
 
-_FAILURES = (BackupError, DatabaseUnavailable, DumpError, EmbeddedError, ListenError,
+_FAILURES = (BackupError, DatabaseUnavailable, DemoError, DumpError, EmbeddedError, ListenError,
              MigrationError, RecordError, SchemaBehind, ServiceError, TransportError)
 
 
@@ -191,7 +193,23 @@ def _parser() -> argparse.ArgumentParser:
 
     _block_parser(sub, common)
     _backup_parsers(sub, common)
+    _demo_parser(sub)
     return parser
+
+
+def _demo_parser(sub) -> None:
+    demo = sub.add_parser("demo", help="three federated neighbourhoods on this machine, with "
+                                       "residents, listings and conversations to look at")
+    demo.add_argument("--first-port", metavar="PORT",
+                      help="the first neighbourhood's port (default 8081); the others take "
+                           "the next two")
+    # its own name: COMMONSFED_DATA_DIR belongs to a real node, which the demo never touches
+    demo.add_argument("--data-dir", dest="demo_dir", metavar="FOLDER",
+                      help="the demo's folder (default ./demo-data), kept between runs")
+    demo.add_argument("--fresh", action="store_true",
+                      help="make the demo anew, throwing away what its folder holds")
+    demo.add_argument("--log-level", help="DEBUG, INFO, WARNING (the default), ERROR or CRITICAL")
+    demo.set_defaults(run=cmd_demo)
 
 
 def _block_parser(sub, common: argparse.ArgumentParser) -> None:
@@ -252,6 +270,22 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         for sock in sockets:
             sock.close()
     return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from commonsfed import demo
+
+    first_port = demo.FIRST_PORT
+    if args.first_port is not None:
+        first_port = parse_setting("port", args.first_port, "--first-port")
+        if first_port + len(demo.NEIGHBOURHOODS) - 1 > 65535:
+            raise ConfigError("--first-port", "leaves no room for the next two ports")
+    _setup_logging()
+    # the demo is quiet unless asked: its addresses are what matters on the screen
+    logging.getLogger().setLevel(args.log_level.upper() if args.log_level else "WARNING")
+    folder = Path(args.demo_dir).expanduser() if args.demo_dir else demo.DEFAULT_FOLDER
+    return demo.run_demo(demo.DemoOptions(folder=folder, first_port=first_port,
+                                          fresh=args.fresh))  # fmt: skip
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:

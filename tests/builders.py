@@ -30,6 +30,14 @@ async def server_execute(server_url: str, *statements: str) -> None:
         await conn.close()
 
 
+async def server_fetchval(server_url: str, query: str):
+    conn = await asyncpg.connect(server_url)
+    try:
+        return await conn.fetchval(query)
+    finally:
+        await conn.close()
+
+
 def csrf_from(html: str) -> str:
     match = _TOKEN_RE.search(html)
     assert match, "the page has no CSRF token"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import replace
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,13 @@ from commonsfed.db.embedded import EmbeddedPostgres
 from commonsfed.db.lifecycle import apply_migrations
 from commonsfed.db.pool import with_database
 from commonsfed.services import accounts
-from tests.builders import TEST_SECRET, register_and_login, run_sync, server_execute
+from tests.builders import (
+    TEST_SECRET,
+    register_and_login,
+    run_sync,
+    server_execute,
+    server_fetchval,
+)
 from tests.nodes import start_nodes  # noqa: F401  (a fixture for every test: real nodes)
 
 # argon2id at its cheapest: the suite makes thousands of residents (the nodes that tests
@@ -69,9 +76,17 @@ def _fresh_database(server_url: str, template: str | None) -> tuple[str, str]:
     files and costs two checkpoints, which a cluster without fsync makes at once (about
     30 ms). The suite makes a database for nearly every test, so this is minutes."""
     name = f"t_{uuid.uuid4().hex[:16]}"
-    clause = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+    clause = f' TEMPLATE "{template}"{_copy_strategy(server_url)}' if template else ""
     run_sync(server_execute(server_url, f'CREATE DATABASE "{name}"{clause}'))
     return name, with_database(server_url, name)
+
+
+@cache
+def _copy_strategy(server_url: str) -> str:
+    """" STRATEGY FILE_COPY" where the server has strategies (15 and later: a
+    TEST_DATABASE_URL may name an older one, which copies files anyway)."""
+    version = run_sync(server_fetchval(server_url, "SHOW server_version_num"))
+    return " STRATEGY FILE_COPY" if int(version) >= 150000 else ""
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@ that they soon will, the accounts whose suspension ran out its 30 days (deleted)
 of deleted accounts whose farewell has been delivered, and (hourly) pruning the queues of what finished long ago (mail included), the
 sessions no one used for a month, the exports of more than a week ago, and the
 expired links, failed logins and mail requests that no throttle counts any more, the
-photos apps uploaded but never posted (after a day) and spent Idempotency-Keys.
+photos apps uploaded but never posted (after a day), spent Idempotency-Keys, and the
+cached photos of remote listings past their expiry or beyond the cache's cap.
 Each tick runs the jobs that are due; a clock is passed in so tests decide what time
 it is instead of waiting."""
 
@@ -28,6 +29,7 @@ from commonsfed.services import (
     mail_sending,
     media,
     notifications,
+    remote_media,
     sessions,
     status_posting,
     throttle,
@@ -83,6 +85,7 @@ class ScheduledJobs:
             pruned += await prune_throttles(self.pool, now)
             pruned += await media.prune(self.pool, self.settings, now)
             pruned += await status_posting.prune(self.pool, now)
+            pruned += await remote_media.prune(self.pool, self.settings, now)
         return bool(expired or warned or ended or erased or pruned)
 
 

@@ -35,7 +35,7 @@ from urllib.parse import urlencode
 import asyncpg
 import orjson
 
-from commonsfed.ap.listings import RemoteListing, listing_from_ap
+from commonsfed.ap.listings import RemoteListing, RemotePhoto, listing_from_ap
 from commonsfed.db import accounts as accounts_q
 from commonsfed.db import blocks as blocks_q
 from commonsfed.db import listings as listings_q
@@ -219,6 +219,16 @@ class Card:
     photo_alt: str = ""
     photo_width: int | None = None
     photo_height: int | None = None
+    # a remote listing's: its neighbourhood's name, its first photo as the other server has
+    # it (never shown as is), and its cached copy here (services.remote_cards fills them)
+    origin_name: str | None = None
+    remote_photo: RemotePhoto | None = None
+    photo_cached: str | None = None  # the cached copy's path, under /media/remote/
+
+    @property
+    def photo_src(self) -> str | None:
+        """The thumbnail's address, always on this node."""
+        return f"/media/{self.photo}" if self.photo else self.photo_cached
 
     @property
     def key(self) -> tuple:
@@ -262,6 +272,7 @@ def _remote_card(row: asyncpg.Record, remote: RemoteListing, names: dict[str, st
         author=remote.author_uri,
         origin=row["domain"],
         uri=row["uri"],
+        remote_photo=remote.photos[0] if remote.photos else None,
     )
 
 
@@ -402,9 +413,12 @@ async def explore(
     return Explore(search, await find(pool, leaving_out(search, hidden)), categories)
 
 
-async def latest(pool: asyncpg.Pool, count: int = 6, viewer: Account | None = None) -> list[Card]:
-    """The newest open listings here, for the home page."""
-    search = Search(values={}, filter=q.Filter(), everywhere=False, cursor=None)
+async def latest(
+    pool: asyncpg.Pool, count: int = 6, viewer: Account | None = None, everywhere: bool = False
+) -> list[Card]:
+    """The newest open listings here (or across federated neighbourhoods), for the home
+    page."""
+    search = Search(values={}, filter=q.Filter(), everywhere=everywhere, cursor=None)
     async with pool.acquire() as conn:
         hidden = await hidden_for(conn, viewer)
     return (await find(pool, leaving_out(search, hidden), limit=count)).cards

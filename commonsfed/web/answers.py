@@ -3,15 +3,13 @@ and notifications (with the unread count every page's navigation shows)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import aiohttp_jinja2
 from aiohttp import web
 
-from commonsfed.services import answers, notifications, profiles, thanks
+from commonsfed.services import answers, notifications, thanks
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.listings import ListingNotFound
-from commonsfed.web.keys import ACCOUNT, FEDERATION, POOL, SETTINGS
+from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
 from commonsfed.web.middlewares import render_error
 from commonsfed.web.views import require_account, safe_next
 
@@ -105,47 +103,6 @@ async def answer(request: web.Request) -> web.Response:
         )
     except ValidationError as exc:
         return await _render_listing_answers(request, exc.errors, message, status=422)
-    except ServiceError as exc:
-        return _refused(request, exc)
-    raise web.HTTPSeeOther(f"/conversations/{conv.id}")
-
-
-# --- a listing of another node --------------------------------------------------------------
-
-
-async def _render_remote_listing(
-    request: web.Request, uri: str, errors: dict | None = None, message: str = "",
-    status: int = 200,
-) -> web.Response:
-    view = await answers.remote_listing(request.app[POOL], request[ACCOUNT], uri)
-    if view is None:
-        return render_error(request, 404)
-    context = {
-        "view": view,
-        "answer_labels": LABELS,
-        "answer_errors": errors or {},
-        "answer_message": message,
-        "login_next": "/network/listing?" + urlencode({"uri": uri}),
-        "author_card": await profiles.remote_profile(request.app[POOL], view.listing.author_uri),
-    }
-    return aiohttp_jinja2.render_template(
-        "answers/remote_listing.html", request, context, status=status
-    )
-
-
-async def remote_listing(request: web.Request) -> web.Response:
-    """A listing from a federated neighbourhood, with the form to answer it from here."""
-    return await _render_remote_listing(request, request.query.get("uri", ""))
-
-
-async def answer_remote(request: web.Request) -> web.Response:
-    account = require_account(request)
-    form = await request.post()
-    uri, message = str(form.get("uri", "")), str(form.get("message", ""))
-    try:
-        conv = await answers.answer_remote(request.app[FEDERATION], account, uri, message)
-    except ValidationError as exc:
-        return await _render_remote_listing(request, uri, exc.errors, message, status=422)
     except ServiceError as exc:
         return _refused(request, exc)
     raise web.HTTPSeeOther(f"/conversations/{conv.id}")

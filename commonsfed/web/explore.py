@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 
-from commonsfed.services import search
-from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
+from commonsfed.services import remote_cards, search
+from commonsfed.web.keys import ACCOUNT, FEDERATION, POOL, SETTINGS
 from commonsfed.web.listings import LABELS
 
 HOME_COUNT = 6
@@ -39,7 +39,7 @@ async def explore(request: web.Request) -> web.Response:
         "search": found,
         "values": found.values,
         "errors": found.errors,
-        "cards": result.page.cards,
+        "cards": await remote_cards.dress(request.app[FEDERATION], result.page.cards),
         "category_options": [(row["slug"], row["name"]) for row in result.categories],
         "labels": LABELS,
         "age": _age(request),
@@ -64,8 +64,11 @@ async def home_context(request: web.Request) -> dict:
     route = request.match_info.route
     if getattr(route, "name", None) != "home" or request.method != "GET":
         return {}
+    everywhere = request.query.get("where") == "everywhere"  # a link, so no JavaScript
+    cards = await search.latest(request.app[POOL], HOME_COUNT, request[ACCOUNT], everywhere)
     return {
-        "latest_listings": await search.latest(request.app[POOL], HOME_COUNT, request[ACCOUNT]),
+        "latest_listings": await remote_cards.dress(request.app[FEDERATION], cards),
+        "latest_everywhere": everywhere,
         "labels": LABELS,
         "age": _age(request),
     }

@@ -30,6 +30,7 @@ from commonsfed.web import (
     node_settings,
     profile,
     recovery,
+    remote_listings,
     reports,
     settings,
     thanks,
@@ -140,6 +141,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(uid + "/claim", listings.claim)
     app.router.add_get("/my/listings", listings.my_listings, name="my_listings")
     app.router.add_get("/media/{name}", listings.media)
+    app.router.add_get("/media/remote/{name}", remote_listings.media)
     app.router.add_get("/admin/categories", listings.categories_page, name="admin_categories")
     app.router.add_post("/admin/categories", listings.add_category)
     app.router.add_post("/admin/categories/rename", listings.rename_category)
@@ -157,8 +159,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(conversation + "/thanks/delete", thanks.remove)
     app.router.add_get("/thanks/{key:[0-9a-f-]{36}}", thanks.note)
     app.router.add_get("/my/answers", answers.my_answers, name="my_answers")
-    app.router.add_get("/network/listing", answers.remote_listing, name="remote_listing")
-    app.router.add_post("/network/listing/answers", answers.answer_remote)
+    app.router.add_get("/network/listing", remote_listings.remote_listing, name="remote_listing")
+    app.router.add_post("/network/listing/answers", remote_listings.answer_remote)
     app.router.add_get("/notifications", answers.notifications_page, name="notifications")
     # finding: the neighbourhood page, categories, feeds; the newest listings on the home page
     app.router.add_get("/explore", explore.explore, name="explore")

@@ -109,7 +109,7 @@ async def test_drill__answered_from_south_reserved_released_and_passed_down_the_
     # Bob on south finds alice's drill in the network view and answers it there
     page = await find_in_network_view(bob, "Cordless drill")
     listing_page = await (await bob.get(page)).text()
-    assert "from north.test" in listing_page and "Send my answer" in listing_page
+    assert "from North Commons" in listing_page and "Send my answer" in listing_page
     bobs = await answer_from_south(bob, page, "Could I borrow it on Saturday?")
     await settle(north, south)
 

@@ -1,0 +1,97 @@
+"""A listing of another node, shown like one of ours: its kind and details, its photos
+(fetched and served by this node, see services.remote_media), its neighbourhood's name, its
+state and the form to answer it from here; and the cached photos, at /media/remote/<name>.
+
+Only answering is offered: pledging, claiming and booking travel between nodes as plain
+answers until the federation carries them (a remote author decides in the conversation)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from commonsfed.federation.policy import domain_of
+from commonsfed.services import answers, neighbourhoods, profiles, remote_media
+from commonsfed.services.answers import RemoteListingView
+from commonsfed.services.errors import ServiceError, ValidationError
+from commonsfed.services.photos import CONTENT_TYPES
+from commonsfed.web.answers import LABELS as ANSWER_LABELS
+from commonsfed.web.answers import _refused
+from commonsfed.web.keys import ACCOUNT, FEDERATION, POOL, SETTINGS
+from commonsfed.web.listings import CACHE_FOREVER, LABELS
+from commonsfed.web.middlewares import render_error
+from commonsfed.web.views import require_account
+
+
+async def _page_context(request: web.Request, view: RemoteListingView) -> dict:
+    """What the page shows beyond the listing's own text: photos, neighbourhood, author."""
+    listing = view.listing
+    domain = domain_of(listing.uri)
+    photos = await remote_media.photos_for(request.app[FEDERATION], listing.uri, listing.photos)
+    async with request.app[POOL].acquire() as conn:
+        names = await neighbourhoods.names_of(conn, [domain])
+    return {
+        "photos": photos,
+        "neighbourhood": names.get(domain, domain),
+        "labels": LABELS,
+        "author_card": await profiles.remote_profile(request.app[POOL], listing.author_uri),
+    }
+
+
+async def _render(
+    request: web.Request,
+    uri: str,
+    errors: dict | None = None,
+    message: str = "",
+    status: int = 200,
+) -> web.Response:
+    view = await answers.remote_listing(request.app[POOL], request[ACCOUNT], uri)
+    if view is None:
+        return render_error(request, 404)
+    context = {
+        "view": view,
+        "answer_labels": ANSWER_LABELS,
+        "answer_errors": errors or {},
+        "answer_message": message,
+        "login_next": "/network/listing?" + urlencode({"uri": uri}),
+    } | await _page_context(request, view)
+    return aiohttp_jinja2.render_template(
+        "answers/remote_listing.html", request, context, status=status
+    )
+
+
+async def remote_listing(request: web.Request) -> web.Response:
+    """A listing from a federated neighbourhood, with the form to answer it from here."""
+    return await _render(request, request.query.get("uri", ""))
+
+
+async def answer_remote(request: web.Request) -> web.Response:
+    account = require_account(request)
+    form = await request.post()
+    uri, message = str(form.get("uri", "")), str(form.get("message", ""))
+    try:
+        conv = await answers.answer_remote(request.app[FEDERATION], account, uri, message)
+    except ValidationError as exc:
+        return await _render(request, uri, exc.errors, message, status=422)
+    except ServiceError as exc:
+        return _refused(request, exc)
+    raise web.HTTPSeeOther(f"/conversations/{conv.id}")
+
+
+async def media(request: web.Request) -> web.StreamResponse:
+    """A cached photo of a remote listing. Its name is a hash of the remote URL, whose file
+    Mastodon and commonsfed never change in place: browsers may keep it a year."""
+    name = request.match_info["name"]
+    path = remote_media.file_path(request.app[SETTINGS], name)  # None unless a cache name
+    if path is None or not path.is_file():
+        raise web.HTTPNotFound()
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": CONTENT_TYPES[name.rsplit(".", 1)[1]],
+            "Cache-Control": CACHE_FOREVER,
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
