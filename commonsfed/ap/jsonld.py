@@ -36,6 +36,7 @@ DATA_INTEGRITY_V1 = "https://w3id.org/security/data-integrity/v1"
 MULTIKEY_V1 = "https://w3id.org/security/multikey/v1"
 GOTOSOCIAL_NS = "https://gotosocial.org/ns"
 VALUEFLOWS_NS = "https://w3id.org/valueflows/ont/vf#"
+COMMONSFED_NS = "https://commonsfed.org/ns#"
 
 MAX_DEPTH = 32
 MAX_NODES = 10_000
@@ -103,6 +104,9 @@ OUR_CONTEXT: list[Any] = [
         "Emoji": "toot:Emoji",
         "blurhash": "toot:blurhash",
         "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
+        # a thanks after a completed exchange names the listing it thanks for (ap/thanks.py)
+        "commonsfed": COMMONSFED_NS,
+        "thanksFor": {"@id": "commonsfed:thanksFor", "@type": "@id"},
     },
 ]
 

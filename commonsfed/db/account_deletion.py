@@ -112,6 +112,11 @@ async def erase_personal_data(conn: asyncpg.Connection, account_id: int) -> None
         account_id,
     )
     await conn.execute("DELETE FROM profile_fields WHERE account_id = $1", account_id)
+    # thanks they wrote and received (public words about and by the person; a remote
+    # subject's node drops theirs on the Delete of the Person, federation.thanks)
+    await conn.execute(
+        "DELETE FROM thanks WHERE writer_account_id = $1 OR subject_account_id = $1", account_id
+    )
     # what moderators told it (account_warnings): about the person, so it goes too
     await conn.execute("DELETE FROM account_warnings WHERE account_id = $1", account_id)
     # links mailed to it, and mail queued or sent to it (each holds its address)

@@ -7,7 +7,9 @@ open_federation, and the federation code looks handlers up there.
 - Delete of an actor by itself (a deleted account): besides what federation forgets of it
   (its cached actor, objects, follows), its answers and messages here go and its
   conversations close with a line that says so; where it was in a listing's line, the line
-  moves on as after a withdrawal.
+  moves on as after a withdrawal; the thanks it wrote go.
+- Thanks from other nodes (federation.thanks) go in front of the Create, Update and Delete
+  of Notes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from commonsfed.ap.actors import ACTOR_TYPES
 from commonsfed.ap.jsonld import first_id
 from commonsfed.db import actors as actors_q
 from commonsfed.db import answers as q
+from commonsfed.db import thanks as thanks_q
 from commonsfed.federation.context import Federation
 from commonsfed.federation.errors import Refused
 from commonsfed.federation.handlers import (
@@ -28,17 +31,18 @@ from commonsfed.federation.handlers import (
     receive_delete_actor,
     verify_delete_actor,
 )
+from commonsfed.federation.thanks import with_thanks
 from commonsfed.services import answers
 
 
 def node_handlers() -> dict[tuple[str, str | None], Handler]:
     """The node's inbound handler table: federation's own, and these."""
     departure = Handler(verify_delete_actor, receive_departure)
-    return {
+    return with_thanks({
         **HANDLERS,
         ("Undo", "Offer"): Handler(verify_undo_offer, receive_undo_offer),
         **{("Delete", kind): departure for kind in ACTOR_TYPES},
-    }
+    })  # fmt: skip
 
 
 async def verify_undo_offer(fed: Federation, activity: dict[str, Any]) -> int | None:
@@ -73,4 +77,5 @@ async def receive_departure(
             await answers.author_left(conn, conv, name)
         else:
             await answers.respondent_left(conn, fed.settings, conv.id, name)
+    await thanks_q.delete_by_writer(conn, uri)
     await receive_delete_actor(conn, fed, activity, uri)

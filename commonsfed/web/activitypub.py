@@ -12,7 +12,7 @@ from markupsafe import Markup
 from commonsfed.ap.actors import LocalActor, actor_to_ap, actor_tombstone_to_ap
 from commonsfed.ap.collections import collection_page_to_ap, collection_to_ap
 from commonsfed.federation.verify import NotVerified, verify_request
-from commonsfed.services import actors, profiles
+from commonsfed.services import actors, profiles, thanks
 from commonsfed.web.keys import FEDERATION, POOL, SETTINGS
 
 AS2_CONTENT_TYPE = "application/activity+json"
@@ -88,7 +88,8 @@ async def actor(request: web.Request) -> web.StreamResponse:
     context = {"actor": local, "handle": f"@{local.username}@{settings.domain}"}
     if local.type == "Person":  # its summary is the bio, rendered from Markdown and sanitised
         context |= {"profile": await profiles.profile_of(request.app[POOL], local.username),
-                    "bio_html": Markup(local.summary)}  # fmt: skip
+                    "bio_html": Markup(local.summary),
+                    "extras": await thanks.profile_extras(request.app[POOL], local.username)}  # fmt: skip
     response = aiohttp_jinja2.render_template("profile.html", request, context)
     response.headers["Vary"] = "Accept"
     return response

@@ -6,7 +6,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from commonsfed.services import answers, notifications
+from commonsfed.services import answers, notifications, thanks
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.listings import ListingNotFound
 from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
@@ -114,6 +114,20 @@ async def answer(request: web.Request) -> web.Response:
 async def _render_conversation(
     request: web.Request, errors: dict | None = None, message: str = "", status: int = 200
 ) -> web.Response:
+    return await render_conversation(request, errors, message, status=status)
+
+
+async def render_conversation(
+    request: web.Request,
+    errors: dict | None = None,
+    message: str = "",
+    *,
+    thanks_errors: dict | None = None,
+    thanks_text: str = "",
+    status: int = 200,
+) -> web.Response:
+    """The conversation page; with the thanks form's errors and text when web.thanks
+    refused what was typed there."""
     account = require_account(request)
     try:
         view = await answers.conversation(request.app[POOL], account, _conversation_id(request))
@@ -125,6 +139,9 @@ async def _render_conversation(
         "answer_labels": LABELS,
         "answer_errors": errors or {},
         "answer_message": message,
+        "thanks": await thanks.for_conversation(request.app[POOL], account, view.conversation),
+        "thanks_errors": thanks_errors or {},
+        "thanks_text": thanks_text,
     }
     return aiohttp_jinja2.render_template(
         "answers/conversation.html", request, context, status=status

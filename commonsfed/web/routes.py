@@ -34,6 +34,7 @@ from commonsfed.web import (
     remote_listings,
     reports,
     settings,
+    thanks,
     views,
     wellknown,
 )
@@ -159,6 +160,10 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(
         conversation + "/{action:reserve|release|decline|complete|withdraw}", answers.decide
     )
+    app.router.add_post(conversation + "/thanks", thanks.leave)
+    app.router.add_post(conversation + "/thanks/edit", thanks.edit)
+    app.router.add_post(conversation + "/thanks/delete", thanks.remove)
+    app.router.add_get("/thanks/{key:[0-9a-f-]{36}}", thanks.note)
     app.router.add_get("/my/answers", answers.my_answers, name="my_answers")
     app.router.add_get("/network/listing", remote_listings.remote_listing, name="remote_listing")
     app.router.add_post("/network/listing/answers", remote_listings.answer_remote)
