@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from commonsfed.federation.context import Federation
 from commonsfed.models import Account, Listing
-from commonsfed.services import accounts, answers, follows, listings
+from commonsfed.services import accounts, answers, follows, listings, thanks
 from commonsfed.services.photos import Upload
 
 log = logging.getLogger(__name__)
@@ -197,10 +197,10 @@ async def seed(nodes: list[SeedNode], settle: Settle, today: date | None = None)
     await _answers_across(by_slug)
     await settle()  # the answers across nodes arrive
     await _replies_across(by_slug)
-    await _exchange_across(by_slug)
+    await _exchange_across(by_slug, settle)
     await settle()  # the replies and the completion reach the respondents' nodes
     await _thanks(by_slug)
-    await settle()
+    await settle()  # the thanks across nodes reach the thanked
 
 
 async def _residents(node: SeedNode) -> None:
@@ -302,13 +302,16 @@ async def _replies_across(nodes: dict[str, SeedNode]) -> None:
             await _reply(node, author.username, conv.id, message)
 
 
-async def _exchange_across(nodes: dict[str, SeedNode]) -> None:
+async def _exchange_across(nodes: dict[str, SeedNode], settle: Settle) -> None:
     """An exchange across nodes: fern reserves her jars for hana (an Accept of hana's
-    Offer goes to Old Town), then marks it completed (a direct message tells her)."""
+    Offer goes to Old Town), then marks it completed (a direct message tells her). The
+    Accept is delivered before the completion, as it would be between people: a late
+    Accept would leave hana's side reserved."""
     river = nodes["riverside"]
     fern, uid = river.people["fern"], river.posted["jars"].uid
     (jars,) = await answers.conversations_for_listing(river.fed.pool, fern, uid)
     await answers.reserve(river.fed.pool, river.fed.settings, fern, jars.id)
+    await settle()
     await answers.complete(river.fed.pool, river.fed.settings, fern, jars.id)
     river.exchanges["jars"] = jars.id
 
@@ -325,12 +328,9 @@ THANKS = (
 
 
 async def _thanks(nodes: dict[str, SeedNode]) -> None:
-    """The place for THANKS, which this node cannot say yet. Once thanks exist (a service
-    that leaves one in a completed conversation, for its writer), each line becomes
-
+    """Each side of the completed exchanges thanks the other (THANKS), in the conversation
+    on the writer's own node; the profiles show them, on both nodes for hana and fern."""
+    for slug, key, writer, words in THANKS:
         node = nodes[slug]
         await thanks.leave(node.fed.pool, node.fed.settings, node.people[writer],
-                           node.exchanges[key], words)
-
-    and the profiles show them. Until then nothing is made up."""
-    log.debug("thanks are not part of this node yet; %d left unsaid", len(THANKS))
+                           node.exchanges[key], words)  # fmt: skip

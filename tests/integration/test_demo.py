@@ -136,6 +136,12 @@ async def test_demo__three_nodes_federate_and_each_shows_the_others_listings(tmp
             async with session.get(f"{addresses[0]}/explore?where=everywhere") as response:
                 page = await response.text()
             assert "Oats by the sack" in page and "Spare room for a visitor" in page
+            # and the thanks: hana of Old Town thanked fern of Riverside for her jars, and
+            # Riverside shows it on fern's profile; ben's drill was thanked on Elm Street
+            async with session.get(f"{addresses[1]}/users/fern") as response:
+                assert "twelve jars of quince jelly" in await response.text()
+            async with session.get(f"{addresses[0]}/users/ben") as response:
+                assert "the shelves are up" in await response.text()
 
         # And SIGINT stops the three nodes and the embedded PostgreSQL, with exit 0
         assert await stop(demo, signal.SIGINT) == 0, log.read_text()[-3000:]
