@@ -11,20 +11,14 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from commonsfed.services import accounts
 from commonsfed.web.keys import POOL
+from tests.browser.chromium import BROWSER_MARKS, expect, new_page, snap
 from tests.browser.live import LiveNode
-from tests.browser.test_resident_walkthrough import CHROMIUM, browser, new_page, snap  # noqa: F401
 from tests.builders import DEFAULT_PASSWORD
 from tests.integration.smtp import send_queued
 
-expect = pytest.importorskip("playwright.async_api").expect
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing"),
-]
+pytestmark = BROWSER_MARKS
 
 NEW_PASSWORD = "pebbles on the windowsill"
 

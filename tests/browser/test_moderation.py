@@ -8,48 +8,23 @@ tests/browser/screenshots/.
 
 from __future__ import annotations
 
-import pytest
-
 from commonsfed.services import accounts, listings
 from commonsfed.web.keys import POOL
-from tests.browser.live import LiveNode
-from tests.browser.test_resident_walkthrough import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+from tests.browser.chromium import (
+    BROWSER_MARKS,
+    expect,
     new_page,
     register,
     snap,
 )
+from tests.browser.live import LiveNode
 from tests.builders import DEFAULT_PASSWORD
 
-playwright_api = pytest.importorskip(
-    "playwright.async_api", reason="Playwright is not installed: pip install -e '.[test]'"
-)
-expect = playwright_api.expect
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 BIKE = {"purpose": "offer", "kind": "give", "title": "Nearly new e-bike", "category": "tools",
         "place": "Elm Street", "description": "Pay a deposit by bank transfer to see it."}  # fmt: skip
 REASON = "Asks for money up front: listings here are for giving and lending."
-
-
-@pytest.fixture
-async def browser():
-    async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def alices_listing(node: LiveNode) -> str:

@@ -12,39 +12,19 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import pytest
-
 from commonsfed.services import oauth
 from commonsfed.web.keys import POOL
+from tests.browser.chromium import (
+    BROWSER_MARKS,
+    expect,
+    new_page,
+    register,
+)
 from tests.browser.live import LiveNode
-from tests.browser.test_resident_walkthrough import CHROMIUM, CHROMIUM_ARGS, new_page, register
 from tests.builders import DEFAULT_PASSWORD
 
-playwright_api = pytest.importorskip(
-    "playwright.async_api", reason="Playwright is not installed: pip install -e '.[test]'"
-)
-expect = playwright_api.expect
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 CALLBACK = "https://app.example/callback"
-
-
-@pytest.fixture
-async def browser():
-    async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def test_authorize__a_resident_logs_in_and_authorises_an_app(live_node: LiveNode, browser):

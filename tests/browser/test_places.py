@@ -23,22 +23,17 @@ from commonsfed.app import create_app
 from commonsfed.db import places as places_q
 from commonsfed.services import listings
 from commonsfed.web.keys import POOL
+from tests.browser.chromium import (
+    BROWSER_MARKS,
+    WAIT_MS,
+    expect,
+    register,
+    snap,
+)
 from tests.browser.live import LiveNode
-from tests.browser.test_resident_walkthrough import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, register, snap
 from tests.builders import photo_bytes
 
-playwright_api = pytest.importorskip(
-    "playwright.async_api", reason="Playwright is not installed: pip install -e '.[test]'"
-)
-expect = playwright_api.expect
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 LISTING_URL = re.compile(r"/listings/([A-Za-z0-9_-]{8,32})$")
 TILE = photo_bytes("PNG", (256, 256), color="lightgrey")
@@ -68,18 +63,6 @@ async def map_node(settings) -> AsyncIterator[LiveNode]:
         yield LiveNode(node_settings, app)
     finally:
         await runner.cleanup()
-
-
-@pytest.fixture
-async def browser():
-    async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 class Requests:

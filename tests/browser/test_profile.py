@@ -11,46 +11,21 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from commonsfed.services.photos import media_dir
 from commonsfed.web.keys import POOL
-from tests.browser.live import LiveNode
-from tests.browser.test_resident_walkthrough import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+from tests.browser.chromium import (
+    BROWSER_MARKS,
+    expect,
     new_page,
     register,
     snap,
 )
+from tests.browser.live import LiveNode
 from tests.builders import photo_bytes
 
-playwright_api = pytest.importorskip(
-    "playwright.async_api", reason="Playwright is not installed: pip install -e '.[test]'"
-)
-expect = playwright_api.expect
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 BIO = "I lend **ladders** and fix bikes on Saturdays."
-
-
-@pytest.fixture
-async def browser():
-    async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def stored_profile(node: LiveNode) -> tuple:
@@ -62,8 +37,12 @@ async def stored_profile(node: LiveNode) -> tuple:
 
 
 async def open_profile_settings(page, node: LiveNode) -> None:
-    await page.get_by_role("navigation", name="Account").get_by_role("link", name="Settings").click()
-    await page.get_by_role("navigation", name="Settings").get_by_role("link", name="Profile").click()
+    await (
+        page.get_by_role("navigation", name="Account").get_by_role("link", name="Settings").click()
+    )
+    await (
+        page.get_by_role("navigation", name="Settings").get_by_role("link", name="Profile").click()
+    )
     await expect(page).to_have_url(node.url("/settings/profile"))
     await expect(page.get_by_role("heading", level=1)).to_have_text("Profile")
 

@@ -16,22 +16,19 @@ import pytest
 
 from commonsfed.services import accounts, follows, listings
 from commonsfed.services.photos import Upload
-from tests.browser.test_resident_walkthrough import CHROMIUM, CHROMIUM_ARGS, register, snap
+from tests.browser.chromium import (
+    BROWSER_MARKS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    expect,
+    playwright_api,
+    register,
+    snap,
+)
 from tests.builders import DEFAULT_PASSWORD, photo_bytes
 from tests.nodes import settle
 
-playwright_api = pytest.importorskip(
-    "playwright.async_api", reason="Playwright is not installed: pip install -e '.[test]'"
-)
-expect = playwright_api.expect
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 SEEDLINGS = {
     "purpose": "offer", "kind": "give", "title": "Tomato seedlings", "category": "garden",

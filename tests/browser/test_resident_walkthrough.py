@@ -14,29 +14,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 from commonsfed.services.photos import media_dir
 from commonsfed.web.keys import POOL
+from tests.browser.chromium import BROWSER_MARKS, expect, new_page, register, snap
 from tests.browser.live import LiveNode
-from tests.builders import DEFAULT_PASSWORD, photo_bytes
+from tests.builders import photo_bytes
 
-playwright_api = pytest.importorskip(
-    "playwright.async_api", reason="Playwright is not installed: pip install -e '.[test]'"
-)
-expect = playwright_api.expect
-
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)",
-    ),
-]
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SCREENSHOTS = Path(__file__).parent / "screenshots"
-WAIT_MS = 10_000  # a step that takes this long has failed; the whole walk takes a few seconds
+pytestmark = BROWSER_MARKS
 
 TITLE = "Spare sourdough starter"
 PLACE = "Corner of Elm Street and Oak Lane"
@@ -46,53 +30,12 @@ LISTING_URL = re.compile(r"/listings/[A-Za-z0-9_-]{8,32}$")
 CONVERSATION_URL = re.compile(r"/conversations/[0-9]+$")
 
 
-@pytest.fixture
-async def browser():
-    async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
-async def new_page(browser):
-    """A page in a context of its own: each resident has their own cookies."""
-    context = await browser.new_context(viewport={"width": 1100, "height": 900})
-    context.set_default_timeout(WAIT_MS)
-    return await context.new_page()
-
-
-async def snap(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 async def count_rows(node: LiveNode, table: str) -> int:
     async with node.app[POOL].acquire() as conn:
         return await conn.fetchval(f"SELECT count(*) FROM {table}")
 
 
 # --- the steps -----------------------------------------------------------------------------
-
-
-async def register(page, node: LiveNode, username: str, screenshot: bool = False) -> None:
-    await page.goto(node.url("/"))
-    await page.get_by_role("navigation", name="Account").get_by_role("link", name="Join").click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text(
-        f"Join {node.settings.instance_name}"
-    )
-    await page.get_by_label("Username").fill(username)
-    await page.get_by_label("Email").fill(f"{username}@example.org")
-    await page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    if screenshot:
-        await snap(page, "1-registration")
-    await page.get_by_role("button", name="Create account").click()
-    # open registration: the new account is logged in and lands on the home page
-    await expect(page).to_have_url(node.url("/"))
-    await expect(page.locator("header .who")).to_have_text(f"@{username}")
 
 
 async def open_give_form(page, node: LiveNode) -> None:

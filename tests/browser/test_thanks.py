@@ -10,48 +10,23 @@ Screenshots go to tests/browser/screenshots/.
 
 from __future__ import annotations
 
-import pytest
-
 from commonsfed.db import accounts as accounts_q
 from commonsfed.services import answers, listings
 from commonsfed.web.keys import POOL
-from tests.browser.live import LiveNode
-from tests.browser.test_resident_walkthrough import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+from tests.browser.chromium import (
+    BROWSER_MARKS,
+    expect,
     new_page,
     register,
     snap,
 )
+from tests.browser.live import LiveNode
 
-playwright_api = pytest.importorskip(
-    "playwright.async_api", reason="Playwright is not installed: pip install -e '.[test]'"
-)
-expect = playwright_api.expect
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 LADDER = {"purpose": "offer", "kind": "lend", "title": "Aluminium ladder", "category": "tools",
           "description": "Three metres, folds in two.", "place": "Elm Street", "loan_days": "3"}  # fmt: skip
 THANKS = "Thank you Alice, the gutters are clean again!"
-
-
-@pytest.fixture
-async def browser():
-    async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def bob_answers_alices_ladder(node: LiveNode) -> int:
