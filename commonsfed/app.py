@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, tzinfo
 
 import aiohttp_jinja2
 import jinja2
+import jinja2.bccache
 from aiohttp import web
 from aiohttp_session import session_middleware
 
@@ -127,10 +128,33 @@ async def _stop_workers(app: web.Application) -> None:
         app[WORKERS_STOP].set()
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Templates compiled once per process, whatever the number of applications: each
+    application has its own jinja2 environment (its globals are its settings), and without
+    a shared cache each would parse and compile every template again (a test suite makes
+    thousands of applications; `serve --processes` several). Jinja checks each entry
+    against the template's source, so an edited template is compiled anew."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED_TEMPLATES = _CompiledTemplates()
+
+
 def _setup_templates(app: web.Application, settings: Settings) -> None:
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(str(templates_dir())),
+        bytecode_cache=_COMPILED_TEMPLATES,
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
     )
