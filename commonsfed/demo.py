@@ -22,7 +22,7 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Awaitable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -137,9 +137,9 @@ async def _run(options: DemoOptions, server_url: str, sockets: list, seeded: boo
     nodes: list[DemoNode] = []
     background = []
     try:
-        if not await _unless_stopped(stopping, _start(options, server_url, sockets, nodes)):
+        if not await serving.unless_stopped(stopping, _start(options, server_url, sockets, nodes)):
             return
-        if not await _unless_stopped(stopping, _fill(options, nodes, seeded)):
+        if not await serving.unless_stopped(stopping, _fill(options, nodes, seeded)):
             return
         for node in nodes:
             fed = node.federation
@@ -225,23 +225,6 @@ def _stop_on_signals() -> asyncio.Event:
     for signum in _SIGNALS:
         loop.add_signal_handler(signum, stop)
     return stopping
-
-
-async def _unless_stopped(stopping: asyncio.Event, work: Awaitable[None]) -> bool:
-    """Run `work`; a signal meanwhile cancels it. False when stopped."""
-    task = asyncio.ensure_future(work)
-    signalled = asyncio.ensure_future(stopping.wait())
-    try:
-        await asyncio.wait({task, signalled}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        signalled.cancel()
-        if not task.done():
-            task.cancel()
-            await asyncio.wait({task})
-    if task.cancelled():
-        return False
-    task.result()  # its error, if it failed
-    return True
 
 
 async def _clean_up(runner: web.AppRunner) -> None:

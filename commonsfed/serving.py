@@ -132,7 +132,7 @@ async def _serve(app: web.Application, settings: Settings, sockets: list[socket.
     )
     servers: list[asyncio.Server] = []
     try:
-        if not await _unless_stopped(stopping, runner.setup()):
+        if not await unless_stopped(stopping, runner.setup()):
             return
         servers = await start_servers(runner, sockets, table, access_log_on=settings.access_log)
         per_address = table.limits.per_address or "no cap"
@@ -189,7 +189,7 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop) -> asyncio.Event:
     return stopping
 
 
-async def _unless_stopped(stopping: asyncio.Event, work: Awaitable[None]) -> bool:
+async def unless_stopped(stopping: asyncio.Event, work: Awaitable[None]) -> bool:
     """Run `work` (the node's start: pool, keys, workers); a signal meanwhile cancels it,
     as a database that does not answer could keep it waiting. False when stopped."""
     task = asyncio.ensure_future(work)

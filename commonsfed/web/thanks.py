@@ -30,26 +30,20 @@ def _back(conversation_id: int) -> web.HTTPSeeOther:
 
 
 async def leave(request: web.Request) -> web.Response:
-    account = require_account(request)
-    conversation_id, text = int(request.match_info["id"]), await _text(request)
-    pool, settings = request.app[POOL], request.app[SETTINGS]
-    try:
-        await thanks.leave(pool, settings, account, conversation_id, text)
-    except ValidationError as exc:
-        return await answer_pages.render_conversation(
-            request, thanks_errors=exc.errors, thanks_text=text, status=422
-        )
-    except ServiceError as exc:
-        return _refused(request, exc)
-    raise _back(conversation_id)
+    return await _write(request, thanks.leave)
 
 
 async def edit(request: web.Request) -> web.Response:
+    return await _write(request, thanks.edit)
+
+
+async def _write(request: web.Request, write) -> web.Response:
+    """Leave or edit the thanks: `write(pool, settings, account, conversation_id, text)`;
+    bad text is shown by the field, a refusal on a page of its own."""
     account = require_account(request)
     conversation_id, text = int(request.match_info["id"]), await _text(request)
-    pool, settings = request.app[POOL], request.app[SETTINGS]
     try:
-        await thanks.edit(pool, settings, account, conversation_id, text)
+        await write(request.app[POOL], request.app[SETTINGS], account, conversation_id, text)
     except ValidationError as exc:
         return await answer_pages.render_conversation(
             request, thanks_errors=exc.errors, thanks_text=text, status=422
