@@ -47,7 +47,7 @@ from commonsfed.federation import outbox
 from commonsfed.models import Account
 from commonsfed.services import answers, mail
 from commonsfed.services.accounts import confirm_password
-from commonsfed.services.errors import ServiceError
+from commonsfed.services.errors import ServiceError, ValidationError
 from commonsfed.services.export import archive_path
 from commonsfed.services.listing_federation import publish_updated
 from commonsfed.services.listings import remove_in
@@ -71,7 +71,14 @@ async def delete_account(
         current = await accounts_q.get_account(conn, account.id)
         if current is None or current.status == "deleted":
             raise AccountGone(GONE)
-        await confirm_password(conn, account, password, address, "password")
+        try:
+            await confirm_password(conn, account, password, address, "password")
+        except ValidationError:
+            # a request a moment before (a double click) may have deleted the account,
+            # and its password with it, since it was read above
+            if await _gone(conn, account.id):
+                raise AccountGone(GONE) from None
+            raise
         async with conn.transaction():
             if not await q.lock_active(conn, account.id):
                 raise AccountGone(GONE)
@@ -80,6 +87,11 @@ async def delete_account(
             if current.email_confirmed:
                 await mail.queue_account_deleted(conn, current)
     await remove_files(files)
+
+
+async def _gone(conn: asyncpg.Connection, account_id: int) -> bool:
+    current = await accounts_q.get_account(conn, account_id)
+    return current is None or current.status == "deleted"
 
 
 async def erase_in(conn: asyncpg.Connection, settings: Settings, account: Account) -> list[Path]:
