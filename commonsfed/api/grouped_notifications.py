@@ -12,9 +12,8 @@ from aiohttp import web
 from commonsfed.api import entities
 from commonsfed.api.auth import require_user
 from commonsfed.api.errors import not_found
-from commonsfed.api.notifications import DEFAULT_LIMIT, MAX_LIMIT, query_of, unread_count
-from commonsfed.api.paging import in_order, link_header, page_request
-from commonsfed.api.params import read_params
+from commonsfed.api.notifications import notification_page, unread_count
+from commonsfed.api.paging import paged_response
 from commonsfed.api.render import statuses_json
 from commonsfed.config import Settings
 from commonsfed.models import Account
@@ -49,20 +48,10 @@ def _notification_id(request: web.Request) -> int:
 
 async def list_groups(request: web.Request) -> web.Response:
     account = require_user(request, "read:notifications")
-    settings = request.app[SETTINGS]
-    params = await read_params(request)
-    page = page_request(params, DEFAULT_LIMIT, MAX_LIMIT)
     async with request.app[POOL].acquire() as conn:
-        rows, views = await api_notifications.notifications(
-            conn, settings, account, query_of(params), below=page.max_id, above=page.after,
-            oldest_first=page.oldest_first, limit=page.limit,
-        )  # fmt: skip
-        body = await results_json(conn, settings, account, in_order(page, views))
-    response = web.json_response(body)
-    link = link_header(request, in_order(page, rows), key=lambda row: row["id"])
-    if link:
-        response.headers["Link"] = link
-    return response
+        rows, views = await notification_page(request, conn, account)
+        body = await results_json(conn, request.app[SETTINGS], account, views)
+    return paged_response(request, body, rows, key=lambda row: row["id"])
 
 
 async def get_group(request: web.Request) -> web.Response:

@@ -65,18 +65,24 @@ def query_of(params: Params) -> NotificationQuery:
     )
 
 
-async def list_notifications(request: web.Request) -> web.Response:
-    account = require_user(request, "read:notifications")
-    settings = request.app[SETTINGS]
+async def notification_page(request: web.Request, conn, account) -> tuple[list, list]:
+    """The page of the resident's notifications the request asks for (v1's and v2's alike):
+    (their rows, for the Link header; their views), newest first."""
     params = await read_params(request)
     page = page_request(params, DEFAULT_LIMIT, MAX_LIMIT)
+    rows, views = await api_notifications.notifications(
+        conn, request.app[SETTINGS], account, query_of(params), below=page.max_id,
+        above=page.after, oldest_first=page.oldest_first, limit=page.limit,
+    )  # fmt: skip
+    return in_order(page, rows), in_order(page, views)
+
+
+async def list_notifications(request: web.Request) -> web.Response:
+    account = require_user(request, "read:notifications")
     async with request.app[POOL].acquire() as conn:
-        rows, views = await api_notifications.notifications(
-            conn, settings, account, query_of(params), below=page.max_id, above=page.after,
-            oldest_first=page.oldest_first, limit=page.limit,
-        )  # fmt: skip
-        body = await notifications_json(conn, settings, account, in_order(page, views))
-    return paged_response(request, body, in_order(page, rows), key=lambda row: row["id"])
+        rows, views = await notification_page(request, conn, account)
+        body = await notifications_json(conn, request.app[SETTINGS], account, views)
+    return paged_response(request, body, rows, key=lambda row: row["id"])
 
 
 async def get_notification(request: web.Request) -> web.Response:

@@ -81,7 +81,7 @@ def link_header(
 
 
 def paged_response(
-    request: web.Request, body: list[Any], items: Sequence[Any], key: Callable[[Any], int]
+    request: web.Request, body: Any, items: Sequence[Any], key: Callable[[Any], int]
 ) -> web.Response:
     """`body` (the entities) with the Link header made from `items` (what they came from)."""
     response = web.json_response(body)
