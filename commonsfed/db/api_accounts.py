@@ -50,6 +50,13 @@ async def local_account_named(
     )
 
 
+async def ids_of_usernames(conn: asyncpg.Connection, usernames: Sequence[str]) -> list[int]:
+    rows = await conn.fetch(
+        "SELECT id FROM accounts WHERE username = ANY($1::text[])", list(usernames)
+    )
+    return [row["id"] for row in rows]
+
+
 async def profile_fields(conn: asyncpg.Connection, ids: Sequence[int]) -> list[asyncpg.Record]:
     return await conn.fetch(
         """

@@ -86,14 +86,16 @@ async def insert_token(
     app_id: int,
     account_id: int | None,
     scopes: list[str],
-) -> int:
-    return await conn.fetchval(
+) -> tuple[int, datetime]:
+    """The new token's id and when it was made (the Token entity's created_at)."""
+    row = await conn.fetchrow(
         """
         INSERT INTO oauth_tokens (token_hash, app_id, account_id, scopes)
-        VALUES ($1, $2, $3, $4) RETURNING id
+        VALUES ($1, $2, $3, $4) RETURNING id, created_at
         """,
         token_hash, app_id, account_id, scopes,
     )  # fmt: skip
+    return row["id"], row["created_at"]
 
 
 async def grant_of(conn: asyncpg.Connection, token_hash: bytes) -> TokenGrant | None:

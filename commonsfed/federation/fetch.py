@@ -278,10 +278,22 @@ async def fetch_jrd(
 
 # --- Web pages ------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class _Unsigned:
+    """What an unsigned GET of a public file takes: its content types, how long to wait,
+    and what to call a refused one ("a web page", "an image")."""
+
+    types: frozenset[str]
+    timeout: aiohttp.ClientTimeout
+    what: str
+
+
 HTML_CONTENT_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 PAGE_MAX_BYTES = 1_048_576  # Mastodon reads at most 1 MB of a linked page for rel="me"
 # a person waits for this (their profile is saved when the links are checked)
 PAGE_TIMEOUT = aiohttp.ClientTimeout(total=5, connect=3, sock_read=3)
+_PAGE = _Unsigned(HTML_CONTENT_TYPES, PAGE_TIMEOUT, "a web page")
 
 
 async def fetch_html(
@@ -297,38 +309,10 @@ async def fetch_html(
     quick to give up. Redirects may lead to another origin (http to https, a bare domain to
     www), but each hop is checked as the first: https only outside dev mode, no internal
     address (the session's guard refuses those at connect time too)."""
-    target, _ = _start_url(url, dev)
-    for _ in range(max_redirects + 1):
-        _check_literal_host(policy, target)
-        hop = await _get_page(session, target, max_bytes)
-        if isinstance(hop, str):
-            return hop
-        target, _ = _start_url(urljoin(target, hop.location or ""), dev)
-    raise FetchError(f"refused: more than {max_redirects} redirects from {url}")
-
-
-async def _get_page(session: aiohttp.ClientSession, url: str, max_bytes: int) -> str | _Hop:
-    headers = {"Accept": "text/html, application/xhtml+xml"}
-    try:
-        request = session.get(
-            URL(url, encoded=True), headers=headers, allow_redirects=False, timeout=PAGE_TIMEOUT
-        )
-        async with request as response:
-            location = response.headers.get("Location")
-            if response.status in REDIRECT_STATUSES and location:
-                return _Hop(response.status, location=location.strip())
-            _check_status(response.status, url)
-            mime = response.headers.get("Content-Type", "").partition(";")[0].strip().lower()
-            if mime not in HTML_CONTENT_TYPES:
-                raise FetchError(f"refused: {mime or 'no content type'} is not a web page")
-            body = await _read_capped(response, url, max_bytes)
-            return body.decode(_charset(response.charset), errors="replace")
-    except AddressNotAllowed as exc:
-        raise FetchError(exc.message) from exc
-    except TimeoutError as exc:
-        raise FetchError(f"timed out fetching {url}") from exc
-    except aiohttp.ClientError as exc:
-        raise FetchError(f"could not fetch {url}: {exc or type(exc).__name__}") from exc
+    body, charset = await _fetch_unsigned(
+        session, policy, url, _PAGE, max_bytes=max_bytes, dev=dev, max_redirects=max_redirects
+    )
+    return body.decode(_charset(charset), errors="replace")
 
 
 def _charset(declared: str | None) -> str:
@@ -343,6 +327,7 @@ def _charset(declared: str | None) -> str:
 # what Mastodon and GoToSocial send as a listing's photo; anything else is not fetched
 IMAGE_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
 IMAGE_TIMEOUT = aiohttp.ClientTimeout(total=8, connect=3, sock_read=5)
+_IMAGE = _Unsigned(IMAGE_CONTENT_TYPES, IMAGE_TIMEOUT, "an image")
 
 
 async def fetch_image(
@@ -357,21 +342,43 @@ async def fetch_image(
     """GET an image, unsigned (media are public files; Mastodon serves them from a CDN that
     knows no signatures): image types only, size-capped, each redirect hop checked as the
     first (https outside dev mode, no internal address). The caller checks the bytes."""
+    body, _ = await _fetch_unsigned(
+        session, policy, url, _IMAGE, max_bytes=max_bytes, dev=dev, max_redirects=max_redirects
+    )
+    return body
+
+
+# --- an unsigned GET, hop by hop ---------------------------------------------------------
+
+
+async def _fetch_unsigned(
+    session: aiohttp.ClientSession,
+    policy: AddressPolicy,
+    url: str,
+    kind: _Unsigned,
+    *,
+    max_bytes: int,
+    dev: bool,
+    max_redirects: int,
+) -> tuple[bytes, str | None]:
+    """(the body, its declared charset), following redirects one checked hop at a time."""
     target, _ = _start_url(url, dev)
     for _ in range(max_redirects + 1):
         _check_literal_host(policy, target)
-        hop = await _get_image(session, target, max_bytes)
-        if isinstance(hop, bytes):
+        hop = await _get_unsigned(session, target, kind, max_bytes)
+        if isinstance(hop, tuple):
             return hop
         target, _ = _start_url(urljoin(target, hop.location or ""), dev)
     raise FetchError(f"refused: more than {max_redirects} redirects from {url}")
 
 
-async def _get_image(session: aiohttp.ClientSession, url: str, max_bytes: int) -> bytes | _Hop:
-    headers = {"Accept": ", ".join(sorted(IMAGE_CONTENT_TYPES))}
+async def _get_unsigned(
+    session: aiohttp.ClientSession, url: str, kind: _Unsigned, max_bytes: int
+) -> tuple[bytes, str | None] | _Hop:
+    headers = {"Accept": ", ".join(sorted(kind.types))}
     try:
         request = session.get(
-            URL(url, encoded=True), headers=headers, allow_redirects=False, timeout=IMAGE_TIMEOUT
+            URL(url, encoded=True), headers=headers, allow_redirects=False, timeout=kind.timeout
         )
         async with request as response:
             location = response.headers.get("Location")
@@ -379,9 +386,9 @@ async def _get_image(session: aiohttp.ClientSession, url: str, max_bytes: int) -
                 return _Hop(response.status, location=location.strip())
             _check_status(response.status, url)
             mime = response.headers.get("Content-Type", "").partition(";")[0].strip().lower()
-            if mime not in IMAGE_CONTENT_TYPES:
-                raise FetchError(f"refused: {mime or 'no content type'} is not an image")
-            return await _read_capped(response, url, max_bytes)
+            if mime not in kind.types:
+                raise FetchError(f"refused: {mime or 'no content type'} is not {kind.what}")
+            return await _read_capped(response, url, max_bytes), response.charset
     except AddressNotAllowed as exc:
         raise FetchError(exc.message) from exc
     except TimeoutError as exc:

@@ -177,10 +177,8 @@ async def accounts_for_uris(
         found[group_uri(settings)] = await _group(conn, settings)
     local_names = {uri[len(prefix) :] for uri in wanted if uri.startswith(prefix)}
     if local_names:
-        ids = await conn.fetch(
-            "SELECT id FROM accounts WHERE username = ANY($1::text[])", list(local_names)
-        )
-        for view in await _locals(conn, settings, [row["id"] for row in ids]):
+        ids = await q.ids_of_usernames(conn, list(local_names))
+        for view in await _locals(conn, settings, ids):
             found[view.uri] = view
     remote = [uri for uri in wanted if not uri.startswith(prefix)]
     if remote:

@@ -197,17 +197,17 @@ async def issue_token(
 ) -> str:
     """A new token for the app (and the resident); returns the token itself, which is not
     kept."""
-    token = new_secret()
-    await q.insert_token(conn, hash_secret(token), app_id, account_id, scopes)
-    return token
+    return (await new_token(conn, app_id, account_id, scopes)).access_token
 
 
 async def new_token(
     conn: asyncpg.Connection, app_id: int, account_id: int | None, scopes: list[str]
 ) -> IssuedToken:
     token = new_secret()
-    token_id = await q.insert_token(conn, hash_secret(token), app_id, account_id, scopes)
-    return IssuedToken(token, scopes, await conn.fetchval("SELECT now()"), token_id)
+    token_id, created_at = await q.insert_token(
+        conn, hash_secret(token), app_id, account_id, scopes
+    )
+    return IssuedToken(token, scopes, created_at, token_id)
 
 
 async def revoke_token(pool: asyncpg.Pool, app: OAuthApp, token: str) -> None:
