@@ -38,6 +38,17 @@ LONG_EMAIL = "a.very.long.address.that.goes.on.and.on@a-rather-long-mail-domain.
 LONG_DOMAIN = "a-very-long-subdomain-name-that-goes-on-and-on.another-long-label.example.social"
 
 
+# the innermost elements that reach past the window's right edge, as tag.class
+# (not counting what scrolls inside a box of its own, such as a table on a phone)
+WIDE_ELEMENTS = """[...document.querySelectorAll("body *")]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+               && ![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 1))
+  .filter(e => { for (let a = e.parentElement; a; a = a.parentElement) {
+                   if (getComputedStyle(a).overflowX !== "visible") return false; }
+                 return true; })
+  .slice(0, 5).map(e => e.tagName.toLowerCase() + "." + e.className + " " + e.outerHTML.slice(0, 80))"""
+
+
 async def page_at(browser, viewport: dict, javascript: bool = True):
     context = await browser.new_context(viewport=viewport, java_script_enabled=javascript)
     context.set_default_timeout(WAIT_MS)
@@ -48,7 +59,11 @@ async def assert_fits(page, name: str) -> None:
     """The page is no wider than the window: nothing to scroll sideways."""
     widths = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     await snap(page, f"phone-{name}")
-    assert widths[0] <= widths[1], f"{name} ({page.url}) is {widths[0]} px wide in {widths[1]}"
+    if widths[0] > widths[1]:  # name the widest culprits, so the failure says what to fix
+        culprits = await page.evaluate(WIDE_ELEMENTS)
+        raise AssertionError(
+            f"{name} ({page.url}) is {widths[0]} px wide in {widths[1]}: {culprits}"
+        )
 
 
 async def log_in(page, node: LiveNode, username: str) -> None:
@@ -86,6 +101,7 @@ async def test_phone__menu_and_filters_open_without_javascript(browser, live_nod
     await phone.goto(live_node.url("/explore"))
     filters = phone.get_by_role("search")
     await expect(filters.get_by_role("button", name="Find")).to_be_hidden()
+    await expect(phone.locator("details.filters-fold > summary")).to_have_text("Filters")
     await assert_fits(phone, "explore-folded")
     await phone.locator("details.filters-fold > summary").click()
     await expect(filters.get_by_role("button", name="Find")).to_be_visible()
@@ -125,6 +141,9 @@ async def test_phone__listing_form_in_steps_keeps_everything_on_a_bad_input(brow
     page = await page_at(browser, PHONE)
     await register(page, live_node, "alice")
     await (await account_link(page, "New listing")).click()
+    steps = page.get_by_role("navigation", name="Steps")
+    await expect(steps.locator('[aria-current="step"]')).to_have_text("What")
+    await assert_fits(page, "form-step-1")
     await page.get_by_role("radio", name="Offer: I have something for neighbours").check()
     await page.get_by_role("radio", name=re.compile(r"^Lend ")).check()
     await page.get_by_role("button", name="Continue").click()
