@@ -123,6 +123,11 @@ async def test_phone__menu_and_filters_open_without_javascript(browser, live_nod
     await expect(desktop.get_by_role("search").get_by_role("button", name="Find")).to_be_visible()
     await snap(desktop, "phone-desktop-explore")
 
+    # And the visitor's other pages fit the phone too
+    for path in ("/login", "/register", "/password/forgot", "/about"):
+        await phone.goto(live_node.url(path))
+        await assert_fits(phone, "visitor-" + path.strip("/").replace("/", "-"))
+
     # And without JavaScript the phone's listing form shows every step, one under another
     await register(phone, live_node, "nojs")
     await phone.goto(live_node.url("/listings/new?purpose=offer&kind=lend"))
@@ -228,12 +233,12 @@ async def long_content(node: LiveNode) -> dict:
     conversation = await answers.answer(
         pool, settings, made["bob"], listing.uid, f"Hello! {LONG_WORD} {LONG_URL}"
     )
-    await reports.file_report(pool, settings, made["bob"], {
+    report = await reports.file_report(pool, settings, made["bob"], {
         "listing": listing.uid, "category": "other", "comment": f"{LONG_WORD} {LONG_URL}",
     })  # fmt: skip
     block = DomainPolicy(LONG_DOMAIN, "block", public_comment=LONG_WORD, note=LONG_URL)
     await domains.block_domain(pool, settings, made["alice"], block)
-    return {"uid": listing.uid, "conversation": conversation.id}
+    return {"uid": listing.uid, "conversation": conversation.id, "report": report}
 
 
 RESIDENT_PAGES = [
@@ -244,13 +249,13 @@ RESIDENT_PAGES = [
     "/users/alice", "/settings", "/settings/profile", "/settings/account",
     "/settings/sessions", "/settings/export", "/settings/email", "/settings/notifications",
     "/settings/apps", "/settings/blocks", "/settings/delete",
-    "/report?listing={uid}",
+    "/report?listing={uid}", "/categories/tools",
 ]  # fmt: skip
 ADMIN_PAGES = [
     "/listings/{uid}", "/listings/{uid}/edit", "/listings/{uid}/answers", "/notifications",
     "/conversations/{conversation}", "/admin", "/admin/accounts?status=all",
     "/admin/accounts/longaddress", "/admin/log", "/admin/domains", "/admin/follows",
-    "/admin/reports", "/admin/settings", "/admin/federation", "/admin/federation/unhandled",
+    "/admin/reports", "/admin/reports/{report}", "/admin/settings", "/admin/federation", "/admin/federation/unhandled",
     "/admin/places", "/admin/categories",
 ]  # fmt: skip
 
