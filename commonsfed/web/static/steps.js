@@ -3,7 +3,8 @@
    as one. Here, on a phone, one step shows at a time with Back and Next buttons; the last
    lists what was typed before Publish. Nothing is posted between steps, so nothing is lost,
    and the server still checks everything: when it sends the form back with messages, the
-   step of the first message opens. The CSP allows no inline script, hence this file. */
+   step of the first message opens. The CSP allows no inline script, hence this file; its
+   words are the form's data- attributes, in the page's language. */
 (function () {
   "use strict";
 
@@ -14,9 +15,9 @@
     return label ? label.textContent.trim() : control.name;
   }
 
-  function shownValue(control) {
+  function shownValue(form, control) {
     if (control.type === "checkbox" || control.type === "radio") {
-      return control.checked ? "Yes" : "";
+      return control.checked ? form.dataset.yes : "";
     }
     if (control.type === "file") {
       return control.files && control.files.length ? control.files[0].name : "";
@@ -32,7 +33,7 @@
     list.className = "review";
     steps.forEach(function (step) {
       step.querySelectorAll("input, select, textarea").forEach(function (control) {
-        var value = control.type === "hidden" ? "" : shownValue(control);
+        var value = control.type === "hidden" ? "" : shownValue(form, control);
         if (!value) return;
         var term = document.createElement("dt");
         var detail = document.createElement("dd");
@@ -43,7 +44,8 @@
       });
     });
     var heading = document.createElement("p");
-    heading.textContent = list.children.length ? "Your listing:" : "Nothing typed yet.";
+    heading.textContent = list.children.length
+      ? form.dataset.reviewHeading : form.dataset.reviewEmpty;
     review.replaceChildren(heading, list);
   }
 
@@ -94,10 +96,10 @@
       var nav = document.createElement("p");
       nav.className = "step-nav";
       if (index > 0) {
-        nav.appendChild(button("Back", true, function () { show(index - 1, true); }));
+        nav.appendChild(button(form.dataset.back, true, function () { show(index - 1, true); }));
       }
       if (index < steps.length - 1) {
-        nav.appendChild(button("Next", false, function () { show(index + 1, true); }));
+        nav.appendChild(button(form.dataset.next, false, function () { show(index + 1, true); }));
       }
       if (nav.children.length) step.appendChild(nav);
     });
