@@ -31,7 +31,7 @@ from commonsfed.services.jobs import ScheduledJobs
 from commonsfed.services.mail_sending import mail_workers
 from commonsfed.web import addresses, answers, explore, middlewares
 from commonsfed.web.keys import ACCOUNT, FEDERATION, METRICS, POOL, SETTINGS
-from commonsfed.web.language import reader_language
+from commonsfed.web.language import language_middleware, reader_language
 from commonsfed.web.metrics import metrics_middleware
 from commonsfed.web.routes import setup_routes
 from commonsfed.web.sessions import CSRF_FIELD, load_secret, session_storage, template_session
@@ -55,6 +55,7 @@ def create_app(settings: Settings | LiveSettings) -> web.Application:
             middlewares.settings_middleware,
             session_middleware(session_storage(settings, secret)),
             middlewares.account_middleware,
+            language_middleware,
             # before the error and CSRF middlewares, so that the pages they render have
             # the same context (the account, a CSRF token) as any other page
             aiohttp_jinja2.context_processors_middleware,

@@ -15,9 +15,12 @@ out with `contentMap` in their author's.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import logging
+from collections.abc import Iterator
+from contextvars import ContextVar
 from gettext import NullTranslations
 from pathlib import Path
 
@@ -34,6 +37,24 @@ LANGUAGES = ("en", "fr")
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
+
+
+# the language of what is being rendered now (a request's reader, a mail's recipient): for
+# templates whose context does not carry `locale`, such as macros imported without context
+CURRENT_LANGUAGE: ContextVar[str | None] = ContextVar("language", default=None)
+
+
+@contextlib.contextmanager
+def rendering_in(language: str) -> Iterator[None]:
+    token = CURRENT_LANGUAGE.set(language)
+    try:
+        yield
+    finally:
+        CURRENT_LANGUAGE.reset(token)
+
+
+def _language_of(context: jinja2.runtime.Context) -> str:
+    return context.get("locale") or CURRENT_LANGUAGE.get() or SOURCE_LANGUAGE
 
 
 def gettext_noop(message: str) -> str:
@@ -127,17 +148,17 @@ def install_translations(env: jinja2.Environment) -> None:
 
     @jinja2.pass_context
     def context_gettext(context: jinja2.runtime.Context, message: str) -> str:
-        return gettext(context.get("locale", SOURCE_LANGUAGE), message)
+        return gettext(_language_of(context), message)
 
     @jinja2.pass_context
     def context_ngettext(
         context: jinja2.runtime.Context, singular: str, plural: str, n: int
     ) -> str:
-        return ngettext(context.get("locale", SOURCE_LANGUAGE), singular, plural, n)
+        return ngettext(_language_of(context), singular, plural, n)
 
     @jinja2.pass_context
     def localize_filter(context: jinja2.runtime.Context, message: str) -> str:
-        return localize(context.get("locale", SOURCE_LANGUAGE), message)
+        return localize(_language_of(context), message)
 
     env.filters["t"] = localize_filter  # {{ message|t }}: a message made in Python
     env.policies["ext.i18n.trimmed"] = True

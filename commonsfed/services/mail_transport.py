@@ -76,8 +76,9 @@ def compose(
     # `about`: the whole context as one value, for macros that take it (mail/_notification.txt)
     values = {**context, "about": dict(context), "settings": settings,
               "unsubscribe_url": unsubscribe_url, "locale": language or settings.language}  # fmt: skip
-    text = env.get_template(f"mail/{template}.txt").make_module(values)
-    html = env.get_template(f"mail/{template}.html").render(values)
+    with i18n.rendering_in(values["locale"]):
+        text = env.get_template(f"mail/{template}.txt").make_module(values)
+        html = env.get_template(f"mail/{template}.html").render(values)
     message = EmailMessage()
     message["Subject"] = " ".join(str(text.subject).split())  # a header: one line
     message["From"] = settings.mail_sender

@@ -24,6 +24,14 @@ def reader_language(request: web.Request) -> str:
     return language
 
 
+@web.middleware
+async def language_middleware(request: web.Request, handler) -> web.StreamResponse:
+    """The reader's language for everything rendered while answering, macros imported
+    without their caller's context included (see i18n.CURRENT_LANGUAGE)."""
+    with i18n.rendering_in(reader_language(request)):
+        return await handler(request)
+
+
 def _choose(request: web.Request) -> str:
     account = request.get(ACCOUNT)
     if account is not None and account.language in i18n.LANGUAGES:

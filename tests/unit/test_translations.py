@@ -203,3 +203,36 @@ def test_templates__mark_every_text_people_read():
 )
 def test_unmarked__finds_text_outside_trans(source, expected):
     assert unmarked(source) == expected
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def _env(**templates: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.DictLoader(templates), extensions=["jinja2.ext.i18n"], autoescape=True
+    )
+    i18n.install_translations(env)
+    return env
+
+
+def test_macro_imported_without_context__speaks_the_renderings_language():
+    env = _env(**{"m.html": '{% macro m() %}{{ _("About this node") }}{% endmacro %}',
+                  "page.html": '{% from "m.html" import m %}{{ m() }}'})  # fmt: skip
+
+    with i18n.rendering_in("fr"):
+        french = env.get_template("page.html").render(locale="fr")
+    english = env.get_template("page.html").render(locale="en")
+
+    assert french == "À propos de ce nœud"
+    assert english == "About this node"
+
+
+def test_t_filter__translates_a_text_by_its_template_and_leaves_other_words_alone():
+    env = _env(page="{{ message|t }}")
+    text = i18n.Text(i18n.gettext_noop("Page not found"))
+
+    assert env.get_template("page").render(locale="fr", message=text) == "Page introuvable"
+    assert env.get_template("page").render(locale="fr", message="Alice's ladder") == (
+        "Alice&#39;s ladder"
+    )
