@@ -61,8 +61,12 @@ def check_reason(reason: str) -> str:
         raise ValidationError({"reason": Text(N_("Give a reason: the resident is told it."))})
     if len(reason) > moderation_log.MAX_REASON:
         raise ValidationError(
-            {"reason": Text(N_("Keep the reason under %(limit)s characters."),
-                            limit=moderation_log.MAX_REASON)}
+            {
+                "reason": Text(
+                    N_("Keep the reason under %(limit)s characters."),
+                    limit=moderation_log.MAX_REASON,
+                )
+            }
         )
     return reason
 
@@ -72,8 +76,12 @@ def check_may_act(moderator: Account, target: AccountFacts) -> None:
     if target.id == moderator.id:
         raise NotAllowed(Text(N_("You cannot act on your own account.")))
     if target.is_admin and not moderator.is_admin:
-        raise NotAllowed(Text(N_("@%(name)s is an admin: only another admin may act on them."),
-                              name=target.username))
+        raise NotAllowed(
+            Text(
+                N_("@%(name)s is an admin: only another admin may act on them."),
+                name=target.username,
+            )
+        )
 
 
 def _check_state(action: str, target: AccountFacts) -> None:
@@ -105,8 +113,9 @@ async def act(
     after. NotAllowed, ValidationError or AccountNotFound change nothing."""
     check_moderator(moderator)
     if action not in ACTIONS:
-        raise ValidationError({"action": Text(N_("An action is one of %(actions)s."),
-                                              actions=", ".join(ACTIONS))})
+        raise ValidationError(
+            {"action": Text(N_("An action is one of %(actions)s."), actions=", ".join(ACTIONS))}
+        )
     reason = check_reason(reason)
     async with pool.acquire() as conn, conn.transaction():
         target = await q.lock_account(conn, normalise_username(username), settings.base_url)
@@ -158,7 +167,9 @@ async def approve(pool: asyncpg.Pool, moderator: Account, username: str) -> Acco
             existing = await accounts_q.get_by_username(conn, normalise_username(username))
             if existing is None or existing.status == "deleted":
                 raise AccountNotFound(_no_account(username))
-            raise NotAllowed(Text(N_("@%(name)s is not waiting for approval."), name=existing.username))
+            raise NotAllowed(
+                Text(N_("@%(name)s is not waiting for approval."), name=existing.username)
+            )
         await moderation_log.record(conn, moderator, "approve", "account", account.username)
     return account
 
@@ -173,7 +184,9 @@ async def reject(pool: asyncpg.Pool, moderator: Account, username: str, reason: 
         if account is None or account.status == "deleted":
             raise AccountNotFound(_no_account(username))
         if not account.is_pending:
-            raise NotAllowed(Text(N_("@%(name)s is not waiting for approval."), name=account.username))
+            raise NotAllowed(
+                Text(N_("@%(name)s is not waiting for approval."), name=account.username)
+            )
         await q.delete_pending(conn, account.id)
         # the log keeps the name, never the address: it outlives the application
         await moderation_log.record(conn, moderator, "reject", "account", account.username, reason)
@@ -188,8 +201,9 @@ async def account_list(
 ) -> list[AccountFacts]:
     """A page of accounts (one of STATUS_FILTERS, `words` in the name or address)."""
     if status not in STATUS_FILTERS:
-        raise ValidationError({"status": Text(N_("Show one of %(filters)s."),
-                                              filters=", ".join(STATUS_FILTERS))})
+        raise ValidationError(
+            {"status": Text(N_("Show one of %(filters)s."), filters=", ".join(STATUS_FILTERS))}
+        )
     async with pool.acquire() as conn:
         return await q.account_list(
             conn, settings.base_url, status, words.strip()[:100], PAGE + 1, (page - 1) * PAGE

@@ -139,8 +139,9 @@ async def _thing(conn, uris: LocalUris, report: Report, uri: str) -> Thing:
         return Thing("listing", label, f"/listings/{uid}", gone=not present)
     if uri == report.remote_listing_uri:
         href = "/network/listing?" + urlencode({"uri": uri})
-        label = Text(N_("the listing “%(title)s” of %(server)s"), title=report.quoted,
-                     server=domain_of(uri))
+        label = Text(
+            N_("the listing “%(title)s” of %(server)s"), title=report.quoted, server=domain_of(uri)
+        )
         return Thing("listing", label, href)
     return Thing("other", uri, uri if not uris.is_local(uri) else None)
 
@@ -183,11 +184,13 @@ async def reopen(pool: asyncpg.Pool, moderator: Account, report_id: int, reason:
 def _forward_refusal(report: Report, uris: LocalUris) -> str | None:
     """Why this report cannot be forwarded, or None."""
     if report.reporter_account_id is None:
-        return Text(N_("This report came from another server; only residents' reports are "
-                       "forwarded."))
+        return Text(
+            N_("This report came from another server; only residents' reports are forwarded.")
+        )
     if report.target_actor_uri is None or uris.is_local(report.target_actor_uri):
-        return Text(N_("This report is about a resident of this node: it is ours to judge, "
-                       "not to forward."))
+        return Text(
+            N_("This report is about a resident of this node: it is ours to judge, not to forward.")
+        )
     if report.forwarded_at is not None:
         return Text(N_("This report has been forwarded already."))
     return None
@@ -211,8 +214,9 @@ async def forward(
                           report.target_uris, report.content)  # fmt: skip
         inbox = actor.shared_inbox or actor.inbox
         if not await outbox.publish(conn, settings, flag, extra_inboxes=[inbox]):
-            raise NotAllowed(Text(N_("This node does not federate with %(server)s."),
-                                  server=actor.domain))
+            raise NotAllowed(
+                Text(N_("This node does not federate with %(server)s."), server=actor.domain)
+            )
         await q.set_forwarded(conn, report.id)
         await moderation_log.record(conn, moderator, "forward", "report", str(report.id), "",
                                     {"to": actor.domain, "activity": flag["id"]})  # fmt: skip

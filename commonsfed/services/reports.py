@@ -173,8 +173,11 @@ def _read(form: Mapping[str, Any]) -> tuple[str, str]:
     if category not in CATEGORIES:
         errors["category"] = Text(N_("Choose what is wrong: one of the kinds listed."))
     if len(comment) > MAX_COMMENT:
-        errors["comment"] = Text(N_("Keep the comment to %(limit)s characters (it has "
-                                    "%(count)s)."), limit=MAX_COMMENT, count=len(comment))
+        errors["comment"] = Text(
+            N_("Keep the comment to %(limit)s characters (it has %(count)s)."),
+            limit=MAX_COMMENT,
+            count=len(comment),
+        )
     if errors:
         raise ValidationError(errors)
     return category, comment
@@ -195,7 +198,9 @@ async def file_report(
     async with pool.acquire() as conn, conn.transaction():
         await _throttle(conn, account, now or datetime.now(UTC))
         if await q.open_duplicate(conn, account.id, subject.about, subject.target_uris):
-            raise _nothing(Text(N_("You have reported this already; the moderators have your report.")))
+            raise _nothing(
+                Text(N_("You have reported this already; the moderators have your report."))
+            )
         return await q.insert_report(conn, NewReport(
             reporter_uri=LocalUris(settings.base_url).user(account.username),
             reporter_account_id=account.id, category=category, about=subject.about,

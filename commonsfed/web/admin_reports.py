@@ -19,7 +19,9 @@ NOTICES = {
     "note": N_("Your note is on the report."),
     "resolved": N_("The report is resolved."),
     "reopened": N_("The report is open again."),
-    "forwarded": N_("The report went to the reported person's server, without the reporter's name."),
+    "forwarded": N_(
+        "The report went to the reported person's server, without the reporter's name."
+    ),
     "removed": N_("The listing is removed, its author told why, and the report resolved."),
 }
 # a report's code names (its category, what it is about), as a moderator reads them

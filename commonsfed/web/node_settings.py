@@ -64,8 +64,10 @@ def _render(
         "errors": errors,
         "choices": CHOICES,
         "saved": saved,
-        "saved_names": [translate(request, SETTING_NAMES.get(name, name.replace("_", " ")))
-                        for name in saved or ()],
+        "saved_names": [
+            translate(request, SETTING_NAMES.get(name, name.replace("_", " ")))
+            for name in saved or ()
+        ],
         "initial": request.app[SETTINGS].initial,
         "section": "settings",
     }
