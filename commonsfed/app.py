@@ -30,6 +30,7 @@ from commonsfed.services.export import ExportWorker
 from commonsfed.services.jobs import ScheduledJobs
 from commonsfed.services.mail_sending import mail_workers
 from commonsfed.web import addresses, answers, explore, middlewares
+from commonsfed.web.flash import PendingFlashes
 from commonsfed.web.keys import ACCOUNT, FEDERATION, METRICS, POOL, SETTINGS
 from commonsfed.web.metrics import metrics_middleware
 from commonsfed.web.routes import setup_routes
@@ -196,5 +197,6 @@ async def _template_context(request: web.Request) -> dict:
     return {
         "account": request.get(ACCOUNT),
         "csrf_token": await template_session(request),
+        "flashes": PendingFlashes(request),  # after template_session, which loads the session
         "request": request,
     }
