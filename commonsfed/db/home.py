@@ -13,7 +13,9 @@ from commonsfed.db.search import REMOTE_AT
 async def never_logged_in(conn: asyncpg.Connection, username: str) -> bool:
     """Whether the account has never logged in (a login sets last_seen_at)."""
     return bool(
-        await conn.fetchval("SELECT last_seen_at IS NULL FROM accounts WHERE username = $1", username)
+        await conn.fetchval(
+            "SELECT last_seen_at IS NULL FROM accounts WHERE username = $1", username
+        )
     )
 
 
