@@ -8,7 +8,6 @@ from aiohttp import web
 
 from commonsfed.services import reports
 from commonsfed.services.errors import RateLimited, ValidationError
-from commonsfed.web.flash import flash
 from commonsfed.web.keys import POOL, SETTINGS
 from commonsfed.web.middlewares import render_error
 from commonsfed.web.views import require_account
@@ -50,7 +49,6 @@ async def send_report(request: web.Request) -> web.Response:
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(max(1, int(exc.retry_after.total_seconds())))
         return response
-    await flash(request, "Report sent to the moderators.")
     raise web.HTTPSeeOther("/report/sent")
 
 
