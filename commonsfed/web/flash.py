@@ -61,10 +61,11 @@ class PendingFlashes:
         if self._taken is None:
             session = self._request.get(SESSION_KEY)  # loaded by web.sessions.template_session
             raw = session.pop(_KEY, None) if session is not None else None
+            # written by `flash` alone (the cookie is authenticated), read warily all the same
             self._taken = [
-                Flash(str(text), kind if kind in KINDS else "info")
-                for text, kind in (raw if isinstance(raw, list) else [])
-                if isinstance(text, str)
+                Flash(item[0], item[1] if item[1] in KINDS else "info")
+                for item in (raw if isinstance(raw, list) else [])
+                if isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
             ]
         return self._taken
 
