@@ -75,7 +75,8 @@ async def register_submit(request: web.Request) -> web.Response:
         return aiohttp_jinja2.render_template("pending.html", request, {"pending": account})
     await log_in(request, request.app[POOL], account.id, client_address(request))
     # after log_in, which starts a new session: the message goes into the one kept
-    await flash(request, f"Welcome to {request.app[SETTINGS].instance_name}! Your account is ready.")
+    name = request.app[SETTINGS].instance_name
+    await flash(request, f"Welcome to {name}! Your account is ready.")
     raise web.HTTPSeeOther("/welcome")
 
 
@@ -104,7 +105,8 @@ async def login_submit(request: web.Request) -> web.Response:
     await log_in(request, request.app[POOL], account.id, client_address(request))
     if first:  # approved since they registered, or made by an admin: welcomed now
         await flash(request, "Welcome! You are logged in for the first time.")
-        raise web.HTTPSeeOther("/welcome")
+        # a login on the way somewhere (an app's authorisation, say) still goes there
+        raise web.HTTPSeeOther("/welcome" if next_url == "/" else next_url)
     await flash(request, f"You are logged in as @{account.username}.", "info")
     raise web.HTTPSeeOther(next_url)
 

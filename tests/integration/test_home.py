@@ -95,6 +95,13 @@ async def test_welcome__an_account_approved_later_is_welcomed_at_its_first_login
     # Then the welcome greets her
     assert first.url.path == "/welcome"
     assert flashes(await first.text()) == ["Welcome! You are logged in for the first time."]
+    # (a first login on its way somewhere goes there: an app's authorisation, say)
+    await accounts.register(pool, client.server.app[SETTINGS], username="bo",
+                            email="bo@example.org", password="a long password", by_admin=True)  # fmt: skip
+    other = await make_client()
+    going = await post_form(other, "/login", {"username": "bo", "password": "a long password",
+                                              "next": "/explore"}, allow_redirects=False)  # fmt: skip
+    assert going.headers["Location"] == "/explore"
     # and a later login goes where it was going, with a plain message
     await post_form(client, "/logout", {}, form_path="/")
     again = await log_in(client, "nia")
