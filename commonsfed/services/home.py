@@ -19,17 +19,23 @@ import asyncpg
 import orjson
 
 from commonsfed.ap.listings import listing_from_ap
+from commonsfed.db import follows as follows_q
 from commonsfed.db import home as q
 from commonsfed.db import listings as listings_q
 from commonsfed.db import timelines as timelines_q
 from commonsfed.db.timelines import Bounds, Sources
 from commonsfed.federation.context import Federation
 from commonsfed.models import Account
-from commonsfed.services import remote_cards, timelines
+from commonsfed.services import accounts, api_relationships, remote_cards, timelines
 from commonsfed.services.accounts import normalise_username
+from commonsfed.services.errors import ServiceError
 from commonsfed.services.search import Card, _local_card, _remote_card
 
 PAGE_SIZE = 20
+
+
+class NoSuchResident(ServiceError):
+    """No active resident has that name here."""
 
 
 async def is_first_visit(pool: asyncpg.Pool, username: str) -> bool:
@@ -89,3 +95,37 @@ async def _cards(conn: asyncpg.Connection, ids: list[int]) -> list[Card]:
             if remote is not None:
                 by_id[row["status_id"]] = _remote_card(row, remote, names)
     return [by_id[status_id] for status_id in ids if status_id in by_id]
+
+
+# --- following a resident here from their profile --------------------------------------------
+
+
+async def follow_state(fed: Federation, viewer: Account, username: str) -> str | None:
+    """ "accepted", "pending" or "none": whether `viewer` follows the resident `username`;
+    None for their own profile."""
+    if normalise_username(username) == viewer.username:
+        return None
+    async with fed.pool.acquire() as conn:
+        row = await follows_q.get_follow(
+            conn, fed.uris.user(viewer.username), fed.uris.user(normalise_username(username))
+        )
+    return row["state"] if row is not None else "none"
+
+
+async def _resident_id(fed: Federation, username: str) -> int:
+    resident = await accounts.get_by_username(fed.pool, username)
+    if resident is None or not resident.is_active:
+        raise NoSuchResident(f"There is no resident named {username!r} here.")
+    return resident.id
+
+
+async def follow_resident(fed: Federation, viewer: Account, username: str) -> str:
+    """`viewer` follows the resident `username` as an app would (services.api_relationships:
+    refused when they block the viewer; a request where they approve their followers).
+    Returns the follow's state."""
+    view = await api_relationships.follow(fed, viewer, await _resident_id(fed, username))
+    return "accepted" if view.following else "pending"
+
+
+async def unfollow_resident(fed: Federation, viewer: Account, username: str) -> None:
+    await api_relationships.unfollow(fed, viewer, await _resident_id(fed, username))

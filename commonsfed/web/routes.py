@@ -93,6 +93,8 @@ def setup_routes(app: web.Application) -> None:
     # a resident's home: the welcome after registering, the feed of whom they follow
     app.router.add_get("/welcome", home.welcome, name="welcome")
     app.router.add_get("/following", home.following, name="following")
+    app.router.add_post("/users/{name}/follow", home.follow_resident)
+    app.router.add_post("/users/{name}/unfollow", home.unfollow_resident)
     app.router.add_get("/follows", follows.follows_page, name="follows")
     app.router.add_post("/follows", follows.follow)
     app.router.add_post("/follows/unfollow", follows.unfollow)

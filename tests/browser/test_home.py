@@ -2,7 +2,7 @@
 welcome page with the node's rules and her first steps; she follows its "Post an offer"
 link and publishes one, and the listing's page says so once (a flash in a live region), not
 again on reload; her Following page first tells her how to follow people, then shows the
-listings of carol, whom she follows, and not dave's. Screenshots go to
+listings of carol, whom she follows from carol's profile, and not dave's. Screenshots go to
 tests/browser/screenshots/ (home-*), at a desktop and a phone width.
 """
 
@@ -33,7 +33,7 @@ def settings(settings: Settings) -> Settings:
 
 
 async def neighbours_with_listings(node: LiveNode) -> None:
-    """carol and dave, each with a listing; alice follows carol."""
+    """carol and dave, each with a listing."""
     pool, node_settings = node.app[POOL], node.settings
     for name, title in (("carol", "Jam of carol"), ("dave", "Bike of dave")):
         person = await accounts.register(
@@ -43,10 +43,6 @@ async def neighbours_with_listings(node: LiveNode) -> None:
         await listings.create_listing(
             pool, node_settings, person, {**LISTING_DEFAULTS, "title": title}, []
         )
-    await pool.execute(
-        "INSERT INTO follows (follower_uri, followed_uri, state) VALUES ($1, $2, 'accepted')",
-        node.url("/users/alice"), node.url("/users/carol"),
-    )  # fmt: skip
 
 
 async def test_home__register_welcome_post_flash_and_following_feed(browser, live_node):
@@ -97,15 +93,24 @@ async def test_home__register_welcome_post_flash_and_following_feed(browser, liv
     )
     await snap(page, "home-3-following-empty")
 
-    # then, once she follows carol, shows carol's listing as a card, and not dave's
+    # then, once she follows carol from carol's profile, shows carol's listing as a card,
+    # and not dave's
     await neighbours_with_listings(live_node)
-    await page.reload()
+    await page.goto(live_node.url("/users/carol"))
+    await page.get_by_role("button", name="Follow carol").click()
+    await expect(page.locator(".flash")).to_have_text(
+        "You follow @carol: their listings show under Following."
+    )
+    await expect(page.get_by_role("button", name="Unfollow")).to_be_visible()
+    await snap(page, "home-4-followed")
+    await page.get_by_role("navigation", name="Account").get_by_role(
+        "link", name="Following").click()  # fmt: skip
     cards = page.locator("#following-feed li.listing-card")
     await expect(cards).to_have_count(1)
     await expect(cards.get_by_role("link")).to_have_text("Jam of carol")
     await expect(page.get_by_text("Bike of dave")).to_have_count(0)
     await page.set_viewport_size(PHONE)
-    await snap(page, "home-4-following-phone")
+    await snap(page, "home-5-following-phone")
     # and the other tab is whom she follows
     await page.get_by_role("link", name="People and neighbourhoods you follow").click()
     await expect(page).to_have_url(live_node.url("/follows"))

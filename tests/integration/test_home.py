@@ -249,3 +249,33 @@ async def test_following__pages_newest_first(make_client, monkeypatch):
     rest = await (await alice.get(older.group(1).replace("&amp;", "&"))).text()
     assert "First of carol" in rest and "Second of carol" not in rest
     assert (await alice.get("/following?before=x1")).status == 400
+
+
+async def test_following__follow_a_resident_from_their_profile(make_client):
+    # Given alice and carol, who has a listing
+    alice, carol = await make_client(), await make_client()
+    await register_and_login(alice, "alice")
+    await register_and_login(carol, "carol")
+    await post_listing(carol, {"title": "Jam of carol"})
+    own = await (await alice.get("/users/alice")).text()
+    assert "/users/alice/follow" not in own  # nobody follows themselves
+
+    # When alice follows carol from carol's profile
+    followed = await post_form(alice, "/users/carol/follow", {}, form_path="/users/carol",
+                               allow_redirects=False)  # fmt: skip
+
+    # Then the profile says so once, and offers to unfollow; her feed has carol's listing
+    where = await assert_once(
+        alice, followed, "You follow @carol: their listings show under Following."
+    )
+    assert where == "/users/carol"
+    assert 'action="/users/carol/unfollow"' in await (await alice.get(where)).text()
+    assert "Jam of carol" in await (await alice.get("/following")).text()
+    # and unfollowing takes it away again
+    gone = await post_form(alice, "/users/carol/unfollow", {}, form_path="/users/carol",
+                           allow_redirects=False)  # fmt: skip
+    await assert_once(alice, gone, "You no longer follow @carol.")
+    assert "Jam of carol" not in await (await alice.get("/following")).text()
+    # and nobody is followed who is not here
+    missing = await post_form(alice, "/users/nobody/follow", {}, form_path="/users/carol")
+    assert missing.status == 404
