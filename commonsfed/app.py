@@ -29,7 +29,8 @@ from commonsfed.services.answer_inbox import node_handlers
 from commonsfed.services.export import ExportWorker
 from commonsfed.services.jobs import ScheduledJobs
 from commonsfed.services.mail_sending import mail_workers
-from commonsfed.web import addresses, answers, explore, middlewares
+from commonsfed.web import addresses, answers, explore, home, middlewares
+from commonsfed.web.flash import PendingFlashes
 from commonsfed.web.keys import ACCOUNT, FEDERATION, METRICS, POOL, SETTINGS
 from commonsfed.web.language import language_middleware, reader_language
 from commonsfed.web.metrics import metrics_middleware
@@ -167,6 +168,7 @@ def _setup_templates(app: web.Application, settings: Settings) -> None:
         _template_context,
         answers.unread_context,
         explore.home_context,
+        home.follow_context,
     ]
     env.globals.update(settings=settings, version=__version__, csrf_field=CSRF_FIELD,
                        language_names=i18n.LANGUAGE_NAMES)
@@ -201,6 +203,7 @@ async def _template_context(request: web.Request) -> dict:
     return {
         "account": request.get(ACCOUNT),
         "csrf_token": await template_session(request),
+        "flashes": PendingFlashes(request),  # after template_session, which loads the session
         "request": request,
         "locale": reader_language(request),
     }

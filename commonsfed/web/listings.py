@@ -32,6 +32,7 @@ from commonsfed.services.photos import (
 )
 from commonsfed.web import answers as answers_web
 from commonsfed.web.activitypub import as2_response, require_signature, wants_as2
+from commonsfed.web.flash import flash
 from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
 from commonsfed.web.middlewares import csrf_exempt, render_error
 from commonsfed.web.uploads import SubmittedForm, read_form_with_photos
@@ -169,6 +170,7 @@ async def new_submit(request: web.Request) -> web.Response:
         )
     except ValidationError as exc:
         return await _render_form(request, form.fields, exc.errors, status=422)
+    await flash(request, f"Your {listing.purpose} is published.")
     raise web.HTTPSeeOther(f"/listings/{listing.uid}")
 
 
@@ -205,6 +207,7 @@ async def edit_submit(request: web.Request) -> web.Response:
         return await _render_form(request, values, exc.errors, listing=listing, status=422)
     except ServiceError as exc:
         return _refused(request, exc)
+    await flash(request, "Your changes are saved.")
     raise web.HTTPSeeOther(f"/listings/{listing.uid}")
 
 
@@ -280,7 +283,17 @@ async def remove(request: web.Request) -> web.Response:
         return render_error(request, 422, exc.errors.get("reason", str(exc)))
     except ServiceError as exc:
         return _refused(request, exc)
+    await flash(request, "Listing removed; its author is told." if by_moderator else "Listing removed.")
     raise web.HTTPSeeOther("/admin/log" if by_moderator else "/my/listings")
+
+
+# what a resident is told after moving their listing to a state
+_STATE_CHANGED = {
+    "open": "Your listing is open again.",
+    "reserved": "Your listing is marked reserved.",
+    "completed": "Your listing is marked done. Thank you for sharing!",
+    "withdrawn": "Listing withdrawn.",
+}
 
 
 async def change_state(request: web.Request) -> web.Response:
@@ -288,10 +301,11 @@ async def change_state(request: web.Request) -> web.Response:
     form = await request.post()
     uid = request.match_info["uid"]
     try:
-        await listings.change_state(
+        changed = await listings.change_state(
             request.app[POOL], request.app[SETTINGS], account, uid, str(form.get("state", "")))
     except ServiceError as exc:
         return _refused(request, exc)
+    await flash(request, _STATE_CHANGED.get(changed.state, "The listing's state is changed."))
     raise web.HTTPSeeOther(f"/listings/{uid}")
 
 
@@ -306,6 +320,7 @@ async def pledge(request: web.Request) -> web.Response:
         return await _render_listing(request, exc.errors, status=422)
     except ServiceError as exc:
         return _refused(request, exc)
+    await flash(request, "Your pledge is counted; the organiser is told.")
     raise web.HTTPSeeOther(f"/listings/{uid}")
 
 
@@ -316,6 +331,7 @@ async def claim(request: web.Request) -> web.Response:
         await listings.claim_portion(request.app[POOL], request.app[SETTINGS], account, uid)
     except ServiceError as exc:
         return _refused(request, exc)
+    await flash(request, "A portion is yours; the author is told.")
     raise web.HTTPSeeOther(f"/listings/{uid}")
 
 
@@ -374,6 +390,7 @@ async def add_category(request: web.Request) -> web.Response:
         await listings.add_category(request.app[POOL], account, form)
     except ValidationError as exc:
         return await _render_categories(request, 422, errors=exc.errors, values=form)
+    await flash(request, "Category added.")
     raise web.HTTPSeeOther("/admin/categories")
 
 
@@ -386,4 +403,5 @@ async def rename_category(request: web.Request) -> web.Response:
         # one message, shown next to the row of the category being renamed
         errors = {form.get("slug", ""): " ".join(exc.errors.values())}
         return await _render_categories(request, 422, rename_errors=errors, rename_values=form)
+    await flash(request, "Category renamed.")
     raise web.HTTPSeeOther("/admin/categories")

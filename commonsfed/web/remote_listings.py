@@ -19,6 +19,7 @@ from commonsfed.services.errors import ServiceError, ValidationError
 from commonsfed.services.photos import CONTENT_TYPES
 from commonsfed.web.answers import LABELS as ANSWER_LABELS
 from commonsfed.web.answers import _refused
+from commonsfed.web.flash import flash
 from commonsfed.web.keys import ACCOUNT, FEDERATION, POOL, SETTINGS
 from commonsfed.web.listings import CACHE_FOREVER, LABELS
 from commonsfed.web.middlewares import render_error
@@ -77,6 +78,7 @@ async def answer_remote(request: web.Request) -> web.Response:
         return await _render(request, uri, exc.errors, message, status=422)
     except ServiceError as exc:
         return _refused(request, exc)
+    await flash(request, "Answer sent to their neighbourhood. You will be told when they reply.")
     raise web.HTTPSeeOther(f"/conversations/{conv.id}")
 
 

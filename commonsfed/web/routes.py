@@ -22,6 +22,7 @@ from commonsfed.web import (
     feeds,
     follows,
     health,
+    home,
     inbox,
     language,
     listings,
@@ -89,6 +90,11 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/settings/blocks/undo", blocks.undo_person)
     app.router.add_post("/settings/blocks/domains", blocks.hide_domain)
     app.router.add_post("/settings/blocks/domains/show", blocks.show_domain)
+    # a resident's home: the welcome after registering, the feed of whom they follow
+    app.router.add_get("/welcome", home.welcome, name="welcome")
+    app.router.add_get("/following", home.following, name="following")
+    app.router.add_post("/users/{name}/follow", home.follow_resident)
+    app.router.add_post("/users/{name}/unfollow", home.unfollow_resident)
     app.router.add_get("/follows", follows.follows_page, name="follows")
     app.router.add_post("/follows", follows.follow)
     app.router.add_post("/follows/unfollow", follows.unfollow)

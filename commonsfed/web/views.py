@@ -8,7 +8,9 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from commonsfed.services import accounts
+from commonsfed.services import home as home_service
 from commonsfed.services.errors import NotAllowed, RateLimited, ValidationError
+from commonsfed.web.flash import flash
 from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
 from commonsfed.web.middlewares import render_error
 from commonsfed.web.sessions import log_in, log_out
@@ -72,7 +74,10 @@ async def register_submit(request: web.Request) -> web.Response:
     if account.is_pending:
         return aiohttp_jinja2.render_template("pending.html", request, {"pending": account})
     await log_in(request, request.app[POOL], account.id, client_address(request))
-    raise web.HTTPSeeOther("/")
+    # after log_in, which starts a new session: the message goes into the one kept
+    name = request.app[SETTINGS].instance_name
+    await flash(request, f"Welcome to {name}! Your account is ready.")
+    raise web.HTTPSeeOther("/welcome")
 
 
 async def login_form(request: web.Request) -> web.Response:
@@ -84,6 +89,7 @@ async def login_submit(request: web.Request) -> web.Response:
     form = await request.post()
     values = {"username": str(form.get("username", ""))}
     next_url = safe_next(str(form.get("next", "")))
+    first = await home_service.is_first_visit(request.app[POOL], values["username"])
     try:
         account = await accounts.authenticate(
             request.app[POOL], values["username"], str(form.get("password", "")),
@@ -97,11 +103,17 @@ async def login_submit(request: web.Request) -> web.Response:
             response.headers["Retry-After"] = str(max(1, int(exc.retry_after.total_seconds())))
         return response
     await log_in(request, request.app[POOL], account.id, client_address(request))
+    if first:  # approved since they registered, or made by an admin: welcomed now
+        await flash(request, "Welcome! You are logged in for the first time.")
+        # a login on the way somewhere (an app's authorisation, say) still goes there
+        raise web.HTTPSeeOther("/welcome" if next_url == "/" else next_url)
+    await flash(request, f"You are logged in as @{account.username}.", "info")
     raise web.HTTPSeeOther(next_url)
 
 
 async def logout(request: web.Request) -> web.Response:
     await log_out(request, request.app[POOL])
+    await flash(request, "You are logged out. See you soon!", "info")
     raise web.HTTPSeeOther("/")
 
 
