@@ -4,8 +4,8 @@ they answered (see services.answers' docstring); and everyone still in line when
 closes.
 
 Decisions:
-- A listing completed or withdrawn tells everyone whose answer is still in line (waiting,
-  offered, or holding a reservation that did not complete): `listing_closed`. Their
+- A listing completed, withdrawn or expired tells everyone whose answer is still in line
+  (waiting, offered, or holding a reservation that did not complete): `listing_closed`. Their
   conversations keep their state (the listing may be opened again, and then the line is
   theirs again); the pages show them closed from the listing's state.
 - A remote respondent who answered with a direct message (a Mastodon user) gets one more

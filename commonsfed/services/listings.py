@@ -371,7 +371,8 @@ async def removed_listing(pool: asyncpg.Pool, uid: str) -> asyncpg.Record | None
 
 async def expire_due(pool: asyncpg.Pool, settings: Settings, now: datetime | None = None) -> int:
     """The scheduled job: open or reserved listings past `expires_at` become expired, and
-    each expiry goes out as an Update, as any change of state does.
+    each expiry goes out as an Update, as any change of state does; who was still in line
+    is told, as when a listing is completed or withdrawn.
 
     Returns how many expired. Runs in batches, each its own transaction, so a backlog never
     holds a long lock; safe to run from several workers at once.
@@ -383,9 +384,15 @@ async def expire_due(pool: asyncpg.Pool, settings: Settings, now: datetime | Non
                 uids = await q.expire_due(conn, now, EXPIRE_BATCH)
                 for uid in uids:
                     await publish_updated(conn, settings, uid)
+                    await _tell_line(conn, settings, uid)
             total += len(uids)
             if len(uids) < EXPIRE_BATCH:
                 return total
+
+
+async def _tell_line(conn, settings: Settings, uid: str) -> None:
+    listing = await q.get_listing(conn, uid)
+    await answer_notices.tell_line_closed(conn, settings, listing.id)
 
 
 # --- group purchases and pay-it-forward ----------------------------------------------------

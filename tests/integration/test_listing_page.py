@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from commonsfed.web.keys import POOL
+from commonsfed.services import listings
+from commonsfed.web.keys import POOL, SETTINGS
 from tests.builders import photo_bytes, post_form, post_listing, register_and_login
 
 SOUP = {
@@ -253,6 +254,17 @@ async def test_listing_closed__mailed_to_who_chose_mail_for_decisions(alice, bob
     assert [(m["recipient"], '"listing_closed"' in m["context"]) for m in mails] == [
         ("bob@example.org", True)
     ]
+
+
+async def test_expiry__who_waited_in_line_is_told(alice, bob, pool):
+    uid = await new_listing(alice)
+    await answered(bob, uid)
+    settings = alice.server.app[SETTINGS]
+
+    assert await listings.expire_due(pool, settings, datetime.now(UTC) + timedelta(days=400)) == 1
+
+    assert await notified(pool, "bob") == ["listing_closed"]
+    assert "It is <strong>expired</strong> now" in await page(bob, f"/listings/{uid}")
 
 
 # --- group purchases -----------------------------------------------------------------------
