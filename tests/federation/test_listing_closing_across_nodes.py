@@ -68,6 +68,9 @@ async def test_completed_with_bob__carol_on_south_sees_it_closed_and_is_told(lin
     assert await south_state(south, "carol") == ("waiting", "completed")
     assert await notified(south, "carol") == ["listing_closed"]
     await carol_sees_it_closed(carol, on_south["carol"])
+    listing_page = await (await carol.get("/network/listing", params={
+        "uri": north.url(f"/listings/{drill.uid}")})).text()  # fmt: skip
+    assert '<span class="tag state">Closed</span>' in listing_page
 
 
 async def test_withdrawn_on_north__everyone_in_line_on_south_is_told(line):
