@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from commonsfed.services import listings
+from commonsfed.services import accounts, listings
 from commonsfed.web.keys import POOL, SETTINGS
 from tests.builders import photo_bytes, post_form, post_listing, register_and_login
 
@@ -294,3 +294,15 @@ async def test_group_purchase__organiser_sees_pledgers_and_is_told_of_each(alice
     his = await page(bob, f"/listings/{uid}")
     assert 'id="pledgers-h"' not in his and "@carol" not in his
     assert "8 litres" in his
+
+
+async def test_listing_page__an_admin_manages_and_may_still_remove_as_a_moderator(
+    alice, make_resident
+):
+    uid = await new_listing(alice)
+    ada = await make_resident("ada")
+    await accounts.set_role(ada.server.app[POOL], "ada", "admin")
+
+    html = await page(ada, f"/listings/{uid}")
+
+    assert 'id="manage-h"' in html and "Remove this listing as a moderator" in html
