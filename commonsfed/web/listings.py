@@ -322,8 +322,7 @@ async def change_state(request: web.Request) -> web.Response:
     uid = request.match_info["uid"]
     try:
         await listings.change_state(
-            request.app[POOL], request.app[SETTINGS], account, uid, str(form.get("state", ""))
-        )
+            request.app[POOL], request.app[SETTINGS], account, uid, str(form.get("state", "")))
     except ServiceError as exc:
         return _refused(request, exc)
     raise web.HTTPSeeOther(f"/listings/{uid}")
@@ -335,8 +334,7 @@ async def pledge(request: web.Request) -> web.Response:
     uid = request.match_info["uid"]
     try:
         await listings.pledge(
-            request.app[POOL], request.app[SETTINGS], account, uid, str(form.get("quantity", ""))
-        )
+            request.app[POOL], request.app[SETTINGS], account, uid, str(form.get("quantity", "")))
     except ValidationError as exc:
         return await _render_listing(request, exc.errors, status=422)
     except ServiceError as exc:

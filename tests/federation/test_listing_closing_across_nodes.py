@@ -121,4 +121,3 @@ async def test_late_accept__after_the_completing_update_completes_bob_not_reserv
     # Then Bob's answer is completed, never left reserved on a completed listing
     assert await south_state(south, "bob") == ("completed", "completed")
     assert "completed" in await notified(south, "bob")
-
