@@ -21,6 +21,7 @@ STATES = {
     "declined": "Declined",
     "completed": "Completed",
     "withdrawn": "Withdrawn",
+    "closed": "Closed",  # still in line when the listing closed (Conversation.left_behind)
 }
 ACTIONS = {
     "reserve": "Reserve for them",

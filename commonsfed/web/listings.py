@@ -22,6 +22,8 @@ from commonsfed.services import (
     moderation,
     places,
 )
+from commonsfed.services.answer_notices import STILL_IN_LINE
+from commonsfed.services.answers import ListingAnswers
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.markdown import render_markdown
 from commonsfed.services.photos import (
@@ -221,6 +223,34 @@ def _refused(request: web.Request, exc: ServiceError) -> web.Response:
     return render_error(request, status, str(exc))
 
 
+def photo_index(request: web.Request, photos: int) -> int:
+    """The photo the gallery shows large: ?photo=N (from 1), the first one otherwise."""
+    try:
+        chosen = int(request.query.get("photo", "1"))
+    except ValueError:
+        return 0
+    return chosen - 1 if 1 <= chosen <= photos else 0
+
+
+# the listing's own buttons that an answer's row offers too, with the person it is for
+BY_ANSWER = frozenset({"reserved", "completed"})
+
+
+def manage_states(view: listings.ListingView, answers: ListingAnswers | None) -> list[str]:
+    """The state buttons of the manage section: one clear set. While someone is in line,
+    reserving and completing are done on their answer (which tells them), so the listing's
+    own buttons for these go; while an answer holds the reservation, so does "open it
+    again" (releasing the answer opens it)."""
+    conversations = answers.conversations if answers else []
+    in_line = any(conv.state in STILL_IN_LINE for conv in conversations)
+    holding = any(conv.state == "reserved" for conv in conversations)
+    return [
+        state
+        for state in view.next_states
+        if not (in_line and state in BY_ANSWER) and not (holding and state == "open")
+    ]
+
+
 async def _render_listing(
     request: web.Request, errors: dict | None = None, status: int = 200
 ) -> web.Response:
@@ -229,6 +259,7 @@ async def _render_listing(
     )
     if view is None:
         raise web.HTTPNotFound()
+    answers_context = await answers_web.listing_context(request)
     context = {
         "view": view,
         "listing": view.listing,
@@ -237,7 +268,9 @@ async def _render_listing(
         "description_html": Markup(render_markdown(view.listing.description)),
         "until_day": listing_forms.last_day(view.listing.available_until, request.app[SETTINGS].tz),
         "expires_day": listing_forms.last_day(view.listing.expires_at, request.app[SETTINGS].tz),
-        **await answers_web.listing_context(request),
+        "photo_index": photo_index(request, len(view.photos)),
+        "manage_states": manage_states(view, answers_context.get("answers")),
+        **answers_context,
     }
     return aiohttp_jinja2.render_template("listings/show.html", request, context, status=status)
 
