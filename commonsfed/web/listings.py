@@ -29,6 +29,7 @@ from commonsfed.services.photos import (
     MAX_PHOTOS,
     MAX_UPLOAD_BYTES,
     media_path,
+    photo_file,
 )
 from commonsfed.web import answers as answers_web
 from commonsfed.web.activitypub import as2_response, require_signature, wants_as2
@@ -331,8 +332,8 @@ async def my_listings(request: web.Request) -> web.Response:
 
 async def media(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
-    path = media_path(request.app[SETTINGS], name)  # None unless a server-made name
-    if path is None or not path.is_file():
+    path = await photo_file(media_path, request.app[SETTINGS], name)
+    if path is None:
         raise web.HTTPNotFound()
     return web.FileResponse(
         path,
