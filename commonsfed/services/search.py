@@ -218,8 +218,7 @@ def _sort(values: dict, errors: dict, circle: q.Circle | None) -> str:
     if sort == "nearest" and circle is None:
         if not {"place", "lat", "lon", "km"} & set(errors):
             errors["sort"] = (
-                "To sort by distance, choose a place or give coordinates. "
-                "Showing the newest first."
+                "To sort by distance, choose a place or give coordinates. Showing the newest first."
             )
         return "newest"
     return sort

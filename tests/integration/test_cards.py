@@ -12,10 +12,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from PIL import Image
 
-from commonsfed.services import accounts, listings
-from commonsfed.services.photos import media_dir, rendition_name
-from commonsfed.web.keys import POOL
+from commonsfed.services import accounts, listings, remote_media
+from commonsfed.services.photos import media_dir, rendition_name, with_renditions
+from commonsfed.services.remote_media import key_for, remote_dir
+from commonsfed.web.keys import POOL, SETTINGS
 from tests.builders import photo_bytes, post_listing
+from tests.integration.test_remote_media import (  # noqa: F401  (pictures: a fixture)
+    SEEDLINGS,
+    pictures,
+    south_listing_named,
+)
 
 GIVE = {"purpose": "offer", "kind": "give", "title": "Apples", "category": "food",
         "place": "Elm Street"}  # fmt: skip
@@ -134,7 +140,7 @@ async def test_card__kind_icon_and_name_neighbourhood_state_and_category_link(cl
 
     page = await page_of(client, "/explore")
 
-    card = page[page.index('<li class="listing-card'):]
+    card = page[page.index('<li class="listing-card') :]
     card = card[: card.index("</li>")]
     assert 'class="listing-card kind-lend state-open"' in card
     assert '<svg class="kind-icon"' in card and "<span>Lend</span>" in card  # not colour alone
@@ -231,7 +237,7 @@ async def test_sort__a_plain_get_form_that_keeps_the_filters(client, post):
 
     page = await page_of(client, "/explore?category=food&sort=ending")
 
-    form = page[page.index('<form class="sort-form"'):]
+    form = page[page.index('<form class="sort-form"') :]
     form = form[: form.index("</form>")]
     assert 'method="get" action="/explore"' in form
     assert '<input type="hidden" name="category" value="food">' in form
@@ -278,3 +284,33 @@ async def test_explore__links_each_category_page(client, post):
     page = await page_of(client, "/explore")
 
     assert '<a href="/categories/food">Food</a>' in page
+
+
+# --- remote photos ---------------------------------------------------------------------------
+
+
+async def test_remote_card__cached_photo_has_renditions_in_srcset_and_prune_removes_them(
+    make_client,
+    pictures,  # noqa: F811  (the fixture imported above)
+):
+    # Given a listing of south's with an 800-pixel photo, seen across neighbourhoods
+    client = await make_client(resolve=pictures.resolve())
+    await south_listing_named(client, pictures)
+    page = await page_of(client, "/explore?where=everywhere")
+
+    # Then the cached copy has its renditions, and the card offers them from this node
+    settings = client.server.app[SETTINGS]
+    name = f"{key_for(SEEDLINGS)}.webp"
+    files = with_renditions(remote_dir(settings) / name)
+    assert all(path.is_file() for path in files)
+    src = f"/media/remote/{name}"
+    srcset = f"{rendition_name(src, 320)} 320w, {rendition_name(src, 640)} 640w, {src} 800w"
+    assert f'srcset="{srcset}"' in page
+    served = await client.get(rendition_name(src, 320))
+    with Image.open(io.BytesIO(await served.read())) as image:
+        assert served.status == 200 and image.width == 320
+
+    # When the photo expires from the cache: its renditions go with it
+    later = datetime.now(UTC) + remote_media.MAX_AGE + timedelta(days=1)
+    assert await remote_media.prune(client.server.app[POOL], settings, later) == 1
+    assert not any(path.exists() for path in files)
