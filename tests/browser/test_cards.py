@@ -63,9 +63,7 @@ async def check_width(browser, node: LiveNode, name: str) -> None:
         src = await thumb.evaluate("img => img.currentSrc")
         assert rendition in src and src.startswith(node.url("/media/")), src
         await expect(card.locator(".kind-badge")).to_have_text("Give away")
-        await expect(card.locator(".card-neighbourhood")).to_have_text(
-            node.settings.instance_name
-        )
+        await expect(card.locator(".card-neighbourhood")).to_have_text(node.settings.instance_name)
         await expect(card.locator(".tag.state")).to_have_text("Open")
         await snap(page, f"cards-explore-{name}")
         assert await page.evaluate("document.documentElement.scrollWidth") <= width
@@ -77,9 +75,11 @@ async def check_width(browser, node: LiveNode, name: str) -> None:
         await expect(page.locator("li.listing-card h2").first).to_have_text("Cordless drill")
 
         # a card's category leads to the category's own page
-        await page.locator("li.listing-card", has_text="Cordless drill").get_by_role(
-            "link", name="Tools"
-        ).click()
+        await (
+            page.locator("li.listing-card", has_text="Cordless drill")
+            .get_by_role("link", name="Tools")
+            .click()
+        )
         await expect(page).to_have_url(node.url("/categories/tools"))
         await expect(page.get_by_role("heading", level=1)).to_have_text("Tools")
         await expect(page.locator(".result-count")).to_have_text("2 listings")
