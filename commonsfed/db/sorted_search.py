@@ -76,3 +76,17 @@ async def local_count(conn: asyncpg.Connection, f: Filter, cap: int) -> int:
         f"SELECT count(*) FROM (SELECT 1 FROM listings l WHERE {where} LIMIT {p(cap + 1)}) s",
         *p.values,
     )
+
+
+async def author_listings(
+    conn: asyncpg.Connection, author_id: int, limit: int, *, open_only: bool
+) -> list[asyncpg.Record]:
+    """A resident's listings as cards read them, newest first: every state for their own
+    page, the open ones for their profile (0005's author index)."""
+    state = " AND l.state IN ('open', 'reserved')" if open_only else ""
+    return await conn.fetch(
+        f"{_SELECT} WHERE l.author_id = $1{state} "
+        "ORDER BY l.created_at DESC, l.id DESC LIMIT $2",
+        author_id,
+        limit,
+    )

@@ -25,6 +25,7 @@ import asyncpg
 import orjson
 
 from commonsfed.ap.listings import listing_from_ap
+from commonsfed.db import accounts as accounts_q
 from commonsfed.db import listings as listings_q
 from commonsfed.db import places as places_q
 from commonsfed.db import search as search_q
@@ -160,3 +161,26 @@ def count_text(count: Count) -> str:
     if count.total == 0:
         return "No listings"
     return f"{count.total:,} listing{'s' if count.total != 1 else ''}"
+
+
+# --- a resident's listings -------------------------------------------------------------------
+
+MY_LISTINGS = 200  # a resident's own page shows this many, newest first
+PROFILE_LISTINGS = 20
+
+
+async def my_cards(pool: asyncpg.Pool, account: Account) -> list[Card]:
+    """A resident's own listings as cards, whatever their state."""
+    async with pool.acquire() as conn:
+        rows = await q.author_listings(conn, account.id, MY_LISTINGS, open_only=False)
+    return [search.local_card(row) for row in rows]
+
+
+async def profile_cards(pool: asyncpg.Pool, username: str) -> list[Card]:
+    """The open listings a resident's profile shows, as cards."""
+    async with pool.acquire() as conn:
+        account = await accounts_q.get_by_username(conn, username)
+        if account is None:
+            return []
+        rows = await q.author_listings(conn, account.id, PROFILE_LISTINGS, open_only=True)
+    return [search.local_card(row) for row in rows]

@@ -7,6 +7,7 @@ multipart body as a stream, with caps; web/uploads.py reads it and checks their 
 
 from __future__ import annotations
 
+import functools
 import re
 
 import aiohttp_jinja2
@@ -21,6 +22,8 @@ from commonsfed.services import (
     listings,
     moderation,
     places,
+    search,
+    sorted_search,
 )
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.markdown import render_markdown
@@ -322,9 +325,14 @@ async def claim(request: web.Request) -> web.Response:
 
 async def my_listings(request: web.Request) -> web.Response:
     account = require_account(request)
-    mine = await listings.my_listings(request.app[POOL], account)
-    context = {"listings": mine, "labels": LABELS}
+    cards = await sorted_search.my_cards(request.app[POOL], account)
+    context = {"cards": cards, "labels": LABELS, "age": search_age(request)}
     return aiohttp_jinja2.render_template("listings/mine.html", request, context)
+
+
+def search_age(request: web.Request):
+    """services.search.age in the node's time zone, for the cards' templates."""
+    return functools.partial(search.age, tz=request.app[SETTINGS].tz)
 
 
 # --- photos --------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from commonsfed.services import accounts, listings, remote_media
 from commonsfed.services.photos import media_dir, rendition_name, with_renditions
 from commonsfed.services.remote_media import key_for, remote_dir
 from commonsfed.web.keys import POOL, SETTINGS
-from tests.builders import photo_bytes, post_listing
+from tests.builders import photo_bytes, post_form, post_listing
 from tests.integration.test_remote_media import (  # noqa: F401  (pictures: a fixture)
     SEEDLINGS,
     pictures,
@@ -314,3 +314,31 @@ async def test_remote_card__cached_photo_has_renditions_in_srcset_and_prune_remo
     later = datetime.now(UTC) + remote_media.MAX_AGE + timedelta(days=1)
     assert await remote_media.prune(client.server.app[POOL], settings, later) == 1
     assert not any(path.exists() for path in files)
+
+
+# --- a resident's listings -------------------------------------------------------------------
+
+
+async def test_my_listings__cards_with_thumbnail_and_every_state(resident, settings):
+    photo = [("photo_1", "pears.jpg", photo_bytes(size=(800, 600)))]
+    await post_listing(resident, {"title": "Pears", "alt_1": "A crate of pears"}, photos=photo)
+    response = await post_listing(resident, {"title": "Old chairs"})
+    await post_form(resident, response.headers["Location"] + "/state", {"state": "withdrawn"},
+                    form_path=response.headers["Location"])  # fmt: skip
+
+    page = await page_of(resident, "/my/listings")
+
+    assert titles(page) == ["Old chairs", "Pears"]
+    assert re.search(r'<img class="thumb" src="/media/[^"]+" alt="A crate of pears" srcset=', page)
+    assert 'class="listing-card kind-give state-withdrawn"' in page
+    assert '<span class="tag state">Withdrawn</span>' in page
+
+
+async def test_profile__open_listings_as_cards(client, post):
+    await post(title="Plum jam")
+
+    page = await page_of(client, "/users/alice")
+
+    section = page[page.index("Open listings") : page.index("Thanks received")]
+    assert '<li class="listing-card kind-give state-open">' in section
+    assert re.search(r'<h3><a href="/listings/[^"]+">Plum jam</a></h3>', section)
