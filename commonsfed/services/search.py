@@ -1,16 +1,19 @@
 """Finding listings: the neighbourhood page with its filters, and the feeds.
 
 Decisions (see also the report on issue 5, items 5 and 7):
-- Newest first, always. Words narrow the list but do not reorder it: listings are short-lived,
-  so a fresh match beats an old better one, and keyset paging stays simple and stable. There
-  is no "best match" sort, which would have to rank every match of a common word.
+- Newest first by default. Words narrow the list but do not reorder it: listings are
+  short-lived, so a fresh match beats an old better one, and keyset paging stays simple and
+  stable. There is no "best match" sort, which would have to rank every match of a common
+  word. "Nearest" and "ending soon" are services.sorted_search's, paged by position; `sort`
+  is read here with the other filters (a bad value: a message, and newest first).
 - Open and reserved listings are found (reserved ones show their state: they may come back);
   completed, withdrawn and expired ones never are.
 - Keyset paging on (created_at, id): a deep page costs what the first does, and a listing
   posted while someone pages does not shift what they see next.
 - "Across federated neighbourhoods" merges local listings and remote ones (remote_objects
   WHERE is_listing), read with `listing_from_ap`. Remote text is shown as plain text (titles,
-  places) and remote photos are not shown: loading them would tell other servers who looks.
+  places); remote photos only from this node's cache (services.remote_cards), never from the
+  other server: loading them there would tell it who looks.
   A remote listing's kind and its end date are judged in Python, so remote rows are read in
   rounds; when the rounds run out the page stops early at the last row read, and its "older"
   link carries on from there (see `_merge`).
