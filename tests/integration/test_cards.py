@@ -17,6 +17,7 @@ from commonsfed.services.photos import media_dir, rendition_name, with_rendition
 from commonsfed.services.remote_media import key_for, remote_dir
 from commonsfed.web.keys import POOL, SETTINGS
 from tests.builders import photo_bytes, post_form, post_listing
+from tests.integration.test_explore import remote_listing, store_remote
 from tests.integration.test_remote_media import (  # noqa: F401  (pictures: a fixture)
     SEEDLINGS,
     pictures,
@@ -342,3 +343,24 @@ async def test_profile__open_listings_as_cards(client, post):
     section = page[page.index("Open listings") : page.index("Thanks received")]
     assert '<li class="listing-card kind-give state-open">' in section
     assert re.search(r'<h3><a href="/listings/[^"]+">Plum jam</a></h3>', section)
+
+
+async def test_sort__everywhere_orders_remote_listings_among_local_ones(client, post, pool):
+    # Given a listing of south's in the middle of Paris, ending in three days (its end and
+    # its place read from its document), and two here, further out
+    ends = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    await store_remote(pool, remote_listing(endTime=ends, attachment=[]))
+    await post(title="North, ends in 10 days", latitude="48.90", longitude="2.35",
+               expires_on=day(10))  # fmt: skip
+    await post(title="South, no end", latitude="48.80", longitude="2.35", no_expiry="1")
+    remote = "Swap: tomato seedlings for a jar of jam"
+
+    ending = await page_of(client, "/explore?where=everywhere&sort=ending")
+    nearest = await page_of(
+        client, "/explore?where=everywhere&sort=nearest&lat=48.8566&lon=2.3522&km=20"
+    )
+
+    assert titles(ending) == [remote, "North, ends in 10 days", "South, no end"]
+    assert titles(nearest) == [remote, "North, ends in 10 days", "South, no end"]
+    assert count_of(ending) == "3 listings" and count_of(nearest) == "3 listings"
+    assert '<span class="card-distance">' in nearest
