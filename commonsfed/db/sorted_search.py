@@ -10,6 +10,7 @@ box of 0007's coordinates index narrows it), "ending soon" reads 0033's index fo
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -49,22 +50,29 @@ async def ending_soon(
     """The first `limit` open listings, those that end (from `now` on) soonest first, then
     the others (no end, or an end past that the expiry job has not reached yet) newest
     first: two index scans rather than one sort of every open listing."""
+    sql, args = ending_query(f, now, limit)
+    ending = await conn.fetch(sql, *args)
+    if len(ending) >= limit:
+        return ending
+    sql, args = ending_query(f, now, limit - len(ending), ending=False)
+    return [*ending, *await conn.fetch(sql, *args)]
+
+
+def ending_query(
+    f: Filter, now: datetime, limit: int, *, ending: bool = True
+) -> tuple[str, list[Any]]:
+    """The SQL and arguments of the listings that end from `now` on, soonest first (or,
+    not `ending`, of the others, newest first); the tests EXPLAIN it."""
     p = _Params()
     where = " AND ".join(_local_conditions(f, None, p))
     at = p(now)
-    ending = await conn.fetch(
-        f"{_SELECT} WHERE {where} AND {ENDS} >= {at} ORDER BY {ENDS}, l.id LIMIT {p(limit)}",
-        *p.values,
-    )
-    if len(ending) >= limit:
-        return ending
-    p.values[-1] = limit - len(ending)
-    rest = await conn.fetch(
-        f"{_SELECT} WHERE {where} AND ({ENDS} IS NULL OR {ENDS} < {at}) "
-        f"ORDER BY l.created_at DESC, l.id DESC LIMIT ${len(p.values)}",
-        *p.values,
-    )
-    return [*ending, *rest]
+    if ending:
+        where += f" AND {ENDS} >= {at}"
+        order = f"{ENDS}, l.id"
+    else:
+        where += f" AND ({ENDS} IS NULL OR {ENDS} < {at})"
+        order = "l.created_at DESC, l.id DESC"
+    return f"{_SELECT} WHERE {where} ORDER BY {order} LIMIT {p(limit)}", p.values
 
 
 async def local_count(conn: asyncpg.Connection, f: Filter, cap: int) -> int:
@@ -85,8 +93,7 @@ async def author_listings(
     page, the open ones for their profile (0005's author index)."""
     state = " AND l.state IN ('open', 'reserved')" if open_only else ""
     return await conn.fetch(
-        f"{_SELECT} WHERE l.author_id = $1{state} "
-        "ORDER BY l.created_at DESC, l.id DESC LIMIT $2",
+        f"{_SELECT} WHERE l.author_id = $1{state} ORDER BY l.created_at DESC, l.id DESC LIMIT $2",
         author_id,
         limit,
     )

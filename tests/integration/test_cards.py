@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from PIL import Image
 
+from commonsfed.db import search as search_q
+from commonsfed.db import sorted_search as sorted_q
 from commonsfed.services import accounts, listings, remote_media
 from commonsfed.services.photos import media_dir, rendition_name, with_renditions
 from commonsfed.services.remote_media import key_for, remote_dir
@@ -364,3 +366,17 @@ async def test_sort__everywhere_orders_remote_listings_among_local_ones(client, 
     assert titles(nearest) == [remote, "North, ends in 10 days", "South, no end"]
     assert count_of(ending) == "3 listings" and count_of(nearest) == "3 listings"
     assert '<span class="card-distance">' in nearest
+
+
+async def test_ending_soon__reads_its_index(pool, post):
+    # Given open listings (few: the planner is told to prefer an index, as it would for many)
+    await post(title="Apples", expires_on=day(3))
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        sql, args = sorted_q.ending_query(search_q.Filter(), datetime.now(UTC), 21)
+
+        plan = "\n".join(await search_q.explain(conn, sql, args))
+
+    # Then "ending soon" is a forward scan of 0033's index, with no sort of its own
+    assert "listings_open_ending_idx" in plan, plan
+    assert "Sort" not in plan.split("listings_open_ending_idx")[0], plan
