@@ -187,8 +187,8 @@ def make_rendition(original: Path, width: int) -> Path | None:
             image.load()
             narrowed = _narrowed(image.convert(_mode(image)), width)
             photo = _encode(narrowed, jpeg=original.suffix == ".jpg")
-    except (FileNotFoundError, UnidentifiedImageError):
-        return None
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None  # gone, or damaged (Pillow reports a truncated file as OSError)
     partial = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
     partial.write_bytes(photo.data)
     os.replace(partial, target)
