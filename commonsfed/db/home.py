@@ -23,10 +23,11 @@ async def local_cards(conn: asyncpg.Connection, status_ids: Sequence[int]) -> li
     """The listings here with these status ids, with the columns of a search card."""
     return await conn.fetch(
         """
-        SELECT l.status_id, l.id, l.uid, l.purpose, l.kind, l.title, c.name AS category_name,
-               l.place, l.latitude, l.longitude, l.state, l.created_at, a.username AS author,
-               ph.filename AS photo, ph.alt AS photo_alt, ph.width AS photo_width,
-               ph.height AS photo_height
+        SELECT l.status_id, l.id, l.uid, l.purpose, l.kind, l.title, l.category,
+               c.name AS category_name, l.place, l.latitude, l.longitude, l.state, l.created_at,
+               a.username AS author, ph.filename AS photo, ph.alt AS photo_alt,
+               ph.width AS photo_width, ph.height AS photo_height,
+               least(l.available_until, l.expires_at) AS ends_at
         FROM listings l
         JOIN accounts a ON a.id = l.author_id
         JOIN categories c ON c.slug = l.category

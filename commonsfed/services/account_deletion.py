@@ -51,7 +51,7 @@ from commonsfed.services.errors import ServiceError, ValidationError
 from commonsfed.services.export import archive_path
 from commonsfed.services.listing_federation import publish_updated
 from commonsfed.services.listings import remove_in
-from commonsfed.services.photos import media_path
+from commonsfed.services.photos import media_path, with_renditions
 
 
 class AccountGone(ServiceError):
@@ -127,7 +127,8 @@ async def _farewell(conn: asyncpg.Connection, settings: Settings, account: Accou
     await q.forget_links(conn, account.id, me)
     await q.erase_personal_data(conn, account.id)
     files = [media_path(settings, name) for name in photos]
-    return [path for path in files if path] + [archive_path(settings, name) for name in archives]
+    photo_files = [file for path in files if path for file in with_renditions(path)]
+    return photo_files + [archive_path(settings, name) for name in archives]
 
 
 async def remove_files(files: list[Path]) -> None:

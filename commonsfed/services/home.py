@@ -29,7 +29,7 @@ from commonsfed.models import Account
 from commonsfed.services import accounts, api_relationships, remote_cards, timelines
 from commonsfed.services.accounts import normalise_username
 from commonsfed.services.errors import ServiceError
-from commonsfed.services.search import Card, _local_card, _remote_card
+from commonsfed.services.search import Card, local_card, remote_card
 
 PAGE_SIZE = 20
 
@@ -86,14 +86,14 @@ async def _cards(conn: asyncpg.Connection, ids: list[int]) -> list[Card]:
     a listing we can read is left out."""
     if not ids:
         return []
-    by_id = {row["status_id"]: _local_card(row) for row in await q.local_cards(conn, ids)}
+    by_id = {row["status_id"]: local_card(row) for row in await q.local_cards(conn, ids)}
     remote_rows = await q.remote_cards(conn, ids)
     if remote_rows:
         names = {row["slug"]: row["name"] for row in await listings_q.categories(conn)}
         for row in remote_rows:
             remote = listing_from_ap(orjson.loads(row["document"]))
             if remote is not None:
-                by_id[row["status_id"]] = _remote_card(row, remote, names)
+                by_id[row["status_id"]] = remote_card(row, remote, names)
     return [by_id[status_id] for status_id in ids if status_id in by_id]
 
 

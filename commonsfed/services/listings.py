@@ -556,11 +556,6 @@ async def listing_photos(pool: asyncpg.Pool, listing_id: int) -> list[ListingPho
         return await q.listing_photos(conn, listing_id)
 
 
-async def my_listings(pool: asyncpg.Pool, account: Account) -> list[Listing]:
-    async with pool.acquire() as conn:
-        return await q.listings_by_author(conn, account.id)
-
-
 # --- categories ----------------------------------------------------------------------------
 
 

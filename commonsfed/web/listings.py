@@ -7,6 +7,7 @@ multipart body as a stream, with caps; web/uploads.py reads it and checks their 
 
 from __future__ import annotations
 
+import functools
 import re
 
 import aiohttp_jinja2
@@ -21,6 +22,8 @@ from commonsfed.services import (
     listings,
     moderation,
     places,
+    search,
+    sorted_search,
 )
 from commonsfed.services.answer_notices import STILL_IN_LINE
 from commonsfed.services.answers import ListingAnswers
@@ -31,6 +34,7 @@ from commonsfed.services.photos import (
     MAX_PHOTOS,
     MAX_UPLOAD_BYTES,
     media_path,
+    photo_file,
 )
 from commonsfed.web import answers as answers_web
 from commonsfed.web.activitypub import as2_response, require_signature, wants_as2
@@ -370,9 +374,14 @@ async def claim(request: web.Request) -> web.Response:
 
 async def my_listings(request: web.Request) -> web.Response:
     account = require_account(request)
-    mine = await listings.my_listings(request.app[POOL], account)
-    context = {"listings": mine, "labels": LABELS}
+    cards = await sorted_search.my_cards(request.app[POOL], account)
+    context = {"cards": cards, "labels": LABELS, "age": search_age(request)}
     return aiohttp_jinja2.render_template("listings/mine.html", request, context)
+
+
+def search_age(request: web.Request):
+    """services.search.age in the node's time zone, for the cards' templates."""
+    return functools.partial(search.age, tz=request.app[SETTINGS].tz)
 
 
 # --- photos --------------------------------------------------------------------------------
@@ -380,8 +389,8 @@ async def my_listings(request: web.Request) -> web.Response:
 
 async def media(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
-    path = media_path(request.app[SETTINGS], name)  # None unless a server-made name
-    if path is None or not path.is_file():
+    path = await photo_file(media_path, request.app[SETTINGS], name)
+    if path is None:
         raise web.HTTPNotFound()
     return web.FileResponse(
         path,

@@ -16,7 +16,7 @@ from commonsfed.federation.policy import domain_of
 from commonsfed.services import answers, neighbourhoods, profiles, remote_media
 from commonsfed.services.answers import RemoteListingView
 from commonsfed.services.errors import ServiceError, ValidationError
-from commonsfed.services.photos import CONTENT_TYPES
+from commonsfed.services.photos import CONTENT_TYPES, photo_file
 from commonsfed.web.answers import LABELS as ANSWER_LABELS
 from commonsfed.web.answers import _refused
 from commonsfed.web.flash import flash
@@ -86,8 +86,8 @@ async def media(request: web.Request) -> web.StreamResponse:
     """A cached photo of a remote listing. Its name is a hash of the remote URL, whose file
     Mastodon and commonsfed never change in place: browsers may keep it a year."""
     name = request.match_info["name"]
-    path = remote_media.file_path(request.app[SETTINGS], name)  # None unless a cache name
-    if path is None or not path.is_file():
+    path = await photo_file(remote_media.file_path, request.app[SETTINGS], name)
+    if path is None:
         raise web.HTTPNotFound()
     return web.FileResponse(
         path,

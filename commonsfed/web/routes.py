@@ -182,7 +182,7 @@ def setup_routes(app: web.Application) -> None:
     category = "/categories/{slug:[a-z0-9_]{1,30}}"
     app.router.add_get(category, explore.category, name="category")
     # the listings' hashtags link here, as Mastodon's do to /tags/<name>
-    app.router.add_get("/tags/{slug:[a-z0-9_]{1,30}}", explore.category)
+    app.router.add_get("/tags/{slug:[a-z0-9_]{1,30}}", explore.tag)
     feed = "feed.{format:atom|rss}"
     app.router.add_get("/" + feed, feeds.neighbourhood, name="feed")
     app.router.add_get(category + "/" + feed, feeds.category)

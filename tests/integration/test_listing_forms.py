@@ -30,8 +30,9 @@ NOTHING = {"listings": 0, "photos": 0, "events": 0}
 
 
 def media_files(settings) -> list:
+    """The photos stored, without their renditions (services.photos)."""
     folder = media_dir(settings)
-    return list(folder.iterdir()) if folder.exists() else []
+    return [p for p in folder.iterdir() if len(p.stem) == 22] if folder.exists() else []
 
 
 def error_next_to(page: str, field: str) -> str:
