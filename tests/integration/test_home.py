@@ -223,7 +223,7 @@ async def test_following__followed_residents_listings_not_others_nor_own(make_cl
 
     assert "Jam of carol" in page
     assert "Bike of dave" not in page and "Ladder of alice" not in page
-    assert 'class="listing-card state-open"' in page
+    assert 'class="listing-card kind-give state-open"' in page
 
 
 async def test_following__pages_newest_first(make_client, monkeypatch):
