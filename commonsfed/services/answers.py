@@ -56,12 +56,17 @@ from commonsfed.federation.actors import get_actor
 from commonsfed.federation.answers import notify
 from commonsfed.federation.context import Federation
 from commonsfed.federation.fetch import FetchError
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account, Listing
 from commonsfed.services import answer_notices as notices
 from commonsfed.services import block_rules
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.listing_federation import publish_updated
 from commonsfed.services.listings import (
+    NO_SUCH_LISTING,
+    NO_SUCH_STATE,
+    NOT_NOW,
     TRANSITIONS,
     InvalidTransition,
     ListingNotFound,
@@ -69,9 +74,28 @@ from commonsfed.services.listings import (
 )
 
 MAX_MESSAGE = 5000
-CLOSED = "This listing is closed to new answers."
-OWN_LISTING = "This is your own listing: answers to it come to you."
-NOT_YOURS = "Only the person who posted this listing and the person who answered can see this."
+# what people are told: marked constants and Texts, shown in the reader's language; an
+# answer's state is named in a whole sentence, as French agrees the word with « réponse »
+CLOSED = N_("This listing is closed to new answers.")
+OWN_LISTING = N_("This is your own listing: answers to it come to you.")
+NOT_YOURS = N_("Only the person who posted this listing and the person who answered can see this.")
+ONLY_RESPONDENT = N_("Only the person who answered can withdraw their answer.")
+ALREADY = {
+    "declined": N_("This answer is declined already."),
+    "completed": N_("This answer is completed already."),
+    "withdrawn": N_("This answer is withdrawn already."),
+}
+NOT_COMPLETABLE = {
+    "declined": N_("This answer is declined; it cannot be completed."),
+    "completed": N_("This answer is completed; it cannot be completed."),
+    "withdrawn": N_("This answer is withdrawn; it cannot be completed."),
+}
+NOT_IN_LINE = {
+    "reserved": N_("This answer is reserved; only someone waiting in line can be reserved for."),
+    "declined": N_("This answer is declined; only someone waiting in line can be reserved for."),
+    "completed": N_("This answer is completed; only someone waiting in line can be reserved for."),
+    "withdrawn": N_("This answer is withdrawn; only someone waiting in line can be reserved for."),
+}
 RELEASE_TO = ("waiting", "declined")
 FINAL = ("declined", "completed", "withdrawn")
 
@@ -80,8 +104,8 @@ class ConversationNotFound(ServiceError):
     """No conversation has this id."""
 
 
-ELSEWHERE = "This listing is on another node: its author decides there."
-CLOSED_CONVERSATION = "This conversation is closed: the other person deleted their account."
+ELSEWHERE = N_("This listing is on another node: its author decides there.")
+CLOSED_CONVERSATION = N_("This conversation is closed: the other person deleted their account.")
 LEFT = "{name} deleted their account. Their messages were removed and this conversation is closed."
 # the system line when the moderators suspend a remote party (services.remote_moderation)
 SUSPENDED = (
@@ -89,8 +113,8 @@ SUSPENDED = (
     "conversation is closed."
 )
 WITHDRAWN = "I withdraw my answer to “{title}”: please give my place in line to someone else."
-UNREACHABLE = (
-    "The listing's node cannot be reached right now ({reason}). "
+UNREACHABLE = N_(
+    "The listing's node cannot be reached right now (%(reason)s). "
     "Your message is still here: try again later."
 )
 
@@ -99,10 +123,11 @@ def check_message(message: str) -> str:
     """The message as stored, or a ValidationError for the `message` field."""
     body = message.replace("\r\n", "\n").strip()
     if not body:
-        raise ValidationError({"message": "Write a message first."})
+        raise ValidationError({"message": N_("Write a message first.")})
     if len(body) > MAX_MESSAGE:
         raise ValidationError(
-            {"message": f"Use at most {MAX_MESSAGE:,} characters; this message has {len(body):,}."}
+            {"message": Text(N_("Use at most %(limit)s characters; this message has %(length)s."),
+                             limit=f"{MAX_MESSAGE:,}", length=f"{len(body):,}")}  # fmt: skip
         )
     return body
 
@@ -119,7 +144,7 @@ async def answer(
     async with pool.acquire() as conn, conn.transaction():
         listing = await listings_q.get_listing(conn, listing_uid, for_update=True)
         if listing is None:
-            raise ListingNotFound("There is no such listing.")
+            raise ListingNotFound(NO_SUCH_LISTING)
         if listing.author_id == account.id:
             raise NotAllowed(OWN_LISTING)
         await block_rules.check_account(
@@ -150,11 +175,11 @@ async def answer_remote(
         document = await objects_q.get_remote_document(conn, listing_uri)
     remote = ap_listings.listing_from_ap(document) if document else None
     if remote is None:
-        raise ListingNotFound("There is no such listing.")
+        raise ListingNotFound(NO_SUCH_LISTING)
     try:
         author = await get_actor(fed, remote.author_uri)
     except FetchError as exc:
-        raise ValidationError({"message": UNREACHABLE.format(reason=exc.message)}) from exc
+        raise ValidationError({"message": Text(UNREACHABLE, reason=exc.message)}) from exc
     settings = fed.settings
     async with fed.pool.acquire() as conn, conn.transaction():
         await block_rules.check_actor(conn, settings, account, author.uri, author.handle)
@@ -229,8 +254,10 @@ async def reply(
         conv = await _get(conn, conversation_id)
         if not _is_party(conv, account):
             raise NotAllowed(
-                "Only the person who posted this listing and the person who "
-                "answered can write in this conversation."
+                N_(
+                    "Only the person who posted this listing and the person who "
+                    "answered can write in this conversation."
+                )
             )
         await block_rules.check_conversation(conn, settings, account, conv)
         await _write(conn, settings, conv, account, check_message(message))
@@ -240,7 +267,7 @@ async def reply(
 async def _get(conn, conversation_id: int) -> Conversation:
     conv = await q.get_conversation(conn, conversation_id)
     if conv is None:
-        raise ConversationNotFound("There is no such conversation.")
+        raise ConversationNotFound(N_("There is no such conversation."))
     return conv
 
 
@@ -259,7 +286,7 @@ async def _lock(conn, conversation_id: int) -> tuple[Listing, Conversation]:
 async def _managed(conn, account: Account, conversation_id: int) -> tuple[Listing, Conversation]:
     listing, conv = await _lock(conn, conversation_id)
     if not may_manage(listing, account):
-        raise NotAllowed("Only the person who posted this listing can decide on its answers.")
+        raise NotAllowed(N_("Only the person who posted this listing can decide on its answers."))
     return listing, conv
 
 
@@ -269,7 +296,7 @@ async def _set_listing_state(
     """`account` None: the change follows a remote respondent's activity (the history says
     "by the node")."""
     if state not in TRANSITIONS[listing.state]:
-        raise InvalidTransition(f"This listing is {listing.state}; it cannot become {state}.")
+        raise InvalidTransition(NOT_NOW.get(state, NO_SUCH_STATE))
     await listings_q.set_state(conn, listing.id, state)
     await listings_q.insert_event(conn, listing.id, "state", state, account.id if account else None)
     await publish_updated(conn, settings, listing.uid)
@@ -279,9 +306,9 @@ async def _reserved_for_other(conn, listing: Listing, conv: Conversation) -> Non
     holder = await q.in_state(conn, listing.id, "reserved")
     if holder is not None and holder.id != conv.id:
         raise InvalidTransition(
-            f"This listing is reserved for {holder.respondent_name}. "
-            "Release that reservation first."
-        )
+            Text(N_("This listing is reserved for %(name)s. Release that reservation first."),
+                 name=holder.respondent_name)
+        )  # fmt: skip
 
 
 async def reserve(
@@ -291,9 +318,7 @@ async def reserve(
     async with pool.acquire() as conn, conn.transaction():
         listing, conv = await _managed(conn, author, conversation_id)
         if conv.state not in IN_LINE:
-            raise InvalidTransition(
-                f"This answer is {conv.state}; only someone waiting in line can be reserved for."
-            )
+            raise InvalidTransition(NOT_IN_LINE[conv.state])
         await _reserved_for_other(conn, listing, conv)
         if listing.state != "reserved":  # the author may have marked it reserved by hand
             await _set_listing_state(conn, settings, listing, "reserved", author)
@@ -312,11 +337,13 @@ async def release(
     """End a reservation without completion: the respondent waits in line again (`waiting`)
     or is declined; the listing opens again and the next one in line is offered it."""
     if then not in RELEASE_TO:
-        raise ValidationError({"then": "Choose whether they wait in line again or are declined."})
+        raise ValidationError(
+            {"then": N_("Choose whether they wait in line again or are declined.")}
+        )
     async with pool.acquire() as conn, conn.transaction():
         listing, conv = await _managed(conn, author, conversation_id)
         if conv.state != "reserved":
-            raise InvalidTransition("This answer does not hold the reservation.")
+            raise InvalidTransition(N_("This answer does not hold the reservation."))
         await _end_reservation(conn, settings, listing, conv, then, author)
         await notices.tell_respondent(
             conn, settings, conv, "reservation_released" if then == "waiting" else "declined"
@@ -378,7 +405,7 @@ async def decline_within(conn, settings: Settings, author: Account, conversation
     """`decline` in the caller's transaction (blocking the respondent declines them too)."""
     listing, conv = await _managed(conn, author, conversation_id)
     if conv.state in FINAL:
-        raise InvalidTransition(f"This answer is {conv.state} already.")
+        raise InvalidTransition(ALREADY[conv.state])
     await _leave_line(conn, settings, listing, conv, "declined", author)
     await notices.tell_respondent(conn, settings, conv, "declined")
 
@@ -390,7 +417,7 @@ async def complete(
     async with pool.acquire() as conn, conn.transaction():
         listing, conv = await _managed(conn, author, conversation_id)
         if conv.state in FINAL:
-            raise InvalidTransition(f"This answer is {conv.state}; it cannot be completed.")
+            raise InvalidTransition(NOT_COMPLETABLE[conv.state])
         await _reserved_for_other(conn, listing, conv)
         await _set_listing_state(conn, settings, listing, "completed", author)
         await q.withdraw_offers(conn, listing.id)
@@ -415,9 +442,9 @@ async def withdraw_within(conn, settings: Settings, account: Account, conversati
         return
     listing, conv = await _lock(conn, conversation_id)
     if account.id != conv.respondent_account_id:
-        raise NotAllowed("Only the person who answered can withdraw their answer.")
+        raise NotAllowed(ONLY_RESPONDENT)
     if conv.state in FINAL:
-        raise InvalidTransition(f"This answer is {conv.state} already.")
+        raise InvalidTransition(ALREADY[conv.state])
     await _leave_line(conn, settings, listing, conv, "withdrawn", account)
     await notify(conn, conv.author_id, "withdrawn", conv)
 
@@ -436,11 +463,11 @@ async def _withdraw_remote(conn, settings: Settings, account: Account, conv: Con
     """Leave the line of a listing on another node: an Undo of our Offer (which a commonsfed
     node acts on) and a message asking its author to pass the place on (for any other)."""
     if account.id != conv.respondent_account_id:
-        raise NotAllowed("Only the person who answered can withdraw their answer.")
+        raise NotAllowed(ONLY_RESPONDENT)
     if conv.closed_at is not None:
         raise InvalidTransition(CLOSED_CONVERSATION)
     if conv.state in FINAL:
-        raise InvalidTransition(f"This answer is {conv.state} already.")
+        raise InvalidTransition(ALREADY[conv.state])
     await q.set_state(conn, conv.id, "withdrawn")
     me = LocalUris(settings.base_url).user(account.username)
     offer = await activities_q.get_activity(conn, conv.ap_id)
@@ -548,9 +575,9 @@ async def conversations_for_listing(
     async with pool.acquire() as conn:
         listing = await listings_q.get_listing(conn, listing_uid)
         if listing is None:
-            raise ListingNotFound("There is no such listing.")
+            raise ListingNotFound(NO_SUCH_LISTING)
         if not may_manage(listing, author):
-            raise NotAllowed("Only the person who posted this listing can see its answers.")
+            raise NotAllowed(N_("Only the person who posted this listing can see its answers."))
         return await q.listing_conversations(conn, listing.id)
 
 

@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import KINDS, PURPOSES, Listing
 from commonsfed.services.errors import ValidationError
 
@@ -33,9 +35,10 @@ COUNT_FIELD = {
     "pay_it_forward": "portions",
 }
 
-WHOLE_NUMBER = "Enter a whole number of 1 or more."
-IN_THE_FUTURE = "Choose a date in the future."
-BOTH_COORDINATES = "Give both latitude and longitude, or neither."
+# the messages are marked constants or Texts: pages show them in the reader's language
+WHOLE_NUMBER = N_("Enter a whole number of 1 or more.")
+IN_THE_FUTURE = N_("Choose a date in the future.")
+BOTH_COORDINATES = N_("Give both latitude and longitude, or neither.")
 
 
 def now_utc() -> datetime:
@@ -84,7 +87,7 @@ class Form:
         if not value and missing:
             self.fail(name, missing)
         elif len(value) > limit:
-            self.fail(name, f"Use at most {limit:,} characters.")
+            self.fail(name, Text(N_("Use at most %(limit)s characters."), limit=f"{limit:,}"))
         return value
 
     def whole(self, name: str, high: int, missing: str | None = None, low: int = 1) -> int | None:
@@ -92,14 +95,17 @@ class Form:
         if not value:
             return self.fail(name, missing) if missing else None
         if not re.fullmatch(r"[0-9]{1,9}", value) or int(value) < low:
-            return self.fail(name, WHOLE_NUMBER if low == 1 else "Enter a whole number.")
+            return self.fail(name, WHOLE_NUMBER if low == 1 else N_("Enter a whole number."))
         if int(value) > high:
-            return self.fail(name, f"Enter a number no larger than {high:,}.")
+            return self.fail(
+                name, Text(N_("Enter a number no larger than %(high)s."), high=f"{high:,}")
+            )
         return int(value)
 
     def number(self, name: str, low: float, high: float, message: str) -> float | None:
         try:
-            value = float(self.raw(name))
+            # a decimal comma too ("1,5"), as French and most of Europe write it
+            value = float(self.raw(name).replace(",", "."))
         except ValueError:
             value = math.nan
         if not (math.isfinite(value) and low <= value <= high):
@@ -113,7 +119,7 @@ class Form:
         try:
             day = date.fromisoformat(value)
         except ValueError:
-            return self.fail(name, "Enter a date like 2030-06-30.")
+            return self.fail(name, N_("Enter a date like 2030-06-30."))
         if future and day < self.today:
             return self.fail(name, IN_THE_FUTURE)
         return day
@@ -127,7 +133,7 @@ class Form:
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            return self.fail(name, "Enter a date and time like 2030-06-30 08:15.")
+            return self.fail(name, N_("Enter a date and time like 2030-06-30 08:15."))
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=self.tz)
         moment = moment.astimezone(UTC)
@@ -145,49 +151,51 @@ def iso(value: date | datetime | None) -> str | None:
 
 def _lend_details(f: Form) -> tuple[dict, int | None]:
     return {
-        "loan_days": f.whole("loan_days", 365, "Say for how many days it can be borrowed."),
+        "loan_days": f.whole("loan_days", 365, N_("Say for how many days it can be borrowed.")),
         "return_by": iso(f.day("return_by", future=True)),
     }, None
 
 
 def _ride_details(f: Form) -> tuple[dict, int | None]:
-    seats = f.whole("seats", 50, "Say how many seats are free.")
+    seats = f.whole("seats", 50, N_("Say how many seats are free."))
     return {
-        "origin": f.text("origin", 120, "Say where the ride starts."),
-        "destination": f.text("destination", 120, "Say where the ride goes."),
-        "departure": iso(f.moment("departure", "Say when the ride leaves.")),
+        "origin": f.text("origin", 120, N_("Say where the ride starts.")),
+        "destination": f.text("destination", 120, N_("Say where the ride goes.")),
+        "departure": iso(f.moment("departure", N_("Say when the ride leaves."))),
         "seats": seats,
     }, seats
 
 
 def _stay_details(f: Form) -> tuple[dict, int | None]:
-    arrival = f.day("arrival", "Choose the day of arrival.", future=True)
-    departure = f.day("departure", "Choose the day of departure.", future=True)
+    arrival = f.day("arrival", N_("Choose the day of arrival."), future=True)
+    departure = f.day("departure", N_("Choose the day of departure."), future=True)
     if arrival and departure and departure <= arrival:
-        f.fail("departure", "Choose a day after the arrival.")
-    places = f.whole("places", 50, "Say how many people can stay.")
+        f.fail("departure", N_("Choose a day after the arrival."))
+    places = f.whole("places", 50, N_("Say how many people can stay."))
     return {"arrival": iso(arrival), "departure": iso(departure), "places": places}, places
 
 
 def _group_purchase_details(f: Form) -> tuple[dict, int | None]:
-    target = f.whole("target_quantity", 100_000, "Say how many are needed for the order.")
+    target = f.whole("target_quantity", 100_000, N_("Say how many are needed for the order."))
     return {
         "target_quantity": target,
-        "unit": f.text("unit", 30, "Say what is counted: kg, bags, boxes ..."),
-        "deadline": iso(f.day("deadline", "Choose the last day for pledges.", future=True)),
+        "unit": f.text("unit", 30, N_("Say what is counted: kg, bags, boxes ...")),
+        "deadline": iso(f.day("deadline", N_("Choose the last day for pledges."), future=True)),
     }, target
 
 
 def _pay_it_forward_details(f: Form) -> tuple[dict, int | None]:
-    portions = f.whole("portions", 1000, "Say how many portions are paid forward.")
+    portions = f.whole("portions", 1000, N_("Say how many portions are paid forward."))
     return {"portions": portions}, portions
 
 
 def _service_details(f: Form) -> tuple[dict, int | None]:
     if not f.raw("hours"):
-        f.fail("hours", "Say how many hours.")
+        f.fail("hours", N_("Say how many hours."))
         return {"hours": None}, None
-    hours = f.number("hours", 0.25, 1000, "Enter a number of hours from 0.25 to 1000, like 1.5.")
+    hours = f.number(
+        "hours", 0.25, 1000, N_("Enter a number of hours from 0.25 to 1000, like 1.5.")
+    )
     return {"hours": round(hours, 2) if hours is not None else None}, None
 
 
@@ -218,8 +226,8 @@ def _coordinates(f: Form) -> tuple[float | None, float | None]:
     for name in ("latitude", "longitude"):
         if not f.raw(name):
             f.fail(name, BOTH_COORDINATES)
-    lat = f.number("latitude", -90, 90, "Enter a latitude from -90 to 90, like 52.37.")
-    lon = f.number("longitude", -180, 180, "Enter a longitude from -180 to 180, like 4.89.")
+    lat = f.number("latitude", -90, 90, N_("Enter a latitude from -90 to 90, like 52.37."))
+    lon = f.number("longitude", -180, 180, N_("Enter a longitude from -180 to 180, like 4.89."))
     if lat is None or lon is None:
         return None, None
     # two decimals is about a kilometre: enough to find neighbours, not enough for a door
@@ -230,7 +238,7 @@ def _availability(f: Form) -> tuple[datetime | None, datetime | None]:
     start = f.day("available_from")
     until = f.day("available_until", future=True)
     if start and until and until < start:
-        f.fail("available_until", "Choose a day on or after the first day.")
+        f.fail("available_until", N_("Choose a day on or after the first day."))
     return (
         day_start(start, f.tz) if start else None,
         day_end(until, f.tz) if until else None,
@@ -244,7 +252,7 @@ def _expiry(f: Form) -> datetime | None:
     if day is None:
         return None if "expires_on" in f.errors else day_end(f.today + DEFAULT_EXPIRY, f.tz)
     if day > f.today + MAX_EXPIRY:
-        f.fail("expires_on", "Choose a day within a year, or tick “No expiry”.")
+        f.fail("expires_on", N_("Choose a day within a year, or tick “No expiry”."))
     return day_end(day, f.tz)
 
 
@@ -255,12 +263,12 @@ def listing_fields(f: Form, kind: str) -> dict[str, Any]:
     latitude, longitude = _coordinates(f)
     available_from, available_until = _availability(f)
     fields = {
-        "title": f.text("title", 120, "Give your listing a title."),
+        "title": f.text("title", 120, N_("Give your listing a title.")),
         "description": f.text("description", 5000),
         "category": f.raw("category"),
         "quantity": quantity,
         "available_quantity": quantity,
-        "place": f.text("place", 120, "Say where: a street, a corner or a landmark."),
+        "place": f.text("place", 120, N_("Say where: a street, a corner or a landmark.")),
         "latitude": latitude,
         "longitude": longitude,
         "available_from": available_from,
@@ -285,15 +293,15 @@ def validate_listing_form(
 def _check_deadline(f: Form, details: dict, expires_at: datetime | None) -> None:
     deadline = details.get("deadline")
     if deadline and expires_at and day_end(date.fromisoformat(deadline), f.tz) > expires_at:
-        f.fail("deadline", "Choose a deadline on or before the day the listing expires.")
+        f.fail("deadline", N_("Choose a deadline on or before the day the listing expires."))
 
 
 def purpose_and_kind(f: Form) -> tuple[str, str]:
     purpose, kind = f.raw("purpose"), f.raw("kind")
     if purpose not in PURPOSES:
-        f.fail("purpose", "Choose whether you offer or ask for something.")
+        f.fail("purpose", N_("Choose whether you offer or ask for something."))
     if kind not in KINDS:
-        f.fail("kind", "Choose what kind of listing this is.")
+        f.fail("kind", N_("Choose what kind of listing this is."))
         raise ValidationError(f.errors)  # without a kind, its fields cannot be checked
     return purpose, kind
 

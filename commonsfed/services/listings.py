@@ -27,6 +27,8 @@ from commonsfed.config import Settings
 from commonsfed.db import listings as q
 from commonsfed.db import mail as mail_q
 from commonsfed.db import notifications as notes_q
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account, Listing, ListingPhoto
 from commonsfed.services import answer_notices, places
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
@@ -64,6 +66,31 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 CLOSING = frozenset({"completed", "withdrawn"})
 SLUG_RE = re.compile(r"^[a-z0-9_]{1,30}$")
 
+# what people are told, in their language where it is shown (marked constants and Texts);
+# a state is named in a whole sentence, as French agrees the word with « annonce »
+NO_SUCH_LISTING = N_("There is no such listing.")
+NOT_THE_AUTHOR = N_("Only the person who posted this listing can edit it.")
+NO_LONGER_EDITABLE = {
+    "completed": N_("This listing is completed; it can no longer be edited."),
+    "withdrawn": N_("This listing is withdrawn; it can no longer be edited."),
+    "expired": N_("This listing is expired; it can no longer be edited."),
+}
+NO_MORE_ANSWERS = {
+    "reserved": N_("This listing is reserved; it takes no more answers."),
+    "completed": N_("This listing is completed; it takes no more answers."),
+    "withdrawn": N_("This listing is withdrawn; it takes no more answers."),
+    "expired": N_("This listing is expired; it takes no more answers."),
+}
+# a state a listing cannot move to from where it is (the buttons offer only the others)
+NOT_NOW = {
+    "open": N_("This listing cannot be opened again now."),
+    "reserved": N_("This listing cannot be marked reserved now."),
+    "completed": N_("This listing cannot be marked completed now."),
+    "withdrawn": N_("This listing cannot be withdrawn now."),
+}
+NO_SUCH_STATE = N_("A listing has no such state.")
+ONLY_PAY_IT_FORWARD = N_("Only pay-it-forward offers have portions to claim.")
+
 
 class ListingNotFound(ServiceError):
     """No listing has this id."""
@@ -79,7 +106,7 @@ def new_uid() -> str:
 
 async def _check_category(conn: asyncpg.Connection, f: Form, slug: str) -> None:
     if not slug or not await q.category_exists(conn, slug):
-        f.fail("category", "Choose a category.")
+        f.fail("category", N_("Choose a category."))
 
 
 # --- photos in a form ----------------------------------------------------------------------
@@ -93,7 +120,7 @@ class _NewPhoto:
 
 def _alt(f: Form, name: str) -> str:
     return f.text(
-        name, 500, "Describe this photo in a few words, for neighbours who cannot see it."
+        name, 500, N_("Describe this photo in a few words, for neighbours who cannot see it.")
     )
 
 
@@ -103,7 +130,10 @@ async def _new_photos(f: Form, uploads: list[Upload], kept: int) -> list[_NewPho
     if kept + len(uploads) > MAX_PHOTOS:
         f.fail(
             "photos",
-            f"A listing has at most {MAX_PHOTOS} photos. Remove one before adding another.",
+            Text(
+                N_("A listing has at most %(limit)s photos. Remove one before adding another."),
+                limit=MAX_PHOTOS,
+            ),
         )
         return []
     result = []
@@ -112,7 +142,7 @@ async def _new_photos(f: Form, uploads: list[Upload], kept: int) -> list[_NewPho
         try:
             result.append(_NewPhoto(await process_upload(upload), alt))
         except PhotoRejected as exc:
-            f.fail(upload.field, str(exc))
+            f.fail(upload.field, exc.args[0] if exc.args else str(exc))
     return result
 
 
@@ -255,11 +285,11 @@ async def update_listing(
 
 def _editable(listing: Listing | None, account: Account) -> Listing:
     if listing is None:
-        raise ListingNotFound("There is no such listing.")
+        raise ListingNotFound(NO_SUCH_LISTING)
     if listing.author_id != account.id:
-        raise NotAllowed("Only the person who posted this listing can edit it.")
+        raise NotAllowed(NOT_THE_AUTHOR)
     if not listing.is_open:
-        raise InvalidTransition(f"This listing is {listing.state}; it can no longer be edited.")
+        raise InvalidTransition(NO_LONGER_EDITABLE[listing.state])
     return listing
 
 
@@ -274,7 +304,8 @@ async def _available(conn, listing: Listing, quantity: int | None) -> int | None
         claimed, _ = await q.claims(conn, listing.id, None)
         if quantity < claimed:
             raise ValidationError(
-                {"portions": f"{claimed} portions were claimed already; enter {claimed} or more."}
+                {"portions": Text(N_("%(claimed)s portions were claimed already; enter "
+                                     "%(claimed)s or more."), claimed=claimed)}
             )
         return quantity - claimed
     return quantity
@@ -297,10 +328,10 @@ def next_states(listing: Listing, now: datetime | None = None) -> list[str]:
 
 def _transition_error(listing: Listing, new_state: str, now: datetime | None) -> str | None:
     if new_state not in TRANSITIONS[listing.state]:
-        return f"This listing is {listing.state}; it cannot become {new_state}."
+        return NOT_NOW.get(new_state, NO_SUCH_STATE)
     expired = listing.expires_at is not None and listing.expires_at <= (now or now_utc())
     if listing.state == "withdrawn" and expired:
-        return "This listing has passed its expiry date. Post it again instead."
+        return N_("This listing has passed its expiry date. Post it again instead.")
     return None
 
 
@@ -308,7 +339,7 @@ async def _managed(conn, uid: str, account: Account, refusal: str) -> Listing:
     """The listing, locked, if `account` may manage it; else ListingNotFound or NotAllowed."""
     listing = await q.get_listing(conn, uid, for_update=True)
     if listing is None:
-        raise ListingNotFound("There is no such listing.")
+        raise ListingNotFound(NO_SUCH_LISTING)
     if not may_manage(listing, account):
         raise NotAllowed(refusal)
     return listing
@@ -326,10 +357,12 @@ async def change_state(
     """Move a listing to `new_state`: its author or an admin, along TRANSITIONS only."""
     async with pool.acquire() as conn, conn.transaction():
         listing = await _managed(
-            conn, uid, account, "Only the person who posted this listing can change it."
+            conn, uid, account, N_("Only the person who posted this listing can change it.")
         )
         if new_state not in TRANSITIONS:
-            raise InvalidTransition(f"{new_state!r} is not a state a listing can have.")
+            raise InvalidTransition(
+                Text(N_("%(state)s is not a state a listing can have."), state=repr(new_state))
+            )
         problem = _transition_error(listing, new_state, now)
         if problem:
             raise InvalidTransition(problem)
@@ -347,11 +380,16 @@ async def remove_listing(
     """Remove a listing for good (its author; a moderator removes one with a reason, through
     services.moderation): a Delete with a Tombstone goes to everyone who had it, the row and
     all that hangs off it go, its photos' files after."""
-    refusal = "Only the person who posted this listing or a moderator can remove it."
+    refusal = N_("Only the person who posted this listing or a moderator can remove it.")
     async with pool.acquire() as conn, conn.transaction():
         listing = await _managed(conn, uid, account, refusal)
         if listing.author_id != account.id:
-            raise NotAllowed(refusal + " A moderator gives a reason, which its author is told.")
+            raise NotAllowed(
+                N_(
+                    "Only the person who posted this listing or a moderator can "
+                    "remove it. A moderator gives a reason, which its author is told."
+                )
+            )
         photos = await remove_in(conn, settings, listing)
     await remove_photos(settings, photos)
 
@@ -413,11 +451,11 @@ class PledgeSummary:
 async def _lock_open(conn, uid: str, kind: str, wrong_kind: str) -> Listing:
     listing = await q.get_listing(conn, uid, for_update=True)
     if listing is None:
-        raise ListingNotFound("There is no such listing.")
+        raise ListingNotFound(NO_SUCH_LISTING)
     if listing.kind != kind:
         raise NotAllowed(wrong_kind)
     if listing.state != "open":
-        raise InvalidTransition(f"This listing is {listing.state}; it takes no more answers.")
+        raise InvalidTransition(NO_MORE_ANSWERS[listing.state])
     return listing
 
 
@@ -432,15 +470,15 @@ async def pledge(
 ) -> PledgeSummary:
     """Set this account's pledge towards a group purchase; 0 takes it back."""
     f = Form({"quantity": quantity}, now or now_utc(), settings.tz)
-    amount = f.whole("quantity", 100_000, "Say how many you want.", low=0)
+    amount = f.whole("quantity", 100_000, N_("Say how many you want."), low=0)
     if f.errors:
         raise ValidationError(f.errors)
     async with pool.acquire() as conn, conn.transaction():
         listing = await _lock_open(
-            conn, uid, "group_purchase", "Only group purchases take pledges."
+            conn, uid, "group_purchase", N_("Only group purchases take pledges.")
         )
         if day_end(date.fromisoformat(listing.details["deadline"]), f.tz) <= f.now:
-            raise InvalidTransition("The deadline for pledges has passed.")
+            raise InvalidTransition(N_("The deadline for pledges has passed."))
         if amount:
             await q.set_pledge(conn, listing.id, account.id, amount)
             await _tell_organiser(conn, settings, listing, account)
@@ -471,17 +509,15 @@ async def claim_portion(
 ) -> Listing:
     """Take one portion of a pay-it-forward offer; the last one completes it."""
     async with pool.acquire() as conn, conn.transaction():
-        listing = await _lock_open(
-            conn, uid, "pay_it_forward", "Only pay-it-forward offers have portions to claim."
-        )
+        listing = await _lock_open(conn, uid, "pay_it_forward", ONLY_PAY_IT_FORWARD)
         if listing.purpose != "offer":
-            raise NotAllowed("Only pay-it-forward offers have portions to claim.")
+            raise NotAllowed(ONLY_PAY_IT_FORWARD)
         if listing.author_id == account.id:
-            raise NotAllowed("You cannot claim a portion of your own offer.")
+            raise NotAllowed(N_("You cannot claim a portion of your own offer."))
         if not listing.available_quantity:
-            raise InvalidTransition("All portions have been claimed.")
+            raise InvalidTransition(N_("All portions have been claimed."))
         if not await q.insert_claim(conn, listing.id, account.id):
-            raise NotAllowed("You have claimed a portion of this offer already.")
+            raise NotAllowed(N_("You have claimed a portion of this offer already."))
         left = listing.available_quantity - 1
         await q.set_available_quantity(conn, listing.id, left)
         if left == 0:
@@ -572,11 +608,11 @@ def slug_from(name: str) -> str:
 
 def _require_admin(account: Account) -> None:
     if not account.is_admin:
-        raise NotAllowed("Only the node's admins can change categories.")
+        raise NotAllowed(N_("Only the node's admins can change categories."))
 
 
 def _category_name(f: Form) -> str:
-    return f.text("name", 60, "Give the category a name.")
+    return f.text("name", 60, N_("Give the category a name."))
 
 
 async def add_category(pool: asyncpg.Pool, account: Account, form: Mapping[str, Any]) -> str:
@@ -585,12 +621,14 @@ async def add_category(pool: asyncpg.Pool, account: Account, form: Mapping[str, 
     name = _category_name(f)
     slug = f.raw("slug").lower() or slug_from(name)
     if name and not SLUG_RE.fullmatch(slug):
-        f.fail("slug", "Use 1 to 30 lower-case letters, digits or _.")
+        f.fail("slug", N_("Use 1 to 30 lower-case letters, digits or _."))
     if f.errors:
         raise ValidationError(f.errors)
     async with pool.acquire() as conn:
         if not await q.insert_category(conn, slug, name):
-            raise ValidationError({"slug": f"The category {slug!r} exists already."})
+            raise ValidationError(
+                {"slug": Text(N_("The category %(slug)s exists already."), slug=repr(slug))}
+            )
     return slug
 
 
@@ -602,4 +640,4 @@ async def rename_category(pool: asyncpg.Pool, account: Account, form: Mapping[st
         raise ValidationError(f.errors)
     async with pool.acquire() as conn:
         if not await q.rename_category(conn, f.raw("slug"), name):
-            raise ValidationError({"slug": "There is no such category."})
+            raise ValidationError({"slug": N_("There is no such category.")})

@@ -29,6 +29,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
 from commonsfed.config import Settings
+from commonsfed.i18n import gettext_noop as N_
 
 MAX_PHOTOS = 4
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # per photo, as uploaded
@@ -43,9 +44,10 @@ RENDITION_WIDTHS = (320, 640)  # a card's thumbnail at 1x and 2x on a phone's fu
 RENDITION_RE = re.compile(r"^(.+)-(320|640)w\.(webp|jpg)$")
 CONTENT_TYPES = {"webp": "image/webp", "jpg": "image/jpeg"}
 
-NOT_A_PHOTO = "This file is not a photo (JPEG, PNG, WebP or GIF)."
-TOO_LARGE = "This photo is larger than 10 MB. Choose a smaller one, or resize it first."
-TOO_MANY_PIXELS = "This photo has too many pixels (more than 40 megapixels). Resize it first."
+# marked: the forms show them in the reader's language
+NOT_A_PHOTO = N_("This file is not a photo (JPEG, PNG, WebP or GIF).")
+TOO_LARGE = N_("This photo is larger than 10 MB. Choose a smaller one, or resize it first.")
+TOO_MANY_PIXELS = N_("This photo has too many pixels (more than 40 megapixels). Resize it first.")
 
 
 @dataclass(frozen=True)

@@ -33,17 +33,20 @@ from commonsfed.db import thanks as q
 from commonsfed.db.answers import Conversation
 from commonsfed.db.thanks import Thanks
 from commonsfed.federation import outbox
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account, Listing
 from commonsfed.services import block_rules
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.listing_federation import listing_url
 
 PROFILE_THANKS = 50  # the newest ones a profile shows
-NOT_A_PARTY = "Only the two people of an exchange can thank each other for it."
-NOT_COMPLETED = "You can say thanks once the exchange is marked completed."
-ALREADY = "You have already thanked them for this exchange: you can edit your thanks instead."
-CLOSED = "This conversation is closed: the other person deleted their account."
-NONE_YET = "You have not written a thanks for this exchange."
+# marked: the pages show them in the reader's language
+NOT_A_PARTY = N_("Only the two people of an exchange can thank each other for it.")
+NOT_COMPLETED = N_("You can say thanks once the exchange is marked completed.")
+ALREADY = N_("You have already thanked them for this exchange: you can edit your thanks instead.")
+CLOSED = N_("This conversation is closed: the other person deleted their account.")
+NONE_YET = N_("You have not written a thanks for this exchange.")
 
 
 class ConversationNotFound(ServiceError):
@@ -57,10 +60,11 @@ class ThanksRefused(ServiceError):
 def check_text(text: str) -> str:
     body = text.replace("\r\n", "\n").strip()
     if not body:
-        raise ValidationError({"thanks": "Write a few words of thanks first."})
+        raise ValidationError({"thanks": N_("Write a few words of thanks first.")})
     if len(body) > MAX_THANKS:
         raise ValidationError(
-            {"thanks": f"Use at most {MAX_THANKS} characters; this thanks has {len(body):,}."}
+            {"thanks": Text(N_("Use at most %(limit)s characters; this thanks has %(length)s."),
+                            limit=MAX_THANKS, length=f"{len(body):,}")}  # fmt: skip
         )
     return body
 

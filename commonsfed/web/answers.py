@@ -6,36 +6,38 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import answers, notifications, thanks
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.listings import ListingNotFound
+from commonsfed.web.admin import message_of
 from commonsfed.web.flash import flash
 from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
 from commonsfed.web.middlewares import render_error
 from commonsfed.web.views import require_account, safe_next
 
 STATES = {
-    "waiting": "Waiting in line",
-    "offered": "Offered the listing",
-    "reserved": "Reserved",
-    "declined": "Declined",
-    "completed": "Completed",
-    "withdrawn": "Withdrawn",
-    "closed": "Closed",  # still in line when the listing closed (Conversation.left_behind)
+    "waiting": N_("Waiting in line"),
+    "offered": N_("Offered the listing"),
+    "reserved": N_("Reserved"),
+    "declined": N_("Declined"),
+    "completed": N_("Completed"),
+    "withdrawn": N_("Withdrawn"),
+    "closed": N_("Closed"),  # still in line when the listing closed (Conversation.left_behind)
 }
 ACTIONS = {
-    "reserve": "Reserve for them",
-    "complete": "Mark completed",
-    "release": "Release",
-    "decline": "Decline",
+    "reserve": N_("Reserve for them"),
+    "complete": N_("Mark completed"),
+    "release": N_("Release"),
+    "decline": N_("Decline"),
 }
 # web.listings has these too; it will import this module (listing_context), so not from there
 LISTING_STATES = {
-    "open": "Open",
-    "reserved": "Reserved",
-    "completed": "Completed",
-    "withdrawn": "Withdrawn",
-    "expired": "Expired",
+    "open": N_("Open"),
+    "reserved": N_("Reserved"),
+    "completed": N_("Completed"),
+    "withdrawn": N_("Withdrawn"),
+    "expired": N_("Expired"),
 }
 LABELS = {"states": STATES, "actions": ACTIONS, "listing_states": LISTING_STATES}
 DECISIONS = {
@@ -50,7 +52,7 @@ NOT_PAGES = ("/static/", "/media/")  # files a logged-in browser fetches with ea
 def _refused(request: web.Request, exc: ServiceError) -> web.Response:
     if isinstance(exc, (ListingNotFound, answers.ConversationNotFound)):
         return render_error(request, 404)
-    return render_error(request, 403 if isinstance(exc, NotAllowed) else 409, str(exc))
+    return render_error(request, 403 if isinstance(exc, NotAllowed) else 409, message_of(exc))
 
 
 async def _form_text(request: web.Request, name: str) -> str:
@@ -107,7 +109,7 @@ async def answer(request: web.Request) -> web.Response:
         return await _render_listing_answers(request, exc.errors, message, status=422)
     except ServiceError as exc:
         return _refused(request, exc)
-    await flash(request, "Answer sent. You will be told when they reply.")
+    await flash(request, N_("Answer sent. You will be told when they reply."))
     raise web.HTTPSeeOther(f"/conversations/{conv.id}")
 
 
@@ -166,17 +168,17 @@ async def reply(request: web.Request) -> web.Response:
         return await _render_conversation(request, exc.errors, message, status=422)
     except ServiceError as exc:
         return _refused(request, exc)
-    await flash(request, "Message sent.")
+    await flash(request, N_("Message sent."))
     raise web.HTTPSeeOther(f"/conversations/{_conversation_id(request)}#latest")
 
 
 # what each decision tells the one who took it
 _DECIDED = {
-    "reserve": "Reserved for them; they are told.",
-    "release": "Reservation released.",
-    "decline": "Answer declined; they are told.",
-    "complete": "Marked done. You can leave them a thanks below.",
-    "withdraw": "Your answer is withdrawn.",
+    "reserve": N_("Reserved for them; they are told."),
+    "release": N_("Reservation released."),
+    "decline": N_("Answer declined; they are told."),
+    "complete": N_("Marked done. You can leave them a thanks below."),
+    "withdraw": N_("Your answer is withdrawn."),
 }
 
 

@@ -14,6 +14,8 @@ import aiohttp_jinja2
 from aiohttp import web
 from markupsafe import Markup
 
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import KINDS, PURPOSES
 from commonsfed.services import (
     account_actions,
@@ -38,8 +40,10 @@ from commonsfed.services.photos import (
 )
 from commonsfed.web import answers as answers_web
 from commonsfed.web.activitypub import as2_response, require_signature, wants_as2
+from commonsfed.web.admin import message_of
 from commonsfed.web.flash import flash
 from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
+from commonsfed.web.language import translate
 from commonsfed.web.middlewares import csrf_exempt, render_error
 from commonsfed.web.uploads import SubmittedForm, read_form_with_photos
 from commonsfed.web.views import require_account, require_admin
@@ -48,49 +52,81 @@ from commonsfed.web.views import require_account, require_admin
 # drain an oversized photo or two so its sender still gets the form back with a message
 MAX_FORM_BODY = 128 * 1024 * 1024
 PHOTO_FIELD_RE = re.compile(r"^photo_[1-9]$")
-BODY_TOO_LARGE = (
-    f"The photos were too large together. Send at most {MAX_PHOTOS} photos of "
-    f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB each, and choose them again."
+BODY_TOO_LARGE = Text(
+    N_(
+        "The photos were too large together. Send at most %(photos)s photos of %(megabytes)s MB "
+        "each, and choose them again."
+    ),
+    photos=MAX_PHOTOS,
+    megabytes=MAX_UPLOAD_BYTES // (1024 * 1024),
 )
 CACHE_FOREVER = "public, max-age=31536000, immutable"  # a photo's name changes with its bytes
 
-PURPOSE_LABELS = {"offer": "Offer", "request": "Request"}
+PURPOSE_LABELS = {"offer": N_("Offer"), "request": N_("Request")}
 KIND_LABELS = {
-    "give": "Give away",
-    "lend": "Lend",
-    "swap": "Swap",
-    "service": "Service or time",
-    "ride": "Ride",
-    "stay": "Stay",
-    "group_purchase": "Group purchase",
-    "pay_it_forward": "Pay it forward",
-    "shared": "Shared place or tool",
+    "give": N_("Give away"),
+    "lend": N_("Lend"),
+    "swap": N_("Swap"),
+    "service": N_("Service or time"),
+    "ride": N_("Ride"),
+    "stay": N_("Stay"),
+    "group_purchase": N_("Group purchase"),
+    "pay_it_forward": N_("Pay it forward"),
+    "shared": N_("Shared place or tool"),
 }
 KIND_HINTS = {
-    "give": "Something to keep, for free.",
-    "lend": "Something to borrow and bring back.",
-    "swap": "Something in exchange for something else.",
-    "service": "An hour of help or a skill; time for time.",
-    "ride": "A seat in a car, a van or on a cargo bike.",
-    "stay": "A room or a sofa for a few nights.",
-    "group_purchase": "Buy together to order in bulk; neighbours pledge quantities.",
-    "pay_it_forward": "Portions paid in advance for whoever needs them.",
-    "shared": "A shelf, a tool library, a room or a workshop many can use.",
+    "give": N_("Something to keep, for free."),
+    "lend": N_("Something to borrow and bring back."),
+    "swap": N_("Something in exchange for something else."),
+    "service": N_("An hour of help or a skill; time for time."),
+    "ride": N_("A seat in a car, a van or on a cargo bike."),
+    "stay": N_("A room or a sofa for a few nights."),
+    "group_purchase": N_("Buy together to order in bulk; neighbours pledge quantities."),
+    "pay_it_forward": N_("Portions paid in advance for whoever needs them."),
+    "shared": N_("A shelf, a tool library, a room or a workshop many can use."),
 }
 STATE_LABELS = {
-    "open": "Open",
-    "reserved": "Reserved",
-    "completed": "Completed",
-    "withdrawn": "Withdrawn",
-    "expired": "Expired",
+    "open": N_("Open"),
+    "reserved": N_("Reserved"),
+    "completed": N_("Completed"),
+    "withdrawn": N_("Withdrawn"),
+    "expired": N_("Expired"),
 }
 STATE_ACTIONS = {
-    "open": "Open it again",
-    "reserved": "Mark reserved",
-    "completed": "Mark completed",
-    "withdrawn": "Withdraw",
+    "open": N_("Open it again"),
+    "reserved": N_("Mark reserved"),
+    "completed": N_("Mark completed"),
+    "withdrawn": N_("Withdraw"),
+}
+# the names migrations/0005_listings.sql gives a node's first categories, marked so that
+# pages show them in the reader's language (`|t`) until an admin renames one: a name typed
+# by an admin is shown as it was typed
+BUILT_IN_CATEGORIES = (
+    N_("Food"),
+    N_("Tools"),
+    N_("Books and media"),
+    N_("Clothes"),
+    N_("Furniture and household"),
+    N_("Children"),
+    N_("Electronics"),
+    N_("Garden"),
+    N_("Transport"),
+    N_("Housing"),
+    N_("Skills and services"),
+    N_("Space"),
+)
+# a listing's history: what happened to it (a lower-case word, as in "reserved by @alice")
+EVENT_WORDS = {
+    "created": N_("posted"),
+    "edited": N_("edited"),
+    "open": N_("open"),
+    "reserved": N_("reserved"),
+    "completed": N_("completed"),
+    "withdrawn": N_("withdrawn"),
+    "expired": N_("expired"),
 }
 LABELS = {
+    "events": EVENT_WORDS,
     "purposes": PURPOSE_LABELS,
     "kinds": KIND_LABELS,
     "kind_hints": KIND_HINTS,
@@ -176,7 +212,7 @@ async def new_submit(request: web.Request) -> web.Response:
         )
     except ValidationError as exc:
         return await _render_form(request, form.fields, exc.errors, status=422)
-    await flash(request, f"Your {listing.purpose} is published.")
+    await flash(request, _PUBLISHED[listing.purpose])
     raise web.HTTPSeeOther(f"/listings/{listing.uid}")
 
 
@@ -186,9 +222,9 @@ async def _own_listing(request: web.Request):
     if listing is None:
         raise web.HTTPNotFound()
     if listing.author_id != account.id:
-        raise web.HTTPForbidden(text="Only the person who posted this listing can edit it.")
+        raise web.HTTPForbidden(text=listings.NOT_THE_AUTHOR)
     if not listing.is_open:
-        raise web.HTTPConflict(text=f"This listing is {listing.state}; it can no longer be edited.")
+        raise web.HTTPConflict(text=translate(request, listings.NO_LONGER_EDITABLE[listing.state]))
     return account, listing
 
 
@@ -213,7 +249,7 @@ async def edit_submit(request: web.Request) -> web.Response:
         return await _render_form(request, values, exc.errors, listing=listing, status=422)
     except ServiceError as exc:
         return _refused(request, exc)
-    await flash(request, "Your changes are saved.")
+    await flash(request, N_("Your changes are saved."))
     raise web.HTTPSeeOther(f"/listings/{listing.uid}")
 
 
@@ -224,7 +260,7 @@ def _refused(request: web.Request, exc: ServiceError) -> web.Response:
     if isinstance(exc, listings.ListingNotFound):
         return render_error(request, 404)
     status = 403 if isinstance(exc, NotAllowed) else 409
-    return render_error(request, status, str(exc))
+    return render_error(request, status, message_of(exc))
 
 
 def photo_index(request: web.Request, photos: int) -> int:
@@ -297,7 +333,9 @@ async def show(request: web.Request) -> web.Response:
             return as2_response(listing_federation.tombstone(settings, removed), status=410)
         return as2_response(document)
     if await listings.get_listing(pool, uid) is None and await listings.removed_listing(pool, uid):
-        return render_error(request, 410, "This listing was removed by the person who posted it.")
+        return render_error(
+            request, 410, N_("This listing was removed by the person who posted it.")
+        )
     response = await _render_listing(request)
     response.headers["Vary"] = "Accept"
     return response
@@ -317,20 +355,25 @@ async def remove(request: web.Request) -> web.Response:
         else:
             await listings.remove_listing(pool, settings, account, uid)
     except ValidationError as exc:
-        return render_error(request, 422, exc.errors.get("reason", str(exc)))
+        return render_error(request, 422, exc.errors.get("reason") or message_of(exc))
     except ServiceError as exc:
         return _refused(request, exc)
-    await flash(request, "Listing removed; its author is told." if by_moderator else "Listing removed.")
+    await flash(
+        request,
+        N_("Listing removed; its author is told.") if by_moderator else N_("Listing removed."),
+    )
     raise web.HTTPSeeOther("/admin/log" if by_moderator else "/my/listings")
 
 
 # what a resident is told after moving their listing to a state
 _STATE_CHANGED = {
-    "open": "Your listing is open again.",
-    "reserved": "Your listing is marked reserved.",
-    "completed": "Your listing is marked done. Thank you for sharing!",
-    "withdrawn": "Listing withdrawn.",
+    "open": N_("Your listing is open again."),
+    "reserved": N_("Your listing is marked reserved."),
+    "completed": N_("Your listing is marked done. Thank you for sharing!"),
+    "withdrawn": N_("Listing withdrawn."),
 }
+# what a resident is told once their new listing is out
+_PUBLISHED = {"offer": N_("Your offer is published."), "request": N_("Your request is published.")}
 
 
 async def change_state(request: web.Request) -> web.Response:
@@ -342,7 +385,7 @@ async def change_state(request: web.Request) -> web.Response:
             request.app[POOL], request.app[SETTINGS], account, uid, str(form.get("state", "")))
     except ServiceError as exc:
         return _refused(request, exc)
-    await flash(request, _STATE_CHANGED.get(changed.state, "The listing's state is changed."))
+    await flash(request, _STATE_CHANGED.get(changed.state, N_("The listing's state is changed.")))
     raise web.HTTPSeeOther(f"/listings/{uid}")
 
 
@@ -357,7 +400,7 @@ async def pledge(request: web.Request) -> web.Response:
         return await _render_listing(request, exc.errors, status=422)
     except ServiceError as exc:
         return _refused(request, exc)
-    await flash(request, "Your pledge is counted; the organiser is told.")
+    await flash(request, N_("Your pledge is counted; the organiser is told."))
     raise web.HTTPSeeOther(f"/listings/{uid}")
 
 
@@ -368,7 +411,7 @@ async def claim(request: web.Request) -> web.Response:
         await listings.claim_portion(request.app[POOL], request.app[SETTINGS], account, uid)
     except ServiceError as exc:
         return _refused(request, exc)
-    await flash(request, "A portion is yours; the author is told.")
+    await flash(request, N_("A portion is yours; the author is told."))
     raise web.HTTPSeeOther(f"/listings/{uid}")
 
 
@@ -432,7 +475,7 @@ async def add_category(request: web.Request) -> web.Response:
         await listings.add_category(request.app[POOL], account, form)
     except ValidationError as exc:
         return await _render_categories(request, 422, errors=exc.errors, values=form)
-    await flash(request, "Category added.")
+    await flash(request, N_("Category added."))
     raise web.HTTPSeeOther("/admin/categories")
 
 
@@ -443,7 +486,9 @@ async def rename_category(request: web.Request) -> web.Response:
         await listings.rename_category(request.app[POOL], account, form)
     except ValidationError as exc:
         # one message, shown next to the row of the category being renamed
-        errors = {form.get("slug", ""): " ".join(exc.errors.values())}
+        errors = {
+            form.get("slug", ""): " ".join(translate(request, e) for e in exc.errors.values())
+        }
         return await _render_categories(request, 422, rename_errors=errors, rename_values=form)
-    await flash(request, "Category renamed.")
+    await flash(request, N_("Category renamed."))
     raise web.HTTPSeeOther("/admin/categories")

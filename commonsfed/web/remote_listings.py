@@ -13,6 +13,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from commonsfed.federation.policy import domain_of
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import answers, neighbourhoods, profiles, remote_media
 from commonsfed.services.answers import RemoteListingView
 from commonsfed.services.errors import ServiceError, ValidationError
@@ -78,7 +79,9 @@ async def answer_remote(request: web.Request) -> web.Response:
         return await _render(request, uri, exc.errors, message, status=422)
     except ServiceError as exc:
         return _refused(request, exc)
-    await flash(request, "Answer sent to their neighbourhood. You will be told when they reply.")
+    await flash(
+        request, N_("Answer sent to their neighbourhood. You will be told when they reply.")
+    )
     raise web.HTTPSeeOther(f"/conversations/{conv.id}")
 
 

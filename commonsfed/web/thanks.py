@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import thanks
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.web import answers as answer_pages
 from commonsfed.web.activitypub import as2_response, require_signature, wants_as2
+from commonsfed.web.admin import message_of
 from commonsfed.web.flash import flash
 from commonsfed.web.keys import POOL, SETTINGS
 from commonsfed.web.middlewares import render_error
@@ -18,7 +20,7 @@ from commonsfed.web.views import require_account
 def _refused(request: web.Request, exc: ServiceError) -> web.Response:
     if isinstance(exc, thanks.ConversationNotFound):
         return render_error(request, 404)
-    return render_error(request, 403 if isinstance(exc, NotAllowed) else 409, str(exc))
+    return render_error(request, 403 if isinstance(exc, NotAllowed) else 409, message_of(exc))
 
 
 async def _text(request: web.Request) -> str:
@@ -31,11 +33,11 @@ def _back(conversation_id: int) -> web.HTTPSeeOther:
 
 
 async def leave(request: web.Request) -> web.Response:
-    return await _write(request, thanks.leave, "Thanks sent. It shows on their profile.")
+    return await _write(request, thanks.leave, N_("Thanks sent. It shows on their profile."))
 
 
 async def edit(request: web.Request) -> web.Response:
-    return await _write(request, thanks.edit, "Your thanks is changed.")
+    return await _write(request, thanks.edit, N_("Your thanks is changed."))
 
 
 async def _write(request: web.Request, write, done: str) -> web.Response:
@@ -62,7 +64,7 @@ async def remove(request: web.Request) -> web.Response:
         await thanks.remove(request.app[POOL], request.app[SETTINGS], account, conversation_id)
     except ServiceError as exc:
         return _refused(request, exc)
-    await flash(request, "Your thanks is deleted.")
+    await flash(request, N_("Your thanks is deleted."))
     raise _back(conversation_id)
 
 
@@ -73,7 +75,7 @@ async def note(request: web.Request) -> web.Response:
     ap_id = f"{settings.base_url}/thanks/{request.match_info['key']}"
     document = await thanks.served_note(request.app[POOL], settings, ap_id)
     if document is None:
-        raise web.HTTPNotFound(text="There is no such thanks.")
+        raise web.HTTPNotFound(text=N_("There is no such thanks."))
     if wants_as2(request):
         await require_signature(request)
         return as2_response(document)

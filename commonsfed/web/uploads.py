@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 
 from aiohttp import BodyPartReader, web
 
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services.photos import MAX_UPLOAD_BYTES, Upload
 from commonsfed.web.sessions import CSRF_FIELD, csrf_valid
 
 MAX_TEXT_PART = 64 * 1024
 MAX_PARTS = 64
 CHUNK = 256 * 1024
-CSRF_REFUSED = (
+CSRF_REFUSED = N_(
     "This form has expired or did not come from this site. Go back, reload the page and try again."
 )
 
@@ -64,7 +65,7 @@ async def _read_multipart(
             if part is None:
                 break
             if not isinstance(part, BodyPartReader) or not part.name:
-                raise web.HTTPBadRequest(text="This form is malformed.")
+                raise web.HTTPBadRequest(text=N_("This form is malformed."))
             await _read_one(form, part, photo_fields, budget)
     except _BodyTooLarge:
         form.too_large = True
