@@ -20,26 +20,39 @@ from commonsfed.ap import listings as ap_listings
 from commonsfed.ap.activities import undo_to_ap
 from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
+from commonsfed.db import accounts as accounts_q
 from commonsfed.db import activities as activities_q
 from commonsfed.db import answers as q
 from commonsfed.db.answers import STILL_IN_LINE, Conversation
 from commonsfed.federation import outbox
 from commonsfed.federation.answers import notify, send_message
+from commonsfed.i18n import Text, localize
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
 from commonsfed.services.listing_federation import listing_url
 
-CLOSED_WORDS = {"completed": "completed", "withdrawn": "withdrawn", "expired": "expired"}
-
-
-# what a respondent who answered with a direct message is told, in the author's name
+# what a respondent who answered with a direct message is told, in the author's name and so
+# in the author's language (as their listings go out: services.listing_federation)
 TOLD = {
-    "reserved_for_you": "I have reserved “{title}” for you. Let us arrange the handover here.",
-    "offered_to_you": "“{title}” is free again and you are next in line. "
-    "Reply here if you still want it.",
-    "reservation_released": "I have released the reservation of “{title}”; you are in line again.",
-    "declined": "Sorry: I have declined your answer to “{title}”.",
-    "completed": "“{title}” is marked as completed with you. Thank you!",
+    "reserved_for_you": N_(
+        "I have reserved “%(title)s” for you. Let us arrange the handover here."
+    ),
+    "offered_to_you": N_(
+        "“%(title)s” is free again and you are next in line. Reply here if you still want it."
+    ),
+    "reservation_released": N_(
+        "I have released the reservation of “%(title)s”; you are in line again."
+    ),
+    "declined": N_("Sorry: I have declined your answer to “%(title)s”."),
+    "completed": N_("“%(title)s” is marked as completed with you. Thank you!"),
 }
+
+
+async def _in_authors_language(conn, settings: Settings, conv: Conversation, message: str) -> str:
+    """`message` (a marked template with %(title)s) in the language of the listing's author."""
+    author = await accounts_q.get_account(conn, conv.author_id) if conv.author_id else None
+    language = (author.language if author else None) or settings.language
+    return localize(language, Text(message, title=conv.listing_title))
 
 
 async def tell_respondent(conn, settings: Settings, conv: Conversation, kind: str) -> None:
@@ -61,7 +74,7 @@ async def tell_respondent(conn, settings: Settings, conv: Conversation, kind: st
             # completed without a reservation first: the Accept makes the agreement that
             # the listing's Update then completes on their node
             await _decide_offer(conn, settings, conv, author, accepted=True)
-        body = TOLD[kind].format(title=conv.listing_title)
+        body = await _in_authors_language(conn, settings, conv, TOLD[kind])
         await send(conn, settings, conv, author, conv.respondent_actor_uri, body, sender_id=None)
 
 
@@ -134,7 +147,21 @@ async def tell_other_side(
 # --- a listing closes ----------------------------------------------------------------------
 
 
-CLOSED_TOLD = "“{title}” is {state} now and takes no more answers. Thank you for your interest."
+# one sentence per state, as French agrees the state with the listing (« annonce »)
+CLOSED_TOLD = {
+    "completed": N_(
+        "“%(title)s” is completed now and takes no more answers. Thank you for your interest."
+    ),
+    "withdrawn": N_(
+        "“%(title)s” is withdrawn now and takes no more answers. Thank you for your interest."
+    ),
+    "expired": N_(
+        "“%(title)s” is expired now and takes no more answers. Thank you for your interest."
+    ),
+}
+CLOSED_OTHERWISE = N_(
+    "“%(title)s” is closed now and takes no more answers. Thank you for your interest."
+)
 
 
 async def tell_line_closed(
@@ -157,6 +184,6 @@ async def _tell_closed(conn, settings: Settings, conv: Conversation) -> None:
         await notify(conn, conv.respondent_account_id, "listing_closed", conv)
     elif conv.answered_with != "offer":  # an Offer's node learns it from the Update
         author = LocalUris(settings.base_url).user(conv.author_username)
-        state = CLOSED_WORDS.get(conv.listing_state, conv.listing_state)
-        body = CLOSED_TOLD.format(title=conv.listing_title, state=state)
+        told = CLOSED_TOLD.get(conv.listing_state, CLOSED_OTHERWISE)
+        body = await _in_authors_language(conn, settings, conv, told)
         await send(conn, settings, conv, author, conv.respondent_actor_uri, body, sender_id=None)

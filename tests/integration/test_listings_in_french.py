@@ -46,7 +46,7 @@ WORDS = {
         "mine": ["Mes annonces", "Nouvelle annonce", "Prêt", "Terminé"],
         "my_answers": ["Mes réponses", "de @alice · réponse du", "annonce : terminé"],
         "notifications": ["@alice vous a réservé “Cordless drill”.",
-                          "@alice a marqué “Cordless drill” comme terminé avec vous."],
+                          "@alice a marqué l’annonce “Cordless drill” comme terminée avec vous."],
     },
     "en": {
         "form": ["New offer: lend", "Loan period, in days", "Step 2 of 4: the essentials",
