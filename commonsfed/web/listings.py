@@ -98,23 +98,6 @@ STATE_ACTIONS = {
     "completed": N_("Mark completed"),
     "withdrawn": N_("Withdraw"),
 }
-# the names migrations/0005_listings.sql gives a node's first categories, marked so that
-# pages show them in the reader's language (`|t`) until an admin renames one: a name typed
-# by an admin is shown as it was typed
-BUILT_IN_CATEGORIES = (
-    N_("Food"),
-    N_("Tools"),
-    N_("Books and media"),
-    N_("Clothes"),
-    N_("Furniture and household"),
-    N_("Children"),
-    N_("Electronics"),
-    N_("Garden"),
-    N_("Transport"),
-    N_("Housing"),
-    N_("Skills and services"),
-    N_("Space"),
-)
 # a listing's history: what happened to it (a lower-case word, as in "reserved by @alice")
 EVENT_WORDS = {
     "created": N_("posted"),
