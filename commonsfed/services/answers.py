@@ -56,7 +56,7 @@ from commonsfed.federation.actors import get_actor
 from commonsfed.federation.answers import notify
 from commonsfed.federation.context import Federation
 from commonsfed.federation.fetch import FetchError
-from commonsfed.i18n import Text
+from commonsfed.i18n import Text, localize
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account, Listing
 from commonsfed.services import answer_notices as notices
@@ -112,7 +112,10 @@ SUSPENDED = (
     "{name} was suspended by this node's moderators. Their messages were removed and this "
     "conversation is closed."
 )
-WITHDRAWN = "I withdraw my answer to “{title}”: please give my place in line to someone else."
+# written in the respondent's name to a listing's remote author: in the respondent's language
+WITHDRAWN = N_(
+    "I withdraw my answer to “%(title)s”: please give my place in line to someone else."
+)
 UNREACHABLE = N_(
     "The listing's node cannot be reached right now (%(reason)s). "
     "Your message is still here: try again later."
@@ -480,7 +483,8 @@ async def _withdraw_remote(conn, settings: Settings, account: Account, conv: Con
         conv,
         me,
         conv.remote_author_uri,
-        WITHDRAWN.format(title=conv.listing_title),
+        localize(account.language or settings.language,
+                 Text(WITHDRAWN, title=conv.listing_title)),  # fmt: skip
         sender_id=account.id,
     )
 

@@ -305,14 +305,14 @@ async def show(request: web.Request) -> web.Response:
     if await account_actions.author_suspended(pool, uid):
         # hidden while the author is suspended, and back if the suspension is lifted: 404,
         # not the 410 of a listing that is gone for good
-        raise web.HTTPNotFound(text="no such listing")
+        raise web.HTTPNotFound(text=listings.NO_SUCH_LISTING)
     if wants_as2(request):
         await require_signature(request)
         document = await listing_federation.listing_document(pool, settings, uid)
         if document is None:
             removed = await listings.removed_listing(pool, uid)
             if removed is None:
-                raise web.HTTPNotFound(text="no such listing")
+                raise web.HTTPNotFound(text=listings.NO_SUCH_LISTING)
             return as2_response(listing_federation.tombstone(settings, removed), status=410)
         return as2_response(document)
     if await listings.get_listing(pool, uid) is None and await listings.removed_listing(pool, uid):

@@ -1,12 +1,19 @@
-"""A Mastodon user in line for a listing is told of the author's decisions by direct message
-in the author's name, and so in the author's language (as the author's listings go out):
-here an author who reads French (see test_mastodon_user.py for the stand-in Mastodon)."""
+"""What goes to another server in a resident's name is in that resident's language (as their
+listings go out): a Mastodon user in line for a listing is told of the author's decisions
+in the author's French (see test_mastodon_user.py for the stand-in Mastodon), and a listing's
+author on another commonsfed node reads a respondent's withdrawal in the respondent's."""
 
 from __future__ import annotations
 
 from commonsfed.ap.listings import html_to_text
 from commonsfed.db import accounts as accounts_q
 from commonsfed.services import answers, listings
+from tests.builders import post_form
+from tests.federation.test_answers_across_nodes import (  # noqa: F401
+    answer_from_south,
+    find_in_network_view,
+    network,
+)
 from tests.federation.test_mastodon_user import DRILL, MARIA, mastodon, north  # noqa: F401
 from tests.nodes import settle
 
@@ -37,3 +44,22 @@ async def test_decisions__reach_a_mastodon_user_in_the_authors_language(north, m
         "@maria L’annonce « Cordless drill » est retirée et ne prend plus de réponses. "
         "Merci de votre intérêt.",
     ]
+
+
+async def test_withdrawing__tells_a_remote_author_in_the_respondents_language(network):  # noqa: F811
+    # Given bob on south, who reads French, in line for alice's drill on north
+    on_north, south, _alice, _drill, bob, _carol = network
+    switched = await post_form(bob, "/language", {"language": "fr", "next": "/"}, form_path="/")
+    assert switched.status == 200
+    page = await find_in_network_view(bob, "Cordless drill")
+    bobs = await answer_from_south(bob, page, "Could I borrow it?")
+    await settle(on_north, south)
+
+    # When he withdraws his answer from south
+    await post_form(bob, f"/conversations/{bobs}/withdraw", {}, form_path=f"/conversations/{bobs}")
+    await settle(on_north, south)
+
+    # Then alice reads, in the conversation on north, why his place in line is free, in French
+    rows = await on_north.query("SELECT body FROM messages ORDER BY id")
+    assert rows[-1][0] == ("Je retire ma réponse à « Cordless drill » : merci de donner ma place "
+                           "dans la file à quelqu’un d’autre.")  # fmt: skip
