@@ -7,6 +7,8 @@ import ipaddress
 import aiohttp_jinja2
 from aiohttp import web
 
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import accounts
 from commonsfed.services import home as home_service
 from commonsfed.services.errors import NotAllowed, RateLimited, ValidationError
@@ -76,7 +78,7 @@ async def register_submit(request: web.Request) -> web.Response:
     await log_in(request, request.app[POOL], account.id, client_address(request))
     # after log_in, which starts a new session: the message goes into the one kept
     name = request.app[SETTINGS].instance_name
-    await flash(request, f"Welcome to {name}! Your account is ready.")
+    await flash(request, Text(N_("Welcome to %(name)s! Your account is ready."), name=name))
     raise web.HTTPSeeOther("/welcome")
 
 
@@ -104,16 +106,18 @@ async def login_submit(request: web.Request) -> web.Response:
         return response
     await log_in(request, request.app[POOL], account.id, client_address(request))
     if first:  # approved since they registered, or made by an admin: welcomed now
-        await flash(request, "Welcome! You are logged in for the first time.")
+        await flash(request, N_("Welcome! You are logged in for the first time."))
         # a login on the way somewhere (an app's authorisation, say) still goes there
         raise web.HTTPSeeOther("/welcome" if next_url == "/" else next_url)
-    await flash(request, f"You are logged in as @{account.username}.", "info")
+    await flash(
+        request, Text(N_("You are logged in as @%(name)s."), name=account.username), "info"
+    )
     raise web.HTTPSeeOther(next_url)
 
 
 async def logout(request: web.Request) -> web.Response:
     await log_out(request, request.app[POOL])
-    await flash(request, "You are logged out. See you soon!", "info")
+    await flash(request, N_("You are logged out. See you soon!"), "info")
     raise web.HTTPSeeOther("/")
 
 
