@@ -11,6 +11,7 @@ import pytest
 
 from commonsfed import i18n, numbers
 from commonsfed.services.sorted_search import Count, count_text
+from commonsfed.web.dates import local_time_filter
 
 NNBSP = "\u202f"  # CLDR's narrow no-break space, French's digit group and unit separator
 NOW = datetime(2030, 6, 30, 12, 0, tzinfo=UTC)
@@ -101,3 +102,15 @@ def test_filters__format_in_the_templates_language():
         f"1,2{NNBSP}km · 1{NNBSP}500 · "
     )
     assert template.render(locale="en", km=1.24, n=1500, none=None) == "1.2 km · 1,500 · "
+
+
+def test_local_filter__a_strftime_format_names_months_in_the_readers_language():
+    # the cards' "until 24 December" and the profile's "member since December 2026"
+    env = jinja2.Environment(extensions=["jinja2.ext.i18n"])
+    env.filters["local"] = local_time_filter(ZoneInfo("Europe/Paris"))
+    template = env.from_string('{{ m|local("%-d %B") }} · {{ m|local("%B %Y") }} · '
+                               '{{ m|local("%Y-%m-%d %H:%M") }}')  # fmt: skip
+    moment = datetime(2026, 12, 24, 23, 30, tzinfo=UTC)  # already the 25th in Paris
+
+    assert template.render(locale="fr", m=moment) == "25 décembre · décembre 2026 · 2026-12-25 00:30"
+    assert template.render(locale="en", m=moment) == "25 December · December 2026 · 2026-12-25 00:30"
