@@ -65,6 +65,11 @@ class Distance(float):
     def __html__(self) -> str:  # jinja2 asks this of a value before escaping it
         return str(self)
 
+    def __bool__(self) -> bool:
+        """Known, even at 0.0 km (the listing is where the reader stands): templates ask
+        `{% if card.distance %}` whether there is one to show."""
+        return True
+
 
 def age(
     moment: datetime, now: datetime | None = None, tz: tzinfo = UTC, language: str | None = None

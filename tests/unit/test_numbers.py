@@ -114,3 +114,7 @@ def test_local_filter__a_strftime_format_names_months_in_the_readers_language():
 
     assert template.render(locale="fr", m=moment) == "25 décembre · décembre 2026 · 2026-12-25 00:30"
     assert template.render(locale="en", m=moment) == "25 December · December 2026 · 2026-12-25 00:30"
+
+
+def test_distance_value__of_zero_is_still_a_distance_to_show():
+    assert numbers.Distance(0.0) and str(numbers.Distance(0.0)) == "0.0 km"
