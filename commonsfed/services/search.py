@@ -594,7 +594,9 @@ def _feed(title: str, path: str, page_path: str, rows: list[asyncpg.Record]) -> 
     entries = [_entry(row) for row in rows]
     # an empty feed is as new as the epoch: nothing in it changed since
     updated = max((e.updated for e in entries), default=datetime(1970, 1, 1, tzinfo=UTC))
-    return Feed(xml_text(title), path, page_path, entries, updated)
+    # a Text (its words translated where the feed is rendered) has its values cleaned already
+    title = title if isinstance(title, Text) else xml_text(title)
+    return Feed(title, path, page_path, entries, updated)
 
 
 async def neighbourhood_feed(
@@ -603,7 +605,8 @@ async def neighbourhood_feed(
     async with pool.acquire() as conn:
         hidden = await hidden_for(conn, viewer)
         rows = await q.feed_listings(conn, hidden_authors=hidden.accounts, limit=FEED_SIZE)
-    return _feed(f"{instance_name}: offers and requests", "/feed", "/explore", rows)
+    title = Text(N_("%(name)s: offers and requests"), name=xml_text(instance_name))
+    return _feed(title, "/feed", "/explore", rows)
 
 
 async def category_title(pool: asyncpg.Pool, slug: str) -> str | None:

@@ -44,7 +44,8 @@ async def follow(request: web.Request) -> web.Response:
         remote = await follows.follow(fed, follows.resident_uri(fed, account), handle)
     except ValidationError as exc:
         return await _page(request, 422, values={"handle": handle}, errors=exc.errors)
-    return await _page(request, notice=Text(N_("Asked to follow %(handle)s."), handle=remote.handle))
+    notice = Text(N_("Asked to follow %(handle)s."), handle=remote.handle)
+    return await _page(request, notice=notice)
 
 
 async def _act(request: web.Request, action, notice: str) -> web.Response:

@@ -94,7 +94,6 @@ async def _follow_action(request: web.Request, *, follow: bool) -> web.Response:
             request, Text(N_("Asked to follow @%(name)s: they approve their followers."), name=name)
         )
     else:
-        await flash(
-            request, Text(N_("You follow @%(name)s: their listings show under Following."), name=name)
-        )
+        followed = N_("You follow @%(name)s: their listings show under Following.")
+        await flash(request, Text(followed, name=name))
     raise web.HTTPSeeOther(f"/users/{name}")

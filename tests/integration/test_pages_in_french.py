@@ -13,6 +13,8 @@ from commonsfed.web.keys import POOL
 from tests.builders import DEFAULT_PASSWORD, post_form, post_listing
 
 FRENCH = {"Accept-Language": "fr"}
+NAVIGATION = ["Aller au contenu", "Menu", "Nouvelle annonce", "Mes annonces", "Mes réponses",
+              "Réglages", "Se déconnecter"]  # fmt: skip
 NNBSP = "\u202f"  # CLDR's narrow no-break space: French groups digits and sets units with it
 
 
@@ -71,8 +73,7 @@ async def test_shared_pages__are_in_french_for_a_reader_of_french(make_client, a
     for path, words in expected.items():
         text = await page(bob, path, **FRENCH)
         assert '<html lang="fr">' in text, path
-        assert missing(text, ["Aller au contenu", "Menu", "Nouvelle annonce", "Mes annonces",
-                              "Mes réponses", "Réglages", "Se déconnecter"]) == [], path  # fmt: skip
+        assert missing(text, NAVIGATION) == [], path
         assert missing(text, words) == [], (path, missing(text, words))
 
     # a distance as French writes it, on the cards of a search around a point
@@ -107,7 +108,14 @@ async def test_shared_pages__stay_english_without_accept_language(make_client, a
     assert re.search(r'<span class="card-distance">\d\.\d km away</span>', near)
 
 
-async def test_refusals_and_flashes__in_the_readers_language(make_client, ada):
+async def test_refusals_flashes_and_feeds__in_the_readers_language(make_client, ada):
+    # the words a feed adds itself (its title, "Where:") follow the reader's language too
+    assert (await post_listing(ada, {"place": "Dam square"})).status == 303
+    feed = html.unescape(await (await ada.get("/feed.atom", headers=FRENCH)).text())
+    assert "Elm Street Commons : offres et demandes" in feed and "Où : Dam square" in feed
+    english = html.unescape(await (await ada.get("/feed.atom")).text())
+    assert "Elm Street Commons: offers and requests" in english and "Where: Dam square" in english
+
     # a category that does not exist, a damaged page link, and logging out, in French
     missing_category = await page(ada, "/categories/nothing", 404, **FRENCH)
     assert "Cette catégorie n’existe pas ici." in missing_category, missing_category[-1500:]
