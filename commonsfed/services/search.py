@@ -76,6 +76,13 @@ FIELDS = (
 # the orders a page can be read in (services.sorted_search reads the other two)
 SORTS = {"newest": N_("Newest first"), "nearest": N_("Nearest first"), "ending": N_("Ending soon")}
 MAX_PAGE = 25  # pages of a sorted list, at most (they are paged by position)
+# the categories migration 0005 seeds, marked so that the catalog has them: pages show a
+# category's name with `|t`, which translates these and leaves a name an admin wrote alone
+SEEDED_CATEGORIES = (
+    N_("Food"), N_("Tools"), N_("Books and media"), N_("Clothes"), N_("Furniture and household"),
+    N_("Children"), N_("Electronics"), N_("Garden"), N_("Transport"), N_("Housing"),
+    N_("Skills and services"), N_("Space"),
+)  # fmt: skip
 
 
 # --- reading the filters ---------------------------------------------------------------------
