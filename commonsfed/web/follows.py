@@ -9,6 +9,7 @@ from commonsfed.i18n import Text
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import follows
 from commonsfed.services.errors import NotAllowed, ValidationError
+from commonsfed.web.admin import message_of
 from commonsfed.web.keys import FEDERATION
 from commonsfed.web.views import require_account
 
@@ -55,7 +56,7 @@ async def _act(request: web.Request, action, notice: str) -> web.Response:
     try:
         await action(fed, follows.resident_uri(fed, account), uri)
     except NotAllowed as exc:
-        return await _page(request, 400, notice=exc.args[0] if exc.args else str(exc))
+        return await _page(request, 400, notice=message_of(exc))
     return await _page(request, notice=notice)
 
 

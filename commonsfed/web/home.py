@@ -12,6 +12,7 @@ from commonsfed.i18n import Text
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import home, search
 from commonsfed.services.errors import NotAllowed
+from commonsfed.web.admin import message_of
 from commonsfed.web.flash import flash
 from commonsfed.web.keys import ACCOUNT, FEDERATION, SETTINGS
 from commonsfed.web.listings import LABELS
@@ -84,9 +85,9 @@ async def _follow_action(request: web.Request, *, follow: bool) -> web.Response:
         else:
             await home.unfollow_resident(fed, account, name)
     except home.NoSuchResident as exc:
-        return render_error(request, 404, exc.args[0] if exc.args else str(exc))
+        return render_error(request, 404, message_of(exc))
     except NotAllowed as exc:
-        return render_error(request, 403, exc.args[0] if exc.args else str(exc))
+        return render_error(request, 403, message_of(exc))
     if not follow:
         await flash(request, Text(N_("You no longer follow @%(name)s."), name=name))
     elif state == "pending":

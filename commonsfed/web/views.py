@@ -54,8 +54,10 @@ async def home(request: web.Request) -> dict:
 
 async def register_form(request: web.Request) -> web.Response:
     if request.app[SETTINGS].registration == "closed":
-        return render_error(request, 403, "Registration is closed on this node. "
-                            "Ask the people who run it for an invitation.")
+        closed = N_(
+            "Registration is closed on this node. Ask the people who run it for an invitation."
+        )
+        return render_error(request, 403, closed)
     return aiohttp_jinja2.render_template("register.html", request, {"values": {}, "errors": {}})
 
 

@@ -76,6 +76,13 @@ async def test_shared_pages__are_in_french_for_a_reader_of_french(make_client, a
         assert missing(text, NAVIGATION) == [], path
         assert missing(text, words) == [], (path, missing(text, words))
 
+    # following a neighbour is told in French, and the button turns
+    followed = await post_form(bob, "/users/ada/follow", {}, form_path="/users/ada",
+                               headers=FRENCH)  # fmt: skip
+    profile = html.unescape(await followed.text())
+    assert "Vous suivez @ada : ses annonces s’affichent sous Abonnements." in profile
+    assert "Ne plus suivre" in profile
+
     # a distance as French writes it, on the cards of a search around a point
     near = await page(bob, "/explore?lat=52.36&lon=4.9&km=5", **FRENCH)
     assert re.search(rf'<span class="card-distance">[^<]*\d,\d{NNBSP}km', near), near
@@ -124,6 +131,10 @@ async def test_refusals_flashes_and_feeds__in_the_readers_language(make_client, 
     assert "Ce lien de page est abîmé." in damaged
     assert "Pour trier par distance, choisissez un lieu" in await page(
         ada, "/explore?sort=nearest", **FRENCH
+    )
+    closed = await make_client(registration="closed")
+    assert "Les inscriptions sont fermées sur ce nœud." in await page(
+        closed, "/register", 403, **FRENCH
     )
     logged_out = await post_form(ada, "/logout", {}, form_path="/", headers=FRENCH)
     assert "Vous êtes déconnecté. À bientôt !" in html.unescape(await logged_out.text())
