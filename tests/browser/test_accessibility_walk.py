@@ -1,0 +1,154 @@
+"""Every main page, as a visitor, a resident and an admin see it, at a desktop and a phone
+width, checked by axe-core against WCAG 2.2 AA and Deque's best practices: no violation
+allowed.
+
+The neighbourhood is built once per walk through the services (tests/browser/neighbourhood.py),
+so the pages have listings, photos, answers, thanks and a report on them. Each page gets a
+full-page screenshot under tests/browser/screenshots/walk/<language>-<width>/, in the order
+walked, to look through by eye. A violation fails the walk at the end, with every page's
+violations listed (rule, what it asks, the offending elements), so one run shows them all.
+
+Another language is one more entry in LANGUAGES: the browser asks for it (Accept-Language
+and the context's locale) and the same pages are walked.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.axe import describe, violations
+from tests.browser.chromium import BROWSER_MARKS, SCREENSHOTS, WAIT_MS
+from tests.browser.live import LiveNode
+from tests.browser.neighbourhood import Neighbourhood, build, log_in
+
+pytestmark = BROWSER_MARKS
+
+LANGUAGES = ["en"]
+WIDTHS = [1280, 390]  # a laptop; a phone (an iPhone 12 to 15 is 390 CSS pixels wide)
+
+
+def visitor_pages(n: Neighbourhood) -> list[tuple[str, str]]:
+    return [
+        ("home", "/"),
+        ("explore", "/explore"),
+        ("listing", f"/listings/{n.starter}"),
+        ("category", "/categories/food"),
+        ("profile", "/users/alice"),
+        ("about", "/about"),
+        ("login", "/login"),
+        ("register", "/register"),
+        ("forgot-password", "/password/forgot"),
+    ]
+
+
+def resident_pages(n: Neighbourhood) -> list[tuple[str, str]]:
+    """alice's pages: her own listing (author's view), bob's (a neighbour's view)."""
+    return [
+        ("home", "/"),
+        ("explore", "/explore"),
+        ("explore-searched", "/explore?q=drill"),
+        ("listing-own", f"/listings/{n.starter}"),
+        ("listing-answers", f"/listings/{n.starter}/answers"),
+        ("listing-edit", f"/listings/{n.starter}/edit"),
+        ("listing-completed", f"/listings/{n.ladder}"),
+        ("listing-neighbour", f"/listings/{n.drill}"),
+        ("new-listing", "/listings/new"),
+        ("new-listing-form", "/listings/new?purpose=offer&kind=give"),
+        ("new-listing-lend", "/listings/new?purpose=request&kind=lend"),
+        ("my-listings", "/my/listings"),
+        ("my-answers", "/my/answers"),
+        ("notifications", "/notifications"),
+        ("conversation", f"/conversations/{n.starter_answer}"),
+        ("conversation-thanked", f"/conversations/{n.ladder_answer}"),
+        ("follows", "/follows"),
+        ("profile-own", "/users/alice"),
+        ("profile-neighbour", "/users/bob"),
+        ("report", f"/report?listing={n.drill}"),
+        ("settings", "/settings"),
+        ("settings-profile", "/settings/profile"),
+        ("settings-account", "/settings/account"),
+        ("settings-email", "/settings/email"),
+        ("settings-notifications", "/settings/notifications"),
+        ("settings-sessions", "/settings/sessions"),
+        ("settings-blocks", "/settings/blocks"),
+        ("settings-apps", "/settings/apps"),
+        ("settings-export", "/settings/export"),
+        ("settings-delete", "/settings/delete"),
+        ("about", "/about"),
+    ]
+
+
+def admin_pages(n: Neighbourhood) -> list[tuple[str, str]]:
+    return [
+        ("admin", "/admin"),
+        ("admin-accounts", "/admin/accounts"),
+        ("admin-account", "/admin/accounts/alice"),
+        ("admin-reports", "/admin/reports"),
+        ("admin-report", f"/admin/reports/{n.report}"),
+        ("admin-log", "/admin/log"),
+        ("admin-settings", "/admin/settings"),
+        ("admin-places", "/admin/places"),
+        ("admin-categories", "/admin/categories"),
+        ("admin-domains", "/admin/domains"),
+        ("admin-follows", "/admin/follows"),
+        ("admin-federation", "/admin/federation"),
+        ("admin-unhandled", "/admin/federation/unhandled"),
+    ]
+
+
+async def new_context(browser, language: str, width: int):
+    context = await browser.new_context(
+        viewport={"width": width, "height": 900},
+        locale=language,
+        extra_http_headers={"Accept-Language": language},
+    )
+    context.set_default_timeout(WAIT_MS)
+    return context
+
+
+class Walk:
+    """Opens pages one after another, photographs each and keeps axe's findings."""
+
+    def __init__(self, node: LiveNode, folder) -> None:
+        self.node, self.folder, self.count = node, folder, 0
+        self.failures: list[str] = []
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.png"):
+            old.unlink()
+
+    async def through(self, page, who: str, pages: list[tuple[str, str]]) -> None:
+        for name, path in pages:
+            response = await page.goto(self.node.url(path))
+            assert response is not None and response.ok, (
+                f"{who} {path}: {response and response.status}"
+            )
+            self.count += 1
+            shot = self.folder / f"{self.count:02d}-{who}-{name}.png"
+            await page.screenshot(path=str(shot), full_page=True)
+            found = await violations(page)
+            if found:
+                self.failures.append(describe(f"{who} on {path}", found))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_accessibility_walk__every_main_page_has_no_axe_violation(
+    browser, live_node, language, width
+):
+    # Given a neighbourhood with listings, answers, thanks and a report
+    n = await build(live_node)
+    walk = Walk(live_node, SCREENSHOTS / "walk" / f"{language}-{width}")
+
+    # When a visitor, alice (a resident) and ada (the admin) walk through their pages
+    visitor = await (await new_context(browser, language, width)).new_page()
+    await walk.through(visitor, "visitor", visitor_pages(n))
+    alice = await (await new_context(browser, language, width)).new_page()
+    await log_in(alice, live_node, "alice")
+    await walk.through(alice, "alice", resident_pages(n))
+    ada = await (await new_context(browser, language, width)).new_page()
+    await log_in(ada, live_node, "ada")
+    await walk.through(ada, "ada", admin_pages(n))
+
+    # Then axe found nothing on any of them
+    assert walk.count == len(visitor_pages(n)) + len(resident_pages(n)) + len(admin_pages(n))
+    assert not walk.failures, "\n\n".join(walk.failures)
