@@ -24,7 +24,10 @@ from tests.browser.neighbourhood import Neighbourhood, build, log_in
 pytestmark = BROWSER_MARKS
 
 LANGUAGES = ["en"]
-WIDTHS = [1280, 390]  # a laptop; a phone (an iPhone 12 to 15 is 390 CSS pixels wide)
+# a laptop in the light colour scheme; a phone (an iPhone 12 to 15 is 390 CSS pixels wide) in
+# the dark one (style.css has both; contrast is checked in each without a third walk)
+WIDTHS = [1280, 390]
+SCHEMES = {1280: "light", 390: "dark"}
 
 
 def visitor_pages(n: Neighbourhood) -> list[tuple[str, str]]:
@@ -100,6 +103,7 @@ async def new_context(browser, language: str, width: int):
     context = await browser.new_context(
         viewport={"width": width, "height": 900},
         locale=language,
+        color_scheme=SCHEMES[width],
         extra_http_headers={"Accept-Language": language},
     )
     context.set_default_timeout(WAIT_MS)
