@@ -5,7 +5,9 @@ allowed.
 The neighbourhood is built once per walk through the services (tests/browser/neighbourhood.py),
 so the pages have listings, photos, answers, thanks and a report on them. Each page gets a
 full-page screenshot under tests/browser/screenshots/walk/<language>-<width>/, in the order
-walked, to look through by eye. A violation fails the walk at the end, with every page's
+walked, to look through by eye. Pages that come back from a form are checked too: a refused
+login, a refused listing (its messages at the fields), a saved profile (its message), and a
+missing page. A violation fails the walk at the end, with every page's
 violations listed (rule, what it asks, the offending elements), so one run shows them all.
 
 Another language is one more entry in LANGUAGES: the browser asks for it (Accept-Language
@@ -17,7 +19,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.axe import describe, violations
-from tests.browser.chromium import BROWSER_MARKS, SCREENSHOTS, WAIT_MS
+from tests.browser.chromium import BROWSER_MARKS, SCREENSHOTS, WAIT_MS, expect
 from tests.browser.live import LiveNode
 from tests.browser.neighbourhood import Neighbourhood, build, log_in
 
@@ -120,18 +122,50 @@ class Walk:
         for old in folder.glob("*.png"):
             old.unlink()
 
-    async def through(self, page, who: str, pages: list[tuple[str, str]]) -> None:
+    async def through(self, page, who: str, pages: list[tuple[str, str]], status=200) -> None:
         for name, path in pages:
             response = await page.goto(self.node.url(path))
-            assert response is not None and response.ok, (
+            assert response is not None and response.status == status, (
                 f"{who} {path}: {response and response.status}"
             )
-            self.count += 1
-            shot = self.folder / f"{self.count:02d}-{who}-{name}.png"
-            await page.screenshot(path=str(shot), full_page=True)
-            found = await violations(page)
-            if found:
-                self.failures.append(describe(f"{who} on {path}", found))
+            await self.check(page, who, name)
+
+    async def check(self, page, who: str, name: str) -> None:
+        """The page as it is now: after a form was sent, say."""
+        self.count += 1
+        shot = self.folder / f"{self.count:02d}-{who}-{name}.png"
+        await page.screenshot(path=str(shot), full_page=True)
+        found = await violations(page)
+        if found:
+            self.failures.append(describe(f"{who} on {page.url} ({name})", found))
+
+
+# --- pages that come back from a form: refused, or saved with a message ---------------------
+
+
+async def refused_login(page, node: LiveNode, walk: Walk) -> None:
+    await page.goto(node.url("/login"))
+    await page.get_by_label("Username").fill("alice")
+    await page.get_by_label("Password").fill("not her password")
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("alert")).to_be_visible()
+    await walk.check(page, "visitor", "login-refused")
+
+
+async def refused_listing(page, node: LiveNode, walk: Walk) -> None:
+    await page.goto(node.url("/listings/new?purpose=offer&kind=give"))
+    await page.get_by_label("How many").fill("-1")
+    await page.get_by_role("button", name="Publish").click()
+    await expect(page.get_by_role("alert")).to_be_visible()
+    await walk.check(page, "alice", "new-listing-refused")
+
+
+async def saved_settings(page, node: LiveNode, walk: Walk) -> None:
+    await page.goto(node.url("/settings/profile"))
+    await page.get_by_label("Display name").fill("Alice Liddell")
+    await page.get_by_role("button", name="Save profile").click()
+    await expect(page.get_by_role("status")).to_be_visible()
+    await walk.check(page, "alice", "settings-profile-saved")
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -146,13 +180,18 @@ async def test_accessibility_walk__every_main_page_has_no_axe_violation(
     # When a visitor, alice (a resident) and ada (the admin) walk through their pages
     visitor = await (await new_context(browser, language, width)).new_page()
     await walk.through(visitor, "visitor", visitor_pages(n))
+    await walk.through(visitor, "visitor", [("missing", "/listings/nosuchlisting")], status=404)
+    await refused_login(visitor, live_node, walk)
     alice = await (await new_context(browser, language, width)).new_page()
     await log_in(alice, live_node, "alice")
     await walk.through(alice, "alice", resident_pages(n))
+    await refused_listing(alice, live_node, walk)
+    await saved_settings(alice, live_node, walk)
     ada = await (await new_context(browser, language, width)).new_page()
     await log_in(ada, live_node, "ada")
     await walk.through(ada, "ada", admin_pages(n))
 
     # Then axe found nothing on any of them
-    assert walk.count == len(visitor_pages(n)) + len(resident_pages(n)) + len(admin_pages(n))
+    walked = len(visitor_pages(n)) + len(resident_pages(n)) + len(admin_pages(n))
+    assert walk.count == walked + 4  # and the missing page and the three forms sent
     assert not walk.failures, "\n\n".join(walk.failures)
