@@ -7,7 +7,7 @@ so the pages have listings, photos, answers, thanks and a report on them. Each p
 full-page screenshot under tests/browser/screenshots/walk/<language>-<width>/, in the order
 walked, to look through by eye. Pages that come back from a form are checked too: a refused
 login, a refused listing (its messages at the fields), a saved profile (its message), and a
-missing page. A violation fails the walk at the end, with every page's
+missing page. And no page scrolls sideways (WCAG 1.4.10, reflow, which axe does not test). A violation fails the walk at the end, with every page's
 violations listed (rule, what it asks, the offending elements), so one run shows them all.
 
 Another language is one more entry in LANGUAGES: the browser asks for it (Accept-Language
@@ -138,6 +138,12 @@ class Walk:
         found = await violations(page)
         if found:
             self.failures.append(describe(f"{who} on {page.url} ({name})", found))
+        # WCAG 1.4.10 (reflow), which axe leaves to people: nothing scrolls sideways
+        wide, viewport = await page.evaluate(
+            "() => [document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        if wide > viewport:
+            self.failures.append(f"{who} on {page.url} ({name}): {wide} px wide in {viewport}")
 
 
 # --- pages that come back from a form: refused, or saved with a message ---------------------
