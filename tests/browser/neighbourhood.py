@@ -4,14 +4,16 @@ widths): built through the services in one go, so each page a walk opens has som
 ada is the node's admin; alice and bob are residents. alice offers a sourdough starter with a
 photo and lends a ladder; bob asks for a drill, with a photo. bob answers the starter and
 alice replies; bob borrowed the ladder, the exchange is completed and both said thanks; alice
-answers bob's request; bob reports alice's starter; ada has named a place.
+answers bob's request (at the bakery, a place ada named); bob reports alice's starter; an app
+waits for alice to authorise it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
-from commonsfed.services import accounts, answers, listings, places, reports, thanks
+from commonsfed.services import accounts, answers, listings, oauth, places, reports, thanks
 from commonsfed.services.photos import Upload
 from commonsfed.web.keys import POOL
 from tests.browser.chromium import WAIT_MS, expect
@@ -37,6 +39,7 @@ class Neighbourhood:
     starter_answer: int  # conversation ids
     ladder_answer: int
     report: int
+    authorize: str  # the page an app sends a resident to, to be authorised
 
 
 def _photo(colour: str) -> list[Upload]:
@@ -67,7 +70,16 @@ async def build(node: LiveNode) -> Neighbourhood:
     await answers.answer(pool, settings, alice, drill.uid, "Mine is free on Sunday.")
     report = await reports.file_report(pool, settings, bob, {"listing": starter.uid,
                                        "category": "spam", "comment": "Posted twice?"})  # fmt: skip
-    return Neighbourhood(starter.uid, ladder.uid, drill.uid, asked.id, borrowed.id, report)
+    return Neighbourhood(starter.uid, ladder.uid, drill.uid, asked.id, borrowed.id, report,
+                         await _authorize_page(node))  # fmt: skip
+
+
+async def _authorize_page(node: LiveNode) -> str:
+    callback = "https://app.example/callback"
+    app, _secret = await oauth.register_app(node.app[POOL], "Pocket Commons", [callback],
+                                            ["read", "write"], "https://app.example")  # fmt: skip
+    return "/oauth/authorize?" + urlencode({"client_id": app.client_id, "scope": "read write",
+                                            "redirect_uri": callback, "response_type": "code"})  # fmt: skip
 
 
 async def log_in(page, node: LiveNode, username: str) -> None:

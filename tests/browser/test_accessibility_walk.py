@@ -79,6 +79,7 @@ def resident_pages(n: Neighbourhood) -> list[tuple[str, str]]:
         ("settings-apps", "/settings/apps"),
         ("settings-export", "/settings/export"),
         ("settings-delete", "/settings/delete"),
+        ("oauth-authorize", n.authorize),
         ("about", "/about"),
     ]
 
