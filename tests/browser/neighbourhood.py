@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 from commonsfed.services import accounts, answers, listings, oauth, places, reports, thanks
 from commonsfed.services.photos import Upload
 from commonsfed.web.keys import POOL
-from tests.browser.chromium import WAIT_MS, expect
+from commonsfed.web.sessions import CSRF_FIELD
 from tests.browser.live import LiveNode
-from tests.builders import DEFAULT_PASSWORD, photo_bytes
+from tests.builders import DEFAULT_PASSWORD, csrf_from, photo_bytes
 
 STARTER = {"purpose": "offer", "kind": "give", "title": "Spare sourdough starter",
            "category": "food", "place": "Corner of Elm Street and Oak Lane", "quantity": "2",
@@ -82,10 +82,11 @@ async def _authorize_page(node: LiveNode) -> str:
                                             "redirect_uri": callback, "response_type": "code"})  # fmt: skip
 
 
-async def log_in(page, node: LiveNode, username: str) -> None:
-    """Through the login form, as a person does."""
-    await page.goto(node.url("/login"))
-    await page.get_by_label("Username").fill(username)
-    await page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
-    await expect(page).to_have_url(node.url("/"), timeout=WAIT_MS)  # the form again if refused
+async def log_in(context, node: LiveNode, username: str) -> None:
+    """The login form sent from the browser context (its cookies), by the form's field names,
+    so a walk in any language logs in the same way."""
+    form = await context.request.get(node.url("/login"))
+    sent = await context.request.post(node.url("/login"), max_redirects=0, form={
+        CSRF_FIELD: csrf_from(await form.text()), "username": username,
+        "password": DEFAULT_PASSWORD})  # fmt: skip
+    assert sent.status == 303, f"{username} could not log in: {sent.status}"
