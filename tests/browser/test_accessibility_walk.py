@@ -139,6 +139,10 @@ class Walk:
         self.count += 1
         shot = self.folder / f"{self.count:02d}-{who}-{name}.png"
         await page.screenshot(path=str(shot), full_page=True)
+        # what <details> fold away (a phone's menu, filters, a history) is checked unfolded
+        await page.evaluate(
+            "() => document.querySelectorAll('details').forEach(d => d.open = true)"
+        )
         found = await violations(page)
         if found:
             self.failures.append(describe(f"{who} on {page.url} ({name})", found))
