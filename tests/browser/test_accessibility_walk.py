@@ -72,6 +72,7 @@ def resident_pages(n: Neighbourhood) -> list[tuple[str, str]]:
         ("profile-own", "/users/alice"),
         ("profile-neighbour", "/users/bob"),
         ("report", f"/report?listing={n.drill}"),
+        ("report-sent", "/report/sent"),
         ("settings", "/settings"),
         ("settings-profile", "/settings/profile"),
         ("settings-account", "/settings/account"),
