@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run demo test install lint bench clean vendor-leaflet vendor-axe
+.PHONY: run demo test install lint bench clean vendor-leaflet vendor-axe catalogs messages
 
 # pip shows the build's warnings even when quiet; setuptools adds a notice to every editable
 # install ("Editable installation ... be careful with folders"), which asks nothing of us
@@ -23,22 +23,37 @@ $(STAMP): pyproject.toml
 	@$(PIP) --upgrade pip
 	@echo "pip    commonsfed (editable) and its test tools"
 	@$(PIP) -e '.[test]'
+	@$(BIN)/python -m commonsfed.i18n
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 install: $(STAMP)
 
+# the French catalog compiled again when a translator changed it since the install
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard commonsfed/locale/*/LC_MESSAGES/*.po))
+$(CATALOGS): %.mo: %.po $(STAMP)
+	@$(BIN)/python -m commonsfed.i18n
+catalogs: $(CATALOGS)
+
+# after changing strings: extract them into messages.pot and merge it into each .po (then
+# translate what is new or marked fuzzy; tests/unit/test_translations.py lists what is missing)
+messages: $(STAMP)
+	$(BIN)/pybabel -q extract -F commonsfed/locale/babel.cfg -k gettext_noop -k translate:2 \
+		--no-location --sort-output \
+		-o commonsfed/locale/messages.pot .
+	$(BIN)/pybabel -q update -i commonsfed/locale/messages.pot -d commonsfed/locale --no-location
+
 # PORT only from make's command line (a PORT in the environment often belongs to something
 # else); without it commonsfed reads COMMONSFED_PORT itself, else uses 8080
-run: $(STAMP)
+run: $(STAMP) $(CATALOGS)
 	$(BIN)/commonsfed serve --dev --host 127.0.0.1$(if $(filter command line,$(origin PORT)), --port $(PORT))
 
-demo: $(STAMP)
+demo: $(STAMP) $(CATALOGS)
 	$(BIN)/commonsfed demo$(if $(FRESH), --fresh)
 
 # in parallel, one pytest-xdist worker (each with its own PostgreSQL) per core, at most 8;
 # `make test JOBS=0` runs serially, `JOBS=4` uses four workers
-test: $(STAMP)
+test: $(STAMP) $(CATALOGS)
 	$(BIN)/python -m pytest -n $(or $(JOBS),auto) --maxprocesses 8 --dist loadgroup
 
 lint: $(STAMP)

@@ -13,7 +13,7 @@ import jinja2.bccache
 from aiohttp import web
 from aiohttp_session import session_middleware
 
-from commonsfed import __version__
+from commonsfed import __version__, i18n
 from commonsfed.api.middleware import api_middleware
 from commonsfed.api.routes import setup_api_routes
 from commonsfed.config import Settings
@@ -31,6 +31,7 @@ from commonsfed.services.jobs import ScheduledJobs
 from commonsfed.services.mail_sending import mail_workers
 from commonsfed.web import addresses, answers, explore, middlewares
 from commonsfed.web.keys import ACCOUNT, FEDERATION, METRICS, POOL, SETTINGS
+from commonsfed.web.language import language_middleware, reader_language
 from commonsfed.web.metrics import metrics_middleware
 from commonsfed.web.routes import setup_routes
 from commonsfed.web.sessions import CSRF_FIELD, load_secret, session_storage, template_session
@@ -54,6 +55,7 @@ def create_app(settings: Settings | LiveSettings) -> web.Application:
             middlewares.settings_middleware,
             session_middleware(session_storage(settings, secret)),
             middlewares.account_middleware,
+            language_middleware,
             # before the error and CSRF middlewares, so that the pages they render have
             # the same context (the account, a CSRF token) as any other page
             aiohttp_jinja2.context_processors_middleware,
@@ -157,14 +159,17 @@ def _setup_templates(app: web.Application, settings: Settings) -> None:
         bytecode_cache=_COMPILED_TEMPLATES,
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
     )
+    i18n.install_translations(env)
     # the unread count in every page's navigation, and the newest listings on the home page
     app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY] = [
         _template_context,
         answers.unread_context,
         explore.home_context,
     ]
-    env.globals.update(settings=settings, version=__version__, csrf_field=CSRF_FIELD)
+    env.globals.update(settings=settings, version=__version__, csrf_field=CSRF_FIELD,
+                       language_names=i18n.LANGUAGE_NAMES)
     env.filters["local"] = local_time_filter(settings.tz)
 
 
@@ -197,4 +202,5 @@ async def _template_context(request: web.Request) -> dict:
         "account": request.get(ACCOUNT),
         "csrf_token": await template_session(request),
         "request": request,
+        "locale": reader_language(request),
     }

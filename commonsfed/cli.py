@@ -82,7 +82,8 @@ def _log_level(level: str) -> Iterator[None]:
 def _flags(args: argparse.Namespace) -> dict:
     names = ("domain", "host", "port", "database_url", "data_dir", "instance_name",
              "instance_description", "registration", "neighbourhood_handle", "federation",
-             "group_follows", "contact_email", "resolve", "timezone", "log_level", "mail_from")
+             "group_follows", "contact_email", "resolve", "timezone", "language", "log_level",
+             "mail_from")
     flags = {name: getattr(args, name, None) for name in names}
     flags["dev"] = True if getattr(args, "dev", False) else None
     flags["secure_mode"] = True if getattr(args, "secure_mode", False) else None
@@ -113,6 +114,8 @@ def _settings_flags() -> argparse.ArgumentParser:
                             "wait for an admin")
     group.add_argument("--contact-email", help="whom to write to about the node (shown on /about)")
     group.add_argument("--timezone", help="the neighbourhood's time zone, e.g. Europe/Berlin (default UTC)")
+    group.add_argument("--language",
+                       help="en (the default) or fr: for readers whose browser asks for neither")
     group.add_argument("--secure-mode", action="store_true", help="require signed fetches")
     group.add_argument("--resolve", help="dev only: name=ip:port,... for test nodes")
     group.add_argument("--log-level", help="DEBUG, INFO (the default), WARNING, ERROR or CRITICAL")

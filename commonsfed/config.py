@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from commonsfed.datafolder import RecordError, read_record, record_path
+from commonsfed.i18n import LANGUAGES
 
 REGISTRATION_MODES = ("open", "approval", "closed")
 FEDERATION_MODES = ("open", "allowlist")
@@ -73,6 +74,9 @@ class Settings:
     run_worker: bool = True
     # the neighbourhood's time zone: the days and times people type and read are local
     timezone: str = "UTC"
+    # the language of readers whose browser asks for none of ours, and of mail to people who
+    # chose none (commonsfed.i18n.LANGUAGES)
+    language: str = "en"
     log_level: str = "INFO"
     # serve: seconds a client has for its request's headers, and for its body (plus a second
     # for every 500 bytes it sends); see commonsfed.connections
@@ -221,6 +225,7 @@ _NAMES = {
     "resolve": ("COMMONSFED_RESOLVE", "--resolve"),
     "run_worker": ("COMMONSFED_RUN_WORKER", "--no-worker"),
     "timezone": ("COMMONSFED_TIMEZONE", "--timezone"),
+    "language": ("COMMONSFED_LANGUAGE", "--language"),
     "log_level": ("COMMONSFED_LOG_LEVEL", "--log-level"),
     "header_timeout": ("COMMONSFED_HEADER_TIMEOUT", "--header-timeout"),
     "body_timeout": ("COMMONSFED_BODY_TIMEOUT", "--body-timeout"),
@@ -620,6 +625,7 @@ _PARSERS = {
     "resolve": _parse_resolve,
     "run_worker": _parse_bool,
     "timezone": _parse_timezone,
+    "language": _parse_choice(LANGUAGES),
     "log_level": _parse_log_level,
     "header_timeout": _parse_seconds(0.1, 3600),
     "body_timeout": _parse_seconds(0.1, 3600),

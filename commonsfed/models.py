@@ -27,6 +27,7 @@ class Account:
     display_name: str
     created_at: datetime
     email_confirmed_at: datetime | None = None  # None: not confirmed (see services.email)
+    language: str | None = None  # None: the reader's browser's, else the node's (i18n)
 
     @property
     def email_confirmed(self) -> bool:
@@ -123,6 +124,7 @@ class Listing:
     details: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    language: str | None = None  # what the author wrote in (contentMap's key); None: unknown
 
     @property
     def is_open(self) -> bool:

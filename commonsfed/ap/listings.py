@@ -141,6 +141,9 @@ def listing_to_ap(listing: Listing, ctx: ListingContext) -> dict[str, Any]:
         "unitBased": _unit_based(listing),
         "publishes": _primary_intent(listing, ctx),
     }
+    if listing.language:
+        # Mastodon files a status under the language of contentMap's key
+        note["contentMap"] = {listing.language: note["content"]}
     reciprocal = _reciprocal_intent(listing, ctx)
     if reciprocal:
         note["reciprocal"] = reciprocal

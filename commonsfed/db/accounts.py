@@ -10,7 +10,7 @@ from commonsfed.models import Account, from_row
 
 # what `models.Account` holds (also read by db.sessions)
 ACCOUNT_COLUMNS = (
-    "id, username, email, status, role, display_name, created_at, email_confirmed_at"
+    "id, username, email, status, role, display_name, created_at, email_confirmed_at, language"
 )
 
 
@@ -235,3 +235,7 @@ async def clear_login_failures(conn: asyncpg.Connection, username: str) -> None:
 
 async def touch_last_seen(conn: asyncpg.Connection, account_id: int) -> None:
     await conn.execute("UPDATE accounts SET last_seen_at = now() WHERE id = $1", account_id)
+
+
+async def set_language(conn: asyncpg.Connection, account_id: int, language: str | None) -> None:
+    await conn.execute("UPDATE accounts SET language = $2 WHERE id = $1", account_id, language)

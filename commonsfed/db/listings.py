@@ -14,7 +14,7 @@ _LISTING_COLUMNS = """
     l.id, l.uid, l.author_id, a.username AS author_username, l.purpose, l.kind, l.title,
     l.description, l.category, l.quantity, l.available_quantity, l.place, l.latitude,
     l.longitude, l.available_from, l.available_until, l.expires_at, l.state, l.details,
-    l.created_at, l.updated_at
+    l.created_at, l.updated_at, l.language
 """
 _PHOTO_COLUMNS = "id, listing_id, filename, alt, width, height, position"
 # the columns a resident writes through the form (create and edit)
@@ -62,18 +62,20 @@ async def insert_listing(
     purpose: str,
     kind: str,
     fields: dict[str, Any],
+    language: str | None = None,
 ) -> int:
     values = _jsonb(fields)
     return await conn.fetchval(
         f"""
-        INSERT INTO listings (uid, author_id, purpose, kind, {", ".join(EDITABLE)})
-        VALUES ($1, $2, $3, $4, {", ".join(f"${i}" for i in range(5, 5 + len(EDITABLE)))})
+        INSERT INTO listings (uid, author_id, purpose, kind, language, {", ".join(EDITABLE)})
+        VALUES ($1, $2, $3, $4, $5, {", ".join(f"${i}" for i in range(6, 6 + len(EDITABLE)))})
         RETURNING id
         """,
         uid,
         author_id,
         purpose,
         kind,
+        language,
         *(values[name] for name in EDITABLE),
     )
 

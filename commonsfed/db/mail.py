@@ -98,7 +98,8 @@ async def queue_notification_mail(
 
 async def claim_due(conn: asyncpg.Connection, limit: int, lease: timedelta) -> list[asyncpg.Record]:
     """Lease up to `limit` due mails, oldest first. Columns: id, account_id, recipient,
-    template, context (JSON text), send_before, attempts, created_at, claim."""
+    template, context (JSON text), send_before, attempts, created_at, claim, and language (the
+    recipient's choice now, so a mail goes out in the language they read)."""
     rows = await conn.fetch(
         """
         WITH due AS (
@@ -113,7 +114,8 @@ async def claim_due(conn: asyncpg.Connection, limit: int, lease: timedelta) -> l
         SET locked_until = now() + $2::interval, claim = nextval('queue_claims')
         FROM due WHERE m.id = due.id
         RETURNING m.id, m.account_id, m.recipient, m.template, m.context::text AS context,
-                  m.send_before, m.attempts, m.created_at, m.claim
+                  m.send_before, m.attempts, m.created_at, m.claim,
+                  (SELECT a.language FROM accounts a WHERE a.id = m.account_id) AS language
         """,
         limit, lease,
     )  # fmt: skip

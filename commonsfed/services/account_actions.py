@@ -30,6 +30,8 @@ from commonsfed.db import accounts as accounts_q
 from commonsfed.db import mail as mail_q
 from commonsfed.db import moderation as q
 from commonsfed.db.moderation import STATUS_FILTERS, AccountFacts
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
 from commonsfed.services import account_deletion, moderation_log
 from commonsfed.services.accounts import normalise_username
@@ -44,18 +46,27 @@ class AccountNotFound(ServiceError):
     """No live account has that name."""
 
 
+def _no_account(username: str) -> Text:
+    return Text(N_("There is no account named %(name)s."), name=repr(username))
+
+
 def check_moderator(moderator: Account) -> None:
     if not moderator.is_moderator:
-        raise NotAllowed("Only the node's moderators and admins act on accounts.")
+        raise NotAllowed(Text(N_("Only the node's moderators and admins act on accounts.")))
 
 
 def check_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Give a reason: the resident is told it."})
+        raise ValidationError({"reason": Text(N_("Give a reason: the resident is told it."))})
     if len(reason) > moderation_log.MAX_REASON:
         raise ValidationError(
-            {"reason": f"Keep the reason under {moderation_log.MAX_REASON} characters."}
+            {
+                "reason": Text(
+                    N_("Keep the reason under %(limit)s characters."),
+                    limit=moderation_log.MAX_REASON,
+                )
+            }
         )
     return reason
 
@@ -63,25 +74,31 @@ def check_reason(reason: str) -> str:
 def check_may_act(moderator: Account, target: AccountFacts) -> None:
     """Nobody acts on themselves; only admins act on admins."""
     if target.id == moderator.id:
-        raise NotAllowed("You cannot act on your own account.")
+        raise NotAllowed(Text(N_("You cannot act on your own account.")))
     if target.is_admin and not moderator.is_admin:
-        raise NotAllowed(f"@{target.username} is an admin: only another admin may act on them.")
+        raise NotAllowed(
+            Text(
+                N_("@%(name)s is an admin: only another admin may act on them."),
+                name=target.username,
+            )
+        )
 
 
 def _check_state(action: str, target: AccountFacts) -> None:
     """The action fits the account as it is: undo only what was done, do nothing twice."""
-    name = f"@{target.username}"
+    name = target.username
     if target.status == "pending":
-        raise NotAllowed(f"{name} is waiting for approval: approve or reject the application.")
+        raise NotAllowed(Text(N_("@%(name)s is waiting for approval: approve or reject the "
+                                 "application."), name=name))  # fmt: skip
     problem = {
-        "limit": target.limited_at is not None and f"{name} is limited already.",
-        "unlimit": target.limited_at is None and f"{name} is not limited.",
-        "suspend": target.status == "suspended" and f"{name} is suspended already.",
-        "unsuspend": target.status != "suspended" and f"{name} is not suspended.",
-        "warn": target.status == "suspended" and f"{name} is suspended: lift it first.",
+        "limit": target.limited_at is not None and N_("@%(name)s is limited already."),
+        "unlimit": target.limited_at is None and N_("@%(name)s is not limited."),
+        "suspend": target.status == "suspended" and N_("@%(name)s is suspended already."),
+        "unsuspend": target.status != "suspended" and N_("@%(name)s is not suspended."),
+        "warn": target.status == "suspended" and N_("@%(name)s is suspended: lift it first."),
     }[action]
     if problem:
-        raise NotAllowed(problem)
+        raise NotAllowed(Text(problem, name=name))
 
 
 async def act(
@@ -96,12 +113,14 @@ async def act(
     after. NotAllowed, ValidationError or AccountNotFound change nothing."""
     check_moderator(moderator)
     if action not in ACTIONS:
-        raise ValidationError({"action": f"An action is one of {', '.join(ACTIONS)}."})
+        raise ValidationError(
+            {"action": Text(N_("An action is one of %(actions)s."), actions=", ".join(ACTIONS))}
+        )
     reason = check_reason(reason)
     async with pool.acquire() as conn, conn.transaction():
         target = await q.lock_account(conn, normalise_username(username), settings.base_url)
         if target is None:
-            raise AccountNotFound(f"There is no account named {username!r}.")
+            raise AccountNotFound(_no_account(username))
         check_may_act(moderator, target)
         _check_state(action, target)
         if action in ("limit", "unlimit"):
@@ -147,8 +166,10 @@ async def approve(pool: asyncpg.Pool, moderator: Account, username: str) -> Acco
         if account is None:
             existing = await accounts_q.get_by_username(conn, normalise_username(username))
             if existing is None or existing.status == "deleted":
-                raise AccountNotFound(f"There is no account named {username!r}.")
-            raise NotAllowed(f"@{existing.username} is not waiting for approval.")
+                raise AccountNotFound(_no_account(username))
+            raise NotAllowed(
+                Text(N_("@%(name)s is not waiting for approval."), name=existing.username)
+            )
         await moderation_log.record(conn, moderator, "approve", "account", account.username)
     return account
 
@@ -161,9 +182,11 @@ async def reject(pool: asyncpg.Pool, moderator: Account, username: str, reason: 
     async with pool.acquire() as conn, conn.transaction():
         account = await accounts_q.get_by_username(conn, normalise_username(username))
         if account is None or account.status == "deleted":
-            raise AccountNotFound(f"There is no account named {username!r}.")
+            raise AccountNotFound(_no_account(username))
         if not account.is_pending:
-            raise NotAllowed(f"@{account.username} is not waiting for approval.")
+            raise NotAllowed(
+                Text(N_("@%(name)s is not waiting for approval."), name=account.username)
+            )
         await q.delete_pending(conn, account.id)
         # the log keeps the name, never the address: it outlives the application
         await moderation_log.record(conn, moderator, "reject", "account", account.username, reason)
@@ -178,7 +201,9 @@ async def account_list(
 ) -> list[AccountFacts]:
     """A page of accounts (one of STATUS_FILTERS, `words` in the name or address)."""
     if status not in STATUS_FILTERS:
-        raise ValidationError({"status": f"Show one of {', '.join(STATUS_FILTERS)}."})
+        raise ValidationError(
+            {"status": Text(N_("Show one of %(filters)s."), filters=", ".join(STATUS_FILTERS))}
+        )
     async with pool.acquire() as conn:
         return await q.account_list(
             conn, settings.base_url, status, words.strip()[:100], PAGE + 1, (page - 1) * PAGE
@@ -189,7 +214,7 @@ async def account_facts(pool: asyncpg.Pool, settings: Settings, username: str) -
     async with pool.acquire() as conn:
         facts = await q.account_facts(conn, normalise_username(username), settings.base_url)
     if facts is None:
-        raise AccountNotFound(f"There is no account named {username!r}.")
+        raise AccountNotFound(_no_account(username))
     return facts
 
 

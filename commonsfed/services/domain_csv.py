@@ -23,6 +23,8 @@ import asyncpg
 
 from commonsfed.config import Settings
 from commonsfed.db import policies as q
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account, DomainPolicy
 from commonsfed.services import domains
 from commonsfed.services.errors import ServiceError, ValidationError
@@ -87,20 +89,23 @@ async def export_blocks(pool: asyncpg.Pool, admin: Account | None) -> str:
 def blocks_from_csv(data: bytes, settings: Settings) -> list[DomainPolicy]:
     """The blocks of a Mastodon CSV file; ImportRefused names every bad row."""
     if len(data) > MAX_BYTES:
-        raise ImportRefused([RowError(0, f"The file is larger than {MAX_BYTES // 1024} KiB; "
-                                         "split it and import the parts.")])  # fmt: skip
+        raise ImportRefused([RowError(0, Text(N_("The file is larger than %(limit)s KiB; split "
+                                                 "it and import the parts."),
+                                              limit=MAX_BYTES // 1024))])  # fmt: skip
     try:
         rows = _rows(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise ImportRefused([RowError(0, "The file is not UTF-8 text.")]) from None
+        raise ImportRefused([RowError(0, Text(N_("The file is not UTF-8 text.")))]) from None
     except csv.Error as exc:
-        raise ImportRefused([RowError(0, f"The file is not CSV: {exc}.")]) from None
+        raise ImportRefused([RowError(0, Text(N_("The file is not CSV: %(problem)s."),
+                                              problem=exc))]) from None
     if not rows:
-        raise ImportRefused([RowError(0, "The file holds no domains.")])
+        raise ImportRefused([RowError(0, Text(N_("The file holds no domains.")))])
     header, rows = _header(rows)
     if len(rows) > MAX_ROWS:
-        raise ImportRefused([RowError(0, f"The file has {len(rows):,} rows; import at most "
-                                         f"{MAX_ROWS:,} at a time.")])  # fmt: skip
+        raise ImportRefused([RowError(0, Text(N_("The file has %(rows)s rows; import at most "
+                                                 "%(limit)s at a time."),
+                                              rows=f"{len(rows):,}", limit=f"{MAX_ROWS:,}"))])  # fmt: skip
     return _read_rows(header, rows, settings)
 
 
@@ -120,15 +125,19 @@ def _header(rows: list[tuple[int, list[str]]]) -> tuple[list[str], list[tuple[in
     names = [name.strip().lower() for name in first]
     if names[0] != "#domain":
         if any(len(fields) > 1 for _, fields in rows):
-            raise ImportRefused([RowError(line, "The first line must be the header "
-                                                f"{','.join(HEADER)}.")])  # fmt: skip
+            raise ImportRefused([RowError(line, Text(N_("The first line must be the header "
+                                                        "%(header)s."),
+                                                     header=",".join(HEADER)))])  # fmt: skip
         return ["#domain"], rows  # a plain list of domains, as Mastodon reads one
     unknown = [name for name in names if name not in HEADER]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if unknown or repeated:
-        what = f"unknown column {unknown[0]!r}" if unknown else f"column {repeated[0]} twice"
-        raise ImportRefused([RowError(line, f"The header has {what}; the columns are "
-                                            f"{','.join(HEADER)}.")])  # fmt: skip
+        problem = (Text(N_("The header has an unknown column %(column)s; the columns are "
+                           "%(header)s."), column=repr(unknown[0]), header=",".join(HEADER))
+                   if unknown else
+                   Text(N_("The header has column %(column)s twice; the columns are "
+                           "%(header)s."), column=repeated[0], header=",".join(HEADER)))  # fmt: skip
+        raise ImportRefused([RowError(line, problem)])
     return names, rows[1:]
 
 
@@ -140,10 +149,11 @@ def _read_rows(
         try:
             block = _block(header, fields, settings)
         except ValueError as exc:
-            errors.append(RowError(line, str(exc)))
+            errors.append(RowError(line, exc.args[0]))
             continue
         if block.domain in seen:
-            errors.append(RowError(line, f"{block.domain} is on line {seen[block.domain]} too."))
+            errors.append(RowError(line, Text(N_("%(domain)s is on line %(line)s too."),
+                                          domain=block.domain, line=seen[block.domain])))
             continue
         seen[block.domain] = line
         blocks.append(block)
@@ -155,13 +165,14 @@ def _read_rows(
 def _block(header: list[str], fields: list[str], settings: Settings) -> DomainPolicy:
     """One row as a block; ValueError says what is wrong with it."""
     if len(fields) != len(header):
-        raise ValueError(f"The row has {len(fields)} columns where the header has "
-                         f"{len(header)}; is a column missing, or a comma in an unquoted "
-                         "comment?")  # fmt: skip
+        raise ValueError(Text(N_("The row has %(fields)s columns where the header has "
+                                 "%(columns)s; is a column missing, or a comma in an unquoted "
+                                 "comment?"), fields=len(fields), columns=len(header)))  # fmt: skip
     row = dict(zip(header, fields, strict=True))
     severity = row.get("#severity", "suspend").strip().lower()
     if severity not in FROM_MASTODON:
-        raise ValueError(f"Unknown severity {severity[:30]!r}: use suspend, silence or noop.")
+        raise ValueError(Text(N_("Unknown severity %(severity)s: use suspend, silence or noop."),
+                              severity=repr(severity[:30])))
     block = DomainPolicy(
         row["#domain"], "block", FROM_MASTODON[severity],
         reject_media=_flag(row, "#reject_media"), reject_reports=_flag(row, "#reject_reports"),
@@ -170,7 +181,8 @@ def _block(header: list[str], fields: list[str], settings: Settings) -> DomainPo
     try:
         return domains.check_block(block, settings)
     except ValidationError as exc:
-        raise ValueError(" ".join(exc.errors.values())) from None
+        messages = list(exc.errors.values())
+        raise ValueError(messages[0] if len(messages) == 1 else " ".join(messages)) from None
 
 
 def _flag(row: dict[str, str], column: str) -> bool:
@@ -179,7 +191,8 @@ def _flag(row: dict[str, str], column: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ValueError(f"{column[1:]} is {value[:30]!r}: use true or false.")
+    raise ValueError(Text(N_("%(column)s is %(value)s: use true or false."), column=column[1:],
+                          value=repr(value[:30])))
 
 
 async def import_blocks(

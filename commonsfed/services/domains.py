@@ -17,6 +17,8 @@ import asyncpg
 from commonsfed.config import HOST_RE, Settings
 from commonsfed.db import deliveries as deliveries_q
 from commonsfed.db import policies as q
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import SEVERITIES, Account, DomainPolicy
 from commonsfed.services import moderation_log
 from commonsfed.services.errors import NotAllowed, ValidationError
@@ -37,7 +39,7 @@ class BlockOutcome:
 def require_admin(account: Account | None) -> None:
     """None is the shell (`commonsfed block`), which speaks for the node's admins."""
     if account is not None and not account.is_admin:
-        raise NotAllowed("Only the node's admins decide which domains it federates with.")
+        raise NotAllowed(Text(N_("Only the node's admins decide which domains it federates with.")))
 
 
 def parse_domain(value: str, settings: Settings | None = None, field: str = "domain") -> str:
@@ -46,16 +48,18 @@ def parse_domain(value: str, settings: Settings | None = None, field: str = "dom
     domain is refused."""
     text = str(value).strip().lower().removesuffix(".")
     if not text:
-        raise ValidationError({field: "Give a domain, like spam.example."})
+        raise ValidationError({field: Text(N_("Give a domain, like spam.example."))})
     try:
         domain = text.encode("idna").decode("ascii")
     except UnicodeError:
         domain = ""
     if len(domain) > MAX_DOMAIN or not HOST_RE.match(domain):
-        raise ValidationError({field: f"{str(value).strip()[:100]!r} is not a domain like "
-                                      "commons.example.org."})  # fmt: skip
+        raise ValidationError({field: Text(N_("%(typed)s is not a domain like "
+                                              "commons.example.org."),
+                                           typed=repr(str(value).strip()[:100]))})  # fmt: skip
     if settings is not None and domain == settings.domain:
-        raise ValidationError({field: f"{domain} is this node's own domain."})
+        raise ValidationError({field: Text(N_("%(domain)s is this node's own domain."),
+                                           domain=domain)})
     return domain
 
 
@@ -65,10 +69,12 @@ def check_block(block: DomainPolicy, settings: Settings, field: str = "domain") 
     domain = parse_domain(block.domain, settings, field)
     errors = {}
     if block.severity not in SEVERITIES:
-        errors["severity"] = f"A severity is one of {', '.join(SEVERITIES)}."
+        errors["severity"] = Text(N_("A severity is one of %(severities)s."),
+                                  severities=", ".join(SEVERITIES))
     public_comment = block.public_comment.strip()
     if len(public_comment) > MAX_PUBLIC_COMMENT:
-        errors["public_comment"] = f"Keep the public comment under {MAX_PUBLIC_COMMENT} characters."
+        errors["public_comment"] = Text(N_("Keep the public comment under %(limit)s characters."),
+                                        limit=MAX_PUBLIC_COMMENT)
     if errors:
         raise ValidationError(errors)
     note = block.note.strip()[: moderation_log.MAX_REASON]
@@ -156,7 +162,8 @@ async def allow_domain(
     async with pool.acquire() as conn, conn.transaction():
         before = await q.lock_domain_policy(conn, domain)
         if before is not None and before.policy == "block":
-            raise ValidationError({"domain": f"{domain} is blocked; lift the block first."})
+            raise ValidationError({"domain": Text(N_("%(domain)s is blocked; lift the block first."),
+                                                  domain=domain)})
         if before is not None:
             return False
         await q.set_policy(conn, domain, "allow", reason.strip()[: moderation_log.MAX_REASON])

@@ -166,7 +166,8 @@ async def create_listing(
 
         async def write(names: list[str]) -> None:
             listing_id = await q.insert_listing(
-                conn, uid=uid, author_id=account.id, purpose=purpose, kind=kind, fields=fields
+                conn, uid=uid, author_id=account.id, purpose=purpose, kind=kind, fields=fields,
+                language=account.language or settings.language,
             )
             for position, photo in enumerate(stored):
                 await q.insert_photo(conn, listing_id, filename=photo.filename, alt=photo.alt,

@@ -136,6 +136,7 @@ class QueuedMail:
     attempts: int
     created_at: datetime
     claim: int
+    language: str | None  # the recipient's, read as the mail is claimed (None: the node's)
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> QueuedMail:
@@ -256,7 +257,7 @@ class MailWorker:
         try:
             message = compose(self.settings, mail_id=mail.id, recipient=mail.recipient,
                               template=mail.template, context=mail.context,
-                              created_at=mail.created_at,
+                              created_at=mail.created_at, language=mail.language,
                               unsubscribe_url=await self._unsubscribe_url(mail))  # fmt: skip
         except Exception as exc:  # a bug must cost one mail, never the queue
             log.exception("mail %d (%s) cannot be rendered", mail.id, mail.template)

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import aiosmtplib
 import jinja2
 
+from commonsfed import i18n
 from commonsfed.config import Settings, SmtpServer
 from commonsfed.resources import templates_dir
 
@@ -44,14 +45,17 @@ SMTP_TIMEOUT = 20.0
 
 @functools.cache
 def _environment(folder: str) -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    i18n.install_translations(env)
+    return env
 
 
 def compose(
@@ -63,15 +67,18 @@ def compose(
     context: Mapping[str, Any],
     created_at: datetime,
     unsubscribe_url: str | None = None,
+    language: str | None = None,
 ) -> EmailMessage:
-    """The message for a queued mail. Its Message-ID and Date come from the queued row, so a
-    mail tried again is the same message (a server that saw it once can tell)."""
+    """The message for a queued mail, in `language` (the recipient's; None: the node's). Its
+    Message-ID and Date come from the queued row, so a mail tried again is the same message
+    (a server that saw it once can tell)."""
     env = _environment(str(templates_dir()))
     # `about`: the whole context as one value, for macros that take it (mail/_notification.txt)
     values = {**context, "about": dict(context), "settings": settings,
-              "unsubscribe_url": unsubscribe_url}  # fmt: skip
-    text = env.get_template(f"mail/{template}.txt").make_module(values)
-    html = env.get_template(f"mail/{template}.html").render(values)
+              "unsubscribe_url": unsubscribe_url, "locale": language or settings.language}  # fmt: skip
+    with i18n.rendering_in(values["locale"]):
+        text = env.get_template(f"mail/{template}.txt").make_module(values)
+        html = env.get_template(f"mail/{template}.html").render(values)
     message = EmailMessage()
     message["Subject"] = " ".join(str(text.subject).split())  # a header: one line
     message["From"] = settings.mail_sender

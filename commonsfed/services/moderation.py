@@ -22,6 +22,8 @@ from commonsfed.db import listings as listings_q
 from commonsfed.db import mail as mail_q
 from commonsfed.db import notifications as notes_q
 from commonsfed.db import reports as reports_q
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account, Listing
 from commonsfed.services import moderation_log
 from commonsfed.services.errors import NotAllowed, ValidationError
@@ -31,7 +33,7 @@ from commonsfed.services.photos import remove_photos
 
 def require_moderator(account: Account) -> None:
     if not account.is_moderator:
-        raise NotAllowed("Only the node's moderators and admins can do this.")
+        raise NotAllowed(Text(N_("Only the node's moderators and admins can do this.")))
 
 
 def read_reason(reason: str, what: str = "reason") -> str:
@@ -39,10 +41,12 @@ def read_reason(reason: str, what: str = "reason") -> str:
     reason = reason.strip()
     if not reason:
         raise ValidationError(
-            {what: "Say why: the person concerned is told, and the log keeps it."}
+            {what: Text(N_("Say why: the person concerned is told, and the log keeps it."))}
         )
     if len(reason) > moderation_log.MAX_REASON:
-        raise ValidationError({what: f"Keep it to {moderation_log.MAX_REASON} characters."})
+        raise ValidationError(
+            {what: Text(N_("Keep it to %(limit)s characters."), limit=moderation_log.MAX_REASON)}
+        )
     return reason
 
 
@@ -63,10 +67,12 @@ async def remove_listing(
         if report_id is not None:
             report = await reports_q.get_report(conn, report_id, for_update=True)
             if report is None or report.listing_uid != uid:
-                raise NotAllowed("That report is not about this listing.")
+                raise NotAllowed(Text(N_("That report is not about this listing.")))
         listing = await listings_q.get_listing(conn, uid, for_update=True)
         if listing is None:
-            raise ListingNotFound("There is no such listing (it may have been removed already).")
+            raise ListingNotFound(
+                Text(N_("There is no such listing (it may have been removed already)."))
+            )
         photos = await remove_in(conn, settings, listing)
         entry = await moderation_log.record(
             conn, moderator, "remove_listing", "listing", uid, reason,

@@ -10,6 +10,8 @@ import asyncpg
 from commonsfed.config import Settings
 from commonsfed.db import federation_status as fed_q
 from commonsfed.db import overview as q
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
 from commonsfed.services import moderation_log
 from commonsfed.services.errors import NotAllowed, ServiceError
@@ -36,7 +38,7 @@ class Dashboard:
 
 def _require_admin(account: Account) -> None:
     if not account.is_admin:
-        raise NotAllowed("Only the node's admins act on its federation.")
+        raise NotAllowed(Text(N_("Only the node's admins act on its federation.")))
 
 
 async def dashboard(pool: asyncpg.Pool) -> Dashboard:

@@ -17,6 +17,8 @@ import asyncpg
 from commonsfed.config import (
     FEDERATION_MODES,
     GROUP_FOLLOW_MODES,
+    MAX_RULE,
+    MAX_RULES,
     OSM_ATTRIBUTION,
     OSM_TILES,
     REGISTRATION_MODES,
@@ -26,6 +28,8 @@ from commonsfed.config import (
     tile_url_problem,
 )
 from commonsfed.db import node_settings as q
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.live_settings import RUNTIME_SETTINGS, LiveSettings
 from commonsfed.models import Account
 from commonsfed.services import moderation_log
@@ -71,26 +75,26 @@ def parse_form(form: SettingsForm) -> dict[str, Any]:
     """The values of a posted form, or ValidationError with a message for each bad field."""
     text = {name: value.strip() for name, value in form.values.items()}
     errors: dict[str, str] = {}
-    for name, limit, what in (
-        ("instance_name", MAX_NAME, "name"),
-        ("instance_description", MAX_DESCRIPTION, "description"),
-    ):
+    for name, limit, message in (
+        ("instance_name", MAX_NAME, N_("Give the node a name of 1 to %(limit)s characters.")),
+        ("instance_description", MAX_DESCRIPTION,
+         N_("Give the node a description of 1 to %(limit)s characters.")),
+    ):  # fmt: skip
         if not 1 <= len(text[name]) <= limit:
-            errors[name] = f"Give the node a {what} of 1 to {limit} characters."
+            errors[name] = Text(message, limit=limit)
     rules = [line.strip() for line in form.values["rules"].splitlines() if line.strip()]
-    problem = rules_problem(rules)
-    if problem:
-        errors["rules"] = f"{problem[0].upper()}{problem[1:]}."
+    if rules_problem(rules):
+        errors["rules"] = _rules_error(rules)
     if text["contact_email"] and email_problem(text["contact_email"]):
-        errors["contact_email"] = (
-            "This is not an e-mail address such as admin@example.org (or leave it empty)."
+        errors["contact_email"] = Text(
+            N_("This is not an e-mail address such as admin@example.org (or leave it empty).")
         )
     _check_map(text, errors)
     for name in _SWITCHES:  # a form without the field (an older page) leaves it off
         text[name] = text[name] or "false"
     for name, choices in _CHOICES.items():
         if text[name] not in choices:
-            errors[name] = f"Choose one of {', '.join(choices)}."
+            errors[name] = Text(N_("Choose one of %(choices)s."), choices=", ".join(choices))
     if errors:
         raise ValidationError(errors)
     return {**text, "rules": rules} | {name: text[name] == "true" for name in _SWITCHES}
@@ -102,7 +106,7 @@ async def save(
     """Store what the admin changed and apply it in this process at once (the others follow
     at their next request or tick); the names of the settings that changed."""
     if not admin.is_admin:
-        raise NotAllowed("Only the node's admins change its settings.")
+        raise NotAllowed(Text(N_("Only the node's admins change its settings.")))
     values = parse_form(form)
     async with pool.acquire() as conn, conn.transaction():
         await q.lock_version(conn)
@@ -132,9 +136,36 @@ def _check_map(text: dict[str, str], errors: dict[str, str]) -> None:
             text[name] = text[name] or default
     problem = tile_url_problem(text["map_tiles"]) if "map_tiles" in text else None
     if problem:
-        errors["map_tiles"] = f"The tile address {problem}."
+        errors["map_tiles"] = Text(_TILE_PROBLEMS.get(problem, "The tile address %(problem)s."),
+                                   problem=problem)  # fmt: skip
     if len(text.get("map_attribution", "")) > MAX_ATTRIBUTION:
-        errors["map_attribution"] = f"Use at most {MAX_ATTRIBUTION} characters."
+        errors["map_attribution"] = Text(N_("Use at most %(limit)s characters."),
+                                         limit=MAX_ATTRIBUTION)  # fmt: skip
+
+
+# config.tile_url_problem's answers (it also checks the environment, in English), as the
+# settings page says them
+_TILE_PROBLEMS = {
+    "must be an https:// address of at most 500 characters":
+        N_("The tile address must be an https:// address of at most 500 characters."),
+    "must hold {z}, {x} and {y}, like https://tile.openstreetmap.org/{z}/{x}/{y}.png":
+        N_("The tile address must hold {z}, {x} and {y}, like "
+           "https://tile.openstreetmap.org/{z}/{x}/{y}.png."),
+    "must not hold spaces, quotes or angle brackets":
+        N_("The tile address must not hold spaces, quotes or angle brackets."),
+}  # fmt: skip
+
+
+def _rules_error(rules: list[str]) -> Text:
+    """config.rules_problem's finding (it also checks the environment, in English), as the
+    settings page says it."""
+    if len(rules) > MAX_RULES:
+        return Text(N_("%(count)s rules are too many; a node has at most %(limit)s."),
+                    count=len(rules), limit=MAX_RULES)  # fmt: skip
+    number, rule = next((n, r) for n, r in enumerate(rules, 1) if len(r) > MAX_RULE)
+    return Text(N_("Rule %(number)s is %(length)s characters long; a rule has at most "
+                   "%(limit)s, so say it shorter or split it."),
+                number=number, length=len(rule), limit=MAX_RULE)  # fmt: skip
 
 
 def _comparable(value: Any) -> Any:

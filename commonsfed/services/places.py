@@ -23,6 +23,8 @@ from typing import Any
 import asyncpg
 
 from commonsfed.db import places as q
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account, Place
 from commonsfed.services import moderation_log
 from commonsfed.services.errors import NotAllowed, ValidationError
@@ -30,9 +32,13 @@ from commonsfed.services.listing_forms import Form, now_utc
 
 MAX_NAME = 120
 EARTH_RADIUS_KM = 6371.0088  # the mean radius (IUGG)
-NO_SUCH_PLACE = "This place is no longer on the list. Choose another, or type where."
-LATITUDE = "Enter a latitude from -90 to 90, like 52.37."
-LONGITUDE = "Enter a longitude from -180 to 180, like 4.89."
+NO_SUCH_PLACE = N_("This place is no longer on the list. Choose another, or type where.")
+LATITUDE = N_("Enter a latitude from -90 to 90, like 52.37.")
+LONGITUDE = N_("Enter a longitude from -180 to 180, like 4.89.")
+MISSING = {
+    "latitude": N_("Give the place a latitude. Enter a latitude from -90 to 90, like 52.37."),
+    "longitude": N_("Give the place a longitude. Enter a longitude from -180 to 180, like 4.89."),
+}
 
 
 def round_coordinate(value: float) -> float:
@@ -55,26 +61,28 @@ async def get_place(pool: asyncpg.Pool, place_id: int) -> Place | None:
 
 def _require_admin(account: Account) -> None:
     if not account.is_admin:
-        raise NotAllowed("Only the node's admins name its places.")
+        raise NotAllowed(Text(N_("Only the node's admins name its places.")))
 
 
 def read_place(form: Mapping[str, Any]) -> tuple[str, float, float]:
     """(name, latitude, longitude) of an admin's form, rounded; ValidationError with one
     message per bad field."""
     f = Form(form, now_utc())
-    name = " ".join(f.text("name", MAX_NAME, "Give the place a name.").split())
-    for field, what in (("latitude", LATITUDE), ("longitude", LONGITUDE)):
+    name = " ".join(f.text("name", MAX_NAME, Text(N_("Give the place a name."))).split())
+    for field in ("latitude", "longitude"):
         if not f.raw(field):
-            f.fail(field, f"Give the place a {field}. {what}")
-    latitude = f.number("latitude", -90, 90, LATITUDE)
-    longitude = f.number("longitude", -180, 180, LONGITUDE)
+            f.fail(field, Text(MISSING[field]))
+    latitude = f.number("latitude", -90, 90, Text(LATITUDE))
+    longitude = f.number("longitude", -180, 180, Text(LONGITUDE))
     if f.errors or latitude is None or longitude is None:
         raise ValidationError(f.errors)
     return name, round_coordinate(latitude), round_coordinate(longitude)
 
 
 def _duplicate(name: str) -> ValidationError:
-    return ValidationError({"name": f"A place called “{name}” is on the list already."})
+    return ValidationError(
+        {"name": Text(N_("A place called “%(name)s” is on the list already."), name=name)}
+    )
 
 
 def _where(place: Place) -> dict[str, Any]:
@@ -102,7 +110,9 @@ async def change_place(
     async with pool.acquire() as conn, conn.transaction():
         before = await q.get_place(conn, place_id, for_update=True)
         if before is None:
-            raise ValidationError({"place": "There is no such place: it may have been removed."})
+            raise ValidationError(
+                {"place": Text(N_("There is no such place: it may have been removed."))}
+            )
         after = await q.update_place(conn, place_id, name, latitude, longitude)
         if after is None:
             raise _duplicate(name)

@@ -27,6 +27,8 @@ from commonsfed.db import follows as follows_q
 from commonsfed.db import moderation as q
 from commonsfed.db import objects as objects_q
 from commonsfed.federation import outbox
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
 from commonsfed.services import answers, moderation_log
 from commonsfed.services.account_actions import check_moderator, check_reason
@@ -55,9 +57,9 @@ class RemotePerson:
 def check_uri(settings: Settings, uri: str) -> str:
     uri = (uri or "").strip()
     if not uri.startswith(("https://", "http://")) or len(uri) > MAX_URI or " " in uri:
-        raise ValidationError({"uri": "Give the person's id: an https:// address."})
+        raise ValidationError({"uri": Text(N_("Give the person's id: an https:// address."))})
     if LocalUris(settings.base_url).is_local(uri):
-        raise ValidationError({"uri": "This is a resident here: see their account page."})
+        raise ValidationError({"uri": Text(N_("This is a resident here: see their account page."))})
     return uri
 
 
@@ -79,7 +81,7 @@ async def suspend(
     uri, reason = check_uri(settings, uri), check_reason(reason)
     async with pool.acquire() as conn, conn.transaction():
         if not await q.suspend_actor(conn, uri, moderator.id):
-            raise NotAllowed(f"{uri} is suspended already.")
+            raise NotAllowed(Text(N_("%(uri)s is suspended already."), uri=uri))
         counts = dict(await q.actor_content(conn, uri))
         await remove_content(conn, settings, uri)
         await moderation_log.record(conn, moderator, "suspend", "remote_actor", uri, reason,
@@ -93,7 +95,7 @@ async def unsuspend(
     uri, reason = check_uri(settings, uri), check_reason(reason)
     async with pool.acquire() as conn, conn.transaction():
         if not await q.unsuspend_actor(conn, uri):
-            raise NotAllowed(f"{uri} is not suspended.")
+            raise NotAllowed(Text(N_("%(uri)s is not suspended."), uri=uri))
         await moderation_log.record(conn, moderator, "unsuspend", "remote_actor", uri, reason)
 
 

@@ -28,12 +28,21 @@ from commonsfed.db.reports import Report
 from commonsfed.federation import outbox
 from commonsfed.federation.outbox import new_activity_id
 from commonsfed.federation.policy import domain_of
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account, ModerationEntry
 from commonsfed.services import moderation_log
 from commonsfed.services.errors import NotAllowed, ServiceError
 from commonsfed.services.moderation import read_reason, require_moderator
 
 PAGE = 50
+# a report's code names as a moderator reads them (the pages translate them); a category a
+# peer's Flag brought that is not ours is shown as it came
+CATEGORY_NAMES = {"spam": N_("spam"), "scam": N_("scam"), "harassment": N_("harassment"),
+                  "illegal": N_("illegal"), "other": N_("other")}  # fmt: skip
+ABOUT_NAMES = {"listing": N_("listing"), "message": N_("message"), "person": N_("person")}
+REPORTED_NAMES = {"person": N_("Reported person"), "listing": N_("Reported listing"),
+                  "message": N_("Reported message"), "other": N_("Reported thing")}  # fmt: skip
 
 
 class ReportNotFound(ServiceError):
@@ -102,14 +111,14 @@ async def report_view(
 async def _report(conn: asyncpg.Connection, report_id: int, lock: bool = False) -> Report:
     report = await q.get_report(conn, report_id, for_update=lock)
     if report is None:
-        raise ReportNotFound("There is no such report.")
+        raise ReportNotFound(Text(N_("There is no such report.")))
     return report
 
 
 def _reporter(report: Report) -> str:
     if report.reporter_username:
         return f"@{report.reporter_username}"
-    return f"the moderators of {domain_of(report.reporter_uri)}"
+    return Text(N_("the moderators of %(server)s"), server=domain_of(report.reporter_uri))
 
 
 async def _person(conn, uris: LocalUris, uri: str | None) -> Thing | None:
@@ -125,11 +134,15 @@ async def _person(conn, uris: LocalUris, uri: str | None) -> Thing | None:
 async def _thing(conn, uris: LocalUris, report: Report, uri: str) -> Thing:
     if (uid := uris.listing_uid(uri)) is not None:
         present = await listings_q.get_listing(conn, uid) is not None
-        label = f"the listing “{report.quoted}”" if uid == report.listing_uid else "a listing"
+        label = (Text(N_("the listing “%(title)s”"), title=report.quoted)
+                 if uid == report.listing_uid else Text(N_("a listing")))  # fmt: skip
         return Thing("listing", label, f"/listings/{uid}", gone=not present)
     if uri == report.remote_listing_uri:
         href = "/network/listing?" + urlencode({"uri": uri})
-        return Thing("listing", f"the listing “{report.quoted}” of {domain_of(uri)}", href)
+        label = Text(
+            N_("the listing “%(title)s” of %(server)s"), title=report.quoted, server=domain_of(uri)
+        )
+        return Thing("listing", label, href)
     return Thing("other", uri, uri if not uris.is_local(uri) else None)
 
 
@@ -150,7 +163,7 @@ async def resolve(pool: asyncpg.Pool, moderator: Account, report_id: int, reason
     async with pool.acquire() as conn, conn.transaction():
         report = await _report(conn, report_id, lock=True)
         if not report.is_open:
-            raise NotAllowed("This report is resolved already.")
+            raise NotAllowed(Text(N_("This report is resolved already.")))
         await q.set_resolved(conn, report.id, True)
         await moderation_log.record(conn, moderator, "resolve", "report", str(report.id), reason)
 
@@ -160,7 +173,7 @@ async def reopen(pool: asyncpg.Pool, moderator: Account, report_id: int, reason:
     async with pool.acquire() as conn, conn.transaction():
         report = await _report(conn, report_id, lock=True)
         if report.is_open:
-            raise NotAllowed("This report is open already.")
+            raise NotAllowed(Text(N_("This report is open already.")))
         await q.set_resolved(conn, report.id, False)
         await moderation_log.record(conn, moderator, "reopen", "report", str(report.id), reason)
 
@@ -171,11 +184,15 @@ async def reopen(pool: asyncpg.Pool, moderator: Account, report_id: int, reason:
 def _forward_refusal(report: Report, uris: LocalUris) -> str | None:
     """Why this report cannot be forwarded, or None."""
     if report.reporter_account_id is None:
-        return "This report came from another server; only residents' reports are forwarded."
+        return Text(
+            N_("This report came from another server; only residents' reports are forwarded.")
+        )
     if report.target_actor_uri is None or uris.is_local(report.target_actor_uri):
-        return "This report is about a resident of this node: it is ours to judge, not to forward."
+        return Text(
+            N_("This report is about a resident of this node: it is ours to judge, not to forward.")
+        )
     if report.forwarded_at is not None:
-        return "This report has been forwarded already."
+        return Text(N_("This report has been forwarded already."))
     return None
 
 
@@ -192,12 +209,14 @@ async def forward(
             raise NotAllowed(refusal)
         actor = await actors_q.get_remote_actor(conn, report.target_actor_uri)
         if actor is None:
-            raise NotAllowed("This node no longer knows the reported person's server.")
+            raise NotAllowed(Text(N_("This node no longer knows the reported person's server.")))
         flag = flag_to_ap(new_activity_id(settings), uris.instance_actor, actor.uri,
                           report.target_uris, report.content)  # fmt: skip
         inbox = actor.shared_inbox or actor.inbox
         if not await outbox.publish(conn, settings, flag, extra_inboxes=[inbox]):
-            raise NotAllowed(f"This node does not federate with {actor.domain}.")
+            raise NotAllowed(
+                Text(N_("This node does not federate with %(server)s."), server=actor.domain)
+            )
         await q.set_forwarded(conn, report.id)
         await moderation_log.record(conn, moderator, "forward", "report", str(report.id), "",
                                     {"to": actor.domain, "activity": flag["id"]})  # fmt: skip

@@ -32,16 +32,18 @@ from commonsfed.db import actors as actors_q
 from commonsfed.db import objects as objects_q
 from commonsfed.db import reports as q
 from commonsfed.db.reports import NewReport
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
 from commonsfed.services.errors import RateLimited, ValidationError
 from commonsfed.services.throttle import in_words
 
 CATEGORIES = {
-    "spam": "Spam",
-    "scam": "A scam or fraud",
-    "harassment": "Harassment or abuse",
-    "illegal": "Something illegal",
-    "other": "Something else",
+    "spam": N_("Spam"),
+    "scam": N_("A scam or fraud"),
+    "harassment": N_("Harassment or abuse"),
+    "illegal": N_("Something illegal"),
+    "other": N_("Something else"),
 }
 MAX_COMMENT = 1000
 MAX_QUOTED = 5000
@@ -78,22 +80,23 @@ async def find_subject(
     given = {name: str(form.get(name, "")).strip() for name in SUBJECT_FIELDS}
     given = {name: value for name, value in given.items() if value}
     if len(given) != 1:
-        raise _nothing("Choose one listing, message or person to report.")
+        raise _nothing(Text(N_("Choose one listing, message or person to report.")))
     [(name, value)] = given.items()
     uris = LocalUris(settings.base_url)
     async with pool.acquire() as conn:
         subject = await _FINDERS[name](conn, uris, account, value)
     if subject.target_actor_uri == uris.user(account.username):
-        raise _nothing("That is your own: you cannot report yourself.")
+        raise _nothing(Text(N_("That is your own: you cannot report yourself.")))
     return subject
 
 
 async def _listing(conn, uris: LocalUris, account: Account, uid: str) -> Subject:
     listing = await q.local_listing(conn, uid) if len(uid) <= 64 else None
     if listing is None:
-        raise _nothing("There is no such listing here (it may have been removed).")
+        raise _nothing(Text(N_("There is no such listing here (it may have been removed).")))
     return Subject(
-        "listing", f"the listing “{listing['title']}” by @{listing['author']}",
+        "listing", Text(N_("the listing “%(title)s” by @%(author)s"), title=listing["title"],
+                        author=listing["author"]),
         uris.user(listing["author"]), [uris.user(listing["author"]), uris.listing(uid)],
         {"listing": uid}, {"listing_uid": uid, "quoted": listing["title"]},
     )  # fmt: skip
@@ -103,11 +106,12 @@ async def _remote_listing(conn, uris: LocalUris, account: Account, uri: str) -> 
     document = await objects_q.get_remote_document(conn, uri) if len(uri) <= 2048 else None
     remote = ap_listings.listing_from_ap(document) if document else None
     if remote is None:
-        raise _nothing("This node knows no such listing of another node.")
+        raise _nothing(Text(N_("This node knows no such listing of another node.")))
     author = await actors_q.get_remote_actor(conn, remote.author_uri)
     handle = author.handle if author and author.preferred_username else remote.author_uri
     return Subject(
-        "listing", f"the listing “{remote.title}” by {handle}", remote.author_uri,
+        "listing", Text(N_("the listing “%(title)s” by %(author)s"), title=remote.title,
+                        author=handle), remote.author_uri,
         [remote.author_uri, remote.uri], {"listing_uri": uri},
         {"remote_listing_uri": remote.uri, "quoted": remote.title},
     )  # fmt: skip
@@ -121,14 +125,14 @@ async def _message(conn, uris: LocalUris, account: Account, value: str) -> Subje
     )
     parties = (row["respondent_account_id"], row["listing_author_id"]) if row else ()
     if row is None or account.id not in parties or row["kind"] != "message":
-        raise _nothing("There is no such message in your conversations.")
+        raise _nothing(Text(N_("There is no such message in your conversations.")))
     if row["sender_account_id"] == account.id:
-        raise _nothing("That message is your own: you cannot report yourself.")
+        raise _nothing(Text(N_("That message is your own: you cannot report yourself.")))
     sender = row["sender_actor_uri"] or uris.user(row["sender_username"])
     objects = [row["ap_id"]] if row["ap_id"] else []
     name = f"@{row['sender_username']}" if row["sender_username"] else sender
     return Subject(
-        "message", f"a message from {name}", sender, [sender, *objects], {"message": value},
+        "message", Text(N_("a message from %(name)s"), name=name), sender, [sender, *objects], {"message": value},
         {"message_id": row["id"], "quoted": row["body"][:MAX_QUOTED]},
     )  # fmt: skip
 
@@ -137,7 +141,7 @@ async def _person(conn, uris: LocalUris, account: Account, who: str) -> Subject:
     if who.startswith(("https://", "http://")) and not uris.is_local(who):
         actor = await actors_q.get_remote_actor(conn, who) if len(who) <= 2048 else None
         if actor is None:
-            raise _nothing("This node knows no such person.")
+            raise _nothing(Text(N_("This node knows no such person.")))
         label = actor.handle if actor.preferred_username else actor.uri
         return Subject("person", label, actor.uri, [actor.uri], {"person": who},
                        {"quoted": label})  # fmt: skip
@@ -145,7 +149,7 @@ async def _person(conn, uris: LocalUris, account: Account, who: str) -> Subject:
     name = (name or "").removesuffix(f"@{uris.host}")
     person = await q.local_person(conn, name) if 0 < len(name) <= 64 else None
     if person is None:
-        raise _nothing("There is no such person here.")
+        raise _nothing(Text(N_("There is no such person here.")))
     actor = uris.user(person["username"])
     return Subject("person", f"@{person['username']}", actor, [actor],
                    {"person": person["username"]}, {"quoted": f"@{person['username']}"})  # fmt: skip
@@ -167,9 +171,13 @@ def _read(form: Mapping[str, Any]) -> tuple[str, str]:
     comment = str(form.get("comment", "")).strip()
     errors = {}
     if category not in CATEGORIES:
-        errors["category"] = "Choose what is wrong: one of the kinds listed."
+        errors["category"] = Text(N_("Choose what is wrong: one of the kinds listed."))
     if len(comment) > MAX_COMMENT:
-        errors["comment"] = f"Keep the comment to {MAX_COMMENT} characters (it has {len(comment)})."
+        errors["comment"] = Text(
+            N_("Keep the comment to %(limit)s characters (it has %(count)s)."),
+            limit=MAX_COMMENT,
+            count=len(comment),
+        )
     if errors:
         raise ValidationError(errors)
     return category, comment
@@ -190,7 +198,9 @@ async def file_report(
     async with pool.acquire() as conn, conn.transaction():
         await _throttle(conn, account, now or datetime.now(UTC))
         if await q.open_duplicate(conn, account.id, subject.about, subject.target_uris):
-            raise _nothing("You have reported this already; the moderators have your report.")
+            raise _nothing(
+                Text(N_("You have reported this already; the moderators have your report."))
+            )
         return await q.insert_report(conn, NewReport(
             reporter_uri=LocalUris(settings.base_url).user(account.username),
             reporter_account_id=account.id, category=category, about=subject.about,

@@ -13,21 +13,33 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from commonsfed.db.moderation import STATUS_FILTERS
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import account_actions, accounts, moderation_log, remote_moderation
 from commonsfed.services.account_actions import AccountNotFound
 from commonsfed.services.errors import NotAllowed, ValidationError
+from commonsfed.web.admin import LOG_NAMES, message_of
 from commonsfed.web.keys import POOL, SETTINGS
 from commonsfed.web.middlewares import render_error
 from commonsfed.web.views import require_moderator
 
 MAX_PAGE = 1000
 DONE = {
-    "warn": "@{name} was warned.",
-    "limit": "@{name} is limited: their listings left the public pages.",
-    "unlimit": "@{name} is no longer limited.",
-    "suspend": "@{name} is suspended: they cannot log in and their listings are hidden.",
-    "unsuspend": "@{name} is no longer suspended.",
+    "warn": N_("@%(name)s was warned."),
+    "limit": N_("@%(name)s is limited: their listings left the public pages."),
+    "unlimit": N_("@%(name)s is no longer limited."),
+    "suspend": N_("@%(name)s is suspended: they cannot log in and their listings are hidden."),
+    "unsuspend": N_("@%(name)s is no longer suspended."),
 }
+ROLE_NAMES = {"admin": N_("admin"), "moderator": N_("moderator"), "none": N_("resident")}
+NOW_A = {
+    "admin": N_("@%(name)s is now an admin."),
+    "moderator": N_("@%(name)s is now a moderator."),
+    "none": N_("@%(name)s is now a resident."),
+}
+STATUS_NAMES = {"pending": N_("pending"), "active": N_("active"), "limited": N_("limited"),
+                "suspended": N_("suspended"), "deleted": N_("deleted")}  # fmt: skip
+NAMES = {"role_names": ROLE_NAMES, "status_names": STATUS_NAMES}
 
 
 async def _form(request: web.Request) -> dict[str, str]:
@@ -59,7 +71,8 @@ async def accounts_page(request: web.Request, status: int = 200, **context) -> w
     context = {
         "section": "accounts", "shown": shown, "filters": list(STATUS_FILTERS), "words": words,
         "accounts": found[: account_actions.PAGE], "page": page,
-        "more": len(found) > account_actions.PAGE, "errors": {}, "notice": None, **context,
+        "more": len(found) > account_actions.PAGE, "errors": {}, "notice": None, **NAMES,
+        **context,
     }  # fmt: skip
     return aiohttp_jinja2.render_template("admin/accounts.html", request, context, status=status)
 
@@ -70,10 +83,12 @@ async def approve_account(request: web.Request) -> web.Response:
     try:
         account = await account_actions.approve(request.app[POOL], moderator, name)
     except AccountNotFound as exc:
-        return render_error(request, 404, str(exc))
+        return render_error(request, 404, message_of(exc))
     except NotAllowed as exc:
-        return render_error(request, 400, str(exc))
-    return await accounts_page(request, notice=f"@{account.username} may log in now.")
+        return render_error(request, 400, message_of(exc))
+    return await accounts_page(
+        request, notice=Text(N_("@%(name)s may log in now."), name=account.username)
+    )
 
 
 async def reject_account(request: web.Request) -> web.Response:
@@ -83,12 +98,14 @@ async def reject_account(request: web.Request) -> web.Response:
     try:
         await account_actions.reject(request.app[POOL], moderator, name, form.get("reason", ""))
     except AccountNotFound as exc:
-        return render_error(request, 404, str(exc))
+        return render_error(request, 404, message_of(exc))
     except NotAllowed as exc:
-        return render_error(request, 400, str(exc))
+        return render_error(request, 400, message_of(exc))
     except ValidationError as exc:
         return await accounts_page(request, 422, errors={name: exc.errors["reason"]})
-    return await accounts_page(request, notice=f"The application of @{name} was rejected.")
+    return await accounts_page(
+        request, notice=Text(N_("The application of @%(name)s was rejected."), name=name)
+    )
 
 
 # --- one resident ------------------------------------------------------------------------------
@@ -102,11 +119,11 @@ async def account_page(request: web.Request, status: int = 200, **context) -> we
             pool, request.app[SETTINGS], request.match_info["username"]
         )
     except AccountNotFound as exc:
-        return render_error(request, 404, str(exc))
+        return render_error(request, 404, message_of(exc))
     context = {
         "section": "accounts", "facts": facts, "errors": {}, "values": {}, "notice": None,
         "history": await moderation_log.history(pool, "account", facts.username),
-        "roles": accounts.ROLES, **context,
+        "roles": accounts.ROLES, **NAMES, **LOG_NAMES, **context,
     }  # fmt: skip
     return aiohttp_jinja2.render_template("admin/account.html", request, context, status=status)
 
@@ -120,16 +137,16 @@ async def act_on_account(request: web.Request) -> web.Response:
         facts = await account_actions.act(request.app[POOL], request.app[SETTINGS], moderator,
                                           request.match_info["username"], action, reason)  # fmt: skip
     except AccountNotFound as exc:
-        return render_error(request, 404, str(exc))
+        return render_error(request, 404, message_of(exc))
     except NotAllowed as exc:
-        return await account_page(request, 403, notice=str(exc))
+        return await account_page(request, 403, notice=message_of(exc))
     except ValidationError as exc:
         if "action" in exc.errors:  # not one of the forms: said above them all
             return await account_page(request, 422, notice=exc.errors["action"])
         return await account_page(
             request, 422, errors={action: exc.errors["reason"]}, values={action: reason}
         )
-    return await account_page(request, notice=DONE[action].format(name=facts.username))
+    return await account_page(request, notice=Text(DONE[action], name=facts.username))
 
 
 async def change_role(request: web.Request) -> web.Response:
@@ -138,13 +155,14 @@ async def change_role(request: web.Request) -> web.Response:
     role = (await _form(request)).get("role", "")
     name = request.match_info["username"]
     if await accounts.get_by_username(request.app[POOL], name) is None:
-        return render_error(request, 404, f"There is no account named {name!r}.")
+        return render_error(
+            request, 404, Text(N_("There is no account named %(name)s."), name=repr(name))
+        )
     try:
         account = await accounts.set_role(request.app[POOL], name, role, by=moderator)
     except NotAllowed as exc:
-        return await account_page(request, 403, notice=str(exc))
-    label = "a resident" if account.role == "none" else f"a {account.role}"
-    return await account_page(request, notice=f"@{account.username} is now {label}.")
+        return await account_page(request, 403, notice=message_of(exc))
+    return await account_page(request, notice=Text(NOW_A[account.role], name=account.username))
 
 
 # --- a remote person ---------------------------------------------------------------------------
@@ -156,11 +174,11 @@ async def remote_actor_page(request: web.Request, status: int = 200, **context) 
     try:
         person = await remote_moderation.person(request.app[POOL], request.app[SETTINGS], uri)
     except ValidationError as exc:
-        return render_error(request, 400, " ".join(exc.errors.values()))
+        return render_error(request, 400, next(iter(exc.errors.values())))
     context = {
         "section": "accounts", "person": person, "errors": {}, "notice": None,
         "history": await moderation_log.history(request.app[POOL], "remote_actor", person.uri),
-        **context,
+        **LOG_NAMES, **context,
     }  # fmt: skip
     return aiohttp_jinja2.render_template(
         "admin/remote_actor.html", request, context, status=status
@@ -175,14 +193,15 @@ async def act_on_remote_actor(request: web.Request) -> web.Response:
     do = {"suspend": remote_moderation.suspend, "unsuspend": remote_moderation.unsuspend}
     if action not in do:
         return await remote_actor_page(request, 400, uri=uri,
-                                       notice="Choose whether to suspend or to lift it.")  # fmt: skip
+                                       notice=N_("Choose whether to suspend or to lift it."))  # fmt: skip
     try:
         await do[action](request.app[POOL], request.app[SETTINGS], moderator, uri, reason)
     except NotAllowed as exc:
-        return await remote_actor_page(request, 403, uri=uri, notice=str(exc))
+        return await remote_actor_page(request, 403, uri=uri, notice=message_of(exc))
     except ValidationError as exc:
         if "uri" in exc.errors:
             return render_error(request, 400, exc.errors["uri"])
         return await remote_actor_page(request, 422, uri=uri, errors=exc.errors)
-    done = "is suspended: what they had here is gone" if action == "suspend" else "may write again"
-    return await remote_actor_page(request, uri=uri, notice=f"{uri} {done}.")
+    done = (N_("%(uri)s is suspended: what they had here is gone.") if action == "suspend"
+            else N_("%(uri)s may write again."))  # fmt: skip
+    return await remote_actor_page(request, uri=uri, notice=Text(done, uri=uri))

@@ -6,19 +6,29 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import moderation, report_queue
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.listings import ListingNotFound
+from commonsfed.web.admin import LOG_NAMES, message_of
 from commonsfed.web.keys import POOL, SETTINGS
 from commonsfed.web.middlewares import render_error
 from commonsfed.web.views import require_moderator
 
 NOTICES = {
-    "note": "Your note is on the report.",
-    "resolved": "The report is resolved.",
-    "reopened": "The report is open again.",
-    "forwarded": "The report went to the reported person's server, without the reporter's name.",
-    "removed": "The listing is removed, its author told why, and the report resolved.",
+    "note": N_("Your note is on the report."),
+    "resolved": N_("The report is resolved."),
+    "reopened": N_("The report is open again."),
+    "forwarded": N_(
+        "The report went to the reported person's server, without the reporter's name."
+    ),
+    "removed": N_("The listing is removed, its author told why, and the report resolved."),
+}
+# a report's code names (its category, what it is about), as a moderator reads them
+NAMES = {
+    "category_names": report_queue.CATEGORY_NAMES,
+    "about_names": report_queue.ABOUT_NAMES,
+    "reported_names": report_queue.REPORTED_NAMES,
 }
 
 
@@ -33,7 +43,7 @@ async def reports_page(request: web.Request) -> web.Response:
     if status not in ("open", "resolved"):
         raise web.HTTPBadRequest(text="?status= is open or resolved.")
     shown = await report_queue.queue(request.app[POOL], moderator, resolved=status == "resolved")
-    context = {"reports": shown, "status": status, "section": "reports"}
+    context = {"reports": shown, "status": status, "section": "reports", **NAMES}
     return aiohttp_jinja2.render_template("admin/reports.html", request, context)
 
 
@@ -46,9 +56,9 @@ async def _render_report(
             request.app[POOL], request.app[SETTINGS], moderator, _report_id(request)
         )
     except report_queue.ReportNotFound:
-        return render_error(request, 404, "There is no such report.")
+        return render_error(request, 404, N_("There is no such report."))
     context = {"view": view, "report": view.report, "errors": errors or {}, "section": "reports",
-               "notice": NOTICES.get(request.query.get("done", ""))}  # fmt: skip
+               "notice": NOTICES.get(request.query.get("done", "")), **NAMES, **LOG_NAMES}  # fmt: skip
     return aiohttp_jinja2.render_template("admin/report.html", request, context, status=status)
 
 
@@ -66,11 +76,11 @@ async def _act(request: web.Request, done: str, action) -> web.Response:
     except ValidationError as exc:
         return await _render_report(request, exc.errors, status=422)
     except (report_queue.ReportNotFound, ListingNotFound) as exc:
-        return render_error(request, 404, str(exc))
+        return render_error(request, 404, message_of(exc))
     except NotAllowed as exc:
-        return render_error(request, 403, str(exc))
+        return render_error(request, 403, message_of(exc))
     except ServiceError as exc:
-        return render_error(request, 409, str(exc))
+        return render_error(request, 409, message_of(exc))
     raise web.HTTPSeeOther(f"/admin/reports/{report_id}?done={done}")
 
 

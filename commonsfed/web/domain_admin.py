@@ -9,9 +9,12 @@ from collections.abc import Mapping
 import aiohttp_jinja2
 from aiohttp import web
 
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import SEVERITIES, DomainPolicy
 from commonsfed.services import domain_csv, domains, group_follows
 from commonsfed.services.errors import NotAllowed, ValidationError
+from commonsfed.web.admin import message_of
 from commonsfed.web.keys import FEDERATION, POOL, SETTINGS
 from commonsfed.web.views import require_admin
 
@@ -97,7 +100,7 @@ async def _undo(request: web.Request, undo) -> web.Response:
         await undo(request.app[POOL], request.app[SETTINGS], admin,
                    str(form.get("domain", "")), str(form.get("reason", "")))  # fmt: skip
     except ValidationError as exc:
-        return await _domains_page(request, 422, notice=" ".join(exc.errors.values()))
+        return await _domains_page(request, 422, notice=next(iter(exc.errors.values())))
     raise web.HTTPSeeOther("/admin/domains")
 
 
@@ -117,15 +120,17 @@ async def import_blocks(request: web.Request) -> web.Response:
     upload = (await request.post()).get("file")
     if not isinstance(upload, web.FileField):
         return await _domains_page(request, 422, import_errors=[
-            domain_csv.RowError(0, "Choose a CSV file to import.")])
+            domain_csv.RowError(0, Text(N_("Choose a CSV file to import.")))])
     data = upload.file.read(domain_csv.MAX_BYTES + 1)
     try:
         result = await domain_csv.import_blocks(
             request.app[POOL], request.app[SETTINGS], admin, data, upload.filename or "")
     except domain_csv.ImportRefused as exc:
         return await _domains_page(request, 422, import_errors=exc.errors)
-    kept = f" {len(result.kept)} were blocked already and are left as they were." if result.kept else ""
-    return await _domains_page(request, notice=f"Imported {len(result.added)} blocks.{kept}")
+    notice = (Text(N_("Imported %(added)s blocks. %(kept)s were blocked already and are left "
+                      "as they were."), added=len(result.added), kept=len(result.kept))
+              if result.kept else Text(N_("Imported %(added)s blocks."), added=len(result.added)))  # fmt: skip
+    return await _domains_page(request, notice=notice)
 
 
 # --- follows of the Group -------------------------------------------------------------------
@@ -152,5 +157,5 @@ async def decide_follow(request: web.Request) -> web.Response:
         await decide(request.app[FEDERATION], admin, str(form.get("uri", "")),
                      str(form.get("reason", "")))
     except NotAllowed as exc:
-        return await _follows_page(request, 409, notice=str(exc))
+        return await _follows_page(request, 409, notice=message_of(exc))
     raise web.HTTPSeeOther("/admin/follows")

@@ -20,3 +20,5 @@ METRICS = web.AppKey("metrics", Metrics)
 ACCOUNT = web.RequestKey("account", Account | None)
 # the id of the logged-in session (services.sessions), or None
 SESSION_ID = web.RequestKey("session_id", int | None)
+# the language the page is read in (commonsfed.i18n; web.language.reader_language)
+LANGUAGE = web.RequestKey("language", str)

@@ -9,8 +9,10 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from commonsfed.db.pool import UNAVAILABLE_ERRORS
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import sessions
 from commonsfed.web.keys import ACCOUNT, POOL, SESSION_ID, SETTINGS
+from commonsfed.web.language import reader_language
 from commonsfed.web.sessions import (
     CSRF_FIELD,
     csrf_valid,
@@ -25,20 +27,20 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _TITLES = {
-    400: "Bad request",
-    403: "Not allowed",
-    404: "Page not found",
-    405: "Method not allowed",
-    410: "Gone",
-    413: "Too large",
-    429: "Too many requests",
-    500: "Something went wrong",
-    503: "Unavailable",
+    400: N_("Bad request"),
+    403: N_("Not allowed"),
+    404: N_("Page not found"),
+    405: N_("Method not allowed"),
+    410: N_("Gone"),
+    413: N_("Too large"),
+    429: N_("Too many requests"),
+    500: N_("Something went wrong"),
+    503: N_("Unavailable"),
 }
 _MESSAGES = {
-    404: "There is nothing at this address. It may have been removed, or the link is wrong.",
-    500: "The node failed to answer this request. It has been logged; try again in a moment.",
-    503: "The node cannot reach its database just now. Try again in a minute.",
+    404: N_("There is nothing at this address. It may have been removed, or the link is wrong."),
+    500: N_("The node failed to answer this request. It has been logged; try again in a moment."),
+    503: N_("The node cannot reach its database just now. Try again in a minute."),
 }
 RETRY_AFTER = 30  # seconds, for a 503 while the database is away
 # nginx's status for a request whose client closed the connection first; never sent, as
@@ -115,7 +117,8 @@ async def unavailable_middleware(request: web.Request, handler: Handler) -> web.
             type(exc).__name__,
             str(exc).partition("\n")[0],
         )
-        response = render_error(request, 503, context={**_BARE_CONTEXT, "request": request})
+        bare = {**_BARE_CONTEXT, "request": request, "locale": reader_language(request)}
+        response = render_error(request, 503, context=bare)
         response.headers["Retry-After"] = str(RETRY_AFTER)
         return response
 

@@ -8,29 +8,44 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from commonsfed.config import FEDERATION_MODES, GROUP_FOLLOW_MODES, REGISTRATION_MODES
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import node_settings
 from commonsfed.services.errors import NotAllowed, ValidationError
 from commonsfed.web.keys import POOL, SETTINGS
+from commonsfed.web.language import translate
 from commonsfed.web.views import require_admin
 
 CHOICES = {
     "registration": {
-        "open": "Open: anyone may join",
-        "approval": "Approval: a moderator approves each new account",
-        "closed": "Closed: nobody may join",
+        "open": N_("Open: anyone may join"),
+        "approval": N_("Approval: a moderator approves each new account"),
+        "closed": N_("Closed: nobody may join"),
     },
     "federation": {
-        "open": "Open: every server but the blocked ones",
-        "allowlist": "Allow-list: only the servers an admin allowed",
+        "open": N_("Open: every server but the blocked ones"),
+        "allowlist": N_("Allow-list: only the servers an admin allowed"),
     },
     "group_follows": {
-        "auto": "Accepted at once",
-        "manual": "Kept for an admin to accept or reject",
+        "auto": N_("Accepted at once"),
+        "manual": N_("Kept for an admin to accept or reject"),
     },
     "oauth_password_grant": {
-        "false": "No: apps log in through the authorize page",
-        "true": "Yes: apps may send a resident's name and password (OAuth's password grant)",
+        "false": N_("No: apps log in through the authorize page"),
+        "true": N_("Yes: apps may send a resident's name and password (OAuth's password grant)"),
     },
+}
+# the settings' names, as "Saved: ..." lists them
+SETTING_NAMES = {
+    "instance_name": N_("instance name"),
+    "instance_description": N_("instance description"),
+    "rules": N_("rules"),
+    "contact_email": N_("contact email"),
+    "registration": N_("registration"),
+    "federation": N_("federation"),
+    "group_follows": N_("group follows"),
+    "oauth_password_grant": N_("oauth password grant"),
+    "map_tiles": N_("map tiles"),
+    "map_attribution": N_("map attribution"),
 }
 assert [tuple(CHOICES[n]) for n in CHOICES] == [REGISTRATION_MODES, FEDERATION_MODES,
                                                 GROUP_FOLLOW_MODES, ("false", "true")]  # fmt: skip
@@ -49,6 +64,10 @@ def _render(
         "errors": errors,
         "choices": CHOICES,
         "saved": saved,
+        "saved_names": [
+            translate(request, SETTING_NAMES.get(name, name.replace("_", " ")))
+            for name in saved or ()
+        ],
         "initial": request.app[SETTINGS].initial,
         "section": "settings",
     }

@@ -23,6 +23,7 @@ from commonsfed.web import (
     follows,
     health,
     inbox,
+    language,
     listings,
     mail,
     metrics,
@@ -48,6 +49,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/login", views.login_form, name="login")
     app.router.add_post("/login", views.login_submit)
     app.router.add_post("/logout", views.logout, name="logout")
+    app.router.add_get("/language", language.change_language)
+    app.router.add_post("/language", language.change_language)
     # a resident's settings: one page per section (templates/settings/_nav.html)
     app.router.add_get("/settings", settings.index, name="settings")
     app.router.add_get("/settings/profile", profile.profile_page)

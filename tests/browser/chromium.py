@@ -42,9 +42,24 @@ async def snap(page, name: str) -> None:
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+async def open_menu(page) -> None:
+    """On a narrow screen the account links are behind the Menu button (a <details>, so it
+    opens without JavaScript): open it if it is closed. On a wide screen the button is hidden
+    and the links show inline: nothing to do."""
+    menu = page.locator("header details.menu")
+    if await menu.locator("summary").is_visible() and await menu.get_attribute("open") is None:
+        await menu.locator("summary").click()
+
+
+async def account_link(page, name: str):
+    """A link of the Account navigation, the menu opened first if the screen is narrow."""
+    await open_menu(page)
+    return page.get_by_role("navigation", name="Account").get_by_role("link", name=name)
+
+
 async def register(page, node: LiveNode, username: str, screenshot: bool = False) -> None:
     await page.goto(node.url("/"))
-    await page.get_by_role("navigation", name="Account").get_by_role("link", name="Join").click()
+    await (await account_link(page, "Join")).click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(
         f"Join {node.settings.instance_name}"
     )

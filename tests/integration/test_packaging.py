@@ -124,3 +124,9 @@ def wait_for(url: str, server: subprocess.Popen, seconds: float = 30) -> str:
         except OSError:
             time.sleep(0.2)  # polling a child process that is starting, not a worker
     raise AssertionError(f"{url} did not answer in {seconds}s")
+
+
+def test_wheel__ships_the_french_catalog_compiled(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+
+    assert "commonsfed/locale/fr/LC_MESSAGES/messages.mo" in names
