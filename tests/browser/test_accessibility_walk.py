@@ -28,7 +28,7 @@ from tests.browser.neighbourhood import Neighbourhood, build, log_in
 
 pytestmark = BROWSER_MARKS
 
-LANGUAGES = ["en"]
+LANGUAGES = ["en", "fr"]
 # a laptop in the light colour scheme; a phone (an iPhone 12 to 15 is 390 CSS pixels wide) in
 # the dark one (style.css has both; contrast is checked in each without a third walk)
 WIDTHS = [1280, 390]
