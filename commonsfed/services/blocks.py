@@ -111,7 +111,8 @@ async def _resident(fed: Federation, account: Account, name: str) -> Account:
         other = await accounts_q.get_by_username(conn, name) if name else None
     if other is None or other.is_pending:
         raise ValidationError(
-            {"who": Text(N_("There is no one called @%(name)s here. %(how)s"), name=name, how=HOW)}
+            {"who": Text(N_("There is no one called @%(name)s here. Enter a handle like @bob (here) "
+                            "or @maria@mastodon.social, or a profile's address."), name=name)}
         )
     if other.id == account.id:
         raise ValidationError({"who": N_("That is you: you cannot block or mute yourself.")})
