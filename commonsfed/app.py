@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, date, datetime, tzinfo
+from collections.abc import AsyncIterator
 
 import aiohttp_jinja2
 import jinja2
@@ -29,7 +28,9 @@ from commonsfed.services.answer_inbox import node_handlers
 from commonsfed.services.export import ExportWorker
 from commonsfed.services.jobs import ScheduledJobs
 from commonsfed.services.mail_sending import mail_workers
-from commonsfed.web import addresses, answers, explore, middlewares
+from commonsfed.web import addresses, answers, explore, home, middlewares
+from commonsfed.web.dates import local_time_filter
+from commonsfed.web.flash import PendingFlashes
 from commonsfed.web.keys import ACCOUNT, FEDERATION, METRICS, POOL, SETTINGS
 from commonsfed.web.language import language_middleware, reader_language
 from commonsfed.web.metrics import metrics_middleware
@@ -167,33 +168,11 @@ def _setup_templates(app: web.Application, settings: Settings) -> None:
         _template_context,
         answers.unread_context,
         explore.home_context,
+        home.follow_context,
     ]
     env.globals.update(settings=settings, version=__version__, csrf_field=CSRF_FIELD,
                        language_names=i18n.LANGUAGE_NAMES)
     env.filters["local"] = local_time_filter(settings.tz)
-
-
-def local_time_filter(tz: tzinfo) -> Callable[..., str]:
-    """The `local` filter: `{{ moment|local("%Y-%m-%d %H:%M") }}` shows a stored moment (an
-    aware datetime, or an ISO string from a listing's details) in the node's time zone, as
-    people there read their clocks. `datetime="..."` attributes keep the ISO moment."""
-
-    def local(value: datetime | date | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-        if not value:
-            return ""
-        if isinstance(value, str):
-            try:
-                # "2030-06-30" is a day, not the UTC midnight fromisoformat would make of it
-                parse = date.fromisoformat if len(value) == 10 else datetime.fromisoformat
-                value = parse(value)
-            except ValueError:
-                return value  # not a moment: show it as it was typed
-        if not isinstance(value, datetime):
-            return value.strftime(fmt)  # a day is the same day everywhere
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return moment.astimezone(tz).strftime(fmt)
-
-    return local
 
 
 async def _template_context(request: web.Request) -> dict:
@@ -201,6 +180,7 @@ async def _template_context(request: web.Request) -> dict:
     return {
         "account": request.get(ACCOUNT),
         "csrf_token": await template_session(request),
+        "flashes": PendingFlashes(request),  # after template_session, which loads the session
         "request": request,
         "locale": reader_language(request),
     }

@@ -53,7 +53,8 @@ def rendering_in(language: str) -> Iterator[None]:
         CURRENT_LANGUAGE.reset(token)
 
 
-def _language_of(context: jinja2.runtime.Context) -> str:
+def language_of(context: jinja2.runtime.Context) -> str:
+    """The language a template renders in: its context's `locale`, else the rendering's."""
     return context.get("locale") or CURRENT_LANGUAGE.get() or SOURCE_LANGUAGE
 
 
@@ -148,17 +149,17 @@ def install_translations(env: jinja2.Environment) -> None:
 
     @jinja2.pass_context
     def context_gettext(context: jinja2.runtime.Context, message: str) -> str:
-        return gettext(_language_of(context), message)
+        return gettext(language_of(context), message)
 
     @jinja2.pass_context
     def context_ngettext(
         context: jinja2.runtime.Context, singular: str, plural: str, n: int
     ) -> str:
-        return ngettext(_language_of(context), singular, plural, n)
+        return ngettext(language_of(context), singular, plural, n)
 
     @jinja2.pass_context
     def localize_filter(context: jinja2.runtime.Context, message: str) -> str:
-        return localize(_language_of(context), message)
+        return localize(language_of(context), message)
 
     env.filters["t"] = localize_filter  # {{ message|t }}: a message made in Python
     env.policies["ext.i18n.trimmed"] = True

@@ -16,6 +16,8 @@ from commonsfed.models import from_row
 
 CONVERSATION_STATES = ("waiting", "offered", "reserved", "declined", "completed", "withdrawn")
 IN_LINE = ("waiting", "offered")
+STILL_IN_LINE = ("waiting", "offered", "reserved")
+LISTING_CLOSED = ("completed", "withdrawn", "expired")
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,12 @@ class Conversation:
     @property
     def in_line(self) -> bool:
         return self.state in IN_LINE
+
+    @property
+    def left_behind(self) -> bool:
+        """Still in line (or holding a reservation) for a listing that closed since:
+        completed with someone else, withdrawn or expired. The pages show it closed."""
+        return self.state in STILL_IN_LINE and self.listing_state in LISTING_CLOSED
 
     @property
     def is_remote_listing(self) -> bool:
@@ -267,16 +275,22 @@ async def remote_partners(conn: asyncpg.Connection, account_id: int) -> list[str
     return [row[0] for row in rows]
 
 
+# a listing in these states takes no more answers: a line still waiting for it is told (a
+# withdrawn listing of a commonsfed node reads as expired on the wire: see ap.listings)
+_CLOSED = "('completed', 'withdrawn', 'expired')"
+
+
 async def set_remote_listing(
     conn: asyncpg.Connection, listing_uri: str, author_uri: str, title: str, state: str
-) -> list[int]:
+) -> tuple[list[int], list[int]]:
     """A remote listing changed: its local respondents' conversations show the new state, and
-    a reservation of a listing its author marked completed completes with it. Returns the ids
-    of the conversations completed now."""
+    a reservation of a listing its author marked completed completes with it. Returns (the
+    ids of the conversations completed now, the ids of those still in line for a listing
+    that closed now: completed with someone else, withdrawn, expired)."""
     rows = await conn.fetch(
-        """
+        f"""
         WITH before AS (
-            SELECT id, state FROM conversations
+            SELECT id, state, remote_listing_state FROM conversations
             WHERE remote_listing_uri = $1 AND remote_author_uri = $2
             FOR UPDATE
         )
@@ -286,28 +300,42 @@ async def set_remote_listing(
                          ELSE b.state END
         FROM before b
         WHERE c.id = b.id
-        RETURNING c.id, b.state = 'reserved' AND c.state = 'completed' AS completed_now
+        RETURNING c.id, b.state = 'reserved' AND c.state = 'completed' AS completed_now,
+            c.state IN ('waiting', 'offered', 'reserved') AND c.closed_at IS NULL
+                AND $4 IN {_CLOSED}
+                AND coalesce(b.remote_listing_state, 'open') NOT IN {_CLOSED} AS closed_now
         """,
         listing_uri,
         author_uri,
         title,
         state,
     )
-    return [row["id"] for row in rows if row["completed_now"]]
+    completed = [row["id"] for row in rows if row["completed_now"]]
+    return completed, [row["id"] for row in rows if row["closed_now"]]
 
 
 async def remote_listing_removed(
     conn: asyncpg.Connection, listing_uri: str, author_uri: str
-) -> None:
-    """Its author deleted a remote listing: its conversations here show it withdrawn."""
-    await conn.execute(
-        """
-        UPDATE conversations SET remote_listing_state = 'withdrawn', updated_at = now()
-        WHERE remote_listing_uri = $1 AND remote_author_uri = $2
+) -> list[int]:
+    """Its author deleted a remote listing: its conversations here show it withdrawn.
+    Returns the ids of those that were still in line for it, open until now."""
+    rows = await conn.fetch(
+        f"""
+        WITH before AS (
+            SELECT id, remote_listing_state FROM conversations
+            WHERE remote_listing_uri = $1 AND remote_author_uri = $2
+            FOR UPDATE
+        )
+        UPDATE conversations c SET remote_listing_state = 'withdrawn', updated_at = now()
+        FROM before b
+        WHERE c.id = b.id
+        RETURNING c.id, c.state IN ('waiting', 'offered', 'reserved') AND c.closed_at IS NULL
+            AND coalesce(b.remote_listing_state, 'open') NOT IN {_CLOSED} AS closed_now
         """,
         listing_uri,
         author_uri,
     )
+    return [row["id"] for row in rows if row["closed_now"]]
 
 
 async def listing_conversations(conn: asyncpg.Connection, listing_id: int) -> list[Conversation]:

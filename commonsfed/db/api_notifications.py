@@ -18,7 +18,7 @@ import asyncpg
 MESSAGE_KINDS = ("new_answer", "new_message")
 # the listing author's decisions on the resident's answer
 DECISION_KINDS = ("reserved_for_you", "offered_to_you", "reservation_released", "declined",
-                  "completed")  # fmt: skip
+                  "completed", "listing_closed")  # fmt: skip
 
 # $1: the node's base URL (to name residents by actor URI), $2: the resident's id.
 # The message of an answer or a message is the other side's latest one as of the
@@ -30,7 +30,7 @@ _NOTIFICATIONS = """
                 WHEN n.kind IN ('new_answer', 'new_message')
                     THEN coalesce($1 || '/users/' || sa.username, msg.sender_actor_uri)
                 WHEN n.kind IN ('reserved_for_you', 'offered_to_you', 'reservation_released',
-                                'declined', 'completed')
+                                'declined', 'completed', 'listing_closed')
                     THEN coalesce($1 || '/users/' || la.username, c.remote_author_uri)
                 WHEN n.kind = 'withdrawn'
                     THEN coalesce($1 || '/users/' || ra.username, c.respondent_actor_uri)

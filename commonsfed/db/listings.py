@@ -319,6 +319,20 @@ async def pledged(
     return row["total"], row["mine"]
 
 
+async def pledgers(conn: asyncpg.Connection, listing_id: int) -> list[asyncpg.Record]:
+    """Who pledged towards a group purchase, first pledge first: username, quantity,
+    updated_at."""
+    return await conn.fetch(
+        """
+        SELECT a.username, p.quantity, p.updated_at
+        FROM pledges p JOIN accounts a ON a.id = p.account_id
+        WHERE p.listing_id = $1
+        ORDER BY p.created_at, a.username
+        """,
+        listing_id,
+    )
+
+
 async def insert_claim(conn: asyncpg.Connection, listing_id: int, account_id: int) -> bool:
     """False when this account claimed a portion already."""
     result = await conn.execute(

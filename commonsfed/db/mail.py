@@ -29,6 +29,8 @@ CHOICE_OF_KIND = {
     "declined": "decision",
     "completed": "decision",
     "withdrawn": "decision",
+    "listing_closed": "decision",
+    "new_pledge": "answer",
     "new_message": "message",
     "mention": "mention",
 }

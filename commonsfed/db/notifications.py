@@ -25,6 +25,8 @@ NOTIFICATION_KINDS = (
     "favourite",  # someone favourited their listing (actor_uri), here or on another server
     "follow",  # actor_uri followed them (db.api_notifications)
     "follow_request",  # actor_uri asks to follow them: they approve followers by hand
+    "listing_closed",  # a listing they wait in line for was completed or withdrawn
+    "new_pledge",  # actor_uri pledged towards their group purchase (or changed the pledge)
 )
 
 
@@ -84,6 +86,32 @@ async def insert_notification(
         kind,
         listing_id,
         conversation_id,
+    )
+
+
+async def insert_pledge_notice(
+    conn: asyncpg.Connection, account_id: int, listing_id: int, actor_uri: str
+) -> None:
+    """Tell a group purchase's organiser of a pledge; one unread notice per pledger, so
+    changing a pledge three times before they look is one line on their page."""
+    await conn.execute(
+        """
+        DELETE FROM notifications
+        WHERE account_id = $1 AND kind = 'new_pledge' AND listing_id = $2 AND actor_uri = $3
+          AND read_at IS NULL
+        """,
+        account_id,
+        listing_id,
+        actor_uri,
+    )
+    await conn.execute(
+        """
+        INSERT INTO notifications (account_id, kind, listing_id, actor_uri)
+        VALUES ($1, 'new_pledge', $2, $3)
+        """,
+        account_id,
+        listing_id,
+        actor_uri,
     )
 
 

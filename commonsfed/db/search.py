@@ -146,10 +146,11 @@ def local_query(f: Filter, cursor: Cursor | None, limit: int) -> tuple[str, list
         SELECT l.id, l.uid, l.purpose, l.kind, l.title, l.category, c.name AS category_name,
                l.place, l.latitude, l.longitude, l.state, l.created_at, a.username AS author,
                ph.filename AS photo, ph.alt AS photo_alt, ph.width AS photo_width,
-               ph.height AS photo_height
+               ph.height AS photo_height, l.ends_at
         FROM (
             SELECT l.id, l.uid, l.author_id, l.purpose, l.kind, l.title, l.category, l.place,
-                   l.latitude, l.longitude, l.state, l.created_at
+                   l.latitude, l.longitude, l.state, l.created_at,
+                   least(l.available_until, l.expires_at) AS ends_at
             FROM listings l
             WHERE {where}
             ORDER BY l.created_at DESC, l.id DESC

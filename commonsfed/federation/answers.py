@@ -30,6 +30,7 @@ from commonsfed.ap.activities import RemoteObject, same_host, valid_uri
 from commonsfed.ap.actors import RemoteActor
 from commonsfed.ap.jsonld import first_id
 from commonsfed.ap.listings import (
+    CLOSED_STATES,
     AgreementOffer,
     agreement_answer_from_ap,
     agreement_reject_to_ap,
@@ -315,7 +316,12 @@ class Decision:
     ap_id: str
 
 
-NOTIFY = {"reserved": "reserved_for_you", "declined": "declined", "waiting": "reservation_released"}
+NOTIFY = {
+    "reserved": "reserved_for_you",
+    "declined": "declined",
+    "waiting": "reservation_released",
+    "completed": "completed",
+}
 
 
 async def _our_offer(fed: Federation, offer_id: str | None, actor: str) -> Conversation:
@@ -356,7 +362,14 @@ async def receive_decision(
     conv = plan.conversation
     if conv.state in ("completed", "withdrawn") or conv.closed_at is not None:
         return  # over on this side; a late decision changes nothing
-    await q.set_state(conn, conv.id, plan.state)
+    state = plan.state
+    if conv.listing_state in CLOSED_STATES:
+        # the listing's Update overtook this decision on the way: a reservation of a
+        # listing completed since is the one it completed with; of one withdrawn, nothing
+        if state != "reserved" or conv.listing_state != "completed":
+            return
+        state = "completed"
+    await q.set_state(conn, conv.id, state)
     if plan.agreement_id:
         await q.set_agreement(conn, conv.id, plan.agreement_id)
     if plan.reason:
@@ -368,7 +381,7 @@ async def receive_decision(
             sender_actor_uri=conv.remote_author_uri,
             ap_id=plan.ap_id,
         )
-    await notify(conn, conv.respondent_account_id, NOTIFY[plan.state], conv)
+    await notify(conn, conv.respondent_account_id, NOTIFY[state], conv)
 
 
 # --- a remote listing changed --------------------------------------------------------------
@@ -381,9 +394,20 @@ async def remote_listing_changed(conn: asyncpg.Connection, updated: RemoteObject
     listing = listing_from_ap(updated.document)
     if listing is None:
         return
-    completed = await q.set_remote_listing(
+    completed, closed = await q.set_remote_listing(
         conn, updated.uri, updated.attributed_to, listing.title, listing.state
     )
-    for conversation_id in completed:
+    await _notify_each(conn, completed, "completed")
+    await _notify_each(conn, closed, "listing_closed")
+
+
+async def remote_listing_deleted(conn: asyncpg.Connection, uri: str, author_uri: str) -> None:
+    """Its author deleted a remote listing: it shows withdrawn, and who waited is told."""
+    closed = await q.remote_listing_removed(conn, uri, author_uri)
+    await _notify_each(conn, closed, "listing_closed")
+
+
+async def _notify_each(conn: asyncpg.Connection, conversation_ids: list[int], kind: str) -> None:
+    for conversation_id in conversation_ids:
         conv = await q.get_conversation(conn, conversation_id)
-        await notify(conn, conv.respondent_account_id, "completed", conv)
+        await notify(conn, conv.respondent_account_id, kind, conv)

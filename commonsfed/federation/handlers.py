@@ -35,7 +35,6 @@ from commonsfed.ap.activities import (
 )
 from commonsfed.ap.actors import ACTOR_TYPES, ActorError, RemoteActor, actor_from_ap
 from commonsfed.ap.jsonld import JsonLdError, first_id, normalise
-from commonsfed.db import answers as answers_q
 from commonsfed.db import api_notifications as api_notes_q
 from commonsfed.db import blocks as blocks_q
 from commonsfed.db import favourites as favourites_q
@@ -551,7 +550,7 @@ async def receive_delete_object(
     conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], uri: str
 ) -> None:
     await objects_q.delete_remote_object(conn, uri, activity["actor"])
-    await answers_q.remote_listing_removed(conn, uri, activity["actor"])
+    await answers_in.remote_listing_deleted(conn, uri, activity["actor"])
     await notes_q.delete_mentions_of(conn, uri, activity["actor"])
 
 

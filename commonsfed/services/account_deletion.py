@@ -44,6 +44,7 @@ from commonsfed.db import answers as answers_q
 from commonsfed.db import listings as listings_q
 from commonsfed.db import profiles as profiles_q
 from commonsfed.federation import outbox
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
 from commonsfed.services import answers, mail
 from commonsfed.services.accounts import confirm_password
@@ -51,14 +52,14 @@ from commonsfed.services.errors import ServiceError, ValidationError
 from commonsfed.services.export import archive_path
 from commonsfed.services.listing_federation import publish_updated
 from commonsfed.services.listings import remove_in
-from commonsfed.services.photos import media_path
+from commonsfed.services.photos import media_path, with_renditions
 
 
 class AccountGone(ServiceError):
     """The account was deleted already (a second request, a second tab)."""
 
 
-GONE = "This account has been deleted already."
+GONE = N_("This account has been deleted already.")
 
 
 async def delete_account(
@@ -127,7 +128,8 @@ async def _farewell(conn: asyncpg.Connection, settings: Settings, account: Accou
     await q.forget_links(conn, account.id, me)
     await q.erase_personal_data(conn, account.id)
     files = [media_path(settings, name) for name in photos]
-    return [path for path in files if path] + [archive_path(settings, name) for name in archives]
+    photo_files = [file for path in files if path for file in with_renditions(path)]
+    return photo_files + [archive_path(settings, name) for name in archives]
 
 
 async def remove_files(files: list[Path]) -> None:

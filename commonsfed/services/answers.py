@@ -12,11 +12,11 @@ Decisions:
 - Answering a listing you answered before adds a message to that conversation, whatever its
   state and even once the listing is closed (so people can still arrange the handover); a
   closed listing refuses only new answers.
-- Completing a listing with one respondent leaves the others' answers as they were; the
-  pages show the listing's state next to theirs.
+- Completing a listing with one respondent leaves the others' answers as they were, and
+  tells them it closed (services.answer_notices); the pages show them closed.
 - Replies: the author and the respondent write; an admin may read (and manage the listing),
   but not write in other people's conversation.
-- Notifications go to local accounts only. A remote respondent hears of the same changes
+- Notifications go to local accounts only (services.answer_notices). A remote respondent hears of the same changes
   the way they answered: one who sent an FEP-0837 Offer gets the author's Accept (reserved),
   Reject (declined) or Undo of that Accept (released); one who wrote a direct message (a
   Mastodon user) gets a direct message saying what happened. Every remote respondent gets
@@ -53,13 +53,14 @@ from commonsfed.db import objects as objects_q
 from commonsfed.db.answers import IN_LINE, Conversation, Message
 from commonsfed.federation import outbox
 from commonsfed.federation.actors import get_actor
-from commonsfed.federation.answers import notify, send_message
+from commonsfed.federation.answers import notify
 from commonsfed.federation.context import Federation
 from commonsfed.federation.fetch import FetchError
 from commonsfed.models import Account, Listing
+from commonsfed.services import answer_notices as notices
 from commonsfed.services import block_rules
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
-from commonsfed.services.listing_federation import listing_url, publish_updated
+from commonsfed.services.listing_federation import publish_updated
 from commonsfed.services.listings import (
     TRANSITIONS,
     InvalidTransition,
@@ -104,105 +105,6 @@ def check_message(message: str) -> str:
             {"message": f"Use at most {MAX_MESSAGE:,} characters; this message has {len(body):,}."}
         )
     return body
-
-
-# --- notifications -------------------------------------------------------------------------
-
-
-# what a respondent who answered with a direct message is told, in the author's name
-TOLD = {
-    "reserved_for_you": "I have reserved “{title}” for you. Let us arrange the handover here.",
-    "offered_to_you": "“{title}” is free again and you are next in line. "
-    "Reply here if you still want it.",
-    "reservation_released": "I have released the reservation of “{title}”; you are in line again.",
-    "declined": "Sorry: I have declined your answer to “{title}”.",
-    "completed": "“{title}” is marked as completed with you. Thank you!",
-}
-
-
-async def _tell_respondent(conn, settings: Settings, conv: Conversation, kind: str) -> None:
-    """A local respondent gets a notification; a remote one an activity (see the module
-    docstring)."""
-    if conv.respondent_actor_uri is None:
-        await notify(conn, conv.respondent_account_id, kind, conv)
-        return
-    author = LocalUris(settings.base_url).user(conv.author_username)
-    if conv.answered_with == "offer" and kind in ("reserved_for_you", "declined"):
-        await _decide_offer(conn, settings, conv, author, accepted=kind == "reserved_for_you")
-    elif conv.answered_with == "offer" and kind == "reservation_released":
-        accept = await activities_q.latest_accept_of(conn, conv.ap_id)
-        if accept is not None:
-            undo = undo_to_ap(author, accept, settings, new_id=outbox.new_activity_id)
-            await outbox.publish(conn, settings, undo)
-    elif kind in TOLD:
-        body = TOLD[kind].format(title=conv.listing_title)
-        await _send(conn, settings, conv, author, conv.respondent_actor_uri, body, sender_id=None)
-
-
-async def _decide_offer(
-    conn, settings: Settings, conv: Conversation, author: str, *, accepted: bool
-) -> None:
-    listing = listing_url(settings, conv.listing_uid)
-    offer = ap_listings.AgreementOffer(
-        offer_id=conv.ap_id,
-        actor_uri=conv.respondent_actor_uri,
-        listing_uri=listing,
-        intent_uri=listing + "#primary",
-        quantity=None,
-        unit=None,
-        reciprocal_intent_uri=None,
-        reciprocal_quantity=None,
-        reciprocal_unit=None,
-        message="",
-    )
-    activity_id = outbox.new_activity_id(settings)
-    if accepted:
-        agreement = f"{listing}/agreements/{conv.id}"
-        decision = ap_listings.agreement_accept_to_ap(
-            activity_id=activity_id, actor_uri=author, offer=offer, agreement_id=agreement
-        )
-        await q.set_agreement(conn, conv.id, agreement)
-    else:
-        decision = ap_listings.agreement_reject_to_ap(
-            activity_id=activity_id, actor_uri=author, offer=offer
-        )
-    await outbox.publish(conn, settings, decision)
-
-
-async def _send(
-    conn,
-    settings: Settings,
-    conv: Conversation,
-    sender_uri: str,
-    recipient_uri: str,
-    body: str,
-    *,
-    sender_id: int | None,
-) -> None:
-    """A direct message to the remote side of `conv`, kept in the conversation too (the
-    author's automatic notes are not: the respondent's node shows them as they arrive)."""
-    listing = conv.remote_listing_uri or listing_url(settings, conv.listing_uid)
-    in_reply_to = await q.last_message_ap_id(conn, conv.id) or conv.ap_id or listing
-    note_id = await send_message(
-        conn,
-        settings,
-        sender_uri=sender_uri,
-        recipient_uri=recipient_uri,
-        body=body,
-        in_reply_to=in_reply_to,
-        listing_uri=listing,
-    )
-    if sender_id is not None:
-        await q.insert_message(conn, conv.id, sender_id, body, ap_id=note_id)
-
-
-async def _tell_other_side(
-    conn, settings: Settings, conv: Conversation, sender: Account, kind: str
-) -> None:
-    if sender.id == conv.author_id:
-        await _tell_respondent(conn, settings, conv, kind)
-    else:
-        await notify(conn, conv.author_id, kind, conv)
 
 
 # --- answering and writing -----------------------------------------------------------------
@@ -291,7 +193,7 @@ async def _write(conn, settings: Settings, conv: Conversation, sender: Account, 
         raise NotAllowed(CLOSED_CONVERSATION)
     users = LocalUris(settings.base_url)
     if conv.is_remote_listing:  # the sender is the local respondent
-        await _send(
+        await notices.send(
             conn,
             settings,
             conv,
@@ -301,7 +203,7 @@ async def _write(conn, settings: Settings, conv: Conversation, sender: Account, 
             sender_id=sender.id,
         )
     elif conv.respondent_actor_uri is not None and sender.id == conv.author_id:
-        await _send(
+        await notices.send(
             conn,
             settings,
             conv,
@@ -312,7 +214,7 @@ async def _write(conn, settings: Settings, conv: Conversation, sender: Account, 
         )
     else:
         await q.insert_message(conn, conv.id, sender.id, body)
-        await _tell_other_side(conn, settings, conv, sender, "new_message")
+        await notices.tell_other_side(conn, settings, conv, sender, "new_message")
 
 
 def _is_party(conv: Conversation, account: Account) -> bool:
@@ -397,7 +299,7 @@ async def reserve(
             await _set_listing_state(conn, settings, listing, "reserved", author)
         await q.withdraw_offers(conn, listing.id)
         await q.set_state(conn, conv.id, "reserved")
-        await _tell_respondent(conn, settings, conv, "reserved_for_you")
+        await notices.tell_respondent(conn, settings, conv, "reserved_for_you")
 
 
 async def release(
@@ -416,7 +318,7 @@ async def release(
         if conv.state != "reserved":
             raise InvalidTransition("This answer does not hold the reservation.")
         await _end_reservation(conn, settings, listing, conv, then, author)
-        await _tell_respondent(
+        await notices.tell_respondent(
             conn, settings, conv, "reservation_released" if then == "waiting" else "declined"
         )
 
@@ -461,7 +363,7 @@ async def _offer_next(conn, settings: Settings, listing_id: int, passed_over: in
     nxt = await q.next_in_line(conn, listing_id, passed_over)
     if nxt is not None:
         await q.set_state(conn, nxt.id, "offered")
-        await _tell_respondent(conn, settings, nxt, "offered_to_you")
+        await notices.tell_respondent(conn, settings, nxt, "offered_to_you")
 
 
 async def decline(
@@ -478,7 +380,7 @@ async def decline_within(conn, settings: Settings, author: Account, conversation
     if conv.state in FINAL:
         raise InvalidTransition(f"This answer is {conv.state} already.")
     await _leave_line(conn, settings, listing, conv, "declined", author)
-    await _tell_respondent(conn, settings, conv, "declined")
+    await notices.tell_respondent(conn, settings, conv, "declined")
 
 
 async def complete(
@@ -493,7 +395,8 @@ async def complete(
         await _set_listing_state(conn, settings, listing, "completed", author)
         await q.withdraw_offers(conn, listing.id)
         await q.set_state(conn, conv.id, "completed")
-        await _tell_respondent(conn, settings, conv, "completed")
+        await notices.tell_respondent(conn, settings, conv, "completed")
+        await notices.tell_line_closed(conn, settings, listing.id, chosen_id=conv.id)
 
 
 async def withdraw(
@@ -544,7 +447,7 @@ async def _withdraw_remote(conn, settings: Settings, account: Account, conv: Con
     if offer is not None:
         undo = undo_to_ap(me, offer, settings, new_id=outbox.new_activity_id)
         await outbox.publish(conn, settings, undo)
-    await _send(
+    await notices.send(
         conn,
         settings,
         conv,
@@ -631,7 +534,9 @@ async def listing_answers(
             conversations=conversations,
             reserved_id=next((c.id for c in conversations if c.state == "reserved"), None),
             mine=mine,
-            position=await q.line_position(conn, mine.id) if mine else None,
+            position=await q.line_position(conn, mine.id)
+            if mine and not mine.left_behind
+            else None,
             may_answer=bool(viewer and viewer.id != listing.author_id and listing.is_open),
         )
 
@@ -689,7 +594,7 @@ async def conversation(
             may_manage=manages,
             is_respondent=account.id == conv.respondent_account_id,
             may_write=_is_party(conv, account) and conv.closed_at is None and refused is None,
-            position=await q.line_position(conn, conv.id),
+            position=None if conv.left_behind else await q.line_position(conn, conv.id),
             actions=author_actions(conv, conv.listing_state, reserved.id if reserved else None)
             if manages
             else [],

@@ -8,11 +8,13 @@ The node's kinds map to Mastodon's as honestly as its types allow:
   the message itself (a direct status, as the conversation's apps show it); a Note from the
   fediverse that mentions the resident is a `mention` too, with that Note;
 - the listing author's decisions on the resident's answer (reserved for them, offered to
-  them, released, declined, completed), an answer withdrawn, and a listing about to expire
-  are about a listing whose state changes (its status's content says the new state, as
+  them, released, declined, completed), an answer withdrawn, a listing closed while the
+  resident waited in line, a pledge towards their group purchase, and a listing about to
+  expire are about a listing whose state changes (its status's content says the new state, as
   the `Update` peers receive does): Mastodon's nearest type is `update`, "a status you
   interacted with was edited", which every app shows with the status, so a tap leads to
-  the listing. `account` is who acted (the author, the respondent who withdrew), or the
+  the listing. `account` is who acted (the author, the respondent who withdrew, the
+  neighbour who pledged), or the
   resident for their own listing's expiry;
 - a moderators' notice (a listing removed) and an action against the account are a
   `moderation_warning` with an AccountWarning (Mastodon's `delete_statuses` for a removed
@@ -44,7 +46,7 @@ from commonsfed.services.statuses import StatusView, statuses_by_id
 KINDS_OF_TYPE: dict[str, tuple[str, ...]] = {
     "mention": ("new_answer", "new_message", "mention"),
     "update": ("reserved_for_you", "offered_to_you", "reservation_released", "declined",
-               "completed", "withdrawn", "near_expiry"),
+               "completed", "withdrawn", "near_expiry", "listing_closed", "new_pledge"),
     "moderation_warning": ("moderation", "moderation_warning"),
     "follow": ("follow",),
     "follow_request": ("follow_request",),

@@ -16,16 +16,19 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 
+from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
 from commonsfed.db import listings as q
+from commonsfed.db import mail as mail_q
+from commonsfed.db import notifications as notes_q
 from commonsfed.models import Account, Listing, ListingPhoto
-from commonsfed.services import places
+from commonsfed.services import answer_notices, places
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.listing_federation import (
     publish_created,
@@ -57,6 +60,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "completed": frozenset(),
     "expired": frozenset(),
 }
+# the states that close a listing to its line: everyone still in it is told
+CLOSING = frozenset({"completed", "withdrawn"})
 SLUG_RE = re.compile(r"^[a-z0-9_]{1,30}$")
 
 
@@ -331,6 +336,8 @@ async def change_state(
         await q.set_state(conn, listing.id, new_state)
         await q.insert_event(conn, listing.id, "state", new_state, account.id)
         await publish_updated(conn, settings, uid)
+        if new_state in CLOSING:
+            await answer_notices.tell_line_closed(conn, settings, listing.id)
         return await q.get_listing(conn, uid)
 
 
@@ -365,7 +372,8 @@ async def removed_listing(pool: asyncpg.Pool, uid: str) -> asyncpg.Record | None
 
 async def expire_due(pool: asyncpg.Pool, settings: Settings, now: datetime | None = None) -> int:
     """The scheduled job: open or reserved listings past `expires_at` become expired, and
-    each expiry goes out as an Update, as any change of state does.
+    each expiry goes out as an Update, as any change of state does; who was still in line
+    is told, as when a listing is completed or withdrawn.
 
     Returns how many expired. Runs in batches, each its own transaction, so a backlog never
     holds a long lock; safe to run from several workers at once.
@@ -377,9 +385,15 @@ async def expire_due(pool: asyncpg.Pool, settings: Settings, now: datetime | Non
                 uids = await q.expire_due(conn, now, EXPIRE_BATCH)
                 for uid in uids:
                     await publish_updated(conn, settings, uid)
+                    await _tell_line(conn, settings, uid)
             total += len(uids)
             if len(uids) < EXPIRE_BATCH:
                 return total
+
+
+async def _tell_line(conn, settings: Settings, uid: str) -> None:
+    listing = await q.get_listing(conn, uid)
+    await answer_notices.tell_line_closed(conn, settings, listing.id)
 
 
 # --- group purchases and pay-it-forward ----------------------------------------------------
@@ -429,12 +443,27 @@ async def pledge(
             raise InvalidTransition("The deadline for pledges has passed.")
         if amount:
             await q.set_pledge(conn, listing.id, account.id, amount)
+            await _tell_organiser(conn, settings, listing, account)
         else:
             await q.delete_pledge(conn, listing.id, account.id)
         total, mine = await q.pledged(conn, listing.id, account.id)
         await q.set_available_quantity(conn, listing.id, max(listing.quantity - total, 0))
         await publish_updated(conn, settings, uid)
     return PledgeSummary(total=total, target=listing.quantity, mine=mine)
+
+
+async def _tell_organiser(conn, settings: Settings, listing: Listing, pledger: Account) -> None:
+    """A notification (and its mail, if they chose mail for answers) for the organiser."""
+    if pledger.id == listing.author_id:
+        return
+    actor_uri = LocalUris(settings.base_url).user(pledger.username)
+    await notes_q.insert_pledge_notice(conn, listing.author_id, listing.id, actor_uri)
+    about = {
+        "listing_title": listing.title,
+        "other_side": f"@{pledger.username}",
+        "path": f"/listings/{listing.uid}",
+    }
+    await mail_q.queue_notification_mail(conn, listing.author_id, "new_pledge", about)
 
 
 async def claim_portion(
@@ -458,6 +487,7 @@ async def claim_portion(
         if left == 0:
             await q.set_state(conn, listing.id, "completed")
             await q.insert_event(conn, listing.id, "state", "completed", account.id)
+            await answer_notices.tell_line_closed(conn, settings, listing.id)
         await publish_updated(conn, settings, uid)
         return await q.get_listing(conn, uid)
 
@@ -479,6 +509,9 @@ class ListingView:
     my_pledge: int = 0
     claimed: int = 0
     my_claim: bool = False
+    # a group purchase's pledges (username, quantity), for its organiser only
+    pledgers: list[asyncpg.Record] = field(default_factory=list)
+    is_organiser: bool = False  # the author of a group purchase
 
 
 async def get_listing(pool: asyncpg.Pool, uid: str) -> Listing | None:
@@ -506,17 +539,21 @@ async def listing_view(pool: asyncpg.Pool, uid: str, viewer: Account | None) -> 
             my_pledge=my_pledge,
             claimed=claimed,
             my_claim=my_claim,
+            pledgers=await q.pledgers(conn, listing.id) if _organiser(listing, viewer) else [],
+            is_organiser=_organiser(listing, viewer),
         )
+
+
+def _organiser(listing: Listing, viewer: Account | None) -> bool:
+    """Who pledged how much is the organiser's to see: they place the order."""
+    return (
+        listing.kind == "group_purchase" and viewer is not None and viewer.id == listing.author_id
+    )
 
 
 async def listing_photos(pool: asyncpg.Pool, listing_id: int) -> list[ListingPhoto]:
     async with pool.acquire() as conn:
         return await q.listing_photos(conn, listing_id)
-
-
-async def my_listings(pool: asyncpg.Pool, account: Account) -> list[Listing]:
-    async with pool.acquire() as conn:
-        return await q.listings_by_author(conn, account.id)
 
 
 # --- categories ----------------------------------------------------------------------------

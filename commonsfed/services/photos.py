@@ -1,6 +1,13 @@
 """Photos (listings' photos, residents' avatars): read with Pillow, cleaned, resized,
 re-encoded, stored under server-made names.
 
+A listing's photo is also kept in smaller renditions (RENDITION_WIDTHS, never wider than the
+photo), made from the same cleaned pixels at upload time and stored beside it as
+<name>-<width>w.<ext>, so a page of cards offers them with `srcset` and a phone downloads a
+few kilobytes instead of the full photo. A photo stored before renditions existed gets them
+on first request (`ensure_rendition`), from its stored file: the names are derived from the
+photo's own, so no row records which renditions exist.
+
 Nothing of what the browser sent survives but the pixels: the type is read from the bytes
 (the file name and the declared content type are ignored), EXIF (GPS position, camera serial
 numbers), XMP and ICC data are dropped, and the file name is made here.
@@ -15,6 +22,7 @@ import os
 import re
 import secrets
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +39,8 @@ AVATAR_SIDE = 400  # avatars are square, cropped to the middle (as Mastodon crop
 MAX_PIXELS = 40_000_000
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{22}\.(webp|jpg)$")
+RENDITION_WIDTHS = (320, 640)  # a card's thumbnail at 1x and 2x on a phone's full width
+RENDITION_RE = re.compile(r"^(.+)-(320|640)w\.(webp|jpg)$")
 CONTENT_TYPES = {"webp": "image/webp", "jpg": "image/jpeg"}
 
 NOT_A_PHOTO = "This file is not a photo (JPEG, PNG, WebP or GIF)."
@@ -54,6 +64,7 @@ class ProcessedPhoto:
     extension: str
     width: int
     height: int
+    renditions: tuple[ProcessedPhoto, ...] = ()  # narrower copies, one per RENDITION_WIDTHS
 
 
 class PhotoRejected(Exception):
@@ -75,7 +86,8 @@ def process_photo(data: bytes, *, square: bool = False) -> ProcessedPhoto:
             # Pillow only warns at its own (larger) limit; any such warning means "refuse"
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as image:
-                return _encode(_clean(image, AVATAR_SIDE if square else None))
+                clean = _clean(image, AVATAR_SIDE if square else None)
+                return _with_renditions(clean) if not square else _encode(clean)
     except PhotoRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -114,9 +126,10 @@ def _draft(image: Image.Image, square: int | None = None) -> None:
         image.draft(None, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
 
 
-def _encode(image: Image.Image) -> ProcessedPhoto:
+def _encode(image: Image.Image, *, jpeg: bool = False) -> ProcessedPhoto:
+    """WebP where Pillow has it, else (or when `jpeg`, a rendition of a JPEG) JPEG."""
     out = io.BytesIO()
-    if features.check("webp"):
+    if features.check("webp") and not jpeg:
         image.save(out, "WEBP", quality=82, method=4, exif=b"", icc_profile=None)
         extension = "webp"
     else:  # a Pillow built without libwebp: JPEG has no alpha, so flatten on white
@@ -127,6 +140,78 @@ def _encode(image: Image.Image) -> ProcessedPhoto:
         image.save(out, "JPEG", quality=85, optimize=True, progressive=True)
         extension = "jpg"
     return ProcessedPhoto(out.getvalue(), extension, image.width, image.height)
+
+
+def _with_renditions(clean: Image.Image) -> ProcessedPhoto:
+    """The photo and its renditions, each resized from the same cleaned pixels."""
+    full = _encode(clean)
+    smaller = tuple(_encode(_narrowed(clean, width)) for width in rendition_widths(clean.width))
+    return ProcessedPhoto(full.data, full.extension, full.width, full.height, smaller)
+
+
+def _narrowed(image: Image.Image, width: int) -> Image.Image:
+    height = max(1, round(image.height * width / image.width))
+    return image.resize((width, height), Image.Resampling.LANCZOS)
+
+
+def rendition_widths(width: int | None) -> tuple[int, ...]:
+    """The renditions a photo `width` pixels wide has: only narrower ones."""
+    return tuple(w for w in RENDITION_WIDTHS if width and w < width)
+
+
+def rendition_name(name: str, width: int) -> str:
+    """ "abc.webp", 320 -> "abc-320w.webp" """
+    stem, extension = name.rsplit(".", 1)
+    return f"{stem}-{width}w.{extension}"
+
+
+def srcset(src: str | None, width: int | None) -> str:
+    """A `srcset` for the photo at `src`: its renditions and itself, by width; "" when it
+    has no renditions (the plain `src` says it all)."""
+    widths = rendition_widths(width)
+    if not src or not widths:
+        return ""
+    return ", ".join([*(f"{rendition_name(src, w)} {w}w" for w in widths), f"{src} {width}w"])
+
+
+def make_rendition(original: Path, width: int) -> Path | None:
+    """Write the rendition of a stored photo (one kept before renditions were made at
+    upload); its path, or None when the photo is missing or not wider than `width`. Written
+    through a temporary name, so two requests at once never serve half a file. CPU-bound:
+    call it in a thread."""
+    target = original.with_name(rendition_name(original.name, width))
+    try:
+        with Image.open(original, formats=ACCEPTED_FORMATS) as image:
+            if width not in rendition_widths(image.width):
+                return None
+            image.load()
+            narrowed = _narrowed(image.convert(_mode(image)), width)
+            photo = _encode(narrowed, jpeg=original.suffix == ".jpg")
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None  # gone, or damaged (Pillow reports a truncated file as OSError)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
+    partial.write_bytes(photo.data)
+    os.replace(partial, target)
+    return target
+
+
+def _mode(image: Image.Image) -> str:
+    return "RGBA" if image.mode in ("RGBA", "LA", "PA") else "RGB"
+
+
+async def ensure_rendition(original: Path, width: int) -> Path | None:
+    """The file of the photo at `original`'s rendition `width` pixels wide, made now when it
+    is missing; None when the photo has no such rendition."""
+    target = original.with_name(rendition_name(original.name, width))
+    if target.is_file():
+        return target
+    return await asyncio.to_thread(make_rendition, original, width)
+
+
+def original_name(name: str) -> tuple[str, int] | None:
+    """ "abc-320w.webp" -> ("abc.webp", 320); None when `name` names no rendition."""
+    match = RENDITION_RE.fullmatch(name)
+    return (f"{match[1]}.{match[3]}", int(match[2])) if match else None
 
 
 async def process_upload(upload: Upload, *, square: bool = False) -> ProcessedPhoto:
@@ -152,6 +237,23 @@ def media_path(settings: Settings, name: str) -> Path | None:
     return media_dir(settings) / name
 
 
+async def photo_file(
+    path_of: Callable[[Settings, str], Path | None], settings: Settings, name: str
+) -> Path | None:
+    """The file to serve for `name`: a stored photo, or one of its renditions (made now for
+    a photo stored before they were made at upload); None for anything else. `path_of` maps
+    a photo's name to its path, None unless it is a name the node makes (media_path, or
+    remote_media.file_path for the cache of remote photos), so no path can escape."""
+    path = path_of(settings, name)
+    if path is not None:
+        return path if path.is_file() else None
+    rendition = original_name(name)
+    original = path_of(settings, rendition[0]) if rendition else None
+    if rendition is None or original is None:
+        return None
+    return await ensure_rendition(original, rendition[1])
+
+
 def _write(folder: Path, photo: ProcessedPhoto) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     name = new_name(photo.extension)
@@ -159,7 +261,19 @@ def _write(folder: Path, photo: ProcessedPhoto) -> str:
     fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with os.fdopen(fd, "wb") as handle:
         handle.write(photo.data)
+    try:
+        for rendition in photo.renditions:
+            (folder / rendition_name(name, rendition.width)).write_bytes(rendition.data)
+    except BaseException:
+        for file in with_renditions(folder / name):
+            file.unlink(missing_ok=True)
+        raise
     return name
+
+
+def with_renditions(path: Path) -> list[Path]:
+    """A stored photo's file and those of the renditions it may have."""
+    return [path, *(path.with_name(rendition_name(path.name, w)) for w in RENDITION_WIDTHS)]
 
 
 async def store_photos(settings: Settings, photos: list[ProcessedPhoto]) -> list[str]:
@@ -178,7 +292,7 @@ async def remove_photos(settings: Settings, names: list[str]) -> None:
     def remove() -> None:
         for name in names:
             path = media_path(settings, name)
-            if path is not None:
-                path.unlink(missing_ok=True)
+            for file in with_renditions(path) if path is not None else []:
+                file.unlink(missing_ok=True)
 
     await asyncio.to_thread(remove)

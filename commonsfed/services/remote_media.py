@@ -13,6 +13,8 @@ data/media/remote/<key>.<ext>, where `key` is a hash of the URL. Pages link to
   the page shows without it. A failure is remembered, and asked again after RETRY_AFTER.
 - Whose: never from a domain the admins suspend, keep out (allow-list mode) or block with
   reject_media, judged on both the listing's domain and the photo's host.
+- Sizes: the cached copy has the same renditions as a resident's photo (RENDITION_WIDTHS,
+  services.photos), made with it, so cards offer them with `srcset`.
 - How long: a photo is kept MAX_AGE after its fetch (then fetched again on a view); when the
   cache holds more than CACHE_MAX_BYTES, the least recently shown go first (`prune`, run by
   the scheduled jobs).
@@ -45,6 +47,8 @@ from commonsfed.services.photos import (
     ProcessedPhoto,
     media_dir,
     process_photo,
+    rendition_name,
+    with_renditions,
 )
 
 PAGE_WAIT = 5.0  # seconds a page waits for its photos' first fetch, all together
@@ -152,11 +156,17 @@ async def cache_photo(fed: Federation, url: str, listing_uri: str, now: datetime
 
 
 def _write(folder: Path, key: str, photo: ProcessedPhoto) -> None:
-    """Write through a temporary name, so a reader never finds half a file."""
+    """Write the photo and its renditions (services.photos) through temporary names, so a
+    reader never finds half a file; the renditions first, so a photo found has them."""
     folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{key}.{os.getpid()}.part"
-    partial.write_bytes(photo.data)
-    os.replace(partial, folder / f"{key}.{photo.extension}")
+    name = f"{key}.{photo.extension}"
+    for data, target in [
+        *((r.data, rendition_name(name, r.width)) for r in photo.renditions),
+        (photo.data, name),
+    ]:
+        partial = folder / f".{target}.{os.getpid()}.part"
+        partial.write_bytes(data)
+        os.replace(partial, folder / target)
 
 
 def _wanted(row: asyncpg.Record | None, now: datetime) -> bool:
@@ -268,4 +278,5 @@ async def prune(
 def _remove_files(settings: Settings, rows: Sequence[asyncpg.Record]) -> None:
     for row in rows:
         if row["extension"]:
-            (remote_dir(settings) / f"{row['key']}.{row['extension']}").unlink(missing_ok=True)
+            for file in with_renditions(remote_dir(settings) / f"{row['key']}.{row['extension']}"):
+                file.unlink(missing_ok=True)

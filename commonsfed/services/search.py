@@ -1,16 +1,19 @@
 """Finding listings: the neighbourhood page with its filters, and the feeds.
 
 Decisions (see also the report on issue 5, items 5 and 7):
-- Newest first, always. Words narrow the list but do not reorder it: listings are short-lived,
-  so a fresh match beats an old better one, and keyset paging stays simple and stable. There
-  is no "best match" sort, which would have to rank every match of a common word.
+- Newest first by default. Words narrow the list but do not reorder it: listings are
+  short-lived, so a fresh match beats an old better one, and keyset paging stays simple and
+  stable. There is no "best match" sort, which would have to rank every match of a common
+  word. "Nearest" and "ending soon" are services.sorted_search's, paged by position; `sort`
+  is read here with the other filters (a bad value: a message, and newest first).
 - Open and reserved listings are found (reserved ones show their state: they may come back);
   completed, withdrawn and expired ones never are.
 - Keyset paging on (created_at, id): a deep page costs what the first does, and a listing
   posted while someone pages does not shift what they see next.
 - "Across federated neighbourhoods" merges local listings and remote ones (remote_objects
   WHERE is_listing), read with `listing_from_ap`. Remote text is shown as plain text (titles,
-  places) and remote photos are not shown: loading them would tell other servers who looks.
+  places); remote photos only from this node's cache (services.remote_cards), never from the
+  other server: loading them there would tell it who looks.
   A remote listing's kind and its end date are judged in Python, so remote rows are read in
   rounds; when the rounds run out the page stops early at the last row read, and its "older"
   link carries on from there (see `_merge`).
@@ -43,10 +46,10 @@ from commonsfed.db import accounts as accounts_q
 from commonsfed.db import blocks as blocks_q
 from commonsfed.db import listings as listings_q
 from commonsfed.db import moderation as moderation_q
-from commonsfed.db import places as places_q
 from commonsfed.db import search as q
-from commonsfed.models import KINDS, OPEN_STATES, PURPOSES, Account, Place
+from commonsfed.models import KINDS, OPEN_STATES, PURPOSES, Account
 from commonsfed.services.markdown import render_markdown
+from commonsfed.services.photos import srcset
 from commonsfed.services.places import distance_km, distance_text
 
 PAGE_SIZE = 20
@@ -64,7 +67,11 @@ _PLACE_WORD = re.compile(r"[^\W_]+")
 
 FIELDS = (
     "purpose", "kind", "category", "q", "where", "near", "place", "lat", "lon", "km", "author",
+    "sort",
 )  # fmt: skip
+# the orders a page can be read in (services.sorted_search reads the other two)
+SORTS = {"newest": "Newest first", "nearest": "Nearest first", "ending": "Ending soon"}
+MAX_PAGE = 25  # pages of a sorted list, at most (they are paged by position)
 
 
 # --- reading the filters ---------------------------------------------------------------------
@@ -80,6 +87,8 @@ class Search:
     cursor: q.Cursor | None
     errors: dict[str, str] = field(default_factory=dict)
     origin: tuple[float, float] | None = None  # the reader's point: a place, or coordinates
+    sort: str = "newest"  # one of SORTS
+    page: int = 1  # for the sorts other than newest, which page by position
 
     @property
     def author(self) -> str | None:
@@ -198,7 +207,32 @@ def read_search(
         if cursor is None:
             errors["after"] = "This page link is damaged. Here are the newest listings instead."
     everywhere = scope == "everywhere" and not values["author"]
-    return Search(values, filter_, everywhere, cursor, errors, origin)
+    sort = _sort(values, errors, circle)
+    page = _page(query, errors) if sort != "newest" else 1
+    return Search(values, filter_, everywhere, cursor, errors, origin, sort, page)
+
+
+def _sort(values: dict, errors: dict, circle: q.Circle | None) -> str:
+    """The order asked for; newest (and a message saying so) when it cannot be used."""
+    sort = values["sort"] or "newest"
+    if sort not in SORTS:
+        errors["sort"] = "Sort by newest, nearest or ending soon. Showing the newest first."
+        return "newest"
+    if sort == "nearest" and circle is None:
+        if not {"place", "lat", "lon", "km"} & set(errors):
+            errors["sort"] = (
+                "To sort by distance, choose a place or give coordinates. Showing the newest first."
+            )
+        return "newest"
+    return sort
+
+
+def _page(query: Mapping[str, str], errors: dict) -> int:
+    raw = str(query.get("page", "") or "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        errors["page"] = f"Pages go from 1 to {MAX_PAGE}. Here is the first."
+        return 1
+    return int(raw)
 
 
 # --- cursors ---------------------------------------------------------------------------------
@@ -260,11 +294,18 @@ class Card:
     latitude: float | None = None
     longitude: float | None = None
     distance: str | None = None  # "1.2 km" from the reader's point, when both are known
+    category_slug: str | None = None  # for the link to its category's page; None: unknown here
+    ends_at: datetime | None = None  # the end of its availability or its expiry, if any
 
     @property
     def photo_src(self) -> str | None:
         """The thumbnail's address, always on this node."""
         return f"/media/{self.photo}" if self.photo else self.photo_cached
+
+    @property
+    def photo_srcset(self) -> str:
+        """The thumbnail's renditions (services.photos), for `srcset`; "" for none."""
+        return srcset(self.photo_src, self.photo_width)
 
     @property
     def key(self) -> tuple:
@@ -275,7 +316,7 @@ class Card:
         return (self.created_at, 0, self.local_id)
 
 
-def _local_card(row: asyncpg.Record) -> Card:
+def local_card(row: asyncpg.Record) -> Card:
     return Card(
         url=f"/listings/{row['uid']}",
         title=row["title"],
@@ -293,10 +334,12 @@ def _local_card(row: asyncpg.Record) -> Card:
         photo_height=row["photo_height"],
         latitude=row["latitude"],
         longitude=row["longitude"],
+        category_slug=row["category"],
+        ends_at=row.get("ends_at"),
     )
 
 
-def _remote_card(row: asyncpg.Record, remote: RemoteListing, names: dict[str, str]) -> Card:
+def remote_card(row: asyncpg.Record, remote: RemoteListing, names: dict[str, str]) -> Card:
     tag = remote.categories[0] if remote.categories else ""
     return Card(
         url="/network/listing?" + urlencode({"uri": row["uri"]}),
@@ -313,6 +356,8 @@ def _remote_card(row: asyncpg.Record, remote: RemoteListing, names: dict[str, st
         latitude=remote.latitude,
         longitude=remote.longitude,
         remote_photo=remote.photos[0] if remote.photos else None,
+        category_slug=tag if tag in names else None,
+        ends_at=remote.ends_at,
     )
 
 
@@ -350,11 +395,11 @@ class _Stream:
 
 async def _local_stream(conn, search: Search, limit: int) -> _Stream:
     rows = await q.local_listings(conn, search.filter, search.cursor, limit + 1)
-    cards = [_local_card(row) for row in rows]
+    cards = [local_card(row) for row in rows]
     return _Stream(cards, cards[-1].key if len(cards) > limit else None)
 
 
-def _usable(remote: RemoteListing | None, f: q.Filter) -> bool:
+def usable(remote: RemoteListing | None, f: q.Filter) -> bool:
     return (
         remote is not None
         and remote.state in OPEN_STATES
@@ -390,8 +435,8 @@ async def _remote_stream(conn, search: Search, limit: int, names: dict[str, str]
         rows = await q.remote_listings(conn, search.filter, cursor, batch)
         for row in rows:
             remote = listing_from_ap(orjson.loads(row["document"]))
-            if _usable(remote, search.filter):
-                cards.append(_remote_card(row, remote, names))
+            if usable(remote, search.filter):
+                cards.append(remote_card(row, remote, names))
         if len(rows) < batch:
             return _Stream(cards, None)
         cursor = q.Cursor(at=rows[-1]["at"], remote_uri=rows[-1]["uri"])
@@ -418,32 +463,33 @@ def _cursor(key: tuple) -> q.Cursor:
     return q.Cursor(at=at, remote_uri=value) if remote else q.Cursor(at=at, local_id=value)
 
 
+async def with_author(conn: asyncpg.Connection, search: Search) -> Search:
+    """`search` narrowed to its author's listings, when it names one (none for a name no
+    active resident has, with a message)."""
+    if not search.author:
+        return search
+    account = await accounts_q.get_by_username(conn, search.author)
+    author_id = account.id if account and account.is_active else -1
+    if author_id == -1:
+        search.errors["author"] = f"No resident here is called {search.author}."
+    return replace(search, filter=replace(search.filter, author_id=author_id))
+
+
+async def category_names(conn: asyncpg.Connection) -> dict[str, str]:
+    return {row["slug"]: row["name"] for row in await listings_q.categories(conn)}
+
+
 async def find(pool: asyncpg.Pool, search: Search, limit: int = PAGE_SIZE) -> Page:
-    """One page of listings for `search` (read with read_search)."""
+    """One page of listings for `search` (read with read_search), newest first."""
     async with pool.acquire() as conn:
-        names = {row["slug"]: row["name"] for row in await listings_q.categories(conn)}
-        if search.author:
-            account = await accounts_q.get_by_username(conn, search.author)
-            author_id = account.id if account and account.is_active else -1
-            if author_id == -1:
-                search.errors["author"] = f"No resident here is called {search.author}."
-            search = replace(search, filter=replace(search.filter, author_id=author_id))
+        names = await category_names(conn)
+        search = await with_author(conn, search)
         streams = [await _local_stream(conn, search, limit)]
         if search.everywhere:
             streams.append(await _remote_stream(conn, search, limit, names))
     shown, next_key = _merge(streams, limit)
     shown = with_distances(shown, search.origin)
     return Page(shown, encode_cursor(_cursor(next_key)) if next_key else None)
-
-
-@dataclass(frozen=True)
-class Explore:
-    """The neighbourhood page: the filters as read, a page of cards, the categories."""
-
-    search: Search
-    page: Page
-    categories: list[asyncpg.Record]
-    places: list[Place] = field(default_factory=list)
 
 
 async def hidden_for(conn, viewer: Account | None) -> blocks_q.Hidden:
@@ -468,19 +514,6 @@ def leaving_out(search: Search, hidden: blocks_q.Hidden) -> Search:
         search.filter, hidden_authors=hidden.accounts, hidden_actors=hidden.actors,
         hidden_domains=hidden.domains,
     ))  # fmt: skip
-
-
-async def explore(
-    pool: asyncpg.Pool, query: Mapping[str, str], viewer: Account | None = None
-) -> Explore:
-    async with pool.acquire() as conn:
-        categories = await listings_q.categories(conn)
-        named = await places_q.all_places(conn)
-        hidden = await hidden_for(conn, viewer)
-    points = {str(place.id): (place.latitude, place.longitude) for place in named}
-    search = read_search(query, {row["slug"] for row in categories}, points)
-    page = await find(pool, leaving_out(search, hidden))
-    return Explore(search, page, categories, named)
 
 
 async def latest(
@@ -562,6 +595,12 @@ async def neighbourhood_feed(
         hidden = await hidden_for(conn, viewer)
         rows = await q.feed_listings(conn, hidden_authors=hidden.accounts, limit=FEED_SIZE)
     return _feed(f"{instance_name}: offers and requests", "/feed", "/explore", rows)
+
+
+async def category_title(pool: asyncpg.Pool, slug: str) -> str | None:
+    """A category's name; None when there is no such category."""
+    async with pool.acquire() as conn:
+        return await q.category_name(conn, slug)
 
 
 async def category_feed(

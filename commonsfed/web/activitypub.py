@@ -12,7 +12,7 @@ from markupsafe import Markup
 from commonsfed.ap.actors import LocalActor, actor_to_ap, actor_tombstone_to_ap
 from commonsfed.ap.collections import collection_page_to_ap, collection_to_ap
 from commonsfed.federation.verify import NotVerified, verify_request
-from commonsfed.services import actors, profiles, thanks
+from commonsfed.services import actors, profiles, sorted_search, thanks
 from commonsfed.web.keys import FEDERATION, POOL, SETTINGS
 
 AS2_CONTENT_TYPE = "application/activity+json"
@@ -86,10 +86,16 @@ async def actor(request: web.Request) -> web.StreamResponse:
     if local.type == "Application":
         raise web.HTTPSeeOther("/")
     context = {"actor": local, "handle": f"@{local.username}@{settings.domain}"}
-    if local.type == "Person":  # its summary is the bio, rendered from Markdown and sanitised
+    if local.type == "Person":
+        # web.listings imports this module (as2_response), so its labels come in here
+        from commonsfed.web.listings import LABELS, search_age
+  # its summary is the bio, rendered from Markdown and sanitised
         context |= {"profile": await profiles.profile_of(request.app[POOL], local.username),
                     "bio_html": Markup(local.summary),
-                    "extras": await thanks.profile_extras(request.app[POOL], local.username)}  # fmt: skip
+                    "extras": await thanks.profile_extras(request.app[POOL], local.username),
+                    "listing_cards": await sorted_search.profile_cards(request.app[POOL],
+                                                                       local.username),
+                    "labels": LABELS, "age": search_age(request)}  # fmt: skip
     response = aiohttp_jinja2.render_template("profile.html", request, context)
     response.headers["Vary"] = "Accept"
     return response

@@ -9,6 +9,7 @@ from aiohttp import web
 from commonsfed.services import answers, notifications, thanks
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.listings import ListingNotFound
+from commonsfed.web.flash import flash
 from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
 from commonsfed.web.middlewares import render_error
 from commonsfed.web.views import require_account, safe_next
@@ -20,6 +21,7 @@ STATES = {
     "declined": "Declined",
     "completed": "Completed",
     "withdrawn": "Withdrawn",
+    "closed": "Closed",  # still in line when the listing closed (Conversation.left_behind)
 }
 ACTIONS = {
     "reserve": "Reserve for them",
@@ -105,6 +107,7 @@ async def answer(request: web.Request) -> web.Response:
         return await _render_listing_answers(request, exc.errors, message, status=422)
     except ServiceError as exc:
         return _refused(request, exc)
+    await flash(request, "Answer sent. You will be told when they reply.")
     raise web.HTTPSeeOther(f"/conversations/{conv.id}")
 
 
@@ -163,7 +166,18 @@ async def reply(request: web.Request) -> web.Response:
         return await _render_conversation(request, exc.errors, message, status=422)
     except ServiceError as exc:
         return _refused(request, exc)
+    await flash(request, "Message sent.")
     raise web.HTTPSeeOther(f"/conversations/{_conversation_id(request)}#latest")
+
+
+# what each decision tells the one who took it
+_DECIDED = {
+    "reserve": "Reserved for them; they are told.",
+    "release": "Reservation released.",
+    "decline": "Answer declined; they are told.",
+    "complete": "Marked done. You can leave them a thanks below.",
+    "withdraw": "Your answer is withdrawn.",
+}
 
 
 async def decide(request: web.Request) -> web.Response:
@@ -182,6 +196,7 @@ async def decide(request: web.Request) -> web.Response:
                 request.app[POOL], request.app[SETTINGS], account, conversation_id)
     except ServiceError as exc:
         return _refused(request, exc)
+    await flash(request, _DECIDED[action])
     raise web.HTTPSeeOther(
         safe_next(str(form.get("next", "")) or f"/conversations/{conversation_id}")
     )

@@ -15,6 +15,7 @@ from commonsfed.models import SEVERITIES, DomainPolicy
 from commonsfed.services import domain_csv, domains, group_follows
 from commonsfed.services.errors import NotAllowed, ValidationError
 from commonsfed.web.admin import message_of
+from commonsfed.web.flash import flash
 from commonsfed.web.keys import FEDERATION, POOL, SETTINGS
 from commonsfed.web.views import require_admin
 
@@ -68,11 +69,12 @@ async def save_block(request: web.Request) -> web.Response:
         await domains.block_domain(request.app[POOL], request.app[SETTINGS], admin, block)
     except ValidationError as exc:
         return await _domains_page(request, 422, errors=exc.errors, values=values)
+    await flash(request, "Block saved.")
     raise web.HTTPSeeOther("/admin/domains")
 
 
 async def remove_block(request: web.Request) -> web.Response:
-    return await _undo(request, domains.unblock_domain)
+    return await _undo(request, domains.unblock_domain, "Block lifted.")
 
 
 async def allow(request: web.Request) -> web.Response:
@@ -84,14 +86,15 @@ async def allow(request: web.Request) -> web.Response:
                                    values["domain"], values["reason"])  # fmt: skip
     except ValidationError as exc:
         return await _domains_page(request, 422, allow_errors=exc.errors, allow_values=values)
+    await flash(request, "Allowed: this node federates with it.")
     raise web.HTTPSeeOther("/admin/domains")
 
 
 async def disallow(request: web.Request) -> web.Response:
-    return await _undo(request, domains.disallow_domain)
+    return await _undo(request, domains.disallow_domain, "No longer allowed.")
 
 
-async def _undo(request: web.Request, undo) -> web.Response:
+async def _undo(request: web.Request, undo, done: str) -> web.Response:
     """Lift a block or an allowance: `undo(pool, settings, admin, domain, reason)`; a
     refusal is told above the lists."""
     admin = require_admin(request)
@@ -101,6 +104,7 @@ async def _undo(request: web.Request, undo) -> web.Response:
                    str(form.get("domain", "")), str(form.get("reason", "")))  # fmt: skip
     except ValidationError as exc:
         return await _domains_page(request, 422, notice=next(iter(exc.errors.values())))
+    await flash(request, done)
     raise web.HTTPSeeOther("/admin/domains")
 
 
@@ -158,4 +162,6 @@ async def decide_follow(request: web.Request) -> web.Response:
                      str(form.get("reason", "")))
     except NotAllowed as exc:
         return await _follows_page(request, 409, notice=message_of(exc))
+    accepted = request.match_info["action"] == "accept"
+    await flash(request, "Follow accepted." if accepted else "Follow declined.")
     raise web.HTTPSeeOther("/admin/follows")

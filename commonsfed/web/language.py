@@ -39,7 +39,8 @@ def _choose(request: web.Request) -> str:
     cookie = request.cookies.get(COOKIE)
     if cookie in i18n.LANGUAGES:
         return cookie
-    default = request.app[SETTINGS].language
+    settings = request.app.get(SETTINGS)  # None in a bare application (unit tests)
+    default = settings.language if settings is not None else i18n.SOURCE_LANGUAGE
     return i18n.choose(request.headers.get("Accept-Language"), default)
 
 

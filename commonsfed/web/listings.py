@@ -7,6 +7,7 @@ multipart body as a stream, with caps; web/uploads.py reads it and checks their 
 
 from __future__ import annotations
 
+import functools
 import re
 
 import aiohttp_jinja2
@@ -21,7 +22,11 @@ from commonsfed.services import (
     listings,
     moderation,
     places,
+    search,
+    sorted_search,
 )
+from commonsfed.services.answer_notices import STILL_IN_LINE
+from commonsfed.services.answers import ListingAnswers
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.markdown import render_markdown
 from commonsfed.services.photos import (
@@ -29,9 +34,11 @@ from commonsfed.services.photos import (
     MAX_PHOTOS,
     MAX_UPLOAD_BYTES,
     media_path,
+    photo_file,
 )
 from commonsfed.web import answers as answers_web
 from commonsfed.web.activitypub import as2_response, require_signature, wants_as2
+from commonsfed.web.flash import flash
 from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
 from commonsfed.web.middlewares import csrf_exempt, render_error
 from commonsfed.web.uploads import SubmittedForm, read_form_with_photos
@@ -169,6 +176,7 @@ async def new_submit(request: web.Request) -> web.Response:
         )
     except ValidationError as exc:
         return await _render_form(request, form.fields, exc.errors, status=422)
+    await flash(request, f"Your {listing.purpose} is published.")
     raise web.HTTPSeeOther(f"/listings/{listing.uid}")
 
 
@@ -205,6 +213,7 @@ async def edit_submit(request: web.Request) -> web.Response:
         return await _render_form(request, values, exc.errors, listing=listing, status=422)
     except ServiceError as exc:
         return _refused(request, exc)
+    await flash(request, "Your changes are saved.")
     raise web.HTTPSeeOther(f"/listings/{listing.uid}")
 
 
@@ -218,6 +227,34 @@ def _refused(request: web.Request, exc: ServiceError) -> web.Response:
     return render_error(request, status, str(exc))
 
 
+def photo_index(request: web.Request, photos: int) -> int:
+    """The photo the gallery shows large: ?photo=N (from 1), the first one otherwise."""
+    try:
+        chosen = int(request.query.get("photo", "1"))
+    except ValueError:
+        return 0
+    return chosen - 1 if 1 <= chosen <= photos else 0
+
+
+# the listing's own buttons that an answer's row offers too, with the person it is for
+BY_ANSWER = frozenset({"reserved", "completed"})
+
+
+def manage_states(view: listings.ListingView, answers: ListingAnswers | None) -> list[str]:
+    """The state buttons of the manage section: one clear set. While someone is in line,
+    reserving and completing are done on their answer (which tells them), so the listing's
+    own buttons for these go; while an answer holds the reservation, so does "open it
+    again" (releasing the answer opens it)."""
+    conversations = answers.conversations if answers else []
+    in_line = any(conv.state in STILL_IN_LINE for conv in conversations)
+    holding = any(conv.state == "reserved" for conv in conversations)
+    return [
+        state
+        for state in view.next_states
+        if not (in_line and state in BY_ANSWER) and not (holding and state == "open")
+    ]
+
+
 async def _render_listing(
     request: web.Request, errors: dict | None = None, status: int = 200
 ) -> web.Response:
@@ -226,6 +263,7 @@ async def _render_listing(
     )
     if view is None:
         raise web.HTTPNotFound()
+    answers_context = await answers_web.listing_context(request)
     context = {
         "view": view,
         "listing": view.listing,
@@ -234,7 +272,9 @@ async def _render_listing(
         "description_html": Markup(render_markdown(view.listing.description)),
         "until_day": listing_forms.last_day(view.listing.available_until, request.app[SETTINGS].tz),
         "expires_day": listing_forms.last_day(view.listing.expires_at, request.app[SETTINGS].tz),
-        **await answers_web.listing_context(request),
+        "photo_index": photo_index(request, len(view.photos)),
+        "manage_states": manage_states(view, answers_context.get("answers")),
+        **answers_context,
     }
     return aiohttp_jinja2.render_template("listings/show.html", request, context, status=status)
 
@@ -280,7 +320,17 @@ async def remove(request: web.Request) -> web.Response:
         return render_error(request, 422, exc.errors.get("reason", str(exc)))
     except ServiceError as exc:
         return _refused(request, exc)
+    await flash(request, "Listing removed; its author is told." if by_moderator else "Listing removed.")
     raise web.HTTPSeeOther("/admin/log" if by_moderator else "/my/listings")
+
+
+# what a resident is told after moving their listing to a state
+_STATE_CHANGED = {
+    "open": "Your listing is open again.",
+    "reserved": "Your listing is marked reserved.",
+    "completed": "Your listing is marked done. Thank you for sharing!",
+    "withdrawn": "Listing withdrawn.",
+}
 
 
 async def change_state(request: web.Request) -> web.Response:
@@ -288,10 +338,11 @@ async def change_state(request: web.Request) -> web.Response:
     form = await request.post()
     uid = request.match_info["uid"]
     try:
-        await listings.change_state(
+        changed = await listings.change_state(
             request.app[POOL], request.app[SETTINGS], account, uid, str(form.get("state", "")))
     except ServiceError as exc:
         return _refused(request, exc)
+    await flash(request, _STATE_CHANGED.get(changed.state, "The listing's state is changed."))
     raise web.HTTPSeeOther(f"/listings/{uid}")
 
 
@@ -306,6 +357,7 @@ async def pledge(request: web.Request) -> web.Response:
         return await _render_listing(request, exc.errors, status=422)
     except ServiceError as exc:
         return _refused(request, exc)
+    await flash(request, "Your pledge is counted; the organiser is told.")
     raise web.HTTPSeeOther(f"/listings/{uid}")
 
 
@@ -316,14 +368,20 @@ async def claim(request: web.Request) -> web.Response:
         await listings.claim_portion(request.app[POOL], request.app[SETTINGS], account, uid)
     except ServiceError as exc:
         return _refused(request, exc)
+    await flash(request, "A portion is yours; the author is told.")
     raise web.HTTPSeeOther(f"/listings/{uid}")
 
 
 async def my_listings(request: web.Request) -> web.Response:
     account = require_account(request)
-    mine = await listings.my_listings(request.app[POOL], account)
-    context = {"listings": mine, "labels": LABELS}
+    cards = await sorted_search.my_cards(request.app[POOL], account)
+    context = {"cards": cards, "labels": LABELS, "age": search_age(request)}
     return aiohttp_jinja2.render_template("listings/mine.html", request, context)
+
+
+def search_age(request: web.Request):
+    """services.search.age in the node's time zone, for the cards' templates."""
+    return functools.partial(search.age, tz=request.app[SETTINGS].tz)
 
 
 # --- photos --------------------------------------------------------------------------------
@@ -331,8 +389,8 @@ async def my_listings(request: web.Request) -> web.Response:
 
 async def media(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
-    path = media_path(request.app[SETTINGS], name)  # None unless a server-made name
-    if path is None or not path.is_file():
+    path = await photo_file(media_path, request.app[SETTINGS], name)
+    if path is None:
         raise web.HTTPNotFound()
     return web.FileResponse(
         path,
@@ -374,6 +432,7 @@ async def add_category(request: web.Request) -> web.Response:
         await listings.add_category(request.app[POOL], account, form)
     except ValidationError as exc:
         return await _render_categories(request, 422, errors=exc.errors, values=form)
+    await flash(request, "Category added.")
     raise web.HTTPSeeOther("/admin/categories")
 
 
@@ -386,4 +445,5 @@ async def rename_category(request: web.Request) -> web.Response:
         # one message, shown next to the row of the category being renamed
         errors = {form.get("slug", ""): " ".join(exc.errors.values())}
         return await _render_categories(request, 422, rename_errors=errors, rename_values=form)
+    await flash(request, "Category renamed.")
     raise web.HTTPSeeOther("/admin/categories")

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from commonsfed.services import places
 from commonsfed.services.errors import NotAllowed, ValidationError
+from commonsfed.web.flash import flash
 from commonsfed.web.keys import POOL
 from commonsfed.web.views import require_admin
 
@@ -49,6 +50,7 @@ async def add_place(request: web.Request) -> web.Response:
         return await _render(request, 422, errors=exc.errors, values=form)
     except NotAllowed as exc:
         raise web.HTTPForbidden(text=str(exc)) from None
+    await flash(request, "Place added. Residents can pick it now.")
     raise web.HTTPSeeOther("/admin/places")
 
 
@@ -63,6 +65,7 @@ async def change_place(request: web.Request) -> web.Response:
                              change_values={place_id: form})  # fmt: skip
     except NotAllowed as exc:
         raise web.HTTPForbidden(text=str(exc)) from None
+    await flash(request, "Place saved.")
     raise web.HTTPSeeOther("/admin/places")
 
 
@@ -72,4 +75,5 @@ async def remove_place(request: web.Request) -> web.Response:
         await places.remove_place(request.app[POOL], admin, _place_id(request))
     except NotAllowed as exc:
         raise web.HTTPForbidden(text=str(exc)) from None
+    await flash(request, "Place removed.")
     raise web.HTTPSeeOther("/admin/places")

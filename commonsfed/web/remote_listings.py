@@ -16,9 +16,10 @@ from commonsfed.federation.policy import domain_of
 from commonsfed.services import answers, neighbourhoods, profiles, remote_media
 from commonsfed.services.answers import RemoteListingView
 from commonsfed.services.errors import ServiceError, ValidationError
-from commonsfed.services.photos import CONTENT_TYPES
+from commonsfed.services.photos import CONTENT_TYPES, photo_file
 from commonsfed.web.answers import LABELS as ANSWER_LABELS
 from commonsfed.web.answers import _refused
+from commonsfed.web.flash import flash
 from commonsfed.web.keys import ACCOUNT, FEDERATION, POOL, SETTINGS
 from commonsfed.web.listings import CACHE_FOREVER, LABELS
 from commonsfed.web.middlewares import render_error
@@ -77,6 +78,7 @@ async def answer_remote(request: web.Request) -> web.Response:
         return await _render(request, uri, exc.errors, message, status=422)
     except ServiceError as exc:
         return _refused(request, exc)
+    await flash(request, "Answer sent to their neighbourhood. You will be told when they reply.")
     raise web.HTTPSeeOther(f"/conversations/{conv.id}")
 
 
@@ -84,8 +86,8 @@ async def media(request: web.Request) -> web.StreamResponse:
     """A cached photo of a remote listing. Its name is a hash of the remote URL, whose file
     Mastodon and commonsfed never change in place: browsers may keep it a year."""
     name = request.match_info["name"]
-    path = remote_media.file_path(request.app[SETTINGS], name)  # None unless a cache name
-    if path is None or not path.is_file():
+    path = await photo_file(remote_media.file_path, request.app[SETTINGS], name)
+    if path is None:
         raise web.HTTPNotFound()
     return web.FileResponse(
         path,

@@ -22,6 +22,7 @@ from commonsfed.web import (
     feeds,
     follows,
     health,
+    home,
     inbox,
     language,
     listings,
@@ -89,6 +90,11 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/settings/blocks/undo", blocks.undo_person)
     app.router.add_post("/settings/blocks/domains", blocks.hide_domain)
     app.router.add_post("/settings/blocks/domains/show", blocks.show_domain)
+    # a resident's home: the welcome after registering, the feed of whom they follow
+    app.router.add_get("/welcome", home.welcome, name="welcome")
+    app.router.add_get("/following", home.following, name="following")
+    app.router.add_post("/users/{name}/follow", home.follow_resident)
+    app.router.add_post("/users/{name}/unfollow", home.unfollow_resident)
     app.router.add_get("/follows", follows.follows_page, name="follows")
     app.router.add_post("/follows", follows.follow)
     app.router.add_post("/follows/unfollow", follows.unfollow)
@@ -176,7 +182,7 @@ def setup_routes(app: web.Application) -> None:
     category = "/categories/{slug:[a-z0-9_]{1,30}}"
     app.router.add_get(category, explore.category, name="category")
     # the listings' hashtags link here, as Mastodon's do to /tags/<name>
-    app.router.add_get("/tags/{slug:[a-z0-9_]{1,30}}", explore.category)
+    app.router.add_get("/tags/{slug:[a-z0-9_]{1,30}}", explore.tag)
     feed = "feed.{format:atom|rss}"
     app.router.add_get("/" + feed, feeds.neighbourhood, name="feed")
     app.router.add_get(category + "/" + feed, feeds.category)

@@ -9,6 +9,7 @@ from commonsfed.services import thanks
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.web import answers as answer_pages
 from commonsfed.web.activitypub import as2_response, require_signature, wants_as2
+from commonsfed.web.flash import flash
 from commonsfed.web.keys import POOL, SETTINGS
 from commonsfed.web.middlewares import render_error
 from commonsfed.web.views import require_account
@@ -30,14 +31,14 @@ def _back(conversation_id: int) -> web.HTTPSeeOther:
 
 
 async def leave(request: web.Request) -> web.Response:
-    return await _write(request, thanks.leave)
+    return await _write(request, thanks.leave, "Thanks sent. It shows on their profile.")
 
 
 async def edit(request: web.Request) -> web.Response:
-    return await _write(request, thanks.edit)
+    return await _write(request, thanks.edit, "Your thanks is changed.")
 
 
-async def _write(request: web.Request, write) -> web.Response:
+async def _write(request: web.Request, write, done: str) -> web.Response:
     """Leave or edit the thanks: `write(pool, settings, account, conversation_id, text)`;
     bad text is shown by the field, a refusal on a page of its own."""
     account = require_account(request)
@@ -50,6 +51,7 @@ async def _write(request: web.Request, write) -> web.Response:
         )
     except ServiceError as exc:
         return _refused(request, exc)
+    await flash(request, done)
     raise _back(conversation_id)
 
 
@@ -60,6 +62,7 @@ async def remove(request: web.Request) -> web.Response:
         await thanks.remove(request.app[POOL], request.app[SETTINGS], account, conversation_id)
     except ServiceError as exc:
         return _refused(request, exc)
+    await flash(request, "Your thanks is deleted.")
     raise _back(conversation_id)
 
 

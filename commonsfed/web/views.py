@@ -7,8 +7,11 @@ import ipaddress
 import aiohttp_jinja2
 from aiohttp import web
 
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import accounts
+from commonsfed.services import home as home_service
 from commonsfed.services.errors import NotAllowed, RateLimited, ValidationError
+from commonsfed.web.flash import flash
 from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
 from commonsfed.web.middlewares import render_error
 from commonsfed.web.sessions import log_in, log_out
@@ -43,6 +46,13 @@ def safe_next(value: str | None) -> str:
     return "/"
 
 
+def shown(exc: Exception) -> str:
+    """A service error's message as it was made, for a page to show with `|t` in its reader's
+    language: `str(exc)` would turn a Text (commonsfed.i18n) into plain English."""
+    message = exc.args[0] if exc.args else ""
+    return message if isinstance(message, str) else str(exc)
+
+
 @aiohttp_jinja2.template("home.html")
 async def home(request: web.Request) -> dict:
     return {}
@@ -50,8 +60,8 @@ async def home(request: web.Request) -> dict:
 
 async def register_form(request: web.Request) -> web.Response:
     if request.app[SETTINGS].registration == "closed":
-        return render_error(request, 403, "Registration is closed on this node. "
-                            "Ask the people who run it for an invitation.")
+        return render_error(request, 403, N_("Registration is closed on this node. Ask the "
+                                             "people who run it for an invitation."))
     return aiohttp_jinja2.render_template("register.html", request, {"values": {}, "errors": {}})
 
 
@@ -65,14 +75,17 @@ async def register_submit(request: web.Request) -> web.Response:
             password=str(form.get("password", "")),
         )
     except NotAllowed as exc:
-        return render_error(request, 403, str(exc))
+        return render_error(request, 403, shown(exc))
     except ValidationError as exc:
         context = {"values": values, "errors": exc.errors}
         return aiohttp_jinja2.render_template("register.html", request, context, status=422)
     if account.is_pending:
         return aiohttp_jinja2.render_template("pending.html", request, {"pending": account})
     await log_in(request, request.app[POOL], account.id, client_address(request))
-    raise web.HTTPSeeOther("/")
+    # after log_in, which starts a new session: the message goes into the one kept
+    name = request.app[SETTINGS].instance_name
+    await flash(request, f"Welcome to {name}! Your account is ready.")
+    raise web.HTTPSeeOther("/welcome")
 
 
 async def login_form(request: web.Request) -> web.Response:
@@ -84,6 +97,7 @@ async def login_submit(request: web.Request) -> web.Response:
     form = await request.post()
     values = {"username": str(form.get("username", ""))}
     next_url = safe_next(str(form.get("next", "")))
+    first = await home_service.is_first_visit(request.app[POOL], values["username"])
     try:
         account = await accounts.authenticate(
             request.app[POOL], values["username"], str(form.get("password", "")),
@@ -91,17 +105,23 @@ async def login_submit(request: web.Request) -> web.Response:
         )
     except (NotAllowed, RateLimited) as exc:
         status = 429 if isinstance(exc, RateLimited) else 401
-        context = {"values": values, "error": str(exc), "next": next_url}
+        context = {"values": values, "error": shown(exc), "next": next_url}
         response = aiohttp_jinja2.render_template("login.html", request, context, status=status)
         if isinstance(exc, RateLimited) and exc.retry_after is not None:
             response.headers["Retry-After"] = str(max(1, int(exc.retry_after.total_seconds())))
         return response
     await log_in(request, request.app[POOL], account.id, client_address(request))
+    if first:  # approved since they registered, or made by an admin: welcomed now
+        await flash(request, "Welcome! You are logged in for the first time.")
+        # a login on the way somewhere (an app's authorisation, say) still goes there
+        raise web.HTTPSeeOther("/welcome" if next_url == "/" else next_url)
+    await flash(request, f"You are logged in as @{account.username}.", "info")
     raise web.HTTPSeeOther(next_url)
 
 
 async def logout(request: web.Request) -> web.Response:
     await log_out(request, request.app[POOL])
+    await flash(request, "You are logged out. See you soon!", "info")
     raise web.HTTPSeeOther("/")
 
 

@@ -69,6 +69,6 @@ async def register(page, node: LiveNode, username: str, screenshot: bool = False
     if screenshot:
         await snap(page, "1-registration")
     await page.get_by_role("button", name="Create account").click()
-    # open registration: the new account is logged in and lands on the home page
-    await expect(page).to_have_url(node.url("/"))
+    # open registration: the new account is logged in and lands on the welcome page
+    await expect(page).to_have_url(node.url("/welcome"))
     await expect(page.locator("header .who")).to_have_text(f"@{username}")

@@ -65,5 +65,6 @@ async def test_forgotten_password__the_mailed_link_sets_a_new_one(live_node, bro
     await log_in(page, live_node, DEFAULT_PASSWORD)
     await expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
     await log_in(page, live_node, NEW_PASSWORD)
-    await expect(page).to_have_url(live_node.url("/"))
+    # her first login ever (an admin made the account): the welcome page
+    await expect(page).to_have_url(live_node.url("/welcome"))
     await expect(page.locator("header .who")).to_have_text("@alice")

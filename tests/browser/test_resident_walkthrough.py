@@ -92,7 +92,7 @@ async def publish_listing(page, node: LiveNode, photo: Path) -> str:
     await page.get_by_role("button", name="Publish").click()
     await expect(page).to_have_url(LISTING_URL)
     await expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
-    await expect_photo_loaded(page.locator(".photos img"))
+    await expect_photo_loaded(page.locator('.gallery [data-gallery="main"]'))
     await expect(page.locator("#answers")).to_contain_text("No answers yet.")
     assert await count_rows(node, "listings") == 1
     assert await count_rows(node, "listing_photos") == 1
@@ -127,7 +127,7 @@ async def find_on_explore(page, node: LiveNode, listing_url: str) -> None:
     await card.get_by_role("link", name=TITLE).click()
     await expect(page).to_have_url(listing_url)
     await expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
-    await expect_photo_loaded(page.locator(".photos img"))
+    await expect_photo_loaded(page.locator('.gallery [data-gallery="main"]'))
     await expect(page.locator(".facts")).to_contain_text(PLACE)
 
 

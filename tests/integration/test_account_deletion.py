@@ -154,7 +154,7 @@ async def test_delete__that_fails_at_its_last_step_leaves_everything_as_it_was(
     assert response.status == 500
     assert (await account(alice, "alice")).status == "active"
     assert (await alice.get(f"/listings/{drill}")).status == 200
-    assert len(list(media_dir(settings).iterdir())) == 1
+    assert len(list(media_dir(settings).iterdir())) == 3  # a photo, its 2 renditions
     assert [r[0] for r in await query(alice, "SELECT body FROM messages")] == ["May I?"]
     assert (await query(alice, "SELECT state FROM conversations WHERE id = $1", conv))[0][0] == (
         "waiting"
@@ -187,7 +187,7 @@ async def test_delete__removes_listings_answers_messages_and_everything_personal
     ladder = await post(carol, "Ladder")
     conv = await answer(alice, ladder, "I could use the ladder on Sunday.")
     await write(carol, conv, "Sunday is fine, come at ten.")
-    assert len(list(media_dir(settings).iterdir())) == 1
+    assert len(list(media_dir(settings).iterdir())) == 3  # a photo, its 2 renditions
     # and she downloaded an export of it all, kept on the node for a week
     await post_form(alice, "/settings/export", {}, form_path="/settings/export")
     assert len(list(exports_dir(settings).iterdir())) == 1

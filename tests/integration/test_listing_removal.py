@@ -51,7 +51,7 @@ async def test_remove__by_the_author_deletes_it_and_leaves_a_tombstone(resident,
     await post_form(bob, f"/listings/{uid}/answers", {"message": "May I?"},
                     form_path=f"/listings/{uid}")
     pool = alice.server.app[POOL]
-    assert len(list(media_dir(settings).iterdir())) == 1
+    assert len(list(media_dir(settings).iterdir())) == 3  # a photo, its 2 renditions
 
     page = await (await alice.get(f"/listings/{uid}")).text()
     assert "Remove for good" in page

@@ -200,3 +200,52 @@ def test_media_path__only_server_made_names():
         "A" * 21 + "/.webp",
     ):
         assert media_path(settings, name) is None, name
+
+
+# --- renditions ------------------------------------------------------------------------------
+
+
+def test_process_photo__makes_narrower_renditions_from_the_same_pixels():
+    processed = process_photo(photo_bytes(size=(1000, 500), exif=exif_with_gps()))
+
+    assert [(r.width, r.height) for r in processed.renditions] == [(320, 160), (640, 320)]
+    for rendition in processed.renditions:
+        image = reopen(rendition.data)
+        assert rendition.extension == processed.extension
+        assert image.size == (rendition.width, rendition.height)
+        assert not image.getexif() and "icc_profile" not in image.info
+
+
+def test_process_photo__no_rendition_as_wide_as_the_photo_nor_for_an_avatar():
+    assert [r.width for r in process_photo(photo_bytes(size=(640, 480))).renditions] == [320]
+    assert process_photo(photo_bytes(size=(300, 200))).renditions == ()
+    assert process_photo(photo_bytes(size=(900, 900)), square=True).renditions == ()
+
+
+def test_srcset__lists_the_renditions_and_the_photo_by_width():
+    assert photos.srcset("/media/a.webp", 800) == (
+        "/media/a-320w.webp 320w, /media/a-640w.webp 640w, /media/a.webp 800w"
+    )
+    assert photos.srcset("/media/a.webp", 500) == "/media/a-320w.webp 320w, /media/a.webp 500w"
+    assert photos.srcset("/media/a.webp", 320) == "" and photos.srcset(None, 800) == ""
+
+
+def test_original_name__only_for_the_widths_the_node_makes():
+    assert photos.original_name("abc-320w.webp") == ("abc.webp", 320)
+    assert photos.original_name("abc-640w.jpg") == ("abc.jpg", 640)
+    assert photos.original_name("abc-480w.webp") is None
+    assert photos.original_name("abc.webp") is None
+
+
+def test_make_rendition__of_a_stored_photo_keeps_its_format(tmp_path):
+    # a JPEG kept by a node whose Pillow had no WebP: its rendition is a JPEG too
+    original = tmp_path / ("a" * 22 + ".jpg")
+    original.write_bytes(photo_bytes(size=(800, 600)))
+
+    made = photos.make_rendition(original, 320)
+
+    assert made == tmp_path / ("a" * 22 + "-320w.jpg")
+    assert reopen(made.read_bytes()).format == "JPEG" and reopen(made.read_bytes()).width == 320
+    assert photos.make_rendition(original, 640) is not None
+    assert photos.make_rendition(tmp_path / "missing.jpg", 320) is None
+    assert not list(tmp_path.glob(".*part"))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from commonsfed.ap.listings import listing_to_ap
-from commonsfed.app import local_time_filter
 from commonsfed.cli import main
 from commonsfed.config import ConfigError, load_settings
 from commonsfed.services.listing_forms import (
@@ -17,6 +17,7 @@ from commonsfed.services.listing_forms import (
     last_day,
     validate_listing_form,
 )
+from commonsfed.web.dates import format_moment, local_time_filter, locale_of
 from tests.unit.test_ap_listings import make_context, make_listing, visible_text
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -123,7 +124,7 @@ def test_form_values__ride_departure_back_as_local_time():
 
 
 def test_local_filter__shows_moments_in_the_zone_and_days_as_they_are():
-    local = local_time_filter(BERLIN)
+    local = partial(local_time_filter(BERLIN), {})  # a page's context without a locale
     moment = datetime(2030, 12, 31, 23, 30, tzinfo=UTC)
 
     assert local(moment) == "2031-01-01 00:30"
@@ -131,6 +132,32 @@ def test_local_filter__shows_moments_in_the_zone_and_days_as_they_are():
     assert local("2030-06-30T06:15:00+00:00", "%H:%M %Z") == "08:15 CEST"
     assert local("2030-06-30", "%Y-%m-%d") == "2030-06-30"  # a day is not a UTC midnight
     assert local(None) == "" and local("soon") == "soon"
+
+
+def test_local_filter__babel_styles_in_the_readers_language_and_the_node_zone():
+    local = local_time_filter(BERLIN)
+    moment = datetime(2030, 12, 24, 7, 15, tzinfo=UTC)  # 08:15 in Berlin
+
+    assert local({}, moment, "datetime") == "Tuesday, December 24, 2030, 08:15"
+    assert local({"locale": "fr"}, moment, "datetime") == "mardi 24 décembre 2030, 08:15"
+    assert local({"locale": "en_GB"}, moment, "day") == "Tuesday, 24 December 2030"
+    assert local({"locale": "fr"}, "2030-06-30", "day") == "dimanche 30 juin 2030"
+    assert local({"locale": "fr"}, moment, "month") == "décembre 2030"
+    assert local({"locale": "xx-nowhere"}, moment, "date") == "December 24, 2030"
+
+
+def test_format_moment__drops_the_year_of_this_year_only():
+    locale = locale_of("en")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    thursday = datetime(2026, 12, 24, 7, 15, tzinfo=UTC)
+
+    assert format_moment(thursday, "datetime", BERLIN, locale, now) == (
+        "Thursday, December 24, 08:15"
+    )
+    assert format_moment(thursday, "short", BERLIN, locale, now) == "Dec 24, 08:15"
+    assert format_moment(date(2027, 1, 2), "day", BERLIN, locale, now) == (
+        "Saturday, January 2, 2027"
+    )
 
 
 # --- the federated Note --------------------------------------------------------------------
