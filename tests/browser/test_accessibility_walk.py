@@ -53,6 +53,8 @@ def resident_pages(n: Neighbourhood) -> list[tuple[str, str]]:
     """alice's pages: her own listing (author's view), bob's (a neighbour's view)."""
     return [
         ("home", "/"),
+        ("welcome", "/welcome"),
+        ("following", "/following"),
         ("explore", "/explore"),
         ("explore-searched", "/explore?q=drill"),
         ("listing-own", f"/listings/{n.starter}"),
