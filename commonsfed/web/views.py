@@ -47,6 +47,13 @@ def safe_next(value: str | None) -> str:
     return "/"
 
 
+def shown(exc: Exception) -> str:
+    """A service error's message as it was made, for a page to show with `|t` in its reader's
+    language: `str(exc)` would turn a Text (commonsfed.i18n) into plain English."""
+    message = exc.args[0] if exc.args else ""
+    return message if isinstance(message, str) else str(exc)
+
+
 @aiohttp_jinja2.template("home.html")
 async def home(request: web.Request) -> dict:
     return {}
@@ -54,10 +61,8 @@ async def home(request: web.Request) -> dict:
 
 async def register_form(request: web.Request) -> web.Response:
     if request.app[SETTINGS].registration == "closed":
-        closed = N_(
-            "Registration is closed on this node. Ask the people who run it for an invitation."
-        )
-        return render_error(request, 403, closed)
+        return render_error(request, 403, N_("Registration is closed on this node. Ask the "
+                                             "people who run it for an invitation."))
     return aiohttp_jinja2.render_template("register.html", request, {"values": {}, "errors": {}})
 
 
@@ -71,7 +76,7 @@ async def register_submit(request: web.Request) -> web.Response:
             password=str(form.get("password", "")),
         )
     except NotAllowed as exc:
-        return render_error(request, 403, str(exc))
+        return render_error(request, 403, shown(exc))
     except ValidationError as exc:
         context = {"values": values, "errors": exc.errors}
         return aiohttp_jinja2.render_template("register.html", request, context, status=422)
@@ -101,7 +106,7 @@ async def login_submit(request: web.Request) -> web.Response:
         )
     except (NotAllowed, RateLimited) as exc:
         status = 429 if isinstance(exc, RateLimited) else 401
-        context = {"values": values, "error": str(exc), "next": next_url}
+        context = {"values": values, "error": shown(exc), "next": next_url}
         response = aiohttp_jinja2.render_template("login.html", request, context, status=status)
         if isinstance(exc, RateLimited) and exc.retry_after is not None:
             response.headers["Retry-After"] = str(max(1, int(exc.retry_after.total_seconds())))
