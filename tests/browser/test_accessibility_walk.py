@@ -4,8 +4,10 @@ allowed.
 
 The neighbourhood is built once per walk through the services (tests/browser/neighbourhood.py),
 so the pages have listings, photos, answers, thanks and a report on them. Each page gets a
-full-page screenshot under tests/browser/screenshots/walk/<language>-<width>/, in the order
-walked, to look through by eye. Pages that come back from a form are checked too: a refused
+full-page screenshot at each width under tests/browser/screenshots/walk/<language>-<width>/,
+in the order walked, to look through by eye. Each page is opened once and checked at both
+widths (the viewport and the colour scheme change in place), so a walk costs one neighbourhood
+and one visit per page whatever the number of widths. Pages that come back from a form are checked too: a refused
 login, a refused listing (its messages at the fields), a saved profile (its message), and a
 missing page; and no page may scroll sideways (WCAG 1.4.10, reflow, which axe leaves to
 people). A violation fails the walk at the end, with every page's violations listed (rule,
@@ -108,11 +110,11 @@ def admin_pages(n: Neighbourhood) -> list[tuple[str, str]]:
     ]
 
 
-async def new_context(browser, language: str, width: int):
+async def new_context(browser, language: str):
     context = await browser.new_context(
-        viewport={"width": width, "height": 900},
+        viewport={"width": WIDTHS[0], "height": 900},
         locale=language,
-        color_scheme=SCHEMES[width],
+        color_scheme=SCHEMES[WIDTHS[0]],
         extra_http_headers={"Accept-Language": language},
     )
     context.set_default_timeout(WAIT_MS)
@@ -122,12 +124,13 @@ async def new_context(browser, language: str, width: int):
 class Walk:
     """Opens pages one after another, photographs each and keeps axe's findings."""
 
-    def __init__(self, node: LiveNode, folder) -> None:
-        self.node, self.folder, self.count = node, folder, 0
+    def __init__(self, node: LiveNode, folders: dict[int, object]) -> None:
+        self.node, self.folders, self.count = node, folders, 0
         self.failures: list[str] = []
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("*.png"):
-            old.unlink()
+        for folder in folders.values():
+            folder.mkdir(parents=True, exist_ok=True)
+            for old in folder.glob("*.png"):
+                old.unlink()
 
     async def through(self, page, who: str, pages: list[tuple[str, str]], status=200) -> None:
         for name, path in pages:
@@ -138,23 +141,37 @@ class Walk:
             await self.check(page, who, name)
 
     async def check(self, page, who: str, name: str) -> None:
-        """The page as it is now: after a form was sent, say."""
+        """The page as it is now (after a form was sent, say), at each width in turn."""
         self.count += 1
-        shot = self.folder / f"{self.count:02d}-{who}-{name}.png"
-        await page.screenshot(path=str(shot), full_page=True)
-        # what <details> fold away (a phone's menu, filters, a history) is checked unfolded
-        await page.evaluate(
-            "() => document.querySelectorAll('details').forEach(d => d.open = true)"
+        for width in WIDTHS:
+            await page.set_viewport_size({"width": width, "height": 900})
+            await page.emulate_media(color_scheme=SCHEMES[width])
+            await self._check_at(
+                page, f"{who} at {width} px", width, f"{self.count:02d}-{who}-{name}"
+            )
+
+    async def _check_at(self, page, who: str, width: int, shot: str) -> None:
+        await page.screenshot(path=str(self.folders[width] / f"{shot}.png"), full_page=True)
+        # what <details> fold away (a phone's menu, filters, a history) is checked unfolded,
+        # then folded again for the next width's screenshot
+        folded = await page.evaluate(
+            """() => [...document.querySelectorAll('details')].filter(d => !d.open)
+                      .map(d => { d.open = true; d.dataset.walkFolded = ''; }).length"""
         )
         found = await violations(page)
         if found:
-            self.failures.append(describe(f"{who} on {page.url} ({name})", found))
+            self.failures.append(describe(f"{who} on {page.url}", found))
         # WCAG 1.4.10 (reflow), which axe leaves to people: nothing scrolls sideways
         wide, viewport = await page.evaluate(
             "() => [document.documentElement.scrollWidth, window.innerWidth]"
         )
         if wide > viewport:
-            self.failures.append(f"{who} on {page.url} ({name}): {wide} px wide in {viewport}")
+            self.failures.append(f"{who} on {page.url}: {wide} px wide in {viewport}")
+        if folded:
+            await page.evaluate(
+                """() => document.querySelectorAll('details[data-walk-folded]')
+                          .forEach(d => { d.open = false; delete d.dataset.walkFolded; })"""
+            )
 
 
 # --- pages that come back from a form: refused, or saved with a message ---------------------
@@ -186,26 +203,26 @@ async def saved_settings(page, node: LiveNode, walk: Walk) -> None:
     await walk.check(page, "alice", "settings-profile-saved")
 
 
-@pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("language", LANGUAGES)
 async def test_accessibility_walk__every_main_page_has_no_axe_violation(
-    browser, live_node, language, width
+    browser, live_node, language
 ):
     # Given a neighbourhood with listings, answers, thanks and a report
     n = await build(live_node)
-    walk = Walk(live_node, SCREENSHOTS / "walk" / f"{language}-{width}")
+    walk = Walk(live_node, {width: SCREENSHOTS / "walk" / f"{language}-{width}"
+                            for width in WIDTHS})  # fmt: skip
 
     # When a visitor, alice (a resident) and ada (the admin) walk through their pages
-    visitor = await (await new_context(browser, language, width)).new_page()
+    visitor = await (await new_context(browser, language)).new_page()
     await walk.through(visitor, "visitor", visitor_pages(n))
     await walk.through(visitor, "visitor", [("missing", "/listings/nosuchlisting")], status=404)
     await refused_login(visitor, live_node, walk)
-    alice = await (context := await new_context(browser, language, width)).new_page()
+    alice = await (context := await new_context(browser, language)).new_page()
     await log_in(context, live_node, "alice")
     await walk.through(alice, "alice", resident_pages(n))
     await refused_listing(alice, live_node, walk)
     await saved_settings(alice, live_node, walk)
-    ada = await (context := await new_context(browser, language, width)).new_page()
+    ada = await (context := await new_context(browser, language)).new_page()
     await log_in(context, live_node, "ada")
     await walk.through(ada, "ada", admin_pages(n))
 
