@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run demo test install lint bench clean vendor-leaflet catalogs messages
+.PHONY: run demo test install lint bench clean vendor-leaflet vendor-axe catalogs messages
 
 # pip shows the build's warnings even when quiet; setuptools adds a notice to every editable
 # install ("Editable installation ... be careful with folders"), which asks nothing of us
@@ -76,6 +76,19 @@ vendor-leaflet:
 	cp .leaflet-pack/package/LICENSE $(LEAFLET_DIR)/LICENSE
 	echo $(LEAFLET) > $(LEAFLET_DIR)/VERSION
 	rm -rf .leaflet-pack
+
+# axe-core from npm at a pinned version, for the accessibility walks of the browser tests
+# (tests/browser/test_accessibility_walk.py injects it into each page); committed, so the
+# test suite needs neither npm nor the network
+AXE := 4.14.1
+AXE_DIR := tests/browser/vendor/axe
+vendor-axe:
+	rm -rf $(AXE_DIR) .axe-pack && mkdir -p $(AXE_DIR) .axe-pack
+	cd .axe-pack && npm pack --silent axe-core@$(AXE) >/dev/null && tar -xzf axe-core-$(AXE).tgz
+	cp .axe-pack/package/axe.min.js $(AXE_DIR)/
+	cp .axe-pack/package/LICENSE $(AXE_DIR)/LICENSE
+	echo $(AXE) > $(AXE_DIR)/VERSION
+	rm -rf .axe-pack
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

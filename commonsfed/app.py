@@ -12,7 +12,7 @@ import jinja2.bccache
 from aiohttp import web
 from aiohttp_session import session_middleware
 
-from commonsfed import __version__, i18n
+from commonsfed import __version__, i18n, numbers
 from commonsfed.api.middleware import api_middleware
 from commonsfed.api.routes import setup_api_routes
 from commonsfed.config import Settings
@@ -173,6 +173,7 @@ def _setup_templates(app: web.Application, settings: Settings) -> None:
     env.globals.update(settings=settings, version=__version__, csrf_field=CSRF_FIELD,
                        language_names=i18n.LANGUAGE_NAMES)
     env.filters["local"] = local_time_filter(settings.tz)
+    numbers.install_filters(env)  # `number`, `distance`
 
 
 async def _template_context(request: web.Request) -> dict:

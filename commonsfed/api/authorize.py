@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import aiohttp_jinja2
 from aiohttp import web
 
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services.oauth import OOB, scope_words
 from commonsfed.services.oauth_grants import (
     AuthorizationRequest,
@@ -22,6 +23,7 @@ from commonsfed.services.oauth_grants import (
     create_code,
 )
 from commonsfed.web.keys import ACCOUNT, POOL
+from commonsfed.web.language import translate
 from commonsfed.web.middlewares import CSP, render_error
 
 _PASSED_ON = ("client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge",
@@ -34,7 +36,7 @@ async def _checked(request: web.Request, values: dict[str, str]) -> Authorizatio
     try:
         app, redirect_uri = await check_client(request.app[POOL], values)
     except UnknownClient as exc:
-        raise _error_page(request, str(exc)) from None
+        raise _error_page(request, exc.args[0]) from None
     try:
         return check_request(app, redirect_uri, values)
     except OAuthError as exc:
@@ -51,8 +53,10 @@ class _Answer(Exception):
 
 
 def _error_page(request: web.Request, message: str) -> _Answer:
-    return _Answer(render_error(request, 400, message + " Go back to the app and try "
-                                "again, or tell its makers."))  # fmt: skip
+    # both parts in the reader's language: the page is for the resident, not the app
+    text = translate(request, N_("%(problem)s Go back to the app and try again, or tell its "
+                                 "makers."), problem=translate(request, message))  # fmt: skip
+    return _Answer(render_error(request, 400, text))
 
 
 def _back_to_app(
@@ -134,6 +138,6 @@ async def _decide(request: web.Request) -> web.StreamResponse:
     asked = await _checked(request, values)
     if form.get("decision") != "authorize":
         raise _back_to_app(request, asked.redirect_uri, asked.state, error="access_denied",
-                           error_description="The resident did not authorise the app.")  # fmt: skip
+                           error_description=N_("The resident did not authorise the app."))  # fmt: skip
     code = await create_code(request.app[POOL], asked, account)
     raise _back_to_app(request, asked.redirect_uri, asked.state, code=code)

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 import asyncpg
 
 from commonsfed.db import about as q
+from commonsfed.i18n import gettext_noop as N_
 
-SEVERITY_NAMES = {"limit": "Limited", "suspend": "Suspended"}
+# shown with |t: translated on the page, in its reader's language
+SEVERITY_NAMES = {"limit": N_("Limited"), "suspend": N_("Suspended")}
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from commonsfed.db import answers as answers_q
 from commonsfed.db import listings as listings_q
 from commonsfed.db import profiles as profiles_q
 from commonsfed.federation import outbox
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
 from commonsfed.services import answers, mail
 from commonsfed.services.accounts import confirm_password
@@ -58,7 +59,7 @@ class AccountGone(ServiceError):
     """The account was deleted already (a second request, a second tab)."""
 
 
-GONE = "This account has been deleted already."
+GONE = N_("This account has been deleted already.")
 
 
 async def delete_account(

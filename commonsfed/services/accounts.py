@@ -15,6 +15,8 @@ from commonsfed.config import Settings
 from commonsfed.db import accounts as q
 from commonsfed.db import sessions as sessions_q
 from commonsfed.federation.keys import new_key_pair
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import ROLES, Account
 from commonsfed.services import mail, moderation_log
 from commonsfed.services.errors import NotAllowed, ValidationError
@@ -35,11 +37,11 @@ RESERVED = frozenset(
 LOGIN_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20
-DELETED = (
+DELETED = N_(
     "This account was deleted and cannot log in again. Its name stays retired; "
     "register a new account with another name to come back."
 )
-SUSPENDED = (
+SUSPENDED = N_(
     "This account is suspended by the node's moderators and cannot log in; the mail they "
     "sent says why. Write to the node's admins if you think it is a mistake."
 )
@@ -71,25 +73,25 @@ def normalise_username(raw: str) -> str:
 
 def check_username(username: str, settings: Settings) -> str | None:
     if not username:
-        return "Choose a username."
+        return N_("Choose a username.")
     if not USERNAME_RE.match(username):
-        return "Use 1 to 30 characters: lower-case letters, digits or _."
+        return N_("Use 1 to 30 characters: lower-case letters, digits or _.")
     if username in RESERVED or username == settings.neighbourhood_handle:
-        return "This name is reserved; choose another."
+        return N_("This name is reserved; choose another.")
     return None
 
 
 def check_email(email: str) -> str | None:
     if not EMAIL_RE.match(email) or len(email) > 254:
-        return "Enter an email address like name@example.org."
+        return N_("Enter an email address like name@example.org.")
     return None
 
 
 def check_password(password: str) -> str | None:
     if len(password) < PASSWORD_MIN:
-        return f"Use at least {PASSWORD_MIN} characters."
+        return Text(N_("Use at least %(limit)s characters."), limit=PASSWORD_MIN)
     if len(password) > PASSWORD_MAX:
-        return f"Use at most {PASSWORD_MAX} characters."
+        return Text(N_("Use at most %(limit)s characters."), limit=PASSWORD_MAX)
     return None
 
 
@@ -117,7 +119,7 @@ async def register(
 ) -> Account:
     """Create an account; by the registration mode unless an admin creates it."""
     if not by_admin and settings.registration == "closed":
-        raise NotAllowed("Registration is closed on this node.")
+        raise NotAllowed(N_("Registration is closed on this node."))
     username, email = normalise_username(username), (email or "").strip()
     errors = _field_errors(username, email, password or "", settings)
     async with pool.acquire() as conn:
@@ -139,7 +141,7 @@ async def register(
                 return account
         except asyncpg.UniqueViolationError:
             # two people registered the same name at the same moment; one of them gets this
-            raise ValidationError({"username": "This username is taken."}) from None
+            raise ValidationError({"username": N_("This username is taken.")}) from None
 
 
 def _field_errors(username: str, email: str, password: str, settings: Settings) -> dict[str, str]:
@@ -154,9 +156,9 @@ def _field_errors(username: str, email: str, password: str, settings: Settings) 
 async def _uniqueness_errors(conn, username: str, email: str, errors: dict) -> dict[str, str]:
     found = {}
     if "username" not in errors and await q.username_taken(conn, username):
-        found["username"] = "This username is taken."
+        found["username"] = N_("This username is taken.")
     if "email" not in errors and await q.email_taken(conn, email):
-        found["email"] = "An account with this email address exists already."
+        found["email"] = N_("An account with this email address exists already.")
     return found
 
 
@@ -171,7 +173,7 @@ async def authenticate(pool: asyncpg.Pool, username: str, password: str, address
         stored = await q.get_password_hash(conn, account.id) if account else None
         if not await _password_matches(stored or _dummy_hash(), password or "") or not stored:
             await q.record_login_failure(conn, username or "-", address)
-            raise NotAllowed("Wrong username or password.")
+            raise NotAllowed(N_("Wrong username or password."))
         await q.clear_login_failures(conn, username)
         account = _check_status(account)
         await q.touch_last_seen(conn, account.id)
@@ -222,7 +224,7 @@ def new_password_errors(new: str, repeated: str) -> dict[str, str]:
     if problem := check_password(new or ""):
         return {"new_password": problem}
     if new != repeated:
-        return {"repeated_password": "The two new passwords differ."}
+        return {"repeated_password": N_("The two new passwords differ.")}
     return {}
 
 
@@ -236,7 +238,7 @@ async def check_current_password(
     stored = await q.get_password_hash(conn, account.id)
     if not stored or not await _password_matches(stored, current or ""):
         await q.record_login_failure(conn, account.username, address)
-        return "This is not your current password."
+        return N_("This is not your current password.")
     return None
 
 
@@ -246,12 +248,12 @@ async def confirm_password(
     """That `password` is the account's, before something that cannot be undone: else a
     ValidationError for `field`, or RateLimited (see `check_current_password`)."""
     if await check_current_password(conn, account, password, address):
-        raise ValidationError({field: "This is not your password."})
+        raise ValidationError({field: N_("This is not your password.")})
 
 
 def _check_status(account: Account) -> Account:
     if account.is_pending:
-        raise NotAllowed("Your account is waiting for an admin's approval.")
+        raise NotAllowed(N_("Your account is waiting for an admin's approval."))
     if not account.is_active:
         raise NotAllowed(SUSPENDED)
     return account

@@ -23,15 +23,17 @@ import asyncpg
 from commonsfed.config import Settings
 from commonsfed.db import accounts as accounts_q
 from commonsfed.db import tokens as tokens_q
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
 from commonsfed.services import mail
 from commonsfed.services.accounts import check_current_password, check_email
 from commonsfed.services.errors import LinkNotValid, NotAllowed, ValidationError
 from commonsfed.services.throttle import count_mail_request
 
-USED_OR_EXPIRED = ("This link has expired, was used already, or a newer one was sent since. "
+USED_OR_EXPIRED = N_("This link has expired, was used already, or a newer one was sent since. "
                    "Ask for a new one in your settings.")  # fmt: skip
-TAKEN = "Another account uses this address."
+TAKEN = N_("Another account uses this address.")
 
 
 @dataclass(frozen=True)
@@ -56,9 +58,9 @@ async def resend_confirmation(
 ) -> None:
     """Mail a new link that confirms the account's address (the one before is void)."""
     if account.email_confirmed:
-        raise NotAllowed("Your address is confirmed already.")
+        raise NotAllowed(N_("Your address is confirmed already."))
     if settings.mail_transport is None:
-        raise NotAllowed("This node sends no e-mail, so it cannot confirm addresses.")
+        raise NotAllowed(N_("This node sends no e-mail, so it cannot confirm addresses."))
     async with pool.acquire() as conn, conn.transaction():
         await count_mail_request(conn, "confirm_email", str(account.id), address)
         await mail.queue_confirmation(conn, settings, account, account.email)
@@ -82,7 +84,7 @@ async def change_email(
     if problem := check_email(new_email):
         errors["email"] = problem
     elif new_email.lower() == account.email.lower():
-        errors["email"] = "This is your address already."
+        errors["email"] = N_("This is your address already.")
     async with pool.acquire() as conn:
         if "email" not in errors and await accounts_q.email_taken_by_another(
             conn, new_email, account.id
@@ -106,6 +108,11 @@ async def _set_unconfirmed(conn: asyncpg.Connection, account: Account, email: st
         await accounts_q.set_email(conn, account.id, email, confirmed=False)
     except asyncpg.UniqueViolationError:  # taken a moment ago
         raise ValidationError({"email": TAKEN}) from None
+
+
+def _taken_now(email: str) -> Text:
+    return Text(N_("Another account uses this address now: %(email)s cannot become yours."),
+                email=email)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -139,11 +146,11 @@ async def confirm(pool: asyncpg.Pool, token: str) -> Confirmed:
             confirmed = await accounts_q.confirm_email(conn, account.id, found.email)
             return Confirmed(confirmed or account, None)
         if await accounts_q.email_taken_by_another(conn, found.email, account.id):
-            raise NotAllowed(f"{TAKEN[:-1]} now: {found.email} cannot become yours.")
+            raise NotAllowed(_taken_now(found.email))
         try:
             changed = await accounts_q.set_email(conn, account.id, found.email, confirmed=True)
         except asyncpg.UniqueViolationError:  # taken a moment ago
-            raise NotAllowed(f"{TAKEN[:-1]} now: {found.email} cannot become yours.") from None
+            raise NotAllowed(_taken_now(found.email)) from None
         if account.email_confirmed:
             await mail.queue_email_changed(conn, changed, account.email)
         return Confirmed(changed, account.email)

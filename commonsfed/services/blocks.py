@@ -41,13 +41,15 @@ from commonsfed.federation import outbox
 from commonsfed.federation.actors import ActorUnavailable, get_actor, lookup
 from commonsfed.federation.context import Federation
 from commonsfed.federation.fetch import FetchError
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
 from commonsfed.services import answers
 from commonsfed.services.errors import NotAllowed, ValidationError
 
 MAX_PEOPLE = 1000
 MAX_DOMAINS = 200
-HOW = "Enter a handle like @bob (here) or @maria@mastodon.social, or a profile's address."
+HOW = N_("Enter a handle like @bob (here) or @maria@mastodon.social, or a profile's address.")
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,9 @@ async def find_person(fed: Federation, account: Account, who: str) -> Person:
         is_url = who.startswith(("https://", "http://"))
         actor = await get_actor(fed, who) if is_url else await lookup(fed, who)
     except (FetchError, ActorUnavailable) as exc:
-        raise ValidationError({"who": f"Could not find {who}: {exc}"}) from None
+        raise ValidationError(
+            {"who": Text(N_("Could not find %(who)s: %(problem)s"), who=who, problem=str(exc))}
+        ) from None
     return Person(None, actor)
 
 
@@ -106,9 +110,12 @@ async def _resident(fed: Federation, account: Account, name: str) -> Account:
     async with fed.pool.acquire() as conn:
         other = await accounts_q.get_by_username(conn, name) if name else None
     if other is None or other.is_pending:
-        raise ValidationError({"who": f"There is no one called @{name} here. {HOW}"})
+        raise ValidationError(
+            {"who": Text(N_("There is no one called @%(name)s here. Enter a handle like @bob (here) "
+                            "or @maria@mastodon.social, or a profile's address."), name=name)}
+        )
     if other.id == account.id:
-        raise ValidationError({"who": "That is you: you cannot block or mute yourself."})
+        raise ValidationError({"who": N_("That is you: you cannot block or mute yourself.")})
     return other
 
 
@@ -164,8 +171,8 @@ async def mute(fed: Federation, account: Account, who: str) -> Person:
         existing = await q.find_blocked(conn, account.id, **person.target)
         if existing is not None and existing.kind == "block":
             raise ValidationError(
-                {"who": f"You block {person.label}, which hides them already. "
-                        "Unblock them first if you only want to mute them."}
+                {"who": Text(N_("You block %(who)s, which hides them already. Unblock them first if "
+                                "you only want to mute them."), who=person.label)}
             )  # fmt: skip
         await _check_room(conn, account, person)
         await q.upsert_blocked(conn, account.id, "mute", **person.target)
@@ -178,8 +185,8 @@ async def _check_room(conn, account: Account, person: Person) -> None:
         return  # one row per person: changing its kind takes no room
     if await q.count_people(conn, account.id) >= MAX_PEOPLE:
         raise ValidationError(
-            {"who": f"You block or mute {MAX_PEOPLE:,} people already, as many as one can. "
-                    "Unblock or unmute someone first."}
+            {"who": Text(N_("You block or mute %(limit)s people already, as many as one can. "
+                            "Unblock or unmute someone first."), limit=f"{MAX_PEOPLE:,}")}
         )  # fmt: skip
 
 
@@ -188,7 +195,7 @@ async def undo(fed: Federation, account: Account, row_id: int) -> Blocked:
     async with fed.pool.acquire() as conn, conn.transaction():
         row = await q.get_blocked(conn, account.id, row_id)
         if row is None or not await q.delete_blocked(conn, account.id, row_id):
-            raise NotAllowed("You do not block or mute this person (any more).")
+            raise NotAllowed(N_("You do not block or mute this person (any more)."))
         sent = await activities_q.get_activity(conn, row.activity_uri) if row.activity_uri else None
         if sent is not None:
             me = fed.uris.user(account.username)
@@ -207,10 +214,10 @@ def read_domain(fed: Federation, text: str) -> str:
         value = value.split("://", 1)[1].split("/", 1)[0]
     domain = value.rpartition("@")[2]
     if not domain or not HOST_RE.match(domain):
-        raise ValidationError({"domain": "Enter a domain like mastodon.social."})
+        raise ValidationError({"domain": N_("Enter a domain like mastodon.social.")})
     if domain == fed.settings.domain.lower():
         raise ValidationError(
-            {"domain": "That is this neighbourhood. Mute or block people here one by one."}
+            {"domain": N_("That is this neighbourhood. Mute or block people here one by one.")}
         )
     return domain
 
@@ -220,8 +227,8 @@ async def hide_domain(fed: Federation, account: Account, text: str) -> str:
     async with fed.pool.acquire() as conn, conn.transaction():
         if await q.count_domains(conn, account.id) >= MAX_DOMAINS:
             raise ValidationError(
-                {"domain": f"You hide {MAX_DOMAINS} domains already, as many as one can. "
-                           "Show one of them again first."}
+                {"domain": Text(N_("You hide %(limit)s domains already, as many as one can. "
+                                  "Show one of them again first."), limit=MAX_DOMAINS)}
             )  # fmt: skip
         await q.hide_domain(conn, account.id, domain)
         await notes_q.delete_mentions(conn, account.id, domain=domain)
@@ -231,7 +238,7 @@ async def hide_domain(fed: Federation, account: Account, text: str) -> str:
 async def show_domain(pool: asyncpg.Pool, account: Account, domain: str) -> None:
     async with pool.acquire() as conn:
         if not await q.show_domain(conn, account.id, domain.strip().lower()):
-            raise NotAllowed("You do not hide this domain (any more).")
+            raise NotAllowed(N_("You do not hide this domain (any more)."))
 
 
 # --- reading ---------------------------------------------------------------------------------

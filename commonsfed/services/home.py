@@ -25,6 +25,8 @@ from commonsfed.db import listings as listings_q
 from commonsfed.db import timelines as timelines_q
 from commonsfed.db.timelines import Bounds, Sources
 from commonsfed.federation.context import Federation
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
 from commonsfed.services import accounts, api_relationships, remote_cards, timelines
 from commonsfed.services.accounts import normalise_username
@@ -115,7 +117,9 @@ async def follow_state(fed: Federation, viewer: Account, username: str) -> str |
 async def _resident_id(fed: Federation, username: str) -> int:
     resident = await accounts.get_by_username(fed.pool, username)
     if resident is None or not resident.is_active:
-        raise NoSuchResident(f"There is no resident named {username!r} here.")
+        raise NoSuchResident(
+            Text(N_("There is no resident named %(name)s here."), name=repr(username))
+        )
     return resident.id
 
 

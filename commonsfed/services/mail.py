@@ -28,6 +28,8 @@ from commonsfed.db import accounts as accounts_q
 from commonsfed.db import mail as q
 from commonsfed.db import tokens as tokens_q
 from commonsfed.db.mail import MAIL_CHOICES
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
 from commonsfed.services.errors import ValidationError
 
@@ -129,7 +131,9 @@ async def set_notification_choices(
     """The kinds of notification the account gets by mail from now on (none: empty)."""
     unknown = sorted(set(chosen) - set(MAIL_CHOICES))
     if unknown:
-        raise ValidationError({"choices": f"Choose among {', '.join(MAIL_CHOICES)}."})
+        raise ValidationError(
+            {"choices": Text(N_("Choose among %(choices)s."), choices=", ".join(MAIL_CHOICES))}
+        )
     choices = [choice for choice in MAIL_CHOICES if choice in chosen]
     async with pool.acquire() as conn:
         await accounts_q.set_mail_notifications(conn, account.id, choices)

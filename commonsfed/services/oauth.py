@@ -20,6 +20,8 @@ import asyncpg
 from commonsfed.db import accounts as accounts_q
 from commonsfed.db import oauth as q
 from commonsfed.db.oauth import AuthorisedApp, OAuthApp, TokenGrant
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
 from commonsfed.services.errors import ValidationError
 
@@ -42,14 +44,16 @@ _TOKEN_BYTES = 32
 
 
 # what each scope lets an app do, as the consent page says it
+# what the consent page and the settings say an app may do, in the reader's language (|t)
 SCOPE_WORDS = {
-    "read": "read everything on your account: your listings, answers, messages and notifications",
-    "write": "post, change and remove listings, answers and messages for you, and change your "
-    "profile",
-    "follow": "follow and unfollow people and neighbourhoods, and block or mute for you",
-    "push": "send you notifications on your device",
-    "profile": "see your name and profile",
-}
+    "read": N_("read everything on your account: your listings, answers, messages and "
+               "notifications"),
+    "write": N_("post, change and remove listings, answers and messages for you, and change "
+                "your profile"),
+    "follow": N_("follow and unfollow people and neighbourhoods, and block or mute for you"),
+    "push": N_("send you notifications on your device"),
+    "profile": N_("see your name and profile"),
+}  # fmt: skip
 
 
 def scope_words(scope: str) -> str:
@@ -57,9 +61,13 @@ def scope_words(scope: str) -> str:
         return SCOPE_WORDS[scope]
     top, _, what = scope.partition(":")
     if top == "admin":
-        return f"act as a moderator ({scope})"
-    verb = {"read": "read", "write": "change"}.get(top, top)
-    return f"{verb} your {what.replace('_', ' ')}"
+        return Text(N_("act as a moderator (%(scope)s)"), scope=scope)
+    what = what.replace("_", " ")
+    if top == "read":
+        return Text(N_("read your %(what)s"), what=what)
+    if top == "write":
+        return Text(N_("change your %(what)s"), what=what)
+    return f"{top} your {what}"
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from commonsfed.config import Settings
 from commonsfed.db import accounts as accounts_q
 from commonsfed.db import oauth as q
 from commonsfed.db.oauth import OAuthApp
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
 from commonsfed.services import accounts
 from commonsfed.services.errors import NotAllowed, RateLimited, ValidationError
@@ -89,12 +90,12 @@ async def check_client(pool: asyncpg.Pool, query: dict[str, str]) -> tuple[OAuth
         client_id = query.get("client_id") or ""
         app = await q.get_app(conn, client_id) if client_id else None
     if app is None:
-        raise UnknownClient("This app is not registered on this node (unknown client_id).")
+        raise UnknownClient(N_("This app is not registered on this node (unknown client_id)."))
     redirect_uri = query.get("redirect_uri") or ""
     if redirect_uri not in app.redirect_uris:
         # compared exactly (RFC 6749 3.1.2.3): a near match could send a code elsewhere
         raise UnknownClient(
-            "The app asked to be sent back to an address it did not register (redirect_uri)."
+            N_("The app asked to be sent back to an address it did not register (redirect_uri).")
         )
     return app, redirect_uri
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import asyncpg
 
+from commonsfed import numbers
 from commonsfed.db import places as q
 from commonsfed.i18n import Text
 from commonsfed.i18n import gettext_noop as N_
@@ -176,6 +177,6 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
-def distance_text(km: float) -> str:
-    """ "0.4 km", "1.2 km", "12 km": one decimal below ten kilometres, whole ones above."""
-    return f"{km:.1f} km" if km < 10 else f"{round(km):,} km"
+def distance_text(km: float, language: str | None = None) -> str:
+    """ "0.4 km", "1.2 km", "12 km" (« 1,2 km » in French): see commonsfed.numbers."""
+    return numbers.distance(km, language)

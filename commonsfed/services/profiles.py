@@ -36,6 +36,8 @@ from commonsfed.db.profiles import ProfileField, ResidentProfile
 from commonsfed.federation import outbox
 from commonsfed.federation.context import Federation
 from commonsfed.federation.relme import verify_link
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
 from commonsfed.services.errors import ValidationError
 from commonsfed.services.listing_forms import Form, now_utc
@@ -57,7 +59,8 @@ MAX_FIELDS = 4  # as Mastodon's
 MAX_FIELD_LABEL = 255  # as Mastodon's, for each of label and value
 MAX_FIELD_VALUE = 255
 FIELD_NAME_RE = re.compile(r"^field_(label|value)_([0-9]{1,3})$")
-TOO_MANY_FIELDS = f"A profile has at most {MAX_FIELDS} fields. Leave the others empty."
+TOO_MANY_FIELDS = Text(N_("A profile has at most %(limit)s fields. Leave the others empty."),
+                       limit=MAX_FIELDS)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -85,9 +88,9 @@ def _fields(f: Form) -> list[ProfileField]:
         label = _line(f, f"field_label_{number}", MAX_FIELD_LABEL)
         value = _line(f, f"field_value_{number}", MAX_FIELD_VALUE)
         if value and not label:
-            f.fail(f"field_label_{number}", "Give this field a label, or leave both empty.")
+            f.fail(f"field_label_{number}", N_("Give this field a label, or leave both empty."))
         elif label and not value:
-            f.fail(f"field_value_{number}", "Give this field a value, or leave both empty.")
+            f.fail(f"field_value_{number}", N_("Give this field a value, or leave both empty."))
         elif label and value:
             fields.append(ProfileField(label, value))
     if any(_beyond_the_form(name, f.raw(name)) for name in f.form):

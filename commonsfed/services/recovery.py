@@ -18,15 +18,16 @@ from commonsfed.config import Settings
 from commonsfed.db import accounts as accounts_q
 from commonsfed.db import sessions as sessions_q
 from commonsfed.db import tokens as tokens_q
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
 from commonsfed.services import mail
 from commonsfed.services.accounts import check_email, hash_password, new_password_errors
 from commonsfed.services.errors import LinkNotValid, NotAllowed, ValidationError
 from commonsfed.services.throttle import count_mail_request
 
-NO_MAIL = ("This node sends no e-mail, so it cannot send you a link. Ask the people who run "
+NO_MAIL = N_("This node sends no e-mail, so it cannot send you a link. Ask the people who run "
            "it to set a new password for you.")  # fmt: skip
-USED_OR_EXPIRED = ("This link has expired or was used already. Ask for a new one: "
+USED_OR_EXPIRED = N_("This link has expired or was used already. Ask for a new one: "
                    "each works once, within an hour.")  # fmt: skip
 
 

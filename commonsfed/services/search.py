@@ -41,16 +41,20 @@ from urllib.parse import urlencode
 import asyncpg
 import orjson
 
+from commonsfed import numbers
 from commonsfed.ap.listings import RemoteListing, RemotePhoto, listing_from_ap
 from commonsfed.db import accounts as accounts_q
 from commonsfed.db import blocks as blocks_q
 from commonsfed.db import listings as listings_q
 from commonsfed.db import moderation as moderation_q
 from commonsfed.db import search as q
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import KINDS, OPEN_STATES, PURPOSES, Account
+from commonsfed.numbers import Distance
 from commonsfed.services.markdown import render_markdown
 from commonsfed.services.photos import srcset
-from commonsfed.services.places import distance_km, distance_text
+from commonsfed.services.places import distance_km
 
 PAGE_SIZE = 20
 FEED_SIZE = 50
@@ -70,8 +74,15 @@ FIELDS = (
     "sort",
 )  # fmt: skip
 # the orders a page can be read in (services.sorted_search reads the other two)
-SORTS = {"newest": "Newest first", "nearest": "Nearest first", "ending": "Ending soon"}
+SORTS = {"newest": N_("Newest first"), "nearest": N_("Nearest first"), "ending": N_("Ending soon")}
 MAX_PAGE = 25  # pages of a sorted list, at most (they are paged by position)
+# the categories migration 0005 seeds, marked so that the catalog has them: pages show a
+# category's name with `|t`, which translates these and leaves a name an admin wrote alone
+SEEDED_CATEGORIES = (
+    N_("Food"), N_("Tools"), N_("Books and media"), N_("Clothes"), N_("Furniture and household"),
+    N_("Children"), N_("Electronics"), N_("Garden"), N_("Transport"), N_("Housing"),
+    N_("Skills and services"), N_("Space"),
+)  # fmt: skip
 
 
 # --- reading the filters ---------------------------------------------------------------------
@@ -128,14 +139,16 @@ def _origin(
     """The point to measure from: a named place, else typed coordinates, else None."""
     if values.get("place"):
         if values["place"] not in places:
-            errors["place"] = "Choose a place from the list."
+            errors["place"] = N_("Choose a place from the list.")
             return None
         return places[values["place"]]
     if not values.get("lat") and not values.get("lon"):
         return None
-    lat = _number(values, errors, "lat", -90, 90, "Enter a latitude from -90 to 90, like 52.37.")
+    lat = _number(
+        values, errors, "lat", -90, 90, N_("Enter a latitude from -90 to 90, like 52.37.")
+    )
     lon = _number(
-        values, errors, "lon", -180, 180, "Enter a longitude from -180 to 180, like 4.89."
+        values, errors, "lon", -180, 180, N_("Enter a longitude from -180 to 180, like 4.89.")
     )
     return (lat, lon) if lat is not None and lon is not None else None
 
@@ -149,11 +162,13 @@ def _area(
     if values.get("km"):
         km = _number(
             values, errors, "km", 0.1, MAX_RADIUS_KM,
-            f"Enter a distance from 0.1 to {MAX_RADIUS_KM} km.",
+            Text(N_("Enter a distance from 0.1 to %(max)s km."), max=MAX_RADIUS_KM),
         )  # fmt: skip
     if origin is None:
         if values.get("km") and not ({"place", "lat", "lon", "km"} & set(errors)):
-            errors["km"] = "Choose a place, or give a latitude and a longitude, to search around."
+            errors["km"] = N_(
+                "Choose a place, or give a latitude and a longitude, to search around."
+            )
         return None, None
     if km is None:
         return origin, None
@@ -182,16 +197,18 @@ def read_search(
     values = {name: str(query.get(name, "")).strip() for name in FIELDS}
     errors: dict[str, str] = {}
     origin, circle = _area(values, errors, places or {})
-    purpose = _choice(values, errors, "purpose", PURPOSES, "Choose offers or requests.")
-    kind = _choice(values, errors, "kind", KINDS, "Choose a kind from the list.")
-    category = _choice(values, errors, "category", categories, "Choose a category from the list.")
-    scope = _choice(values, errors, "where", SCOPES, "Choose here or everywhere.")
+    purpose = _choice(values, errors, "purpose", PURPOSES, N_("Choose offers or requests."))
+    kind = _choice(values, errors, "kind", KINDS, N_("Choose a kind from the list."))
+    category = _choice(
+        values, errors, "category", categories, N_("Choose a category from the list.")
+    )
+    scope = _choice(values, errors, "where", SCOPES, N_("Choose here or everywhere."))
     words = values["q"]
     if len(words) > MAX_WORDS:
-        errors["q"] = f"Search for at most {MAX_WORDS} characters."
+        errors["q"] = Text(N_("Search for at most %(max)s characters."), max=MAX_WORDS)
         words = ""
     if len(values["near"]) > MAX_WORDS:
-        errors["near"] = f"Give a place of at most {MAX_WORDS} characters."
+        errors["near"] = Text(N_("Give a place of at most %(max)s characters."), max=MAX_WORDS)
     filter_ = q.Filter(
         purpose=purpose,
         kind=kind,
@@ -205,7 +222,9 @@ def read_search(
     if query.get("after"):
         cursor = decode_cursor(str(query["after"]))
         if cursor is None:
-            errors["after"] = "This page link is damaged. Here are the newest listings instead."
+            errors["after"] = N_(
+                "This page link is damaged. Here are the newest listings instead."
+            )
     everywhere = scope == "everywhere" and not values["author"]
     sort = _sort(values, errors, circle)
     page = _page(query, errors) if sort != "newest" else 1
@@ -216,11 +235,11 @@ def _sort(values: dict, errors: dict, circle: q.Circle | None) -> str:
     """The order asked for; newest (and a message saying so) when it cannot be used."""
     sort = values["sort"] or "newest"
     if sort not in SORTS:
-        errors["sort"] = "Sort by newest, nearest or ending soon. Showing the newest first."
+        errors["sort"] = N_("Sort by newest, nearest or ending soon. Showing the newest first.")
         return "newest"
     if sort == "nearest" and circle is None:
         if not {"place", "lat", "lon", "km"} & set(errors):
-            errors["sort"] = (
+            errors["sort"] = N_(
                 "To sort by distance, choose a place or give coordinates. Showing the newest first."
             )
         return "newest"
@@ -230,7 +249,7 @@ def _sort(values: dict, errors: dict, circle: q.Circle | None) -> str:
 def _page(query: Mapping[str, str], errors: dict) -> int:
     raw = str(query.get("page", "") or "1")
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
-        errors["page"] = f"Pages go from 1 to {MAX_PAGE}. Here is the first."
+        errors["page"] = Text(N_("Pages go from 1 to %(max)s. Here is the first."), max=MAX_PAGE)
         return 1
     return int(raw)
 
@@ -293,7 +312,8 @@ class Card:
     photo_cached: str | None = None  # the cached copy's path, under /media/remote/
     latitude: float | None = None
     longitude: float | None = None
-    distance: str | None = None  # "1.2 km" from the reader's point, when both are known
+    # from the reader's point, when both are known: "1.2 km" as the page's language writes it
+    distance: Distance | None = None
     category_slug: str | None = None  # for the link to its category's page; None: unknown here
     ends_at: datetime | None = None  # the end of its availability or its expiry, if any
 
@@ -361,18 +381,12 @@ def remote_card(row: asyncpg.Record, remote: RemoteListing, names: dict[str, str
     )
 
 
-def age(moment: datetime, now: datetime | None = None, tz: tzinfo = UTC) -> str:
+def age(
+    moment: datetime, now: datetime | None = None, tz: tzinfo = UTC, language: str | None = None
+) -> str:
     """ "just now", "5 minutes ago", "3 days ago"; the date (in the node's zone) after a
-    month."""
-    seconds = max(((now or datetime.now(UTC)) - moment).total_seconds(), 0)
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        count = int(seconds // size)
-        if unit == "day" and count > 30:
-            local = moment.astimezone(tz)
-            return f"on {local.day} {local:%B %Y}"
-        if count:
-            return f"{count} {unit}{'s' if count > 1 else ''} ago"
-    return "just now"
+    month; in `language`, else the one being rendered (commonsfed.numbers.age)."""
+    return numbers.age(moment, now, tz, language)
 
 
 # --- a page ----------------------------------------------------------------------------------
@@ -421,7 +435,7 @@ def with_distances(cards: list[Card], origin: tuple[float, float] | None) -> lis
     if origin is None:
         return cards
     return [
-        replace(card, distance=distance_text(distance_km(*origin, card.latitude, card.longitude)))
+        replace(card, distance=Distance(distance_km(*origin, card.latitude, card.longitude)))
         if card.latitude is not None and card.longitude is not None
         else card
         for card in cards
@@ -471,7 +485,9 @@ async def with_author(conn: asyncpg.Connection, search: Search) -> Search:
     account = await accounts_q.get_by_username(conn, search.author)
     author_id = account.id if account and account.is_active else -1
     if author_id == -1:
-        search.errors["author"] = f"No resident here is called {search.author}."
+        search.errors["author"] = Text(
+            N_("No resident here is called %(name)s."), name=search.author
+        )
     return replace(search, filter=replace(search.filter, author_id=author_id))
 
 
@@ -585,7 +601,9 @@ def _feed(title: str, path: str, page_path: str, rows: list[asyncpg.Record]) -> 
     entries = [_entry(row) for row in rows]
     # an empty feed is as new as the epoch: nothing in it changed since
     updated = max((e.updated for e in entries), default=datetime(1970, 1, 1, tzinfo=UTC))
-    return Feed(xml_text(title), path, page_path, entries, updated)
+    # a Text (its words translated where the feed is rendered) has its values cleaned already
+    title = title if isinstance(title, Text) else xml_text(title)
+    return Feed(title, path, page_path, entries, updated)
 
 
 async def neighbourhood_feed(
@@ -594,7 +612,8 @@ async def neighbourhood_feed(
     async with pool.acquire() as conn:
         hidden = await hidden_for(conn, viewer)
         rows = await q.feed_listings(conn, hidden_authors=hidden.accounts, limit=FEED_SIZE)
-    return _feed(f"{instance_name}: offers and requests", "/feed", "/explore", rows)
+    title = Text(N_("%(name)s: offers and requests"), name=xml_text(instance_name))
+    return _feed(title, "/feed", "/explore", rows)
 
 
 async def category_title(pool: asyncpg.Pool, slug: str) -> str | None:

@@ -16,6 +16,8 @@ from datetime import timedelta
 import asyncpg
 
 from commonsfed.db import sessions as q
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account, AccountSession
 from commonsfed.services.errors import NotAllowed
 
@@ -58,7 +60,7 @@ async def list_for(pool: asyncpg.Pool, account: Account) -> list[AccountSession]
 async def end_one(pool: asyncpg.Pool, account: Account, session_id: int) -> None:
     async with pool.acquire() as conn:
         if not await q.delete_session(conn, account.id, session_id):
-            raise NotAllowed("That session has ended already.")
+            raise NotAllowed(N_("That session has ended already."))
 
 
 async def end_others(pool: asyncpg.Pool, account: Account, current_id: int | None) -> int:
@@ -91,8 +93,8 @@ def describe_device(user_agent: str) -> str:
     browser = next((name for mark, name in _BROWSERS if mark in user_agent), None)
     system = next((name for mark, name in _SYSTEMS if mark in user_agent), None)
     if browser and system:
-        return f"{browser} on {system}"
+        return Text(N_("%(browser)s on %(system)s"), browser=browser, system=system)
     if browser or system:
         return browser or system
     app = _APP.match(user_agent)
-    return app.group(1) if app else "an unknown device"
+    return app.group(1) if app else N_("an unknown device")

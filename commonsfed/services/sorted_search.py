@@ -24,12 +24,14 @@ from datetime import UTC, datetime
 import asyncpg
 import orjson
 
+from commonsfed import i18n, numbers
 from commonsfed.ap.listings import listing_from_ap
 from commonsfed.db import accounts as accounts_q
 from commonsfed.db import listings as listings_q
 from commonsfed.db import places as places_q
 from commonsfed.db import search as search_q
 from commonsfed.db import sorted_search as q
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account, Place
 from commonsfed.services import search
 from commonsfed.services.places import distance_km
@@ -154,13 +156,18 @@ async def count_matches(conn: asyncpg.Connection, found: Search) -> Count:
     return Count(min(local, COUNT_CAP) + remote, more)
 
 
-def count_text(count: Count) -> str:
-    """ "12 listings", "1 listing", "No listings", "More than 1,000 listings" """
+def count_text(count: Count, language: str = i18n.SOURCE_LANGUAGE) -> str:
+    """ "12 listings", "1 listing", "No listings", "More than 1,000 listings", in
+    `language` (« Plus de 1 000 annonces »), with its plural rules and digits."""
+    total = numbers.number(count.total, language)
     if count.more:
-        return f"More than {count.total:,} listings"
+        return i18n.gettext(language, N_("More than %(num)s listings")) % {"num": total}
     if count.total == 0:
-        return "No listings"
-    return f"{count.total:,} listing{'s' if count.total != 1 else ''}"
+        return i18n.gettext(language, N_("No listings"))
+    message = i18n.translations(language).ngettext(
+        "%(num)s listing", "%(num)s listings", count.total
+    )
+    return message % {"num": total}
 
 
 # --- a resident's listings -------------------------------------------------------------------

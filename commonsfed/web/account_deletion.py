@@ -10,7 +10,7 @@ from commonsfed.services.errors import RateLimited, ValidationError
 from commonsfed.web.keys import POOL, SETTINGS
 from commonsfed.web.middlewares import render_error
 from commonsfed.web.sessions import log_out
-from commonsfed.web.views import client_address, require_account
+from commonsfed.web.views import client_address, require_account, shown
 
 
 async def delete_page(request: web.Request) -> web.Response:
@@ -35,10 +35,10 @@ async def delete_account(request: web.Request) -> web.Response:
     except ValidationError as exc:
         return _page(request, 422, exc.errors)
     except RateLimited as exc:
-        return _page(request, 429, {"password": str(exc)})
+        return _page(request, 429, {"password": shown(exc)})
     except account_deletion.AccountGone as exc:
         await log_out(request, request.app[POOL])
-        return render_error(request, 410, str(exc), context={"account": None})
+        return render_error(request, 410, shown(exc), context={"account": None})
     await log_out(request, request.app[POOL])
     context = {"account": None, "username": account.username}
     return aiohttp_jinja2.render_template("settings/deleted.html", request, context)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import addresses
 from commonsfed.services.errors import LinkNotValid, NotAllowed, RateLimited, ValidationError
 from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
 from commonsfed.web.middlewares import Handler, render_error, wants_html
 from commonsfed.web.recovery import too_many
-from commonsfed.web.views import client_address, require_account
+from commonsfed.web.views import client_address, require_account, shown
 
 # what an unconfirmed resident may still send: their own account's business
 _UNCONFIRMED_MAY_POST = ("/settings/", "/email/", "/password/", "/mail/")
@@ -32,7 +34,8 @@ async def confirmed_email_middleware(request: web.Request, handler: Handler) -> 
         and not request.path.startswith(_UNCONFIRMED_MAY_POST)
         and request.path not in _UNCONFIRMED_MAY_POST_EXACTLY
     ):
-        message = f"Confirm your e-mail address first: follow the link we sent to {account.email}."
+        message = Text(N_("Confirm your e-mail address first: follow the link we sent to "
+                          "%(email)s."), email=account.email)  # fmt: skip
         if not wants_html(request):
             return render_error(request, 403, message)
         return aiohttp_jinja2.render_template("email/unconfirmed.html", request, {}, status=403)
@@ -68,14 +71,15 @@ async def change_email(request: web.Request) -> web.Response:
     except ValidationError as exc:
         return await _email_page(request, 422, errors=exc.errors, values=values)
     except RateLimited as exc:
-        context = {"section": "email", "errors": {"email": str(exc)}, "values": values,
+        context = {"section": "email", "errors": {"email": shown(exc)}, "values": values,
                    "notice": None, "pending": None}  # fmt: skip
         return too_many(request, "settings/email.html", context, exc)
     if mailed:
-        notice = (f"We sent a link to {values['email'].strip()}. Your address changes when you "
-                  "follow it; until then, mail goes to the one you have.")  # fmt: skip
+        notice = Text(N_("We sent a link to %(email)s. Your address changes when you follow "
+                         "it; until then, mail goes to the one you have."),
+                      email=values["email"].strip())  # fmt: skip
     else:
-        notice = "Your address is changed."
+        notice = N_("Your address is changed.")
     return await _email_page(request, notice=notice)
 
 
@@ -86,12 +90,14 @@ async def resend(request: web.Request) -> web.Response:
             request.app[POOL], request.app[SETTINGS], account, client_address(request)
         )
     except NotAllowed as exc:
-        return await _email_page(request, 400, errors={"resend": str(exc)})
+        return await _email_page(request, 400, errors={"resend": shown(exc)})
     except RateLimited as exc:
-        context = {"section": "email", "errors": {"resend": str(exc)}, "values": {},
+        context = {"section": "email", "errors": {"resend": shown(exc)}, "values": {},
                    "notice": None, "pending": None}  # fmt: skip
         return too_many(request, "settings/email.html", context, exc)
-    return await _email_page(request, notice=f"We sent a new link to {account.email}.")
+    return await _email_page(
+        request, notice=Text(N_("We sent a new link to %(email)s."), email=account.email)
+    )
 
 
 # --- the link ---------------------------------------------------------------------------------
@@ -103,7 +109,7 @@ async def confirm_page(request: web.Request) -> web.Response:
     try:
         account, email = await addresses.check_link(request.app[POOL], request.match_info["token"])
     except LinkNotValid as exc:
-        return render_error(request, 410, str(exc))
+        return render_error(request, 410, shown(exc))
     context = {"token": request.match_info["token"], "for_account": account, "email": email,
                "done": None}  # fmt: skip
     return aiohttp_jinja2.render_template("email/confirm.html", request, context)
@@ -113,9 +119,9 @@ async def confirm_submit(request: web.Request) -> web.Response:
     try:
         confirmed = await addresses.confirm(request.app[POOL], request.match_info["token"])
     except LinkNotValid as exc:
-        return render_error(request, 410, str(exc))
+        return render_error(request, 410, shown(exc))
     except NotAllowed as exc:
-        return render_error(request, 409, str(exc))
+        return render_error(request, 409, shown(exc))
     context = {"token": "", "for_account": confirmed.account, "email": confirmed.account.email,
                "done": confirmed}  # fmt: skip
     return aiohttp_jinja2.render_template("email/confirm.html", request, context)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import oauth
 from commonsfed.web.keys import POOL
 from commonsfed.web.views import require_account
@@ -29,8 +30,8 @@ async def revoke_app(request: web.Request) -> web.Response:
     account = require_account(request)
     value = str((await request.post()).get("app", ""))
     if not value.isdigit() or len(value) > 18:
-        return await _apps_page(request, 400, "Choose one of your authorised apps.")
+        return await _apps_page(request, 400, N_("Choose one of your authorised apps."))
     ended = await oauth.revoke_app(request.app[POOL], account, int(value))
     if not ended:
-        return await _apps_page(request, 400, "That app was not authorised (any more).")
-    return await _apps_page(request, notice="The app can no longer use your account.")
+        return await _apps_page(request, 400, N_("That app was not authorised (any more)."))
+    return await _apps_page(request, notice=N_("The app can no longer use your account."))

@@ -10,16 +10,19 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import blocks
 from commonsfed.services.errors import NotAllowed, ValidationError
 from commonsfed.web.keys import FEDERATION, POOL
-from commonsfed.web.views import require_account
+from commonsfed.web.views import require_account, shown
 
 ACTIONS = {"block": blocks.block, "mute": blocks.mute}
 DONE = {
-    "block": "You have blocked {who}. They can no longer answer your listings or write to you.",
-    "mute": "You have muted {who}. Their listings and mentions are hidden from you.",
-}
+    "block": N_("You have blocked %(who)s. They can no longer answer your listings or write "
+                "to you."),
+    "mute": N_("You have muted %(who)s. Their listings and mentions are hidden from you."),
+}  # fmt: skip
 
 
 async def _page(request: web.Request, status: int = 200, **context) -> web.Response:
@@ -46,25 +49,25 @@ async def change_person(request: web.Request) -> web.Response:
     who, action = await _form(request, "who"), await _form(request, "action")
     if action not in ACTIONS:
         return await _page(request, 400, values={"who": who},
-                           errors={"who": "Choose whether to block or to mute."})  # fmt: skip
+                           errors={"who": N_("Choose whether to block or to mute.")})  # fmt: skip
     try:
         person = await ACTIONS[action](request.app[FEDERATION], account, who)
     except ValidationError as exc:
         return await _page(request, 422, values={"who": who}, errors=exc.errors)
-    return await _page(request, notice=DONE[action].format(who=person.label))
+    return await _page(request, notice=Text(DONE[action], who=person.label))
 
 
 async def undo_person(request: web.Request) -> web.Response:
     account = require_account(request)
     value = await _form(request, "id")
     if not value.isdigit() or len(value) > 18:
-        return await _page(request, 400, notice="Choose someone from your lists.")
+        return await _page(request, 400, notice=N_("Choose someone from your lists."))
     try:
         row = await blocks.undo(request.app[FEDERATION], account, int(value))
     except NotAllowed as exc:
-        return await _page(request, 400, notice=str(exc))
-    verb = "unblocked" if row.kind == "block" else "unmuted"
-    return await _page(request, notice=f"You have {verb} {row.label}.")
+        return await _page(request, 400, notice=shown(exc))
+    done = N_("You have unblocked %(who)s.") if row.kind == "block" else N_("You have unmuted %(who)s.")
+    return await _page(request, notice=Text(done, who=row.label))
 
 
 async def hide_domain(request: web.Request) -> web.Response:
@@ -74,7 +77,9 @@ async def hide_domain(request: web.Request) -> web.Response:
         domain = await blocks.hide_domain(request.app[FEDERATION], account, text)
     except ValidationError as exc:
         return await _page(request, 422, values={"domain": text}, errors=exc.errors)
-    return await _page(request, notice=f"You no longer see people or listings from {domain}.")
+    return await _page(
+        request, notice=Text(N_("You no longer see people or listings from %(domain)s."), domain=domain)
+    )
 
 
 async def show_domain(request: web.Request) -> web.Response:
@@ -83,5 +88,7 @@ async def show_domain(request: web.Request) -> web.Response:
     try:
         await blocks.show_domain(request.app[POOL], account, domain)
     except NotAllowed as exc:
-        return await _page(request, 400, notice=str(exc))
-    return await _page(request, notice=f"You see people and listings from {domain} again.")
+        return await _page(request, 400, notice=shown(exc))
+    return await _page(
+        request, notice=Text(N_("You see people and listings from %(domain)s again."), domain=domain)
+    )

@@ -34,6 +34,12 @@ STYLES = {
 }
 TIME_SKELETON = "Hm"
 _SHORT_WEEKDAY = re.compile(r"(?<!E)E{1,3}(?!E)")
+# strftime's directives as CLDR pattern fields, so that a strftime format that names a month
+# or a weekday ("%-d %B", "%B %Y") names it in the reader's language, as Babel does
+_CLDR_FIELDS = {"%-d": "d", "%d": "dd", "%B": "MMMM", "%b": "MMM", "%A": "EEEE", "%a": "EEE",
+                "%Y": "y", "%m": "MM", "%-H": "H", "%H": "HH", "%M": "mm"}  # fmt: skip
+_DIRECTIVE = re.compile(r"%-?[A-Za-z]")
+_NAMES = re.compile(r"%[BbAa]")
 
 
 def locale_of(name: object) -> Locale:
@@ -78,6 +84,25 @@ def format_moment(
     return locale.datetime_formats["medium"].format(time, day)
 
 
+def cldr_pattern(fmt: str) -> str | None:
+    """The CLDR pattern of a strftime format ("%-d %B" -> "d MMMM"), its other text quoted;
+    None when it has a directive the table does not know (it is then used as it is)."""
+    parts, position = [], 0
+    for match in _DIRECTIVE.finditer(fmt):
+        field = _CLDR_FIELDS.get(match.group())
+        if field is None:
+            return None
+        parts += [_quoted(fmt[position : match.start()]), field]
+        position = match.end()
+    return "".join([*parts, _quoted(fmt[position:])])
+
+
+def _quoted(text: str) -> str:
+    if not any(c.isalpha() or c == "'" for c in text):
+        return text
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _moment(value: datetime | date | str) -> datetime | date | str:
     if not isinstance(value, str):
         return value
@@ -104,9 +129,12 @@ def local_time_filter(tz: tzinfo) -> Callable[..., str]:
             return moment
         if "%" not in fmt:
             return format_moment(moment, fmt, tz, locale_of(language_of(context)))
-        if not isinstance(moment, datetime):
-            return moment.strftime(fmt)  # a day is the same day everywhere
-        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        return aware.astimezone(tz).strftime(fmt)
+        if isinstance(moment, datetime):
+            aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            moment = aware.astimezone(tz)  # a day (a date) is the same day everywhere
+        pattern = cldr_pattern(fmt) if _NAMES.search(fmt) else None
+        if pattern is None:
+            return moment.strftime(fmt)
+        return format_datetime(moment, pattern, locale=locale_of(language_of(context)))
 
     return local

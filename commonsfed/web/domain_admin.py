@@ -69,12 +69,12 @@ async def save_block(request: web.Request) -> web.Response:
         await domains.block_domain(request.app[POOL], request.app[SETTINGS], admin, block)
     except ValidationError as exc:
         return await _domains_page(request, 422, errors=exc.errors, values=values)
-    await flash(request, "Block saved.")
+    await flash(request, N_("Block saved."))
     raise web.HTTPSeeOther("/admin/domains")
 
 
 async def remove_block(request: web.Request) -> web.Response:
-    return await _undo(request, domains.unblock_domain, "Block lifted.")
+    return await _undo(request, domains.unblock_domain, N_("Block lifted."))
 
 
 async def allow(request: web.Request) -> web.Response:
@@ -86,12 +86,12 @@ async def allow(request: web.Request) -> web.Response:
                                    values["domain"], values["reason"])  # fmt: skip
     except ValidationError as exc:
         return await _domains_page(request, 422, allow_errors=exc.errors, allow_values=values)
-    await flash(request, "Allowed: this node federates with it.")
+    await flash(request, N_("Allowed: this node federates with it."))
     raise web.HTTPSeeOther("/admin/domains")
 
 
 async def disallow(request: web.Request) -> web.Response:
-    return await _undo(request, domains.disallow_domain, "No longer allowed.")
+    return await _undo(request, domains.disallow_domain, N_("No longer allowed."))
 
 
 async def _undo(request: web.Request, undo, done: str) -> web.Response:
@@ -163,5 +163,5 @@ async def decide_follow(request: web.Request) -> web.Response:
     except NotAllowed as exc:
         return await _follows_page(request, 409, notice=message_of(exc))
     accepted = request.match_info["action"] == "accept"
-    await flash(request, "Follow accepted." if accepted else "Follow declined.")
+    await flash(request, N_("Follow accepted.") if accepted else N_("Follow declined."))
     raise web.HTTPSeeOther("/admin/follows")

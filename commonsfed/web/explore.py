@@ -9,8 +9,10 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import remote_cards, search, sorted_search
 from commonsfed.web.keys import ACCOUNT, FEDERATION, POOL, SETTINGS
+from commonsfed.web.language import reader_language, translate
 from commonsfed.web.listings import LABELS
 from commonsfed.web.middlewares import render_error
 
@@ -46,7 +48,9 @@ async def category(request: web.Request) -> web.Response:
     pool = request.app[POOL]
     name = await search.category_title(pool, slug)
     if name is None:
-        message = "There is no such category here. The offers and requests page lists them all."
+        message = N_(
+            "There is no such category here. The offers and requests page lists them all."
+        )
         return render_error(request, 404, message)
     result = await sorted_search.explore(pool, request.query, request[ACCOUNT], category=slug)
     context = await _list_context(request, result, f"/categories/{slug}")
@@ -87,8 +91,8 @@ async def _list_context(request: web.Request, result: sorted_search.Explore, pat
         "first_link": f"{path}?{first}" if first is not None else None,
         "feed_path": _feed_path(found),
         "filtered": any(v for k, v in found.values.items() if k != "sort"),
-        "count_text": sorted_search.count_text(result.count),
-        "sorts": search.SORTS,
+        "count_text": sorted_search.count_text(result.count, reader_language(request)),
+        "sorts": {name: translate(request, label) for name, label in search.SORTS.items()},
         "sort_action": path,
         "keep_values": values,
     }

@@ -7,6 +7,7 @@ import re
 import aiohttp_jinja2
 from aiohttp import web
 
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import export
 from commonsfed.web.keys import POOL, SETTINGS
 from commonsfed.web.views import require_account
@@ -30,10 +31,10 @@ async def request_export(request: web.Request) -> web.Response:
     account = require_account(request)
     made = await export.request_export(request.app[POOL], request.app[SETTINGS], account)
     if made.state == "done":
-        notice = "Your archive is ready: download it below."
+        notice = N_("Your archive is ready: download it below.")
     else:
-        notice = ("Your archive is being prepared. This page lists it when it is ready; "
-                  "come back in a few minutes.")  # fmt: skip
+        notice = N_("Your archive is being prepared. This page lists it when it is ready; "
+                    "come back in a few minutes.")  # fmt: skip
     return await _page(request, notice)
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import follows
 from commonsfed.services.errors import NotAllowed, ValidationError
+from commonsfed.web.admin import message_of
 from commonsfed.web.keys import FEDERATION
 from commonsfed.web.views import require_account
 
@@ -36,13 +39,14 @@ async def follow(request: web.Request) -> web.Response:
     account = require_account(request)
     handle = str((await request.post()).get("handle", "")).strip()
     if not handle:
-        return await _page(request, 422, errors={"handle": "Enter a handle to follow."})
+        return await _page(request, 422, errors={"handle": N_("Enter a handle to follow.")})
     fed = request.app[FEDERATION]
     try:
         remote = await follows.follow(fed, follows.resident_uri(fed, account), handle)
     except ValidationError as exc:
         return await _page(request, 422, values={"handle": handle}, errors=exc.errors)
-    return await _page(request, notice=f"Asked to follow {remote.handle}.")
+    notice = Text(N_("Asked to follow %(handle)s."), handle=remote.handle)
+    return await _page(request, notice=notice)
 
 
 async def _act(request: web.Request, action, notice: str) -> web.Response:
@@ -52,17 +56,17 @@ async def _act(request: web.Request, action, notice: str) -> web.Response:
     try:
         await action(fed, follows.resident_uri(fed, account), uri)
     except NotAllowed as exc:
-        return await _page(request, 400, notice=str(exc))
+        return await _page(request, 400, notice=message_of(exc))
     return await _page(request, notice=notice)
 
 
 async def unfollow(request: web.Request) -> web.Response:
-    return await _act(request, follows.unfollow, "Unfollowed.")
+    return await _act(request, follows.unfollow, N_("Unfollowed."))
 
 
 async def approve(request: web.Request) -> web.Response:
-    return await _act(request, follows.approve_follower, "Approved: they follow you now.")
+    return await _act(request, follows.approve_follower, N_("Approved: they follow you now."))
 
 
 async def reject(request: web.Request) -> web.Response:
-    return await _act(request, follows.reject_follower, "Declined.")
+    return await _act(request, follows.reject_follower, N_("Declined."))

@@ -8,8 +8,11 @@ import functools
 import aiohttp_jinja2
 from aiohttp import web
 
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import home, search
 from commonsfed.services.errors import NotAllowed
+from commonsfed.web.admin import message_of
 from commonsfed.web.flash import flash
 from commonsfed.web.keys import ACCOUNT, FEDERATION, SETTINGS
 from commonsfed.web.listings import LABELS
@@ -82,13 +85,16 @@ async def _follow_action(request: web.Request, *, follow: bool) -> web.Response:
         else:
             await home.unfollow_resident(fed, account, name)
     except home.NoSuchResident as exc:
-        return render_error(request, 404, str(exc))
+        return render_error(request, 404, message_of(exc))
     except NotAllowed as exc:
-        return render_error(request, 403, str(exc))
+        return render_error(request, 403, message_of(exc))
     if not follow:
-        await flash(request, f"You no longer follow @{name}.")
+        await flash(request, Text(N_("You no longer follow @%(name)s."), name=name))
     elif state == "pending":
-        await flash(request, f"Asked to follow @{name}: they approve their followers.")
+        await flash(
+            request, Text(N_("Asked to follow @%(name)s: they approve their followers."), name=name)
+        )
     else:
-        await flash(request, f"You follow @{name}: their listings show under Following.")
+        followed = N_("You follow @%(name)s: their listings show under Following.")
+        await flash(request, Text(followed, name=name))
     raise web.HTTPSeeOther(f"/users/{name}")

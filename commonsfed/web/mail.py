@@ -6,6 +6,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import mail
 from commonsfed.services.errors import ValidationError
 from commonsfed.services.mail_transport import mailbox_entries, mailbox_entry
@@ -13,13 +14,14 @@ from commonsfed.web.keys import POOL, SETTINGS
 from commonsfed.web.middlewares import csrf_exempt, render_error
 from commonsfed.web.views import require_account
 
+# shown with |t, in the reader's language
 CHOICE_LABELS = {
-    "answer": "Someone answers one of my listings",
-    "decision": "A listing's author decides about my answer (reserved, declined, done), "
-    "or someone leaves the line of mine",
-    "message": "A new message in one of my conversations",
-    "mention": "Someone mentions me",
-}
+    "answer": N_("Someone answers one of my listings"),
+    "decision": N_("A listing's author decides about my answer (reserved, declined, done), "
+                   "or someone leaves the line of mine"),
+    "message": N_("A new message in one of my conversations"),
+    "mention": N_("Someone mentions me"),
+}  # fmt: skip
 assert set(CHOICE_LABELS) == set(mail.MAIL_CHOICES)
 
 
@@ -48,8 +50,8 @@ async def save_notifications(request: web.Request) -> web.Response:
     except ValidationError as exc:
         current = await mail.notification_choices(request.app[POOL], account)
         return _notifications(request, current, 400, errors=exc.errors)
-    notice = "Saved. " + ("You get mail about what you ticked." if chosen else
-                          "You get no notification mail.")  # fmt: skip
+    notice = (N_("Saved. You get mail about what you ticked.") if chosen else
+              N_("Saved. You get no notification mail."))  # fmt: skip
     return _notifications(request, chosen, notice=notice)
 
 
@@ -65,8 +67,8 @@ async def unsubscribe_page(request: web.Request) -> web.Response:
         return render_error(
             request,
             404,
-            "This unsubscribe link is not valid. Copy the "
-            "whole link from the mail, or change your choices in your settings.",
+            N_("This unsubscribe link is not valid. Copy the "
+               "whole link from the mail, or change your choices in your settings."),
         )
     context = {"token": token, "label": CHOICE_LABELS[found.choice], "done": False}
     return aiohttp_jinja2.render_template("email/unsubscribe.html", request, context)
@@ -76,7 +78,7 @@ async def unsubscribe_page(request: web.Request) -> web.Response:
 async def unsubscribe(request: web.Request) -> web.Response:
     found = await mail.unsubscribe(request.app[POOL], request.match_info["token"])
     if found is None:
-        return render_error(request, 404, "This unsubscribe link is not valid.")
+        return render_error(request, 404, N_("This unsubscribe link is not valid."))
     context = {"token": "", "label": CHOICE_LABELS[found.choice], "done": True}
     return aiohttp_jinja2.render_template("email/unsubscribe.html", request, context)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import places
 from commonsfed.services.errors import NotAllowed, ValidationError
 from commonsfed.web.flash import flash
@@ -50,7 +51,7 @@ async def add_place(request: web.Request) -> web.Response:
         return await _render(request, 422, errors=exc.errors, values=form)
     except NotAllowed as exc:
         raise web.HTTPForbidden(text=str(exc)) from None
-    await flash(request, "Place added. Residents can pick it now.")
+    await flash(request, N_("Place added. Residents can pick it now."))
     raise web.HTTPSeeOther("/admin/places")
 
 
@@ -65,7 +66,7 @@ async def change_place(request: web.Request) -> web.Response:
                              change_values={place_id: form})  # fmt: skip
     except NotAllowed as exc:
         raise web.HTTPForbidden(text=str(exc)) from None
-    await flash(request, "Place saved.")
+    await flash(request, N_("Place saved."))
     raise web.HTTPSeeOther("/admin/places")
 
 
@@ -75,5 +76,5 @@ async def remove_place(request: web.Request) -> web.Response:
         await places.remove_place(request.app[POOL], admin, _place_id(request))
     except NotAllowed as exc:
         raise web.HTTPForbidden(text=str(exc)) from None
-    await flash(request, "Place removed.")
+    await flash(request, N_("Place removed."))
     raise web.HTTPSeeOther("/admin/places")

@@ -12,6 +12,8 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from commonsfed.db.profiles import ResidentProfile
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import profiles
 from commonsfed.services.errors import ValidationError
 from commonsfed.services.photos import MAX_UPLOAD_BYTES
@@ -24,9 +26,8 @@ AVATAR_FIELD_RE = re.compile(r"^avatar$")
 # an avatar at its cap, the text, and room to drain a larger one so that its sender gets the
 # form back with a message next to it
 MAX_PROFILE_BODY = 3 * MAX_UPLOAD_BYTES
-BODY_TOO_LARGE = (
-    f"This photo is much too large. Choose one of at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
-)
+BODY_TOO_LARGE = Text(N_("This photo is much too large. Choose one of at most %(limit)s MB."),
+                      limit=MAX_UPLOAD_BYTES // (1024 * 1024))  # fmt: skip
 
 
 def form_values(profile: ResidentProfile) -> dict[str, str]:
@@ -82,4 +83,4 @@ async def save_profile(request: web.Request) -> web.Response:
         await profiles.update_profile(request.app[FEDERATION], account, form.fields, avatar)
     except ValidationError as exc:
         return await _render(request, form.fields, exc.errors, status=422)
-    return await _render(request, notice="Your profile is saved.")
+    return await _render(request, notice=N_("Your profile is saved."))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import recovery
 from commonsfed.services.errors import LinkNotValid, NotAllowed, RateLimited, ValidationError
 from commonsfed.web.keys import POOL, SETTINGS
 from commonsfed.web.middlewares import render_error
-from commonsfed.web.views import client_address
+from commonsfed.web.views import client_address, shown
 
 
 def too_many(request: web.Request, template: str, context: dict, exc: RateLimited) -> web.Response:
@@ -36,10 +37,10 @@ async def forgot_submit(request: web.Request) -> web.Response:
         context["errors"] = exc.errors
         return aiohttp_jinja2.render_template("recovery/forgot.html", request, context, status=422)
     except RateLimited as exc:
-        context["errors"] = {"email": str(exc)}
+        context["errors"] = {"email": shown(exc)}
         return too_many(request, "recovery/forgot.html", context, exc)
     except NotAllowed as exc:
-        return render_error(request, 403, str(exc))
+        return render_error(request, 403, shown(exc))
     # the same page whether an account has the address or not
     context["sent"] = True
     return aiohttp_jinja2.render_template("recovery/forgot.html", request, context)
@@ -49,7 +50,7 @@ async def reset_form(request: web.Request) -> web.Response:
     try:
         await recovery.check_link(request.app[POOL], request.match_info["token"])
     except LinkNotValid as exc:
-        return render_error(request, 410, str(exc))
+        return render_error(request, 410, shown(exc))
     return _reset_page(request)
 
 
@@ -66,11 +67,11 @@ async def reset_submit(request: web.Request) -> web.Response:
             str(form.get("new_password", "")), str(form.get("repeated_password", "")),
         )  # fmt: skip
     except LinkNotValid as exc:
-        return render_error(request, 410, str(exc))
+        return render_error(request, 410, shown(exc))
     except ValidationError as exc:
         return _reset_page(request, exc.errors, 422)
-    notice = ("Your new password is set, and your account was logged out everywhere. "
-              "Log in with the new password.")  # fmt: skip
+    notice = N_("Your new password is set, and your account was logged out everywhere. "
+                "Log in with the new password.")  # fmt: skip
     context = {"values": {"username": account.username}, "error": None, "next": "/",
                "notice": notice}  # fmt: skip
     return aiohttp_jinja2.render_template("login.html", request, context)

@@ -5,13 +5,18 @@ Each section is a page of its own under /settings/, listed in templates/settings
 
 from __future__ import annotations
 
+import functools
+
 import aiohttp_jinja2
 from aiohttp import web
 
+from commonsfed import i18n
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import accounts, sessions
 from commonsfed.services.errors import NotAllowed, RateLimited, ValidationError
 from commonsfed.web.keys import POOL, SESSION_ID
-from commonsfed.web.views import client_address, require_account
+from commonsfed.web.language import reader_language, translate
+from commonsfed.web.views import client_address, require_account, shown
 
 
 async def index(request: web.Request) -> web.Response:
@@ -47,13 +52,17 @@ async def change_password(request: web.Request) -> web.Response:
     except ValidationError as exc:
         return _account(request, 422, errors=exc.errors)
     except RateLimited as exc:
-        return _account(request, 429, errors={"current_password": str(exc)})
-    elsewhere = f" You were logged out on {_sessions(ended)}." if ended else ""
-    return _account(request, notice="Your password is changed." + elsewhere)
+        return _account(request, 429, errors={"current_password": shown(exc)})
+    notice = translate(request, N_("Your password is changed."))
+    if ended:
+        notice += " " + _logged_out_on(request, ended)
+    return _account(request, notice=notice)
 
 
-def _sessions(count: int) -> str:
-    return "1 other device" if count == 1 else f"{count} other devices"
+def _logged_out_on(request: web.Request, count: int) -> str:
+    ngettext = functools.partial(i18n.ngettext, reader_language(request))
+    return ngettext("You were logged out on %(num)s other device.",
+                    "You were logged out on %(num)s other devices.", count) % {"num": count}  # fmt: skip
 
 
 # --- sessions ------------------------------------------------------------------------------
@@ -81,16 +90,16 @@ async def end_session(request: web.Request) -> web.Response:
     account = require_account(request)
     value = str((await request.post()).get("session", ""))
     if not value.isdigit() or len(value) > 18 or int(value) == request[SESSION_ID]:
-        return await _sessions_page(request, 400, "Choose one of your other sessions to end.")
+        return await _sessions_page(request, 400, N_("Choose one of your other sessions to end."))
     try:
         await sessions.end_one(request.app[POOL], account, int(value))
     except NotAllowed as exc:
-        return await _sessions_page(request, 400, str(exc))
-    return await _sessions_page(request, notice="That session has ended.")
+        return await _sessions_page(request, 400, shown(exc))
+    return await _sessions_page(request, notice=N_("That session has ended."))
 
 
 async def end_other_sessions(request: web.Request) -> web.Response:
     account = require_account(request)
     ended = await sessions.end_others(request.app[POOL], account, request[SESSION_ID])
-    notice = f"You were logged out on {_sessions(ended)}." if ended else "There were no others."
+    notice = _logged_out_on(request, ended) if ended else N_("There were no others.")
     return await _sessions_page(request, notice=notice)

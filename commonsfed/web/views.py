@@ -7,6 +7,8 @@ import ipaddress
 import aiohttp_jinja2
 from aiohttp import web
 
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import accounts
 from commonsfed.services import home as home_service
 from commonsfed.services.errors import NotAllowed, RateLimited, ValidationError
@@ -45,6 +47,13 @@ def safe_next(value: str | None) -> str:
     return "/"
 
 
+def shown(exc: Exception) -> str:
+    """A service error's message as it was made, for a page to show with `|t` in its reader's
+    language: `str(exc)` would turn a Text (commonsfed.i18n) into plain English."""
+    message = exc.args[0] if exc.args else ""
+    return message if isinstance(message, str) else str(exc)
+
+
 @aiohttp_jinja2.template("home.html")
 async def home(request: web.Request) -> dict:
     return {}
@@ -52,8 +61,8 @@ async def home(request: web.Request) -> dict:
 
 async def register_form(request: web.Request) -> web.Response:
     if request.app[SETTINGS].registration == "closed":
-        return render_error(request, 403, "Registration is closed on this node. "
-                            "Ask the people who run it for an invitation.")
+        return render_error(request, 403, N_("Registration is closed on this node. Ask the "
+                                             "people who run it for an invitation."))
     return aiohttp_jinja2.render_template("register.html", request, {"values": {}, "errors": {}})
 
 
@@ -67,7 +76,7 @@ async def register_submit(request: web.Request) -> web.Response:
             password=str(form.get("password", "")),
         )
     except NotAllowed as exc:
-        return render_error(request, 403, str(exc))
+        return render_error(request, 403, shown(exc))
     except ValidationError as exc:
         context = {"values": values, "errors": exc.errors}
         return aiohttp_jinja2.render_template("register.html", request, context, status=422)
@@ -76,7 +85,7 @@ async def register_submit(request: web.Request) -> web.Response:
     await log_in(request, request.app[POOL], account.id, client_address(request))
     # after log_in, which starts a new session: the message goes into the one kept
     name = request.app[SETTINGS].instance_name
-    await flash(request, f"Welcome to {name}! Your account is ready.")
+    await flash(request, Text(N_("Welcome to %(name)s! Your account is ready."), name=name))
     raise web.HTTPSeeOther("/welcome")
 
 
@@ -97,23 +106,25 @@ async def login_submit(request: web.Request) -> web.Response:
         )
     except (NotAllowed, RateLimited) as exc:
         status = 429 if isinstance(exc, RateLimited) else 401
-        context = {"values": values, "error": str(exc), "next": next_url}
+        context = {"values": values, "error": shown(exc), "next": next_url}
         response = aiohttp_jinja2.render_template("login.html", request, context, status=status)
         if isinstance(exc, RateLimited) and exc.retry_after is not None:
             response.headers["Retry-After"] = str(max(1, int(exc.retry_after.total_seconds())))
         return response
     await log_in(request, request.app[POOL], account.id, client_address(request))
     if first:  # approved since they registered, or made by an admin: welcomed now
-        await flash(request, "Welcome! You are logged in for the first time.")
+        await flash(request, N_("Welcome! You are logged in for the first time."))
         # a login on the way somewhere (an app's authorisation, say) still goes there
         raise web.HTTPSeeOther("/welcome" if next_url == "/" else next_url)
-    await flash(request, f"You are logged in as @{account.username}.", "info")
+    await flash(
+        request, Text(N_("You are logged in as @%(name)s."), name=account.username), "info"
+    )
     raise web.HTTPSeeOther(next_url)
 
 
 async def logout(request: web.Request) -> web.Response:
     await log_out(request, request.app[POOL])
-    await flash(request, "You are logged out. See you soon!", "info")
+    await flash(request, N_("You are logged out. See you soon!"), "info")
     raise web.HTTPSeeOther("/")
 
 

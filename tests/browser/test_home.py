@@ -107,7 +107,7 @@ async def test_home__register_welcome_post_flash_and_following_feed(browser, liv
         "link", name="Following").click()  # fmt: skip
     cards = page.locator("#following-feed li.listing-card")
     await expect(cards).to_have_count(1)
-    await expect(cards.get_by_role("link")).to_have_text("Jam of carol")
+    await expect(cards.get_by_role("link", name="Jam of carol")).to_be_visible()
     await expect(page.get_by_text("Bike of dave")).to_have_count(0)
     await page.set_viewport_size(PHONE)
     await snap(page, "home-5-following-phone")

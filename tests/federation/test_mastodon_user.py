@@ -157,7 +157,7 @@ async def test_mastodon_user__follows_reads_the_offer_and_answers_by_direct_mess
     assert note["tag"] == [{"type": "Hashtag", "name": "#tools",
                             "href": north.url("/tags/tools")}]
     tag_page = await north.client.get("/tags/tools", allow_redirects=False)
-    assert tag_page.headers["Location"] == "/explore?category=tools"
+    assert tag_page.headers["Location"] == "/categories/tools"
     assert note["url"] == north.url(f"/listings/{drill.uid}")
 
     # maria replies to the post by direct message: an answer, in alice's line

@@ -58,3 +58,27 @@ async def rex(make_resident, mo):
 def pool(ada):
     """The admin's node's pool."""
     return ada.server.app[POOL]
+
+
+# --- neighbours: alice, bob, carol and dan, each logged in with a browser of their own,
+# registered in that order (a test that names carol has alice and bob too)
+
+
+@pytest.fixture
+async def alice(make_resident):
+    return await make_resident("alice")
+
+
+@pytest.fixture
+async def bob(make_resident, alice):
+    return await make_resident("bob")
+
+
+@pytest.fixture
+async def carol(make_resident, bob):
+    return await make_resident("carol")
+
+
+@pytest.fixture
+async def dan(make_resident, carol):
+    return await make_resident("dan")

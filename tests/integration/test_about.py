@@ -52,7 +52,7 @@ async def test_about__lists_limited_and_suspended_servers_with_their_comments(cl
 
     page = await (await client.get("/about")).text()
 
-    rows = page.split('<table class="list" id="moderated">')[1].split("</table>")[0]
+    rows = page.split('class="list" id="moderated">')[1].split("</table>")[0]
     rows = rows.split("<tbody>")[1].split("<tr>")[1:]
     assert len(rows) == 3
     assert "loud.example" in rows[0] and "Limited" in rows[0] and "Floods the public" in rows[0]

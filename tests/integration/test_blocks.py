@@ -26,21 +26,6 @@ from tests.integration.test_answers import (
 
 
 @pytest.fixture
-async def alice(make_resident):
-    return await make_resident("alice")
-
-
-@pytest.fixture
-async def bob(make_resident, alice):
-    return await make_resident("bob")
-
-
-@pytest.fixture
-async def carol(make_resident, bob):
-    return await make_resident("carol")
-
-
-@pytest.fixture
 def pool(alice):
     return alice.server.app[POOL]
 

@@ -22,16 +22,6 @@ from tests.integration.test_answers import answered, new_listing, reply
 
 
 @pytest.fixture
-async def alice(make_resident):
-    return await make_resident("alice")
-
-
-@pytest.fixture
-async def bob(make_resident, alice):
-    return await make_resident("bob")
-
-
-@pytest.fixture
 async def scene(alice, bob):
     """Alice's drill (with a photo) that Bob answered, and Bob's soup that Alice answered."""
     photo = photo_bytes()

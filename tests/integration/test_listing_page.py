@@ -24,26 +24,6 @@ SOUP = {
 
 
 @pytest.fixture
-async def alice(make_resident):
-    return await make_resident("alice")
-
-
-@pytest.fixture
-async def bob(make_resident, alice):
-    return await make_resident("bob")
-
-
-@pytest.fixture
-async def carol(make_resident, bob):
-    return await make_resident("carol")
-
-
-@pytest.fixture
-async def dan(make_resident, carol):
-    return await make_resident("dan")
-
-
-@pytest.fixture
 def pool(alice):
     return alice.server.app[POOL]
 

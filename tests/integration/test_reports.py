@@ -22,16 +22,6 @@ from tests.integration.test_answers import answered, new_listing
 
 
 @pytest.fixture
-async def alice(make_resident):
-    return await make_resident("alice")
-
-
-@pytest.fixture
-async def bob(make_resident, alice):
-    return await make_resident("bob")
-
-
-@pytest.fixture
 async def mo(make_resident, bob):
     client = await make_resident("mo")
     await accounts.set_role(client.server.app[POOL], "mo", "moderator")

@@ -17,21 +17,6 @@ APPLES = {"purpose": "offer", "kind": "give", "title": "A crate of apples", "cat
 
 
 @pytest.fixture
-async def alice(make_resident):
-    return await make_resident("alice")
-
-
-@pytest.fixture
-async def bob(make_resident, alice):
-    return await make_resident("bob")
-
-
-@pytest.fixture
-async def carol(make_resident, bob):
-    return await make_resident("carol")
-
-
-@pytest.fixture
 def pool(alice):
     return alice.server.app[POOL]
 
