@@ -63,6 +63,7 @@ from commonsfed.services import answer_notices as notices
 from commonsfed.services import block_rules
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.listing_federation import publish_updated
+from commonsfed.services.listing_forms import Number
 from commonsfed.services.listings import (
     NO_SUCH_LISTING,
     NO_SUCH_STATE,
@@ -130,7 +131,7 @@ def check_message(message: str) -> str:
     if len(body) > MAX_MESSAGE:
         raise ValidationError(
             {"message": Text(N_("Use at most %(limit)s characters; this message has %(length)s."),
-                             limit=f"{MAX_MESSAGE:,}", length=f"{len(body):,}")}  # fmt: skip
+                             limit=Number(MAX_MESSAGE), length=Number(len(body)))}  # fmt: skip
         )
     return body
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from commonsfed import numbers
 from commonsfed.i18n import Text
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import KINDS, PURPOSES, Listing
@@ -39,6 +40,15 @@ COUNT_FIELD = {
 WHOLE_NUMBER = N_("Enter a whole number of 1 or more.")
 IN_THE_FUTURE = N_("Choose a date in the future.")
 BOTH_COORDINATES = N_("Give both latitude and longitude, or neither.")
+
+
+class Number(int):
+    """A count in a message (a Text's value): written as the language being rendered writes
+    it when the message is shown, "5,000" in English and « 5 000 » in French (a French
+    reader takes "5,000" for five), as commonsfed.numbers.Distance writes kilometres."""
+
+    def __str__(self) -> str:
+        return numbers.number(int(self))  # a plain int: Babel reads it with str()
 
 
 def now_utc() -> datetime:
@@ -87,7 +97,7 @@ class Form:
         if not value and missing:
             self.fail(name, missing)
         elif len(value) > limit:
-            self.fail(name, Text(N_("Use at most %(limit)s characters."), limit=f"{limit:,}"))
+            self.fail(name, Text(N_("Use at most %(limit)s characters."), limit=Number(limit)))
         return value
 
     def whole(self, name: str, high: int, missing: str | None = None, low: int = 1) -> int | None:
@@ -98,7 +108,7 @@ class Form:
             return self.fail(name, WHOLE_NUMBER if low == 1 else N_("Enter a whole number."))
         if int(value) > high:
             return self.fail(
-                name, Text(N_("Enter a number no larger than %(high)s."), high=f"{high:,}")
+                name, Text(N_("Enter a number no larger than %(high)s."), high=Number(high))
             )
         return int(value)
 

@@ -39,6 +39,7 @@ from commonsfed.models import Account, Listing
 from commonsfed.services import block_rules
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.listing_federation import listing_url
+from commonsfed.services.listing_forms import Number
 
 PROFILE_THANKS = 50  # the newest ones a profile shows
 # marked: the pages show them in the reader's language
@@ -64,7 +65,7 @@ def check_text(text: str) -> str:
     if len(body) > MAX_THANKS:
         raise ValidationError(
             {"thanks": Text(N_("Use at most %(limit)s characters; this thanks has %(length)s."),
-                            limit=MAX_THANKS, length=f"{len(body):,}")}  # fmt: skip
+                            limit=Number(MAX_THANKS), length=Number(len(body)))}  # fmt: skip
         )
     return body
 

@@ -26,7 +26,8 @@ WORDS = {
                  'data-next="Suivant"', "Publier"],
         "refused": ["Veuillez corriger les champs signalés ci-dessous.",
                     "Donnez un titre à votre annonce.",
-                    "Saisissez un nombre entier supérieur ou égal à 1."],
+                    "Saisissez un nombre entier supérieur ou égal à 1.",
+                    "Saisissez un nombre qui ne dépasse pas 100\u202f000."],
         "published": ["Votre offre est publiée.", "Prêt", "Offre", "Ouvert", "Outils",
                       "Durée du prêt", "7 jours", "Publiée par", "Gérer cette annonce"],
         "weekdays": ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
@@ -52,7 +53,7 @@ WORDS = {
         "form": ["New offer: lend", "Loan period, in days", "Step 2 of 4: the essentials",
                  'data-next="Next"', "Publish"],
         "refused": ["Please correct the fields marked below.", "Give your listing a title.",
-                    "Enter a whole number of 1 or more."],
+                    "Enter a whole number of 1 or more.", "Enter a number no larger than 100,000."],
         "published": ["Your offer is published.", "Lend", "Offer", "Open", "Tools",
                       "Loan period", "7 days", "Posted by", "Manage this listing"],
         "weekdays": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
@@ -104,8 +105,9 @@ async def test_listing_walk__speaks_the_readers_language(make_resident, language
     # Given the form for lending something, in the reader's language
     assert missing(await page(alice, new, headers), words["form"]) == []
 
-    # When Alice sends it without a title and with a loan period that is not a number
-    bad = {**DRILL, "title": "", "loan_days": "a week"}
+    # When Alice sends it without a title, with a loan period that is not a number and too
+    # many of them (its limit written as her language writes numbers)
+    bad = {**DRILL, "title": "", "loan_days": "a week", "quantity": "100001"}
     refused = await read(await submit(alice, "/listings/new", bad, headers, new), 422)
 
     # Then each field says what is wrong in her language, and nothing she typed is lost
