@@ -41,7 +41,8 @@ messages: $(STAMP)
 	$(BIN)/pybabel -q extract -F commonsfed/locale/babel.cfg -k gettext_noop -k translate:2 \
 		--no-location --sort-output \
 		-o commonsfed/locale/messages.pot .
-	$(BIN)/pybabel -q update -i commonsfed/locale/messages.pot -d commonsfed/locale --no-location
+	$(BIN)/pybabel -q update -i commonsfed/locale/messages.pot -d commonsfed/locale \
+		--ignore-obsolete --no-fuzzy-matching --width 100
 
 # PORT only from make's command line (a PORT in the environment often belongs to something
 # else); without it commonsfed reads COMMONSFED_PORT itself, else uses 8080

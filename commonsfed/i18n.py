@@ -162,9 +162,14 @@ def install_translations(env: jinja2.Environment) -> None:
         return localize(language_of(context), message)
 
     env.filters["t"] = localize_filter  # {{ message|t }}: a message made in Python
+    @jinja2.pass_context
+    def context_pgettext(context: jinja2.runtime.Context, where: str, message: str) -> str:
+        """One English word with two French ones: `pgettext("ride", "From")`."""
+        return translations(language_of(context)).pgettext(where, message)
+
     env.policies["ext.i18n.trimmed"] = True
     env.install_gettext_callables(  # type: ignore[attr-defined]
-        context_gettext, context_ngettext, newstyle=True
+        context_gettext, context_ngettext, newstyle=True, pgettext=context_pgettext
     )
 
 

@@ -39,18 +39,20 @@ KEYWORDS = {
     "ngettext": (1, 2),
     "gettext_noop": None,
     "translate": (2,),
+    "pgettext": ((1, "c"), 2),
 }
 
 
-def extracted() -> dict[str, list[str]]:
-    """msgid -> where it is used (singular msgids; plural forms are checked by Babel)."""
-    found: dict[str, list[str]] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+def extracted() -> dict[tuple[str, str | None], list[str]]:
+    """(msgid, context) -> where it is used (singular msgids; plural forms are checked by
+    Babel)."""
+    found: dict[tuple[str, str | None], list[str]] = {}
+    for filename, lineno, message, _comments, context in extract_from_dir(
         str(ROOT), METHODS, OPTIONS, KEYWORDS
     ):
         msgid = message[0] if isinstance(message, tuple) else message
         if filename.startswith(("commonsfed/", "templates/")) and msgid:
-            found.setdefault(msgid, []).append(f"{filename}:{lineno}")
+            found.setdefault((msgid, context), []).append(f"{filename}:{lineno}")
     return found
 
 
@@ -71,8 +73,8 @@ def test_french__translates_every_marked_string():
     catalog = french()
 
     missing = []
-    for msgid, places in sorted(extracted().items()):
-        message = catalog.get(msgid)
+    for (msgid, context), places in sorted(extracted().items(), key=str):
+        message = catalog.get(msgid, context=context)
         translated = (
             message is not None
             and not message.fuzzy
