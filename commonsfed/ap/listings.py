@@ -1,5 +1,7 @@
-"""Listings on the wire: a Listing as a Note carrying FEP-0837 inline, remote listings read
-back, and the answers to a listing (a Mastodon direct reply, an FEP-0837 Offer(Agreement)).
+"""Listings on the wire: a Listing as a Note carrying FEP-0837 inline, and the activities
+about it. Remote listings are read back in commonsfed.ap.remote_listings, and the answers to
+a listing (a Mastodon direct reply, an FEP-0837 Offer(Agreement)) are in
+commonsfed.ap.agreements.
 
 Pure: no database, no network; every id an activity needs comes in as an argument.
 
@@ -36,17 +38,15 @@ means reserved, and the kind is guessed from `action` and `reciprocal`.
 from __future__ import annotations
 
 import html
-import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from commonsfed.ap.activities import activity_type, embedded, is_listing, parse_time, valid_uri
-from commonsfed.ap.jsonld import OUR_CONTEXT, PUBLIC, VALUEFLOWS_NS, as_list, first_id
-from commonsfed.models import KINDS, PURPOSES, Listing
+from commonsfed.ap.activities import embedded, parse_time
+from commonsfed.ap.jsonld import OUR_CONTEXT, PUBLIC, as_list, first_id
+from commonsfed.models import Listing
 
 KIND_NS = "https://commonsfed.org/ns/kind#"
 FINISHED = "vf:finished"
@@ -231,7 +231,7 @@ def _amounts(listing: Listing) -> tuple[int | float, int | float | None]:
     """(resourceQuantity, availableQuantity) in the listing's unit."""
     details = listing.details
     if listing.kind == "service":
-        return _number(details.get("hours")) or listing.quantity or 1, None
+        return read_number(details.get("hours")) or listing.quantity or 1, None
     total = {
         "pay_it_forward": details.get("portions"),
         "ride": details.get("seats"),
@@ -239,13 +239,13 @@ def _amounts(listing: Listing) -> tuple[int | float, int | float | None]:
     }.get(listing.kind, listing.quantity)
     available = listing.available_quantity
     if available is None:
-        available = _number(total)
+        available = read_number(total)
     if _unit_based(listing):
         return 1, available
     return listing.quantity or 1, available
 
 
-def _quantity(unit: str, value: int | float) -> dict[str, str]:
+def om2_quantity(unit: str, value: int | float) -> dict[str, str]:
     return {"hasUnit": unit, "hasNumericalValue": _numeral(value)}
 
 
@@ -267,14 +267,14 @@ def _primary_intent(listing: Listing, ctx: ListingContext) -> dict[str, Any]:
         "action": action_of(listing),
         "resourceConformsTo": f"{_base(ctx.listing_url)}/categories/{quote(ctx.category_tag, safe='')}",
         CLASSIFIED_AS: [KIND_NS + listing.kind],
-        "resourceQuantity": _quantity(unit, resource),
+        "resourceQuantity": om2_quantity(unit, resource),
         _party(listing.purpose, primary=True): ctx.author_uri,
     }
     if available is not None:
-        intent["availableQuantity"] = _quantity(unit, available)
-    target = _number(listing.details.get("target_quantity"))
+        intent["availableQuantity"] = om2_quantity(unit, available)
+    target = read_number(listing.details.get("target_quantity"))
     if listing.kind == "group_purchase" and target is not None:
-        intent["minimumQuantity"] = _quantity(unit, target)
+        intent["minimumQuantity"] = om2_quantity(unit, target)
     if listing.state in CLOSED_STATES:
         intent[FINISHED] = True
     return intent
@@ -288,10 +288,10 @@ def _party(purpose: str, *, primary: bool) -> str:
 
 def _reciprocal_intent(listing: Listing, ctx: ListingContext) -> dict[str, Any] | None:
     if listing.kind == "swap":
-        action, quantity = "transfer", _quantity("one", 1)
+        action, quantity = "transfer", om2_quantity("one", 1)
     elif listing.kind == "service":
         # A time bank: an hour given is paid back with an hour.
-        action, quantity = "work", _quantity("hour", _amounts(listing)[0])
+        action, quantity = "work", om2_quantity("hour", _amounts(listing)[0])
     else:
         return None
     intent = {
@@ -406,18 +406,18 @@ def _content(listing: Listing, ctx: ListingContext) -> str:
         *_terms(listing, ctx), *_where_and_when(listing, ctx.tz), f"Category: {ctx.category_name}"
     ]
     paragraphs = [
-        f"<p>{_esc(_label(listing))}<br><strong>{_esc(listing.title)}</strong></p>",
+        f"<p>{escape_html(_label(listing))}<br><strong>{escape_html(listing.title)}</strong></p>",
         _description(ctx.description_html),
-        "<p>" + "<br>".join(_esc(line) for line in lines) + "</p>",
+        "<p>" + "<br>".join(escape_html(line) for line in lines) + "</p>",
         _status(listing),
         _reply_line(listing, ctx),
-        f'<p><a href="{_esc(_tag_href(ctx))}" class="mention hashtag" rel="tag">'
-        f"#<span>{_esc(ctx.category_tag)}</span></a></p>",
+        f'<p><a href="{escape_html(_tag_href(ctx))}" class="mention hashtag" rel="tag">'
+        f"#<span>{escape_html(ctx.category_tag)}</span></a></p>",
     ]
     return "".join(paragraph for paragraph in paragraphs if paragraph)
 
 
-def _esc(text: str) -> str:
+def escape_html(text: str) -> str:
     return html.escape(text, quote=True)
 
 
@@ -445,11 +445,11 @@ def _status(listing: Listing) -> str:
 
 
 def _reply_line(listing: Listing, ctx: ListingContext) -> str:
-    link = f'<a href="{_esc(ctx.listing_url)}">{_esc(ctx.listing_url)}</a>'
+    link = f'<a href="{escape_html(ctx.listing_url)}">{escape_html(ctx.listing_url)}</a>'
     if listing.state in CLOSED_STATES:
-        return f"<p>The listing on {_esc(ctx.instance_name)}: {link}</p>"
+        return f"<p>The listing on {escape_html(ctx.instance_name)}: {link}</p>"
     return (
-        f"<p>Reply privately to answer — or open the listing on {_esc(ctx.instance_name)}: "
+        f"<p>Reply privately to answer — or open the listing on {escape_html(ctx.instance_name)}: "
         f"{link}</p>"
     )
 
@@ -498,7 +498,7 @@ def _ride_terms(listing: Listing, ctx: ListingContext) -> list[str]:
         lines.append(f"Leaving: {_when(details['departure'], ctx.tz)}")
     seats, left = details.get("seats"), listing.available_quantity
     if seats:
-        still = f" ({left} left)" if left is not None and left != _number(seats) else ""
+        still = f" ({left} left)" if left is not None and left != read_number(seats) else ""
         lines.append(f"Seats: {seats}{still}")
     return lines
 
@@ -537,7 +537,7 @@ def _pay_it_forward_terms(listing: Listing, ctx: ListingContext) -> list[str]:
 
 
 def _service_terms(listing: Listing, ctx: ListingContext) -> list[str]:
-    hours = _number(listing.details.get("hours"))
+    hours = read_number(listing.details.get("hours"))
     if hours is None:
         return ["Time bank: paid back in hours"]
     unit = "hour" if hours == 1 else "hours"
@@ -648,11 +648,7 @@ def announce_to_ap(
         announce["published"] = _iso(published)
     return announce
 
-
-# --- reading remote values ---------------------------------------------------------------
-
-
-def _number(value: Any) -> int | float | None:
+def read_number(value: Any) -> int | float | None:
     """A quantity as peers send it (FEP-0837 writes "6"): finite, 0 to a billion, else None."""
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         return None
@@ -665,582 +661,3 @@ def _number(value: Any) -> int | float | None:
     if not number.is_finite() or not 0 <= number <= MAX_QUANTITY:
         return None
     return int(number) if number == number.to_integral_value() else float(number)
-
-
-def _text(value: Any, limit: int) -> str | None:
-    """A string (or the first string of a list), stripped and cut to `limit` characters."""
-    for item in as_list(value):
-        if isinstance(item, str) and item.strip():
-            return _cut(item.strip(), limit)
-    return None
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _first_dict(value: Any) -> dict[str, Any] | None:
-    for item in as_list(value):
-        if isinstance(item, dict):
-            return item
-    return None
-
-
-def _short_name(value: Any) -> str | None:
-    """A Valueflows name as sent plainly ("transfer"), prefixed ("vf:transfer") or in full."""
-    name = _text(value, MAX_SHORT_TEXT)
-    for prefix in (VALUEFLOWS_NS, "vf:"):
-        if name and name.startswith(prefix):
-            return name[len(prefix) :]
-    return name
-
-
-def _measure(value: Any) -> tuple[str | None, int | float | None]:
-    """(unit, number) of a `resourceQuantity`-shaped value."""
-    measure = _first_dict(value)
-    if measure is None:
-        return None, None
-    unit = _short_name(measure.get("hasUnit"))
-    if unit and unit.startswith("om2:"):
-        unit = unit[4:]
-    return unit, _number(_scalar(measure.get("hasNumericalValue")))
-
-
-def _scalar(value: Any) -> Any:
-    # A list: its first item; a value object ({"@value": "6"}): its value.
-    items = as_list(value)
-    item = items[0] if items else None
-    return item.get("@value") if isinstance(item, dict) else item
-
-
-class _TextReader(HTMLParser):
-    """Plain text of peer HTML, and the text of its first <strong>. Never used to sanitise:
-    the caller does that with nh3; this only reads words out."""
-
-    _BLOCKS = frozenset({"p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"})
-    _SKIPPED = frozenset({"script", "style", "template"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.strong: list[str] | None = None
-        self.strong_done = False
-        self._strong_depth = 0
-        self._skip_depth = 0
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in self._SKIPPED:
-            self._skip_depth += 1
-        elif tag == "br":
-            self.parts.append("\n")
-        elif tag in ("strong", "b") and not self.strong_done:
-            self._strong_depth += 1
-            self.strong = self.strong if self.strong is not None else []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIPPED:
-            self._skip_depth = max(0, self._skip_depth - 1)
-        elif tag in self._BLOCKS:
-            self.parts.append("\n")
-        elif tag in ("strong", "b") and self._strong_depth:
-            self._strong_depth -= 1
-            self.strong_done = self._strong_depth == 0
-
-    def handle_data(self, data: str) -> None:
-        if self._skip_depth:
-            return
-        self.parts.append(data)
-        if self._strong_depth and self.strong is not None:
-            self.strong.append(data)
-
-
-def _read_html(content: str) -> _TextReader:
-    reader = _TextReader()
-    reader.feed(content[:MAX_CONTENT])
-    reader.close()
-    return reader
-
-
-def html_to_text(content: str, limit: int = MAX_MESSAGE) -> str:
-    """Peer HTML as plain text: lines kept, spaces collapsed, cut to `limit` characters."""
-    text = "".join(_read_html(content).parts)
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return _cut("\n".join(line for line in lines if line), limit)
-
-
-def content_of(document: dict[str, Any]) -> str:
-    """`content`, else the first language of `contentMap`, cut to MAX_CONTENT."""
-    content = document.get("content")
-    if isinstance(content, str):
-        return content[:MAX_CONTENT]
-    language_map = document.get("contentMap")
-    if isinstance(language_map, dict):
-        for value in language_map.values():
-            if isinstance(value, str):
-                return value[:MAX_CONTENT]
-    return ""
-
-
-# --- remote listings ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RemotePhoto:
-    url: str
-    media_type: str
-    alt: str
-    width: int | None
-    height: int | None
-
-
-@dataclass(frozen=True)
-class RemoteListing:
-    """A listing from another server, read from its normalised AS2 object."""
-
-    uri: str
-    url: str  # the page to link to; the uri when the object names none
-    author_uri: str
-    purpose: str  # "offer" | "request"
-    kind: str  # one of models.KINDS, or "other"
-    action: str | None  # the primary Intent's Valueflows action
-    title: str  # at most MAX_TITLE characters
-    content_html: str  # as sent: the caller sanitises it
-    categories: tuple[str, ...]  # hashtag names, lower case, without '#'
-    place: str | None
-    latitude: float | None
-    longitude: float | None
-    unit: str | None  # om2 unit of the primary Intent: "one", "hour", "kilogram" ...
-    quantity: int | float | None
-    available_quantity: int | float | None
-    minimum_quantity: int | float | None
-    unit_based: bool
-    has_reciprocal: bool
-    state: str  # one of models.STATES, as far as the object tells (see the module docstring)
-    photos: tuple[RemotePhoto, ...]
-    starts_at: datetime | None
-    ends_at: datetime | None
-    published: datetime | None
-    updated: datetime | None
-
-
-def listing_from_ap(
-    document: dict[str, Any], *, now: datetime | None = None
-) -> RemoteListing | None:
-    """The listing in a normalised object, or None when it is not one we can use: no
-    `purpose` and `publishes` (whatever the `type`), an unknown purpose, no usable id or
-    author. `now` judges whether `endTime` has passed (default: the current time)."""
-    if not isinstance(document, dict) or not is_listing(document):
-        return None
-    purpose = _text(document.get("purpose"), 16)
-    uri = valid_uri(document.get("id"))
-    author = valid_uri(first_id(document.get("attributedTo")))
-    if purpose not in PURPOSES or uri is None or "#" in uri or author is None:
-        return None
-    intent = _first_dict(document.get("publishes")) or {}
-    reciprocal = _first_dict(document.get("reciprocal"))
-    unit, quantity = _measure(intent.get("resourceQuantity"))
-    available = _measure(intent.get("availableQuantity"))[1]
-    content = content_of(document)
-    place = _first_dict(document.get("location")) or {}
-    starts_at, ends_at = parse_time(document.get("startTime")), parse_time(document.get("endTime"))
-    return RemoteListing(
-        uri=uri,
-        url=_page_url(document.get("url")) or uri,
-        author_uri=author,
-        purpose=purpose,
-        kind=_kind_of(intent, reciprocal),
-        action=_short_name(intent.get("action")),
-        title=_title(document, content),
-        content_html=content,
-        categories=_categories(document.get("tag")),
-        place=_text(place.get("name"), MAX_SHORT_TEXT),
-        latitude=_coordinate(place.get("latitude"), 90),
-        longitude=_coordinate(place.get("longitude"), 180),
-        unit=unit,
-        quantity=quantity,
-        available_quantity=available,
-        minimum_quantity=_measure(intent.get("minimumQuantity"))[1],
-        unit_based=document.get("unitBased") is True,
-        has_reciprocal=reciprocal is not None or isinstance(document.get("reciprocal"), str),
-        state=_state_of(intent, available, ends_at, now or datetime.now(UTC)),
-        photos=_photos(document.get("attachment")),
-        starts_at=starts_at,
-        ends_at=ends_at,
-        published=parse_time(document.get("published")),
-        updated=parse_time(document.get("updated")),
-    )
-
-
-def _page_url(value: Any) -> str | None:
-    """`url` as a string, a Link, or a list of them; an HTML link preferred."""
-    candidates = []
-    for item in as_list(value)[:MAX_TAGS]:
-        if isinstance(item, str):
-            candidates.append((0, item))
-        elif isinstance(item, dict) and isinstance(item.get("href"), str):
-            html_link = item.get("mediaType") in (None, "text/html")
-            candidates.append((0 if html_link else 1, item["href"]))
-    for _, url in sorted(candidates, key=lambda candidate: candidate[0]):
-        if valid_uri(url):
-            return url
-    return None
-
-
-def _kind_of(intent: dict[str, Any], reciprocal: dict[str, Any] | None) -> str:
-    """Our kind when a commonsfed node says it; else a guess from the action."""
-    for item in as_list(intent.get(CLASSIFIED_AS) or intent.get("resourceClassifiedAs"))[:8]:
-        name = item[len(KIND_NS) :] if isinstance(item, str) and item.startswith(KIND_NS) else ""
-        if name in KINDS:
-            return name
-    action = _short_name(intent.get("action"))
-    if action == "transfer":
-        if _measure(intent.get("minimumQuantity"))[1] is not None:
-            return "group_purchase"
-        return "swap" if reciprocal is not None else "give"
-    guesses = {"transferCustody": "lend", "use": "shared", "work": "service"}
-    return guesses.get(action or "", "service" if action == "deliverService" else OTHER_KIND)
-
-
-def _title(document: dict[str, Any], content: str) -> str:
-    name = _text(document.get("name"), MAX_TITLE * 4)
-    if name:
-        return _cut(" ".join(name.split()), MAX_TITLE)
-    reader = _read_html(content)
-    strong = " ".join("".join(reader.strong or []).split())
-    if strong:
-        return _cut(strong, MAX_TITLE)
-    first_line = next((line for line in "".join(reader.parts).splitlines() if line.strip()), "")
-    return _cut(" ".join(first_line.split()), MAX_TITLE)
-
-
-def _categories(tags: Any) -> tuple[str, ...]:
-    names: list[str] = []
-    for tag in as_list(tags)[: MAX_TAGS * 10]:
-        if not isinstance(tag, dict) or activity_type(tag) != "Hashtag":
-            continue
-        name = _text(tag.get("name"), 65)
-        name = name.lstrip("#").lower() if name else ""
-        if name and len(name) <= 64 and name not in names:
-            names.append(name)
-    return tuple(names[:MAX_TAGS])
-
-
-def _coordinate(value: Any, bound: int) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) and -bound <= number <= bound else None
-
-
-def _state_of(
-    intent: dict[str, Any], available: int | float | None, ends_at: datetime | None, now: datetime
-) -> str:
-    finished = intent.get(FINISHED, intent.get("finished")) is True
-    if finished:
-        return "completed" if available == 0 else "expired"
-    if ends_at is not None and ends_at <= now:
-        return "expired"
-    return "reserved" if available == 0 else "open"
-
-
-def _photos(attachments: Any) -> tuple[RemotePhoto, ...]:
-    photos: list[RemotePhoto] = []
-    for item in as_list(attachments)[: MAX_TAGS * 10]:
-        photo = _photo_of(item)
-        if photo is not None:
-            photos.append(photo)
-        if len(photos) == MAX_PHOTOS:
-            break
-    return tuple(photos)
-
-
-def _photo_of(item: Any) -> RemotePhoto | None:
-    if not isinstance(item, dict) or activity_type(item) not in ("Image", "Document"):
-        return None
-    media_type = _text(item.get("mediaType"), MAX_SHORT_TEXT) or ""
-    url = valid_uri(item.get("url")) or _page_url(item.get("url"))
-    if url is None or not media_type.startswith("image/"):
-        return None
-    return RemotePhoto(
-        url=url,
-        media_type=media_type,
-        alt=_text(item.get("name"), MAX_MESSAGE) or "",
-        width=_pixels(item.get("width")),
-        height=_pixels(item.get("height")),
-    )
-
-
-def _pixels(value: Any) -> int | None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 100_000
-    return value if ok else None
-
-
-# --- answers: a direct reply ---------------------------------------------------------------
-
-
-def is_direct_reply_to(document: dict[str, Any], listing_uri: str) -> bool:
-    """A direct Note replying to the listing: what a Mastodon user's answer looks like."""
-    return is_direct(document) and first_id(document.get("inReplyTo")) == listing_uri
-
-
-def is_direct(document: dict[str, Any]) -> bool:
-    """A Note addressed only to actors: no Public, no followers collection. That is what a
-    Mastodon user's direct-visibility post looks like (Mastodon also mentions every
-    addressee; an addressee it mentions counts as an actor)."""
-    if not isinstance(document, dict) or activity_type(document) != "Note":
-        return False
-    addressees = [
-        item
-        for key in ("to", "cc", "bto", "bcc", "audience")
-        for item in as_list(document.get(key))
-    ]
-    if not addressees:
-        return False
-    mentioned = mentioned_actors(document.get("tag"))
-    return all(_is_actor_address(first_id(item), mentioned) for item in addressees)
-
-
-def mentioned_actors(tags: Any) -> set[str]:
-    """The hrefs of a document's Mention tags."""
-    found = set()
-    for tag in as_list(tags):
-        if isinstance(tag, dict) and activity_type(tag) == "Mention":
-            href = first_id(tag.get("href"))
-            if href:
-                found.add(href)
-    return found
-
-
-def _is_actor_address(uri: str | None, mentioned: set[str]) -> bool:
-    if uri is None or uri in (PUBLIC, "as:Public", "Public"):
-        return False
-    if uri in mentioned:
-        return True
-    if valid_uri(uri) is None:
-        return False
-    # Mastodon, GoToSocial, Misskey, Pleroma name followers collections .../followers;
-    # Friendica /followers/<name>.
-    return "followers" not in urlsplit(uri).path.split("/")
-
-
-# --- answers: FEP-0837 Offer(Agreement), Accept, Reject -------------------------------------
-
-
-@dataclass(frozen=True)
-class AgreementOffer:
-    """An FEP-0837 `Offer` of an `Agreement` answering a listing."""
-
-    offer_id: str  # the Offer's id: what Accept and Reject name as their object
-    actor_uri: str
-    listing_uri: str
-    intent_uri: str  # the primary Intent the commitment satisfies (listing + "#primary")
-    quantity: int | float | None  # asked for, in `unit`; None when the Offer does not say
-    unit: str | None
-    reciprocal_intent_uri: str | None
-    reciprocal_quantity: int | float | None
-    reciprocal_unit: str | None
-    message: str  # plain text, at most MAX_MESSAGE characters
-
-
-def offer_agreement_from_ap(activity: dict[str, Any]) -> AgreementOffer | None:
-    """Read a normalised `Offer` whose object is an `Agreement`. FEP-0837 points the
-    Agreement's `stipulates` Commitment at the proposal's primary Intent with `satisfies`;
-    the listing is that Intent's id without its `#primary` fragment. None for anything else."""
-    if not isinstance(activity, dict) or activity_type(activity) != "Offer":
-        return None
-    agreement = _first_dict(activity.get("object"))
-    offer_id = valid_uri(activity.get("id"))
-    actor = valid_uri(first_id(activity.get("actor")))
-    if agreement is None or activity_type(agreement) != "Agreement" or not (offer_id and actor):
-        return None
-    primary = _first_dict(agreement.get("stipulates")) or {}
-    intent = valid_uri(first_id(primary.get("satisfies")))
-    listing, _, fragment = (intent or "").partition("#")
-    if intent is None or fragment not in ("", "primary"):
-        return None
-    unit, quantity = _measure(primary.get("resourceQuantity"))
-    reciprocal = _first_dict(agreement.get("stipulatesReciprocal")) or {}
-    reciprocal_unit, reciprocal_quantity = _measure(reciprocal.get("resourceQuantity"))
-    message = content_of(activity) or content_of(agreement)
-    return AgreementOffer(
-        offer_id=offer_id,
-        actor_uri=actor,
-        listing_uri=listing,
-        intent_uri=intent,
-        quantity=quantity,
-        unit=unit,
-        reciprocal_intent_uri=valid_uri(first_id(reciprocal.get("satisfies"))),
-        reciprocal_quantity=reciprocal_quantity,
-        reciprocal_unit=reciprocal_unit,
-        message=html_to_text(message) if message else "",
-    )
-
-
-def offer_agreement_to_ap(
-    *,
-    activity_id: str,
-    actor_uri: str,
-    author_uri: str,
-    listing_uri: str,
-    quantity: int | float = 1,
-    unit: str = "one",
-    message: str = "",
-    reciprocal_quantity: int | float | None = None,
-    reciprocal_unit: str = "one",
-) -> dict[str, Any]:
-    """`actor_uri` answers the listing `listing_uri` (by `author_uri`) with an FEP-0837
-    Offer(Agreement); the message travels as the Offer's `content`."""
-    agreement: dict[str, Any] = {
-        "type": "Agreement",
-        "stipulates": _commitment(None, listing_uri + "#primary", quantity, unit),
-    }
-    if reciprocal_quantity is not None:
-        agreement["stipulatesReciprocal"] = _commitment(
-            None, listing_uri + "#reciprocal", reciprocal_quantity, reciprocal_unit
-        )
-    offer = {
-        "@context": OUR_CONTEXT,
-        "id": activity_id,
-        "type": "Offer",
-        "actor": actor_uri,
-        "to": [author_uri],
-        "object": agreement,
-    }
-    if message.strip():
-        offer["content"] = message_html(message)
-    return offer
-
-
-def _commitment(
-    commitment_id: str | None, satisfies: str, quantity: int | float | None, unit: str | None
-) -> dict[str, Any]:
-    commitment: dict[str, Any] = {"type": "Commitment", "satisfies": satisfies}
-    if commitment_id:
-        commitment = {"id": commitment_id, **commitment}
-    if quantity is not None:
-        commitment["resourceQuantity"] = _quantity(unit or "one", quantity)
-    return commitment
-
-
-def message_html(message: str) -> str:
-    """Plain text as HTML: paragraphs on blank lines, line breaks kept, all escaped."""
-    paragraphs = [part.strip() for part in message.strip().split("\n\n") if part.strip()]
-    return "".join(
-        "<p>" + "<br>".join(_esc(line) for line in part.splitlines()) + "</p>"
-        for part in paragraphs
-    )
-
-
-def agreement_accept_to_ap(
-    *, activity_id: str, actor_uri: str, offer: AgreementOffer, agreement_id: str
-) -> dict[str, Any]:
-    """The listing's author accepts `offer`: FEP-0837 wants the Offer's id as `object` and
-    the finalised Agreement, with ids and the quantities offered, as `result`."""
-    agreement: dict[str, Any] = {
-        "id": agreement_id,
-        "type": "Agreement",
-        "stipulates": _commitment(
-            agreement_id + "#primary", offer.intent_uri, offer.quantity, offer.unit
-        ),
-    }
-    if offer.reciprocal_intent_uri:
-        agreement["stipulatesReciprocal"] = _commitment(
-            agreement_id + "#reciprocal",
-            offer.reciprocal_intent_uri,
-            offer.reciprocal_quantity,
-            offer.reciprocal_unit,
-        )
-    return {
-        "@context": OUR_CONTEXT,
-        "id": activity_id,
-        "type": "Accept",
-        "actor": actor_uri,
-        "to": [offer.actor_uri],
-        "object": offer.offer_id,
-        "result": agreement,
-    }
-
-
-def agreement_reject_to_ap(
-    *, activity_id: str, actor_uri: str, offer: AgreementOffer, reason: str = ""
-) -> dict[str, Any]:
-    """The listing's author declines `offer`; FEP-0837 lets `content` say why."""
-    reject = {
-        "@context": OUR_CONTEXT,
-        "id": activity_id,
-        "type": "Reject",
-        "actor": actor_uri,
-        "to": [offer.actor_uri],
-        "object": offer.offer_id,
-    }
-    if reason.strip():
-        reject["content"] = message_html(reason)
-    return reject
-
-
-@dataclass(frozen=True)
-class AgreementAnswer:
-    """A listing author's decision on an Offer(Agreement) we sent."""
-
-    offer_id: str
-    actor_uri: str
-    accepted: bool
-    agreement_id: str | None  # the finalised Agreement's id, on Accept
-    reason: str  # plain text, on Reject; may be empty
-
-
-def agreement_answer_from_ap(activity: dict[str, Any]) -> AgreementAnswer | None:
-    """Read a normalised Accept or Reject of an Offer. An Accept must carry the Agreement as
-    `result`; an Accept or Reject of anything else (a Follow) is None. Whether `offer_id`
-    is an Offer we sent is for the caller to look up."""
-    kind = activity_type(activity) if isinstance(activity, dict) else None
-    if kind not in ("Accept", "Reject"):
-        return None
-    target = activity.get("object")
-    embedded_offer = isinstance(target, dict)
-    offer_id = valid_uri(first_id(target))
-    actor = valid_uri(first_id(activity.get("actor")))
-    if embedded_offer and activity_type(target) != "Offer" or not (offer_id and actor):
-        return None
-    result = _first_dict(activity.get("result"))
-    agreement_id = valid_uri(result.get("id")) if result else None
-    if kind == "Accept" and (result is None or activity_type(result) != "Agreement"):
-        return None
-    content = content_of(activity)
-    return AgreementAnswer(
-        offer_id=offer_id,
-        actor_uri=actor,
-        accepted=kind == "Accept",
-        agreement_id=agreement_id,
-        reason=html_to_text(content) if content else "",
-    )
-
-
-__all__ = [
-    "AgreementAnswer",
-    "AgreementOffer",
-    "CLOSED_STATES",
-    "KIND_NS",
-    "ListingContext",
-    "OTHER_KIND",
-    "RemoteListing",
-    "RemotePhoto",
-    "action_of",
-    "agreement_accept_to_ap",
-    "agreement_answer_from_ap",
-    "agreement_reject_to_ap",
-    "announce_to_ap",
-    "create_to_ap",
-    "delete_to_ap",
-    "html_to_text",
-    "content_of",
-    "is_direct",
-    "is_direct_reply_to",
-    "mentioned_actors",
-    "message_html",
-    "listing_from_ap",
-    "listing_to_ap",
-    "offer_agreement_from_ap",
-    "offer_agreement_to_ap",
-    "update_to_ap",
-]

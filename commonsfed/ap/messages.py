@@ -15,14 +15,10 @@ from html import escape
 from typing import Any
 
 from commonsfed.ap.activities import activity_type, valid_uri
+from commonsfed.ap.agreements import is_direct, message_html
 from commonsfed.ap.jsonld import OUR_CONTEXT, as_list, first_id
-from commonsfed.ap.listings import (
-    MAX_MESSAGE,
-    content_of,
-    html_to_text,
-    is_direct,
-    message_html,
-)
+from commonsfed.ap.listings import MAX_MESSAGE
+from commonsfed.ap.remote_listings import content_of, html_to_text
 
 
 @dataclass(frozen=True)

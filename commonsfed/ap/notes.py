@@ -14,7 +14,7 @@ from typing import Any
 
 from commonsfed.ap.activities import activity_type, same_host, valid_uri
 from commonsfed.ap.jsonld import PUBLIC, as_list, first_id
-from commonsfed.ap.listings import content_of, html_to_text
+from commonsfed.ap.remote_listings import content_of, html_to_text
 
 # tags read from one Note: a Note may carry thousands (the inbox caps the document, not its
 # lists), and no reader needs more than the first ones

@@ -31,8 +31,9 @@ from html import escape
 from typing import Any
 
 from commonsfed.ap.activities import activity_type, valid_uri
+from commonsfed.ap.agreements import message_html
 from commonsfed.ap.jsonld import OUR_CONTEXT, PUBLIC, as_list, first_id
-from commonsfed.ap.listings import content_of, html_to_text, message_html
+from commonsfed.ap.remote_listings import content_of, html_to_text
 
 MAX_THANKS = 500
 

@@ -28,16 +28,16 @@ import asyncpg
 
 from commonsfed.ap.activities import RemoteObject, same_host, valid_uri
 from commonsfed.ap.actors import RemoteActor
-from commonsfed.ap.jsonld import first_id
-from commonsfed.ap.listings import (
-    CLOSED_STATES,
+from commonsfed.ap.agreements import (
     AgreementOffer,
     agreement_answer_from_ap,
     agreement_reject_to_ap,
-    listing_from_ap,
     offer_agreement_from_ap,
 )
+from commonsfed.ap.jsonld import first_id
+from commonsfed.ap.listings import CLOSED_STATES
 from commonsfed.ap.messages import Recipient, direct_message_from_ap, direct_message_to_ap
+from commonsfed.ap.remote_listings import listing_from_ap
 from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
 from commonsfed.db import actors as actors_q

@@ -16,7 +16,7 @@ Decisions:
 
 from __future__ import annotations
 
-from commonsfed.ap import listings as ap_listings
+from commonsfed.ap import agreements
 from commonsfed.ap.activities import undo_to_ap
 from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
@@ -82,7 +82,7 @@ async def _decide_offer(
     conn, settings: Settings, conv: Conversation, author: str, *, accepted: bool
 ) -> None:
     listing = listing_url(settings, conv.listing_uid)
-    offer = ap_listings.AgreementOffer(
+    offer = agreements.AgreementOffer(
         offer_id=conv.ap_id,
         actor_uri=conv.respondent_actor_uri,
         listing_uri=listing,
@@ -97,12 +97,12 @@ async def _decide_offer(
     activity_id = outbox.new_activity_id(settings)
     if accepted:
         agreement = f"{listing}/agreements/{conv.id}"
-        decision = ap_listings.agreement_accept_to_ap(
+        decision = agreements.agreement_accept_to_ap(
             activity_id=activity_id, actor_uri=author, offer=offer, agreement_id=agreement
         )
         await q.set_agreement(conn, conv.id, agreement)
     else:
-        decision = ap_listings.agreement_reject_to_ap(
+        decision = agreements.agreement_reject_to_ap(
             activity_id=activity_id, actor_uri=author, offer=offer
         )
     await outbox.publish(conn, settings, decision)

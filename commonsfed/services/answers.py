@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
+from commonsfed.ap import agreements, remote_listings
 from commonsfed.ap import listings as ap_listings
 from commonsfed.ap.activities import undo_to_ap
 from commonsfed.ap.uris import LocalUris
@@ -177,7 +178,7 @@ async def answer_remote(
     body = check_message(message)
     async with fed.pool.acquire() as conn:
         document = await objects_q.get_remote_document(conn, listing_uri)
-    remote = ap_listings.listing_from_ap(document) if document else None
+    remote = remote_listings.listing_from_ap(document) if document else None
     if remote is None:
         raise ListingNotFound(NO_SUCH_LISTING)
     try:
@@ -205,7 +206,7 @@ async def answer_remote(
             ap_id=offer_id,
         )
         await q.insert_message(conn, conversation_id, account.id, body, ap_id=offer_id)
-        offer = ap_listings.offer_agreement_to_ap(
+        offer = agreements.offer_agreement_to_ap(
             activity_id=offer_id,
             actor_uri=LocalUris(settings.base_url).user(account.username),
             author_uri=author.uri,
@@ -639,7 +640,7 @@ async def conversation(
 class RemoteListingView:
     """A listing of another node as a resident here sees it: to read and to answer."""
 
-    listing: ap_listings.RemoteListing
+    listing: remote_listings.RemoteListing
     origin: str  # its node's domain
     text: str  # its content as plain text (remote HTML is never shown as HTML)
     mine: Conversation | None  # the viewer's answer, if they answered
@@ -652,7 +653,7 @@ async def remote_listing(
 ) -> RemoteListingView | None:
     async with pool.acquire() as conn:
         document = await objects_q.get_remote_document(conn, listing_uri)
-        remote = ap_listings.listing_from_ap(document) if document else None
+        remote = remote_listings.listing_from_ap(document) if document else None
         if remote is None:
             return None
         mine = (
@@ -664,7 +665,7 @@ async def remote_listing(
     return RemoteListingView(
         listing=remote,
         origin=urlsplit(remote.uri).hostname or "",
-        text=ap_listings.html_to_text(remote.content_html),
+        text=remote_listings.html_to_text(remote.content_html),
         mine=mine,
         may_answer=remote.state not in ap_listings.CLOSED_STATES,
         author=author.handle if author and author.preferred_username else remote.author_uri,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import asyncpg
 import orjson
 
-from commonsfed.ap.listings import listing_from_ap
+from commonsfed.ap.remote_listings import listing_from_ap
 from commonsfed.db import follows as follows_q
 from commonsfed.db import home as q
 from commonsfed.db import listings as listings_q

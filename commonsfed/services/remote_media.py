@@ -34,7 +34,7 @@ from typing import Any
 
 import asyncpg
 
-from commonsfed.ap.listings import RemotePhoto
+from commonsfed.ap.remote_listings import RemotePhoto
 from commonsfed.config import Settings
 from commonsfed.db import remote_media as q
 from commonsfed.federation import policy

@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 
 import asyncpg
 
-from commonsfed.ap import listings as ap_listings
+from commonsfed.ap import remote_listings
 from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
 from commonsfed.db import actors as actors_q
@@ -104,7 +104,7 @@ async def _listing(conn, uris: LocalUris, account: Account, uid: str) -> Subject
 
 async def _remote_listing(conn, uris: LocalUris, account: Account, uri: str) -> Subject:
     document = await objects_q.get_remote_document(conn, uri) if len(uri) <= 2048 else None
-    remote = ap_listings.listing_from_ap(document) if document else None
+    remote = remote_listings.listing_from_ap(document) if document else None
     if remote is None:
         raise _nothing(Text(N_("This node knows no such listing of another node.")))
     author = await actors_q.get_remote_actor(conn, remote.author_uri)

@@ -42,7 +42,7 @@ import asyncpg
 import orjson
 
 from commonsfed import numbers
-from commonsfed.ap.listings import RemoteListing, RemotePhoto, listing_from_ap
+from commonsfed.ap.remote_listings import RemoteListing, RemotePhoto, listing_from_ap
 from commonsfed.db import accounts as accounts_q
 from commonsfed.db import blocks as blocks_q
 from commonsfed.db import listings as listings_q

@@ -25,7 +25,7 @@ import asyncpg
 import orjson
 
 from commonsfed import i18n, numbers
-from commonsfed.ap.listings import listing_from_ap
+from commonsfed.ap.remote_listings import listing_from_ap
 from commonsfed.db import accounts as accounts_q
 from commonsfed.db import listings as listings_q
 from commonsfed.db import places as places_q

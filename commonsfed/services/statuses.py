@@ -16,8 +16,9 @@ import asyncpg
 import orjson
 
 from commonsfed.ap.activities import activity_type, parse_time
+from commonsfed.ap.agreements import message_html
 from commonsfed.ap.jsonld import PUBLIC, as_list
-from commonsfed.ap.listings import content_of, listing_from_ap, message_html
+from commonsfed.ap.remote_listings import content_of, listing_from_ap
 from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
 from commonsfed.db import statuses as q

@@ -4,7 +4,7 @@ test_mastodon_user.py for the stand-in Mastodon server)."""
 
 from __future__ import annotations
 
-from commonsfed.ap.listings import html_to_text
+from commonsfed.ap.remote_listings import html_to_text
 from commonsfed.services import listings
 from tests.federation.test_mastodon_user import DRILL, MARIA, mastodon, north  # noqa: F401
 from tests.nodes import settle

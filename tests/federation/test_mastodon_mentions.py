@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 
-from commonsfed.ap.listings import html_to_text
+from commonsfed.ap.remote_listings import html_to_text
 from commonsfed.services import listings
 from tests.builders import log_in
 from tests.federation.test_mastodon_user import DRILL, MARIA, rows

@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from commonsfed import signatures
-from commonsfed.ap.listings import html_to_text
+from commonsfed.ap.remote_listings import html_to_text
 from commonsfed.db.pool import connect
 from commonsfed.services import accounts, answers, listings
 from tests.builders import DEFAULT_PASSWORD

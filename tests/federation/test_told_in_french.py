@@ -5,7 +5,7 @@ author on another commonsfed node reads a respondent's withdrawal in the respond
 
 from __future__ import annotations
 
-from commonsfed.ap.listings import html_to_text
+from commonsfed.ap.remote_listings import html_to_text
 from commonsfed.db import accounts as accounts_q
 from commonsfed.services import answers, listings
 from tests.builders import post_form

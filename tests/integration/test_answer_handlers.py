@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 import pytest
 
+from commonsfed.ap.agreements import offer_agreement_to_ap
 from commonsfed.ap.jsonld import normalise
-from commonsfed.ap.listings import offer_agreement_to_ap
 from commonsfed.db import accounts as accounts_q
 from commonsfed.db import answers as answers_q
 from commonsfed.federation import outbox

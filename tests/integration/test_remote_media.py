@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from PIL import Image
 
-from commonsfed.ap.listings import RemotePhoto
+from commonsfed.ap.remote_listings import RemotePhoto
 from commonsfed.services import photos, remote_media
 from commonsfed.services.jobs import ScheduledJobs
 from commonsfed.services.remote_media import key_for, photos_for, remote_dir

@@ -12,26 +12,27 @@ from typing import Any
 import pytest
 
 from commonsfed.ap.activities import is_listing, object_type
+from commonsfed.ap.agreements import (
+    AgreementOffer,
+    agreement_accept_to_ap,
+    agreement_answer_from_ap,
+    agreement_reject_to_ap,
+    is_direct_reply_to,
+    offer_agreement_from_ap,
+    offer_agreement_to_ap,
+)
 from commonsfed.ap.jsonld import OUR_CONTEXT, PUBLIC, is_fast_path, normalise
 from commonsfed.ap.listings import (
     KIND_NS,
     MAX_TITLE,
-    AgreementOffer,
     ListingContext,
-    agreement_accept_to_ap,
-    agreement_answer_from_ap,
-    agreement_reject_to_ap,
     announce_to_ap,
     create_to_ap,
     delete_to_ap,
-    html_to_text,
-    is_direct_reply_to,
-    listing_from_ap,
     listing_to_ap,
-    offer_agreement_from_ap,
-    offer_agreement_to_ap,
     update_to_ap,
 )
+from commonsfed.ap.remote_listings import html_to_text, listing_from_ap
 from commonsfed.models import KINDS, Listing
 
 DATA = Path(__file__).parent.parent / "data"
