@@ -20,21 +20,6 @@ def resident(make_resident):
 
 
 @pytest.fixture
-async def alice(resident):
-    return await resident("alice")
-
-
-@pytest.fixture
-async def bob(resident, alice):
-    return await resident("bob")
-
-
-@pytest.fixture
-async def carol(resident, bob):
-    return await resident("carol")
-
-
-@pytest.fixture
 def pool(alice):
     return alice.server.app[POOL]
 
