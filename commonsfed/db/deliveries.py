@@ -93,6 +93,9 @@ WHERE d.id = due.id AND a.uri = d.activity_uri
 RETURNING {_CLAIMED_COLUMNS}, false AS probe
 """
 
+# for the test that checks the claim's plan over a backlog (tests/integration/test_queue_plans.py)
+CLAIM_DUE = _CLAIM_DUE
+
 
 async def claim_due(conn: asyncpg.Connection, limit: int, lease: timedelta) -> list[asyncpg.Record]:
     """Lease up to `limit` due deliveries, oldest first, with their activity and its actor.

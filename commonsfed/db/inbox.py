@@ -119,14 +119,8 @@ async def notify_workers(conn: asyncpg.Connection) -> None:
     await conn.execute(f"NOTIFY {INBOX_CHANNEL}")
 
 
-async def claim_item(conn: asyncpg.Connection, lease: timedelta) -> asyncpg.Record | None:
-    """Take the oldest due pending item for `lease`; None when nothing is due.
-
-    SKIP LOCKED lets concurrent workers pass each other instead of queueing on one row;
-    an expired lease is just a due row again.
-    """
-    return await conn.fetchrow(
-        """
+# the oldest due pending item, leased (tests/integration/test_queue_plans.py checks its plan)
+CLAIM_ITEM = """
         UPDATE inbox_items
         SET locked_until = now() + $1::interval, next_try_at = now() + $1::interval,
             attempts = attempts + 1, claim = nextval('queue_claims')
@@ -139,9 +133,16 @@ async def claim_item(conn: asyncpg.Connection, lease: timedelta) -> asyncpg.Reco
             FOR UPDATE SKIP LOCKED
         )
         RETURNING id, activity_id, actor_uri, activity, attempts, received_at, claim
-        """,
-        lease,
-    )
+        """
+
+
+async def claim_item(conn: asyncpg.Connection, lease: timedelta) -> asyncpg.Record | None:
+    """Take the oldest due pending item for `lease`; None when nothing is due.
+
+    SKIP LOCKED lets concurrent workers pass each other instead of queueing on one row;
+    an expired lease is just a due row again.
+    """
+    return await conn.fetchrow(CLAIM_ITEM, lease)
 
 
 async def renew_items(
