@@ -12,8 +12,6 @@ from tests.integration.test_answers import answered, new_listing, notified, repl
 
 # the same residents as the answers tests: alice posts, bob answers
 resident = answers_tests.resident
-alice = answers_tests.alice
-bob = answers_tests.bob
 pool = answers_tests.pool
 
 
