@@ -41,6 +41,9 @@ from commonsfed.web import (
     wellknown,
 )
 
+# a listing's page: its public id in the address
+LISTING = "/listings/{uid:[A-Za-z0-9_-]{8,32}}"
+
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/", views.home, name="home")
@@ -52,6 +55,17 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/logout", views.logout, name="logout")
     app.router.add_get("/language", language.change_language)
     app.router.add_post("/language", language.change_language)
+    _settings_routes(app)
+    _mailed_link_routes(app)
+    _home_routes(app)
+    _admin_routes(app)
+    _report_routes(app)
+    _listing_routes(app)
+    _answer_routes(app)
+    _finding_routes(app)
+
+
+def _settings_routes(app: web.Application) -> None:
     # a resident's settings: one page per section (templates/settings/_nav.html)
     app.router.add_get("/settings", settings.index, name="settings")
     app.router.add_get("/settings/profile", profile.profile_page)
@@ -71,6 +85,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/settings/notifications", mail.save_notifications)
     app.router.add_get("/settings/apps", authorized_apps.apps_page)
     app.router.add_post("/settings/apps/revoke", authorized_apps.revoke_app)
+
+
+def _mailed_link_routes(app: web.Application) -> None:
     # links mailed to residents (a new password, an address to confirm, no more mail of a
     # kind), and a dev node's mailbox
     app.router.add_get("/password/forgot", recovery.forgot_form, name="forgot_password")
@@ -90,6 +107,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/settings/blocks/undo", blocks.undo_person)
     app.router.add_post("/settings/blocks/domains", blocks.hide_domain)
     app.router.add_post("/settings/blocks/domains/show", blocks.show_domain)
+
+
+def _home_routes(app: web.Application) -> None:
     # a resident's home: the welcome after registering, the feed of whom they follow
     app.router.add_get("/welcome", home.welcome, name="welcome")
     app.router.add_get("/following", home.following, name="following")
@@ -100,6 +120,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/follows/unfollow", follows.unfollow)
     app.router.add_post("/follows/approve", follows.approve)
     app.router.add_post("/follows/reject", follows.reject)
+
+
+def _admin_routes(app: web.Application) -> None:
     # administration: moderators see the accounts and the log; admins everything
     app.router.add_get("/admin/accounts", accounts_admin.accounts_page, name="admin_accounts")
     app.router.add_post("/admin/accounts/approve", accounts_admin.approve_account)
@@ -128,6 +151,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(report + "/reopen", admin_reports.reopen)
     app.router.add_post(report + "/forward", admin_reports.forward)
     app.router.add_post(report + "/remove-listing", admin_reports.remove_listing)
+
+
+def _report_routes(app: web.Application) -> None:
     # a resident reports a listing, a message or a person to the moderators
     app.router.add_get("/report", reports.report_form, name="report")
     app.router.add_post("/report", reports.send_report)
@@ -143,8 +169,11 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(place, places.change_place)
     app.router.add_post(place + "/remove", places.remove_place)
     app.router.add_get("/admin/federation/unhandled", node_admin.unhandled_page)
+
+
+def _listing_routes(app: web.Application) -> None:
     # listings: /listings/new before /listings/{uid}, so "new" is never taken for an id
-    uid = "/listings/{uid:[A-Za-z0-9_-]{8,32}}"
+    uid = LISTING
     app.router.add_get("/listings/new", listings.new_form, name="new_listing")
     app.router.add_post("/listings/new", listings.new_submit)
     app.router.add_get(uid, listings.show, name="listing")
@@ -160,7 +189,11 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/admin/categories", listings.categories_page, name="admin_categories")
     app.router.add_post("/admin/categories", listings.add_category)
     app.router.add_post("/admin/categories/rename", listings.rename_category)
+
+
+def _answer_routes(app: web.Application) -> None:
     # answers: a listing's conversations, their decisions, my answers, notifications
+    uid = LISTING
     app.router.add_get(uid + "/answers", answers.listing_answers, name="listing_answers")
     app.router.add_post(uid + "/answers", answers.answer)
     conversation = "/conversations/{id:[0-9]{1,18}}"
@@ -177,6 +210,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/network/listing", remote_listings.remote_listing, name="remote_listing")
     app.router.add_post("/network/listing/answers", remote_listings.answer_remote)
     app.router.add_get("/notifications", answers.notifications_page, name="notifications")
+
+
+def _finding_routes(app: web.Application) -> None:
     # finding: the neighbourhood page, categories, feeds; the newest listings on the home page
     app.router.add_get("/explore", explore.explore, name="explore")
     category = "/categories/{slug:[a-z0-9_]{1,30}}"
