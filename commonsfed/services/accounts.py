@@ -15,7 +15,7 @@ from commonsfed.config import Settings
 from commonsfed.db import accounts as q
 from commonsfed.db import sessions as sessions_q
 from commonsfed.federation.keys import new_key_pair
-from commonsfed.i18n import Text
+from commonsfed.i18n import LANGUAGES, Text
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import ROLES, Account
 from commonsfed.services import mail, moderation_log
@@ -289,6 +289,14 @@ async def set_role(
         await moderation_log.record(conn, by, "set_role", "account", account.username,
                                     details={"from": before.role, "to": role})  # fmt: skip
     return account
+
+
+async def set_language(pool: asyncpg.Pool, account: Account, language: str) -> None:
+    """The language a resident reads the node and their mail in (the footer's switch)."""
+    if language not in LANGUAGES:
+        raise ValidationError({"language": N_("Choose one of the node's languages.")})
+    async with pool.acquire() as conn:
+        await q.set_language(conn, account.id, language)
 
 
 async def get_by_username(pool: asyncpg.Pool, username: str) -> Account | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from commonsfed import i18n
-from commonsfed.db import accounts as accounts_q
+from commonsfed.services import accounts
 from commonsfed.web.keys import ACCOUNT, LANGUAGE, POOL, SETTINGS
 
 COOKIE = "language"
@@ -71,8 +71,7 @@ async def change_language(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther(_back_to(request, str(form.get("next", "/"))))
     account = request.get(ACCOUNT)
     if account is not None and request.method == "POST":
-        async with request.app[POOL].acquire() as conn:
-            await accounts_q.set_language(conn, account.id, language)
+        await accounts.set_language(request.app[POOL], account, language)
     secure = request.app[SETTINGS].scheme == "https"
     response.set_cookie(COOKIE, language, max_age=COOKIE_AGE, httponly=True, samesite="Lax",
                         secure=secure, path="/")  # fmt: skip

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from commonsfed.db import accounts as accounts_q
+from commonsfed.services import accounts
+from commonsfed.services.errors import ValidationError
 from commonsfed.web.keys import POOL
 from tests.builders import log_in, post_form, post_listing, register_and_login
 
@@ -136,3 +138,16 @@ async def test_listing__of_an_author_who_chose_nothing_is_in_the_nodes_language(
                                 headers={"Accept": "application/activity+json"})).json()  # fmt: skip
 
     assert list(note["contentMap"]) == ["fr"]
+
+
+async def test_set_language__refuses_a_language_we_do_not_have_and_keeps_the_old(make_resident):
+    alice = await make_resident("alice")
+    pool = alice.server.app[POOL]
+    account = await accounts.get_by_username(pool, "alice")
+    await accounts.set_language(pool, account, "fr")
+
+    with pytest.raises(ValidationError) as refused:
+        await accounts.set_language(pool, account, "xx")
+
+    assert "language" in refused.value.errors
+    assert (await accounts.get_by_username(pool, "alice")).language == "fr"
