@@ -1,23 +1,29 @@
-"""Inbox throughput over loopback: accepted/s against a bare baseline, then handled/s.
+"""Inbox throughput over loopback: accepted/s against a bare baseline, handled/s, and both
+at once under a steady load.
 
     .venv/bin/python bench/inbox.py [--count 20000] [--concurrency 50] [--handle-seconds 15]
-                                    [--processes 2]
+                                    [--processes 2] [--mixed-rate 1000] [--mixed-seconds 30]
 
 What runs where:
 - PostgreSQL: embedded in a temporary folder, or TEST_DATABASE_URL's server;
 - the node: `--processes` server processes, each a real node (create_app, dev settings)
-  sharing one loopback port with SO_REUSEPORT, as several `serve` processes behind a proxy
-  share a node's traffic; then, the same way and with as many processes, the baseline: a
-  bare aiohttp handler that verifies the same signature with the same key and inserts one
-  row into a scratch table, one INSERT per request;
-- a separate load process: signs every request and serialises it to bytes before any
-  timing (distinct Mastodon-shaped Create activities from http://south.test/users/alice),
-  then writes them over `--concurrency` keep-alive HTTP/1.1 connections, one request in
-  flight on each, reading each answer only as far as its status and Content-Length: first
-  to the node's /inbox, then the same requests to the baseline. The load generator is not
-  what is measured, so it does as little as it can, the same for both;
-- this process: starts and stops the others, counts the rows stored, and at the end runs
-  two InboxWorkers in-process to measure handled/s.
+  sharing one loopback port with SO_REUSEPORT, as `serve --processes` shares a node's
+  traffic; then, the same way and with as many processes, the baseline: a bare aiohttp
+  handler that verifies the same signature with the same key and inserts one row into a
+  scratch table, one INSERT per request;
+- a separate load process (bench/_inbox_load.py): signs every request and serialises it to
+  bytes before any timing (distinct Mastodon-shaped Create activities from
+  http://south.test/users/alice), then writes them over `--concurrency` keep-alive HTTP/1.1
+  connections, one request in flight on each, reading each answer only as far as its status
+  and Content-Length: first to the node's /inbox, then the same requests to the baseline.
+  The load generator is not what is measured, so it does as little as it can, the same for
+  both;
+- this process: starts and stops the others, counts the rows stored, then runs two
+  InboxWorkers in-process to measure handled/s;
+- the mixed phase: node processes again, now running their workers as `serve` does, get
+  `--mixed-rate` other signed requests a second for `--mixed-seconds`, each sent at its
+  slot; this process prints the backlog (pending items) every second, and at the end how
+  much work is left, in seconds at the handled rate.
 
 Every answer must be 202 and every row stored, on both sides, or the bench fails. CPU per
 request is given for the server processes, the load process, PostgreSQL (embedded only) and
@@ -39,10 +45,7 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -53,6 +56,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _inbox_load import ACTOR, KEY_ID, NODE, activity, load_process  # noqa: E402
 from _postgres import drop_database, make_database, postgres_server  # noqa: E402
 
 from commonsfed import signatures  # noqa: E402
@@ -62,162 +66,9 @@ from commonsfed.config import Settings  # noqa: E402
 from commonsfed.db import actors as actors_q  # noqa: E402
 from commonsfed.db.pool import connect, create_pool  # noqa: E402
 from commonsfed.federation.context import open_federation  # noqa: E402
-from commonsfed.federation.inbox_worker import InboxWorker  # noqa: E402
+from commonsfed.federation.inbox_worker import BATCH, InboxWorker  # noqa: E402
 
-NODE = "north.test"
-ACTOR = "http://south.test/users/alice"
-KEY_ID = ACTOR + "#main-key"
-TEMPLATE = Path(__file__).resolve().parent.parent / "tests" / "data" / "mastodon_create_note.json"
 SECRET = "bench-secret-" + "x" * 40
-
-
-# --- the load process --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Request:
-    body: bytes
-    headers: dict[str, str]
-
-
-def activity(number: int) -> dict:
-    """A Mastodon Create Note, re-homed on south.test, with its own ids."""
-    document = orjson.loads(
-        TEMPLATE.read_bytes().replace(b"https://mastodon.example", b"http://south.test")
-    )
-    status = f"{ACTOR}/statuses/{number}-{uuid.uuid4().hex[:8]}"
-    document["id"] = status + "/activity"
-    document["object"] |= {"id": status, "atomUri": status}
-    document.pop("signature")  # an LD signature we would not check anyway
-    return document
-
-
-def sign_range(private_pem: str, start: int, stop: int) -> list[Request]:
-    key = signatures.private_key_from_pem(private_pem)
-    url = f"http://{NODE}/inbox"
-    requests = []
-    for number in range(start, stop):
-        body = orjson.dumps(activity(number))
-        headers = {"Content-Type": "application/activity+json"}
-        headers |= signatures.sign_cavage("POST", url, headers, body, KEY_ID, key)
-        requests.append(Request(body, headers))
-    return requests
-
-
-def sign_all(private_pem: str, count: int, processes: int = 2) -> list[Request]:
-    """Signing is slow (RSA, ~0.5 ms each), so it is spread over the machine's cores."""
-    step = -(-count // processes)
-    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
-        parts = pool.map(
-            sign_range,
-            [private_pem] * processes,
-            range(0, count, step),
-            [min(start + step, count) for start in range(0, count, step)],
-        )
-        return [request for part in parts for request in part]
-
-
-def serialise(request: Request) -> bytes:
-    """The whole HTTP/1.1 request as it goes on the wire, built before any timing."""
-    head = ["POST /inbox HTTP/1.1"]
-    head += [f"{name}: {value}" for name, value in request.headers.items()]
-    head += [f"Content-Length: {len(request.body)}", "", ""]
-    return "\r\n".join(head).encode("latin-1") + request.body
-
-
-class AnswerError(Exception):
-    """The server answered something this client does not read (no Content-Length)."""
-
-
-class Sender(asyncio.Protocol):
-    """One keep-alive connection: write a request, read its answer, write the next.
-
-    The load generator is not what is measured, so it does as little as it can: requests
-    are bytes already, and an answer is read as far as its status and Content-Length."""
-
-    def __init__(self, pending: Iterator[bytes], statuses: Counter[int]) -> None:
-        self._pending = pending
-        self._statuses = statuses
-        self._buffer = bytearray()
-        self._transport: asyncio.Transport | None = None
-        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]
-        self._send_next()
-
-    def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        try:
-            status = self._take_answer()
-        except (AnswerError, ValueError) as exc:
-            self._fail(exc)
-            return
-        if status is not None:
-            self._statuses[status] += 1
-            self._send_next()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.done.done():
-            self.done.set_exception(exc or ConnectionError("the server closed the connection"))
-
-    def _send_next(self) -> None:
-        request = next(self._pending, None)
-        if request is None:
-            self.done.set_result(None)
-            self._transport.close()
-        else:
-            self._transport.write(request)
-
-    def _take_answer(self) -> int | None:
-        """The status of the answer in the buffer once it is complete, else None."""
-        end = self._buffer.find(b"\r\n\r\n")
-        if end < 0:
-            return None
-        head = bytes(self._buffer[:end]).lower()
-        at = head.find(b"\r\ncontent-length:")
-        if at < 0:
-            raise AnswerError(f"an answer without Content-Length: {head[:200]!r}")
-        stop = head.find(b"\r\n", at + 2)
-        length = int(head[at + 17 : stop if stop > 0 else end])
-        if len(self._buffer) < end + 4 + length:
-            return None
-        status = int(head[9:12])
-        del self._buffer[: end + 4 + length]
-        return status
-
-    def _fail(self, exc: Exception) -> None:
-        if not self.done.done():
-            self.done.set_exception(exc)
-        self._transport.abort()
-
-
-async def post_all(
-    port: int, requests: list[bytes], concurrency: int
-) -> tuple[Counter[int], float, float]:
-    """(answers by status, seconds, this process's CPU seconds) for sending every request
-    over `concurrency` keep-alive connections."""
-    loop = asyncio.get_running_loop()
-    pending = iter(requests)
-    statuses: Counter[int] = Counter()
-    started, cpu = time.perf_counter(), time.process_time()
-    connections = [
-        await loop.create_connection(lambda: Sender(pending, statuses), "127.0.0.1", port)
-        for _ in range(concurrency)
-    ]
-    await asyncio.gather(*(sender.done for _, sender in connections))
-    return statuses, time.perf_counter() - started, time.process_time() - cpu
-
-
-def load_process(pipe, private_pem: str, count: int, concurrency: int) -> None:
-    """Sign and serialise everything, say so, then run each load the parent asks for."""
-    signed = sign_all(private_pem, count)
-    for request in signed:  # every request goes to north.test, whatever port it reaches
-        request.headers["Host"] = NODE
-    requests = [serialise(request) for request in signed]
-    pipe.send(("signed", len(requests)))
-    while (port := pipe.recv()) is not None:
-        pipe.send(asyncio.run(post_all(port, requests, concurrency)))
 
 
 # --- this process: PostgreSQL, the node, the baseline, the workers ------------------------
@@ -289,9 +140,10 @@ def baseline_app(url: str, public_pem: str) -> web.Application:
     return app
 
 
-def node_settings(url: str, data_dir: Path) -> Settings:
+def node_settings(url: str, data_dir: Path, *, workers: bool = False) -> Settings:
     return Settings(
-        domain=NODE, database_url=url, data_dir=data_dir, secret=SECRET, dev=True, run_worker=False
+        domain=NODE, database_url=url, data_dir=data_dir, secret=SECRET, dev=True,
+        run_worker=workers,
     )
 
 
@@ -299,14 +151,15 @@ def node_settings(url: str, data_dir: Path) -> Settings:
 class Side:
     """What a group of server processes serves: the real node, or the baseline."""
 
-    kind: str  # "node" or "baseline"
+    kind: str  # "node", "node+workers" (as `serve` runs: its workers in-process), "baseline"
     url: str
     public_pem: str
     data_dir: Path
 
     def app(self) -> web.Application:
-        if self.kind == "node":
-            return create_app(node_settings(self.url, self.data_dir))
+        if self.kind.startswith("node"):
+            workers = self.kind == "node+workers"
+            return create_app(node_settings(self.url, self.data_dir, workers=workers))
         return baseline_app(self.url, self.public_pem)
 
 
@@ -463,7 +316,7 @@ async def load(pipe, servers: Servers, pgdata: Path | None) -> Load:
     blocking the loop."""
     meter = CpuMeter(servers, pgdata)
     before = await meter.read()
-    pipe.send(servers.port)
+    pipe.send(("burst", servers.port))
     statuses, seconds, client_cpu = await asyncio.get_running_loop().run_in_executor(
         None, pipe.recv
     )
@@ -484,16 +337,21 @@ async def handle_for(fed, seconds: float, workers: int = 2) -> tuple[int, float]
     deadline = time.perf_counter() + seconds
     started = time.perf_counter()
 
-    async def drain(worker: InboxWorker) -> int:
-        done = 0
+    async def drain(worker: InboxWorker) -> None:
         while time.perf_counter() < deadline and await worker.tick():
-            done += 1
-        return done
+            pass
 
-    counts = await asyncio.gather(
+    before = await pending(fed.pool)
+    await asyncio.gather(
         *(drain(InboxWorker(fed, lease=timedelta(minutes=5))) for _ in range(workers))
     )
-    return sum(counts), time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    return before - await pending(fed.pool), seconds
+
+
+async def pending(pool: asyncpg.Pool) -> int:
+    async with pool.acquire() as conn:
+        return await conn.fetchval("SELECT count(*) FROM inbox_items WHERE state = 'pending'")
 
 
 async def count_rows(url: str, table: str) -> int:
@@ -513,12 +371,6 @@ async def states(url: str) -> dict[str, int]:
         await conn.close()
 
 
-def handlers_present() -> bool:
-    return (
-        Path(__file__).resolve().parent.parent / "commonsfed" / "federation" / "handlers.py"
-    ).exists()
-
-
 async def handle(url: str, data_dir: Path, seconds: float) -> tuple[int, float]:
     pool = await create_pool(url)
     try:
@@ -528,50 +380,141 @@ async def handle(url: str, data_dir: Path, seconds: float) -> tuple[int, float]:
         await pool.close()
 
 
-async def run(
-    server_url: str, pgdata: Path | None, args: argparse.Namespace, data_dir: Path
-) -> tuple[list[str], bool]:
-    _, url = await make_database(server_url, DATABASE)
-    private = signatures.generate_private_key()
-    private_pem, public_pem = (
-        signatures.private_key_to_pem(private),
-        signatures.public_key_to_pem(private),
-    )
-    await seed_signer(url, public_pem)
+@dataclass(frozen=True)
+class Mixed:
+    """The mixed phase: a steady load while the node's own workers handle what it stores."""
 
+    statuses: Counter[int]
+    seconds: float
+    backlog: list[int]  # pending items, sampled every second
+    handled: int  # items the node's workers handled during the phase
+
+    @property
+    def rate(self) -> float:
+        return self.statuses[202] / self.seconds
+
+
+async def mixed_phase(pipe, side: Side, processes: int, rate: float) -> Mixed:
+    """Send the steady requests at `rate` to `processes` node processes running their
+    workers as `serve` does; print the backlog every second meanwhile."""
+    servers = Servers(side, processes)
+    pool = await create_pool(side.url, max_size=2)
+    try:
+        await servers.start()
+        done_before = await count_done(pool)
+        pipe.send(("steady", servers.port, rate))
+        answer = asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+        backlog, started = [], time.perf_counter()
+        while not answer.done():
+            await asyncio.wait({answer}, timeout=1.0)
+            backlog.append(await pending(pool))
+            handled = await count_done(pool) - done_before
+            print(
+                f"  mixed {time.perf_counter() - started:4.0f} s: backlog {backlog[-1]:6d} "
+                f"pending, {handled} handled so far",
+                flush=True,
+            )
+        statuses, seconds, _ = answer.result()
+        backlog.append(await pending(pool))
+        return Mixed(statuses, seconds, backlog, await count_done(pool) - done_before)
+    finally:
+        await servers.stop()
+        await pool.close()
+
+
+async def count_done(pool: asyncpg.Pool) -> int:
+    async with pool.acquire() as conn:
+        return await conn.fetchval("SELECT count(*) FROM inbox_items WHERE state <> 'pending'")
+
+
+async def set_aside(url: str) -> int:
+    """Items the handled phase left pending are marked done, so that the mixed phase's
+    backlog is its own."""
+    conn = await connect(url)
+    try:
+        result = await conn.execute(
+            "UPDATE inbox_items SET state = 'done', handled_at = now() WHERE state = 'pending'"
+        )
+        return int(result.split()[-1])
+    finally:
+        await conn.close()
+
+
+@dataclass(frozen=True)
+class Results:
+    inbox: Load
+    baseline: Load
+    stored: int
+    stored_baseline: int
+    handled: int
+    handle_seconds: float
+    outcome: dict[str, int]
+    mixed: Mixed | None
+
+
+def start_loader(private_pem: str, args: argparse.Namespace):
     pipe, child_pipe = multiprocessing.get_context("spawn").Pipe()
     loader = multiprocessing.get_context("spawn").Process(
-        target=load_process, args=(child_pipe, private_pem, args.count, args.concurrency)
+        target=load_process,
+        args=(child_pipe, private_pem, args.count, steady_count(args), args.concurrency),
     )
     loader.start()
     child_pipe.close()
+    return pipe, loader
+
+
+def steady_count(args: argparse.Namespace) -> int:
+    return int(args.mixed_rate * args.mixed_seconds)
+
+
+async def run(
+    server_url: str, pgdata: Path | None, args: argparse.Namespace, data_dir: Path
+) -> Results:
+    _, url = await make_database(server_url, DATABASE)
+    private = signatures.generate_private_key()
+    await seed_signer(url, signatures.public_key_to_pem(private))
+    pipe, loader = start_loader(signatures.private_key_to_pem(private), args)
     try:
-        started = time.perf_counter()
-        _, signed = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
-        print(f"signed {signed} requests ahead of the run in {time.perf_counter() - started:.1f} s")
-        node, bare = (Side(kind, url, public_pem, data_dir) for kind in ("node", "baseline"))
-        inbox = await load_side(pipe, node, args.processes, pgdata)
-        baseline = await load_side(pipe, bare, args.processes, pgdata)
+        return await phases(pipe, url, pgdata, args, data_dir, signatures.public_key_to_pem(private))
     finally:
         with contextlib.suppress(OSError):  # the load process stops, even when a load failed
             pipe.send(None)
         loader.join(timeout=10)
         if loader.is_alive():
             loader.terminate()
-    try:
-        stored = await count_rows(url, "inbox_items")
-        stored_baseline = await count_rows(url, "bench_baseline")
-        handled, handle_seconds = await handle(url, data_dir, args.handle_seconds)
-        outcome = await states(url)
-    finally:
         await drop_database(server_url, DATABASE)
 
-    handled_kind = (
-        "claim + normalise + the real handler table + state"
-        if handlers_present()
-        else "claim + normalise + state only (no handlers.py yet)"
+
+async def phases(pipe, url, pgdata, args, data_dir, public_pem) -> Results:
+    started = time.perf_counter()
+    _, signed = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+    print(f"signed {signed} requests ahead of the run in {time.perf_counter() - started:.1f} s")
+    node, bare = (Side(kind, url, public_pem, data_dir) for kind in ("node", "baseline"))
+    inbox = await load_side(pipe, node, args.processes, pgdata)
+    baseline = await load_side(pipe, bare, args.processes, pgdata)
+    stored = await count_rows(url, "inbox_items")
+    stored_baseline = await count_rows(url, "bench_baseline")
+    handled, handle_seconds = await handle(url, data_dir, args.handle_seconds)
+    outcome = await states(url)
+    mixed = None
+    if args.mixed_seconds > 0:
+        left = await set_aside(url)
+        print(f"mixed phase: {args.mixed_rate:,.0f} requests/s for {args.mixed_seconds:.0f} s "
+              f"to {args.processes} node processes with their workers ({left} left set aside)")
+        workers = Side("node+workers", url, public_pem, data_dir)
+        mixed = await mixed_phase(pipe, workers, args.processes, args.mixed_rate)
+    return Results(
+        inbox, baseline, stored, stored_baseline, handled, handle_seconds, outcome, mixed
     )
-    complete = inbox.accepted == baseline.accepted == stored == stored_baseline == args.count
+
+
+def report(results: Results, args: argparse.Namespace) -> tuple[list[str], bool]:
+    inbox, baseline = results.inbox, results.baseline
+    complete = (
+        inbox.accepted == baseline.accepted == results.stored == results.stored_baseline
+        == args.count
+    )
+    handled_rate = results.handled / results.handle_seconds
     return [
         f"signer: {ACTOR}, its key pre-loaded in remote_actors (cached-key steady state)",
         f"requests: {args.count} distinct Mastodon Create Notes "
@@ -580,18 +523,34 @@ async def run(
         f"processes: node {args.processes}, baseline {args.processes} "
         "(sharing one port with SO_REUSEPORT), load 1, and PostgreSQL's",
         f"accepted: {inbox.accepted}/{args.count} answered 202 in {inbox.seconds:.1f} s = "
-        f"{inbox.rate:,.0f} accepted/s ({stored} rows stored; "
+        f"{inbox.rate:,.0f} accepted/s ({results.stored} rows stored; "
         f"{inbox.per_request(args.count)}){inbox.refused}",
         f"baseline: {baseline.accepted}/{args.count} in {baseline.seconds:.1f} s = "
-        f"{baseline.rate:,.0f} /s (bare handler: verify + one INSERT; {stored_baseline} rows; "
-        f"{baseline.per_request(args.count)}){baseline.refused}",
+        f"{baseline.rate:,.0f} /s (bare handler: verify + one INSERT; "
+        f"{results.stored_baseline} rows; {baseline.per_request(args.count)}){baseline.refused}",
         f"ratio: accepted/baseline = {inbox.rate / baseline.rate:.2f}",
         f"check: every answer 202 and every row stored on both sides: "
         f"{'yes' if complete else 'NO'}",
-        f"handled: {handled} in {handle_seconds:.1f} s = {handled / handle_seconds:,.0f} handled/s "
-        f"with 2 workers in-process ({handled_kind}); states {outcome}",
+        f"handled: {results.handled} in {results.handle_seconds:.1f} s = {handled_rate:,.0f} "
+        "handled/s with 2 workers in-process (claim + normalise + the real handler table + "
+        f"state, batches of {BATCH}); states {results.outcome}",
+        *mixed_lines(results.mixed, handled_rate),
         *busy_warning(inbox, baseline, args.count),
-    ], complete
+    ], complete and (results.mixed is None or results.mixed.statuses[202] == steady_count(args))
+
+
+def mixed_lines(mixed: Mixed | None, handled_rate: float) -> list[str]:
+    if mixed is None:
+        return []
+    end = mixed.backlog[-1]
+    others = {status: n for status, n in mixed.statuses.items() if status != 202}
+    return [
+        f"mixed: {mixed.statuses[202]} answered 202 in {mixed.seconds:.1f} s = "
+        f"{mixed.rate:,.0f} accepted/s{f'; NOT 202: {others}' if others else ''}; the node's "
+        f"workers handled {mixed.handled} meanwhile = {mixed.handled / mixed.seconds:,.0f}/s; "
+        f"backlog peak {max(mixed.backlog)}, at the end {end} = "
+        f"{end / max(handled_rate, 1):.2f} s of work at the handled rate above",
+    ]
 
 
 BUSY = 50  # us a request used by something else: enough to move the rates
@@ -612,6 +571,10 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--handle-seconds", type=float, default=15.0)
+    parser.add_argument("--mixed-rate", type=float, default=1000.0)
+    parser.add_argument(
+        "--mixed-seconds", type=float, default=30.0, help="0 leaves the mixed phase out"
+    )
     parser.add_argument(
         "--processes",
         type=int,
@@ -621,7 +584,8 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     with postgres_server("commonsfed-bench-") as (server_url, pgdata), tempfile.TemporaryDirectory() as data_dir:
-        lines, complete = asyncio.run(run(server_url, pgdata, args, Path(data_dir)))
+        results = asyncio.run(run(server_url, pgdata, args, Path(data_dir)))
+    lines, complete = report(results, args)
     print("\n".join(lines))
     print(f"total: {time.perf_counter() - started:.0f} s on {os.cpu_count()} cores")
     if not complete:

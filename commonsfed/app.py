@@ -41,6 +41,11 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # forms and inboxes; photo uploads raise their own limit
 WORKERS_STOP = web.AppKey("workers_stop", asyncio.Event)
+# what the in-process workers use: a pool of their own (see _workers)
+WORKER_FEDERATION = web.AppKey("worker_federation", Federation)
+# the inbox worker's writes, the delivery worker's records, the LISTEN connection, and the
+# reads of a wave's verifies that the batch's lookups do not cover
+WORKER_POOL_SIZE = 5
 
 
 def create_app(settings: Settings | LiveSettings) -> web.Application:
@@ -117,11 +122,23 @@ def node_workers(federation: Federation) -> list[Steppable]:
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
-    federation = app[FEDERATION]
-    task, stop = start_in_background(federation.pool, node_workers(federation))
-    app[WORKERS_STOP] = stop
-    yield
-    await stop_background(task, stop)
+    """`serve`'s in-process workers, on connections of their own: requests arriving by the
+    thousand hold the request pool's connections and queue for them, and the workers
+    would queue behind every one (their handling fell to a few dozen items a second while
+    the inbox accepted thousands). With a pool apiece, accepting cannot starve handling,
+    nor a long tick hold up a page."""
+    pool = await create_pool(app[SETTINGS].database_url, max_size=WORKER_POOL_SIZE)
+    try:
+        async with open_federation(
+            app[SETTINGS], pool, node_handlers(), app[METRICS]
+        ) as federation:
+            app[WORKER_FEDERATION] = federation
+            task, stop = start_in_background(pool, node_workers(federation))
+            app[WORKERS_STOP] = stop
+            yield
+            await stop_background(task, stop)
+    finally:
+        await close_pool(pool)
 
 
 async def _stop_workers(app: web.Application) -> None:

@@ -67,8 +67,8 @@ class Metrics:
         )
         self.inbox_handled = Histogram(
             "commonsfed_inbox_handle_duration_seconds",
-            "Time a worker took to handle a stored "
-            "activity, by outcome (done, unhandled, pending: retried later, failed)",
+            "Time a worker took to handle a stored activity (the wave of its batch that "
+            "held it), by outcome (done, unhandled, pending: retried later, failed)",
             ("outcome",),
             buckets=_BUCKETS,
             registry=registry,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -126,6 +127,16 @@ def _remote(row: asyncpg.Record | None) -> RemoteActor | None:
 async def get_remote_actor(conn: asyncpg.Connection, uri: str) -> RemoteActor | None:
     row = await conn.fetchrow(f"SELECT {_REMOTE_COLUMNS} FROM remote_actors WHERE uri = $1", uri)
     return _remote(row)
+
+
+async def get_remote_actors(
+    conn: asyncpg.Connection, uris: Sequence[str]
+) -> dict[str, RemoteActor]:
+    """The cached actors among `uris`, by URI, in one round trip (the inbox worker's batch)."""
+    rows = await conn.fetch(
+        f"SELECT {_REMOTE_COLUMNS} FROM remote_actors WHERE uri = ANY($1::text[])", list(uris)
+    )
+    return {row["uri"]: RemoteActor(**dict(row)) for row in rows}
 
 
 async def get_remote_profile(conn: asyncpg.Connection, uri: str) -> RemoteProfileRow | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
 import orjson
 
@@ -17,23 +19,32 @@ async def known_type(conn: asyncpg.Connection, uri: str) -> str | None:
     objects (LISTING for a listing), cached remote actors and the Offers that answered our
     listings, in that order.
     """
-    return await conn.fetchval(
+    return (await known_types(conn, [uri])).get(uri)
+
+
+async def known_types(conn: asyncpg.Connection, uris: Sequence[str]) -> dict[str, str]:
+    """`known_type` for many ids in one round trip: the ids we know, with their types."""
+    rows = await conn.fetch(
         f"""
-        SELECT type FROM (
-            SELECT 1 AS rank, type FROM activities WHERE uri = $1
-            UNION ALL SELECT 2, 'Follow' FROM follows WHERE activity_id = $1
-            UNION ALL SELECT 3, kind FROM reactions WHERE activity_uri = $1
-            UNION ALL SELECT 4, 'Block' FROM actor_blocks WHERE activity_uri = $1
-            UNION ALL SELECT 5, CASE WHEN is_listing THEN '{LISTING}' ELSE type END
-                FROM remote_objects WHERE uri = $1
-            UNION ALL SELECT 6, type FROM remote_actors WHERE uri = $1
-            UNION ALL SELECT 7, 'Offer' FROM conversations
-                WHERE ap_id = $1 AND answered_with = 'offer'
+        SELECT DISTINCT ON (uri) uri, type FROM (
+            SELECT 1 AS rank, uri, type FROM activities WHERE uri = ANY($1::text[])
+            UNION ALL SELECT 2, activity_id, 'Follow' FROM follows
+                WHERE activity_id = ANY($1::text[])
+            UNION ALL SELECT 3, activity_uri, kind FROM reactions
+                WHERE activity_uri = ANY($1::text[])
+            UNION ALL SELECT 4, activity_uri, 'Block' FROM actor_blocks
+                WHERE activity_uri = ANY($1::text[])
+            UNION ALL SELECT 5, uri, CASE WHEN is_listing THEN '{LISTING}' ELSE type END
+                FROM remote_objects WHERE uri = ANY($1::text[])
+            UNION ALL SELECT 6, uri, type FROM remote_actors WHERE uri = ANY($1::text[])
+            UNION ALL SELECT 7, ap_id, 'Offer' FROM conversations
+                WHERE ap_id = ANY($1::text[]) AND answered_with = 'offer'
         ) known
-        ORDER BY rank LIMIT 1
+        ORDER BY uri, rank
         """,
-        uri,
+        list(uris),
     )
+    return {row["uri"]: row["type"] for row in rows}
 
 
 # --- remote objects and tombstones -------------------------------------------------------
@@ -43,6 +54,27 @@ async def get_remote_object(conn: asyncpg.Connection, uri: str) -> asyncpg.Recor
     return await conn.fetchrow(
         "SELECT uri, type, attributed_to, is_listing FROM remote_objects WHERE uri = $1", uri
     )
+
+
+async def remote_objects_and_tombstones(
+    conn: asyncpg.Connection, uris: Sequence[str]
+) -> tuple[dict[str, asyncpg.Record], set[tuple[str, str]]]:
+    """`get_remote_object` and the tombstones (uri, actor) for many ids, in one round trip:
+    what the inbox worker reads once for a batch of Creates, Updates and Deletes."""
+    rows = await conn.fetch(
+        """
+        SELECT 'object' AS kind, uri, type, attributed_to, is_listing FROM remote_objects
+            WHERE uri = ANY($1::text[])
+        UNION ALL SELECT 'tombstone', uri, NULL, actor_uri, NULL FROM tombstones
+            WHERE uri = ANY($1::text[])
+        """,
+        list(uris),
+    )
+    objects = {
+        row["uri"]: row for row in rows if row["kind"] == "object"
+    }
+    tombstones = {(row["uri"], row["attributed_to"]) for row in rows if row["kind"] == "tombstone"}
+    return objects, tombstones
 
 
 async def get_remote_document(conn: asyncpg.Connection, uri: str) -> dict | None:

@@ -16,6 +16,7 @@ from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
 from commonsfed.federation.fetch import FetchedDocument, fetch_document
 from commonsfed.federation.keys import GROUP, INSTANCE, node_keys
+from commonsfed.federation.known import Known
 from commonsfed.federation.transport import AddressPolicy, make_client_session, user_agent_for
 from commonsfed.live_settings import LiveSettings
 from commonsfed.metrics import Metrics
@@ -35,6 +36,9 @@ class Federation:
     handlers: Mapping[tuple[str, str | None], Any] | None = None
     # what the workers count (deliveries, inbox handling): the process's /metrics
     metrics: Metrics = field(default_factory=Metrics)
+    # what the inbox worker read for the batch being handled (`federation.known`); None
+    # outside a batch
+    known: Known | None = None
 
     @property
     def uris(self) -> LocalUris:

@@ -43,7 +43,7 @@ from commonsfed.db import moderation as moderation_q
 from commonsfed.db import notifications as notes_q
 from commonsfed.db import objects as objects_q
 from commonsfed.federation import answers as answers_in
-from commonsfed.federation import flags, outbox
+from commonsfed.federation import flags, known, outbox
 from commonsfed.federation import mentions as mentions_in
 from commonsfed.federation.actors import (
     ActorUnavailable,
@@ -82,16 +82,27 @@ async def handle_activity(
 ) -> str:
     """Handle one verified, normalised activity: "done" or "unhandled"; raises Retry or
     Refused. `actor` is the signer when the caller has it at hand."""
+    verified = await verify_activity(fed, activity, actor)
+    if isinstance(verified, str):
+        return verified
+    handler, plan = verified
+    async with fed.pool.acquire() as conn, conn.transaction():
+        await handler.receive(conn, fed, activity, plan)
+    return DONE
+
+
+async def verify_activity(
+    fed: Federation, activity: dict[str, Any], actor: RemoteActor | None = None
+) -> tuple[Handler, Any] | str:
+    """The reading half of `handle_activity`: the handler and the plan its `receive` is to
+    write, or "done" (nothing to write) or "unhandled"; raises Retry or Refused. The inbox
+    worker verifies a batch's activities this way, then writes their plans together."""
     _check_shape(fed, activity, actor)
     handler = await find_handler(fed, activity, actor)
     if handler is None:
         return UNHANDLED
     plan = await handler.verify(fed, activity)
-    if plan is None:
-        return DONE
-    async with fed.pool.acquire() as conn, conn.transaction():
-        await handler.receive(conn, fed, activity, plan)
-    return DONE
+    return DONE if plan is None else (handler, plan)
 
 
 async def find_handler(
@@ -134,8 +145,7 @@ async def resolve_object_type(
         return actor.type
     if local := _local_actor_type(fed, target):
         return local
-    async with fed.pool.acquire() as conn:
-        return await objects_q.known_type(conn, target)
+    return await known.known_type(fed, target)
 
 
 def _local_actor_type(fed: Federation, uri: str) -> str | None:
@@ -415,9 +425,8 @@ async def _announced_object(
     as embedded when it lives on the announcer's host, else fetched from its origin."""
     if fed.uris.is_local(uri):
         return None
-    async with fed.pool.acquire() as conn:
-        if await objects_q.get_remote_object(conn, uri):
-            return None
+    if await known.stored_object(fed, uri):
+        return None
     document = activity["object"]
     if not (isinstance(document, dict) and same_host(uri, activity["actor"])):
         document = await _fetch_object(fed, uri)
@@ -426,9 +435,8 @@ async def _announced_object(
     announced = _read_object(document)
     if not same_host(announced.attributed_to, announced.uri):
         raise Refused(f"{uri} names an author on another host")
-    async with fed.pool.acquire() as conn:
-        if await objects_q.is_tombstoned(conn, uri, announced.attributed_to):
-            return None  # its author deleted it: an Announce does not bring it back
+    if await known.tombstoned(fed, uri, announced.attributed_to):
+        return None  # its author deleted it: an Announce does not bring it back
     return announced
 
 
@@ -445,11 +453,10 @@ async def receive_announce(
 
 async def verify_create(fed: Federation, activity: dict[str, Any]) -> RemoteObject | None:
     created = _owned_object(activity)
-    async with fed.pool.acquire() as conn:
-        if await objects_q.is_tombstoned(conn, created.uri, created.attributed_to):
-            return None  # its author's Delete came first
-        if await objects_q.get_remote_object(conn, created.uri):
-            return None  # we have it: a Create is not an Update
+    if await known.tombstoned(fed, created.uri, created.attributed_to):
+        return None  # its author's Delete came first
+    if await known.stored_object(fed, created.uri):
+        return None  # we have it: a Create is not an Update
     return created
 
 
@@ -461,8 +468,7 @@ async def receive_create(
 
 async def verify_update(fed: Federation, activity: dict[str, Any]) -> RemoteObject | None:
     updated = _owned_object(activity)
-    async with fed.pool.acquire() as conn:
-        stored = await objects_q.get_remote_object(conn, updated.uri)
+    stored = await known.stored_object(fed, updated.uri)
     if stored is None:
         return None  # never had it, or deleted: nothing to update
     if stored["attributed_to"] != updated.attributed_to:
@@ -536,8 +542,7 @@ async def verify_delete_object(fed: Federation, activity: dict[str, Any]) -> str
         raise Refused("a Delete names no object")
     if uri == actor:
         return None  # an actor we never cached left: nothing to forget
-    async with fed.pool.acquire() as conn:
-        stored = await objects_q.get_remote_object(conn, uri)
+    stored = await known.stored_object(fed, uri)
     if stored is not None and stored["attributed_to"] != actor:
         raise Refused(f"only the author may delete {uri}")
     if stored is None and not same_host(uri, actor):

@@ -39,7 +39,7 @@ from commonsfed.db import listings as listings_q
 from commonsfed.db import mail as mail_q
 from commonsfed.db import mentions as q
 from commonsfed.db import notifications as notes_q
-from commonsfed.db import objects as objects_q
+from commonsfed.federation import known
 from commonsfed.federation.answers import send_message
 from commonsfed.federation.context import Federation
 from commonsfed.models import Listing
@@ -82,9 +82,9 @@ async def verify_mentions(fed: Federation, activity: dict[str, Any]) -> MentionP
     uid = fed.uris.listing_uid(note.in_reply_to) if note.public and note.in_reply_to else None
     if not names and uid is None:
         return None
+    if await known.tombstoned(fed, note.uri, note.author):
+        return None  # its author's Delete came first
     async with fed.pool.acquire() as conn:
-        if await objects_q.is_tombstoned(conn, note.uri, note.author):
-            return None  # its author's Delete came first
         listing = await listings_q.get_listing(conn, uid) if uid else None
         told = await _told(conn, fed, note, names, listing)
         notice = await _notice(conn, note, listing)

@@ -1,11 +1,14 @@
-"""Storing accepted activities several to a statement (`federation.inbox.Batches`), on real
-PostgreSQL: each request still gets its own result, only once its row has committed, and a
-quiet node stores each activity alone, at once."""
+"""The inbox worker handles a batch at a time: one claim, set-based reads, the writes of a
+wave in one transaction, the outcomes in one statement; items that depend on each other
+still in order; a failure that stays its own item's. Real PostgreSQL, the real handler
+table (and, for a write that fails, a handler of the test's own beside it), driven by
+tick().
+
+Round trips are counted with asyncpg's query logger on the worker's pool.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
 from datetime import timedelta
 
@@ -16,215 +19,212 @@ import pytest
 from commonsfed.db import inbox as q
 from commonsfed.db.pool import create_pool
 from commonsfed.federation.context import open_federation
-from commonsfed.federation.inbox import Batches, WakeUps
+from commonsfed.federation.handlers import HANDLERS, Handler
+from commonsfed.federation.inbox_batch import Footprint, Job, footprint, waves
+from commonsfed.federation.inbox_worker import InboxWorker
 
-ACTOR = "http://south.test/users/alice"
+AS = "https://www.w3.org/ns/activitystreams"
+PUBLIC = AS + "#Public"
+ALICE = "http://south.test/users/alice"
+BOB = "http://south.test/users/bob"
+
+
+def note(uri: str, content: str, author: str = ALICE) -> dict:
+    return {
+        "id": uri, "type": "Note", "attributedTo": author, "content": f"<p>{content}</p>",
+        "to": [PUBLIC], "cc": [author + "/followers"], "published": "2026-12-01T10:00:00Z",
+    }  # fmt: skip
+
+
+def create(obj: dict, kind: str = "Create") -> dict:
+    author = obj["attributedTo"]
+    return {
+        "@context": AS, "id": f"{author}/activities/{uuid.uuid4()}", "type": kind,
+        "actor": author, "to": [PUBLIC], "object": obj,
+    }  # fmt: skip
+
+
+async def queue(pool, *activities: dict) -> None:
+    async with pool.acquire() as conn:
+        for activity in activities:
+            stored = await q.insert_item(
+                conn, activity["id"], activity["actor"], orjson.dumps(activity).decode()
+            )
+            assert stored == "stored"
+
+
+async def states(pool, activities) -> list[tuple[str, str | None]]:
+    async with pool.acquire() as conn:
+        return [
+            tuple(await conn.fetchrow(
+                "SELECT state, error FROM inbox_items WHERE activity_id = $1", a["id"]
+            ))
+            for a in activities
+        ]  # fmt: skip
+
+
+# asyncpg's own: the reset a stock pool sends at each release (the node's pool resets only
+# when needed, see db.pool), and the look-up of types a connection has not met yet
+_ASYNCPG = ("pg_advisory_unlock_all()", "typeinfo_tree", "current_setting('jit')",
+            "set_config('jit'")  # fmt: skip
+
+
+class Queries:
+    """Every statement the worker's pool sends (asyncpg's query logger) but asyncpg's own."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def init(self, conn: asyncpg.Connection) -> None:
+        conn.add_query_logger(self._log)
+
+    def _log(self, record) -> None:
+        if not any(mark in record.query for mark in _ASYNCPG):
+            self.sent.append(record.query.strip())
+
+    def count(self, start: str) -> int:
+        return sum(1 for query in self.sent if query.upper().startswith(start))
 
 
 @pytest.fixture
-async def fed(settings):
+async def pool(settings):
     pool = await create_pool(settings.database_url)
-    async with open_federation(settings, pool) as federation:
-        yield federation
+    yield pool
     await pool.close()
 
 
-@pytest.fixture
-def statements(monkeypatch) -> list[int]:
-    """The number of rows in each insert statement sent, in order."""
-    sizes: list[int] = []
-    insert_items = q.insert_items
+async def test_tick__a_batch_of_creates_in_one_claim_one_transaction_and_one_finish(
+    settings, pool
+):
+    # Given twenty Creates of notes waiting in the inbox
+    creates = [create(note(f"{ALICE}/notes/{n}", f"note {n}")) for n in range(20)]
+    await queue(pool, *creates)
+    queries = Queries()
+    counted = await asyncpg.create_pool(settings.database_url, init=queries.init)
+    try:
+        async with open_federation(settings, counted) as fed:
+            queries.sent.clear()  # what opening the federation read
 
-    async def counted(conn, items, **kwargs):
-        sizes.append(len(items))
-        return await insert_items(conn, items, **kwargs)
+            # When the worker ticks once
+            assert await InboxWorker(fed).tick() is True
+    finally:
+        await counted.close()
 
-    monkeypatch.setattr(q, "insert_items", counted)
-    return sizes
-
-
-def item(activity_id: str | None = None, *, domain: str = "south.test", **extra) -> q.NewItem:
-    activity_id = activity_id or f"http://south.test/activities/{uuid.uuid4()}"
-    document = {"id": activity_id, "type": "Create", "actor": ACTOR, **extra}
-    return q.NewItem(activity_id, ACTOR, orjson.dumps(document).decode(), domain, gated=True)
-
-
-async def stored_ids(fed) -> list[str]:
-    async with fed.pool.acquire() as conn:
-        rows = await conn.fetch("SELECT activity_id FROM inbox_items ORDER BY id")
-    return [row["activity_id"] for row in rows]
-
-
-async def store_all(batches: Batches, fed, items: list[q.NewItem]) -> list:
-    wake = WakeUps()
-    return await asyncio.gather(
-        *(batches.store(fed, wake, one) for one in items), return_exceptions=True
-    )
+    # Then every note is kept and every item done
+    assert await states(pool, creates) == [("done", None)] * 20
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM remote_objects") == 20
+    # in one claim, one transaction for the writes and one statement for the outcomes:
+    # a round trip a note and a few for the batch (one at a time, some eight a note)
+    assert queries.count("SELECT * FROM CLAIM_INBOX_ITEMS") == 1
+    assert queries.count("BEGIN") == 1
+    assert queries.count("UPDATE INBOX_ITEMS AS ITEM") == 1
+    assert len(queries.sent) <= 20 + 8, "\n".join(query[:60] for query in queries.sent)
 
 
-async def test_batches__one_activity__is_sent_at_once_alone(fed, statements):
-    one = item()
+async def test_tick__an_update_and_a_delete_after_their_create_in_one_batch_see_it(
+    settings, pool
+):
+    # Given, in one batch, a note's Create, then its Update, and another note's Create,
+    # then its Delete
+    first = note(f"{ALICE}/notes/first", "first version")
+    second = note(f"{ALICE}/notes/second", "soon gone")
+    activities = [
+        create(first),
+        create({**first, "content": "<p>second version</p>"}, "Update"),
+        create(second),
+        {**create(second, "Delete"), "object": second["id"]},
+    ]
+    await queue(pool, *activities)
 
-    result = await Batches().store(fed, WakeUps(), one)
+    # When the worker ticks once
+    async with open_federation(settings, pool) as fed:
+        await InboxWorker(fed).tick()
 
-    assert result == "stored" and statements == [1]
-    assert await stored_ids(fed) == [one.activity_id]
-
-
-async def test_batches__activities_arriving_together__go_in_one_statement_in_order(fed, statements):
-    items = [item() for _ in range(10)]
-
-    results = await store_all(Batches(), fed, items)
-
-    assert results == ["stored"] * 10 and statements == [10]
-    assert await stored_ids(fed) == [one.activity_id for one in items]
-
-
-async def test_batches__arrivals_during_a_statement__wait_for_it_then_go_together(fed, monkeypatch):
-    # Given one statement at a time, and the first one held on its way
-    sizes: list[int] = []
-    on_its_way, release = asyncio.Event(), asyncio.Event()
-    insert_items = q.insert_items
-
-    async def held(conn, items, **kwargs):
-        sizes.append(len(items))
-        if len(sizes) == 1:
-            on_its_way.set()
-            await release.wait()
-        return await insert_items(conn, items, **kwargs)
-
-    monkeypatch.setattr(q, "insert_items", held)
-    batches, wake = Batches(in_flight=1), WakeUps()
-    first = asyncio.ensure_future(batches.store(fed, wake, item()))
-    await on_its_way.wait()
-
-    # When nine more arrive meanwhile
-    later = [asyncio.ensure_future(batches.store(fed, wake, item())) for _ in range(9)]
-    await asyncio.sleep(0)
-    release.set()
-
-    # Then they go together once the first is done
-    assert await first == "stored"
-    assert await asyncio.gather(*later) == ["stored"] * 9
-    assert sizes == [1, 9]
+    # Then each saw what the one before it wrote: the update is kept, the deleted one gone
+    assert [state for state, _ in await states(pool, activities)] == ["done"] * 4
+    async with pool.acquire() as conn:
+        kept = await conn.fetch("SELECT uri, document->>'content' AS content FROM remote_objects")
+        tombstones = await conn.fetch("SELECT uri FROM tombstones")
+    assert [(r["uri"], r["content"]) for r in kept] == [(first["id"], "<p>second version</p>")]
+    assert [r["uri"] for r in tombstones] == [second["id"]]
 
 
-async def test_batches__batch_size__is_capped(fed, statements):
-    results = await store_all(Batches(in_flight=1, size=4), fed, [item() for _ in range(10)])
+async def test_tick__a_write_that_fails_fails_its_own_item_and_the_others_are_written(
+    settings, pool
+):
+    # Given a handler whose write fails for one activity of a batch, and works for others
+    async def verify(fed, activity):
+        return activity["summary"]
 
-    assert results == ["stored"] * 10
-    assert statements == [4, 4, 2]
-
-
-async def test_batches__each_row_gets_its_own_result(fed, statements):
-    # Given a row stored before and a blocked domain
-    seen = item()
-    await Batches().store(fed, WakeUps(), seen)
-    async with fed.pool.acquire() as conn:
+    async def receive(conn, fed, activity, plan):
         await conn.execute(
-            "INSERT INTO domain_policies (domain, policy) VALUES ('blocked.test', 'block')"
+            "INSERT INTO tombstones (uri, actor_uri) VALUES ($1, $2)", activity["id"], ALICE
         )
-    new, again, blocked = item(), item(seen.activity_id), item(domain="blocked.test")
+        if plan == "break":
+            raise ValueError("the write broke")
 
-    # When they come in one batch
-    results = await store_all(Batches(in_flight=1), fed, [item(), new, again, blocked])
+    listens = [
+        {"@context": AS, "id": f"{ALICE}/listens/{n}", "type": "Listen", "actor": ALICE,
+         "summary": plan, "object": {"id": f"{ALICE}/tracks/{n}", "type": "Audio"}}
+        for n, plan in enumerate(["fine", "break", "fine"])
+    ]  # fmt: skip
+    await queue(pool, *listens)
+    table = {**HANDLERS, ("Listen", "Audio"): Handler(verify, receive)}
 
-    # Then each has its own answer, and only the new ones were stored
-    assert statements == [1, 4]
-    assert results == ["stored", "stored", "duplicate", "refused"]
-    assert blocked.activity_id not in await stored_ids(fed)
+    # When the worker ticks once
+    async with open_federation(settings, pool, table) as fed:
+        await InboxWorker(fed).tick()
 
-
-async def test_batches__our_own_domain__is_not_gated(fed):
-    # Given allow-list mode and no policies: every other domain is refused
-    mine = q.NewItem("http://localhost/a/1", "http://localhost/users/a", "{}", "localhost")
-
-    async with fed.pool.acquire() as conn:
-        results = await q.insert_items(conn, [mine, item()], permitted=["allow"])
-
-    assert results == ["stored", "refused"]
-
-
-async def test_batches__the_same_activity_twice_at_once__is_stored_once(fed, statements):
-    # A retry racing the first try (or the shared and a personal inbox at once)
-    first = item()
-
-    results = await store_all(Batches(), fed, [first, item(first.activity_id)])
-
-    # (two statements may run at once, so either copy may be the one stored)
-    assert sorted(results) == ["duplicate", "stored"]
-    assert statements == [1, 1]  # never two copies in one statement
-    assert (await stored_ids(fed)).count(first.activity_id) == 1
+    # Then the failing one is failed with its reason and left nothing; the others are done
+    assert await states(pool, listens) == [
+        ("done", None),
+        ("failed", "ValueError: the write broke"),
+        ("done", None),
+    ]
+    async with pool.acquire() as conn:
+        written = {row["uri"] for row in await conn.fetch("SELECT uri FROM tombstones")}
+    assert written == {listens[0]["id"], listens[2]["id"]}
 
 
-async def test_batches__a_row_postgresql_cannot_hold__fails_alone(fed):
-    # Given a batch with one activity holding a \u0000, which jsonb refuses
-    items = [item(), item(), item(summary="a\u0000b"), item()]
+async def test_tick__a_verify_that_fails_fails_its_own_item_only(settings, pool):
+    # Given a batch with a Create of a note attributed to someone else than its sender
+    good = create(note(f"{ALICE}/notes/good", "mine"))
+    forged = {**create(note(f"{ALICE}/notes/forged", "not mine")), "actor": BOB}
+    await queue(pool, good, forged)
 
-    results = await store_all(Batches(in_flight=1), fed, items)
+    async with open_federation(settings, pool) as fed:
+        await InboxWorker(fed, lease=timedelta(minutes=5)).tick()
 
-    # Then only its request fails; the rest of its batch is stored
-    assert results[:2] + results[3:] == ["stored"] * 3
-    assert isinstance(results[2], asyncpg.UntranslatableCharacterError)
-    assert len(await stored_ids(fed)) == 3
-
-
-async def test_batches__a_deadlocked_batch__is_stored_one_row_at_a_time(fed, monkeypatch):
-    # Two web processes whose batches hold the same two activities in opposite orders
-    # deadlock on the unique index; PostgreSQL cancels one of the statements.
-    sizes: list[int] = []
-    insert_items = q.insert_items
-
-    async def deadlocking(conn, items, **kwargs):
-        sizes.append(len(items))
-        if len(items) > 1:
-            raise asyncpg.DeadlockDetectedError("deadlock detected")
-        return await insert_items(conn, items, **kwargs)
-
-    monkeypatch.setattr(q, "insert_items", deadlocking)
-
-    results = await store_all(Batches(in_flight=1), fed, [item() for _ in range(3)])
-
-    assert results == ["stored"] * 3 and sizes == [3, 1, 1, 1]
+    (good_state, _), (forged_state, error) = await states(pool, [good, forged])
+    assert good_state == "done"
+    assert forged_state == "failed" and error.startswith("refused:")
 
 
-async def test_batches__a_database_failure__reaches_every_request_of_the_batch(fed, monkeypatch):
-    async def broken(conn, items, **kwargs):
-        raise OSError("connection reset")
-
-    monkeypatch.setattr(q, "insert_items", broken)
-
-    results = await store_all(Batches(in_flight=1), fed, [item() for _ in range(3)])
-
-    assert all(isinstance(result, OSError) for result in results)
+def job(activity: dict) -> Job:
+    return Job(item=None, document=activity, footprint=footprint(activity))
 
 
-async def test_batches__a_request_that_gave_up__does_not_break_the_others(fed):
-    # Given a request cancelled while its activity waits for a batch (the peer hung up)
-    batches, wake = Batches(in_flight=1), WakeUps()
-    first = asyncio.ensure_future(batches.store(fed, wake, item()))
-    await asyncio.sleep(0)  # the first statement is on its way
-    gone = asyncio.ensure_future(batches.store(fed, wake, item()))
-    kept = asyncio.ensure_future(batches.store(fed, wake, item()))
-    await asyncio.sleep(0)
-    gone.cancel()
+def test_waves__cut_where_an_item_names_what_an_earlier_one_of_the_wave_names():
+    a, b = note(f"{ALICE}/notes/a", "a"), note(f"{ALICE}/notes/b", "b")
+    jobs = [job(create(a)), job(create(b)), job(create({**a, "content": "again"}, "Update"))]
 
-    # Then the others are answered, and the row of the one that left is stored anyway
-    assert await first == "stored" and await kept == "stored"
-    assert len(await stored_ids(fed)) == 3
+    assert [len(wave) for wave in waves(jobs)] == [2, 1]
 
 
-async def test_wake_ups__a_wake_up_due_after_the_pool_closed__is_dropped_quietly(settings, caplog):
-    # Given a wake-up scheduled while the node was busy, and the node stopping before it
-    pool = await create_pool(settings.database_url)
-    wake = WakeUps(window=timedelta(milliseconds=10))
-    wake.lead()
-    wake.follow(pool)
-    await pool.close()
+def test_waves__keep_an_actors_order_around_what_is_not_a_create_like_or_announce():
+    follow = {"id": f"{BOB}/follows/1", "type": "Follow", "actor": BOB, "object": ALICE}
+    undo = {"id": f"{BOB}/undo/1", "type": "Undo", "actor": BOB, "object": follow}
+    like = {"id": f"{ALICE}/likes/1", "type": "Like", "actor": ALICE, "object": f"{BOB}/n/1"}
+    update_bob = {"id": f"{BOB}/updates/1", "type": "Update", "actor": BOB,
+                  "object": {"id": BOB, "type": "Person"}}  # fmt: skip
+    jobs = [job(x) for x in (
+        create(note(f"{ALICE}/notes/a", "a")), follow,  # Bob's first: with Alice's
+        create(note(f"{BOB}/notes/c", "c", author=BOB)),  # after Bob's Follow
+        undo, like,  # after Bob's note; Alice's Like beside it
+        update_bob,  # about Bob himself
+    )]  # fmt: skip
 
-    # When it comes due
-    with caplog.at_level(logging.WARNING):
-        await asyncio.sleep(0.05)
-
-    # Then nothing complains: the workers' idle poll finds the rows
-    assert "could not wake" not in caplog.text
+    assert [len(wave) for wave in waves(jobs)] == [2, 1, 2, 1]
+    assert footprint(update_bob) == Footprint(frozenset({BOB}), BOB, whole_actor=True)
+    assert footprint(undo).ids == {follow["id"], ALICE}

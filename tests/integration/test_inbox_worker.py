@@ -78,19 +78,23 @@ async def expire_leases(fed) -> None:
 # --- claiming ----------------------------------------------------------------------
 
 
-async def test_fetch_next__claims_the_oldest_due_item_under_a_lease(fed):
-    first, second = await add_item(fed), await add_item(fed)
-    worker = InboxWorker(fed, lease=timedelta(minutes=5))
+async def test_fetch_next__claims_the_oldest_due_items_up_to_its_batch_under_a_lease(fed):
+    first, second, third = await add_item(fed), await add_item(fed), await add_item(fed)
+    worker = InboxWorker(fed, lease=timedelta(minutes=5), batch=2)
 
     item = await worker.fetch_next()
 
     assert item is not None and item.activity_id == first and item.attempts == 1
-    claimed = await row(fed, first)
-    assert claimed["state"] == "pending"
-    assert (
-        timedelta(minutes=4) < claimed["locked_until"] - datetime.now(UTC) <= timedelta(minutes=5)
-    )
-    assert (await row(fed, second))["locked_until"] is None
+    for claimed in (first, second):
+        leased = await row(fed, claimed)
+        assert leased["state"] == "pending" and leased["attempts"] == 1
+        assert (
+            timedelta(minutes=4) < leased["locked_until"] - datetime.now(UTC) <= timedelta(minutes=5)
+        )
+    assert (await row(fed, third))["locked_until"] is None
+    # the rest of the batch is handed out next, without another claim
+    assert (await worker.fetch_next()).activity_id == second
+    assert (await row(fed, third))["locked_until"] is None
 
 
 async def test_fetch_next__skips_live_leases_and_items_not_yet_due(fed):
@@ -131,7 +135,7 @@ async def test_fetch_next__takes_over_an_expired_lease_and_the_late_worker_recor
 
 async def test_two_workers__never_process_one_item_twice(fed):
     ids = [await add_item(fed) for _ in range(20)]
-    workers = [InboxWorker(fed), InboxWorker(fed)]
+    workers = [InboxWorker(fed, batch=3), InboxWorker(fed, batch=3)]
 
     async def drain(worker: InboxWorker) -> int:
         count = 0
@@ -141,16 +145,20 @@ async def test_two_workers__never_process_one_item_twice(fed):
 
     counts = await asyncio.gather(*(drain(worker) for worker in workers))
 
-    assert sum(counts) == 20
+    assert sum(counts) >= 7  # batches of three at most
     rows = [await row(fed, activity_id) for activity_id in ids]
     assert {(r["state"], r["attempts"]) for r in rows} == {("failed", 1)}
 
 
 async def test_concurrent_claims__each_item_goes_to_one_claim(fed):
     ids = {await add_item(fed) for _ in range(10)}
-    workers = [InboxWorker(fed), InboxWorker(fed)]
+    workers = [InboxWorker(fed, batch=3) for _ in range(4)]
 
-    items = await asyncio.gather(*(workers[i % 2].fetch_next() for i in range(16)))
+    # claims of batches racing each other, then what each worker was left holding
+    items = await asyncio.gather(*(workers[i % 4].fetch_next() for i in range(8)))
+    for worker in workers:
+        while (item := await worker.fetch_next()) is not None:
+            items.append(item)
 
     claimed = [item.activity_id for item in items if item is not None]
     assert sorted(claimed) == sorted(ids)
@@ -345,9 +353,10 @@ async def test_inbox_summary__counts_by_state_and_top_unhandled_pairs(fed):
     follow = await add_item(fed, {"type": "Follow", "actor": ACTOR, "object": ACTOR})
     await add_item(fed)  # stays pending
     async with fed.pool.acquire() as conn:
-        for _ in range(4):
-            item = await q.claim_item(conn, timedelta(minutes=5))
-            await q.finish_item(conn, item["id"], item["claim"], "unhandled", "x")
+        claimed = await q.claim_items(conn, timedelta(minutes=5), 4)
+        await q.finish_items(
+            conn, [q.Finished(item["id"], item["claim"], "unhandled", "x") for item in claimed]
+        )
         summary = await q.inbox_summary(conn)
 
     assert len(listens) == 3 and follow
