@@ -25,7 +25,7 @@ from commonsfed.db.dumps import DumpError
 from commonsfed.db.embedded import EmbeddedError
 from commonsfed.db.lifecycle import SchemaBehind, apply_migrations, database_url
 from commonsfed.db.migrate import MigrationError
-from commonsfed.db.pool import DatabaseUnavailable, close_pool, create_pool, describe_url
+from commonsfed.db.pool import DatabaseUnavailable, close_pool, describe_url, node_pool
 from commonsfed.demo_folder import DemoError
 from commonsfed.federation.transport import TransportError
 from commonsfed.models import ROLES, SEVERITIES
@@ -318,7 +318,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    with database_url(settings, prepare=False) as url:
+    with database_url(settings, prepare=False, direct=True) as url:
         applied = asyncio.run(apply_migrations(url))
     for migration in applied:
         print(f"applied {migration.filename}")
@@ -342,9 +342,10 @@ def _with_pool(settings: Settings, work):
     """Run `await work(pool, settings)` against the node's database, then close everything."""
 
     async def run(url: str):
-        pool = await create_pool(url, max_size=2)
+        settings_here = replace(settings, database_url=url)
+        pool = await node_pool(settings_here, max_size=2)
         try:
-            return await work(pool, replace(settings, database_url=url))
+            return await work(pool, settings_here)
         finally:
             await close_pool(pool)
 
