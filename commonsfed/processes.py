@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 STOP_WAIT = STOP_TIMEOUT + 1.0
 LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# how a child asked to stop may end: by itself, or by the service manager's signal that
+# came before the child had set its own handlers (it was still starting)
+_STOPPED = (0, -signal.SIGTERM, -signal.SIGINT)
 
 
 @dataclass
@@ -139,7 +142,7 @@ async def _stop_all(children: list[Child], exited: asyncio.Queue, first: object)
             while len(gone) < len(children):
                 child = await exited.get()
                 gone.add(child.number)
-                if child.process.exitcode != 0:
+                if child.process.exitcode not in _STOPPED:
                     log.error("%s %s while stopping", child.name, _how(child.process.exitcode))
                     status = 1
     except TimeoutError:

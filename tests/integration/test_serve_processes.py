@@ -97,6 +97,24 @@ async def test_serve_processes__both_answer_on_the_port_and_sigterm_stops_them_a
     assert text.count("commonsfed.serving: stopping") == 2
 
 
+async def test_serve_processes__sigterm_to_every_process_at_once__stops_cleanly(two_processes):
+    # Given two serve processes under a service manager that signals every process of the
+    # service (systemd's default KillMode=control-group)
+    node, port, log = two_processes
+    children = serve_children(node.pid)
+
+    # When SIGTERM reaches the children and the parent together
+    for pid in children:
+        os.kill(pid, signal.SIGTERM)
+    took = await seconds_to_stop(node)
+
+    # Then each child takes it and its parent's request as one: all stop cleanly, in time
+    text = log.read_text()
+    assert took < 10 and node.returncode == 0, text[-3000:]
+    assert not any(running(pid) for pid in children)
+    assert "abandoning" not in text and "Traceback" not in text
+
+
 async def test_serve_processes__a_child_that_dies__is_one_line_and_the_node_exits_1(two_processes):
     node, port, log = two_processes
     first, second = serve_children(node.pid)
