@@ -9,7 +9,8 @@ together here:
   address this machine does not have is one line (`ListenError`) and nothing to undo;
 - connections are `connections.GuardedConnection`s: deadlines for slow senders, caps;
 - one access log line per request (`AccessLog`), unless settings turn it off;
-- SIGTERM (or SIGINT) stops the node in a few seconds whatever it is doing, where
+- SIGTERM (or SIGINT, or for `serve --processes` the parent's pipe: see
+  `commonsfed.processes`) stops the node in a few seconds whatever it is doing, where
   run_app gives requests in flight 60 s: requests get `REQUEST_GRACE` to finish, the
   in-process workers about as long (`federation.workers`), the pool `db.pool.CLOSE_TIMEOUT`;
   what is still running then is abandoned (claimed queue items go back when their leases
@@ -130,8 +131,8 @@ def serve(
     stop_when: HasFileno | None = None,
 ) -> None:
     """Serve `app` on `sockets` (from `listen`) until SIGTERM or SIGINT, or until
-    `stop_when` (the read end of a pipe) can be read: its other end was closed, by the
-    parent of `serve --processes` asking its children to stop, or by that parent's end."""
+    `stop_when` (the read end of a pipe) can be read: its other end was closed, because
+    the parent of `serve --processes` asks its children to stop, or because it died."""
     asyncio.run(_serve(app, settings, sockets, stop_when))
 
 

@@ -21,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -130,8 +131,6 @@ def start(program: str, pg_server_url: str, folder: Path) -> PgBouncer:
 
 
 def _wait_until_listening(bouncer: PgBouncer, within: float = 10.0) -> None:
-    import time
-
     deadline = time.monotonic() + within
     while not _answers(bouncer.port):
         if bouncer.process.poll() is not None:
