@@ -127,7 +127,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     would queue behind every one (their handling fell to a few dozen items a second while
     the inbox accepted thousands). With a pool apiece, accepting cannot starve handling,
     nor a long tick hold up a page."""
-    pool = await create_pool(app[SETTINGS].database_url, max_size=WORKER_POOL_SIZE)
+    pool = await node_pool(app[SETTINGS], max_size=WORKER_POOL_SIZE)
     try:
         async with open_federation(
             app[SETTINGS], pool, node_handlers(), app[METRICS]
