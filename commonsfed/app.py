@@ -16,7 +16,7 @@ from commonsfed import __version__, i18n, numbers
 from commonsfed.api.middleware import api_middleware
 from commonsfed.api.routes import setup_api_routes
 from commonsfed.config import Settings
-from commonsfed.db.pool import close_pool, create_pool
+from commonsfed.db.pool import close_pool, node_pool
 from commonsfed.federation.context import Federation, open_federation
 from commonsfed.federation.delivery import DeliveryWorker
 from commonsfed.federation.inbox_worker import InboxWorker
@@ -89,7 +89,7 @@ def create_app(settings: Settings | LiveSettings) -> web.Application:
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    app[POOL] = await create_pool(app[SETTINGS].database_url)
+    app[POOL] = await node_pool(app[SETTINGS])
     yield
     await close_pool(app[POOL])
 
@@ -127,7 +127,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     would queue behind every one (their handling fell to a few dozen items a second while
     the inbox accepted thousands). With a pool apiece, accepting cannot starve handling,
     nor a long tick hold up a page."""
-    pool = await create_pool(app[SETTINGS].database_url, max_size=WORKER_POOL_SIZE)
+    pool = await node_pool(app[SETTINGS], max_size=WORKER_POOL_SIZE)
     try:
         async with open_federation(
             app[SETTINGS], pool, node_handlers(), app[METRICS]

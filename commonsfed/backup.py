@@ -72,7 +72,7 @@ def backup(settings: Settings, target: Path) -> dict:
     if target.is_relative_to(Path(settings.data_dir).resolve()):
         # each backup would hold the ones before it
         raise BackupError(f"{target} is inside the data folder; write backups elsewhere")
-    with database_url(settings, prepare=False, create=False) as url:
+    with database_url(settings, prepare=False, create=False, direct=True) as url:
         try:
             return _dump_and_pack(settings, url, target)
         except OSError as exc:
@@ -171,7 +171,7 @@ def restore(settings: Settings, source: Path) -> dict:
     data_dir = Path(settings.data_dir).resolve()
     check_empty_folder(data_dir)
     if settings.database_url:
-        asyncio.run(check_empty_database(settings.database_url))
+        asyncio.run(check_empty_database(settings.direct_url))
     try:
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=data_dir.parent, prefix=".commonsfed-restore-") as tmp:
@@ -215,7 +215,7 @@ async def check_empty_database(url: str) -> None:
 def _restore_database(settings: Settings, manifest: dict, dump_path: Path) -> None:
     # no migrations before the restore (the dump brings its schema); the embedded server
     # and its empty database are made here when the folder has none
-    with database_url(settings, prepare=False, create=True) as url:
+    with database_url(settings, prepare=False, create=True, direct=True) as url:
         if not settings.database_url:
             asyncio.run(check_empty_database(url))
         dumps.restore(url, manifest["pg_dump"], dump_path)

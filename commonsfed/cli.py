@@ -25,7 +25,7 @@ from commonsfed.db.dumps import DumpError
 from commonsfed.db.embedded import EmbeddedError
 from commonsfed.db.lifecycle import SchemaBehind, apply_migrations, database_url
 from commonsfed.db.migrate import MigrationError
-from commonsfed.db.pool import DatabaseUnavailable, close_pool, create_pool, describe_url
+from commonsfed.db.pool import DatabaseUnavailable, close_pool, describe_url, node_pool
 from commonsfed.demo_folder import DemoError
 from commonsfed.federation.transport import TransportError
 from commonsfed.models import ROLES, SEVERITIES
@@ -89,9 +89,10 @@ def _flags(args: argparse.Namespace) -> dict:
     flags["secure_mode"] = True if getattr(args, "secure_mode", False) else None
     flags["run_worker"] = False if getattr(args, "no_worker", False) else None
     flags["access_log"] = False if getattr(args, "no_access_log", False) else None
+    flags["database_pooler"] = True if getattr(args, "database_pooler", False) else None
     flags["confirm_email"] = False if getattr(args, "no_confirm_email", False) else None
     for name in ("header_timeout", "body_timeout", "max_connections", "connections_per_address",
-                 "metrics_port"):
+                 "metrics_port", "processes"):
         flags[name] = getattr(args, name, None)
     return flags
 
@@ -103,6 +104,10 @@ def _settings_flags() -> argparse.ArgumentParser:
     group.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     group.add_argument("--port", help="port to listen on (default 8080)")
     group.add_argument("--database-url", help="PostgreSQL URL (default: embedded, in the data folder)")
+    group.add_argument("--database-pooler", action="store_true",
+                       help="DATABASE_URL is a pooler in transaction mode (PgBouncer): no "
+                            "prepared statements; LISTEN, migrations and backups use "
+                            "COMMONSFED_DATABASE_DIRECT_URL")
     group.add_argument("--data-dir", help="data folder (default ./data)")
     group.add_argument("--instance-name", help="the neighbourhood's name")
     group.add_argument("--instance-description", help="a sentence or two about it")
@@ -130,6 +135,10 @@ def _settings_flags() -> argparse.ArgumentParser:
 def _serve_flags(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--no-access-log", action="store_true",
                        help="no line per request in the log (COMMONSFED_ACCESS_LOG=off)")
+    serve.add_argument("--processes", metavar="N",
+                       help="N server processes on the one port (SO_REUSEPORT), each running "
+                            "the workers too unless --no-worker; one that dies stops them all "
+                            "with exit status 1 (default 1; COMMONSFED_PROCESSES)")
     group = serve.add_argument_group("connections (each also read from COMMONSFED_*; flags win)")
     group.add_argument("--header-timeout", metavar="SECONDS",
                        help="time a client has for its request's headers (default 10)")
@@ -243,18 +252,22 @@ def _backup_parsers(sub, common: argparse.ArgumentParser) -> None:
     restore.set_defaults(run=cmd_restore)
 
 
-def _setup_logging() -> None:
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _setup_logging(log_format: str = LOG_FORMAT) -> None:
     # the level is the log_level setting, applied by main() for every command
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(format=log_format)
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it narrates every start step
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from commonsfed import serving
+    from commonsfed import processes, serving
     from commonsfed.app import create_app
     from commonsfed.services.mail_transport import log_mail_setup
 
-    _setup_logging()
+    # several processes: each line says whose it is (MainProcess is the parent)
+    _setup_logging(processes.LOG_FORMAT if settings.processes > 1 else LOG_FORMAT)
     try:  # first: a port in use is one line, before the database is started for nothing
         sockets = serving.listen(settings.host, settings.port)
     except serving.ListenError as exc:
@@ -268,11 +281,24 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             log.info("serving %s on http://%s:%d using %s", settings.base_url, settings.host,
                      settings.port, describe_url(url))
             log_mail_setup(settings)
+            if settings.processes > 1:
+                return _serve_processes(settings, sockets)
             serving.serve(create_app(settings), settings, sockets)
     finally:
         for sock in sockets:
             sock.close()
     return 0
+
+
+def _serve_processes(settings: Settings, sockets: list) -> int:
+    """`serve --processes N`: the port was found free (`sockets`); it is let go here, for
+    the children to bind it each with SO_REUSEPORT (a socket without it, held here, would
+    keep them out)."""
+    from commonsfed import processes
+
+    for sock in sockets:
+        sock.close()
+    return processes.run(settings)
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
@@ -292,7 +318,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    with database_url(settings, prepare=False) as url:
+    with database_url(settings, prepare=False, direct=True) as url:
         applied = asyncio.run(apply_migrations(url))
     for migration in applied:
         print(f"applied {migration.filename}")
@@ -316,9 +342,10 @@ def _with_pool(settings: Settings, work):
     """Run `await work(pool, settings)` against the node's database, then close everything."""
 
     async def run(url: str):
-        pool = await create_pool(url, max_size=2)
+        settings_here = replace(settings, database_url=url)
+        pool = await node_pool(settings_here, max_size=2)
         try:
-            return await work(pool, replace(settings, database_url=url))
+            return await work(pool, settings_here)
         finally:
             await close_pool(pool)
 

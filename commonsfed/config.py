@@ -88,6 +88,16 @@ class Settings:
     connections_per_address: int = 64
     # serve: one INFO line per request (method, path without the query, status, time)
     access_log: bool = True
+    # serve: this many server processes on the one port (SO_REUSEPORT), each with its own
+    # pool and, unless run_worker is off, its own workers; see commonsfed.processes
+    processes: int = 1
+    # a pooler in transaction mode (PgBouncer's pool_mode = transaction) is in front of
+    # PostgreSQL at database_url: asyncpg's statement cache is off, and what needs a session
+    # of its own (LISTEN, the migrations' lock, backups) uses database_direct_url
+    database_pooler: bool = False
+    # PostgreSQL itself, not through a pooler: for LISTEN, migrations and backups; None:
+    # database_url (see `direct_url`)
+    database_direct_url: str | None = field(default=None, repr=False)
     # outgoing mail: smtp://user:password@host:587 (STARTTLS) or smtps:// (implicit TLS);
     # without it a dev node writes mail to data/mail/ and a public node sends none
     smtp_url: str | None = field(default=None, repr=False)
@@ -120,6 +130,13 @@ class Settings:
     @property
     def base_url(self) -> str:
         return f"{self.scheme}://{self.domain}"
+
+    @property
+    def direct_url(self) -> str | None:
+        """Where to open a connection of its own (LISTEN, migrations' advisory lock, pg_dump):
+        PostgreSQL itself, never a pooler in transaction mode, which hands each transaction
+        to whichever server connection is free and so keeps no session."""
+        return self.database_direct_url or self.database_url
 
     @property
     def secret_file(self) -> Path:
@@ -232,6 +249,10 @@ _NAMES = {
     "max_connections": ("COMMONSFED_MAX_CONNECTIONS", "--max-connections"),
     "connections_per_address": ("COMMONSFED_CONNECTIONS_PER_ADDRESS", "--connections-per-address"),
     "access_log": ("COMMONSFED_ACCESS_LOG", "--no-access-log"),
+    "processes": ("COMMONSFED_PROCESSES", "--processes"),
+    "database_pooler": ("COMMONSFED_DATABASE_POOLER", "--database-pooler"),
+    # no flag for the direct URL, as for DATABASE_URL's password: the environment sets it
+    "database_direct_url": ("COMMONSFED_DATABASE_DIRECT_URL", "COMMONSFED_DATABASE_DIRECT_URL"),
     # no flag for the SMTP URL: a password on the command line shows in the process list
     "smtp_url": ("COMMONSFED_SMTP_URL", "COMMONSFED_SMTP_URL"),
     "mail_from": ("COMMONSFED_MAIL_FROM", "--mail-from"),
@@ -321,10 +342,25 @@ def _check_together(settings: Settings, raw: Mapping[str, tuple[Any, str]], need
             raw["confirm_email"][1], "needs COMMONSFED_SMTP_URL: a node that sends no mail "
             "cannot confirm addresses"
         )
+    _check_pooler(settings, raw)
     if need_domain and not settings.dev and "domain" not in raw:
         raise ConfigError(
             "COMMONSFED_DOMAIN", "is required (the public host name, e.g. commons.example.org), "
             "or use --dev for a local trial node"
+        )
+
+
+def _check_pooler(settings: Settings, raw: Mapping[str, tuple[Any, str]]) -> None:
+    if not settings.database_pooler:
+        return
+    if settings.database_url is None:
+        raise ConfigError(raw["database_pooler"][1], "needs DATABASE_URL: the embedded "
+                          "database has no pooler in front of it")
+    if settings.database_direct_url is None:
+        raise ConfigError(
+            raw["database_pooler"][1], "needs COMMONSFED_DATABASE_DIRECT_URL, PostgreSQL "
+            "itself: a pooler in transaction mode keeps no session for LISTEN, the "
+            "migrations' lock or pg_dump"
         )
 
 
@@ -632,6 +668,9 @@ _PARSERS = {
     "max_connections": _parse_count(16, 1_000_000),
     "connections_per_address": _parse_count(0, 1_000_000),
     "access_log": _parse_bool,
+    "processes": _parse_count(1, 64),
+    "database_pooler": _parse_bool,
+    "database_direct_url": _parse_database_url,
     "smtp_url": _parse_smtp_url,
     "mail_from": _parse_mail_from,
     "confirm_email": _parse_bool,

@@ -34,7 +34,7 @@ import asyncpg
 
 from commonsfed.config import ConfigError, Settings, parse_setting
 from commonsfed.db import node_settings as q
-from commonsfed.db.pool import DATABASE_ERRORS
+from commonsfed.db.pool import DATABASE_ERRORS, DirectConnections, listening_connections
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class LiveSettings:
         self._checked_at = 0.0
         self._conn: asyncpg.Connection | None = None
         self._lost = False  # the listening connection closed (asyncpg then takes it back)
-        self._listen_pool: asyncpg.Pool | None = None
+        self._listen_pool: asyncpg.Pool | DirectConnections | None = None
         self._listen_failed_at = 0.0
 
     @classmethod
@@ -135,7 +135,8 @@ class LiveSettings:
     async def listening_on(self, pool: asyncpg.Pool) -> AsyncIterator[None]:
         """LISTEN for changes (on a connection of `pool`) while inside; a lost connection is
         set up again by a later `refresh`."""
-        self._listen_pool = pool
+        # a connection of its own to PostgreSQL when a pooler is in front of the pool
+        self._listen_pool = listening_connections(pool)
         await self._listen()
         try:
             yield

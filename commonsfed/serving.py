@@ -9,7 +9,8 @@ together here:
   address this machine does not have is one line (`ListenError`) and nothing to undo;
 - connections are `connections.GuardedConnection`s: deadlines for slow senders, caps;
 - one access log line per request (`AccessLog`), unless settings turn it off;
-- SIGTERM (or SIGINT) stops the node in a few seconds whatever it is doing, where
+- SIGTERM (or SIGINT, or for `serve --processes` the parent's pipe: see
+  `commonsfed.processes`) stops the node in a few seconds whatever it is doing, where
   run_app gives requests in flight 60 s: requests get `REQUEST_GRACE` to finish, the
   in-process workers about as long (`federation.workers`), the pool `db.pool.CLOSE_TIMEOUT`;
   what is still running then is abandoned (claimed queue items go back when their leases
@@ -25,6 +26,7 @@ import logging
 import signal
 import socket
 from collections.abc import Awaitable
+from typing import Protocol
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -54,9 +56,11 @@ class ListenError(Exception):
         self.bad_host = bad_host
 
 
-def listen(host: str, port: int) -> list[socket.socket]:
+def listen(host: str, port: int, *, reuse_port: bool = False) -> list[socket.socket]:
     """Sockets bound and listening on every address `host` names (a name may have an IPv4
-    and an IPv6 one), as asyncio's create_server would make them."""
+    and an IPv6 one), as asyncio's create_server would make them. `reuse_port`: with
+    SO_REUSEPORT, so that several processes of this user listen on the one port, each with
+    a socket of its own, and Linux spreads new connections among them (`serve --processes`)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
@@ -67,6 +71,8 @@ def listen(host: str, port: int) -> list[socket.socket]:
             sock = socket.socket(family, kind, proto)
             sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             if family == socket.AF_INET6:  # as asyncio: IPv6 only, IPv4 has its own socket
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             _bind(sock, address, host, port)
@@ -118,14 +124,32 @@ def open_file_limit() -> int | None:
     return None if soft == resource.RLIM_INFINITY else soft
 
 
-def serve(app: web.Application, settings: Settings, sockets: list[socket.socket]) -> None:
-    """Serve `app` on `sockets` (from `listen`) until SIGTERM or SIGINT."""
-    asyncio.run(_serve(app, settings, sockets))
+def serve(
+    app: web.Application,
+    settings: Settings,
+    sockets: list[socket.socket],
+    stop_when: HasFileno | None = None,
+) -> None:
+    """Serve `app` on `sockets` (from `listen`) until SIGTERM or SIGINT, or until
+    `stop_when` (the read end of a pipe) can be read: its other end was closed, because
+    the parent of `serve --processes` asks its children to stop, or because it died."""
+    asyncio.run(_serve(app, settings, sockets, stop_when))
 
 
-async def _serve(app: web.Application, settings: Settings, sockets: list[socket.socket]) -> None:
+class HasFileno(Protocol):
+    def fileno(self) -> int: ...
+
+
+async def _serve(
+    app: web.Application,
+    settings: Settings,
+    sockets: list[socket.socket],
+    stop_when: HasFileno | None = None,
+) -> None:
     loop = asyncio.get_running_loop()
     stopping = _stop_on_signals(loop)
+    if stop_when is not None:
+        _stop_when_readable(loop, stop_when.fileno(), stopping)
     table = ConnectionTable(Limits.from_settings(settings, open_file_limit()))
     runner = web.AppRunner(
         app, shutdown_timeout=REQUEST_GRACE, **access_log_args(settings.access_log)
@@ -149,6 +173,16 @@ async def _serve(app: web.Application, settings: Settings, sockets: list[socket.
         await _clean_up(runner)
         for signum in _SIGNALS:
             loop.remove_signal_handler(signum)
+        if stop_when is not None:
+            loop.remove_reader(stop_when.fileno())
+
+
+def _stop_when_readable(loop: asyncio.AbstractEventLoop, fd: int, stopping: asyncio.Event) -> None:
+    def readable() -> None:
+        loop.remove_reader(fd)  # once: a closed pipe stays readable, which would spin
+        stopping.set()
+
+    loop.add_reader(fd, readable)
 
 
 def access_log_args(on: bool) -> dict:

@@ -38,6 +38,7 @@ from tests.builders import (
     server_fetchval,
 )
 from tests.nodes import start_nodes  # noqa: F401  (a fixture for every test: real nodes)
+from tests.pgbouncer import pgbouncer  # noqa: F401  (a fixture: PgBouncer before the cluster)
 
 # argon2id at its cheapest: the suite makes thousands of residents (the nodes that tests
 # start as processes hash with the defaults)

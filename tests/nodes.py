@@ -51,7 +51,7 @@ class Node:
     async def query(self, sql: str, *args) -> list:
         """The rows of `sql` on this node's database, on a connection of its own (for checks
         and for setting a scene; the node's pool is left to the node)."""
-        conn = await connect(self.settings.database_url)
+        conn = await connect(self.settings.direct_url)  # PostgreSQL itself, not a pooler
         try:
             return await conn.fetch(sql, *args)
         finally:
@@ -78,7 +78,8 @@ def bound_socket() -> socket.socket:
 async def start_nodes(make_database, tmp_path):
     """start_nodes(n, **settings changes) -> [Node, ...]; all stopped after the test.
     `others` maps more names (servers the test stands in for) to "127.0.0.1:port" in every
-    node's resolver map."""
+    node's resolver map. A node's changes are a dict of settings, or a function of its
+    Settings that returns the ones to use."""
     clients: list[TestClient] = []
     reserved: list[socket.socket] = []
 
@@ -96,7 +97,8 @@ async def start_nodes(make_database, tmp_path):
                 instance_name=f"{name.split('.')[0].title()} Commons",
                 map_tiles=LOOPBACK_TILES,
             )
-            settings = replace(settings, **changes.get(name, {}))
+            change = changes.get(name, {})
+            settings = change(settings) if callable(change) else replace(settings, **change)
             app = create_app(settings)
             sock = sockets[name]
             client = TestClient(TestServer(app, host="127.0.0.1", port=sock.getsockname()[1],

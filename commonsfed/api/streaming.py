@@ -56,7 +56,7 @@ def setup(app: web.Application) -> None:
 
 
 async def _hub(app: web.Application) -> AsyncIterator[None]:
-    app[HUB] = hub = Hub(app[SETTINGS].database_url)
+    app[HUB] = hub = Hub(app[SETTINGS].direct_url)  # LISTEN: never through a pooler
     yield
     await hub.close()
 

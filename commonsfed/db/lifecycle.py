@@ -18,7 +18,9 @@ class NoNodeHere(EmbeddedError):
 
 
 @contextmanager
-def database_url(settings: Settings, *, prepare: bool = True, create: bool = True) -> Iterator[str]:
+def database_url(
+    settings: Settings, *, prepare: bool = True, create: bool = True, direct: bool = False
+) -> Iterator[str]:
     """Yield the URL to use, with its schema up to date.
 
     An embedded server is started here, migrated (the node owns it) and stopped on the way
@@ -26,11 +28,14 @@ def database_url(settings: Settings, *, prepare: bool = True, create: bool = Tru
     decision: `commonsfed migrate`. `prepare=False` skips both, for `migrate` itself.
     `create=False`: a data folder without a database is refused rather than given a new, empty
     one; a mistyped --data-dir must not look like a node that lost all its data.
+    `direct`: PostgreSQL itself even where a pooler is in front (`Settings.direct_url`), for
+    a command that needs a session of its own (migrations' advisory lock, pg_dump); the
+    schema is checked there too, on a connection with asyncpg's statement cache.
     """
     if settings.database_url:
         if prepare:
-            asyncio.run(check_schema(settings.database_url))
-        yield settings.database_url
+            asyncio.run(check_schema(settings.direct_url))
+        yield settings.direct_url if direct else settings.database_url
         return
     server = EmbeddedPostgres(settings.data_dir)
     if not create and not server.exists:

@@ -9,6 +9,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import asyncpg
 
+from commonsfed.config import Settings
+
 log = logging.getLogger(__name__)
 
 
@@ -124,6 +126,7 @@ async def close_pool(pool: asyncpg.Pool, within: float = CLOSE_TIMEOUT) -> None:
     connection to come back, which one held by a query stuck behind a lock, or sent to a
     server that went away, does only at command_timeout (60 s). Past `within` the pool is
     terminated: its connections are closed under whatever they were doing."""
+    _direct.pop(id(pool), None)
     try:
         await asyncio.wait_for(pool.close(), within)
     except TimeoutError:
@@ -131,16 +134,78 @@ async def close_pool(pool: asyncpg.Pool, within: float = CLOSE_TIMEOUT) -> None:
         pool.terminate()  # asyncpg did on the cancellation already; saying so costs nothing
 
 
-async def create_pool(url: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+# asyncpg's default: the statements a connection prepared, kept by their text
+STATEMENT_CACHE = 100
+
+
+async def create_pool(
+    url: str,
+    min_size: int = 1,
+    max_size: int = 10,
+    *,
+    pooler: bool = False,
+    direct_url: str | None = None,
+) -> asyncpg.Pool:
+    """A pool on `url`. `pooler`: `url` is a pooler in transaction mode (PgBouncer's
+    pool_mode = transaction), which hands each transaction to whichever server connection
+    is free: a statement asyncpg prepared and cached on one is missing on the next ("does
+    not exist") or, prepared again, already there ("already exists"); PgBouncer 1.18
+    (Debian 12's) does not track them, so the cache is off and every query is prepared
+    unnamed and run in the same exchange. `direct_url`: PostgreSQL itself, where the pool's
+    listeners open connections of their own (`listening_connections`)."""
     try:
-        return await asyncpg.create_pool(
+        pool = await asyncpg.create_pool(
             url,
             min_size=min_size,
             max_size=max_size,
             timeout=_CONNECT_TIMEOUT,
             command_timeout=60,
+            statement_cache_size=0 if pooler else STATEMENT_CACHE,
             connection_class=PoolConnection,
             reset=_reset_if_needed,
         )
     except _CONNECT_ERRORS as exc:
         raise DatabaseUnavailable(f"cannot use {describe_url(url)}: {_reason(exc)}") from None
+    if direct_url:
+        _direct[id(pool)] = (pool, DirectConnections(direct_url))
+    return pool
+
+
+async def node_pool(settings: Settings, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """The node's pool, as its settings say: on database_url, through a pooler or not."""
+    return await create_pool(
+        settings.database_url,
+        min_size,
+        max_size,
+        pooler=settings.database_pooler,
+        direct_url=settings.database_direct_url,
+    )
+
+
+class DirectConnections:
+    """Connections of their own to PostgreSQL itself, taken and given back as a pool's are:
+    for LISTEN, which a pooler in transaction mode cannot carry (a LISTEN sent through it
+    is heard by whichever client next gets that server connection, or by none)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def acquire(self) -> asyncpg.Connection:
+        # asyncpg's own errors, as a pool's acquire raises them (the listeners catch those)
+        return await asyncpg.connect(self.url, timeout=_CONNECT_TIMEOUT)
+
+    async def release(self, conn: asyncpg.Connection) -> None:
+        await conn.close(timeout=CLOSE_TIMEOUT)
+
+
+# the pools made with a `direct_url` (by id: asyncpg's Pool takes no attributes nor weak
+# references), with where their listeners connect; close_pool forgets them
+_direct: dict[int, tuple[asyncpg.Pool, DirectConnections]] = {}
+
+
+def listening_connections(pool: asyncpg.Pool) -> asyncpg.Pool | DirectConnections:
+    """Where to take a connection that will LISTEN: `pool` itself, unless it was made with
+    a `direct_url` (a pooler is in front of it): then PostgreSQL itself, a connection of
+    its own."""
+    entry = _direct.get(id(pool))
+    return entry[1] if entry is not None and entry[0] is pool else pool

@@ -21,7 +21,7 @@ from typing import Protocol, runtime_checkable
 
 import asyncpg
 
-from commonsfed.db.pool import DATABASE_ERRORS
+from commonsfed.db.pool import DATABASE_ERRORS, listening_connections
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,8 @@ async def run_workers(
     command_timeout).
     """
     pairs = [(worker, asyncio.Event()) for worker in workers]
-    listener = _Listener(pool, [(worker.channel, wake) for worker, wake in pairs])
+    # a connection of its own to PostgreSQL when a pooler is in front of the pool
+    listener = _Listener(listening_connections(pool), [(w.channel, wake) for w, wake in pairs])
     beats = [asyncio.create_task(_beat(w)) for w in workers if hasattr(w, "heartbeat")]
     loops = asyncio.gather(*(_loop(w, wake, listener, stop, idle_timeout) for w, wake in pairs))
     try:

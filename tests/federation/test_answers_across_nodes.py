@@ -38,7 +38,13 @@ async def browser(node, name: str) -> aiohttp.ClientSession:
 async def network(start_nodes):
     """north and south, south's neighbourhood following north's; alice on north with her
     drill posted; bob and carol on south, each with a browser."""
-    north, south = await start_nodes(2)
+    async for scene in drill_scene(start_nodes):
+        yield scene
+
+
+async def drill_scene(start_nodes, **changes):
+    """The `network` fixture's scene, its nodes started with `changes` (start_nodes')."""
+    north, south = await start_nodes(2, **changes)
     await follows.federate(south.federation, "north.test")
     await settle(north, south)
     alice = await accounts.register(

@@ -5,6 +5,7 @@ tool that is missing skips its test and says so."""
 
 from __future__ import annotations
 
+import configparser
 import re
 import shutil
 import subprocess
@@ -152,3 +153,71 @@ def test_systemd_units__pass_systemd_analyze_verify(tmp_path):
     # verify exits 0 on unknown keys and bad values, which it only warns about
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == ""
+
+
+# --- scaling out: several serve processes, PgBouncer ----------------------------------------
+
+
+def _ini(name: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser()
+    parser.read_string((DEPLOY / name).read_text())
+    return parser
+
+
+POOL_KEYS = ("pool_mode", "auth_type", "auth_file", "default_pool_size", "max_client_conn",
+             "idle_transaction_timeout", "listen_port")  # fmt: skip
+
+
+def test_pgbouncer_ini__transaction_mode_the_same_pool_for_debian_and_compose():
+    debian, compose = _ini("pgbouncer.ini"), _ini("compose.pgbouncer.ini")
+
+    assert debian["pgbouncer"]["pool_mode"] == "transaction"
+    assert [debian["pgbouncer"][key] for key in POOL_KEYS] == [
+        compose["pgbouncer"][key] for key in POOL_KEYS
+    ]
+    # PostgreSQL on this machine for Debian's service; the db service for compose's
+    assert debian["databases"]["commonsfed"].startswith("host=localhost port=5432 ")
+    assert compose["databases"]["commonsfed"].startswith("host=db port=5432 ")
+    assert debian["pgbouncer"]["listen_addr"] == "127.0.0.1"
+
+
+def test_env_example__pooler_settings_point_at_pgbouncer_and_postgresql():
+    env = (DEPLOY / "env.example").read_text()
+    port = _ini("pgbouncer.ini")["pgbouncer"]["listen_port"]
+
+    assert f"#DATABASE_URL=postgresql://commonsfed:CHANGE-ME@127.0.0.1:{port}/commonsfed" in env
+    assert "#COMMONSFED_DATABASE_POOLER=true" in env
+    assert (
+        "#COMMONSFED_DATABASE_DIRECT_URL=postgresql://commonsfed:CHANGE-ME@127.0.0.1:5432/" in env
+    )
+    assert "#COMMONSFED_PROCESSES=" in env
+
+
+def test_compose__web_takes_its_process_count_from_env(compose):
+    web = compose["services"]["web"]
+
+    assert web["environment"]["COMMONSFED_PROCESSES"] == "${COMMONSFED_PROCESSES:-1}"
+
+
+def test_compose_pgbouncer__sends_web_and_worker_through_it():
+    extra = yaml.safe_load((DEPLOY / "compose.pgbouncer.yaml").read_text())
+    services = extra["services"]
+
+    assert services["pgbouncer"]["build"]["dockerfile"] == "pgbouncer.Dockerfile"
+    assert services["pgbouncer"]["depends_on"]["db"]["condition"] == "service_healthy"
+    for name in ("web", "worker"):
+        environment = services[name]["environment"]
+        assert "@pgbouncer:6432/commonsfed" in environment["DATABASE_URL"]
+        assert environment["COMMONSFED_DATABASE_POOLER"] == "true"
+        assert "@db/commonsfed" in environment["COMMONSFED_DATABASE_DIRECT_URL"]
+    dockerfile = (DEPLOY / "pgbouncer.Dockerfile").read_text()
+    assert "COPY compose.pgbouncer.ini /etc/pgbouncer/pgbouncer.ini" in dockerfile
+    assert _dockerfile_users(dockerfile)[-1] == "postgres"
+
+
+def test_scale_out_doc__names_every_file_it_points_to():
+    doc = (DEPLOY / "scale-out.md").read_text()
+
+    for path in re.findall(r"`deploy/([\w.-]+)`", doc):
+        assert (DEPLOY / path).is_file(), path
+    assert "--processes N" in doc and "COMMONSFED_DATABASE_DIRECT_URL" in doc

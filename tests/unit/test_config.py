@@ -155,3 +155,54 @@ def test_cli__serve_without_a_domain_outside_dev_mode_exits_2(capsys, monkeypatc
 
     assert status == 2
     assert "COMMONSFED_DOMAIN" in capsys.readouterr().err
+
+
+# --- a pooler in front of PostgreSQL -------------------------------------------------------
+
+POOLED = {"DATABASE_URL": "postgresql://u@127.0.0.1:6432/commons",
+          "COMMONSFED_DATABASE_DIRECT_URL": "postgresql://u@127.0.0.1:5432/commons"}
+
+
+def test_load_settings__a_pooler_with_a_direct_url():
+    settings = load_settings(POOLED | {"COMMONSFED_DATABASE_POOLER": "true"}, {"dev": True})
+
+    assert settings.database_pooler
+    assert settings.database_url.endswith(":6432/commons")
+    assert settings.direct_url.endswith(":5432/commons")  # LISTEN, migrations, backups
+
+
+def test_load_settings__without_a_direct_url__the_direct_one_is_database_url():
+    settings = load_settings({"DATABASE_URL": "postgresql://u@db/x"}, {"dev": True})
+
+    assert not settings.database_pooler and settings.direct_url == "postgresql://u@db/x"
+
+
+@pytest.mark.parametrize(
+    ("env", "flags", "named", "says"),
+    [
+        ({**POOLED, "COMMONSFED_DATABASE_POOLER": "perhaps"}, {}, "COMMONSFED_DATABASE_POOLER",
+         "must be true or false"),
+        ({"DATABASE_URL": POOLED["DATABASE_URL"]}, {"database_pooler": True}, "--database-pooler",
+         "needs COMMONSFED_DATABASE_DIRECT_URL"),
+        ({}, {"database_pooler": True}, "--database-pooler", "needs DATABASE_URL"),
+        ({**POOLED, "COMMONSFED_DATABASE_DIRECT_URL": "pgbouncer://x"}, {},
+         "COMMONSFED_DATABASE_DIRECT_URL", "must start with postgresql://"),
+        ({"COMMONSFED_PROCESSES": "many"}, {}, "COMMONSFED_PROCESSES", "must be a whole number"),
+    ],
+)
+def test_load_settings__bad_pooler_settings_name_the_setting(env, flags, named, says):
+    with pytest.raises(ConfigError) as error:
+        load_settings(env, {"dev": True, **flags})
+
+    assert error.value.setting == named and says in error.value.message
+
+
+def test_cli__pooler_without_a_direct_url_exits_2_with_one_line(capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", POOLED["DATABASE_URL"])
+    monkeypatch.delenv("COMMONSFED_DATABASE_DIRECT_URL", raising=False)
+
+    status = main(["queue", "--dev", "--database-pooler"])
+
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1
+    assert err.startswith("commonsfed: error: --database-pooler: needs COMMONSFED_DATABASE_DIRECT_URL")
