@@ -99,13 +99,16 @@ async def insert_remote_object(conn: asyncpg.Connection, obj: RemoteObject) -> b
 
 
 async def update_remote_object(conn: asyncpg.Connection, obj: RemoteObject) -> bool:
-    """Replace the stored object, only when `obj.attributed_to` is its author."""
+    """Replace the stored object, only when `obj.attributed_to` is its author and `obj` is
+    not older than what is kept: an edit that arrives after a later one (a retry, a slow
+    relay) changes nothing. An Update without `updated` cannot be placed, and is taken."""
     result = await conn.execute(
         """
         UPDATE remote_objects SET type = $2, domain = $4, in_reply_to = $5, is_listing = $6,
             document = $7::jsonb, published_at = coalesce($8, published_at),
             updated_at = coalesce($9, now())
         WHERE uri = $1 AND attributed_to = $3
+          AND ($9::timestamptz IS NULL OR updated_at IS NULL OR updated_at <= $9::timestamptz)
         """,
         *_object_values(obj),
     )

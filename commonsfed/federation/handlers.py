@@ -479,8 +479,8 @@ async def verify_update(fed: Federation, activity: dict[str, Any]) -> RemoteObje
 async def receive_update(
     conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], updated: RemoteObject
 ) -> None:
-    await objects_q.update_remote_object(conn, updated)
-    await answers_in.remote_listing_changed(conn, updated)
+    if await objects_q.update_remote_object(conn, updated):
+        await answers_in.remote_listing_changed(conn, updated)
 
 
 @dataclass(frozen=True)

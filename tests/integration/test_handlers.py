@@ -563,6 +563,22 @@ async def test_update__by_the_author_replaces_the_document(fed, db):
     assert kept["updated_at"].isoformat() == "2024-05-05T09:00:00+00:00"
 
 
+async def test_update__older_than_the_one_kept_changes_nothing(fed, db):
+    # Given a note edited at 09:00, whose 08:00 edit arrives late (a retry, a slow relay)
+    uri = await create_stored_note(fed)
+    newer = note(uri, BOB, "<p>Nine</p>", updated="2024-05-05T09:00:00Z")
+    older = note(uri, BOB, "<p>Eight</p>", updated="2024-05-05T08:00:00Z")
+    assert await handle(fed, activity("Update", BOB, newer)) == "done"
+
+    # When the older edit comes
+    assert await handle(fed, activity("Update", BOB, older)) == "done"
+
+    # Then the newer one stays
+    kept = await stored(db, uri)
+    assert orjson.loads(kept["document"])["content"] == "<p>Nine</p>"
+    assert kept["updated_at"].isoformat() == "2024-05-05T09:00:00+00:00"
+
+
 async def test_update__can_turn_a_note_into_a_listing(fed, db):
     uri = await create_stored_note(fed)
 
