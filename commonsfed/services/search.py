@@ -35,7 +35,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from urllib.parse import urlencode
 
 import asyncpg
@@ -316,6 +316,12 @@ class Card:
     distance: Distance | None = None
     category_slug: str | None = None  # for the link to its category's page; None: unknown here
     ends_at: datetime | None = None  # the end of its availability or its expiry, if any
+
+    @property
+    def last_moment(self) -> datetime | None:
+        """The last moment it is there: an end stored as the midnight after the last day
+        (services.listing_forms.day_end) reads as that last day, not the next."""
+        return self.ends_at - timedelta(microseconds=1) if self.ends_at else None
 
     @property
     def photo_src(self) -> str | None:

@@ -152,6 +152,19 @@ async def test_card__kind_icon_and_name_neighbourhood_state_and_category_link(cl
     assert '<a href="/categories/tools">Tools</a>' in card
 
 
+async def test_card__until_names_the_last_day_not_the_next(client, post):
+    # Given a listing whose last day is in five days (stored as the midnight after it)
+    last = datetime.now(UTC).date() + timedelta(days=5)
+    await post(title="Seeds, till Friday", expires_on=last.isoformat())
+
+    page = await page_of(client, "/explore")
+
+    # Then its card says until that day
+    shown = re.search(r'until <time datetime="[^"]+">([^<]+)</time>', page)
+    assert shown is not None
+    assert shown.group(1).startswith(f"{last:%B} {last.day}")
+
+
 async def test_card__distance_when_the_reader_gives_a_point(client, post):
     await post(title="In Amsterdam", place="Dam square", latitude="52.37", longitude="4.89")
 

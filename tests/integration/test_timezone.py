@@ -156,6 +156,8 @@ async def test_ride__departure_is_berlin_time_stored_in_utc_and_shown_in_berlin(
     assert "Sunday, June 30, 2030, 08:15" in page  # in words, in Berlin time
     edit = await (await client.get(f"/listings/{uid}/edit")).text()
     assert 'value="2030-06-30T08:15"' in edit
+    # and the form says whose time it reads, as it is: Berlin's, not UTC
+    assert "Date and time, in the neighbourhood's time (Europe/Berlin)." in edit
 
 
 async def test_ride__note_content_says_berlin_time_with_the_zone(pool, berlin, alice):
