@@ -35,8 +35,8 @@ from commonsfed.db.reports import NewReport
 from commonsfed.i18n import Text
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
-from commonsfed.services.errors import RateLimited, ValidationError
-from commonsfed.services.throttle import in_words
+from commonsfed.services.errors import ValidationError
+from commonsfed.services.throttle import too_many
 
 CATEGORIES = {
     "spam": N_("Spam"),
@@ -215,4 +215,4 @@ async def _throttle(conn: asyncpg.Connection, account: Account, now: datetime) -
     count, oldest = await q.recent_by(conn, account.id, REPORT_WINDOW)
     if count >= REPORTS_PER_WINDOW and oldest is not None:
         wait = max(oldest + REPORT_WINDOW - now, timedelta(seconds=1))
-        raise RateLimited(f"You have sent many reports lately. Try again {in_words(wait)}.", wait)
+        raise too_many("reports", wait)

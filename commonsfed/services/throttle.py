@@ -11,27 +11,63 @@ from datetime import timedelta
 import asyncpg
 
 from commonsfed.db import tokens as q
+from commonsfed.i18n import Text
+from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services.errors import RateLimited
+from commonsfed.services.listing_forms import Number
 
 MAIL_WINDOW = timedelta(hours=1)
 # (per subject, per client address) in MAIL_WINDOW. A reset link is asked for by address,
 # whether an account has it or not, so the answers never tell which addresses exist.
 MAIL_LIMITS = {"reset_password": (3, 10), "confirm_email": (3, 10)}
-_WHAT = {"reset_password": "requests for a reset link", "confirm_email": "confirmation links"}
+
+# What is throttled, each said whole (a sentence is translated whole, never pieced
+# together): in a minute, in some minutes, in some hours (90 minutes and more).
+_TOO_MANY = {
+    "failed logins": (
+        N_("Too many failed logins. Try again in a minute."),
+        N_("Too many failed logins. Try again in %(count)s minutes."),
+        N_("Too many failed logins. Try again in %(count)s hours."),
+    ),
+    "wrong passwords": (
+        N_("Too many wrong passwords. Try again in a minute."),
+        N_("Too many wrong passwords. Try again in %(count)s minutes."),
+        N_("Too many wrong passwords. Try again in %(count)s hours."),
+    ),
+    "reset_password": (
+        N_("Too many requests for a reset link. Try again in a minute."),
+        N_("Too many requests for a reset link. Try again in %(count)s minutes."),
+        N_("Too many requests for a reset link. Try again in %(count)s hours."),
+    ),
+    "confirm_email": (
+        N_("Too many confirmation links. Try again in a minute."),
+        N_("Too many confirmation links. Try again in %(count)s minutes."),
+        N_("Too many confirmation links. Try again in %(count)s hours."),
+    ),
+    "reports": (
+        N_("You have sent many reports lately. Try again in a minute."),
+        N_("You have sent many reports lately. Try again in %(count)s minutes."),
+        N_("You have sent many reports lately. Try again in %(count)s hours."),
+    ),
+}
 
 
 def too_many(what: str, wait: timedelta) -> RateLimited:
-    return RateLimited(f"Too many {what}. Try again {in_words(wait)}.", wait)
+    """RateLimited for `what` (a key of _TOO_MANY), saying when to try again in the
+    reader's language."""
+    shape, count = in_words(wait)
+    return RateLimited(Text(_TOO_MANY[what][shape], count=Number(count)), wait)
 
 
-def in_words(wait: timedelta) -> str:
-    """ "in 12 minutes": rounded up, so that trying then works."""
+def in_words(wait: timedelta) -> tuple[int, int]:
+    """(0, 1) for "in a minute", (1, minutes) under 90 minutes, else (2, hours): rounded
+    up, so that trying then works."""
     minutes = max(1, math.ceil(wait.total_seconds() / 60))
     if minutes == 1:
-        return "in a minute"
+        return 0, 1
     if minutes < 90:
-        return f"in {minutes} minutes"
-    return f"in {math.ceil(minutes / 60)} hours"
+        return 1, minutes
+    return 2, math.ceil(minutes / 60)
 
 
 async def count_mail_request(
@@ -44,5 +80,5 @@ async def count_mail_request(
         conn, action, subject, address, MAIL_WINDOW, per_subject, per_address
     )
     if wait is not None and wait > timedelta(0):
-        raise too_many(_WHAT[action], wait)
+        raise too_many(action, wait)
     await q.record_request(conn, action, subject, address)

@@ -10,7 +10,7 @@ from commonsfed.services import reports
 from commonsfed.services.errors import RateLimited, ValidationError
 from commonsfed.web.keys import POOL, SETTINGS
 from commonsfed.web.middlewares import render_error
-from commonsfed.web.views import require_account
+from commonsfed.web.views import require_account, shown
 
 
 def _render(request: web.Request, subject, values: dict, errors: dict, status: int = 200):
@@ -45,7 +45,7 @@ async def send_report(request: web.Request) -> web.Response:
                   "comment": str(form.get("comment", ""))}  # fmt: skip
         return _render(request, subject, values, exc.errors, status=422)
     except RateLimited as exc:
-        response = render_error(request, 429, str(exc))
+        response = render_error(request, 429, shown(exc))
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(max(1, int(exc.retry_after.total_seconds())))
         return response

@@ -9,6 +9,7 @@ import html
 import pytest
 
 from commonsfed.app import create_app
+from commonsfed.services.accounts import MAX_FAILURES_PER_ACCOUNT
 from tests.builders import DEFAULT_PASSWORD, log_in, post_form, register
 
 
@@ -112,3 +113,17 @@ async def test_recovery_and_about__are_in_french(browser):
     about = await text_of(await browser.get("/about"))
     assert "À propos de Elm Street Commons" in about and "Règles" in about
     assert "Ce nœud ne modère aucun serveur." in about and "Inscription" in about
+
+
+async def test_login_throttle__says_when_to_try_again_in_french(browser):
+    # Given a resident whose password someone keeps guessing
+    assert (await register(browser, "ann")).status == 200
+    await post_form(browser, "/logout", {}, form_path="/")
+    for _ in range(MAX_FAILURES_PER_ACCOUNT):
+        await log_in(browser, "ann", "not the password")
+
+    # When one more try comes
+    page = await text_of(await log_in(browser, "ann", "not the password"), 429)
+
+    # Then the page says, in French, when the next try is allowed
+    assert "Trop de connexions manquées. Réessayez dans 15 minutes." in page
