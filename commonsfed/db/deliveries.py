@@ -75,21 +75,54 @@ WHERE d.id = probe.id AND a.uri = d.activity_uri
 RETURNING {_CLAIMED_COLUMNS}, true AS probe
 """
 
+# The claim walks the due index one row at a time, oldest first (each step an ORDER BY ...
+# LIMIT 1, which the index answers), and locks what it walks past until it holds $1 rows. A
+# plain ORDER BY ... LIMIT $1 let the planner, with statistics taken while the queue was
+# empty (no rows pending, so it guesses a handful), read every due row and sort them, which
+# is the whole backlog once one builds up. The walk is read lazily: it goes only as far as
+# the locking needs, past rows another claim in flight holds (up to 4 * $1 steps).
+# Parked hosts are left out by a filter on an array read once, not by a join.
+# Then the other due rows of the same hosts, up to $3 a host in all, so that a host without
+# a shared inbox gets its deliveries in one batch, sent over one connection (federation.lanes).
 _CLAIM_DUE = f"""
-WITH due AS (
-    SELECT d.id FROM deliveries d
-    WHERE {_DUE}
-      AND NOT EXISTS (
-          SELECT 1 FROM hosts h WHERE h.host = d.host AND h.parked_until IS NOT NULL
-      )
-    ORDER BY d.next_try_at, d.id
+WITH RECURSIVE parked AS (
+    SELECT ARRAY(SELECT h.host FROM hosts h WHERE h.parked_until IS NOT NULL) AS hosts
+), walk AS (
+    (SELECT d.next_try_at, d.id, 1 AS step FROM deliveries d, parked
+     WHERE {_DUE} AND d.host <> ALL (parked.hosts)
+     ORDER BY d.next_try_at, d.id LIMIT 1)
+    UNION ALL
+    SELECT later.next_try_at, later.id, walk.step + 1
+    FROM walk CROSS JOIN LATERAL (
+        SELECT d.next_try_at, d.id FROM deliveries d, parked
+        WHERE {_DUE} AND d.host <> ALL (parked.hosts)
+          AND (d.next_try_at, d.id) > (walk.next_try_at, walk.id)
+        ORDER BY d.next_try_at, d.id LIMIT 1
+    ) AS later
+    WHERE walk.step < 4 * $1
+), due AS (
+    SELECT locked.id, locked.host
+    FROM walk CROSS JOIN LATERAL (
+        SELECT d.id, d.host FROM deliveries d
+        WHERE d.id = walk.id AND {_DUE}
+        FOR UPDATE OF d SKIP LOCKED
+    ) AS locked
     LIMIT $1
-    FOR UPDATE OF d SKIP LOCKED
+), same_host AS (
+    SELECT more.id
+    FROM (SELECT DISTINCT due.host FROM due) AS h
+    CROSS JOIN LATERAL (
+        SELECT d.id FROM deliveries d
+        WHERE d.host = h.host AND {_DUE}
+        LIMIT $3
+        FOR UPDATE OF d SKIP LOCKED
+    ) AS more
 )
 UPDATE deliveries d
 SET locked_until = now() + $2::interval, claim = nextval('queue_claims')
-FROM due, activities a
-WHERE d.id = due.id AND a.uri = d.activity_uri
+FROM activities a
+WHERE d.id = ANY (ARRAY(SELECT due.id FROM due UNION ALL SELECT same_host.id FROM same_host))
+  AND a.uri = d.activity_uri
 RETURNING {_CLAIMED_COLUMNS}, false AS probe
 """
 
@@ -97,8 +130,11 @@ RETURNING {_CLAIMED_COLUMNS}, false AS probe
 CLAIM_DUE = _CLAIM_DUE
 
 
-async def claim_due(conn: asyncpg.Connection, limit: int, lease: timedelta) -> list[asyncpg.Record]:
-    """Lease up to `limit` due deliveries, oldest first, with their activity and its actor.
+async def claim_due(
+    conn: asyncpg.Connection, limit: int, lease: timedelta, per_host: int = 16
+) -> list[asyncpg.Record]:
+    """Lease the `limit` oldest due deliveries, with the other due deliveries of their hosts
+    (up to `per_host` a host in all), with their activity and its actor.
 
     A host that is parked (`hosts.parked_until` set) gets none, except one probe once its
     park has ended. Columns: id, activity_uri, inbox, host, attempts, created_at, claim
@@ -107,7 +143,7 @@ async def claim_due(conn: asyncpg.Connection, limit: int, lease: timedelta) -> l
     """
     rows = await conn.fetch(_CLAIM_PROBES, limit, lease)
     if len(rows) < limit:
-        rows += await conn.fetch(_CLAIM_DUE, limit - len(rows), lease)
+        rows += await conn.fetch(_CLAIM_DUE, limit - len(rows), lease, per_host)
     return sorted(rows, key=lambda row: row["id"])
 
 
