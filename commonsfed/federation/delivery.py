@@ -468,6 +468,7 @@ class DeliveryWorker:
         if not pairs:
             return
         async with self.federation.pool.acquire() as conn, conn.transaction():
+            await q.commit_without_waiting(conn)
             recorded = await _record_deliveries(conn, pairs)
             results = _host_results(pairs)
             if results:
