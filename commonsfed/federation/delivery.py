@@ -280,7 +280,7 @@ class DeliveryWorker:
         *,
         lease: timedelta = claims.LEASE,
         heartbeat_every: timedelta = claims.HEARTBEAT_EVERY,
-        batch: int = 50,
+        batch: int = 200,
         per_host: int = 16,
         rand: Callable[[], float] = random.random,
         signer: Signer | None = None,
