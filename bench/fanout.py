@@ -164,6 +164,7 @@ async def fan_out(pool: asyncpg.Pool, node: Node, token: str) -> tuple[int, floa
 async def phase(name: str, pool: asyncpg.Pool, node: Node, token: str, peer) -> None:
     await node.start()
     try:
+        idle, _ = node.rss_mb()
         received, peer_cpu = peer.count.value, peer.cpu.value
         count, seconds, posted = await fan_out(pool, node, token)
         rss, peak = node.rss_mb()
@@ -174,7 +175,8 @@ async def phase(name: str, pool: asyncpg.Pool, node: Node, token: str, peer) -> 
     print(f"  fan-out:   {count:,} deliveries done in {seconds:.2f} s from the POST "
           f"({count / seconds:,.0f}/s; the POST itself took {posted * 1000:.0f} ms), "
           f"{received:,} received by the peers")  # fmt: skip
-    print(f"  node RSS:  {rss:.0f} MB after the fan-out (peak {peak:.0f} MB)")
+    print(f"  node RSS:  {rss:.0f} MB after the fan-out (peak {peak:.0f} MB, "
+          f"{idle:.0f} MB once started)")  # fmt: skip
     print(f"  peers:     {peer_cpu / max(received, 1) * 1e6:.0f} us of CPU a request")
     signs = signing_rate(count, cores())
     print(f"  baseline:  signing {count:,} deliveries on all cores alone takes "

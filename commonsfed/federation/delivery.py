@@ -6,6 +6,13 @@ workers in any number of processes share it. A worker is steppable, as microblog
 and records each outcome as it comes in; a runner (`federation.workers`) loops over
 `tick()` and calls `heartbeat()` on a timer, and tests call both directly, never sleeping.
 
+Within a batch the three steps overlap, so that a fan-out uses every core: the batch is
+signed in one thread per core (`federation.signing`), and each delivery is sent as soon as
+it is signed and its host's turn comes (`federation.lanes`: one host's deliveries go one
+after another over one kept-alive connection, hosts in parallel), while the outcomes that
+came in are recorded. A claim takes a host's other due deliveries with the ones it claims,
+so a host without a shared inbox gets its followers' deliveries over one connection.
+
 Delivery is at least once: a worker that dies mid-batch leaves its claimed rows to come due
 again when its lease ends, and what it sent but had not recorded goes twice. Two things keep
 that small. The lease is short and renewed by the heartbeat while the batch is in flight
