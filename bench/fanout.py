@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import sys
 import tempfile
 import time
@@ -122,6 +123,11 @@ class Node:
         )  # fmt: skip
         return tuple(int(fields[name].split()[0]) / 1024 for name in ("VmRSS", "VmHWM"))
 
+    def cpu_seconds(self) -> float:
+        """The CPU time the node's process has used (all its threads), from /proc."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     async def stop(self) -> None:
         if self.process and self.process.returncode is None:
             self.process.terminate()
@@ -165,9 +171,10 @@ async def phase(name: str, pool: asyncpg.Pool, node: Node, token: str, peer) -> 
     await node.start()
     try:
         idle, _ = node.rss_mb()
-        received, peer_cpu = peer.count.value, peer.cpu.value
+        received, peer_cpu, node_cpu = peer.count.value, peer.cpu.value, node.cpu_seconds()
         count, seconds, posted = await fan_out(pool, node, token)
         rss, peak = node.rss_mb()
+        node_cpu = node.cpu_seconds() - node_cpu
     finally:
         await node.stop()
     received, peer_cpu = peer.count.value - received, peer.cpu.value - peer_cpu
@@ -177,7 +184,9 @@ async def phase(name: str, pool: asyncpg.Pool, node: Node, token: str, peer) -> 
           f"{received:,} received by the peers")  # fmt: skip
     print(f"  node RSS:  {rss:.0f} MB after the fan-out (peak {peak:.0f} MB, "
           f"{idle:.0f} MB once started)")  # fmt: skip
-    print(f"  peers:     {peer_cpu / max(received, 1) * 1e6:.0f} us of CPU a request")
+    print(f"  cpu:       {node_cpu / count * 1e6:.0f} us of the node's CPU a delivery (its "
+          f"signing threads included), {peer_cpu / max(received, 1) * 1e6:.0f} us of the "
+          f"peers' a request")  # fmt: skip
     signs = signing_rate(count, cores())
     print(f"  baseline:  signing {count:,} deliveries on all cores alone takes "
           f"{count / signs:.2f} s ({signs:,.0f}/s, {cores()} threads)")  # fmt: skip
