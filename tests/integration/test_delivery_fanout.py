@@ -94,3 +94,29 @@ async def test_tick__a_slow_answer_does_not_hold_its_hosts_other_deliveries(worl
         await tick
     assert world.sink.counts() == {activity_id: 4}
     assert len(world.sink.connections()) == 2
+
+
+async def test_publish__numbers_deliveries_host_by_host_for_the_domains_it_federates_with(world):
+    # Given a suspended domain and a limited one among the recipients
+    await world.execute(
+        "INSERT INTO domain_policies (domain, policy, severity) VALUES"
+        " ('gone.test', 'block', 'suspend'), ('quiet.test', 'block', 'limit')"
+    )
+    others = ["http://gone.test/users/a/inbox", "http://quiet.test/users/b/inbox",
+              "http://quiet.test/users/c/inbox", "http://SINK.test/users/u0/inbox"]  # fmt: skip
+
+    # When alice publishes to them and to bob
+    activity_id = await world.publish(inboxes=inboxes(1) + others)
+
+    # Then the limited domain gets its deliveries, the suspended one none; one per inbox,
+    # numbered host by host (so that a claim finds a host's side by side)
+    rows = await world.fetch(
+        "SELECT host, inbox FROM deliveries WHERE activity_uri = $1 ORDER BY id", activity_id
+    )
+    assert [(r["host"], r["inbox"]) for r in rows] == [
+        ("quiet.test", "http://quiet.test/users/b/inbox"),
+        ("quiet.test", "http://quiet.test/users/c/inbox"),
+        ("sink.test", "http://SINK.test/users/u0/inbox"),
+        ("sink.test", "http://sink.test/inbox"),
+        ("sink.test", "http://sink.test/users/u0/inbox"),
+    ]
