@@ -87,7 +87,7 @@ from commonsfed.federation import claims, lanes
 from commonsfed.federation.context import Federation
 from commonsfed.federation.keys import NoSigningKey, signing_key_pem
 from commonsfed.federation.signing import Signer, shared_signer
-from commonsfed.federation.transport import TransportError
+from commonsfed.federation.transport import CONNECTIONS_PER_HOST, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -378,7 +378,7 @@ class DeliveryWorker:
             lambda d: _sign(d, keys[d.actor_uri], bodies[d.activity_uri]),
             lambda d: d.id,
         )
-        turns = {host: lanes.Lane() for host in hosts}
+        turns = {host: lanes.Lane(CONNECTIONS_PER_HOST) for host in hosts}
         sends = {
             asyncio.create_task(
                 self._send_in_turn(d, signing[d.id], turns[d.host], bodies[d.activity_uri])

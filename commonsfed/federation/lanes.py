@@ -7,7 +7,9 @@ per-host persistent connections do. Hosts go in parallel, so a batch to many hos
 as many connections busy as it has hosts.
 
 A slow answer must not hold the rest of its host's deliveries: when one has had no answer
-for `HAND_OFF`, the next goes without waiting for it, over another connection.
+for `HAND_OFF`, the next goes without waiting for it, over another connection, up to `most`
+at once (the HTTP client's limit a host, so that no delivery waits for a connection inside
+the client, where the wait would count against its connect timeout).
 """
 
 from __future__ import annotations
@@ -25,27 +27,32 @@ HAND_OFF = 0.5
 
 
 class Lane:
-    """Turns at one host: one delivery at a time, unless the one in flight is slow."""
+    """Turns at one host: one delivery at a time, unless the ones in flight are slow."""
 
-    def __init__(self, hand_off: float = HAND_OFF) -> None:
+    def __init__(self, most: int, hand_off: float = HAND_OFF) -> None:
+        self._most = most
         self._hand_off = hand_off
         self._free = asyncio.Semaphore(1)
+        self.in_flight = 0
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
         await self._free.acquire()
+        self.in_flight += 1
         handed_off = False
 
         def hand_off() -> None:
             nonlocal handed_off
-            handed_off = True
-            self._free.release()
+            if self.in_flight < self._most:
+                handed_off = True
+                self._free.release()  # the next turn, beside this one
 
         timer = asyncio.get_running_loop().call_later(self._hand_off, hand_off)
         try:
             yield
         finally:
             timer.cancel()
+            self.in_flight -= 1
             if not handed_off:
                 self._free.release()
 
