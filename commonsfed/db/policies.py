@@ -24,6 +24,16 @@ async def get_domain_policy(conn: asyncpg.Connection, domain: str) -> DomainPoli
     return _policy(row)
 
 
+async def domain_policies(
+    conn: asyncpg.Connection, domains: list[str]
+) -> dict[str, DomainPolicy]:
+    """The policies of those of `domains` that have one, in one query (a fan-out's hosts)."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM domain_policies WHERE domain = ANY($1::text[])", domains
+    )
+    return {row["domain"]: _policy(row) for row in rows}
+
+
 async def lock_domain_policy(conn: asyncpg.Connection, domain: str) -> DomainPolicy | None:
     row = await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM domain_policies WHERE domain = $1 FOR UPDATE", domain

@@ -6,6 +6,13 @@ workers in any number of processes share it. A worker is steppable, as microblog
 and records each outcome as it comes in; a runner (`federation.workers`) loops over
 `tick()` and calls `heartbeat()` on a timer, and tests call both directly, never sleeping.
 
+Within a batch the three steps overlap, so that a fan-out uses every core: the batch is
+signed in one thread per core (`federation.signing`), and each delivery is sent as soon as
+it is signed and its host's turn comes (`federation.lanes`: one host's deliveries go one
+after another over one kept-alive connection, hosts in parallel), while the outcomes that
+came in are recorded. A claim takes a host's other due deliveries with the ones it claims,
+so a host without a shared inbox gets its followers' deliveries over one connection.
+
 Delivery is at least once: a worker that dies mid-batch leaves its claimed rows to come due
 again when its lease ends, and what it sent but had not recorded goes twice. Two things keep
 that small. The lease is short and renewed by the heartbeat while the batch is in flight
@@ -76,10 +83,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from commonsfed import signatures
 from commonsfed.config import Settings
 from commonsfed.db import deliveries as q
-from commonsfed.federation import claims
+from commonsfed.federation import claims, lanes
 from commonsfed.federation.context import Federation
 from commonsfed.federation.keys import NoSigningKey, signing_key_pem
-from commonsfed.federation.transport import TransportError
+from commonsfed.federation.signing import Signer, shared_signer
+from commonsfed.federation.transport import CONNECTIONS_PER_HOST, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -279,17 +287,21 @@ class DeliveryWorker:
         *,
         lease: timedelta = claims.LEASE,
         heartbeat_every: timedelta = claims.HEARTBEAT_EVERY,
-        batch: int = 50,
+        batch: int = 200,
+        per_host: int = 16,
         rand: Callable[[], float] = random.random,
+        signer: Signer | None = None,
     ) -> None:
         self.federation = federation
         self.lease = lease
         self.heartbeat_every = heartbeat_every.total_seconds()
         self.batch = batch
+        self.per_host = per_host  # a host's due deliveries claimed with one of them, at most
         self._rand = rand
         self._claimed: list[Delivery] = []  # claimed by fetch_next, not yet handed out
         self._held: claims.Held[Delivery] = claims.Held("deliveries")  # claimed, not recorded
         self._keys = _KeyCache()
+        self._signer = signer or shared_signer()
 
     async def fetch_next(self) -> Delivery | None:
         """The next delivery this worker holds, claiming a batch when it holds none."""
@@ -338,7 +350,7 @@ class DeliveryWorker:
 
     async def _claim(self) -> list[Delivery]:
         async with self.federation.pool.acquire() as conn:
-            rows = await q.claim_due(conn, self.batch, self.lease)
+            rows = await q.claim_due(conn, self.batch, self.lease, self.per_host)
         batch = [Delivery.from_row(row) for row in rows]
         self._held.hold(batch)
         return batch
@@ -357,15 +369,35 @@ class DeliveryWorker:
     async def _send_and_record(self, batch: Sequence[Delivery]) -> list[Outcome]:
         keys = await self._signing_keys({d.actor_uri for d in batch})
         bodies = {d.activity_uri: _body(d.document) for d in batch}
-        # RSA signing releases the GIL: a batch signed in a thread overlaps with the HTTP
-        # work of other batches on the event loop (signing is about half the CPU time)
-        signed = await asyncio.to_thread(_sign_all, batch, keys, bodies)
+        hosts = lanes.by_host(batch, lambda d: d.host)
+        # Signed on every core (federation.signing), first deliveries of every host first;
+        # each is sent as soon as it is signed and its host's lane is free, so signing,
+        # sending and recording overlap instead of following one another
+        signing = self._signer.sign(
+            lanes.round_robin(list(hosts.values())),
+            lambda d: _sign(d, keys[d.actor_uri], bodies[d.activity_uri]),
+            lambda d: d.id,
+        )
+        turns = {host: lanes.Lane(CONNECTIONS_PER_HOST) for host in hosts}
         sends = {
-            asyncio.create_task(self._deliver(d, headers, bodies[d.activity_uri])): d
-            for d, headers in signed
+            asyncio.create_task(
+                self._send_in_turn(d, signing[d.id], turns[d.host], bodies[d.activity_uri])
+            ): d
+            for d in batch
         }
-        outcomes = await self._record_as_they_come(sends)
+        try:
+            outcomes = await self._record_as_they_come(sends)
+        finally:
+            for future in signing.values():
+                future.cancel()  # no-op for those signed; the rest are not waited for
         return [outcomes[d.id] for d in batch]
+
+    async def _send_in_turn(
+        self, delivery: Delivery, signing: asyncio.Future[Signed], lane: lanes.Lane, body: bytes
+    ) -> Outcome:
+        headers = await signing
+        async with lane.turn():
+            return await self._deliver(delivery, headers, body)
 
     async def _record_as_they_come(
         self, sends: dict[asyncio.Task[Outcome], Delivery]
@@ -443,6 +475,7 @@ class DeliveryWorker:
         if not pairs:
             return
         async with self.federation.pool.acquire() as conn, conn.transaction():
+            await q.commit_without_waiting(conn)
             recorded = await _record_deliveries(conn, pairs)
             results = _host_results(pairs)
             if results:
@@ -468,12 +501,6 @@ def _body(document: str) -> bytes:
 
 
 Signed = dict[str, str] | Exception  # the headers to send, or why there are none
-
-
-def _sign_all(
-    batch: Sequence[Delivery], keys: dict[str, SigningKey], bodies: dict[str, bytes]
-) -> list[tuple[Delivery, Signed]]:
-    return [(d, _sign(d, keys[d.actor_uri], bodies[d.activity_uri])) for d in batch]
 
 
 def _sign(delivery: Delivery, key: SigningKey, body: bytes) -> Signed:

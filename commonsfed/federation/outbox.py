@@ -19,7 +19,7 @@ from commonsfed.config import Settings
 from commonsfed.db import activities as activities_q
 from commonsfed.db import deliveries as deliveries_q
 from commonsfed.db import follows as follows_q
-from commonsfed.federation.policy import domain_of, is_allowed
+from commonsfed.federation.policy import allowed_domains, domain_of
 
 _ADDRESSING = ("to", "cc", "bto", "bcc", "audience")
 
@@ -78,9 +78,6 @@ async def recipient_inboxes(
             inboxes |= set(await follows_q.follower_inboxes(conn, uri.removesuffix("/followers")))
     remote = [uri for uri in addressed if not uris.is_local(uri)]
     inboxes |= set(await follows_q.actor_inboxes(conn, remote))
-    allowed = [
-        inbox
-        for inbox in sorted(inboxes)
-        if not uris.is_local(inbox) and await is_allowed(conn, settings, domain_of(inbox))
-    ]
-    return allowed
+    remote_inboxes = [inbox for inbox in inboxes if not uris.is_local(inbox)]
+    allowed = await allowed_domains(conn, settings, {domain_of(i) for i in remote_inboxes})
+    return sorted(inbox for inbox in remote_inboxes if domain_of(inbox) in allowed)

@@ -18,6 +18,7 @@ import asyncpg
 
 from commonsfed.config import Settings
 from commonsfed.db import policies as q
+from commonsfed.models import DomainPolicy
 
 # What the inbox's insert compares (db.inbox reads it in SQL): the domain's policy, with a
 # block that is not a suspension read as "limited"; "" for a domain with no policy.
@@ -41,7 +42,24 @@ async def is_allowed(conn: asyncpg.Connection, settings: Settings, domain: str) 
     domain = domain.lower()
     if domain == settings.domain:
         return True
-    decision = await q.get_domain_policy(conn, domain)
+    return _allows(settings, await q.get_domain_policy(conn, domain))
+
+
+async def allowed_domains(
+    conn: asyncpg.Connection, settings: Settings, domains: set[str]
+) -> set[str]:
+    """Those of `domains` this node federates with, in one query: a listing to followers on
+    2,000 hosts asks about 2,000 domains inside its publishing transaction."""
+    wanted = {domain.lower() for domain in domains}
+    decisions = await q.domain_policies(conn, sorted(wanted))
+    return {
+        domain
+        for domain in wanted
+        if domain == settings.domain or _allows(settings, decisions.get(domain))
+    }
+
+
+def _allows(settings: Settings, decision: DomainPolicy | None) -> bool:
     if decision is None:
         return "" in permitted(settings)
     if decision.policy == "block" and decision.severity != "suspend":

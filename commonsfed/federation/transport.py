@@ -213,6 +213,17 @@ def guarded_socket_factory(policy: AddressPolicy) -> aiohttp.SocketFactoryType:
 # --- The session ----------------------------------------------------------------------------
 
 
+# Connections in use at once: more than a delivery batch has hosts (federation.lanes sends
+# each host's in turn), so that a fan-out to many hosts never waits for the pool; a host
+# gets a few at most, as one slow answer hands its next deliveries to another connection.
+CONNECTIONS = 512
+CONNECTIONS_PER_HOST = 8
+# How long an idle connection is kept for the host's next request (aiohttp's default):
+# long enough for the next batch of a fan-out, short enough not to hold thousands of idle
+# sockets to peers once it is over.
+KEEPALIVE_SECONDS = 15.0
+
+
 def user_agent_for(settings: Settings) -> str:
     """Like Mastodon's, with a link admins of other servers can follow to reach ours."""
     return f"commonsfed/{__version__} (+{settings.base_url}/)"
@@ -232,6 +243,9 @@ def make_client_session(
     connector = aiohttp.TCPConnector(
         resolver=GuardedResolver(policy, resolver),
         socket_factory=guarded_socket_factory(policy),
+        limit=CONNECTIONS,
+        limit_per_host=CONNECTIONS_PER_HOST,
+        keepalive_timeout=KEEPALIVE_SECONDS,
     )
     return aiohttp.ClientSession(
         connector=connector,

@@ -33,6 +33,7 @@ class Received:
     raw_path: str
     headers: CIMultiDict[str]
     body: bytes
+    peer: tuple = ()  # the client's address and port: one per connection
 
     @property
     def activity_id(self) -> str:
@@ -61,12 +62,19 @@ class Sink:
     def counts(self) -> Counter[str]:
         return Counter(item.activity_id for item in self.received)
 
+    def connections(self) -> set[tuple]:
+        """The connections what was received came over."""
+        return {item.peer for item in self.received}
+
     def paths(self) -> Counter[str]:
         return Counter(item.raw_path for item in self.received)
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        self.received.append(Received(request.raw_path, CIMultiDict(request.headers), body))
+        peer = request.transport.get_extra_info("peername") if request.transport else ()
+        self.received.append(
+            Received(request.raw_path, CIMultiDict(request.headers), body, tuple(peer))
+        )
         self.arrived.set()
         if request.raw_path in self.stalled:
             self.stalled.discard(request.raw_path)

@@ -382,7 +382,9 @@ async def test_drop_pending_for_host__drops_only_that_hosts_pending_deliveries(w
 async def test_queue_summary__per_host_counts(world):
     world.sink.answer(500, 404)
     *_, third = [await world.publish() for _ in range(3)]
-    await world.worker(batch=2).tick()  # the first retries, the second is given up
+    # the first retries, the second is given up (a batch of two: per_host keeps the claim
+    # from taking the host's third with them)
+    await world.worker(batch=2, per_host=2).tick()
     await world.execute("UPDATE hosts SET parked_until = now() + interval '1 hour'")
 
     async with world.pool.acquire() as conn:
