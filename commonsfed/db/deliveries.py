@@ -154,14 +154,24 @@ async def renew_claims(
     `_CLAIM_PROBES` set, so that no other worker probes it meanwhile; never shortened, as a
     host parked again meanwhile stays parked). Returns the ids renewed: a row missing was
     finished, released or claimed by another worker since.
+
+    A row locked just now is skipped, not waited for: it is the worker's own outcome being
+    written (which let go of it first, see `federation.claims.Held`). Waiting would lock
+    rows in another order than that write does, and the two deadlocked.
     """
     rows = await conn.fetch(
         """
-        WITH renewed AS (
+        WITH free AS (
+            SELECT d.id, u.probed
+            FROM deliveries d
+            JOIN unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, claim, probed)
+                ON d.id = u.id AND d.claim = u.claim
+            WHERE d.state = 'pending'
+            FOR UPDATE OF d SKIP LOCKED
+        ), renewed AS (
             UPDATE deliveries d SET locked_until = now() + $4::interval
-            FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, claim, probed)
-            WHERE d.id = u.id AND d.claim = u.claim AND d.state = 'pending'
-            RETURNING d.id, u.probed
+            FROM free WHERE d.id = free.id
+            RETURNING d.id, free.probed
         ), held AS (
             UPDATE hosts h SET parked_until = greatest(h.parked_until, now() + $4::interval)
             FROM renewed WHERE h.host = renewed.probed AND h.parked_until IS NOT NULL

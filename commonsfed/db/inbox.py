@@ -142,13 +142,21 @@ async def renew_items(
     conn: asyncpg.Connection, claims: Sequence[tuple[int, int]], lease: timedelta
 ) -> set[int]:
     """Move the lease of (id, claim) items still under that claim `lease` ahead; returns
-    the ids renewed (an item missing was finished, released or claimed by another since)."""
+    the ids renewed (an item missing was finished, released or claimed by another since).
+    An item locked just now is skipped, not waited for: it is the worker's own outcome being
+    written (see `db.deliveries.renew_claims`: waiting deadlocked with that write)."""
     rows = await conn.fetch(
         """
+        WITH free AS (
+            SELECT item.id FROM inbox_items AS item
+            JOIN unnest($1::bigint[], $2::bigint[]) AS held (id, claim)
+                ON item.id = held.id AND item.claim = held.claim
+            WHERE item.state = 'pending'
+            FOR UPDATE OF item SKIP LOCKED
+        )
         UPDATE inbox_items AS item
         SET locked_until = now() + $3::interval, next_try_at = now() + $3::interval
-        FROM unnest($1::bigint[], $2::bigint[]) AS held (id, claim)
-        WHERE item.id = held.id AND item.claim = held.claim AND item.state = 'pending'
+        FROM free WHERE item.id = free.id
         RETURNING item.id
         """,
         [item_id for item_id, _ in claims],
