@@ -11,7 +11,7 @@ overwrite or release what another one claimed since (see `federation.claims`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -20,13 +20,20 @@ import asyncpg
 DELIVERY_CHANNEL = "commonsfed_deliveries"
 
 
-async def insert_deliveries(conn: asyncpg.Connection, activity_uri: str, inboxes: list[str]) -> int:
+async def insert_deliveries(
+    conn: asyncpg.Connection,
+    activity_uri: str,
+    inboxes: list[str],
+    hosts: Mapping[str, str] | None = None,
+) -> int:
     """One row per inbox, in one statement, then a NOTIFY that reaches the workers when the
     transaction commits. Rows are numbered host by host, so that a claim, which takes the
-    oldest first, finds a host's deliveries side by side."""
+    oldest first, finds a host's deliveries side by side. `hosts`: each inbox's host, when
+    the caller has them (else each inbox is parsed here)."""
     if not inboxes:
         return 0
-    rows = sorted((urlsplit(inbox).netloc.lower(), inbox) for inbox in inboxes)
+    host_of = hosts or {inbox: urlsplit(inbox).netloc.lower() for inbox in inboxes}
+    rows = sorted((host_of[inbox], inbox) for inbox in inboxes)
     await conn.execute(
         """
         INSERT INTO deliveries (activity_uri, inbox, host)

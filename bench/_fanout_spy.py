@@ -1,0 +1,246 @@
+"""How long one listing takes to reach 10,000 followers on 2,000 hosts from `serve` alone.
+
+    .venv/bin/python bench/fanout.py [--followers 10000] [--hosts 2000]
+
+PostgreSQL: TEST_DATABASE_URL when set, else an embedded one in a temporary folder. The node:
+`commonsfed serve --dev` in a process of its own, with its in-process workers and nothing
+else. The peers: a bare aiohttp server in another process, answering 202 to every POST,
+reached through the dev resolver map under every host name. The followers are written
+straight into remote_actors and follows; the fan-out itself goes the real way: a resident
+posts a listing through the client API (POST /api/v1/statuses), the service queues its
+deliveries, and the node's delivery worker signs and sends them.
+
+Two phases, each from a freshly started node: followers without shared inboxes (one delivery
+per follower), then with one shared inbox per host (one delivery per host). Each prints the
+time from the POST to the last delivery recorded done (the database's clock at both ends),
+and the node's RSS after the fan-out. Baselines of the same run: signing as many deliveries
+on all cores alone, and the peer's CPU per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+from _postgres import drop_database, make_database, postgres_server
+from delivery import free_port, serve_sink, signing_rate
+
+from commonsfed.config import Settings
+from commonsfed.db.pool import create_pool
+from commonsfed.federation.signing import cores
+from commonsfed.services import oauth
+from commonsfed.services.accounts import register
+
+DOMAIN = "fanout.test"
+ALICE = f"http://{DOMAIN}/users/alice"
+LISTING = "#offer #give #tools\nA ladder, 3 m\nLent for a week, pick it up on Elm Street."
+
+
+# --- The followers ------------------------------------------------------------------------------
+
+
+async def load_followers(pool: asyncpg.Pool, followers: int, hosts: int) -> None:
+    """`followers` remote actors on `hosts` hosts (h0.test ...), following alice."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            """
+            INSERT INTO remote_actors (uri, domain, type, preferred_username, inbox, key_id,
+                                       public_key_pem, document)
+            SELECT 'http://h' || n % $2 || '.test/users/u' || n, 'h' || n % $2 || '.test',
+                   'Person', 'u' || n, 'http://h' || n % $2 || '.test/users/u' || n || '/inbox',
+                   'http://h' || n % $2 || '.test/users/u' || n || '#main-key', 'unused', '{}'
+            FROM generate_series(0, $1 - 1) AS n
+            """,
+            followers, hosts,
+        )  # fmt: skip
+        await conn.execute(
+            """
+            INSERT INTO follows (follower_uri, followed_uri, state, accepted_at)
+            SELECT uri, $1, 'accepted', now() FROM remote_actors
+            """,
+            ALICE,
+        )
+
+
+async def give_shared_inboxes(pool: asyncpg.Pool) -> None:
+    await pool.execute("UPDATE remote_actors SET shared_inbox = 'http://' || domain || '/inbox'")
+
+
+async def alice_token(pool: asyncpg.Pool) -> str:
+    app, _ = await oauth.register_app(pool, "bench", ["urn:ietf:wg:oauth:2.0:oob"], ["write"])
+    account_id = await pool.fetchval("SELECT id FROM accounts WHERE username = 'alice'")
+    async with pool.acquire() as conn:
+        return await oauth.issue_token(conn, app.id, account_id, ["write"])
+
+
+# --- The node -----------------------------------------------------------------------------------
+
+
+class Node:
+    """`commonsfed serve` in a process of its own."""
+
+    def __init__(self, url: str, data_dir: Path, resolve: str) -> None:
+        self.url, self.data_dir, self.resolve = url, data_dir, resolve
+        self.port = free_port()
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            "/work/main/.venv/bin/py-spy", "record", "--format", "raw", "--threads", "-r", "250", "-o", f"/work/scratch/spy-{self.port}.txt", "--", sys.executable, "-m", "commonsfed", "serve", "--dev", "--domain", DOMAIN,
+            "--port", str(self.port), "--database-url", self.url,
+            "--data-dir", str(self.data_dir), "--resolve", self.resolve, "--no-access-log",
+            "--log-level", "warning",
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() < deadline:
+                try:
+                    async with session.get(f"{self.base}/nodeinfo/2.1") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise SystemExit("the node did not start")
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def rss_mb(self) -> tuple[float, float]:
+        """(RSS now, peak RSS) in MB, from /proc."""
+        fields = dict(
+            line.split(":", 1) for line in Path(f"/proc/{self.process.pid}/status").read_text()
+            .splitlines() if ":" in line
+        )  # fmt: skip
+        return tuple(int(fields[name].split()[0]) / 1024 for name in ("VmRSS", "VmHWM"))
+
+    def cpu_seconds(self) -> float:
+        """The CPU time the node's process has used (all its threads), from /proc."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    async def stop(self) -> None:
+        if self.process and self.process.returncode is None:
+            self.process.terminate()
+            await asyncio.wait_for(self.process.wait(), 60)
+
+
+# --- One fan-out --------------------------------------------------------------------------------
+
+
+async def fan_out(pool: asyncpg.Pool, node: Node, token: str) -> tuple[int, float, float]:
+    """Post the listing; returns (deliveries, seconds to the last one done, seconds the POST
+    took)."""
+    started = await pool.fetchval("SELECT clock_timestamp()")
+    clock = time.perf_counter()
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{node.base}/api/v1/statuses", data={"status": LISTING, "visibility": "public"},
+            headers={"Authorization": f"Bearer {token}", "Host": DOMAIN},
+        ) as response:  # fmt: skip
+            if response.status != 200:
+                raise SystemExit(f"posting failed: {response.status} {await response.text()}")
+    posted = time.perf_counter() - clock
+    while True:
+        row = await pool.fetchrow(
+            """
+            SELECT count(*) AS total, count(*) FILTER (WHERE state = 'pending') AS pending,
+                   count(*) FILTER (WHERE state = 'failed') AS failed, max(finished_at) AS last
+            FROM deliveries WHERE created_at >= $1
+            """,
+            started,
+        )
+        if row["total"] and not row["pending"]:
+            break
+        await asyncio.sleep(0.1)
+    if row["failed"]:
+        raise SystemExit(f"{row['failed']} deliveries failed")
+    return row["total"], (row["last"] - started).total_seconds(), posted
+
+
+async def phase(name: str, pool: asyncpg.Pool, node: Node, token: str, peer) -> None:
+    await node.start()
+    try:
+        idle, _ = node.rss_mb()
+        received, peer_cpu, node_cpu = peer.count.value, peer.cpu.value, node.cpu_seconds()
+        count, seconds, posted = await fan_out(pool, node, token)
+        rss, peak = node.rss_mb()
+        node_cpu = node.cpu_seconds() - node_cpu
+    finally:
+        await node.stop()
+    received, peer_cpu = peer.count.value - received, peer.cpu.value - peer_cpu
+    print(f"{name}:")
+    print(f"  fan-out:   {count:,} deliveries done in {seconds:.2f} s from the POST "
+          f"({count / seconds:,.0f}/s; the POST itself took {posted * 1000:.0f} ms), "
+          f"{received:,} received by the peers")  # fmt: skip
+    print(f"  node RSS:  {rss:.0f} MB after the fan-out (peak {peak:.0f} MB, "
+          f"{idle:.0f} MB once started)")  # fmt: skip
+    print(f"  cpu:       {node_cpu / count * 1e6:.0f} us of the node's CPU a delivery (its "
+          f"signing threads included), {peer_cpu / max(received, 1) * 1e6:.0f} us of the "
+          f"peers' a request")  # fmt: skip
+    signs = signing_rate(count, cores())
+    print(f"  baseline:  signing {count:,} deliveries on all cores alone takes "
+          f"{count / signs:.2f} s ({signs:,.0f}/s, {cores()} threads)")  # fmt: skip
+
+
+# --- The run ------------------------------------------------------------------------------------
+
+
+async def bench(server_url: str, sink_port: int, args: argparse.Namespace, peer) -> None:
+    name, url = await make_database(server_url)
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
+    try:
+        settings = Settings(domain=DOMAIN, database_url=url, dev=True, secret="x" * 40,
+                            data_dir=data_dir)  # fmt: skip
+        pool = await create_pool(url, max_size=4)
+        try:
+            await register(pool, settings, username="alice", email="a@example.org",
+                           password="x" * 12, by_admin=True)  # fmt: skip
+            await load_followers(pool, args.followers, args.hosts)
+            token = await alice_token(pool)
+            resolve = ",".join(f"h{n}.test=127.0.0.1:{sink_port}" for n in range(args.hosts))
+            node = Node(url, data_dir, resolve)
+            print(f"{args.followers:,} followers of alice on {args.hosts:,} hosts, "
+                  f"{cores()} cores")  # fmt: skip
+            await phase("without shared inboxes", pool, node, token, peer)
+            await give_shared_inboxes(pool)
+            await phase("with shared inboxes", pool, node, token, peer)
+        finally:
+            await pool.close()
+    finally:
+        await drop_database(server_url, name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--followers", type=int, default=10_000)
+    parser.add_argument("--hosts", type=int, default=2_000)
+    args = parser.parse_args()
+
+    context = multiprocessing.get_context("spawn")
+    ready, count, cpu = context.Event(), context.Value("q", 0), context.Value("d", 0.0)
+    port = free_port()
+    sink = context.Process(target=serve_sink, args=(port, ready, count, cpu), daemon=True)
+    sink.start()
+    try:
+        if not ready.wait(30):
+            raise SystemExit("the sink did not start")
+        with postgres_server("bench-fanout-") as (server_url, _):
+            peer = argparse.Namespace(count=count, cpu=cpu)
+            asyncio.run(bench(server_url, port, args, peer))
+    finally:
+        sink.terminate()
+        sink.join(5)
+
+
+if __name__ == "__main__":
+    main()
