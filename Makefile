@@ -63,6 +63,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/inbox.py
 	$(BIN)/python bench/delivery.py
+	$(BIN)/python bench/fanout.py
 
 # Leaflet from npm at its pinned version, into commonsfed/web/static/vendor/leaflet/ (committed)
 # Leaflet from npm at a pinned version, its dist files and licence copied where the node
