@@ -211,7 +211,7 @@ def status(
         "reblog": None,
         "poll": None,
         "card": None,
-        "language": None,
+        "language": view.language,
         "text": None,
         "favourited": favourited,
         "reblogged": False,

@@ -8,6 +8,7 @@ sanitised. Both kinds share one id space (migration 0024), ordered by time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,6 +60,7 @@ class StatusView:
     title: str = ""
     mentions: tuple[AccountView, ...] = ()
     conversation_id: int | None = None  # a message: its conversation
+    language: str | None = None  # ISO 639-1, as its author wrote it; None: unknown
 
 
 async def statuses_by_id(
@@ -121,8 +123,25 @@ def _local_view(
         edited_at=listing.updated_at if listing.updated_at > listing.created_at else None,
         account=author, content_html=note["content"], visibility="public",
         tags=(listing.category,), media=tuple(_local_media(settings, p) for p in photos),
-        listing_uid=listing.uid, title=listing.title,
+        listing_uid=listing.uid, title=listing.title, language=listing.language,
     )  # fmt: skip
+
+
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
+
+
+def language_of(document: dict) -> str | None:
+    """The language a remote post was written in, as Mastodon files it: the first key of
+    its contentMap that names one (its subtags dropped: "pt-BR" is "pt"); None for none,
+    or "und"."""
+    language_map = document.get("contentMap")
+    if not isinstance(language_map, dict):
+        return None
+    for key in language_map:
+        code = str(key).split("-", 1)[0].lower()
+        if code != "und" and _LANGUAGE.fullmatch(code):
+            return code
+    return None
 
 
 def _local_media(settings: Settings, photo: ListingPhoto) -> MediaView:
@@ -165,7 +184,7 @@ def _remote_view(row: asyncpg.Record, author: AccountView) -> StatusView:
         edited_at=row["updated_at"], account=author,
         content_html=sanitise_html(content_of(document)),
         visibility=_visibility(document), tags=tuple(tags), media=media,
-        title=listing.title if listing else "",
+        title=listing.title if listing else "", language=language_of(document),
     )  # fmt: skip
 
 

@@ -240,6 +240,8 @@ async def test_two_nodes__public_local_remote_tag_and_home_with_follows(start_no
     # and bob follows alice (a person on north)
     await follows.follow(south.federation, south.url("/users/bob"), "@alice@north.test")
     await settle(north, south)
+    # dave writes in French
+    await north.app[POOL].execute("UPDATE accounts SET language = 'fr' WHERE username = 'dave'")
     await post(north.app, "alice", "Ladder of alice", "tools")
     await post(north.app, "dave", "Bike of dave", "transport")
     await post(south.app, "carol", "Drill of carol", "tools")
@@ -256,6 +258,11 @@ async def test_two_nodes__public_local_remote_tag_and_home_with_follows(start_no
     # and in north's own local timeline
     north_local = await timeline(north.client, "/api/v1/timelines/public", local="true")
     assert has(north_local, "ladder", "bike", "drill") == [True, True, False]
+    # each in the language it was written in, here and there (contentMap's key)
+    for body in (north_local, remote):
+        languages = {s["content"].split("</p>")[0]: s["language"] for s in body}
+        assert sorted(languages.values()) == ["en", "fr"], languages
+        assert [lang for text, lang in languages.items() if "Bike" in text] == ["fr"]
     # and the tools tag on south finds alice's (a hashtag) and carol's (a category)
     tools = await timeline(south.client, "/api/v1/timelines/tag/tools")
     assert has(tools, "ladder", "bike", "drill") == [True, False, True]
