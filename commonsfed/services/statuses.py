@@ -27,6 +27,7 @@ from commonsfed.models import Account, Listing, ListingPhoto
 from commonsfed.services.api_accounts import AccountView, accounts_for_uris, resident_uri
 from commonsfed.services.listing_federation import listing_notes
 from commonsfed.services.markdown import sanitise_html
+from commonsfed.services.photos import rendition_name, rendition_widths
 
 MEDIA_TYPES = {"webp": "image/webp", "jpg": "image/jpeg"}
 
@@ -146,8 +147,12 @@ def language_of(document: dict) -> str | None:
 
 def _local_media(settings: Settings, photo: ListingPhoto) -> MediaView:
     url = f"{settings.base_url}/media/{photo.filename}"
+    # the 320 px rendition when the photo is wider (services.photos makes it, or on request)
+    narrower = rendition_widths(photo.width)
+    preview = rendition_name(photo.filename, narrower[0]) if narrower else photo.filename
     return MediaView(id=photo.id, url=url, description=photo.alt, width=photo.width,
-                     height=photo.height, preview_url=url)  # fmt: skip
+                     height=photo.height,
+                     preview_url=f"{settings.base_url}/media/{preview}")  # fmt: skip
 
 
 async def remote_statuses(

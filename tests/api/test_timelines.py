@@ -218,7 +218,12 @@ async def test_public__only_media(resident):
     await post(resident.app, "alice", "Apple pie")
     body = await timeline(resident, "/api/v1/timelines/public", only_media="true")
     assert has(body, "Cordless drill", "Apple pie") == [True, False]
-    assert body[0]["media_attachments"][0]["description"] == "A green drill"
+    media = body[0]["media_attachments"][0]
+    assert media["description"] == "A green drill"
+    # the preview is the 320 px rendition of the 800 px photo, which the node serves
+    assert media["preview_url"] != media["url"] and media["preview_url"].endswith("-320w.webp")
+    preview = await resident.get(URL(media["preview_url"]).path)
+    assert preview.status == 200 and preview.content_type == "image/webp"
 
 
 async def test_list__there_are_no_lists(client, alice_token):
