@@ -21,6 +21,7 @@ from commonsfed.services.oauth_grants import (
     check_client,
     check_request,
     create_code,
+    granted_before,
 )
 from commonsfed.web.keys import ACCOUNT, POOL
 from commonsfed.web.language import translate
@@ -115,6 +116,9 @@ async def _consent_page(request: web.Request) -> web.Response:
         await _checked(request, values)  # a bad request is told before any login
         return _login_first(request)
     asked = await _checked(request, values)
+    if not _forced(request) and await granted_before(request.app[POOL], asked, request[ACCOUNT]):
+        code = await create_code(request.app[POOL], asked, request[ACCOUNT])
+        raise _back_to_app(request, asked.redirect_uri, asked.state, code=code)
     context = {
         "app": asked.app,
         "scopes": [(scope, scope_words(scope)) for scope in asked.scopes],
@@ -127,6 +131,12 @@ async def _consent_page(request: web.Request) -> web.Response:
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _forced(request: web.Request) -> bool:
+    """The app asks for the consent page whatever was granted before (Mastodon's
+    force_login)."""
+    return request.query.get("force_login", "").lower() in ("1", "true", "yes")
 
 
 async def _decide(request: web.Request) -> web.StreamResponse:

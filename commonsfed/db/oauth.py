@@ -214,6 +214,23 @@ class AuthorisedApp:
     last_used_at: datetime | None
 
 
+async def holds_token_for(
+    conn: asyncpg.Connection, account_id: int, app_id: int, scopes: list[str]
+) -> bool:
+    """Whether the resident already gave this app a token that has every one of `scopes`."""
+    return await conn.fetchval(
+        """
+        SELECT EXISTS (
+            SELECT 1 FROM oauth_tokens
+            WHERE account_id = $1 AND app_id = $2 AND scopes @> $3::text[]
+        )
+        """,
+        account_id,
+        app_id,
+        scopes,
+    )
+
+
 async def authorised_apps(conn: asyncpg.Connection, account_id: int) -> list[AuthorisedApp]:
     """The apps holding a token of the resident's: the scopes of all their tokens together,
     the first authorisation and the latest use."""

@@ -126,6 +126,16 @@ def _challenge(query: dict[str, str]) -> str | None:
     return challenge
 
 
+async def granted_before(
+    pool: asyncpg.Pool, request: AuthorizationRequest, account: Account
+) -> bool:
+    """Whether the resident already let this app do all it asks now (a token of theirs
+    for it has every scope asked): then the consent page is not shown again, as Mastodon
+    skips it, unless the app asks for it (`force_login`)."""
+    async with pool.acquire() as conn:
+        return await q.holds_token_for(conn, account.id, request.app.id, request.scopes)
+
+
 async def create_code(pool: asyncpg.Pool, request: AuthorizationRequest, account: Account) -> str:
     """A code for what the resident authorised (shown once, kept hashed)."""
     code = new_secret()

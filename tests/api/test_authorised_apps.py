@@ -9,7 +9,9 @@ from tests.builders import post_form, register_and_login
 
 
 async def _authorised_token(client, app) -> str:
-    response = await consent(client, "/oauth/authorize?" + authorize_query(app))
+    # force_login: the consent page each time, for a token each time
+    query = authorize_query(app, force_login="true")
+    response = await consent(client, "/oauth/authorize?" + query)
     code = code_from_page(await response.text())
     response = await client.post("/oauth/token", data={
         "grant_type": "authorization_code", "code": code, "client_id": app["client_id"],

@@ -530,3 +530,44 @@ async def test_login__comes_back_only_to_a_path_of_this_site(client):
         assert "evil" not in await page.text()
         await client.post("/logout", data={})
         client.session.cookie_jar.clear()
+
+
+async def test_authorize__an_app_granted_before_gets_its_code_without_the_consent_page(client):
+    # Given alice let the app read and write, and it has its token
+    app = await register_app(client, redirect_uris=CALLBACK)
+    await register_and_login(client, "alice")
+    code = await _code(client, app, scope="read write")
+    assert (await _token(client, app, grant_type="authorization_code", code=code,
+                         redirect_uri=CALLBACK)).status == 200  # fmt: skip
+
+    # When the app asks again for as much or less
+    again = await client.get("/oauth/authorize?" + authorize_query(
+        app, CALLBACK, scope="read", state="two"), allow_redirects=False)  # fmt: skip
+
+    # Then it goes straight back to the app with a code that works, as Mastodon does
+    assert again.status == 302, await again.text()
+    back = query_of(again.headers["Location"])
+    assert back["state"] == "two"
+    token = await _token(client, app, grant_type="authorization_code", code=back["code"],
+                         redirect_uri=CALLBACK)  # fmt: skip
+    assert (await token.json())["scope"] == "read"
+    # but asking for more, or with force_login, shows the consent page
+    for query in ({"scope": "read write follow"}, {"scope": "read", "force_login": "true"}):
+        page = await client.get("/oauth/authorize?" + authorize_query(app, CALLBACK, **query))
+        assert page.status == 200 and 'name="decision"' in await page.text()
+
+
+async def test_authorize__after_the_resident_revoked_the_app_asks_again(client):
+    app = await register_app(client, redirect_uris=CALLBACK)
+    await register_and_login(client, "alice")
+    code = await _code(client, app)
+    body = await (await _token(client, app, grant_type="authorization_code", code=code,
+                               redirect_uri=CALLBACK)).json()  # fmt: skip
+    revoked = await client.post("/oauth/revoke", data={
+        "client_id": app["client_id"], "client_secret": app["client_secret"],
+        "token": body["access_token"]})  # fmt: skip
+    assert revoked.status == 200
+
+    page = await client.get("/oauth/authorize?" + authorize_query(app, CALLBACK))
+
+    assert page.status == 200 and 'name="decision"' in await page.text()
