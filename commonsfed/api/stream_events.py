@@ -89,13 +89,15 @@ async def outgoing(
         return [_event(key, "delete", str(event.id)) for key in keys if _timeline(key)]
     if event.event == "notification":
         return await _notification(app, conn, sub, event, keys)
-    if event.event != "update":
+    if event.event not in ("update", "status.update"):
         return []
     settings, rendered, out = app[SETTINGS], None, []
     for key in keys:
         timeline = _timeline(key)
         if timeline is None or not _may_hold(timeline, event.kind):
             continue
+        if event.event == "status.update" and key[0] == "direct":
+            continue  # an edited listing is no conversation's news
         view = await timelines.shows(conn, settings, timeline, sub.viewer, event.id)
         if view is None:
             continue
@@ -107,7 +109,8 @@ async def outgoing(
         if rendered is None:
             [body] = await statuses_json(conn, settings, [view], sub.viewer)
             rendered = orjson.dumps(body).decode()
-        out.append(_event(key, "update", rendered))
+        # "update" for a new status, "status.update" for an edited one, as Mastodon sends
+        out.append(_event(key, event.event, rendered))
     return out
 
 

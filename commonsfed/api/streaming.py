@@ -4,7 +4,8 @@ A socket names its first stream in the query (`stream=public:local`, `stream=has
 tools`) or none, and subscribes and unsubscribes on the open socket with JSON messages
 (`{"type": "subscribe", "stream": "hashtag", "tag": "tools"}`). Events go out as Mastodon
 sends them: `{"stream": ["public:local"], "event": "update", "payload": "<Status JSON as a
-string>"}`, `delete` with the status id as payload, and on the `user` stream `notification`.
+string>"}`, `status.update` (the same payload) for an edited one, `delete` with the
+status id as payload, and on the `user` stream `notification`.
 
 The token comes in the `Authorization` header, the `access_token` query parameter, or the
 `Sec-WebSocket-Protocol` header (browsers cannot set headers on a WebSocket, and Mastodon

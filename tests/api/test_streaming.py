@@ -148,6 +148,29 @@ async def test_delete__a_removed_listing_is_a_delete_event(client):
         assert event == {"stream": ["public"], "event": "delete", "payload": str(status_id)}
 
 
+async def test_status_update__an_edited_listing_is_a_status_update_event(client):
+    # Given an app listening to the public stream, and alice's listing
+    await register(client, "alice")
+    status_id = await post(client.app, "alice", "Garden shears")
+    pool = client.app[POOL]
+    uid = await pool.fetchval("SELECT uid FROM listings WHERE status_id = $1", status_id)
+    async with client.ws_connect(f"{STREAM}?stream=public") as ws:
+        # When she edits its title
+        author = await accounts.get_by_username(pool, "alice")
+        listing = await listings.get_listing(pool, uid)
+        form = {"title": "Sharp garden shears", "description": listing.description,
+                "category": listing.category, "place": listing.place}  # fmt: skip
+        await listings.update_listing(pool, client.app[SETTINGS], author, uid, form, [])
+
+        # Then the socket gets the edited status, as Mastodon's status.update
+        event = await next_event(ws)
+        assert (event["stream"], event["event"]) == (["public"], "status.update")
+        status = json.loads(event["payload"])
+        check("Status", status)
+        assert status["id"] == str(status_id) and "Sharp garden shears" in status["content"]
+        assert status["edited_at"] is not None
+
+
 async def test_blocks__a_muted_authors_listing_never_reaches_the_socket(client):
     for name in ("alice", "carol", "dave"):
         await register(client, name)
