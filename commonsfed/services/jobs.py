@@ -24,9 +24,11 @@ from commonsfed.db import tokens as tokens_q
 from commonsfed.services import (
     account_actions,
     account_deletion,
+    digests,
     export,
     listings,
     mail_sending,
+    matching,
     media,
     notifications,
     remote_media,
@@ -77,6 +79,7 @@ class ScheduledJobs:
         warned = await notifications.notify_near_expiry(self.pool, now)
         ended = await account_actions.delete_expired_suspensions(self.pool, self.settings, now)
         erased = await account_deletion.erase_spent_keys(self.pool, self.settings)
+        matched = await matching.match_arrivals(self.pool) + await digests.send_due(self.pool, now)
         pruned = 0
         if self.last_prune is None or now - self.last_prune >= PRUNE_INTERVAL:
             self.last_prune = now
@@ -86,7 +89,7 @@ class ScheduledJobs:
             pruned += await media.prune(self.pool, self.settings, now)
             pruned += await status_posting.prune(self.pool, now)
             pruned += await remote_media.prune(self.pool, self.settings, now)
-        return bool(expired or warned or ended or erased or pruned)
+        return bool(expired or warned or ended or erased or pruned or matched)
 
 
 async def prune_queues(pool: asyncpg.Pool, now: datetime) -> int:
