@@ -369,7 +369,7 @@ async def claim_due_digests(
         WITH due AS (
             SELECT p.account_id FROM match_preferences p
             JOIN accounts a ON a.id = p.account_id
-            WHERE p.digest AND (p.digest_sent_at IS NULL OR p.digest_sent_at <= $1 - $2::interval)
+            WHERE p.digest AND (p.digest_sent_at IS NULL OR p.digest_sent_at <= $1::timestamptz - $2::interval)
               AND a.status = 'active' AND a.email_confirmed_at IS NOT NULL
             ORDER BY p.digest_sent_at NULLS FIRST, p.account_id
             LIMIT $3
@@ -382,7 +382,7 @@ async def claim_due_digests(
         FROM old JOIN accounts a ON a.id = old.account_id
         WHERE p.account_id = old.account_id
         RETURNING p.*, a.email, a.username,
-                  coalesce(old.digest_sent_at, $1 - $2::interval) AS since
+                  coalesce(old.digest_sent_at, $1::timestamptz - $2::interval) AS since
         """,
         now, every, limit,
     )  # fmt: skip
