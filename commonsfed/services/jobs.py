@@ -79,7 +79,8 @@ class ScheduledJobs:
         warned = await notifications.notify_near_expiry(self.pool, now)
         ended = await account_actions.delete_expired_suspensions(self.pool, self.settings, now)
         erased = await account_deletion.erase_spent_keys(self.pool, self.settings)
-        matched = await matching.match_arrivals(self.pool) + await digests.send_due(self.pool, now)
+        matched = await matching.match_arrivals(self.pool, self.settings)
+        matched += await digests.send_due(self.pool, now)
         pruned = 0
         if self.last_prune is None or now - self.last_prune >= PRUNE_INTERVAL:
             self.last_prune = now

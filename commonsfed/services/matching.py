@@ -154,7 +154,9 @@ class _Arrived:
     listing: RemoteListing
 
 
-async def match_arrivals(pool: asyncpg.Pool, limit: int = ARRIVALS_BATCH) -> int:
+async def match_arrivals(
+    pool: asyncpg.Pool, settings: Settings, limit: int = ARRIVALS_BATCH
+) -> int:
     """Match the remote listings queued since the last run (one transaction: a failure
     leaves them queued for the next); returns how many were taken."""
     async with pool.acquire() as conn, conn.transaction():
@@ -163,7 +165,7 @@ async def match_arrivals(pool: asyncpg.Pool, limit: int = ARRIVALS_BATCH) -> int
         for row in rows:
             arrived = _arrived(row)
             if arrived is not None and not await q.domain_limited(conn, row["domain"]):
-                await _match_arrival(conn, arrived, categories)
+                await _match_arrival(conn, settings, arrived, categories)
     return len(rows)
 
 
@@ -176,11 +178,12 @@ def _arrived(row: asyncpg.Record) -> _Arrived | None:
     return _Arrived(row["uri"], listing)
 
 
-async def _match_arrival(conn, arrived: _Arrived, categories: set[str]) -> None:
+async def _match_arrival(conn, settings: Settings, arrived: _Arrived, categories: set[str]) -> None:
     remote = arrived.listing
     about = {"other_side": remote.author_uri, "listing_title": remote.title,
              "path": remote_path(arrived.uri)}  # fmt: skip
-    notice = {"object_uri": arrived.uri, "object_url": remote_path(arrived.uri),
+    # its page here, as an address (notifications' object_url holds absolute ones)
+    notice = {"object_uri": arrived.uri, "object_url": settings.base_url + remote_path(arrived.uri),
               "title": remote.title}  # fmt: skip
     told: set[int] = set()
     category = next((tag for tag in remote.categories if tag in categories), None)
