@@ -15,6 +15,10 @@ BEGIN
     END IF;
 END $$;
 
+-- The open listings of one category, kind and purpose: a match's candidates, whose words
+-- are then checked (0005's GIN on `search` is no narrower for a common word).
+CREATE INDEX listings_match_idx ON listings (category, kind, purpose) WHERE state = 'open';
+
 -- What matched a listing here, for its author's page: another listing here, or one from a
 -- federated neighbourhood (remote_objects.uri; not a foreign key, as the cache may be pruned
 -- while this stays). Both sides of a local match have a row, so each author sees the other.
@@ -42,6 +46,8 @@ CREATE TABLE saved_searches (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     words text NOT NULL DEFAULT '' CHECK (length(words) <= 200),
+    -- read once here rather than for every new listing; as /explore reads its words
+    query tsquery GENERATED ALWAYS AS (websearch_to_tsquery('simple'::regconfig, words)) STORED,
     purpose text CHECK (purpose IN ('offer', 'request')),
     kinds text[] NOT NULL DEFAULT '{}' CHECK (kinds <@ '{give,lend,swap,service,ride,stay,group_purchase,pay_it_forward,shared}'),
     categories text[] NOT NULL DEFAULT '{}' CHECK (cardinality(categories) <= 20),

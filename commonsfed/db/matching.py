@@ -5,8 +5,8 @@ digest, and the queue of remote listings waiting to be matched (migration 0042).
 A match is read with the indexes the neighbourhood page has: kind and category by b-tree,
 words by 0005's GIN on `search` and 0042's trigram GIN on titles, a circle by 0007's
 coordinates. Remote listings have no such indexes (their text lives in a JSON document), so
-only the newest REMOTE_WINDOW of them that carry the category's hashtag are read, by
-0007's index, and judged there.
+only the newest REMOTE_WINDOW of them are read, by 0007's index, and judged there: a
+listing is short-lived, and a bound keeps a match's cost flat however many arrive.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import asyncpg
 
 from commonsfed.db.search import HAVERSINE, REMOTE_AT, REMOTE_TAGS, REMOTE_TEXT, _Params
 
-REMOTE_WINDOW = 500  # the newest remote listings read for one match, at most
+REMOTE_WINDOW = 1000  # the newest remote listings read for one match, at most
 
 
 @dataclass(frozen=True)
@@ -61,45 +61,59 @@ def _like(w: Wanted, column: str, p: _Params) -> tuple[str, str]:
 
 
 def _wanted_conditions(w: Wanted, p: _Params) -> list[str]:
-    words = f"l.search @@ to_tsquery('simple', {p(w.words)})" if w.words else "false"
-    like, _ = _like(w, "l.title", p)
+    """Which listings may match, read from listings alone by 0042's listings_match_idx: the
+    open ones of the category, kind and purpose (and the circle). Their words are checked
+    after (`_word_conditions`): the GIN on `search` reads every listing with a common word
+    (thousands for "looking:*"), more than one category, kind and purpose hold."""
     where = [
         "l.state = 'open'",
-        "l.state IN ('open', 'reserved')",  # lets the planner use 0042's partial index
-        f"l.purpose = {p(w.purpose)}",
-        f"l.kind = {p(w.kind)}",
         f"l.category = {p(w.category)}",
-        f"({words} OR {like})",
-        "a.status = 'active' AND a.limited_at IS NULL",
+        f"l.kind = {p(w.kind)}",
+        f"l.purpose = {p(w.purpose)}",
     ]
     if w.not_author_id is not None:
+        where.append(f"l.author_id <> {p(w.not_author_id)}")
+    if w.latitude is not None and w.longitude is not None:
+        lat, lon = p(w.latitude), p(w.longitude)
+        where.append(
+            f"(l.latitude IS NULL OR {HAVERSINE.format(lat=lat, lon=lon)} <= {p(w.km)})"
+        )
+    return where
+
+
+def _author_conditions(w: Wanted, p: _Params) -> list[str]:
+    """Whom a match may introduce: an active resident, not limited, and (for a local new
+    listing) neither blocking its author nor blocked by them."""
+    where = ["a.status = 'active'", "a.limited_at IS NULL"]
+    if w.not_author_id is not None:
         author = p(w.not_author_id)
-        where.append(f"l.author_id <> {author}")
-        # neither blocks the other: a match is an introduction
         where.append(
             "NOT EXISTS (SELECT 1 FROM resident_blocks b WHERE b.kind = 'block' AND "
             f"((b.account_id = l.author_id AND b.target_account_id = {author}) OR "
             f"(b.account_id = {author} AND b.target_account_id = l.author_id)))"
         )
-    if w.latitude is not None and w.longitude is not None:
-        lat, lon = p(w.latitude), p(w.longitude)
-        where.append(f"(l.latitude IS NULL OR {HAVERSINE.format(lat=lat, lon=lon)} <= {p(w.km)})")
     return where
 
 
 def local_query(w: Wanted, limit: int) -> tuple[str, list[Any]]:
     """The SQL and arguments of the best `limit` open listings here for `w`, best first
-    (the bench EXPLAINs it)."""
+    (the bench EXPLAINs it). The listings that may match are read once (a MATERIALIZED
+    CTE: the planner otherwise joins the authors first and rescans listings per author),
+    then their words, then their authors."""
     p = _Params()
     where = " AND ".join(_wanted_conditions(w, p))
     query = f"to_tsquery('simple', {p(w.words)})" if w.words else "NULL::tsquery"
-    _, similarity = _like(w, "l.title", p)
+    like, similarity = _like(w, "l.title", p)
     sql = f"""
+        WITH possible AS MATERIALIZED (
+            SELECT l.id, l.uid, l.title, l.author_id, l.search FROM listings l WHERE {where}
+        )
         SELECT l.id, l.uid, l.title, l.author_id, a.username AS author,
                coalesce(ts_rank(l.search, {query}), 0) + {similarity} AS score
-        FROM listings l
+        FROM possible l
         JOIN accounts a ON a.id = l.author_id
-        WHERE {where}
+        WHERE (coalesce(l.search @@ {query}, false) OR {like})
+          AND {" AND ".join(_author_conditions(w, p))}
         ORDER BY score DESC, l.id DESC
         LIMIT {p(limit)}
     """
@@ -117,30 +131,30 @@ async def local_candidates(conn: asyncpg.Connection, w: Wanted, limit: int) -> l
 async def remote_candidates(
     conn: asyncpg.Connection, w: Wanted, limit: int = REMOTE_WINDOW
 ) -> list[asyncpg.Record]:
-    """The newest remote listings (up to `limit`) of `w`'s purpose with its category's
-    hashtag whose words or title match, with a score; their kind, state and place are
-    judged by the caller from the document."""
+    """Among the newest `limit` remote listings (0007's index), those of `w`'s purpose with
+    its category's hashtag whose words or title match, best first; their kind, state and
+    place are judged by the caller from the document."""
     p = _Params()
     query = f"to_tsquery('simple', {p(w.words)})" if w.words else "NULL::tsquery"
     like, similarity = _like(w, "coalesce(r.document->>'name', '')", p)
     return await conn.fetch(
         f"""
-        SELECT uri, document, domain, attributed_to, score FROM (
-            SELECT r.uri, r.document::text AS document, r.domain, r.attributed_to,
-                   coalesce(ts_rank(to_tsvector('simple'::regconfig, {REMOTE_TEXT}), {query}), 0)
-                       + {similarity} AS score,
-                   coalesce(to_tsvector('simple'::regconfig, {REMOTE_TEXT}) @@ {query}, false)
-                       OR {like} AS matches
-            FROM remote_objects r
-            WHERE r.is_listing AND r.document->>'purpose' = {p(w.purpose)}
-              AND EXISTS (SELECT 1 FROM jsonb_array_elements({REMOTE_TAGS}) t
-                          WHERE lower(ltrim(t->>'name', '#')) = {p(w.category)})
+        SELECT r.uri, r.document::text AS document, r.domain, r.attributed_to,
+               coalesce(ts_rank(t.text, {query}), 0) + {similarity} AS score
+        FROM (
+            SELECT r.* FROM (
+                SELECT r.uri, r.document, r.domain, r.attributed_to FROM remote_objects r
+                WHERE r.is_listing ORDER BY {REMOTE_AT} DESC LIMIT {p(limit)}
+            ) r
+            WHERE r.document->>'purpose' = {p(w.purpose)}
+              AND EXISTS (SELECT 1 FROM jsonb_array_elements({REMOTE_TAGS}) tag
+                          WHERE lower(ltrim(tag->>'name', '#')) = {p(w.category)})
               AND NOT EXISTS (SELECT 1 FROM domain_policies d WHERE d.domain = r.domain
                               AND d.policy = 'block' AND d.severity IN ('limit', 'suspend'))
-            ORDER BY {REMOTE_AT} DESC
-            LIMIT {p(limit)}
+            OFFSET 0  -- the text is made only for these few
         ) r
-        WHERE matches
+        CROSS JOIN LATERAL (SELECT to_tsvector('simple'::regconfig, {REMOTE_TEXT}) AS text) t
+        WHERE coalesce(t.text @@ {query}, false) OR {like}
         ORDER BY score DESC
         """,
         *p.values,
@@ -318,8 +332,7 @@ async def searches_matching(conn: asyncpg.Connection, new: Arrival) -> list[int]
         WHERE (s.purpose IS NULL OR s.purpose = $1)
           AND (cardinality(s.kinds) = 0 OR $2 = ANY (s.kinds))
           AND (cardinality(s.categories) = 0 OR s.categories && $3::text[])
-          AND (s.words = '' OR to_tsvector('simple'::regconfig, $4)
-                               @@ websearch_to_tsquery('simple', s.words))
+          AND (s.words = '' OR to_tsvector('simple'::regconfig, $4) @@ s.query)
           AND (s.km IS NULL OR ($6::float8 IS NOT NULL AND {distance} <= s.km))
           AND s.account_id IS DISTINCT FROM $5
         ORDER BY s.account_id
