@@ -2,16 +2,15 @@
 -- (a request its offers, an offer its requests), residents save searches and hear of new
 -- listings that match them, and a weekly digest mails the new listings near a resident.
 
--- Trigram similarity of titles ("drill" and "drills", "cordless-drill"), beside the full
--- text search of 0005's `search` column. PostgreSQL ships pg_trgm in its contrib modules,
--- but the embedded PostgreSQL of the `pgserver` package (0.1.4) has none of them: there,
--- matching goes by words alone (db.matching asks which it has).
+-- Trigram similarity of titles ranks the matches ("Cordless drill" before "Drill bits"
+-- for "cordless drill"), beside full text ranking of 0005's `search` column. PostgreSQL
+-- ships pg_trgm in its contrib modules, but the embedded PostgreSQL of the `pgserver`
+-- package (0.1.4) has none of them: there, matches rank by words alone (db.matching asks
+-- which it has).
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm') THEN
         CREATE EXTENSION IF NOT EXISTS pg_trgm;
-        CREATE INDEX listings_title_trgm_idx ON listings USING gin (title gin_trgm_ops)
-            WHERE state IN ('open', 'reserved');
     END IF;
 END $$;
 

@@ -2,9 +2,8 @@
 matches kept for their authors' pages, saved searches, a resident's area and weekly
 digest, and the queue of remote listings waiting to be matched (migration 0042).
 
-A match is read with the indexes the neighbourhood page has: kind and category by b-tree,
-words by 0005's GIN on `search` and 0042's trigram GIN on titles, a circle by 0007's
-coordinates. Remote listings have no such indexes (their text lives in a JSON document), so
+A match reads the open listings of one category, kind and purpose by 0042's index (a few
+hundred at 100,000 listings), then checks their words and distance. Remote listings have no such indexes (their text lives in a JSON document), so
 only the newest REMOTE_WINDOW of them are read, by 0007's index, and judged there: a
 listing is short-lived, and a bound keeps a match's cost flat however many arrive.
 """
@@ -25,24 +24,24 @@ REMOTE_WINDOW = 1000  # the newest remote listings read for one match, at most
 @dataclass(frozen=True)
 class Wanted:
     """What a new listing looks for among the listings here: the other side (`purpose`),
-    its kind and category, any of its words (a to_tsquery) or a title like its own, and,
-    when it has a point, at most `km` away from it (listings without one still count)."""
+    its kind and category, any of its words (a to_tsquery; ranked with its title's likeness
+    by trigrams), and, when it has a point, at most `km` away (listings without one count)."""
 
     purpose: str
     kind: str
     category: str
-    words: str | None  # "drill:* | cordless:*"; None: by title likeness alone
+    words: str | None  # "drill:* | cordless:*"; None: nothing can match
     title: str
     latitude: float | None
     longitude: float | None
     km: float
     not_author_id: int | None = None  # the new listing's author, who is no match for it
-    trigrams: bool = False  # pg_trgm is there (see `has_trigrams`)
+    trigrams: bool = False  # pg_trgm is there (see `has_trigrams`): titles' likeness ranks
 
     @property
     def hopeless(self) -> bool:
-        """Nothing can match: no words, and no trigrams to compare titles by."""
-        return not self.words and not self.trigrams
+        """Nothing can match: no words to have in common."""
+        return not self.words
 
 
 async def has_trigrams(conn: asyncpg.Connection) -> bool:
@@ -52,12 +51,9 @@ async def has_trigrams(conn: asyncpg.Connection) -> bool:
     )
 
 
-def _like(w: Wanted, column: str, p: _Params) -> tuple[str, str]:
-    """(the condition that `column` reads like w's title, its similarity), by trigrams."""
-    if not w.trigrams:
-        return "false", "0"
-    title = p(w.title)
-    return f"{column} % {title}", f"similarity({column}, {title})"
+def _similarity(w: Wanted, column: str, p: _Params) -> str:
+    """How much `column` reads like w's title, by trigrams (0 without pg_trgm)."""
+    return f"similarity({column}, {p(w.title)})" if w.trigrams else "0"
 
 
 def _wanted_conditions(w: Wanted, p: _Params) -> list[str]:
@@ -75,9 +71,7 @@ def _wanted_conditions(w: Wanted, p: _Params) -> list[str]:
         where.append(f"l.author_id <> {p(w.not_author_id)}")
     if w.latitude is not None and w.longitude is not None:
         lat, lon = p(w.latitude), p(w.longitude)
-        where.append(
-            f"(l.latitude IS NULL OR {HAVERSINE.format(lat=lat, lon=lon)} <= {p(w.km)})"
-        )
+        where.append(f"(l.latitude IS NULL OR {HAVERSINE.format(lat=lat, lon=lon)} <= {p(w.km)})")
     return where
 
 
@@ -102,8 +96,8 @@ def local_query(w: Wanted, limit: int) -> tuple[str, list[Any]]:
     then their words, then their authors."""
     p = _Params()
     where = " AND ".join(_wanted_conditions(w, p))
-    query = f"to_tsquery('simple', {p(w.words)})" if w.words else "NULL::tsquery"
-    like, similarity = _like(w, "l.title", p)
+    query = f"to_tsquery('simple', {p(w.words)})"
+    similarity = _similarity(w, "l.title", p)
     sql = f"""
         WITH possible AS MATERIALIZED (
             SELECT l.id, l.uid, l.title, l.author_id, l.search FROM listings l WHERE {where}
@@ -112,8 +106,7 @@ def local_query(w: Wanted, limit: int) -> tuple[str, list[Any]]:
                coalesce(ts_rank(l.search, {query}), 0) + {similarity} AS score
         FROM possible l
         JOIN accounts a ON a.id = l.author_id
-        WHERE (coalesce(l.search @@ {query}, false) OR {like})
-          AND {" AND ".join(_author_conditions(w, p))}
+        WHERE l.search @@ {query} AND {" AND ".join(_author_conditions(w, p))}
         ORDER BY score DESC, l.id DESC
         LIMIT {p(limit)}
     """
@@ -135,8 +128,8 @@ async def remote_candidates(
     its category's hashtag whose words or title match, best first; their kind, state and
     place are judged by the caller from the document."""
     p = _Params()
-    query = f"to_tsquery('simple', {p(w.words)})" if w.words else "NULL::tsquery"
-    like, similarity = _like(w, "coalesce(r.document->>'name', '')", p)
+    query = f"to_tsquery('simple', {p(w.words)})"
+    similarity = _similarity(w, "coalesce(r.document->>'name', '')", p)
     return await conn.fetch(
         f"""
         SELECT r.uri, r.document::text AS document, r.domain, r.attributed_to,
@@ -154,7 +147,7 @@ async def remote_candidates(
             OFFSET 0  -- the text is made only for these few
         ) r
         CROSS JOIN LATERAL (SELECT to_tsvector('simple'::regconfig, {REMOTE_TEXT}) AS text) t
-        WHERE coalesce(t.text @@ {query}, false) OR {like}
+        WHERE t.text @@ {query}
         ORDER BY score DESC
         """,
         *p.values,

@@ -5,10 +5,12 @@ Decisions:
 - A match is the other purpose (a request meets offers, an offer meets requests), the same
   kind and the same category, and words in common: any word of the new listing's title
   (three letters or more, not a common little word, as a prefix) in the other's title or
-  description (PostgreSQL full text, 'simple' as 0005's column), or a title alike by
-  trigrams (pg_trgm's `%`, similarity 0.3 or more). They rank by ts_rank plus the titles'
-  similarity. When both have coordinates they are at most MATCH_KM apart; a listing
-  without them still matches, as most are within walking distance anyway.
+  description (PostgreSQL full text, 'simple' as 0005's column). They rank by ts_rank plus
+  the titles' trigram similarity (pg_trgm, where PostgreSQL has it). Trigrams rank but do
+  not find: as a condition (`%`) they cost a similarity per listing of the category,
+  kind and purpose, which doubled a match's time at 100,000 listings (bench/matching.py).
+  When both have coordinates they are at most MATCH_KM apart; a listing without them
+  still matches, as most are within walking distance anyway.
 - Matching a local listing runs in the transaction that writes it (a few index scans,
   bench/matching.py): its author sees the matches on its page, and the matched listings'
   authors (here) get a `listing_match` notice, mailed if they chose mail about matches.
