@@ -4,7 +4,9 @@ of deleted accounts whose farewell has been delivered, and (hourly) pruning the 
 sessions no one used for a month, the exports of more than a week ago, and the
 expired links, failed logins and mail requests that no throttle counts any more, the
 photos apps uploaded but never posted (after a day), spent Idempotency-Keys, and the
-cached photos of remote listings past their expiry or beyond the cache's cap.
+cached photos of remote listings past their expiry or beyond the cache's cap. Each run also
+matches the remote listings that arrived (services.matching) and sends the weekly digests
+that are due (services.digests).
 Each tick runs the jobs that are due; a clock is passed in so tests decide what time
 it is instead of waiting."""
 
