@@ -232,6 +232,9 @@ async def matches_of(conn: asyncpg.Connection, listing_id: int, limit: int) -> l
         FROM listing_matches m
         JOIN remote_objects r ON r.uri = m.matched_uri
         WHERE m.listing_id = $1 AND m.matched_uri IS NOT NULL
+          -- finished as FEP-0837 publishers say it (db.search reads it so too)
+          AND coalesce(r.document->'publishes'->>'vf:finished',
+                       r.document->'publishes'->>'finished', '') <> 'true'
         ORDER BY score DESC
         LIMIT $2
         """,

@@ -56,6 +56,13 @@ async def test_remote_listing__tells_saved_searches_and_matching_requests_here(s
     [match] = await matching.matches_for(pool, asked.id)
     assert (match.title, match.remote) == ("Cordless drill", True)
     assert await south.query("SELECT * FROM remote_match_queue") == []
+    # and a request posted on south afterwards finds the remote offer among its matches
+    later = await listings.create_listing(
+        pool, south.settings, carol,
+        {**DRILL, "purpose": "request", "title": "Any drill to borrow?"}, [])  # fmt: skip
+    assert [(m.title, m.path) for m in await matching.matches_for(pool, later.id)] == [
+        ("Cordless drill", matching.remote_path(uri))
+    ]
     # and bob's notifications page links to the listing's page on south
     await log_in(south.client, "bob")
     page = await (await south.client.get("/notifications")).text()

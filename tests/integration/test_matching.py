@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+from commonsfed.db import blocks as blocks_q
 from commonsfed.db import search as search_q
 from commonsfed.services import listings, matching
 from tests.builders import log_in
@@ -119,3 +120,21 @@ async def test_on_new_listing__an_offer_finds_open_requests_and_mails_who_chose_
 async def test_words_query__keeps_words_not_syntax():
     assert matching.words_query("Need a drill & the saw!") == "drill:* | saw:*"
     assert matching.words_query("a | b") is None
+
+
+async def test_on_new_listing__no_match_between_people_who_block_each_other(
+    pool, settings, people  # noqa: F811
+):
+    # Given bob blocked alice, who offers a drill
+    alice, bob = await people("alice", "bob")
+    async with pool.acquire() as conn:
+        await blocks_q.upsert_blocked(conn, bob.id, "block", target_account_id=alice.id)
+    await post(pool, settings, alice, kind="give", category="tools", title="Cordless drill")
+
+    # When bob asks for a drill
+    asked = await post(pool, settings, bob, purpose="request", kind="give", category="tools",
+                       title="Drill wanted")  # fmt: skip
+
+    # Then her offer is no match for him, and she is not told of him
+    assert await matching.matches_for(pool, asked.id) == []
+    assert await notices(pool, "listing_match") == []
