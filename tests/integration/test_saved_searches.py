@@ -134,6 +134,11 @@ async def test_explore__within_km_measures_from_the_residents_area(make_client, 
     assert "Enter a distance from 0.1 to 100 km." in await negative.text()
 
 
+async def test_explore__within_km_alone_with_no_named_place_gets_a_message(resident):
+    page = await (await resident.get("/explore?km=2")).text()
+    assert "Choose a place, or give a latitude and a longitude, to search around." in page
+
+
 class Clock:
     def __init__(self, now: datetime) -> None:
         self.now = now
