@@ -37,6 +37,9 @@ class Wanted:
     km: float
     not_author_id: int | None = None  # the new listing's author, who is no match for it
     trigrams: bool = False  # pg_trgm is there (see `has_trigrams`): titles' likeness ranks
+    # a remote new listing's author and domain: not matched for who blocks, mutes or hides them
+    author_uri: str | None = None
+    domain: str | None = None
 
     @property
     def hopeless(self) -> bool:
@@ -85,6 +88,15 @@ def _author_conditions(w: Wanted, p: _Params) -> list[str]:
             "NOT EXISTS (SELECT 1 FROM resident_blocks b WHERE b.kind = 'block' AND "
             f"((b.account_id = l.author_id AND b.target_account_id = {author}) OR "
             f"(b.account_id = {author} AND b.target_account_id = l.author_id)))"
+        )
+    if w.author_uri is not None:
+        where.append(
+            "NOT EXISTS (SELECT 1 FROM resident_blocks b WHERE b.account_id = l.author_id "
+            f"AND b.target_actor_uri = {p(w.author_uri)})"
+        )
+        where.append(
+            "NOT EXISTS (SELECT 1 FROM resident_domain_hides h WHERE h.account_id = l.author_id "
+            f"AND h.domain = {p(w.domain)})"
         )
     return where
 
@@ -310,6 +322,8 @@ class Arrival:
     latitude: float | None
     longitude: float | None
     author_id: int | None = None  # a local author, who is not told of their own listing
+    author_uri: str | None = None  # a remote author
+    domain: str | None = None  # a remote author's
 
 
 async def searches_matching(conn: asyncpg.Connection, new: Arrival) -> list[int]:
@@ -331,10 +345,15 @@ async def searches_matching(conn: asyncpg.Connection, new: Arrival) -> list[int]
           AND (s.words = '' OR to_tsvector('simple'::regconfig, $4) @@ s.query)
           AND (s.km IS NULL OR ($6::float8 IS NOT NULL AND {distance} <= s.km))
           AND s.account_id IS DISTINCT FROM $5
+          -- nobody hears of a listing by someone they block or mute, or of a domain they hide
+          AND NOT EXISTS (SELECT 1 FROM resident_blocks b WHERE b.account_id = s.account_id
+                          AND (b.target_account_id = $5 OR b.target_actor_uri = $8))
+          AND NOT EXISTS (SELECT 1 FROM resident_domain_hides h
+                          WHERE h.account_id = s.account_id AND h.domain = $9)
         ORDER BY s.account_id
         """,
         new.purpose, new.kind, list(new.categories), new.text, new.author_id, new.latitude,
-        new.longitude,
+        new.longitude, new.author_uri, new.domain,
     )  # fmt: skip
     return [row["account_id"] for row in rows]
 

@@ -153,6 +153,7 @@ async def _keep_remote_matches(conn, listing_id: int, wanted: q.Wanted) -> None:
 @dataclass(frozen=True)
 class _Arrived:
     uri: str
+    domain: str
     listing: RemoteListing
 
 
@@ -177,7 +178,7 @@ def _arrived(row: asyncpg.Record) -> _Arrived | None:
     listing = listing_from_ap(orjson.loads(row["document"]), now=datetime.now(UTC))
     if listing is None or listing.state != "open":
         return None
-    return _Arrived(row["uri"], listing)
+    return _Arrived(row["uri"], row["domain"], listing)
 
 
 async def _match_arrival(conn, settings: Settings, arrived: _Arrived, categories: set[str]) -> None:
@@ -194,6 +195,7 @@ async def _match_arrival(conn, settings: Settings, arrived: _Arrived, categories
             purpose=other_side(remote.purpose), kind=remote.kind, category=category,
             words=words_query(remote.title), title=remote.title, latitude=remote.latitude,
             longitude=remote.longitude, km=MATCH_KM, trigrams=await q.has_trigrams(conn),
+            author_uri=remote.author_uri, domain=arrived.domain,
         )  # fmt: skip
         found = [] if wanted.hopeless else await q.local_candidates(conn, wanted, SHOWN)
         for row in found:
@@ -203,7 +205,7 @@ async def _match_arrival(conn, settings: Settings, arrived: _Arrived, categories
     arrival = q.Arrival(
         purpose=remote.purpose, kind=remote.kind, categories=remote.categories,
         text=f"{remote.title} {html_to_text(remote.content_html)}", latitude=remote.latitude,
-        longitude=remote.longitude,
+        longitude=remote.longitude, author_uri=remote.author_uri, domain=arrived.domain,
     )  # fmt: skip
     for account_id in await q.searches_matching(conn, arrival):
         if account_id not in told:

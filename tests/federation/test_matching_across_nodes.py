@@ -3,6 +3,7 @@ of the other side here: two real nodes, the scheduled jobs driven by tick()."""
 
 from __future__ import annotations
 
+from commonsfed.db import blocks as blocks_q
 from commonsfed.services import accounts, follows, listings, matching, saved_searches
 from commonsfed.services.jobs import ScheduledJobs
 from tests.builders import DEFAULT_PASSWORD, log_in
@@ -31,6 +32,11 @@ async def test_remote_listing__tells_saved_searches_and_matching_requests_here(s
     pool = south.federation.pool
     await saved_searches.save(pool, bob, {"q": "drill", "purpose": "offer"})
     await saved_searches.save(pool, carol, {"q": "bike"})
+    # dave saved the same search as bob, but hides north.test
+    dave = await resident(south, "dave")
+    await saved_searches.save(pool, dave, {"q": "drill", "purpose": "offer"})
+    async with pool.acquire() as conn:
+        await blocks_q.hide_domain(conn, dave.id, "north.test")
     asked = await listings.create_listing(
         pool, south.settings, erin,
         {**DRILL, "purpose": "request", "title": "Drill for a shelf"}, [])  # fmt: skip
@@ -42,7 +48,7 @@ async def test_remote_listing__tells_saved_searches_and_matching_requests_here(s
     await settle(north, south)
     assert await ScheduledJobs(pool, south.settings).tick()
 
-    # Then bob (saved search) and erin (her request) are told, carol is not
+    # Then bob (saved search) and erin (her request) are told; carol and dave are not
     uri = north.url(f"/listings/{offered.uid}")
     rows = await south.query(
         "SELECT a.username, n.kind, n.object_uri, n.body FROM notifications n"
