@@ -183,8 +183,11 @@ def main() -> None:
     parser.add_argument("--remote", type=int, default=2_000)
     parser.add_argument("--searches", type=int, default=1_000)
     parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--machine", action="store_true",
-                        help="the machine's PostgreSQL (with pg_trgm), not the embedded one")
+    parser.add_argument(
+        "--machine",
+        action="store_true",
+        help="the machine's PostgreSQL (with pg_trgm), not the embedded one",
+    )
     args = parser.parse_args()
     with (
         postgres_server("commonsfed-bench-", machine=args.machine) as (server_url, _),

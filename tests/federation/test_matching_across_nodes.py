@@ -42,9 +42,7 @@ async def test_remote_listing__tells_saved_searches_and_matching_requests_here(s
         {**DRILL, "purpose": "request", "title": "Drill for a shelf"}, [])  # fmt: skip
 
     # When alice on north offers her drill, it reaches south, and south's jobs tick
-    offered = await listings.create_listing(
-        north.federation.pool, north.settings, alice, DRILL, []
-    )
+    offered = await listings.create_listing(north.federation.pool, north.settings, alice, DRILL, [])
     await settle(north, south)
     assert await ScheduledJobs(pool, south.settings).tick()
 

@@ -47,7 +47,10 @@ async def notices(pool, kind: str) -> list[tuple[str, str]]:  # noqa: F811
 
 
 async def test_on_new_listing__a_request_finds_the_right_offers_among_many(
-    pool, settings, people, client  # noqa: F811
+    pool,  # noqa: F811
+    settings,
+    people,  # noqa: F811
+    client,
 ):
     # Given many offers of all sorts, of which two match a drill asked for nearby
     alice, carol, dave, bob = await people("alice", "carol", "dave", "bob")
@@ -85,7 +88,9 @@ async def test_on_new_listing__a_request_finds_the_right_offers_among_many(
 
 
 async def test_on_new_listing__an_offer_finds_open_requests_and_mails_who_chose_it(
-    pool, settings, people  # noqa: F811
+    pool,  # noqa: F811
+    settings,
+    people,  # noqa: F811
 ):
     # Given bob asks for a ladder and chose mail about matches; erin chose none
     bob, erin, alice = await people("bob", "erin", "alice")
@@ -123,7 +128,9 @@ async def test_words_query__keeps_words_not_syntax():
 
 
 async def test_on_new_listing__no_match_between_people_who_block_each_other(
-    pool, settings, people  # noqa: F811
+    pool,  # noqa: F811
+    settings,
+    people,  # noqa: F811
 ):
     # Given bob blocked alice, who offers a drill
     alice, bob = await people("alice", "bob")

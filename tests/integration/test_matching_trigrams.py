@@ -4,6 +4,9 @@ contrib modules), as the embedded one the other tests use (pgserver) has none. M
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from commonsfed.config import Settings
@@ -18,9 +21,17 @@ TOOLS = {"kind": "give", "category": "tools", "place": "Elm Street"}
 
 
 @pytest.fixture
-async def trigram_database(tmp_path):
-    """A migrated database on the machine's PostgreSQL; skipped where it has no pg_trgm."""
-    server = _MachinePostgres((tmp_path / "postgres").resolve())
+async def trigram_database():
+    """A migrated database on the machine's PostgreSQL; skipped where it has no pg_trgm.
+    Its folder is a short one of its own: the server's socket lives there, and PostgreSQL
+    refuses a socket path of more than 107 bytes (pytest's tmp_path can be longer)."""
+    with tempfile.TemporaryDirectory(prefix="cf-trgm-") as folder:
+        async for url in _trigram_database(Path(folder) / "postgres"):
+            yield url
+
+
+async def _trigram_database(pgdata: Path):
+    server = _MachinePostgres(pgdata)
     try:
         url = server.start()
     except EmbeddedError as exc:
@@ -39,9 +50,7 @@ async def trigram_database(tmp_path):
         server.stop()
 
 
-async def test_on_new_listing__titles_alike_rank_first_where_pg_trgm_is(
-    trigram_database, tmp_path
-):
+async def test_on_new_listing__titles_alike_rank_first_where_pg_trgm_is(trigram_database, tmp_path):
     settings = Settings(domain="north.test", database_url=trigram_database, dev=True,
                         secret=TEST_SECRET, data_dir=tmp_path / "data", run_worker=False)  # fmt: skip
     pool = await create_pool(trigram_database, max_size=2)

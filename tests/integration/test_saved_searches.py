@@ -42,9 +42,7 @@ async def save(client, pairs: list[tuple[str, str]]):
     return await client.post("/settings/searches", data=data, allow_redirects=False)
 
 
-async def test_save_search__from_explore_then_told_of_a_new_listing_that_fits(
-    make_client, client
-):
+async def test_save_search__from_explore_then_told_of_a_new_listing_that_fits(make_client, client):
     # Given bob filtered /explore for bikes within 2 km of a point, and saved the search
     await register_and_login(client, "alice")
     bob = await make_client()
