@@ -7,9 +7,12 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+import orjson
+
 from commonsfed.db import blocks as blocks_q
 from commonsfed.db import search as search_q
 from commonsfed.services import listings, matching
+from commonsfed.services.mail_transport import compose
 from tests.builders import log_in
 from tests.integration.test_listings import people, pool, post  # noqa: F401  (fixtures)
 
@@ -116,10 +119,20 @@ async def test_on_new_listing__an_offer_finds_open_requests_and_mails_who_chose_
     assert [who for who, _ in await notices(pool, "listing_match")] == ["bob", "erin"]
     async with pool.acquire() as conn:
         mails = await conn.fetch(
-            "SELECT recipient, context->>'kind' AS kind FROM outgoing_mail"
+            "SELECT recipient, context->>'kind' AS kind, context FROM outgoing_mail"
             " WHERE template = 'notification'"
         )
     assert [(m["recipient"], m["kind"]) for m in mails] == [("bob@e.org", "listing_match")]
+    # which reads as a mail about a match, with its way out
+    message = compose(settings, mail_id=1, recipient="bob@e.org", template="notification",
+                      context=orjson.loads(mails[0]["context"]), created_at=datetime.now(UTC),
+                      unsubscribe_url="http://localhost/mail/unsubscribe/x")  # fmt: skip
+    assert message["Subject"] == (
+        "@alice posted “Aluminium ladder, 3 m”, which matches one of your listings."
+    )
+    text = message.get_body(("plain",)).get_content()
+    assert f"/listings/{offered.uid}" in text
+    assert "about new listings that match yours or your saved searches" in " ".join(text.split())
 
 
 async def test_words_query__keeps_words_not_syntax():
