@@ -446,6 +446,24 @@ async def new_listings_near(
     )
 
 
+async def remote_listings_since(
+    conn: asyncpg.Connection, since: datetime, until: datetime, limit: int
+) -> list[asyncpg.Record]:
+    """The remote listings that reached us in (since, until], newest first (0007's index),
+    but not those of limited or suspended domains; the caller reads their documents."""
+    return await conn.fetch(
+        f"""
+        SELECT r.uri, r.document::text AS document FROM remote_objects r
+        WHERE r.is_listing AND {REMOTE_AT} > $1 AND {REMOTE_AT} <= $2
+          AND NOT EXISTS (SELECT 1 FROM domain_policies d WHERE d.domain = r.domain
+                          AND d.policy = 'block' AND d.severity IN ('limit', 'suspend'))
+        ORDER BY {REMOTE_AT} DESC
+        LIMIT $3
+        """,
+        since, until, limit,
+    )  # fmt: skip
+
+
 # --- remote listings to match ---------------------------------------------------------------------
 
 

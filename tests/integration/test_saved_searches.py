@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from commonsfed.ap.activities import remote_object_from_ap
+from commonsfed.db import objects
 from commonsfed.db import places as places_q
 from commonsfed.services import accounts, listings
 from commonsfed.services.jobs import ScheduledJobs
@@ -137,6 +139,19 @@ async def test_explore__within_km_alone_with_no_named_place_gets_a_message(resid
     assert "Choose a place, or give a latitude and a longitude, to search around." in page
 
 
+def remote_listing(uri: str, title: str, tag: str, point: tuple[float, float]) -> dict:
+    """A listing of a federated neighbourhood, as FEP-0837 publishers send it."""
+    return {
+        "id": uri, "type": "Note", "attributedTo": "https://south.test/users/sam", "url": uri,
+        "name": title, "content": f"<p>{title}</p>", "purpose": "offer",
+        "publishes": {"id": uri + "#primary", "type": "Intent", "action": "transfer",
+                      "resourceQuantity": {"hasUnit": "one", "hasNumericalValue": "1"}},
+        "tag": [{"type": "Hashtag", "name": f"#{tag}"}],
+        "location": {"type": "Place", "name": "Canal Side", "latitude": point[0],
+                     "longitude": point[1]},
+    }  # fmt: skip
+
+
 class Clock:
     def __init__(self, now: datetime) -> None:
         self.now = now
@@ -163,6 +178,14 @@ async def test_digest__a_tick_mails_the_weeks_listings_near_in_chosen_categories
     await offer(app, "alice", title="Bike near", **NEAR)
     await offer(app, "alice", title="Bike far", **FAR)
     await offer(app, "alice", title="Apples near", category="food", **NEAR)
+    async with app[POOL].acquire() as conn:
+        for n, (title, tag, point) in enumerate((
+            ("Trailer from next door", "transport", (52.38, 4.88)),
+            ("Trailer far away", "transport", (52.60, 4.89)),
+            ("Pears from next door", "food", (52.38, 4.88)),
+        )):  # fmt: skip
+            await objects.insert_remote_object(conn, remote_object_from_ap(
+                remote_listing(f"https://south.test/listings/r{n}", title, tag, point)))  # fmt: skip
 
     # When the jobs tick, then tick a minute later, then a week later with nothing new
     clock = Clock(datetime.now(UTC) + timedelta(seconds=1))
@@ -173,13 +196,13 @@ async def test_digest__a_tick_mails_the_weeks_listings_near_in_chosen_categories
     clock.now += timedelta(days=7)
     await jobs.tick()
 
-    # Then one digest went, to bob, with the nearby bike alone
+    # Then one digest went, to bob, with the nearby bike and the nearby remote trailer
     async with app[POOL].acquire() as conn:
         mails = await conn.fetch("SELECT recipient, context FROM outgoing_mail"
                                  " WHERE template = 'digest'")  # fmt: skip
     assert [mail["recipient"] for mail in mails] == ["bob@example.org"]
     sent = orjson.loads(mails[0]["context"])
-    assert [item["title"] for item in sent["listings"]] == ["Bike near"]
+    assert [item["title"] for item in sent["listings"]] == ["Bike near", "Trailer from next door"]
     # and it reads as a mail, in both parts
     message = compose(app[SETTINGS], mail_id=1, recipient="bob@example.org", template="digest",
                       context=sent, created_at=clock.now)  # fmt: skip
