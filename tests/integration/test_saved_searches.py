@@ -15,7 +15,7 @@ from commonsfed.services.jobs import ScheduledJobs
 from commonsfed.services.mail_transport import compose
 from commonsfed.web.keys import POOL, SETTINGS
 from commonsfed.web.sessions import CSRF_FIELD
-from tests.builders import csrf_from, post_form, register_and_login
+from tests.builders import DEFAULT_PASSWORD, csrf_from, post_form, register_and_login
 
 HERE = {"latitude": "52.37", "longitude": "4.89"}
 NEAR = {"latitude": "52.38", "longitude": "4.90"}  # about 1.3 km away
@@ -209,3 +209,21 @@ async def test_digest__a_tick_mails_the_weeks_listings_near_in_chosen_categories
     assert message["Subject"].startswith("New this week on ")
     assert "Bike near" in message.get_body(("plain",)).get_content()
     assert "/listings/" in message.get_body(("html",)).get_content()
+
+
+async def test_delete_account__erases_saved_searches_and_the_area(resident):
+    # Given alice saved a search and chose a digest
+    assert (await save(resident, [("q", "ladder")])).status == 303
+    await post_form(resident, "/settings/searches/preferences", {"digest": "1", "digest_km": "3"},
+                    form_path="/settings/searches")  # fmt: skip
+
+    # When she deletes her account
+    deleted = await post_form(resident, "/settings/delete", {"password": DEFAULT_PASSWORD})
+
+    # Then neither is kept
+    assert deleted.status == 200
+    async with resident.server.app[POOL].acquire() as conn:
+        left = await conn.fetchval(
+            "SELECT (SELECT count(*) FROM saved_searches) + (SELECT count(*) FROM match_preferences)"
+        )
+    assert left == 0
