@@ -15,19 +15,28 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from commonsfed.db.embedded import EmbeddedPostgres  # noqa: E402
+from commonsfed.db.embedded import EmbeddedPostgres, _MachinePostgres  # noqa: E402
 from commonsfed.db.lifecycle import apply_migrations  # noqa: E402
 from commonsfed.db.pool import with_database  # noqa: E402
 
 
 @contextmanager
-def postgres_server(prefix: str) -> Iterator[tuple[str, Path | None]]:
-    """(server URL, the embedded server's data folder, or None for TEST_DATABASE_URL's)."""
+def postgres_server(prefix: str, machine: bool = False) -> Iterator[tuple[str, Path | None]]:
+    """(server URL, the embedded server's data folder, or None for TEST_DATABASE_URL's).
+    `machine`: the machine's own PostgreSQL binaries rather than pgserver's (which lack the
+    contrib modules, pg_trgm among them)."""
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         yield url, None
         return
     with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        if machine:
+            server = _MachinePostgres((Path(folder) / "postgres").resolve())
+            try:
+                yield server.start(), server.pgdata
+            finally:
+                server.stop()
+            return
         server = EmbeddedPostgres(Path(folder))
         try:
             yield server.start(), server.pgdata

@@ -20,7 +20,7 @@ MAIL_CHANNEL = "commonsfed_mail"
 
 # What a resident may choose to get by mail (accounts.mail_notifications), and which
 # notification kinds each choice covers. Kinds left out (near_expiry) are never mailed.
-MAIL_CHOICES = ("answer", "decision", "message", "mention")
+MAIL_CHOICES = ("answer", "decision", "message", "mention", "match")
 CHOICE_OF_KIND = {
     "new_answer": "answer",
     "reserved_for_you": "decision",
@@ -33,6 +33,8 @@ CHOICE_OF_KIND = {
     "new_pledge": "answer",
     "new_message": "message",
     "mention": "mention",
+    "listing_match": "match",
+    "saved_search_match": "match",
 }
 
 

@@ -4,7 +4,9 @@ of deleted accounts whose farewell has been delivered, and (hourly) pruning the 
 sessions no one used for a month, the exports of more than a week ago, and the
 expired links, failed logins and mail requests that no throttle counts any more, the
 photos apps uploaded but never posted (after a day), spent Idempotency-Keys, and the
-cached photos of remote listings past their expiry or beyond the cache's cap.
+cached photos of remote listings past their expiry or beyond the cache's cap. Each run also
+matches the remote listings that arrived (services.matching) and sends the weekly digests
+that are due (services.digests).
 Each tick runs the jobs that are due; a clock is passed in so tests decide what time
 it is instead of waiting."""
 
@@ -24,9 +26,11 @@ from commonsfed.db import tokens as tokens_q
 from commonsfed.services import (
     account_actions,
     account_deletion,
+    digests,
     export,
     listings,
     mail_sending,
+    matching,
     media,
     notifications,
     remote_media,
@@ -77,6 +81,8 @@ class ScheduledJobs:
         warned = await notifications.notify_near_expiry(self.pool, now)
         ended = await account_actions.delete_expired_suspensions(self.pool, self.settings, now)
         erased = await account_deletion.erase_spent_keys(self.pool, self.settings)
+        matched = await matching.match_arrivals(self.pool, self.settings)
+        matched += await digests.send_due(self.pool, now)
         pruned = 0
         if self.last_prune is None or now - self.last_prune >= PRUNE_INTERVAL:
             self.last_prune = now
@@ -86,7 +92,7 @@ class ScheduledJobs:
             pruned += await media.prune(self.pool, self.settings, now)
             pruned += await status_posting.prune(self.pool, now)
             pruned += await remote_media.prune(self.pool, self.settings, now)
-        return bool(expired or warned or ended or erased or pruned)
+        return bool(expired or warned or ended or erased or pruned or matched)
 
 
 async def prune_queues(pool: asyncpg.Pool, now: datetime) -> int:

@@ -30,7 +30,7 @@ from commonsfed.db import notifications as notes_q
 from commonsfed.i18n import Text
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account, Listing, ListingPhoto
-from commonsfed.services import answer_notices, places
+from commonsfed.services import answer_notices, matching, places
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.listing_federation import (
     publish_created,
@@ -212,6 +212,7 @@ async def create_listing(
             if within is not None:
                 await within(conn, listing_id)
             await q.insert_event(conn, listing_id, "created", "open", account.id)
+            await matching.on_new_listing(conn, settings, listing_id)
             await publish_created(conn, settings, uid)
 
         await _with_photos(conn, settings, new_photos, write)

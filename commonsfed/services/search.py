@@ -154,10 +154,13 @@ def _origin(
 
 
 def _area(
-    values: dict, errors: dict, places: Mapping[str, tuple[float, float]]
+    values: dict, errors: dict, places: Mapping[str, tuple[float, float]], home=None
 ) -> tuple[tuple[float, float] | None, q.Circle | None]:
-    """(the reader's point, the circle to search in), each None when not asked for."""
+    """(the reader's point, the circle to search in), each None when not asked for; "within
+    N km" alone measures from `home` (services.saved_searches.home_point)."""
     origin = _origin(values, errors, places)
+    if origin is None and values.get("km") and not {"place", "lat", "lon"} & set(errors):
+        origin = home
     km = DEFAULT_RADIUS_KM
     if values.get("km"):
         km = _number(
@@ -191,12 +194,13 @@ def read_search(
     query: Mapping[str, str],
     categories: set[str],
     places: Mapping[str, tuple[float, float]] | None = None,
+    home: tuple[float, float] | None = None,
 ) -> Search:
     """The page's GET parameters, checked; a bad one gets a message and is left out.
-    `places`: the named places' coordinates by id (as text)."""
+    `places`: the named places' coordinates by id (as text); `home`: the reader's area."""
     values = {name: str(query.get(name, "")).strip() for name in FIELDS}
     errors: dict[str, str] = {}
-    origin, circle = _area(values, errors, places or {})
+    origin, circle = _area(values, errors, places or {}, home)
     purpose = _choice(values, errors, "purpose", PURPOSES, N_("Choose offers or requests."))
     kind = _choice(values, errors, "kind", KINDS, N_("Choose a kind from the list."))
     category = _choice(

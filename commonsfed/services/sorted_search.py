@@ -33,7 +33,7 @@ from commonsfed.db import search as search_q
 from commonsfed.db import sorted_search as q
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account, Place
-from commonsfed.services import search
+from commonsfed.services import saved_searches, search
 from commonsfed.services.places import distance_km
 from commonsfed.services.search import Card, Page, Search
 
@@ -74,10 +74,11 @@ async def explore(
         categories = await listings_q.categories(conn)
         named = await places_q.all_places(conn)
         hidden = await search.hidden_for(conn, viewer)
+        home = await saved_searches.home_point(conn, viewer)
     points = {str(place.id): (place.latitude, place.longitude) for place in named}
     if category is not None:
         query = {**query, "category": category}
-    found = search.read_search(query, {row["slug"] for row in categories}, points)
+    found = search.read_search(query, {row["slug"] for row in categories}, points, home)
     found = search.leaving_out(found, hidden)
     if found.sort == "newest":
         page, next_page = await search.find(pool, found), None

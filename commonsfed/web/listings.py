@@ -22,6 +22,7 @@ from commonsfed.services import (
     listing_federation,
     listing_forms,
     listings,
+    matching,
     moderation,
     places,
     search,
@@ -283,7 +284,9 @@ async def _render_listing(
     if view is None:
         raise web.HTTPNotFound()
     answers_context = await answers_web.listing_context(request)
+    author = request[ACCOUNT] is not None and request[ACCOUNT].id == view.listing.author_id
     context = {
+        "matches": await matching.matches_for(request.app[POOL], view.listing.id) if author else [],
         "view": view,
         "listing": view.listing,
         "labels": LABELS,

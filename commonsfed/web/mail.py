@@ -21,6 +21,7 @@ CHOICE_LABELS = {
                    "or someone leaves the line of mine"),
     "message": N_("A new message in one of my conversations"),
     "mention": N_("Someone mentions me"),
+    "match": N_("A new listing matches one of mine or one of my saved searches"),
 }  # fmt: skip
 assert set(CHOICE_LABELS) == set(mail.MAIL_CHOICES)
 

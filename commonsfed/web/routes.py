@@ -35,6 +35,7 @@ from commonsfed.web import (
     recovery,
     remote_listings,
     reports,
+    saved_searches,
     settings,
     thanks,
     views,
@@ -100,6 +101,11 @@ def _mailed_link_routes(app: web.Application) -> None:
     app.router.add_post("/mail/unsubscribe/{token}", mail.unsubscribe)
     app.router.add_get("/dev/mail", mail.mailbox)
     app.router.add_get("/dev/mail/{name}", mail.mailbox_message)
+    # matches and alerts: saved searches (saved from /explore), the area, the weekly digest
+    app.router.add_get("/settings/searches", saved_searches.searches_page)
+    app.router.add_post("/settings/searches", saved_searches.save_search)
+    app.router.add_post("/settings/searches/preferences", saved_searches.save_preferences)
+    app.router.add_post("/settings/searches/{id}/delete", saved_searches.delete_search)
     app.router.add_get("/settings/delete", account_deletion.delete_page)
     app.router.add_post("/settings/delete", account_deletion.delete_account)
     app.router.add_get("/settings/blocks", blocks.blocks_page)

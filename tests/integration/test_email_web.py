@@ -307,7 +307,7 @@ async def test_notification_choices__an_unknown_choice_is_refused(make_client):
 
     response = await post_form(alice, "/settings/notifications", {"mail": ["answer", "spam"]})
 
-    assert response.status == 400 and "Choose among answer, decision, message, mention." in (
+    assert response.status == 400 and "Choose among answer, decision, message, mention, match." in (
         await response.text()
     )
     assert await query(alice, "SELECT cardinality(mail_notifications) FROM accounts") == [(4,)]
