@@ -34,6 +34,7 @@ from commonsfed.web.flash import PendingFlashes
 from commonsfed.web.keys import ACCOUNT, FEDERATION, METRICS, POOL, SETTINGS
 from commonsfed.web.language import language_middleware, reader_language
 from commonsfed.web.metrics import metrics_middleware
+from commonsfed.web.middlewares import people_only
 from commonsfed.web.routes import setup_routes
 from commonsfed.web.sessions import CSRF_FIELD, load_secret, session_storage, template_session
 
@@ -59,17 +60,18 @@ def create_app(settings: Settings | LiveSettings) -> web.Application:
             metrics_middleware,  # outermost: it counts the status that was sent
             middlewares.unavailable_middleware,  # the database fails anywhere
             middlewares.settings_middleware,
-            session_middleware(session_storage(settings, secret)),
-            middlewares.account_middleware,
-            language_middleware,
+            # what people's requests need, which peers' (an inbox POST) do without
+            people_only(session_middleware(session_storage(settings, secret))),
+            people_only(middlewares.account_middleware),
+            people_only(language_middleware),
             # before the error and CSRF middlewares, so that the pages they render have
             # the same context (the account, a CSRF token) as any other page
-            aiohttp_jinja2.context_processors_middleware,
+            people_only(aiohttp_jinja2.context_processors_middleware),
             middlewares.error_middleware,
             # the client API: bearer tokens instead of the session, CORS, JSON errors
             api_middleware,
             middlewares.csrf_middleware,
-            addresses.confirmed_email_middleware,
+            people_only(addresses.confirmed_email_middleware),
         ],
         client_max_size=MAX_BODY,
     )

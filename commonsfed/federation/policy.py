@@ -30,13 +30,14 @@ class DomainRefused(Exception):
     """This node does not federate with the domain; a 403 for peers."""
 
 
-_NETLOC = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#\\\s]*)")
+_NETLOC = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#\\\s\[\]]*)")
 
 
 def domain_of(uri: str) -> str:
     """The URI's host (and port), lower-cased: urlsplit's netloc, read by a pattern when
     the URI has the usual shape (a listing to 10,000 followers asks 10,000 times, and
-    urlsplit took a third of its publishing); urlsplit itself for anything else."""
+    urlsplit took a third of its publishing); urlsplit itself for anything else (an IPv6
+    literal included, whose brackets urlsplit checks, raising ValueError)."""
     match = _NETLOC.match(uri)
     if match is not None and (match.end() == len(uri) or uri[match.end()] in "/?#"):
         return match.group(1).lower()

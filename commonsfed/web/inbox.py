@@ -15,7 +15,7 @@ from aiohttp import web
 from commonsfed.federation import inbox
 from commonsfed.services import actors
 from commonsfed.web.keys import FEDERATION, METRICS, POOL, SETTINGS
-from commonsfed.web.middlewares import csrf_exempt
+from commonsfed.web.middlewares import for_peers
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +45,15 @@ class Inboxes:
     def __init__(self) -> None:
         self.state = inbox.NodeInbox()
 
-    @csrf_exempt
+    @for_peers
     async def shared(self, request: web.Request) -> web.Response:
         return await self._receive(request)
 
-    @csrf_exempt
+    @for_peers
     async def instance(self, request: web.Request) -> web.Response:
         return await self._receive(request)
 
-    @csrf_exempt
+    @for_peers
     async def personal(self, request: web.Request) -> web.Response:
         return await self._receive(request, personal=True)
 

@@ -71,6 +71,31 @@ def csrf_exempt(handler: Handler) -> Handler:
     return handler
 
 
+def for_peers(handler: Handler) -> Handler:
+    """Mark a handler only other servers call (an inbox): no session, account, language
+    or page context is made for it (`people_only`), it is no form, and its errors are
+    JSON. Making them was a third of what an inbox POST cost before its own work."""
+    handler.for_peers = True  # type: ignore[attr-defined]
+    return csrf_exempt(handler)
+
+
+def is_for_peers(request: web.BaseRequest) -> bool:
+    match_info = getattr(request, "match_info", None)
+    return getattr(getattr(match_info, "handler", None), "for_peers", False)
+
+
+def people_only(middleware: Callable) -> Callable:
+    """`middleware`, passed by for the handlers marked `for_peers`."""
+
+    @web.middleware
+    async def wrapped(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if is_for_peers(request):
+            return await handler(request)
+        return await middleware(request, handler)
+
+    return wrapped
+
+
 def wants_html(request: web.Request) -> bool:
     accept = request.headers.get("Accept", "")
     return "text/html" in accept or "json" not in accept
@@ -93,7 +118,12 @@ def render_error(
     adds to (or stands in for) what the context processors gave the template."""
     title = _TITLES.get(status, "Error")
     message = message or _MESSAGES.get(status) or title
-    if not wants_html(request) or request.content_type.endswith("json") or _for_apps(request):
+    if (
+        not wants_html(request)
+        or request.content_type.endswith("json")
+        or _for_apps(request)
+        or is_for_peers(request)
+    ):
         return web.json_response({"error": message}, status=status)
     context = {**(context or {}), "title": title, "status": status, "message": message}
     return aiohttp_jinja2.render_template("error.html", request, context, status=status)

@@ -31,3 +31,11 @@ URIS = [
 @pytest.mark.parametrize("uri", URIS)
 def test_domain_of__is_urlsplits_netloc_lower_cased(uri):
     assert domain_of(uri) == urlsplit(uri).netloc.lower()
+
+
+@pytest.mark.parametrize("uri", ["http://[south.test#main-key", "https://exa]mple.org/inbox"])
+def test_domain_of__refuses_what_urlsplit_refuses(uri):
+    with pytest.raises(ValueError):
+        urlsplit(uri)
+    with pytest.raises(ValueError):
+        domain_of(uri)
