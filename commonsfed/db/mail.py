@@ -31,6 +31,12 @@ CHOICE_OF_KIND = {
     "withdrawn": "decision",
     "listing_closed": "decision",
     "new_pledge": "answer",
+    "loan_asked": "answer",
+    "loan_confirmed": "decision",
+    "loan_declined": "decision",
+    "loan_pickup_soon": "decision",
+    "loan_return_soon": "decision",
+    "loan_overdue": "decision",
     "new_message": "message",
     "mention": "mention",
 }

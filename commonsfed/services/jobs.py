@@ -26,6 +26,7 @@ from commonsfed.services import (
     account_deletion,
     export,
     listings,
+    loans,
     mail_sending,
     media,
     notifications,
@@ -77,6 +78,7 @@ class ScheduledJobs:
         warned = await notifications.notify_near_expiry(self.pool, now)
         ended = await account_actions.delete_expired_suspensions(self.pool, self.settings, now)
         erased = await account_deletion.erase_spent_keys(self.pool, self.settings)
+        erased += await loans.run_reminders(self.pool, self.settings, now)  # the loan calendar
         pruned = 0
         if self.last_prune is None or now - self.last_prune >= PRUNE_INTERVAL:
             self.last_prune = now
