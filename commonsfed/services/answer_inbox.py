@@ -32,7 +32,7 @@ from commonsfed.federation.handlers import (
     verify_delete_actor,
 )
 from commonsfed.federation.thanks import with_thanks
-from commonsfed.services import answers
+from commonsfed.services import answers, offer_inbox
 
 
 def node_handlers() -> dict[tuple[str, str | None], Handler]:
@@ -41,6 +41,7 @@ def node_handlers() -> dict[tuple[str, str | None], Handler]:
     return with_thanks({
         **HANDLERS,
         ("Undo", "Offer"): Handler(verify_undo_offer, receive_undo_offer),
+        ("Offer", "Agreement"): offer_inbox.HANDLER,  # loans book days; else an answer
         **{("Delete", kind): departure for kind in ACTOR_TYPES},
     })  # fmt: skip
 

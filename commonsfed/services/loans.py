@@ -128,6 +128,21 @@ async def _insert(conn, listing: Listing, pickup: date, back: date, **who: Any) 
         ) from None
 
 
+def days_asked(form: dict[str, Any], settings: Settings, now: datetime) -> tuple[date, date]:
+    """The pickup and return day of a form, in order and not in the past, or a
+    ValidationError by field. What else the listing allows is judged on its own node."""
+    f = Form(form, now, settings.tz)
+    pickup = f.day("pickup_on", N_("Choose a pickup day."))
+    back = f.day("return_on", N_("Choose a return day."))
+    if pickup and back and back < pickup:
+        f.fail("return_on", RETURN_BEFORE_PICKUP)
+    elif pickup and pickup < f.today:
+        f.fail("pickup_on", IN_THE_PAST)
+    if f.errors:
+        raise ValidationError(f.errors)
+    return pickup, back
+
+
 # --- asking --------------------------------------------------------------------------------
 
 
@@ -142,11 +157,10 @@ async def ask(
 ) -> Booking:
     """A resident asks for days: a booking, asked, that blocks them; the author is told."""
     f = Form(form, now or now_utc(), settings.tz)
-    pickup = f.day("pickup_on", N_("Choose a pickup day."))
-    back = f.day("return_on", N_("Choose a return day."))
     note = f.text("note", MAX_NOTE)
     if f.errors:
         raise ValidationError(f.errors)
+    pickup, back = days_asked(form, settings, f.now)
     async with pool.acquire() as conn, conn.transaction():
         listing = _bookable(await listings_q.get_listing(conn, uid))
         if listing.author_id == account.id:
