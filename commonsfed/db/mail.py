@@ -37,6 +37,8 @@ CHOICE_OF_KIND = {
     "loan_pickup_soon": "decision",
     "loan_return_soon": "decision",
     "loan_overdue": "decision",
+    "pledge_reached": "decision",
+    "pledge_released": "decision",
     "new_message": "message",
     "mention": "mention",
 }

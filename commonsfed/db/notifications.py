@@ -34,6 +34,9 @@ NOTIFICATION_KINDS = (
     "loan_pickup_soon",  # pickup is tomorrow
     "loan_return_soon",  # the return day is tomorrow
     "loan_overdue",  # the return day has passed and it is not marked returned
+    # a group purchase's deadline decided (services.pledges), for its pledgers and organiser
+    "pledge_reached",  # the pledges met the target: they hold
+    "pledge_released",  # the target was missed: every pledge is released
 )
 
 

@@ -30,6 +30,7 @@ from commonsfed.services import (
     mail_sending,
     media,
     notifications,
+    pledges,
     remote_media,
     sessions,
     status_posting,
@@ -79,6 +80,7 @@ class ScheduledJobs:
         ended = await account_actions.delete_expired_suspensions(self.pool, self.settings, now)
         erased = await account_deletion.erase_spent_keys(self.pool, self.settings)
         erased += await loans.run_reminders(self.pool, self.settings, now)  # the loan calendar
+        erased += await pledges.decide_deadlines(self.pool, self.settings, now)  # group purchases
         pruned = 0
         if self.last_prune is None or now - self.last_prune >= PRUNE_INTERVAL:
             self.last_prune = now
