@@ -40,8 +40,9 @@ from commonsfed.i18n import Text, localize
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Listing
 from commonsfed.services import answer_notices
+from commonsfed.services.errors import ValidationError
 from commonsfed.services.listing_federation import publish_updated
-from commonsfed.services.listing_forms import day_end
+from commonsfed.services.listing_forms import Form, day_end, now_utc
 from commonsfed.services.listings import NO_MORE_ANSWERS
 
 MAX_PLEDGE = 100_000
@@ -144,6 +145,16 @@ async def _answer(
             activity_id=activity_id, actor_uri=author, offer=offer, reason=reason
         )
     await outbox.publish(conn, settings, decision)
+
+
+def quantity_asked(form: dict[str, str]) -> int:
+    """How many a resident here pledges towards a group purchase of another node (the Offer's
+    quantity), or a ValidationError for the `quantity` field."""
+    f = Form(form, now_utc())
+    amount = f.whole("quantity", MAX_PLEDGE, N_("Say how many you want."))
+    if f.errors:
+        raise ValidationError(f.errors)
+    return amount
 
 
 # --- the deadline --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from commonsfed.federation.policy import domain_of
 from commonsfed.i18n import gettext_noop as N_
-from commonsfed.services import answers, loans, neighbourhoods, profiles, remote_media
+from commonsfed.services import answers, loans, neighbourhoods, pledges, profiles, remote_media
 from commonsfed.services.answers import RemoteListingView
 from commonsfed.services.errors import ServiceError, ValidationError
 from commonsfed.services.listing_forms import now_utc
@@ -80,11 +80,16 @@ async def answer_remote(request: web.Request) -> web.Response:
     # left empty, the answer is a message as for any listing
     days = {name: str(form.get(name, "")).strip() for name in ("pickup_on", "return_on")}
     days = days if any(days.values()) else {}
+    # a group purchase's form says how many: the Offer's quantity is the pledge
+    given = {"quantity": str(form["quantity"])} if "quantity" in form else {}
     try:
         asked = loans.days_asked(days, request.app[SETTINGS], now_utc()) if days else None
-        conv = await answers.answer_remote(request.app[FEDERATION], account, uri, message, asked)
+        quantity = pledges.quantity_asked(given) if given else 1
+        conv = await answers.answer_remote(
+            request.app[FEDERATION], account, uri, message, asked, quantity
+        )
     except ValidationError as exc:
-        return await _render(request, uri, exc.errors, message, status=422, days=days)
+        return await _render(request, uri, exc.errors, message, status=422, days=days | given)
     except ServiceError as exc:
         return _refused(request, exc)
     await flash(
