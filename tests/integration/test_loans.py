@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from commonsfed.db import accounts as accounts_q
 from commonsfed.services import loans
 from commonsfed.services.errors import NotAllowed, ValidationError
 from commonsfed.services.jobs import ScheduledJobs
 from commonsfed.services.listings import InvalidTransition
-from tests.builders import post_form
+from commonsfed.web.keys import POOL
+from tests.builders import post_form, register_and_login
 from tests.integration.test_jobs import Clock
 from tests.integration.test_listings import people, pool, post  # noqa: F401  (fixtures)
 
@@ -188,16 +190,14 @@ async def test_listing_page__shows_the_calendar_and_asks_with_readable_errors(
     make_client, settings
 ):
     # Given alice's drill, and bob on its page
-    from commonsfed.services import accounts  # noqa: PLC0415
-    from commonsfed.web.keys import POOL  # noqa: PLC0415
-    from tests.builders import register_and_login  # noqa: PLC0415
-
-    bob = await make_client()
+    alice_browser, bob = await make_client(), await make_client()
+    await register_and_login(alice_browser, "alice")
     await register_and_login(bob, "bob")
     node_pool = bob.server.app[POOL]
-    alice = await accounts.register(
-        node_pool, settings, username="alice", email="alice@e.org",
-        password="correct horse battery", by_admin=True)  # fmt: skip
+    async with node_pool.acquire() as conn:
+        alice = await accounts_q.get_account(
+            conn, await conn.fetchval("SELECT id FROM accounts WHERE username = 'alice'")
+        )
     drill = await post(node_pool, settings, alice, **DRILL)
     path = f"/listings/{drill.uid}"
     page = await (await bob.get(path)).text()
@@ -216,3 +216,18 @@ async def test_listing_page__shows_the_calendar_and_asks_with_readable_errors(
     page = await (await bob.get(path)).text()
     assert "asked, waiting for the lender" in page and "Cancel my booking" in page
     assert page.count("asked for</span>") == 2
+
+    # When bob tries to confirm his own ask, then alice confirms it from her page
+    async with node_pool.acquire() as conn:
+        booking_id = await conn.fetchval("SELECT id FROM bookings")
+    confirm = f"/bookings/{booking_id}/confirm"
+    refused = await post_form(bob, confirm, {}, form_path=path, allow_redirects=False)
+    assert "Confirm" in await (await alice_browser.get(path)).text()
+    confirmed = await post_form(alice_browser, confirm, {}, form_path=path, allow_redirects=False)
+
+    # Then only alice's counts, and the calendar shows the days booked
+    assert refused.status == 403
+    assert "Only the person who lends this can decide on its bookings." in await refused.text()
+    assert confirmed.status == 303 and confirmed.headers["Location"] == path + "#calendar"
+    page = await (await bob.get(path)).text()
+    assert page.count("booked</span>") == 2 and "asked for</span>" not in page
