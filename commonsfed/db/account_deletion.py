@@ -117,6 +117,9 @@ async def erase_personal_data(conn: asyncpg.Connection, account_id: int) -> None
     await conn.execute(
         "DELETE FROM thanks WHERE writer_account_id = $1 OR subject_account_id = $1", account_id
     )
+    # the days it asked to borrow (services.loans): about the person, and they free the
+    # lenders' calendars
+    await conn.execute("DELETE FROM bookings WHERE borrower_account_id = $1", account_id)
     # what moderators told it (account_warnings): about the person, so it goes too
     await conn.execute("DELETE FROM account_warnings WHERE account_id = $1", account_id)
     # links mailed to it, and mail queued or sent to it (each holds its address)

@@ -205,6 +205,19 @@ async def lapse_undecided(conn: asyncpg.Connection, today: date, now: datetime) 
     return [row["id"] for row in rows]
 
 
+async def cancel_of_actor(conn: asyncpg.Connection, actor_uri: str) -> int:
+    """A remote borrower deleted itself: its asks and bookings still to come no longer hold
+    the calendars. Returns how many were cancelled."""
+    result = await conn.execute(
+        """
+        UPDATE bookings SET state = 'cancelled'
+        WHERE borrower_actor_uri = $1 AND state IN ('asked', 'confirmed')
+        """,
+        actor_uri,
+    )
+    return int(result.split()[-1])
+
+
 async def insert_loan_notice(
     conn: asyncpg.Connection, account_id: int, kind: str, listing_id: int, actor_uri: str
 ) -> None:

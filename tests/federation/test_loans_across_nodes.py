@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from commonsfed.db import accounts as accounts_q
-from commonsfed.services import answers, loans
-from tests.builders import post_form
+from commonsfed.services import account_deletion, accounts, answers, loans
+from tests.builders import DEFAULT_PASSWORD, post_form
 from tests.federation.test_answers_across_nodes import (
     find_in_network_view,
     notified,
@@ -107,3 +107,33 @@ async def test_drill__a_booking_from_south_with_days_in_the_wrong_order_is_refus
     assert (await south_state(south, "bob"))[0] == "declined"
     said = await south.query("SELECT body FROM messages ORDER BY id DESC LIMIT 1")
     assert "The return day cannot be before the pickup day." in said[0]["body"]
+
+
+async def test_drill__a_borrower_who_deletes_their_account_frees_the_days_on_both_nodes(network):
+    # Given bob on south with days 2 to 4 of alice's drill on north, and her own neighbour
+    # dan with days 6 to 7
+    north, south, alice, drill, _, _ = network
+    bob = await resident(south, "bob")
+    dan = await accounts.register(
+        north.federation.pool, north.settings, username="dan", email="dan@example.org",
+        password=DEFAULT_PASSWORD, by_admin=True,
+    )  # fmt: skip
+    drill_uri = north.url(f"/listings/{drill.uid}")
+    await answers.answer_remote(south.federation, bob, drill_uri, "Hi", days=(day(2), day(4)))
+    await settle(north, south)
+    form = {"pickup_on": day(6).isoformat(), "return_on": day(7).isoformat()}
+    await loans.ask(north.federation.pool, north.settings, dan, drill.uid, form)
+
+    # When both delete their accounts
+    await account_deletion.delete_account(
+        south.federation.pool, south.settings, bob, password=DEFAULT_PASSWORD, address="::1"
+    )
+    await account_deletion.delete_account(
+        north.federation.pool, north.settings, dan, password=DEFAULT_PASSWORD, address="::1"
+    )
+    await settle(north, south)
+
+    # Then neither holds the drill's calendar any more
+    assert await north_bookings(north) == [("bob", day(2), day(4), "cancelled")]
+    calendar = await loans.calendar(north.federation.pool, north.settings, drill, None)
+    assert calendar.bookings == []
