@@ -280,7 +280,7 @@ async def _after_decision(conn, settings: Settings, booking: Booking, action: st
 
 
 async def _answer_offer(
-    conn, settings: Settings, booking: Booking, author: str, *, accepted: bool
+    conn, settings: Settings, booking: Booking, author: str, *, accepted: bool, reason: str = ""
 ) -> None:
     """The author's decision on a remote borrower's Offer: FEP-0837's Accept or Reject."""
     listing = LocalUris(settings.base_url).listing(booking.listing_uid)
@@ -298,7 +298,7 @@ async def _answer_offer(
     else:
         decision = agreements.agreement_reject_to_ap(
             activity_id=activity_id, actor_uri=author, offer=offer,
-            reason=f"The days {booking.pickup_on} to {booking.return_on} are declined.",
+            reason=reason or f"The days {booking.pickup_on} to {booking.return_on} are declined.",
         )  # fmt: skip
     await outbox.publish(conn, settings, decision)
 
@@ -344,7 +344,9 @@ async def run_reminders(pool: asyncpg.Pool, settings: Settings, now: datetime) -
     done = 0
     async with pool.acquire() as conn:
         async with conn.transaction():
-            done += len(await q.lapse_undecided(conn, today, now))
+            for booking_id in await q.lapse_undecided(conn, today, now):
+                await _lapsed(conn, settings, await q.get_booking(conn, booking_id))
+                done += 1
         for kind, claim, both in (
             ("loan_pickup_soon", q.claim_pickup_reminders, True),
             ("loan_return_soon", q.claim_return_reminders, False),
@@ -355,6 +357,17 @@ async def run_reminders(pool: asyncpg.Pool, settings: Settings, now: datetime) -
                     await _remind(conn, settings, await q.get_booking(conn, booking_id), kind, both)
                     done += 1
     return done
+
+
+async def _lapsed(conn, settings: Settings, booking: Booking) -> None:
+    """An ask nobody decided on by its pickup day: the borrower hears it is off, as after a
+    decline (a remote one with a Reject that says why)."""
+    author = LocalUris(settings.base_url).user(booking.author_username)
+    if booking.is_remote:
+        reason = f"Nobody confirmed the days {booking.pickup_on} to {booking.return_on} in time."
+        await _answer_offer(conn, settings, booking, author, accepted=False, reason=reason)
+    else:
+        await _tell(conn, settings, booking.borrower_account_id, "loan_declined", booking, author)
 
 
 async def _remind(conn, settings: Settings, booking: Booking, kind: str, both: bool) -> None:

@@ -82,15 +82,16 @@ async def pledge_remote(conn, settings: Settings, plan: RemotePledge, now: datet
         return localize("en", NO_MORE_ANSWERS[listing.state])
     if listing.kind == "pay_it_forward":
         return await _claim(conn, settings, listing, plan)
-    deadline = date.fromisoformat(listing.details["deadline"])
-    if day_end(deadline, settings.tz) <= now:
+    deadline = listing.details.get("deadline")
+    if deadline and day_end(date.fromisoformat(deadline), settings.tz) <= now:
         return AFTER_DEADLINE
     amount = plan.quantity
     if amount != int(amount) or not 1 <= amount <= MAX_PLEDGE:
         return NOT_A_NUMBER
     await q.set_remote_pledge(conn, listing.id, plan.actor_uri, plan.offer.offer_id, int(amount))
     total, _ = await listings_q.pledged(conn, listing.id, None)
-    await listings_q.set_available_quantity(conn, listing.id, max(listing.quantity - total, 0))
+    target = listing.quantity or 0
+    await listings_q.set_available_quantity(conn, listing.id, max(target - total, 0))
     await publish_updated(conn, settings, listing.uid)
     await _tell_organiser(conn, listing, plan.actor_uri)
     return None
@@ -177,7 +178,7 @@ async def _decide(conn, settings: Settings, uid: str, now: datetime) -> bool:
     if listing is None or listing.state not in ("open", "reserved"):
         return False
     total, _ = await listings_q.pledged(conn, listing.id, None)
-    outcome = "reached" if total >= listing.quantity else "missed"
+    outcome = "reached" if total >= (listing.quantity or 0) else "missed"
     if not await q.decide_outcome(conn, listing.id, outcome, total, now):
         return False
     kind = "pledge_reached" if outcome == "reached" else "pledge_released"

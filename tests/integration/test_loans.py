@@ -176,13 +176,15 @@ async def test_reminders__the_day_before_pickup_and_return_and_the_day_after(
         clock.now += timedelta(hours=18)
 
     # Then the pickup reminder came on day 1, the return one on day 3, the overdue on day 5,
-    # each once; carol's undecided ask lapsed once its pickup day had passed
+    # each once; carol's undecided ask lapsed (and she was told) once its pickup day passed
     pickup = [("alice", "loan_pickup_soon"), ("bob", "loan_pickup_soon")]
     back = [("bob", "loan_return_soon")]
     overdue = [("alice", "loan_overdue"), ("bob", "loan_overdue")]
+    lapsed = [("carol", "loan_declined")]
     assert told == [[], sorted(pickup), sorted(pickup), sorted(pickup + back),
                     sorted(pickup + back), sorted(pickup + back + overdue),
-                    sorted(pickup + back + overdue), sorted(pickup + back + overdue)]  # fmt: skip
+                    sorted(pickup + back + overdue),
+                    sorted(pickup + back + overdue + lapsed)]  # fmt: skip
     assert [state for *_, state in await bookings(pool)] == ["confirmed", "lapsed"]
 
 
