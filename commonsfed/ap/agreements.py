@@ -4,6 +4,7 @@ Offer(Agreement) with its Accept and Reject. Pure: no database, no network."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -132,9 +133,12 @@ def offer_agreement_to_ap(
     message: str = "",
     reciprocal_quantity: int | float | None = None,
     reciprocal_unit: str = "one",
+    days: tuple[date, date] | None = None,
 ) -> dict[str, Any]:
     """`actor_uri` answers the listing `listing_uri` (by `author_uri`) with an FEP-0837
-    Offer(Agreement); the message travels as the Offer's `content`."""
+    Offer(Agreement); the message travels as the Offer's `content`. `days` (a loan's pickup
+    and return day, both inclusive) go as the Offer's `startTime` and `endTime`: the first
+    and the last moment of those days, whose calendar days `offer_days` reads back."""
     agreement: dict[str, Any] = {
         "type": "Agreement",
         "stipulates": _commitment(None, listing_uri + "#primary", quantity, unit),
@@ -153,7 +157,32 @@ def offer_agreement_to_ap(
     }
     if message.strip():
         offer["content"] = message_html(message)
+    if days is not None:
+        offer["startTime"] = f"{days[0].isoformat()}T00:00:00Z"
+        offer["endTime"] = f"{days[1].isoformat()}T23:59:59Z"
     return offer
+
+
+def offer_days(activity: dict[str, Any]) -> tuple[date | None, date | None] | None:
+    """The days an Offer asks for: the calendar days of its `startTime` and `endTime` as the
+    sender wrote them (a loan is booked in days; the sender's day is the one they mean), on
+    the Offer or else on its Agreement. None when it names neither; a time that is missing
+    or not a date reads as None, for the caller to refuse."""
+    agreement = first_dict(activity.get("object")) or {}
+    start = activity.get("startTime") or agreement.get("startTime")
+    end = activity.get("endTime") or agreement.get("endTime")
+    if start is None and end is None:
+        return None
+    return _day_of(start), _day_of(end)
+
+
+def _day_of(value: Any) -> date | None:
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
 
 
 def _commitment(

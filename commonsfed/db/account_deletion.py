@@ -120,6 +120,9 @@ async def erase_personal_data(conn: asyncpg.Connection, account_id: int) -> None
     # their saved searches, their area and weekly digest (what they look for, and where)
     await conn.execute("DELETE FROM saved_searches WHERE account_id = $1", account_id)
     await conn.execute("DELETE FROM match_preferences WHERE account_id = $1", account_id)
+    # the days it asked to borrow (services.loans): about the person, and they free the
+    # lenders' calendars
+    await conn.execute("DELETE FROM bookings WHERE borrower_account_id = $1", account_id)
     # what moderators told it (account_warnings): about the person, so it goes too
     await conn.execute("DELETE FROM account_warnings WHERE account_id = $1", account_id)
     # links mailed to it, and mail queued or sent to it (each holds its address)

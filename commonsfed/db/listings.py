@@ -320,14 +320,19 @@ async def pledged(
 
 
 async def pledgers(conn: asyncpg.Connection, listing_id: int) -> list[asyncpg.Record]:
-    """Who pledged towards a group purchase, first pledge first: username, quantity,
-    updated_at."""
+    """Who pledged towards a group purchase, first pledge first: username (None for a
+    remote pledger), handle (user@host, or a remote actor's URI), quantity, updated_at."""
     return await conn.fetch(
         """
-        SELECT a.username, p.quantity, p.updated_at
-        FROM pledges p JOIN accounts a ON a.id = p.account_id
+        SELECT a.username,
+               coalesce(a.username, ra.preferred_username || '@' || ra.domain, p.actor_uri)
+                   AS handle,
+               p.quantity, p.updated_at
+        FROM pledges p
+        LEFT JOIN accounts a ON a.id = p.account_id
+        LEFT JOIN remote_actors ra ON ra.uri = p.actor_uri
         WHERE p.listing_id = $1
-        ORDER BY p.created_at, a.username
+        ORDER BY p.created_at, handle
         """,
         listing_id,
     )

@@ -27,6 +27,16 @@ NOTIFICATION_KINDS = (
     "follow_request",  # actor_uri asks to follow them: they approve followers by hand
     "listing_closed",  # a listing they wait in line for was completed or withdrawn
     "new_pledge",  # actor_uri pledged towards their group purchase (or changed the pledge)
+    # the loan calendar (services.loans); actor_uri is the other side
+    "loan_asked",  # actor_uri asked for days of their lend listing
+    "loan_confirmed",  # the author (actor_uri) confirmed their days
+    "loan_declined",  # their days were declined, or the borrower (actor_uri) cancelled
+    "loan_pickup_soon",  # pickup is tomorrow
+    "loan_return_soon",  # the return day is tomorrow
+    "loan_overdue",  # the return day has passed and it is not marked returned
+    # a group purchase's deadline decided (services.pledges), for its pledgers and organiser
+    "pledge_reached",  # the pledges met the target: they hold
+    "pledge_released",  # the target was missed: every pledge is released
 )
 
 

@@ -7,7 +7,7 @@ open_federation, and the federation code looks handlers up there.
 - Delete of an actor by itself (a deleted account): besides what federation forgets of it
   (its cached actor, objects, follows), its answers and messages here go and its
   conversations close with a line that says so; where it was in a listing's line, the line
-  moves on as after a withdrawal; the thanks it wrote go.
+  moves on as after a withdrawal; the thanks it wrote go; its loan bookings are cancelled.
 - Thanks from other nodes (federation.thanks) go in front of the Create, Update and Delete
   of Notes.
 """
@@ -22,6 +22,7 @@ from commonsfed.ap.actors import ACTOR_TYPES
 from commonsfed.ap.jsonld import first_id
 from commonsfed.db import actors as actors_q
 from commonsfed.db import answers as q
+from commonsfed.db import loans as loans_q
 from commonsfed.db import thanks as thanks_q
 from commonsfed.federation.context import Federation
 from commonsfed.federation.errors import Refused
@@ -32,7 +33,7 @@ from commonsfed.federation.handlers import (
     verify_delete_actor,
 )
 from commonsfed.federation.thanks import with_thanks
-from commonsfed.services import answers
+from commonsfed.services import answers, offer_inbox
 
 
 def node_handlers() -> dict[tuple[str, str | None], Handler]:
@@ -41,6 +42,7 @@ def node_handlers() -> dict[tuple[str, str | None], Handler]:
     return with_thanks({
         **HANDLERS,
         ("Undo", "Offer"): Handler(verify_undo_offer, receive_undo_offer),
+        ("Offer", "Agreement"): offer_inbox.HANDLER,  # loans book days; else an answer
         **{("Delete", kind): departure for kind in ACTOR_TYPES},
     })  # fmt: skip
 
@@ -78,4 +80,5 @@ async def receive_departure(
         else:
             await answers.respondent_left(conn, fed.settings, conv.id, name)
     await thanks_q.delete_by_writer(conn, uri)
+    await loans_q.cancel_of_actor(conn, uri)  # its bookings free the lenders' calendars
     await receive_delete_actor(conn, fed, activity, uri)

@@ -36,6 +36,7 @@ Decisions:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -170,11 +171,20 @@ async def answer(
 
 
 async def answer_remote(
-    fed: Federation, account: Account, listing_uri: str, message: str
+    fed: Federation,
+    account: Account,
+    listing_uri: str,
+    message: str,
+    days: tuple[date, date] | None = None,
+    quantity: int = 1,
 ) -> Conversation:
     """A resident answers a listing of another node: an FEP-0837 Offer(Agreement) to its
     author carrying the message, and a conversation here that the author's decisions and
-    messages come back to. Answering again is one more message in that conversation."""
+    messages come back to. Answering again is one more message in that conversation.
+    `days` (a lend listing's pickup and return day) ask for those days of its calendar
+    (services.loans on the listing's node): its Accept confirms them, its Reject says why not.
+    `quantity` is what the Offer commits to: on a group purchase, the pledge (services.pledges
+    on the listing's node; its deadline decides with Accept or Reject)."""
     body = check_message(message)
     async with fed.pool.acquire() as conn:
         document = await objects_q.get_remote_document(conn, listing_uri)
@@ -212,6 +222,8 @@ async def answer_remote(
             author_uri=author.uri,
             listing_uri=remote.uri,
             message=body,
+            days=days,
+            quantity=quantity,
         )
         await outbox.publish(conn, settings, offer)
         return await q.get_conversation(conn, conversation_id)

@@ -46,7 +46,9 @@ from commonsfed.services.statuses import StatusView, statuses_by_id
 KINDS_OF_TYPE: dict[str, tuple[str, ...]] = {
     "mention": ("new_answer", "new_message", "mention"),
     "update": ("reserved_for_you", "offered_to_you", "reservation_released", "declined",
-               "completed", "withdrawn", "near_expiry", "listing_closed", "new_pledge"),
+               "completed", "withdrawn", "near_expiry", "listing_closed", "new_pledge",
+               "loan_asked", "loan_confirmed", "loan_declined", "loan_pickup_soon",
+               "loan_return_soon", "loan_overdue", "pledge_reached", "pledge_released"),
     "moderation_warning": ("moderation", "moderation_warning"),
     "follow": ("follow",),
     "follow_request": ("follow_request",),

@@ -29,10 +29,12 @@ from commonsfed.services import (
     digests,
     export,
     listings,
+    loans,
     mail_sending,
     matching,
     media,
     notifications,
+    pledges,
     remote_media,
     sessions,
     status_posting,
@@ -83,6 +85,9 @@ class ScheduledJobs:
         erased = await account_deletion.erase_spent_keys(self.pool, self.settings)
         matched = await matching.match_arrivals(self.pool, self.settings)
         matched += await digests.send_due(self.pool, now)
+        # the loan calendar's reminders, and group purchases whose deadline came
+        decided = await loans.run_reminders(self.pool, self.settings, now)
+        decided += await pledges.decide_deadlines(self.pool, self.settings, now)
         pruned = 0
         if self.last_prune is None or now - self.last_prune >= PRUNE_INTERVAL:
             self.last_prune = now
@@ -92,7 +97,7 @@ class ScheduledJobs:
             pruned += await media.prune(self.pool, self.settings, now)
             pruned += await status_posting.prune(self.pool, now)
             pruned += await remote_media.prune(self.pool, self.settings, now)
-        return bool(expired or warned or ended or erased or pruned or matched)
+        return bool(expired or warned or ended or erased or pruned or matched or decided)
 
 
 async def prune_queues(pool: asyncpg.Pool, now: datetime) -> int:

@@ -40,6 +40,7 @@ from commonsfed.services.photos import (
     photo_file,
 )
 from commonsfed.web import answers as answers_web
+from commonsfed.web import loans as loans_web
 from commonsfed.web.activitypub import as2_response, require_signature, wants_as2
 from commonsfed.web.admin import message_of
 from commonsfed.web.flash import flash
@@ -275,8 +276,8 @@ def manage_states(view: listings.ListingView, answers: ListingAnswers | None) ->
     ]
 
 
-async def _render_listing(
-    request: web.Request, errors: dict | None = None, status: int = 200
+async def render_listing(
+    request: web.Request, errors: dict | None = None, status: int = 200, values: dict | None = None
 ) -> web.Response:
     view = await listings.listing_view(
         request.app[POOL], request.match_info["uid"], request[ACCOUNT]
@@ -297,6 +298,8 @@ async def _render_listing(
         "photo_index": photo_index(request, len(view.photos)),
         "manage_states": manage_states(view, answers_context.get("answers")),
         **answers_context,
+        **await loans_web.listing_context(request, view.listing),
+        "values": values or {},
     }
     return aiohttp_jinja2.render_template("listings/show.html", request, context, status=status)
 
@@ -322,7 +325,7 @@ async def show(request: web.Request) -> web.Response:
         return render_error(
             request, 410, N_("This listing was removed by the person who posted it.")
         )
-    response = await _render_listing(request)
+    response = await render_listing(request)
     response.headers["Vary"] = "Accept"
     return response
 
@@ -383,7 +386,7 @@ async def pledge(request: web.Request) -> web.Response:
         await listings.pledge(
             request.app[POOL], request.app[SETTINGS], account, uid, str(form.get("quantity", "")))
     except ValidationError as exc:
-        return await _render_listing(request, exc.errors, status=422)
+        return await render_listing(request, exc.errors, status=422)
     except ServiceError as exc:
         return _refused(request, exc)
     await flash(request, N_("Your pledge is counted; the organiser is told."))

@@ -14,9 +14,10 @@ from aiohttp import web
 
 from commonsfed.federation.policy import domain_of
 from commonsfed.i18n import gettext_noop as N_
-from commonsfed.services import answers, neighbourhoods, profiles, remote_media
+from commonsfed.services import answers, loans, neighbourhoods, pledges, profiles, remote_media
 from commonsfed.services.answers import RemoteListingView
 from commonsfed.services.errors import ServiceError, ValidationError
+from commonsfed.services.listing_forms import now_utc
 from commonsfed.services.photos import CONTENT_TYPES, photo_file
 from commonsfed.web.answers import LABELS as ANSWER_LABELS
 from commonsfed.web.answers import _refused
@@ -48,6 +49,7 @@ async def _render(
     errors: dict | None = None,
     message: str = "",
     status: int = 200,
+    days: dict | None = None,
 ) -> web.Response:
     view = await answers.remote_listing(request.app[POOL], request[ACCOUNT], uri)
     if view is None:
@@ -57,6 +59,7 @@ async def _render(
         "answer_labels": ANSWER_LABELS,
         "answer_errors": errors or {},
         "answer_message": message,
+        "answer_days": days or {},
         "login_next": "/network/listing?" + urlencode({"uri": uri}),
     } | await _page_context(request, view)
     return aiohttp_jinja2.render_template(
@@ -73,10 +76,20 @@ async def answer_remote(request: web.Request) -> web.Response:
     account = require_account(request)
     form = await request.post()
     uri, message = str(form.get("uri", "")), str(form.get("message", ""))
+    # a lend listing's form may ask for days too (services.loans books them on its node);
+    # left empty, the answer is a message as for any listing
+    days = {name: str(form.get(name, "")).strip() for name in ("pickup_on", "return_on")}
+    days = days if any(days.values()) else {}
+    # a group purchase's form says how many: the Offer's quantity is the pledge
+    given = {"quantity": str(form["quantity"])} if "quantity" in form else {}
     try:
-        conv = await answers.answer_remote(request.app[FEDERATION], account, uri, message)
+        asked = loans.days_asked(days, request.app[SETTINGS], now_utc()) if days else None
+        quantity = pledges.quantity_asked(given) if given else 1
+        conv = await answers.answer_remote(
+            request.app[FEDERATION], account, uri, message, asked, quantity
+        )
     except ValidationError as exc:
-        return await _render(request, uri, exc.errors, message, status=422)
+        return await _render(request, uri, exc.errors, message, status=422, days=days | given)
     except ServiceError as exc:
         return _refused(request, exc)
     await flash(

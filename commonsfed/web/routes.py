@@ -26,6 +26,7 @@ from commonsfed.web import (
     inbox,
     language,
     listings,
+    loans,
     mail,
     metrics,
     node_admin,
@@ -189,6 +190,11 @@ def _listing_routes(app: web.Application) -> None:
     app.router.add_post(uid + "/remove", listings.remove)
     app.router.add_post(uid + "/pledge", listings.pledge)
     app.router.add_post(uid + "/claim", listings.claim)
+    # the loan calendar of lend listings
+    app.router.add_post(uid + "/bookings", loans.ask)
+    app.router.add_post(
+        "/bookings/{id:[0-9]{1,18}}/{action:confirm|decline|returned|cancel}", loans.decide
+    )
     app.router.add_get("/my/listings", listings.my_listings, name="my_listings")
     app.router.add_get("/media/{name}", listings.media)
     app.router.add_get("/media/remote/{name}", remote_listings.media)

@@ -19,7 +19,7 @@ from commonsfed.services import photos, remote_media
 from commonsfed.services.jobs import ScheduledJobs
 from commonsfed.services.remote_media import key_for, photos_for, remote_dir
 from commonsfed.web.keys import POOL
-from tests.builders import photo_bytes
+from tests.builders import photo_bytes, post_form
 from tests.integration.test_explore import remote_listing, store_remote
 
 LISTING = "https://south.test/listings/01HX7B2C4D6E8F0G2H4J6K8M0N"
@@ -254,7 +254,7 @@ async def test_remote_listing_page__names_the_neighbourhood(make_client, picture
     assert "<dd>Rue des Lilas Commons (south.test)" in page
 
 
-async def test_remote_listing_page__a_group_purchase_is_joined_by_an_answer(resident):
+async def test_remote_listing_page__a_group_purchase_is_joined_with_a_quantity(resident):
     # Given a remote group purchase (an Intent with a minimum quantity)
     document = remote_listing(attachment=[])
     document["publishes"] = {**document["publishes"],
@@ -264,10 +264,17 @@ async def test_remote_listing_page__a_group_purchase_is_joined_by_an_answer(resi
     # When a resident opens it
     page = await (await resident.get("/network/listing?" + urlencode({"uri": LISTING}))).text()
 
-    # Then its kind shows, and the page says how to join it from here: no pledge is invented
+    # Then its kind shows, and its form asks how many: the Offer's quantity is the pledge that
+    # its node counts (services.pledges); no local pledge form is invented
     assert '<span class="tag">Group purchase</span>' in page
-    assert "To join the purchase from here, say in your answer how many you want" in page
+    assert 'name="quantity"' in page and "Your pledge counts towards the target" in page
     assert "Send my answer" in page and "/pledge" not in page
+
+    # and a quantity that is no whole number gives the page back with the reason
+    bad = await post_form(resident, "/network/listing/answers",
+                          {"uri": LISTING, "message": "Me too", "quantity": "lots"},
+                          form_path="/network/listing?" + urlencode({"uri": LISTING}))  # fmt: skip
+    assert bad.status == 422 and "Enter a whole number of 1 or more." in await bad.text()
 
 
 # --- expiry and the cap ----------------------------------------------------------------------
