@@ -27,6 +27,9 @@ NOTIFICATION_KINDS = (
     "follow_request",  # actor_uri asks to follow them: they approve followers by hand
     "listing_closed",  # a listing they wait in line for was completed or withdrawn
     "new_pledge",  # actor_uri pledged towards their group purchase (or changed the pledge)
+    "hours_recorded",  # the author confirmed the hours of a service with them (time bank)
+    "hours_disputed",  # the respondent disputes the hours the author confirmed
+    "hours_settled",  # a moderator settled the disputed hours
 )
 
 

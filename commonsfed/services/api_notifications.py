@@ -46,7 +46,8 @@ from commonsfed.services.statuses import StatusView, statuses_by_id
 KINDS_OF_TYPE: dict[str, tuple[str, ...]] = {
     "mention": ("new_answer", "new_message", "mention"),
     "update": ("reserved_for_you", "offered_to_you", "reservation_released", "declined",
-               "completed", "withdrawn", "near_expiry", "listing_closed", "new_pledge"),
+               "completed", "withdrawn", "near_expiry", "listing_closed", "new_pledge",
+               "hours_recorded", "hours_disputed", "hours_settled"),
     "moderation_warning": ("moderation", "moderation_warning"),
     "follow": ("follow",),
     "follow_request": ("follow_request",),
