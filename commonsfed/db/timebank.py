@@ -19,6 +19,9 @@ class HoursAccount:
     account_id: int | None  # a resident's
     node: str | None  # a clearing account's sibling node
     balance: Decimal
+    # promised to, and by, transfers across nodes not answered yet (migration 0045)
+    held_out: Decimal = Decimal(0)
+    held_in: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class Entry:
     listing_title: str | None = None
 
 
-_ACCOUNT = "id, kind, account_id, node, balance"
+_ACCOUNT = "id, kind, account_id, node, balance, held_out, held_in"
 
 
 async def resident_account(conn: asyncpg.Connection, account_id: int) -> int:
@@ -141,6 +144,36 @@ async def post(conn: asyncpg.Connection, p: Posting) -> int:
         [p.from_balance, p.to_balance],
     )
     return transfer_id
+
+
+async def hold(conn: asyncpg.Connection, from_account: int, to_account: int, hours) -> None:
+    """Promise `hours` from one account to the other (locked, limits checked): they count
+    against the limits until `release`."""
+    await conn.execute(
+        """
+        UPDATE hours_accounts
+        SET held_out = held_out + CASE WHEN id = $1 THEN $3::numeric ELSE 0 END,
+            held_in = held_in + CASE WHEN id = $2 THEN $3::numeric ELSE 0 END
+        WHERE id IN ($1, $2)
+        """,
+        from_account,
+        to_account,
+        hours,
+    )
+
+
+async def release(conn: asyncpg.Connection, from_account: int, to_account: int, hours) -> None:
+    await conn.execute(
+        """
+        UPDATE hours_accounts
+        SET held_out = held_out - CASE WHEN id = $1 THEN $3::numeric ELSE 0 END,
+            held_in = held_in - CASE WHEN id = $2 THEN $3::numeric ELSE 0 END
+        WHERE id IN ($1, $2)
+        """,
+        from_account,
+        to_account,
+        hours,
+    )
 
 
 async def transfer_by_event(conn: asyncpg.Connection, event_id: str) -> int | None:

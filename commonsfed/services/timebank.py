@@ -11,7 +11,8 @@ Decisions:
   under the lock, and refuses (TransferRefused, nothing written) when a balance would pass a
   limit. Two transfers at once over one account so wait for each other, and the second sees
   the first's balance: together they cannot pass a limit. A balance already past a limit
-  (the admin tightened it) may still move back towards it.
+  (the admin tightened it) may still move back towards it. Hours held for a transfer across
+  nodes that is not answered yet count as moved (services.timebank_remote).
 - Hours are a number with at most two decimals (a quarter of an hour is 0.25), above zero.
 """
 
@@ -73,11 +74,12 @@ class Limits:
 
 
 def _check(limits: Limits, account: HoursAccount, after: Decimal, label: str) -> None:
-    """Refuse a balance past a limit, unless it moves back towards the limit it is past."""
+    """Refuse a balance past a limit, counting the hours promised to transfers across nodes
+    not answered yet; a balance past a limit (the admin tightened it) may move back."""
     low, high = limits.bounds(account)
-    if after < low and after < account.balance:
+    if after < account.balance and after - account.held_out < low:
         raise TransferRefused(_refusal(account, label, "low", low, account.balance))
-    if after > high and after > account.balance:
+    if after > account.balance and after + account.held_in > high:
         raise TransferRefused(_refusal(account, label, "high", high, account.balance))
 
 

@@ -1,0 +1,168 @@
+"""Hours across nodes, on real nodes over loopback: a resident of north pays a resident of
+south (and asks to be paid), each node moving the hours through its clearing account for
+the other, so the two clearing balances mirror each other; a limit on either side refuses
+the transfer on both; deliveries again, proposals again and answers nobody asked for change
+nothing."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+
+import orjson
+import pytest
+
+from commonsfed.ap.jsonld import normalise
+from commonsfed.federation.errors import Refused
+from commonsfed.federation.handlers import handle_activity
+from commonsfed.services import accounts, timebank_remote
+from commonsfed.services.timebank import TransferRefused
+from tests.builders import DEFAULT_PASSWORD
+from tests.nodes import settle
+
+
+async def resident(node, name: str):
+    return await accounts.register(
+        node.federation.pool, node.settings, username=name, email=f"{name}@example.org",
+        password=DEFAULT_PASSWORD, by_admin=True,
+    )  # fmt: skip
+
+
+async def balances(node) -> dict[str, Decimal]:
+    """Every hours account of the node: a resident's by name, a clearing one by its node."""
+    rows = await node.query("""
+        SELECT coalesce(a.username, h.node) AS name, h.balance FROM hours_accounts h
+        LEFT JOIN accounts a ON a.id = h.account_id
+    """)  # fmt: skip
+    return {row["name"]: row["balance"] for row in rows if row["balance"]}
+
+
+async def held(node) -> Decimal:
+    return (await node.query("SELECT coalesce(sum(held_out + held_in), 0) AS h "
+                             "FROM hours_accounts"))[0]["h"]  # fmt: skip
+
+
+@pytest.fixture
+async def pair(start_nodes):
+    north, south = await start_nodes(2)
+    alice, bob = await resident(north, "alice"), await resident(south, "bob")
+    return north, south, alice, bob
+
+
+async def test_hours_across_nodes__paid_to_a_resident_of_a_sibling_node(pair):
+    north, south, alice, bob = pair
+    bob_uri = south.url("/users/bob")
+
+    await timebank_remote.propose(north.federation, alice, bob_uri, "3")
+    assert await balances(north) == {}  # nothing final before the Accept
+    assert await held(north) == 6  # 3 out of alice, 3 into south's clearing account
+    await settle(north, south)
+
+    assert await balances(north) == {"alice": -3, "south.test": 3}
+    assert await balances(south) == {"bob": 3, "north.test": -3}
+    assert await held(north) == 0
+    [offer] = await north.query("SELECT document FROM activities WHERE type = 'Offer'")
+    event = orjson.loads(offer["document"])["object"]
+    assert event["type"] == "EconomicEvent" and event["action"] == "transfer"
+    assert event["resourceQuantity"] == {"hasUnit": "hour", "hasNumericalValue": "3"}
+    assert event["provider"] == north.url("/users/alice") and event["receiver"] == bob_uri
+
+    # alice asks bob's node for hours the other way: he pays her
+    await timebank_remote.propose(north.federation, alice, bob_uri, "1.25", local_pays=False)
+    await settle(north, south)
+    assert await balances(north) == {"alice": Decimal("-1.75"), "south.test": Decimal("1.75")}
+    assert await balances(south) == {"bob": Decimal("1.75"), "north.test": Decimal("-1.75")}
+
+
+async def test_hours_across_nodes__refused_by_the_other_side_applied_on_neither(pair):
+    north, south, alice, bob = pair
+    bob_uri = south.url("/users/bob")
+    await timebank_remote.propose(north.federation, alice, bob_uri, "15")
+    await settle(north, south)
+    other = await resident(north, "ann")
+    await timebank_remote.propose(north.federation, other, bob_uri, "15")
+    await settle(north, south)
+    third = await resident(north, "ben")
+
+    # bob would hold 45 hours, past south's highest balance of 40
+    await timebank_remote.propose(north.federation, third, bob_uri, "15")
+    await settle(north, south)
+
+    assert await balances(north) == {"alice": -15, "ann": -15, "south.test": 30}
+    assert await balances(south) == {"bob": 30, "north.test": -30}
+    assert await held(north) == 0
+    [row] = await north.query("SELECT state, reason FROM hours_remote_transfers "
+                              "WHERE state = 'rejected'")  # fmt: skip
+    assert row["reason"].startswith("Refused: @bob would hold more than 40 hours")
+
+
+async def test_hours_across_nodes__a_limit_here_refuses_before_anything_is_sent(pair):
+    north, south, alice, bob = pair
+    with pytest.raises(TransferRefused, match="@alice would owe more than 20 hours"):
+        await timebank_remote.propose(north.federation, alice, south.url("/users/bob"), "21")
+    assert await north.query("SELECT * FROM hours_remote_transfers") == []
+    assert await north.query("SELECT * FROM activities WHERE type = 'Offer'") == []
+
+
+async def test_hours_across_nodes__the_clearing_limit_counts_hours_held(start_nodes):
+    north, south = await start_nodes(2, **{"north.test": {"hours_clearing_limit": 5}})
+    alice, ann = await resident(north, "alice"), await resident(north, "ann")
+    await resident(south, "bob")
+    bob_uri = south.url("/users/bob")
+
+    await timebank_remote.propose(north.federation, alice, bob_uri, "4")  # held, not sent yet
+    with pytest.raises(TransferRefused, match="limit of 5 hours with south.test"):
+        await timebank_remote.propose(north.federation, ann, bob_uri, "2")
+    await settle(north, south)
+    assert await balances(north) == {"alice": -4, "south.test": 4}
+
+
+async def _offer(node) -> dict:
+    [row] = await node.query("SELECT document FROM activities WHERE type = 'Offer'")
+    return orjson.loads(row["document"])
+
+
+async def test_hours_across_nodes__applied_once_whatever_is_delivered_again(pair):
+    north, south, alice, bob = pair
+    await timebank_remote.propose(north.federation, alice, south.url("/users/bob"), "2")
+    await settle(north, south)
+    offer = await _offer(north)
+
+    # the same event proposed again under a new Offer id (a proposer that lost the answer):
+    # south answers as before and applies nothing more
+    again = copy.deepcopy(offer)
+    again["id"] = offer["id"] + "-again"
+    await handle_activity(south.federation, normalise(again))
+    # and the Accept delivered again changes nothing on north
+    await south.query("UPDATE deliveries SET state = 'pending', next_try_at = now()")
+    await settle(north, south)
+
+    assert await balances(north) == {"alice": -2, "south.test": 2}
+    assert await balances(south) == {"bob": 2, "north.test": -2}
+    assert len(await south.query("SELECT * FROM activities WHERE type = 'Accept'")) == 2
+    assert len(await north.query("SELECT * FROM hours_transfers")) == 1
+
+
+async def test_hours_across_nodes__an_answer_nobody_asked_for_is_refused(pair):
+    north, south, alice, bob = pair
+    await timebank_remote.propose(north.federation, alice, south.url("/users/bob"), "2")
+    offer = await _offer(north)
+    event = offer["object"]
+    stray = {
+        "@context": offer["@context"], "id": south.url("/hours/answers/stray"),
+        "type": "Accept", "actor": south.url("/users/bob"),
+        "object": {"id": north.url("/hours/unknown/offer"), "type": "Offer",
+                   "actor": north.url("/users/alice"),
+                   "object": {**event, "id": north.url("/hours/unknown")}},
+    }  # fmt: skip
+
+    with pytest.raises(Refused, match="not a transfer this node proposed"):
+        await handle_activity(north.federation, normalise(stray))
+    # the right event, answered by someone else than bob
+    await resident(south, "eve")
+    forged = {**stray, "actor": south.url("/users/eve"),
+              "object": {**stray["object"], "id": offer["id"], "object": event}}  # fmt: skip
+    with pytest.raises(Refused, match="only the resident a transfer was proposed to"):
+        await handle_activity(north.federation, normalise(forged))
+    assert await balances(north) == {}
+    assert await held(north) == 4
