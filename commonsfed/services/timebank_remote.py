@@ -109,7 +109,9 @@ async def propose(
             offer_id=offer_id, event_id=event_id, actor_uri=me, to_uri=other.uri,
             provider=provider, receiver=receiver, hours=hours,
         )  # fmt: skip
-        await outbox.publish(conn, fed.settings, offer, extra_inboxes=[other.inbox])
+        # the inbox publish() finds for the `to`, so there is one delivery, not two
+        inbox = other.shared_inbox or other.inbox
+        await outbox.publish(conn, fed.settings, offer, extra_inboxes=[inbox])
     return event_id
 
 
