@@ -39,6 +39,7 @@ class Entry:
     other_username: str | None  # the other account's resident, when one of here
     other_node: str | None  # else the clearing account's node
     listing_title: str | None = None
+    other_remote: str | None = None  # a transfer across nodes: the resident there
 
 
 _ACCOUNT = "id, kind, account_id, node, balance, held_out, held_in"
@@ -186,7 +187,8 @@ async def history(conn: asyncpg.Connection, hours_account_id: int, limit: int = 
         """
         SELECT e.id, e.transfer_id, e.amount, e.balance_after, t.reason, t.note,
                t.created_at, t.conversation_id, oa.username AS other_username,
-               other.node AS other_node, coalesce(l.title, c.remote_listing_title) AS listing_title
+               other.node AS other_node, coalesce(l.title, c.remote_listing_title) AS listing_title,
+               r.remote_actor AS other_remote
         FROM hours_entries e
         JOIN hours_transfers t ON t.id = e.transfer_id
         JOIN hours_entries o ON o.transfer_id = e.transfer_id AND o.id <> e.id
@@ -194,6 +196,7 @@ async def history(conn: asyncpg.Connection, hours_account_id: int, limit: int = 
         LEFT JOIN accounts oa ON oa.id = other.account_id
         LEFT JOIN conversations c ON c.id = t.conversation_id
         LEFT JOIN listings l ON l.id = c.listing_id
+        LEFT JOIN hours_remote_transfers r ON r.transfer_id = t.id
         WHERE e.hours_account_id = $1
         ORDER BY e.id DESC
         LIMIT $2

@@ -25,7 +25,9 @@ import asyncpg
 
 from commonsfed.config import Settings
 from commonsfed.db import timebank as q
+from commonsfed.db import timebank_remote as remote_q
 from commonsfed.db.timebank import Entry, HoursAccount, Posting, Totals
+from commonsfed.db.timebank_remote import RemoteTransfer
 from commonsfed.i18n import Text
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
@@ -165,6 +167,7 @@ class HoursView:
     low: int
     high: int
     entries: list[Entry]
+    remote: list[RemoteTransfer]  # with residents of sibling nodes: proposed, answered
 
 
 async def my_hours(pool: asyncpg.Pool, settings: Settings, account: Account) -> HoursView:
@@ -172,7 +175,8 @@ async def my_hours(pool: asyncpg.Pool, settings: Settings, account: Account) -> 
         hours_id = await q.resident_account_id(conn, account.id)
         entries = await q.history(conn, hours_id) if hours_id else []
         balance = await q.balance_of(conn, account.id)
-    return HoursView(balance, settings.hours_min, settings.hours_max, entries)
+        remote = await remote_q.of_account(conn, account.id)
+    return HoursView(balance, settings.hours_min, settings.hours_max, entries, remote)
 
 
 async def balance(pool: asyncpg.Pool, account_id: int) -> Decimal:

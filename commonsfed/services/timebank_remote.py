@@ -23,6 +23,7 @@ Decisions:
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -48,7 +49,7 @@ from commonsfed.db import timebank_remote as q
 from commonsfed.db.timebank import Posting
 from commonsfed.db.timebank_remote import RemoteTransfer
 from commonsfed.federation import outbox
-from commonsfed.federation.actors import get_actor
+from commonsfed.federation.actors import get_actor, lookup
 from commonsfed.federation.context import Federation
 from commonsfed.federation.errors import Refused, Retry, fetch_failure
 from commonsfed.federation.fetch import FetchError
@@ -57,7 +58,7 @@ from commonsfed.i18n import Text
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
 from commonsfed.services import timebank
-from commonsfed.services.errors import NotAllowed, ServiceError
+from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.timebank import CENT, MAX_HOURS, Limits, Transfer, TransferRefused
 
 
@@ -84,13 +85,13 @@ async def _sides(conn, account: Account, node: str, local_pays: bool) -> Sides:
 
 
 async def propose(
-    fed: Federation, account: Account, remote_uri: str, text: str, *, local_pays: bool = True
+    fed: Federation, account: Account, remote: str, text: str, *, local_pays: bool = True
 ) -> str:
     """Propose that `account` pays (or, `local_pays` False, is paid) hours to (by) the
-    resident of a sibling node at `remote_uri`; the event's id. TransferRefused when a
-    limit here would be passed: then nothing is held nor sent."""
+    resident of a sibling node `remote` (@name@host or an actor URI); the event's id.
+    TransferRefused when a limit here would be passed: then nothing is held nor sent."""
     hours = timebank.parse_hours(text)
-    other = await _remote_person(fed, remote_uri)
+    other = await _remote_person(fed, remote)
     key = uuid.uuid4()
     event_id = f"{fed.settings.base_url}/hours/{key}"
     offer_id = f"{event_id}/offer"
@@ -115,11 +116,16 @@ async def propose(
     return event_id
 
 
-async def _remote_person(fed: Federation, uri: str):
-    if fed.uris.is_local(uri):
+async def _remote_person(fed: Federation, who: str):
+    """The actor of @name@host or of its URI, fetched (or cached)."""
+    who = who.strip()
+    if not re.fullmatch(r"@?[^@\s/]+@[^@\s/]+|https?://\S+", who):
+        raise ValidationError({"to": Text(N_("Give their address, such as @bob@example.org."))})
+    if fed.uris.is_local(who) or who.lower().endswith("@" + fed.settings.domain.lower()):
         raise NotAllowed(N_("This is a resident of this node: move hours to them here."))
     try:
-        actor = await get_actor(fed, uri)
+        actor = await (get_actor(fed, who) if who.startswith(("https://", "http://"))
+                       else lookup(fed, who))  # fmt: skip
     except FetchError as exc:
         raise ServiceError(
             Text(N_("That node cannot be reached right now (%(reason)s)."), reason=exc.message)

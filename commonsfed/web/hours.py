@@ -1,4 +1,5 @@
-"""Time bank pages: a resident's hours (/settings/hours), the hours of a completed service on
+"""Time bank pages: a resident's hours (/settings/hours, where they also pay a resident of
+a sibling node), the hours of a completed service on
 its conversation page (confirm, dispute), and /admin/hours (the node's totals for admins,
 disputes for moderators to settle)."""
 
@@ -8,13 +9,13 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from commonsfed.i18n import gettext_noop as N_
-from commonsfed.services import timebank, timebank_exchanges
+from commonsfed.services import timebank, timebank_exchanges, timebank_remote
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.timebank import TransferRefused
 from commonsfed.web import answers as answer_pages
 from commonsfed.web.admin import message_of
 from commonsfed.web.flash import flash
-from commonsfed.web.keys import POOL, SETTINGS
+from commonsfed.web.keys import FEDERATION, POOL, SETTINGS
 from commonsfed.web.middlewares import render_error
 from commonsfed.web.views import require_account, require_moderator
 
@@ -31,10 +32,32 @@ async def _field(request: web.Request, name: str) -> str:
 
 
 async def hours_page(request: web.Request) -> web.Response:
+    return await _hours_page(request)
+
+
+async def _hours_page(
+    request: web.Request, errors: dict | None = None, form: dict | None = None, status: int = 200
+) -> web.Response:
     account = require_account(request)
     view = await timebank.my_hours(request.app[POOL], request.app[SETTINGS], account)
-    context = {"section": "hours", "view": view}
-    return aiohttp_jinja2.render_template("settings/hours.html", request, context)
+    context = {"section": "hours", "view": view, "errors": errors or {}, "form": form or {}}
+    return aiohttp_jinja2.render_template("settings/hours.html", request, context, status=status)
+
+
+async def send(request: web.Request) -> web.Response:
+    """Pay hours to a resident of a sibling node: proposed to their node, which answers."""
+    account = require_account(request)
+    form = {"to": await _field(request, "to"), "hours": await _field(request, "hours")}
+    try:
+        await timebank_remote.propose(request.app[FEDERATION], account, form["to"], form["hours"])
+    except ValidationError as exc:
+        return await _hours_page(request, exc.errors, form, status=422)
+    except TransferRefused as exc:
+        return await _hours_page(request, {"hours": exc.args[0]}, form, status=409)
+    except ServiceError as exc:
+        return await _hours_page(request, {"to": exc.args[0]}, form, status=422)
+    await flash(request, N_("Proposed to their node: the hours move once it accepts."))
+    raise web.HTTPSeeOther("/settings/hours#remote")
 
 
 # --- on the conversation page --------------------------------------------------------------

@@ -218,6 +218,7 @@ def _hours_routes(app: web.Application) -> None:
     # the time bank: a resident's hours (a settings section), a completed service's hours on
     # its conversation page, and the administration's page
     app.router.add_get("/settings/hours", hours.hours_page, name="settings_hours")
+    app.router.add_post("/settings/hours/send", hours.send)
     conversation = "/conversations/{id:[0-9]{1,18}}"
     app.router.add_post(conversation + "/hours", hours.confirm)
     app.router.add_post(conversation + "/hours/dispute", hours.dispute)

@@ -17,7 +17,8 @@ from commonsfed.federation.errors import Refused
 from commonsfed.federation.handlers import handle_activity
 from commonsfed.services import accounts, timebank_remote
 from commonsfed.services.timebank import TransferRefused
-from tests.builders import DEFAULT_PASSWORD
+from tests.builders import DEFAULT_PASSWORD, post_form
+from tests.federation.test_answers_across_nodes import browser
 from tests.nodes import settle
 
 
@@ -166,3 +167,36 @@ async def test_hours_across_nodes__an_answer_nobody_asked_for_is_refused(pair):
         await handle_activity(north.federation, normalise(forged))
     assert await balances(north) == {}
     assert await held(north) == 4
+
+
+async def test_hours_across_nodes__paid_from_the_hours_page_and_shown_to_admins(start_nodes):
+    north, south = await start_nodes(2)
+    await resident(south, "bob")
+    ada = await browser(north, "ada")
+    await accounts.set_role(north.federation.pool, "ada", "admin")
+    try:
+        bad = await post_form(ada, "/settings/hours/send", {"to": "bob", "hours": "2"},
+                              form_path="/settings/hours")  # fmt: skip
+        assert bad.status == 422
+        assert "Give their address, such as @bob@example.org." in await bad.text()
+        over = await post_form(ada, "/settings/hours/send",
+                               {"to": "@bob@south.test", "hours": "25"},
+                               form_path="/settings/hours")  # fmt: skip
+        assert over.status == 409 and "would owe more than 20 hours" in await over.text()
+
+        sent = await post_form(ada, "/settings/hours/send",
+                               {"to": "@bob@south.test", "hours": "2.5"},
+                               form_path="/settings/hours", allow_redirects=False)  # fmt: skip
+        assert sent.status == 303
+        waiting = await (await ada.get("/settings/hours")).text()
+        assert "Waiting for their node" in waiting and "Balance: +0 hours" in waiting
+        await settle(north, south)
+
+        page = await (await ada.get("/settings/hours")).text()
+        assert "Balance: -2.5 hours" in page and south.url("/users/bob") in page
+        admin = await (await ada.get("/admin/hours")).text()
+        assert "<td>south.test</td><td>+2.5</td>" in admin
+        assert "2.5 of 100 hours" in admin
+        assert await balances(south) == {"bob": Decimal("2.5"), "north.test": Decimal("-2.5")}
+    finally:
+        await ada.close()
