@@ -12,6 +12,7 @@ from __future__ import annotations
 from commonsfed.db import accounts as accounts_q
 from commonsfed.services import answers, listings
 from commonsfed.web.keys import POOL
+from tests.browser.axe import describe, violations
 from tests.browser.chromium import BROWSER_MARKS, expect, new_page, register, snap
 from tests.browser.live import LiveNode
 
@@ -52,6 +53,8 @@ async def test_hours__move_between_two_residents_for_a_completed_service(browser
     await expect(hours).to_have_accessible_description(
         "Give a number of hours above 0 and at most 100, such as 1.5."
     )
+    found = await violations(alices)
+    assert not found, describe("the conversation page with the hours form", found)
     await hours.fill("2.5")
     await snap(alices, "hours-1-confirm")
     await alices.get_by_role("button", name="Confirm the hours").click()
@@ -66,6 +69,8 @@ async def test_hours__move_between_two_residents_for_a_completed_service(browser
     await expect(bobs.locator(".hours-balance")).to_have_text("Balance: -2.5 hours")
     await expect(bobs.get_by_role("link", name="Help in your garden")).to_be_visible()
     await snap(bobs, "hours-2-balance")
+    found = await violations(bobs)
+    assert not found, describe("/settings/hours", found)
 
     # And he may dispute them, with a reason
     await bobs.goto(conversation)
