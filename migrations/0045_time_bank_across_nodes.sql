@@ -34,3 +34,10 @@ CREATE TABLE hours_remote_transfers (
 );
 CREATE INDEX hours_remote_transfers_account_idx
     ON hours_remote_transfers (local_account_id, created_at DESC);
+
+-- The hours of a service completed with a resident of a sibling node (who answered with an
+-- Offer) move across nodes: the exchange names the event instead of a transfer here.
+ALTER TABLE hours_exchanges
+    ALTER COLUMN transfer_id DROP NOT NULL,
+    ADD COLUMN event_id text UNIQUE REFERENCES hours_remote_transfers (event_id),
+    ADD CONSTRAINT hours_exchanges_moved CHECK (transfer_id IS NOT NULL OR event_id IS NOT NULL);

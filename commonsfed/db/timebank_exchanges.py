@@ -19,7 +19,7 @@ class Exchange:
     giver_id: int | None
     receiver_id: int | None
     hours: Decimal
-    transfer_id: int
+    transfer_id: int | None  # None: across nodes (event_id)
     state: str  # recorded | disputed | settled
     dispute_until: datetime
     dispute_reason: str
@@ -32,6 +32,10 @@ class Exchange:
     listing_title: str = ""
     listing_uid: str | None = None
     author_id: int | None = None
+    # with a resident of a sibling node: the transfer's event, and what their node decided
+    event_id: str | None = None
+    remote_state: str | None = None  # proposed | accepted | rejected
+    remote_reason: str | None = None
 
     @property
     def standing_hours(self) -> Decimal:
@@ -42,36 +46,45 @@ class Exchange:
 _SELECT = """
     SELECT x.id, x.conversation_id, x.giver_id, x.receiver_id, x.hours, x.transfer_id, x.state,
            x.dispute_until, x.dispute_reason, x.disputed_at, x.settled_hours, x.settled_at,
-           x.created_at, g.username AS giver_name, r.username AS receiver_name,
-           l.title AS listing_title, l.uid AS listing_uid, l.author_id
+           x.created_at, g.username AS giver_name, rc.username AS receiver_name,
+           l.title AS listing_title, l.uid AS listing_uid, l.author_id,
+           x.event_id, r.state AS remote_state, r.reason AS remote_reason
     FROM hours_exchanges x
     JOIN conversations c ON c.id = x.conversation_id
     JOIN listings l ON l.id = c.listing_id
     LEFT JOIN accounts g ON g.id = x.giver_id
-    LEFT JOIN accounts r ON r.id = x.receiver_id
+    LEFT JOIN accounts rc ON rc.id = x.receiver_id
+    LEFT JOIN hours_remote_transfers r ON r.event_id = x.event_id
 """
 
 
 async def insert(
     conn: asyncpg.Connection,
     conversation_id: int,
-    giver_id: int,
-    receiver_id: int,
+    giver_id: int | None,
+    receiver_id: int | None,
     hours: Decimal,
-    transfer_id: int,
     dispute_days: int,
+    *,
+    transfer_id: int | None = None,
+    event_id: str | None = None,
 ) -> int | None:
     """The new exchange's id; None when the conversation has one already."""
     return await conn.fetchval(
         """
         INSERT INTO hours_exchanges
-            (conversation_id, giver_id, receiver_id, hours, transfer_id, dispute_until)
-        VALUES ($1, $2, $3, $4, $5, now() + make_interval(days => $6))
+            (conversation_id, giver_id, receiver_id, hours, transfer_id, event_id, dispute_until)
+        VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(days => $7))
         ON CONFLICT (conversation_id) DO NOTHING
         RETURNING id
         """,
-        conversation_id, giver_id, receiver_id, hours, transfer_id, dispute_days,
+        conversation_id, giver_id, receiver_id, hours, transfer_id, event_id, dispute_days,
     )  # fmt: skip
+
+
+async def delete(conn: asyncpg.Connection, exchange_id: int) -> None:
+    """An exchange whose hours the other node refused: the author may confirm again."""
+    await conn.execute("DELETE FROM hours_exchanges WHERE id = $1", exchange_id)
 
 
 async def for_conversation(

@@ -7,8 +7,10 @@ Decisions:
   gives it and is paid). Either way the author confirms the hours, once the exchange is
   completed; the hours move at once (services.timebank, within the node's limits), and the
   respondent may dispute them for DISPUTE_DAYS.
-- Only service listings (the time bank's kind) and respondents of this node; the hours of an
-  exchange with someone of a sibling node go through services.timebank_remote.
+- Only service listings (the time bank's kind). With a respondent of a sibling node (who
+  answered with an Offer, so their node keeps hours) the hours are proposed to their node
+  (services.timebank_remote) and move when it accepts; refused there, the author may
+  confirm again. That respondent disputes nothing here (their node has the say for them).
 - A moderator settles a dispute by saying which hours stand (from 0, when nothing should
   have moved, to the hours confirmed or more): the difference moves as a correction, within
   the limits, and the moderation log has the line, in the same transaction. A moderator who
@@ -33,10 +35,11 @@ from commonsfed.db import timebank as ledger_q
 from commonsfed.db import timebank_exchanges as q
 from commonsfed.db.answers import Conversation
 from commonsfed.db.timebank_exchanges import Exchange
+from commonsfed.federation.context import Federation
 from commonsfed.i18n import Text
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account, Listing
-from commonsfed.services import moderation_log, timebank
+from commonsfed.services import moderation_log, timebank, timebank_remote
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.timebank import Limits, Transfer
 
@@ -65,7 +68,7 @@ async def for_conversation(
 ) -> ExchangeView | None:
     """None where the time bank has no part: not a service, another node's listing, or a
     reader who is not a party nor a moderator."""
-    if conv.listing_uid is None or conv.respondent_account_id is None:
+    if conv.listing_uid is None or not (conv.respondent_account_id or _across(conv)):
         return None
     party = account.id in (conv.author_id, conv.respondent_account_id)
     if not (party or account.is_moderator):
@@ -77,11 +80,18 @@ async def for_conversation(
         exchange = await q.for_conversation(conn, conv.id)
     return ExchangeView(
         exchange=exchange,
-        may_confirm=_confirmable(conv, account) and exchange is None,
+        may_confirm=_confirmable(conv, account)
+        and (exchange is None or exchange.remote_state == "rejected"),
         may_dispute=exchange is not None and _disputable(exchange, conv, account),
         author_gives=listing.purpose == "offer",
         suggested=_suggested(listing),
     )
+
+
+def _across(conv: Conversation) -> bool:
+    """A respondent of a sibling node, whose node answered with an Offer: it keeps hours
+    too (a Mastodon user's server would never answer our Offer of hours)."""
+    return bool(conv.respondent_actor_uri) and conv.answered_with == "offer"
 
 
 def _confirmable(conv: Conversation, account: Account) -> bool:
@@ -118,33 +128,84 @@ async def _conversation(conn, conversation_id: int) -> tuple[Listing, Conversati
 
 
 async def confirm(
-    pool: asyncpg.Pool, settings: Settings, author: Account, conversation_id: int, text: str
+    pool: asyncpg.Pool,
+    settings: Settings,
+    author: Account,
+    conversation_id: int,
+    text: str,
+    fed: Federation | None = None,
 ) -> Exchange:
-    """The author confirms the hours of a completed service: they move at once."""
+    """The author confirms the hours of a completed service: they move at once here, or are
+    proposed to the node of a respondent of a sibling node (`fed` needed then)."""
     hours = timebank.parse_hours(text)
+    other = await _remote_party(pool, fed, conversation_id)
     async with pool.acquire() as conn, conn.transaction():
         listing, conv = await _conversation(conn, conversation_id)
         _check_confirmable(listing, conv, author)
-        if await q.for_conversation(conn, conv.id) is not None:
-            raise NotAllowed(RECORDED)
-        giver, receiver = _sides(listing, conv)
-        transfer_id = await timebank.transfer(conn, Limits.of(settings), Transfer(
-            from_account=await ledger_q.resident_account(conn, receiver),
-            to_account=await ledger_q.resident_account(conn, giver),
-            hours=hours, reason="exchange", from_label=_name(conv, receiver),
-            to_label=_name(conv, giver), conversation_id=conv.id, created_by=author.id,
-        ))  # fmt: skip
-        exchange_id = await q.insert(
-            conn, conv.id, giver, receiver, hours, transfer_id, DISPUTE_DAYS
-        )
+        await _clear_refused(conn, conv.id)
+        if other is None:
+            exchange_id = await _confirm_here(conn, settings, author, listing, conv, hours)
+        else:
+            assert fed is not None
+            exchange_id = await _confirm_across(conn, fed, author, listing, conv, hours, other)
         if exchange_id is None:  # a second confirmation racing the first: roll it back
             raise NotAllowed(RECORDED)
-        await notes_q.insert_notification(
-            conn, conv.respondent_account_id, "hours_recorded", listing.id, conv.id
-        )
         return await q.get(conn, exchange_id)
 
 
+async def _remote_party(pool, fed: Federation | None, conversation_id: int):
+    """The respondent's actor when they are of a sibling node (fetched before the
+    transaction), else None."""
+    async with pool.acquire() as conn:
+        conv = await answers_q.get_conversation(conn, conversation_id)
+    if conv is None or conv.respondent_account_id is not None or not _across(conv):
+        return None
+    if fed is None:
+        raise NotAllowed(ACROSS)
+    return await timebank_remote.remote_person(fed, str(conv.respondent_actor_uri))
+
+
+async def _clear_refused(conn, conversation_id: int) -> None:
+    """Hours already confirmed: refused, unless the other node refused them (then the
+    author may confirm again, fewer hours perhaps)."""
+    existing = await q.for_conversation(conn, conversation_id)
+    if existing is None:
+        return
+    if existing.remote_state != "rejected":
+        raise NotAllowed(RECORDED)
+    await q.delete(conn, existing.id)
+
+
+async def _confirm_here(conn, settings, author, listing, conv, hours: Decimal) -> int | None:
+    giver, receiver = _sides(listing, conv)
+    transfer_id = await timebank.transfer(conn, Limits.of(settings), Transfer(
+        from_account=await ledger_q.resident_account(conn, receiver),
+        to_account=await ledger_q.resident_account(conn, giver),
+        hours=hours, reason="exchange", from_label=_name(conv, receiver),
+        to_label=_name(conv, giver), conversation_id=conv.id, created_by=author.id,
+    ))  # fmt: skip
+    exchange_id = await q.insert(
+        conn, conv.id, giver, receiver, hours, DISPUTE_DAYS, transfer_id=transfer_id
+    )
+    if exchange_id is not None:
+        await notes_q.insert_notification(
+            conn, conv.respondent_account_id, "hours_recorded", listing.id, conv.id
+        )
+    return exchange_id
+
+
+async def _confirm_across(conn, fed, author, listing, conv, hours, other) -> int | None:
+    """The author gives (an offer: the respondent pays) or receives (a request: the author
+    pays); the respondent's node answers the proposal."""
+    author_gives = listing.purpose == "offer"
+    event_id = await timebank_remote.propose_within(
+        conn, fed, author, other, hours, local_pays=not author_gives
+    )
+    giver, receiver = (author.id, None) if author_gives else (None, author.id)
+    return await q.insert(conn, conv.id, giver, receiver, hours, DISPUTE_DAYS, event_id=event_id)
+
+
+ACROSS = N_("The hours of an exchange with someone of another node are not kept here.")
 RECORDED = N_("The hours of this exchange are recorded already.")
 
 
@@ -153,10 +214,8 @@ def _check_confirmable(listing: Listing, conv: Conversation, author: Account) ->
         raise NotAllowed(N_("Only the person who posted this listing confirms its hours."))
     if listing.kind != KIND:
         raise NotAllowed(N_("Only the hours of a service are kept in the time bank."))
-    if conv.respondent_account_id is None:
-        raise NotAllowed(
-            N_("The hours of an exchange with someone of another node are not kept here.")
-        )
+    if conv.respondent_account_id is None and not _across(conv):
+        raise NotAllowed(ACROSS)
     if conv.state != "completed" or conv.closed_at is not None:
         raise NotAllowed(N_("Mark the exchange completed first; then confirm its hours."))
 

@@ -32,6 +32,7 @@ from typing import Any
 import asyncpg
 
 from commonsfed.ap.activities import same_host
+from commonsfed.ap.actors import RemoteActor
 from commonsfed.ap.hours import (
     EVENT,
     HoursAnswer,
@@ -91,32 +92,40 @@ async def propose(
     resident of a sibling node `remote` (@name@host or an actor URI); the event's id.
     TransferRefused when a limit here would be passed: then nothing is held nor sent."""
     hours = timebank.parse_hours(text)
-    other = await _remote_person(fed, remote)
+    other = await remote_person(fed, remote)
+    async with fed.pool.acquire() as conn, conn.transaction():
+        return await propose_within(conn, fed, account, other, hours, local_pays)
+
+
+async def propose_within(
+    conn: asyncpg.Connection, fed: Federation, account: Account, other: RemoteActor,
+    hours: Decimal, local_pays: bool,
+) -> str:  # fmt: skip
+    """`propose` in the caller's transaction, to an actor fetched before it."""
     key = uuid.uuid4()
     event_id = f"{fed.settings.base_url}/hours/{key}"
     offer_id = f"{event_id}/offer"
     me = fed.uris.user(account.username)
     provider, receiver = (me, other.uri) if local_pays else (other.uri, me)
-    async with fed.pool.acquire() as conn, conn.transaction():
-        sides = await _sides(conn, account, other.domain, local_pays)
-        await timebank.check(conn, Limits.of(fed.settings), _transfer(sides, hours, event_id))
-        await ledger_q.hold(conn, sides.from_account, sides.to_account, hours)
-        await q.insert(conn, RemoteTransfer(
-            event_id=event_id, role="proposer", state="proposed", node=other.domain,
-            local_account_id=account.id, local_pays=local_pays, remote_actor=other.uri,
-            hours=hours, offer_id=offer_id, answer_id=None, reason="", transfer_id=None,
-        ))  # fmt: skip
-        offer = hours_offer_to_ap(
-            offer_id=offer_id, event_id=event_id, actor_uri=me, to_uri=other.uri,
-            provider=provider, receiver=receiver, hours=hours,
-        )  # fmt: skip
-        # the inbox publish() finds for the `to`, so there is one delivery, not two
-        inbox = other.shared_inbox or other.inbox
-        await outbox.publish(conn, fed.settings, offer, extra_inboxes=[inbox])
+    sides = await _sides(conn, account, other.domain, local_pays)
+    await timebank.check(conn, Limits.of(fed.settings), _transfer(sides, hours, event_id))
+    await ledger_q.hold(conn, sides.from_account, sides.to_account, hours)
+    await q.insert(conn, RemoteTransfer(
+        event_id=event_id, role="proposer", state="proposed", node=other.domain,
+        local_account_id=account.id, local_pays=local_pays, remote_actor=other.uri,
+        hours=hours, offer_id=offer_id, answer_id=None, reason="", transfer_id=None,
+    ))  # fmt: skip
+    offer = hours_offer_to_ap(
+        offer_id=offer_id, event_id=event_id, actor_uri=me, to_uri=other.uri,
+        provider=provider, receiver=receiver, hours=hours,
+    )  # fmt: skip
+    # the inbox publish() finds for the `to`, so there is one delivery, not two
+    inbox = other.shared_inbox or other.inbox
+    await outbox.publish(conn, fed.settings, offer, extra_inboxes=[inbox])
     return event_id
 
 
-async def _remote_person(fed: Federation, who: str):
+async def remote_person(fed: Federation, who: str) -> RemoteActor:
     """The actor of @name@host or of its URI, fetched (or cached)."""
     who = who.strip()
     if not re.fullmatch(r"@?[^@\s/]+@[^@\s/]+|https?://\S+", who):

@@ -69,8 +69,9 @@ async def confirm(request: web.Request) -> web.Response:
     conversation_id, text = int(request.match_info["id"]), await _field(request, "hours")
     try:
         await timebank_exchanges.confirm(
-            request.app[POOL], request.app[SETTINGS], account, conversation_id, text
-        )
+            request.app[POOL], request.app[SETTINGS], account, conversation_id, text,
+            fed=request.app[FEDERATION],
+        )  # fmt: skip
     except ValidationError as exc:
         return await _again(request, exc.errors, {"hours": text})
     except TransferRefused as exc:

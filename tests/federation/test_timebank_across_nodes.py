@@ -15,10 +15,17 @@ import pytest
 from commonsfed.ap.jsonld import normalise
 from commonsfed.federation.errors import Refused
 from commonsfed.federation.handlers import handle_activity
-from commonsfed.services import accounts, timebank_remote
+from commonsfed.services import accounts, answers, listings, timebank_exchanges, timebank_remote
+from commonsfed.services.errors import NotAllowed
 from commonsfed.services.timebank import TransferRefused
 from tests.builders import DEFAULT_PASSWORD, post_form
-from tests.federation.test_answers_across_nodes import browser
+from tests.federation import test_answers_across_nodes as across
+from tests.federation.test_answers_across_nodes import (
+    answer_from_south,
+    browser,
+    conversation_ids,
+    find_in_network_view,
+)
 from tests.nodes import settle
 
 
@@ -41,6 +48,9 @@ async def balances(node) -> dict[str, Decimal]:
 async def held(node) -> Decimal:
     return (await node.query("SELECT coalesce(sum(held_out + held_in), 0) AS h "
                              "FROM hours_accounts"))[0]["h"]  # fmt: skip
+
+
+network = across.network  # the fixture: north with alice's drill, bob and carol on south
 
 
 @pytest.fixture
@@ -198,5 +208,47 @@ async def test_hours_across_nodes__paid_from_the_hours_page_and_shown_to_admins(
         assert "<td>south.test</td><td>+2.5</td>" in admin
         assert "2.5 of 100 hours" in admin
         assert await balances(south) == {"bob": Decimal("2.5"), "north.test": Decimal("-2.5")}
+    finally:
+        await ada.close()
+
+
+GARDEN = {"purpose": "offer", "kind": "service", "title": "Help in your garden",
+          "category": "garden", "description": "Weeding, pruning, planting.",
+          "place": "Elm Street", "hours": "2"}  # fmt: skip
+
+
+async def test_hours_across_nodes__of_a_service_completed_with_a_resident_of_south(network):
+    north, south, alice, _drill, bob, _carol = network
+    pool, settings = north.federation.pool, north.settings
+    garden = await listings.create_listing(pool, settings, alice, GARDEN, [])
+    await settle(north, south)
+    await answer_from_south(bob, await find_in_network_view(bob, "Help in your garden"),
+                            "Saturday morning?")  # fmt: skip
+    await settle(north, south)
+    on_north = (await conversation_ids(north, garden.uid))["bob"]
+    await answers.reserve(pool, settings, alice, on_north)
+    await answers.complete(pool, settings, alice, on_north)
+    await settle(north, south)
+
+    # bob would go past south's lowest balance: his node refuses, nothing moves
+    exchange = await timebank_exchanges.confirm(pool, settings, alice, on_north, "25",
+                                                fed=north.federation)  # fmt: skip
+    assert exchange.remote_state == "proposed"
+    await settle(north, south)
+    assert await balances(north) == {} and await balances(south) == {}
+
+    # alice confirms again, two hours: they move from bob on south to her on north
+    await timebank_exchanges.confirm(pool, settings, alice, on_north, "2", fed=north.federation)
+    await settle(north, south)
+    assert await balances(north) == {"alice": 2, "south.test": -2}
+    assert await balances(south) == {"bob": -2, "north.test": 2}
+    with pytest.raises(NotAllowed, match="recorded already"):
+        await timebank_exchanges.confirm(pool, settings, alice, on_north, "1",
+                                         fed=north.federation)  # fmt: skip
+    ada = await browser(north, "ada")
+    try:
+        await accounts.set_role(pool, "ada", "admin")
+        page = await (await ada.get(f"/conversations/{on_north}")).text()
+        assert "2 hours moved from @bob@south.test to @alice for this service." in page
     finally:
         await ada.close()
