@@ -170,6 +170,7 @@ async def test_hours__disputed_and_settled_by_a_moderator(pool, alice, bob, make
     assert await kinds(pool, "bob") == ["hours_recorded", "hours_settled"]
     log = await pool.fetchrow("SELECT * FROM moderation_log WHERE action = 'settle_hours'")
     assert log["moderator_name"] == "mo" and log["reason"] == "Both agree on two."
+    assert "settle disputed hours" in await (await mo.get("/admin/log")).text()
     assert "No hours are disputed." in await (await mo.get("/admin/hours")).text()
     totals = await (await ada.get("/admin/hours")).text()
     assert "Sum of every balance</dt><dd>0</dd>" in totals
