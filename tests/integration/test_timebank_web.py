@@ -205,3 +205,27 @@ async def test_hours__a_dispute_settled_at_zero_reverses_within_the_limits(
                            form_path="/admin/hours")  # fmt: skip
     assert done.status == 200  # followed to /admin/hours
     assert await balances(pool, "alice", "bob") == [-23, 0]
+
+
+async def test_hours__limits_are_node_settings_an_admin_changes(pool, alice, bob, make_resident):
+    from tests.integration.test_node_settings import GOOD
+
+    ada = await make_resident("ada")
+    await accounts.set_role(pool, "ada", "admin")
+    page = await (await ada.get("/admin/settings")).text()
+    assert 'name="hours_min" type="number" value="-20"' in page
+
+    bad = await post_form(ada, "/admin/settings", {**GOOD, "hours_min": "5", "hours_max": "x"})
+    assert bad.status == 422
+    text = await bad.text()
+    assert "Give a whole number of hours from -10000 to 0." in text
+    assert "Give a whole number of hours from 0 to 10000." in text
+
+    saved = await post_form(ada, "/admin/settings", {**GOOD, "hours_min": "-2", "hours_max": "40"})
+    assert saved.status == 200
+    log = await pool.fetchrow("SELECT details FROM moderation_log WHERE target = 'hours_min'")
+    assert log is not None
+    conv = await service(alice, bob)
+    refused = await confirm(alice, conv, "3")
+    assert refused.status == 409
+    assert "@bob would owe more than 2 hours" in await refused.text()
