@@ -229,3 +229,17 @@ async def test_hours__limits_are_node_settings_an_admin_changes(pool, alice, bob
     refused = await confirm(alice, conv, "3")
     assert refused.status == 409
     assert "@bob would owe more than 2 hours" in await refused.text()
+
+
+async def test_hours__can_be_disputed_for_seven_days_only(pool, alice, bob):
+    conv = await service(alice, bob)
+    await confirm(alice, conv, "2")
+    until = await pool.fetchval("SELECT dispute_until - created_at FROM hours_exchanges")
+    assert until.days == 7
+    await pool.execute("UPDATE hours_exchanges SET dispute_until = now() - interval '1 second'")
+
+    assert "Dispute these hours" not in await (await bob.get(f"/conversations/{conv}")).text()
+    late = await dispute(bob, conv, "Too many hours.")
+    assert late.status == 403
+    assert "Hours can be disputed for 7 days only." in await late.text()
+    assert await pool.fetchval("SELECT state FROM hours_exchanges") == "recorded"
