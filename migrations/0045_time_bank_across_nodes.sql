@@ -41,3 +41,13 @@ ALTER TABLE hours_exchanges
     ALTER COLUMN transfer_id DROP NOT NULL,
     ADD COLUMN event_id text UNIQUE REFERENCES hours_remote_transfers (event_id),
     ADD CONSTRAINT hours_exchanges_moved CHECK (transfer_id IS NOT NULL OR event_id IS NOT NULL);
+
+-- hours_across: a resident's hours moved with a resident of a sibling node (actor_uri), or
+-- that node refused them; about that actor, so notifications_about_something holds.
+ALTER TABLE notifications DROP CONSTRAINT notifications_kind_check;
+ALTER TABLE notifications ADD CONSTRAINT notifications_kind_check CHECK (kind IN (
+    'new_answer', 'new_message', 'reserved_for_you', 'offered_to_you',
+    'reservation_released', 'declined', 'completed', 'withdrawn', 'near_expiry', 'mention',
+    'moderation', 'moderation_warning', 'favourite', 'follow', 'follow_request',
+    'listing_closed', 'new_pledge', 'hours_recorded', 'hours_disputed', 'hours_settled',
+    'hours_across'));

@@ -30,6 +30,7 @@ NOTIFICATION_KINDS = (
     "hours_recorded",  # the author confirmed the hours of a service with them (time bank)
     "hours_disputed",  # the respondent disputes the hours the author confirmed
     "hours_settled",  # a moderator settled the disputed hours
+    "hours_across",  # hours moved with actor_uri, of a sibling node, or were refused there
 )
 
 

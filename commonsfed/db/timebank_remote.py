@@ -93,3 +93,15 @@ async def of_account(conn: asyncpg.Connection, account_id: int, limit: int = 50)
         limit,
     )
     return [from_row(RemoteTransfer, row) for row in rows]
+
+
+async def notify(conn: asyncpg.Connection, account_id: int | None, actor_uri: str) -> None:
+    """Tell a resident that hours moved with `actor_uri` (or were refused): their hours page
+    says which."""
+    if account_id is None:
+        return
+    await conn.execute(
+        "INSERT INTO notifications (account_id, kind, actor_uri) VALUES ($1, 'hours_across', $2)",
+        account_id,
+        actor_uri,
+    )

@@ -229,6 +229,8 @@ async def receive_offer(
     ))  # fmt: skip
     if not inserted:  # another delivery of the event decided first: answer as it did, later
         raise Retry(f"{offer.event_id} is being answered by another delivery")
+    if transfer_id:
+        await q.notify(conn, plan.account.id, offer.actor_uri)
 
 
 async def _answer(conn, fed: Federation, plan: OfferPlan, state: str, reason: str) -> str:
@@ -275,6 +277,7 @@ async def receive_answer(
     sides = await _sides(conn, account, row.node, row.local_pays)
     locked = await ledger_q.lock_accounts(conn, [sides.from_account, sides.to_account])
     await ledger_q.release(conn, sides.from_account, sides.to_account, row.hours)
+    await q.notify(conn, row.local_account_id, row.remote_actor)
     if answer.kind == "Reject":
         await q.decide(conn, row.event_id, "rejected", answer.answer_id, answer.reason)
         return

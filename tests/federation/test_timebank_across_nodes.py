@@ -53,6 +53,15 @@ async def held(node) -> Decimal:
 network = across.network  # the fixture: north with alice's drill, bob and carol on south
 
 
+async def told(node, name: str) -> list[str]:
+    """Whom the resident's hours_across notifications name."""
+    rows = await node.query("""
+        SELECT n.actor_uri FROM notifications n JOIN accounts a ON a.id = n.account_id
+        WHERE a.username = $1 AND n.kind = 'hours_across' ORDER BY n.id
+    """, name)  # fmt: skip
+    return [row["actor_uri"] for row in rows]
+
+
 @pytest.fixture
 async def pair(start_nodes):
     north, south = await start_nodes(2)
@@ -72,6 +81,8 @@ async def test_hours_across_nodes__paid_to_a_resident_of_a_sibling_node(pair):
     assert await balances(north) == {"alice": -3, "south.test": 3}
     assert await balances(south) == {"bob": 3, "north.test": -3}
     assert await held(north) == 0
+    assert await told(north, "alice") == [bob_uri]
+    assert await told(south, "bob") == [north.url("/users/alice")]
     [offer] = await north.query("SELECT document FROM activities WHERE type = 'Offer'")
     event = orjson.loads(offer["document"])["object"]
     assert event["type"] == "EconomicEvent" and event["action"] == "transfer"
@@ -105,6 +116,8 @@ async def test_hours_across_nodes__refused_by_the_other_side_applied_on_neither(
     [row] = await north.query("SELECT state, reason FROM hours_remote_transfers "
                               "WHERE state = 'rejected'")  # fmt: skip
     assert row["reason"].startswith("Refused: @bob would hold more than 40 hours")
+    assert await told(north, "ben") == [bob_uri]  # told of the refusal
+    assert len(await told(south, "bob")) == 2  # of the two transfers that moved
 
 
 async def test_hours_across_nodes__a_limit_here_refuses_before_anything_is_sent(pair):
@@ -207,6 +220,8 @@ async def test_hours_across_nodes__paid_from_the_hours_page_and_shown_to_admins(
         admin = await (await ada.get("/admin/hours")).text()
         assert "<td>south.test</td><td>+2.5</td>" in admin
         assert "2.5 of 100 hours" in admin
+        notes = await (await ada.get("/notifications")).text()
+        assert "News of hours between you and" in notes and "/settings/hours#remote" in notes
         assert await balances(south) == {"bob": Decimal("2.5"), "north.test": Decimal("-2.5")}
     finally:
         await ada.close()
