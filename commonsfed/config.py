@@ -122,6 +122,11 @@ class Settings:
     # any https: origin (tests point it at loopback, which only Settings itself accepts).
     map_tiles: str = OSM_TILES
     map_attribution: str = OSM_ATTRIBUTION
+    # the time bank (services.timebank): the lowest and highest balance, in hours, of a
+    # resident's account, and the most a sibling node's clearing account may hold either way
+    hours_min: int = -20
+    hours_max: int = 40
+    hours_clearing_limit: int = 100
 
     @property
     def scheme(self) -> str:
@@ -269,6 +274,10 @@ _NAMES = {
     # no flags for the map: the environment or the admin's settings page sets it
     "map_tiles": ("COMMONSFED_MAP_TILES", "COMMONSFED_MAP_TILES"),
     "map_attribution": ("COMMONSFED_MAP_ATTRIBUTION", "COMMONSFED_MAP_ATTRIBUTION"),
+    # no flags for the time bank's limits: the environment or the admin's settings page
+    "hours_min": ("COMMONSFED_HOURS_MIN", "COMMONSFED_HOURS_MIN"),
+    "hours_max": ("COMMONSFED_HOURS_MAX", "COMMONSFED_HOURS_MAX"),
+    "hours_clearing_limit": ("COMMONSFED_HOURS_CLEARING_LIMIT", "COMMONSFED_HOURS_CLEARING_LIMIT"),
 }
 
 
@@ -682,5 +691,8 @@ _PARSERS = {
     "auth_rate_limit": _parse_count(1, 1_000_000),
     "map_tiles": parse_tile_url,
     "map_attribution": _parse_text(300),
+    "hours_min": _parse_count(-10_000, 0),
+    "hours_max": _parse_count(0, 10_000),
+    "hours_clearing_limit": _parse_count(0, 1_000_000),
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings)}

@@ -50,6 +50,9 @@ RUNTIME_SETTINGS = (
     "oauth_password_grant",
     "map_tiles",
     "map_attribution",
+    "hours_min",
+    "hours_max",
+    "hours_clearing_limit",
 )
 RECHECK_SECONDS = 60.0
 RELISTEN_SECONDS = 5.0  # after a failed LISTEN, wait this long before the next try

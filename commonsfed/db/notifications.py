@@ -37,6 +37,10 @@ NOTIFICATION_KINDS = (
     # a group purchase's deadline decided (services.pledges), for its pledgers and organiser
     "pledge_reached",  # the pledges met the target: they hold
     "pledge_released",  # the target was missed: every pledge is released
+    "hours_recorded",  # the author confirmed the hours of a service with them (time bank)
+    "hours_disputed",  # the respondent disputes the hours the author confirmed
+    "hours_settled",  # a moderator settled the disputed hours
+    "hours_across",  # hours moved with actor_uri, of a sibling node, or were refused there
 )
 
 

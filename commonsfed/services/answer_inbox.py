@@ -10,6 +10,8 @@ open_federation, and the federation code looks handlers up there.
   moves on as after a withdrawal; the thanks it wrote go; its loan bookings are cancelled.
 - Thanks from other nodes (federation.thanks) go in front of the Create, Update and Delete
   of Notes.
+- Hours across nodes (services.timebank_remote): the Offer of an EconomicEvent, and its
+  Accept and Reject in front of those of a listing's Offer.
 """
 
 from __future__ import annotations
@@ -34,17 +36,18 @@ from commonsfed.federation.handlers import (
 )
 from commonsfed.federation.thanks import with_thanks
 from commonsfed.services import answers, offer_inbox
+from commonsfed.services.timebank_remote import with_timebank
 
 
 def node_handlers() -> dict[tuple[str, str | None], Handler]:
     """The node's inbound handler table: federation's own, and these."""
     departure = Handler(verify_delete_actor, receive_departure)
-    return with_thanks({
+    return with_timebank(with_thanks({
         **HANDLERS,
         ("Undo", "Offer"): Handler(verify_undo_offer, receive_undo_offer),
         ("Offer", "Agreement"): offer_inbox.HANDLER,  # loans book days; else an answer
         **{("Delete", kind): departure for kind in ACTOR_TYPES},
-    })  # fmt: skip
+    }))  # fmt: skip
 
 
 async def verify_undo_offer(fed: Federation, activity: dict[str, Any]) -> int | None:

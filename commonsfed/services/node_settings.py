@@ -46,6 +46,9 @@ _CHOICES = {
 }
 _SWITCHES = ("oauth_password_grant",)  # on or off: shown as a choice, stored as a boolean
 _MAP_SETTINGS = {"map_tiles": OSM_TILES, "map_attribution": OSM_ATTRIBUTION}  # and defaults
+# the time bank's limits, whole hours: name -> (lowest, highest) allowed
+_HOURS_SETTINGS = {"hours_min": (-10_000, 0), "hours_max": (0, 10_000),
+                   "hours_clearing_limit": (0, 1_000_000)}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class SettingsForm:
         # a form without the map's fields (an older page, a script) leaves them as they are
         return cls({
             name: str(form.get(name, "")) for name in RUNTIME_SETTINGS
-            if name in form or name not in _MAP_SETTINGS
+            if name in form or name not in (*_MAP_SETTINGS, *_HOURS_SETTINGS)
         })  # fmt: skip
 
 
@@ -90,6 +93,7 @@ def parse_form(form: SettingsForm) -> dict[str, Any]:
             N_("This is not an e-mail address such as admin@example.org (or leave it empty).")
         )
     _check_map(text, errors)
+    hours = _check_hours(text, errors)
     for name in _SWITCHES:  # a form without the field (an older page) leaves it off
         text[name] = text[name] or "false"
     for name, choices in _CHOICES.items():
@@ -97,7 +101,7 @@ def parse_form(form: SettingsForm) -> dict[str, Any]:
             errors[name] = Text(N_("Choose one of %(choices)s."), choices=", ".join(choices))
     if errors:
         raise ValidationError(errors)
-    return {**text, "rules": rules} | {name: text[name] == "true" for name in _SWITCHES}
+    return {**text, "rules": rules, **hours} | {name: text[name] == "true" for name in _SWITCHES}
 
 
 async def save(
@@ -141,6 +145,22 @@ def _check_map(text: dict[str, str], errors: dict[str, str]) -> None:
     if len(text.get("map_attribution", "")) > MAX_ATTRIBUTION:
         errors["map_attribution"] = Text(N_("Use at most %(limit)s characters."),
                                          limit=MAX_ATTRIBUTION)  # fmt: skip
+
+
+def _check_hours(text: dict[str, str], errors: dict[str, str]) -> dict[str, int]:
+    """The time bank's limits the form has, as whole numbers of hours."""
+    hours = {}
+    for name, (low, high) in _HOURS_SETTINGS.items():
+        if name not in text:
+            continue
+        try:
+            hours[name] = int(text[name])
+        except ValueError:
+            hours[name] = low - 1
+        if not low <= hours[name] <= high:
+            errors[name] = Text(N_("Give a whole number of hours from %(low)s to %(high)s."),
+                                low=low, high=high)  # fmt: skip
+    return hours
 
 
 # config.tile_url_problem's answers (it also checks the environment, in English), as the

@@ -40,6 +40,7 @@ ACTION_NAMES = {
     "add_place": N_("add place"),
     "change_place": N_("change place"),
     "remove_place": N_("remove place"),
+    "settle_hours": N_("settle disputed hours"),  # services.timebank_exchanges
 }
 TARGET_KINDS = {
     "account": N_("account"),
@@ -71,6 +72,7 @@ DETAIL_NAMES = {
     "deliveries": N_("deliveries"),
     "actor": N_("actor"),
     "activity": N_("activity"),
+    "conversation": N_("conversation"),
 }
 # what every page that shows lines of the log needs in its context
 LOG_NAMES = {"action_names": ACTION_NAMES, "target_kinds": TARGET_KINDS,

@@ -7,7 +7,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from commonsfed.i18n import gettext_noop as N_
-from commonsfed.services import answers, notifications, thanks
+from commonsfed.services import answers, notifications, thanks, timebank_exchanges
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.listings import ListingNotFound
 from commonsfed.web.admin import message_of
@@ -129,10 +129,12 @@ async def render_conversation(
     *,
     thanks_errors: dict | None = None,
     thanks_text: str = "",
+    hours_errors: dict | None = None,
+    hours_form: dict | None = None,
     status: int = 200,
 ) -> web.Response:
     """The conversation page; with the thanks form's errors and text when web.thanks
-    refused what was typed there."""
+    refused what was typed there (and the hours forms' when web.hours did)."""
     account = require_account(request)
     try:
         view = await answers.conversation(request.app[POOL], account, _conversation_id(request))
@@ -147,6 +149,12 @@ async def render_conversation(
         "thanks": await thanks.for_conversation(request.app[POOL], account, view.conversation),
         "thanks_errors": thanks_errors or {},
         "thanks_text": thanks_text,
+        # the time bank's part (web.hours): the hours of a completed service
+        "hours": await timebank_exchanges.for_conversation(
+            request.app[POOL], account, view.conversation
+        ),
+        "hours_errors": hours_errors or {},
+        "hours_form": hours_form or {},
     }
     return aiohttp_jinja2.render_template(
         "answers/conversation.html", request, context, status=status

@@ -23,6 +23,7 @@ from commonsfed.web import (
     follows,
     health,
     home,
+    hours,
     inbox,
     language,
     listings,
@@ -65,6 +66,7 @@ def setup_routes(app: web.Application) -> None:
     _listing_routes(app)
     _answer_routes(app)
     _finding_routes(app)
+    _hours_routes(app)
 
 
 def _settings_routes(app: web.Application) -> None:
@@ -222,6 +224,18 @@ def _answer_routes(app: web.Application) -> None:
     app.router.add_get("/network/listing", remote_listings.remote_listing, name="remote_listing")
     app.router.add_post("/network/listing/answers", remote_listings.answer_remote)
     app.router.add_get("/notifications", answers.notifications_page, name="notifications")
+
+
+def _hours_routes(app: web.Application) -> None:
+    # the time bank: a resident's hours (a settings section), a completed service's hours on
+    # its conversation page, and the administration's page
+    app.router.add_get("/settings/hours", hours.hours_page, name="settings_hours")
+    app.router.add_post("/settings/hours/send", hours.send)
+    conversation = "/conversations/{id:[0-9]{1,18}}"
+    app.router.add_post(conversation + "/hours", hours.confirm)
+    app.router.add_post(conversation + "/hours/dispute", hours.dispute)
+    app.router.add_get("/admin/hours", hours.admin_page, name="admin_hours")
+    app.router.add_post("/admin/hours/{id:[0-9]{1,18}}/settle", hours.settle)
 
 
 def _finding_routes(app: web.Application) -> None:
