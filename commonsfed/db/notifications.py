@@ -41,6 +41,9 @@ NOTIFICATION_KINDS = (
     "hours_disputed",  # the respondent disputes the hours the author confirmed
     "hours_settled",  # a moderator settled the disputed hours
     "hours_across",  # hours moved with actor_uri, of a sibling node, or were refused there
+    # matching (services.matching): a new listing matches one of theirs, or a saved search
+    "listing_match",
+    "saved_search_match",
 )
 
 
