@@ -162,7 +162,10 @@ async def ask(
         raise ValidationError(f.errors)
     pickup, back = days_asked(form, settings, f.now)
     async with pool.acquire() as conn, conn.transaction():
-        listing = _bookable(await listings_q.get_listing(conn, uid))
+        # the listing's row lock takes asks for its days in turn: two inserts that the
+        # exclusion constraint must weigh against each other wait for each other, and
+        # PostgreSQL ends one of them as a deadlock instead of refusing it as an overlap
+        listing = _bookable(await listings_q.get_listing(conn, uid, for_update=True))
         if listing.author_id == account.id:
             raise NotAllowed(OWN)
         if problem := days_problem(listing, pickup, back, f.today):
@@ -190,7 +193,7 @@ async def ask_remote(conn, settings: Settings, plan: RemoteAsk, now: datetime) -
     """Book the days of a remote Offer in the caller's transaction, and tell the author.
     Returns why it is refused (English, for the Reject's content), or None when booked;
     a refused Offer leaves nothing behind."""
-    listing = await listings_q.get_listing(conn, plan.listing_uid)
+    listing = await listings_q.get_listing(conn, plan.listing_uid, for_update=True)  # see ask
     try:
         listing = _bookable(listing)
         if problem := days_problem(
