@@ -201,6 +201,13 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile the delivering")
     args = parser.parse_args()
 
+    with_sink("bench-delivery-", lambda server_url, port, peer: bench(server_url, port, args, peer))
+
+
+def with_sink(prefix: str, run) -> None:
+    """Start the peer (a bare sink in a process of its own) and PostgreSQL, then run
+    `run(server_url, sink_port, peer)`, a coroutine; peer.count and peer.cpu are the
+    requests the sink received and its CPU seconds. bench/fanout.py runs the same way."""
     context = multiprocessing.get_context("spawn")
     ready, count, cpu = context.Event(), context.Value("q", 0), context.Value("d", 0.0)
     port = free_port()
@@ -209,12 +216,12 @@ def main() -> None:
     try:
         if not ready.wait(30):
             raise SystemExit("the sink did not start")
-        with postgres_server("bench-delivery-") as (server_url, _):
-            peer = SimpleNamespace(count=count, cpu=cpu)
-            asyncio.run(bench(server_url, port, args, peer))
+        with postgres_server(prefix) as (server_url, _):
+            asyncio.run(run(server_url, port, SimpleNamespace(count=count, cpu=cpu)))
     finally:
         sink.terminate()
         sink.join(5)
+
 
 if __name__ == "__main__":
     main()

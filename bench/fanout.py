@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import os
 import sys
 import tempfile
@@ -30,8 +29,8 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
-from _postgres import drop_database, make_database, postgres_server
-from delivery import free_port, serve_sink, signing_rate
+from _postgres import drop_database, make_database
+from delivery import free_port, signing_rate, with_sink
 
 from commonsfed.config import Settings
 from commonsfed.db.pool import create_pool
@@ -226,20 +225,7 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=2_000)
     args = parser.parse_args()
 
-    context = multiprocessing.get_context("spawn")
-    ready, count, cpu = context.Event(), context.Value("q", 0), context.Value("d", 0.0)
-    port = free_port()
-    sink = context.Process(target=serve_sink, args=(port, ready, count, cpu), daemon=True)
-    sink.start()
-    try:
-        if not ready.wait(30):
-            raise SystemExit("the sink did not start")
-        with postgres_server("bench-fanout-") as (server_url, _):
-            peer = argparse.Namespace(count=count, cpu=cpu)
-            asyncio.run(bench(server_url, port, args, peer))
-    finally:
-        sink.terminate()
-        sink.join(5)
+    with_sink("bench-fanout-", lambda server_url, port, peer: bench(server_url, port, args, peer))
 
 
 if __name__ == "__main__":
