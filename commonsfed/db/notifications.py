@@ -44,6 +44,7 @@ NOTIFICATION_KINDS = (
     # matching (services.matching): a new listing matches one of theirs, or a saved search
     "listing_match",
     "saved_search_match",
+    "thanks",  # the other party of a completed exchange thanked them (services.thanks)
 )
 
 

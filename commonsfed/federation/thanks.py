@@ -28,8 +28,10 @@ from commonsfed.ap.activities import same_host, valid_uri
 from commonsfed.ap.jsonld import first_id
 from commonsfed.ap.thanks import ReceivedThanks, is_thanks, thanks_from_ap
 from commonsfed.db import accounts as accounts_q
+from commonsfed.db import answers as answers_q
 from commonsfed.db import blocks as blocks_q
 from commonsfed.db import thanks as q
+from commonsfed.federation.answers import notify
 from commonsfed.federation.context import Federation
 from commonsfed.federation.errors import Refused
 from commonsfed.federation.handlers import Handler
@@ -99,6 +101,8 @@ async def receive_new_thanks(
     )  # fmt: skip
     if stored is None:
         raise Refused("this writer thanked for this exchange already")
+    conv = await answers_q.get_conversation(conn, plan.conversation_id)
+    await notify(conn, plan.subject_id, "thanks", conv)
 
 
 async def verify_update_thanks(fed: Federation, activity: dict[str, Any]) -> ChangedThanks | None:

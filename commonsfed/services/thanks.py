@@ -33,6 +33,7 @@ from commonsfed.db import thanks as q
 from commonsfed.db.answers import Conversation
 from commonsfed.db.thanks import Thanks
 from commonsfed.federation import outbox
+from commonsfed.federation.answers import notify
 from commonsfed.i18n import Text
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account, Listing
@@ -134,6 +135,7 @@ async def leave(
         if thanks_id is None:
             raise ThanksRefused(ALREADY)
         await _federate(conn, settings, "Create", conv, await q.get_thanks(conn, thanks_id))
+        await notify(conn, other.account_id, "thanks", conv)  # a resident here: told
         return thanks_id
 
 

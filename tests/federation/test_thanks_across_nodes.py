@@ -57,6 +57,12 @@ async def test_thanks__reach_the_other_nodes_profile_and_leave_it_when_deleted(n
     profile = await (await north.client.get("/users/alice")).text()
     assert "Thank you, the drill did the whole shelf!" in profile
     assert "@bob@south.test" in profile and "Cordless drill" in profile
+    # and alice is told on north
+    [kind] = await north.query(
+        "SELECT kind FROM notifications n JOIN accounts a ON a.id = n.account_id "
+        "WHERE a.username = 'alice' AND kind = 'thanks'"
+    )
+    assert kind[0] == "thanks"
 
     # alice thanks him back from north, and south's profile of Bob shows it
     await thanks.leave(pool, settings, alice, on_north, "Thanks for bringing it back clean.")

@@ -85,6 +85,9 @@ async def test_thanks__left_after_completion_and_shown_on_the_profile(
     # on the conversation page, alice sees it and may thank back; bob sees his own
     assert "@bob thanked you" in await (await alice.get(f"/conversations/{conv}")).text()
     assert "Your public thanks" in await (await bob.get(f"/conversations/{conv}")).text()
+    # and alice is told, on her notifications page, with a link to the conversation
+    notes = await (await alice.get("/notifications")).text()
+    assert "@bob thanked you for" in notes and f'href="/conversations/{conv}"' in notes
 
 
 async def test_thanks__both_sides_thank_each_other(pool, alice, bob):
