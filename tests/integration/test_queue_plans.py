@@ -115,18 +115,27 @@ CASES = [
 ]  # fmt: skip
 
 
+async def backlog(conn, table: str, analysed: str, fill, *, handled: str, handled_fill) -> None:
+    """`fill()` the backlog, with `table`'s statistics taken as `analysed` says: after it,
+    before it (while empty, or over a day of rows `handled_fill()` made and `handled` marked
+    finished), or never."""
+    if analysed == "over a handled day":
+        await handled_fill()
+        await conn.execute(handled)
+    if analysed in ("while empty", "over a handled day"):
+        await conn.execute(f"ANALYZE {table}")
+    await fill()
+    if analysed == "with the backlog":
+        await conn.execute(f"ANALYZE {table}")
+
+
 @pytest.mark.parametrize(("analysed", "due"), CASES)
 async def test_inbox_claim__reads_the_due_index_for_any_backlog(conn, analysed, due):
     # Given a backlog of 50,000 pending items, statistics taken before or after it came
     # (or over a day of handled items, which leave the pending ones rare in the statistics)
-    if analysed == "over a handled day":
-        await fill_inbox(conn, due=True)
-        await conn.execute("UPDATE inbox_items SET state = 'done', activity_id = 'd' || id")
-    if analysed in ("while empty", "over a handled day"):
-        await conn.execute("ANALYZE inbox_items")
-    await fill_inbox(conn, due=due)
-    if analysed == "with the backlog":
-        await conn.execute("ANALYZE inbox_items")
+    await backlog(conn, "inbox_items", analysed, lambda: fill_inbox(conn, due=due),
+                  handled="UPDATE inbox_items SET state = 'done', activity_id = 'd' || id",
+                  handled_fill=lambda: fill_inbox(conn, due=True))  # fmt: skip
 
     # When the planner plans the worker's claim (the function its statement calls)
     assert "claim_inbox_items(" in inbox.CLAIM_ITEMS
@@ -145,14 +154,9 @@ async def test_inbox_claim__reads_the_due_index_for_any_backlog(conn, analysed, 
 
 @pytest.mark.parametrize(("analysed", "due"), CASES)
 async def test_delivery_claim__reads_the_due_index_for_any_backlog(conn, analysed, due):
-    if analysed == "over a handled day":
-        await fill_deliveries(conn, due=True)
-        await conn.execute("UPDATE deliveries SET state = 'done', inbox = inbox || '/done'")
-    if analysed in ("while empty", "over a handled day"):
-        await conn.execute("ANALYZE deliveries")
-    await fill_deliveries(conn, due=due)
-    if analysed == "with the backlog":
-        await conn.execute("ANALYZE deliveries")
+    await backlog(conn, "deliveries", analysed, lambda: fill_deliveries(conn, due=due),
+                  handled="UPDATE deliveries SET state = 'done', inbox = inbox || '/done'",
+                  handled_fill=lambda: fill_deliveries(conn, due=True))  # fmt: skip
 
     # (under the settings the worker's claim runs with)
     async with conn.transaction():
