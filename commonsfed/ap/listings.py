@@ -39,19 +39,20 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from commonsfed.ap.activities import embedded, parse_time
+from commonsfed.ap import listing_times as times
+from commonsfed.ap.activities import embedded
 from commonsfed.ap.jsonld import OUR_CONTEXT, PUBLIC, as_list, first_id
+from commonsfed.ap.listing_times import CLOSED_STATES
+from commonsfed.ap.quantities import numeral, om2_quantity, read_number
 from commonsfed.models import Listing
 
 KIND_NS = "https://commonsfed.org/ns/kind#"
 FINISHED = "vf:finished"
 CLASSIFIED_AS = "vf:resourceClassifiedAs"
-CLOSED_STATES = ("completed", "withdrawn", "expired")
 OTHER_KIND = "other"  # a remote listing whose kind we cannot tell
 
 MAX_TITLE = 120
@@ -60,7 +61,6 @@ MAX_MESSAGE = 5_000
 MAX_TAGS = 10
 MAX_PHOTOS = 4
 MAX_SHORT_TEXT = 200  # place names, units, media types, alt text is MAX_MESSAGE
-MAX_QUANTITY = Decimal(1_000_000_000)
 
 _ACTIONS = {
     "give": "transfer",
@@ -128,11 +128,11 @@ def listing_to_ap(listing: Listing, ctx: ListingContext) -> dict[str, Any]:
         "attributedTo": ctx.author_uri,
         "to": [PUBLIC],
         "cc": [ctx.followers_uri],
-        "published": _iso(listing.created_at),
+        "published": times.iso(listing.created_at),
     }
     if listing.updated_at > listing.created_at:
         # Mastodon shows an edit (text, state, quantity) only when `updated` is set.
-        note["updated"] = _iso(listing.updated_at)
+        note["updated"] = times.iso(listing.updated_at)
     note |= {
         "name": listing.title,
         "content": _content(listing, ctx),
@@ -152,14 +152,8 @@ def listing_to_ap(listing: Listing, ctx: ListingContext) -> dict[str, Any]:
     place = _place(listing)
     if place:
         note["location"] = place
-    note.update(_times(listing, ctx.tz))
+    note.update(times.times(listing, ctx.tz))
     return note
-
-
-def _iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _base(url: str) -> str:
@@ -245,17 +239,6 @@ def _amounts(listing: Listing) -> tuple[int | float, int | float | None]:
     return listing.quantity or 1, available
 
 
-def om2_quantity(unit: str, value: int | float) -> dict[str, str]:
-    return {"hasUnit": unit, "hasNumericalValue": _numeral(value)}
-
-
-def _numeral(value: int | float | Decimal) -> str:
-    number = Decimal(str(value))
-    if number == number.to_integral_value():
-        return str(int(number))
-    return format(number.normalize(), "f")
-
-
 def _primary_intent(listing: Listing, ctx: ListingContext) -> dict[str, Any]:
     unit = _unit(listing)
     resource, available = _amounts(listing)
@@ -307,103 +290,14 @@ def _reciprocal_intent(listing: Listing, ctx: ListingContext) -> dict[str, Any] 
     return intent
 
 
-# --- times -------------------------------------------------------------------------------
-
-
-def _moment(value: Any) -> datetime | date | None:
-    """A date or time from the row or its details: a datetime, a date, or an ISO string."""
-    if isinstance(value, datetime | date):
-        return value
-    if not isinstance(value, str) or len(value) > 64:
-        return None
-    try:
-        return date.fromisoformat(value) if len(value) == 10 else parse_time(value)
-    except ValueError:
-        return None
-
-
-def _as_datetime(value: datetime | date | None, tz: tzinfo) -> datetime | None:
-    """An aware moment: a date alone is local midnight (in `tz`); a time without a zone is
-    UTC, as `parse_time` reads one."""
-    if value is None or isinstance(value, datetime):
-        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime(value.year, value.month, value.day, tzinfo=tz)
-
-
-def _span(listing: Listing, tz: tzinfo) -> tuple[datetime | None, datetime | None]:
-    """(start, end) of availability: the kind's own dates where it has them."""
-    details = listing.details
-    until = [_as_datetime(moment, tz) for moment in (listing.available_until, listing.expires_at)]
-    start, end = listing.available_from, min((m for m in until if m), default=None)
-    if listing.kind == "ride":
-        start = _as_datetime(_moment(details.get("departure")), tz) or start
-    elif listing.kind == "stay":
-        start = _as_datetime(_moment(details.get("arrival")), tz) or start
-        end = _as_datetime(_moment(details.get("departure")), tz) or end
-    elif listing.kind == "group_purchase":
-        end = _day_end(_moment(details.get("deadline")), tz) or end
-    return _as_datetime(start, tz), _as_datetime(end, tz)
-
-
-def _day_end(value: datetime | date | None, tz: tzinfo) -> datetime | None:
-    """A day given as a date lasts until the (local) midnight after it (a deadline's last day)."""
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return _as_datetime(value + timedelta(days=1), tz)
-    return _as_datetime(value, tz)
-
-
-def _last_day(moment: datetime, tz: tzinfo) -> str:
-    """The day an end moment stands for: the services store "until 31 May" as the local
-    midnight after it, and any end at midnight leaves the day before as the last whole day."""
-    return _day(moment - timedelta(microseconds=1), tz)
-
-
-def _times(listing: Listing, tz: tzinfo) -> dict[str, str]:
-    start, end = _span(listing, tz)
-    if listing.state in CLOSED_STATES:
-        closed = _as_datetime(listing.updated_at, tz)
-        end = closed if end is None or (closed and closed < end) else end
-    times = {}
-    if start:
-        times["startTime"] = _iso(start)
-    if end:
-        times["endTime"] = _iso(end)
-    return times
-
-
-def _day(value: Any, tz: tzinfo) -> str:
-    moment = _moment(value)
-    if moment is None:
-        return str(value)
-    if isinstance(moment, datetime):
-        moment = moment.astimezone(tz).date()
-    return f"{moment.day} {moment:%B %Y}"
-
-
-def _when(value: Any, tz: tzinfo) -> str:
-    """"30 June 2030, 08:15 CEST": local time, and which zone, for readers elsewhere."""
-    moment = _moment(value)
-    if not isinstance(moment, datetime):
-        return _day(value, tz)
-    moment = moment.astimezone(tz)
-    return f"{moment.day} {moment:%B %Y}, {moment:%H:%M} {_zone_name(moment, tz)}"
-
-
-def _zone_name(moment: datetime, tz: tzinfo) -> str:
-    """The zone's abbreviation ("CEST"), or its name where it has none: the tz database
-    gives some zones only an offset such as "-03" (America/Sao_Paulo)."""
-    abbreviation = moment.tzname() or ""
-    if abbreviation and abbreviation[0] not in "+-":
-        return abbreviation
-    return str(getattr(tz, "key", None) or abbreviation or "UTC")
-
-
 # --- the readable post -------------------------------------------------------------------
 
 
 def _content(listing: Listing, ctx: ListingContext) -> str:
     lines = [
-        *_terms(listing, ctx), *_where_and_when(listing, ctx.tz), f"Category: {ctx.category_name}"
+        *_terms(listing, ctx),
+        *_where_and_when(listing, ctx.tz),
+        f"Category: {ctx.category_name}",
     ]
     paragraphs = [
         f"<p>{escape_html(_label(listing))}<br><strong>{escape_html(listing.title)}</strong></p>",
@@ -457,10 +351,12 @@ def _reply_line(listing: Listing, ctx: ListingContext) -> str:
 def _where_and_when(listing: Listing, tz: tzinfo) -> list[str]:
     lines = [f"Where: {listing.place}"] if listing.place else []
     if listing.available_from and listing.kind not in ("ride", "stay"):
-        lines.append(f"From: {_day(listing.available_from, tz)}")
-    until = [_as_datetime(moment, tz) for moment in (listing.available_until, listing.expires_at)]
+        lines.append(f"From: {times.day(listing.available_from, tz)}")
+    until = [
+        times.as_datetime(moment, tz) for moment in (listing.available_until, listing.expires_at)
+    ]
     if any(until):
-        lines.append(f"Until: {_last_day(min(m for m in until if m), tz)}")
+        lines.append(f"Until: {times.last_day(min(m for m in until if m), tz)}")
     elif listing.purpose == "offer":
         lines.append("Until: no end date (a standing offer)")
     return lines
@@ -485,7 +381,7 @@ def _lend_terms(listing: Listing, ctx: ListingContext) -> list[str]:
     if details.get("loan_days"):
         parts.append(f"up to {details['loan_days']} days")
     if details.get("return_by"):
-        parts.append(f"back by {_day(details['return_by'], ctx.tz)}")
+        parts.append(f"back by {times.day(details['return_by'], ctx.tz)}")
     return [f"Loan: {', '.join(parts)}"] if parts else []
 
 
@@ -495,7 +391,7 @@ def _ride_terms(listing: Listing, ctx: ListingContext) -> list[str]:
         origin, destination = details.get("origin") or "?", details.get("destination") or "?"
         lines.append(f"Ride: from {origin} to {destination}")
     if details.get("departure"):
-        lines.append(f"Leaving: {_when(details['departure'], ctx.tz)}")
+        lines.append(f"Leaving: {times.when(details['departure'], ctx.tz)}")
     seats, left = details.get("seats"), listing.available_quantity
     if seats:
         still = f" ({left} left)" if left is not None and left != read_number(seats) else ""
@@ -506,8 +402,8 @@ def _ride_terms(listing: Listing, ctx: ListingContext) -> list[str]:
 def _stay_terms(listing: Listing, ctx: ListingContext) -> list[str]:
     details, lines = listing.details, []
     if details.get("arrival") or details.get("departure"):
-        arrival = _day(details["arrival"], ctx.tz) if details.get("arrival") else "?"
-        departure = _day(details["departure"], ctx.tz) if details.get("departure") else "?"
+        arrival = times.day(details["arrival"], ctx.tz) if details.get("arrival") else "?"
+        departure = times.day(details["departure"], ctx.tz) if details.get("departure") else "?"
         lines.append(f"Stay: {arrival} to {departure}")
     if details.get("places"):
         lines.append(f"Places: {details['places']}")
@@ -518,7 +414,7 @@ def _group_purchase_terms(listing: Listing, ctx: ListingContext) -> list[str]:
     details, lines = listing.details, []
     unit = f" {details['unit']}" if details.get("unit") else ""
     target = details.get("target_quantity")
-    deadline = f" by {_day(details['deadline'], ctx.tz)}" if details.get("deadline") else ""
+    deadline = f" by {times.day(details['deadline'], ctx.tz)}" if details.get("deadline") else ""
     if target is not None:
         lines.append(f"Target: {target}{unit}{deadline}")
     elif deadline:
@@ -541,7 +437,7 @@ def _service_terms(listing: Listing, ctx: ListingContext) -> list[str]:
     if hours is None:
         return ["Time bank: paid back in hours"]
     unit = "hour" if hours == 1 else "hours"
-    return [f"Time: {_numeral(hours)} {unit} (time bank: paid back in hours)"]
+    return [f"Time: {numeral(hours)} {unit} (time bank: paid back in hours)"]
 
 
 def _swap_terms(listing: Listing, ctx: ListingContext) -> list[str]:
@@ -579,7 +475,7 @@ def update_to_ap(
     """The author updates the listing. Mastodon shows an edit only when the object has
     `updated`, so the Note must carry it (or `updated` gives it); ValueError otherwise."""
     if updated is not None:
-        note = {**note, "updated": _iso(updated)}
+        note = {**note, "updated": times.iso(updated)}
     if not note.get("updated"):
         raise ValueError("an Update needs the Note's `updated` time, else Mastodon ignores it")
     return _wrap("Update", note["attributedTo"], note, activity_id)
@@ -608,7 +504,7 @@ def delete_to_ap(
     """The author removes the listing: a Tombstone in place of the Note."""
     tombstone: dict[str, Any] = {"id": object_uri, "type": "Tombstone", "formerType": "Note"}
     if deleted is not None:
-        tombstone["deleted"] = _iso(deleted)
+        tombstone["deleted"] = times.iso(deleted)
     return {
         "@context": OUR_CONTEXT,
         "id": activity_id,
@@ -645,19 +541,5 @@ def announce_to_ap(
         "object": embedded(note),
     }
     if published is not None:
-        announce["published"] = _iso(published)
+        announce["published"] = times.iso(published)
     return announce
-
-def read_number(value: Any) -> int | float | None:
-    """A quantity as peers send it (FEP-0837 writes "6"): finite, 0 to a billion, else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        return None
-    if isinstance(value, str) and len(value) > 32:
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    if not number.is_finite() or not 0 <= number <= MAX_QUANTITY:
-        return None
-    return int(number) if number == number.to_integral_value() else float(number)
