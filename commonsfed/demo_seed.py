@@ -120,6 +120,16 @@ NEIGHBOURHOODS = (
             _listing("repair", "hana", "#aa4a3a", "offer", "service", "Bike repair, an hour",
                      "skills", "The corner café", "Brakes, chains, punctures.",
                      hours="1"),
+            _listing("bench", "ivo", "#4a7a5a", "request", "project",
+                     "A bench for the market square", "garden", "Market square",
+                     "Somewhere to sit in the shade of the lime tree.",
+                     goal="A wooden bench and two flower boxes by the lime tree",
+                     deadline="+20", hours_needed="12", materials="40 bricks\n2 bags of cement",
+                     money_needed="150", currency="EUR",
+                     how_to_pay="Cash at the corner café, or a transfer to the square's "
+                                "association (ask Ivo for the account).",
+                     next_steps="We build on the first Saturday after the deadline; bring "
+                                "gloves."),
         ),
     ),
 )

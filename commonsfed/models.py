@@ -80,7 +80,7 @@ class Export:
 
 PURPOSES = ("offer", "request")
 KINDS = ("give", "lend", "swap", "service", "ride", "stay", "group_purchase",
-         "pay_it_forward", "shared")
+         "pay_it_forward", "shared", "project")
 STATES = ("open", "reserved", "completed", "withdrawn", "expired")
 OPEN_STATES = ("open", "reserved")
 
@@ -101,7 +101,8 @@ class Listing:
     """An offer or a request. `details` holds what only its kind asks for:
     lend: loan_days, return_by; ride: origin, destination, departure, seats;
     stay: arrival, departure, places; group_purchase: target_quantity, deadline, unit;
-    pay_it_forward: portions; service: hours."""
+    pay_it_forward: portions; service: hours; project: goal, deadline, needs (a list, see
+    services.project_needs), how_to_pay, next_steps."""
 
     id: int
     uid: str  # the public id in URLs: /listings/<uid>

@@ -14,6 +14,7 @@ from commonsfed.ap.listings import (  # fmt: skip
     escape_html,
     om2_quantity,
 )
+from commonsfed.ap.projects import need_index
 from commonsfed.ap.remote_listings import (
     content_of,
     first_dict,
@@ -79,7 +80,7 @@ class AgreementOffer:
     offer_id: str  # the Offer's id: what Accept and Reject name as their object
     actor_uri: str
     listing_uri: str
-    intent_uri: str  # the primary Intent the commitment satisfies (listing + "#primary")
+    intent_uri: str  # the Intent the commitment satisfies: listing + "#primary" (or "#need-<n>")
     quantity: int | float | None  # asked for, in `unit`; None when the Offer does not say
     unit: str | None
     reciprocal_intent_uri: str | None
@@ -90,8 +91,9 @@ class AgreementOffer:
 
 def offer_agreement_from_ap(activity: dict[str, Any]) -> AgreementOffer | None:
     """Read a normalised `Offer` whose object is an `Agreement`. FEP-0837 points the
-    Agreement's `stipulates` Commitment at the proposal's primary Intent with `satisfies`;
-    the listing is that Intent's id without its `#primary` fragment. None for anything else."""
+    Agreement's `stipulates` Commitment at the proposal's primary Intent with `satisfies`
+    (or, for a project, at one of its needs: `#need-<n>`); the listing is that Intent's id
+    without its fragment. None for anything else."""
     if not isinstance(activity, dict) or activity_type(activity) != "Offer":
         return None
     agreement = first_dict(activity.get("object"))
@@ -102,7 +104,7 @@ def offer_agreement_from_ap(activity: dict[str, Any]) -> AgreementOffer | None:
     primary = first_dict(agreement.get("stipulates")) or {}
     intent = valid_uri(first_id(primary.get("satisfies")))
     listing, _, fragment = (intent or "").partition("#")
-    if intent is None or fragment not in ("", "primary"):
+    if intent is None or not (fragment in ("", "primary") or need_index(intent) is not None):
         return None
     unit, quantity = read_measure(primary.get("resourceQuantity"))
     reciprocal = first_dict(agreement.get("stipulatesReciprocal")) or {}
@@ -134,14 +136,16 @@ def offer_agreement_to_ap(
     reciprocal_quantity: int | float | None = None,
     reciprocal_unit: str = "one",
     days: tuple[date, date] | None = None,
+    intent: str = "primary",
 ) -> dict[str, Any]:
     """`actor_uri` answers the listing `listing_uri` (by `author_uri`) with an FEP-0837
     Offer(Agreement); the message travels as the Offer's `content`. `days` (a loan's pickup
     and return day, both inclusive) go as the Offer's `startTime` and `endTime`: the first
-    and the last moment of those days, whose calendar days `offer_days` reads back."""
+    and the last moment of those days, whose calendar days `offer_days` reads back. `intent`
+    is the fragment of the Intent it satisfies: a project's need is `need-<n>`."""
     agreement: dict[str, Any] = {
         "type": "Agreement",
-        "stipulates": _commitment(None, listing_uri + "#primary", quantity, unit),
+        "stipulates": _commitment(None, f"{listing_uri}#{intent}", quantity, unit),
     }
     if reciprocal_quantity is not None:
         agreement["stipulatesReciprocal"] = _commitment(

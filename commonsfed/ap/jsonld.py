@@ -107,6 +107,8 @@ OUR_CONTEXT: list[Any] = [
         # a thanks after a completed exchange names the listing it thanks for (ap/thanks.py)
         "commonsfed": COMMONSFED_NS,
         "thanksFor": {"@id": "commonsfed:thanksFor", "@type": "@id"},
+        # a neighbourhood project's needs, one Intent each (ap/projects.py)
+        "needs": "commonsfed:needs",
     },
 ]
 

@@ -50,7 +50,7 @@ def span(listing: Listing, tz: tzinfo) -> tuple[datetime | None, datetime | None
     elif listing.kind == "stay":
         start = as_datetime(moment_of(details.get("arrival")), tz) or start
         end = as_datetime(moment_of(details.get("departure")), tz) or end
-    elif listing.kind == "group_purchase":
+    elif listing.kind in ("group_purchase", "project"):
         end = day_end(moment_of(details.get("deadline")), tz) or end
     return as_datetime(start, tz), as_datetime(end, tz)
 

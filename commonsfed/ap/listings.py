@@ -47,6 +47,7 @@ from commonsfed.ap import listing_times as times
 from commonsfed.ap.activities import embedded
 from commonsfed.ap.jsonld import OUR_CONTEXT, PUBLIC, as_list, first_id
 from commonsfed.ap.listing_times import CLOSED_STATES
+from commonsfed.ap.projects import NeedOnWire, needs_lines, needs_to_ap
 from commonsfed.ap.quantities import numeral, om2_quantity, read_number
 from commonsfed.models import Listing
 
@@ -76,6 +77,7 @@ _KIND_LABELS = {
     "service": "service or time",
     "group_purchase": "group purchase",
     "pay_it_forward": "pay it forward",
+    "project": "neighbourhood project",
 }
 # What people type as a group purchase's unit, as om2 names it.
 _OM2_UNITS = {
@@ -113,6 +115,7 @@ class ListingContext:
     description_html: str  # rendered and sanitised
     instance_name: str
     pledged: int | None = None  # group purchase: the quantity pledged so far
+    needs: list[NeedOnWire] | None = None  # project: its needs, with what is still needed
     # the node's time zone: the readable content shows local days and times, and a date
     # alone (a stay's arrival, a pledge deadline) means local midnight
     tz: tzinfo = UTC
@@ -149,6 +152,9 @@ def listing_to_ap(listing: Listing, ctx: ListingContext) -> dict[str, Any]:
         note["reciprocal"] = reciprocal
     if ctx.photo_urls:
         note["attachment"] = [_photo(*photo) for photo in ctx.photo_urls[:MAX_PHOTOS]]
+    if listing.kind == "project" and ctx.needs is not None:
+        finished = listing.state in CLOSED_STATES
+        note["needs"] = needs_to_ap(ctx.needs, ctx.listing_url, ctx.author_uri, finished)
     place = _place(listing)
     if place:
         note["location"] = place
@@ -447,6 +453,12 @@ def _swap_terms(listing: Listing, ctx: ListingContext) -> list[str]:
     return [*lines, f"In return: {wanted or 'something of yours: say what when you answer'}"]
 
 
+def _project_terms(listing: Listing, ctx: ListingContext) -> list[str]:
+    details = listing.details
+    deadline = times.day(details["deadline"], ctx.tz) if details.get("deadline") else ""
+    return needs_lines(ctx.needs or [], str(details.get("goal") or ""), deadline)
+
+
 _TERMS = {
     "lend": _lend_terms,
     "ride": _ride_terms,
@@ -455,6 +467,7 @@ _TERMS = {
     "pay_it_forward": _pay_it_forward_terms,
     "service": _service_terms,
     "swap": _swap_terms,
+    "project": _project_terms,
 }
 
 

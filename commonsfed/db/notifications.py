@@ -37,6 +37,11 @@ NOTIFICATION_KINDS = (
     # a group purchase's deadline decided (services.pledges), for its pledgers and organiser
     "pledge_reached",  # the pledges met the target: they hold
     "pledge_released",  # the target was missed: every pledge is released
+    # a neighbourhood project (services.projects)
+    "project_pledge",  # actor_uri pledged towards their project (or changed the pledge)
+    "project_funded",  # every need was met by the deadline: the pledges hold
+    "project_missed",  # a need was not met: every pledge is released
+    "project_hours",  # the organiser recorded the hours they gave (the time bank moved them)
     "hours_recorded",  # the author confirmed the hours of a service with them (time bank)
     "hours_disputed",  # the respondent disputes the hours the author confirmed
     "hours_settled",  # a moderator settled the disputed hours
@@ -108,28 +113,32 @@ async def insert_notification(
 
 
 async def insert_pledge_notice(
-    conn: asyncpg.Connection, account_id: int, listing_id: int, actor_uri: str
-) -> None:
-    """Tell a group purchase's organiser of a pledge; one unread notice per pledger, so
-    changing a pledge three times before they look is one line on their page."""
+    conn: asyncpg.Connection, account_id: int, listing_id: int, actor_uri: str,
+    kind: str = "new_pledge",
+) -> None:  # fmt: skip
+    """Tell a group purchase's (or a project's: `project_pledge`) organiser of a pledge; one
+    unread notice per pledger, so changing a pledge three times before they look is one
+    line on their page."""
     await conn.execute(
         """
         DELETE FROM notifications
-        WHERE account_id = $1 AND kind = 'new_pledge' AND listing_id = $2 AND actor_uri = $3
+        WHERE account_id = $1 AND kind = $4 AND listing_id = $2 AND actor_uri = $3
           AND read_at IS NULL
         """,
         account_id,
         listing_id,
         actor_uri,
+        kind,
     )
     await conn.execute(
         """
         INSERT INTO notifications (account_id, kind, listing_id, actor_uri)
-        VALUES ($1, 'new_pledge', $2, $3)
+        VALUES ($1, $4, $2, $3)
         """,
         account_id,
         listing_id,
         actor_uri,
+        kind,
     )
 
 

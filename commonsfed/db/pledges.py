@@ -78,12 +78,12 @@ async def pledgers(conn: asyncpg.Connection, listing_id: int) -> list[Pledger]:
 
 
 async def due_deadlines(conn: asyncpg.Connection, today: date, limit: int) -> list[str]:
-    """Group purchases whose last day for pledges is before `today` (the node's day) and
-    whose outcome is not decided yet: their uids."""
+    """Group purchases and projects whose last day for pledges is before `today` (the
+    node's day) and whose outcome is not decided yet: their uids."""
     rows = await conn.fetch(
         """
         SELECT l.uid FROM listings l
-        WHERE l.kind = 'group_purchase' AND l.state IN ('open', 'reserved')
+        WHERE l.kind IN ('group_purchase', 'project') AND l.state IN ('open', 'reserved')
           AND l.details->>'deadline' < $1
           AND NOT EXISTS (SELECT 1 FROM pledge_outcomes o WHERE o.listing_id = l.id)
         ORDER BY l.details->>'deadline', l.id

@@ -35,8 +35,9 @@ Decisions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -44,6 +45,7 @@ import asyncpg
 from commonsfed.ap import agreements, remote_listings
 from commonsfed.ap import listings as ap_listings
 from commonsfed.ap.activities import undo_to_ap
+from commonsfed.ap.projects import NeedOnWire, needs_from_ap
 from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
 from commonsfed.db import activities as activities_q
@@ -176,7 +178,10 @@ async def answer_remote(
     listing_uri: str,
     message: str,
     days: tuple[date, date] | None = None,
-    quantity: int = 1,
+    quantity: int | float | Decimal = 1,
+    *,
+    intent: str = "primary",
+    unit: str = "one",
 ) -> Conversation:
     """A resident answers a listing of another node: an FEP-0837 Offer(Agreement) to its
     author carrying the message, and a conversation here that the author's decisions and
@@ -184,7 +189,8 @@ async def answer_remote(
     `days` (a lend listing's pickup and return day) ask for those days of its calendar
     (services.loans on the listing's node): its Accept confirms them, its Reject says why not.
     `quantity` is what the Offer commits to: on a group purchase, the pledge (services.pledges
-    on the listing's node; its deadline decides with Accept or Reject)."""
+    on the listing's node; its deadline decides with Accept or Reject); on a project, the
+    pledge towards the need whose Intent is `intent` (`need-<n>`), counted in `unit`."""
     body = check_message(message)
     async with fed.pool.acquire() as conn:
         document = await objects_q.get_remote_document(conn, listing_uri)
@@ -224,6 +230,8 @@ async def answer_remote(
             message=body,
             days=days,
             quantity=quantity,
+            intent=intent,
+            unit=unit,
         )
         await outbox.publish(conn, settings, offer)
         return await q.get_conversation(conn, conversation_id)
@@ -658,6 +666,7 @@ class RemoteListingView:
     mine: Conversation | None  # the viewer's answer, if they answered
     may_answer: bool
     author: str  # @name@host when the author's actor is cached, else their URI
+    needs: list[NeedOnWire] = field(default_factory=list)  # a project's (ap.projects)
 
 
 async def remote_listing(
@@ -681,4 +690,5 @@ async def remote_listing(
         mine=mine,
         may_answer=remote.state not in ap_listings.CLOSED_STATES,
         author=author.handle if author and author.preferred_username else remote.author_uri,
+        needs=needs_from_ap(document, remote.uri) if remote.kind == "project" else [],
     )

@@ -11,15 +11,18 @@ import asyncpg
 
 from commonsfed.ap import listings as ap_listings
 from commonsfed.ap.jsonld import OUR_CONTEXT
+from commonsfed.ap.projects import NeedOnWire
 from commonsfed.config import Settings
 from commonsfed.db import answers as answers_q
 from commonsfed.db import listings as q
 from commonsfed.db import moderation as moderation_q
+from commonsfed.db import projects as projects_q
 from commonsfed.db import statuses as statuses_q
 from commonsfed.federation import outbox
 from commonsfed.federation.outbox import new_activity_id
 from commonsfed.models import Listing, ListingPhoto
 from commonsfed.services.markdown import render_markdown
+from commonsfed.services.project_needs import wire_needs
 
 _MEDIA_TYPES = {"webp": "image/webp", "jpg": "image/jpeg"}
 
@@ -54,21 +57,27 @@ async def listing_notes(
         photos = await statuses_q.photos_of(conn, [listing.id for listing in listings])
     notes = []
     for listing in listings:
-        pledged = None
-        if listing.kind == "group_purchase":
-            pledged, _ = await q.pledged(conn, listing.id, None)
-        context = _context_of(settings, listing, names, photos.get(listing.id, []), pledged)
+        counts = await _counts(conn, listing)
+        context = _context_of(settings, listing, names, photos.get(listing.id, []), counts)
         notes.append(ap_listings.listing_to_ap(listing, context))
     return notes
 
 
 async def _context(conn, settings: Settings, listing: Listing) -> ap_listings.ListingContext:
     names = {row["slug"]: row["name"] for row in await q.categories(conn)}
-    pledged = None
+    photos = await q.listing_photos(conn, listing.id)
+    return _context_of(settings, listing, names, photos, await _counts(conn, listing))
+
+
+async def _counts(conn, listing: Listing) -> tuple[int | None, list[NeedOnWire] | None]:
+    """What a group purchase has pledged so far, or a project's needs with their progress."""
     if listing.kind == "group_purchase":
         pledged, _ = await q.pledged(conn, listing.id, None)
-    photos = await q.listing_photos(conn, listing.id)
-    return _context_of(settings, listing, names, photos, pledged)
+        return pledged, None
+    if listing.kind == "project":
+        pledged = await projects_q.pledged_per_need(conn, listing.id)
+        return None, wire_needs(listing.details, pledged)
+    return None, None
 
 
 def _context_of(
@@ -76,7 +85,7 @@ def _context_of(
     listing: Listing,
     names: dict[str, str],
     photos: Sequence[ListingPhoto],
-    pledged: int | None,
+    counts: tuple[int | None, list[NeedOnWire] | None],
 ) -> ap_listings.ListingContext:
     author = f"{settings.base_url}/users/{listing.author_username}"
     photo_urls = [
@@ -92,7 +101,8 @@ def _context_of(
         category_name=names.get(listing.category, listing.category),
         category_tag=listing.category, photo_urls=photo_urls,
         description_html=render_markdown(listing.description),
-        instance_name=settings.instance_name, pledged=pledged, tz=settings.tz,
+        instance_name=settings.instance_name, pledged=counts[0], needs=counts[1],
+        tz=settings.tz,
     )  # fmt: skip
 
 

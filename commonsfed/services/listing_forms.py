@@ -24,6 +24,8 @@ from commonsfed.i18n import Text
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import KINDS, PURPOSES, Listing
 from commonsfed.services.errors import ValidationError
+from commonsfed.services.project_needs import form_values as project_form_values
+from commonsfed.services.project_needs import project_details
 
 DEFAULT_EXPIRY = timedelta(days=30)
 MAX_EXPIRY = timedelta(days=365)
@@ -223,6 +225,7 @@ KIND_DETAILS: dict[str, Callable[[Form], tuple[dict, int | None]]] = {
     "group_purchase": _group_purchase_details,
     "pay_it_forward": _pay_it_forward_details,
     "service": _service_details,
+    "project": project_details,
 }
 assert set(KIND_DETAILS) == set(KINDS)
 
@@ -286,7 +289,7 @@ def listing_fields(f: Form, kind: str) -> dict[str, Any]:
         "expires_at": _expiry(f),
         "details": details,
     }
-    if kind == "group_purchase":
+    if kind in ("group_purchase", "project"):
         _check_deadline(f, details, fields["expires_at"])
     return fields
 
@@ -308,6 +311,8 @@ def _check_deadline(f: Form, details: dict, expires_at: datetime | None) -> None
 
 def purpose_and_kind(f: Form) -> tuple[str, str]:
     purpose, kind = f.raw("purpose"), f.raw("kind")
+    if kind == "project":
+        return "request", kind  # a project asks neighbours for what it needs
     if purpose not in PURPOSES:
         f.fail("purpose", N_("Choose whether you offer or ask for something."))
     if kind not in KINDS:
@@ -336,6 +341,8 @@ def form_values(listing: Listing, tz: tzinfo) -> dict[str, str]:
     }
     for name, value in listing.details.items():
         values[name] = str(value or "")
+    if listing.kind == "project":
+        values |= project_form_values(listing.details)
     if listing.kind == "ride" and listing.details.get("departure"):
         values["departure"] = _local_input(listing.details["departure"], tz)
     return values

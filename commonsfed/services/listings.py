@@ -27,6 +27,7 @@ from commonsfed.config import Settings
 from commonsfed.db import listings as q
 from commonsfed.db import mail as mail_q
 from commonsfed.db import notifications as notes_q
+from commonsfed.db import projects as projects_q
 from commonsfed.i18n import Text
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account, Listing, ListingPhoto
@@ -264,6 +265,7 @@ async def update_listing(
         kept, removed = _kept_photos(f, await q.listing_photos(conn, listing.id))
         new_photos = await _new_photos(f, photos, kept=len(kept))
         await _check_category(conn, f, fields["category"])
+        await _check_needs(conn, f, listing, fields["details"])
         if f.errors:
             raise ValidationError(f.errors)
 
@@ -282,6 +284,14 @@ async def update_listing(
         # the rows are gone for good now, so their files may go too
         await remove_photos(settings, [photo.filename for photo in removed])
         return await q.get_listing(conn, uid)
+
+
+async def _check_needs(conn, f: Form, listing: Listing, details: dict) -> None:
+    """A project's needs are fixed once someone pledged: a need's key is its position."""
+    if listing.kind != "project" or details.get("needs") == listing.details.get("needs"):
+        return
+    if await projects_q.has_pledges(conn, listing.id):
+        f.fail("hours_needed", N_("The needs cannot change once neighbours have pledged."))
 
 
 def _editable(listing: Listing | None, account: Account) -> Listing:

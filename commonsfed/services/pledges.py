@@ -110,7 +110,7 @@ async def _claim(conn, settings: Settings, listing: Listing, plan: RemotePledge)
         await listings_q.set_state(conn, listing.id, "completed")
         await listings_q.insert_event(conn, listing.id, "state", "completed", None)
         await answer_notices.tell_line_closed(conn, settings, listing.id)
-    await _answer(conn, settings, listing, plan.actor_uri, plan.offer.offer_id, accepted=True)
+    await answer_offer(conn, settings, listing, plan.actor_uri, plan.offer.offer_id, accepted=True)
     await publish_updated(conn, settings, listing.uid)
     return None
 
@@ -122,16 +122,17 @@ async def _tell_organiser(conn, listing: Listing, actor_uri: str) -> None:
     await mail_q.queue_notification_mail(conn, listing.author_id, "new_pledge", about)
 
 
-async def _answer(
+async def answer_offer(
     conn, settings: Settings, listing: Listing, actor_uri: str, offer_id: str, *,
-    accepted: bool, reason: str = "",
+    accepted: bool, reason: str = "", intent: str = "primary",
 ) -> None:  # fmt: skip
-    """The organiser's (or giver's) Accept or Reject of a remote Offer (FEP-0837)."""
+    """The organiser's (or giver's) Accept or Reject of a remote Offer (FEP-0837) that
+    satisfies the listing's Intent `intent` (a project's need: `need-2`)."""
     uris = LocalUris(settings.base_url)
     listing_uri = uris.listing(listing.uid)
     offer = agreements.AgreementOffer(
         offer_id=offer_id, actor_uri=actor_uri, listing_uri=listing_uri,
-        intent_uri=listing_uri + "#primary", quantity=None, unit=None,
+        intent_uri=f"{listing_uri}#{intent}", quantity=None, unit=None,
         reciprocal_intent_uri=None, reciprocal_quantity=None, reciprocal_unit=None, message="",
     )  # fmt: skip
     author = uris.user(listing.author_username)
@@ -177,6 +178,11 @@ async def _decide(conn, settings: Settings, uid: str, now: datetime) -> bool:
     listing = await listings_q.get_listing(conn, uid, for_update=True)
     if listing is None or listing.state not in ("open", "reserved"):
         return False
+    if listing.kind == "project":
+        # imported here: services.project_outcomes uses this module's answers
+        from commonsfed.services import project_outcomes
+
+        return await project_outcomes.decide(conn, settings, listing, now)
     total, _ = await listings_q.pledged(conn, listing.id, None)
     outcome = "reached" if total >= (listing.quantity or 0) else "missed"
     if not await q.decide_outcome(conn, listing.id, outcome, total, now):
@@ -202,10 +208,10 @@ async def _answer_pledger(
     offer_id = pledger.offer_ap_id or ""
     if not reached:
         reason = MISSED.format(title=listing.title, target=listing.quantity)
-        await _answer(conn, settings, listing, pledger.actor_uri, offer_id, accepted=False,
+        await answer_offer(conn, settings, listing, pledger.actor_uri, offer_id, accepted=False,
                       reason=reason)  # fmt: skip
         return
-    await _answer(conn, settings, listing, pledger.actor_uri, offer_id, accepted=True)
+    await answer_offer(conn, settings, listing, pledger.actor_uri, offer_id, accepted=True)
     body = localize(
         settings.language, Text(REACHED, title=listing.title, quantity=pledger.quantity)
     )

@@ -41,6 +41,7 @@ from commonsfed.services.photos import (
 )
 from commonsfed.web import answers as answers_web
 from commonsfed.web import loans as loans_web
+from commonsfed.web import projects as projects_web
 from commonsfed.web.activitypub import as2_response, require_signature, wants_as2
 from commonsfed.web.admin import message_of
 from commonsfed.web.flash import flash
@@ -75,6 +76,7 @@ KIND_LABELS = {
     "group_purchase": N_("Group purchase"),
     "pay_it_forward": N_("Pay it forward"),
     "shared": N_("Shared place or tool"),
+    "project": N_("Neighbourhood project"),
 }
 KIND_HINTS = {
     "give": N_("Something to keep, for free."),
@@ -86,6 +88,10 @@ KIND_HINTS = {
     "group_purchase": N_("Buy together to order in bulk; neighbours pledge quantities."),
     "pay_it_forward": N_("Portions paid in advance for whoever needs them."),
     "shared": N_("A shelf, a tool library, a room or a workshop many can use."),
+    "project": N_(
+        "Something neighbours make happen together: hours, materials and money "
+        "pledged by a deadline."
+    ),
 }
 STATE_LABELS = {
     "open": N_("Open"),
@@ -133,6 +139,8 @@ async def read_listing_form(request: web.Request) -> SubmittedForm:
 
 def _kind_and_purpose(values: dict[str, str]) -> tuple[str, str] | None:
     purpose, kind = values.get("purpose", ""), values.get("kind", "")
+    if kind == "project":
+        purpose = "request"  # a project asks neighbours for what it needs
     return (purpose, kind) if purpose in PURPOSES and kind in KINDS else None
 
 
@@ -299,6 +307,7 @@ async def render_listing(
         "manage_states": manage_states(view, answers_context.get("answers")),
         **answers_context,
         **await loans_web.listing_context(request, view.listing),
+        **await projects_web.listing_context(request, view.listing),
         "values": values or {},
     }
     return aiohttp_jinja2.render_template("listings/show.html", request, context, status=status)

@@ -14,7 +14,15 @@ from aiohttp import web
 
 from commonsfed.federation.policy import domain_of
 from commonsfed.i18n import gettext_noop as N_
-from commonsfed.services import answers, loans, neighbourhoods, pledges, profiles, remote_media
+from commonsfed.services import (
+    answers,
+    loans,
+    neighbourhoods,
+    pledges,
+    profiles,
+    projects,
+    remote_media,
+)
 from commonsfed.services.answers import RemoteListingView
 from commonsfed.services.errors import ServiceError, ValidationError
 from commonsfed.services.listing_forms import now_utc
@@ -80,14 +88,18 @@ async def answer_remote(request: web.Request) -> web.Response:
     # left empty, the answer is a message as for any listing
     days = {name: str(form.get(name, "")).strip() for name in ("pickup_on", "return_on")}
     days = days if any(days.values()) else {}
-    # a group purchase's form says how many: the Offer's quantity is the pledge
-    given = {"quantity": str(form["quantity"])} if "quantity" in form else {}
+    # a group purchase's form says how many: the Offer's quantity is the pledge; a project's
+    # says towards which need too
+    given = {name: str(form[name]) for name in ("quantity", "need") if name in form}
     try:
         asked = loans.days_asked(days, request.app[SETTINGS], now_utc()) if days else None
-        quantity = pledges.quantity_asked(given) if given else 1
-        conv = await answers.answer_remote(
-            request.app[FEDERATION], account, uri, message, asked, quantity
-        )
+        if "need" in given:
+            conv = await _pledge_to_project(request, account, uri, message, given)
+        else:
+            quantity = pledges.quantity_asked(given) if given else 1
+            conv = await answers.answer_remote(
+                request.app[FEDERATION], account, uri, message, asked, quantity
+            )
     except ValidationError as exc:
         return await _render(request, uri, exc.errors, message, status=422, days=days | given)
     except ServiceError as exc:
@@ -96,6 +108,15 @@ async def answer_remote(request: web.Request) -> web.Response:
         request, N_("Answer sent to their neighbourhood. You will be told when they reply.")
     )
     raise web.HTTPSeeOther(f"/conversations/{conv.id}")
+
+
+async def _pledge_to_project(request: web.Request, account, uri: str, message: str,
+                             given: dict[str, str]):  # fmt: skip
+    view = await answers.remote_listing(request.app[POOL], account, uri)
+    intent, amount, unit = projects.remote_pledge_asked(view.needs if view else [], given)
+    return await answers.answer_remote(
+        request.app[FEDERATION], account, uri, message, None, amount, intent=intent, unit=unit
+    )
 
 
 async def media(request: web.Request) -> web.StreamResponse:

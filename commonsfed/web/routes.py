@@ -34,6 +34,7 @@ from commonsfed.web import (
     node_settings,
     places,
     profile,
+    projects,
     recovery,
     remote_listings,
     reports,
@@ -192,6 +193,8 @@ def _listing_routes(app: web.Application) -> None:
     app.router.add_post(uid + "/remove", listings.remove)
     app.router.add_post(uid + "/pledge", listings.pledge)
     app.router.add_post(uid + "/claim", listings.claim)
+    app.router.add_post(uid + "/project-pledge", projects.pledge)
+    app.router.add_post(uid + "/project-pledges/{id:[0-9]{1,18}}/hours", projects.record_hours)
     # the loan calendar of lend listings
     app.router.add_post(uid + "/bookings", loans.ask)
     app.router.add_post(

@@ -150,6 +150,15 @@ KIND_CASES = {
         ["Portions left: 4 of 10"],
     ),
     "shared": ({}, {}, "use", "one", ["Offer · shared use:"]),
+    "project": (
+        {"goal": "A bench by the lime tree", "deadline": "2024-05-31",
+         "needs": [{"kind": "hours", "quantity": 12, "label": ""}]},
+        {"purpose": "request", "quantity": None},
+        "transfer",
+        "one",
+        ["Request · neighbourhood project:", "Goal: A bench by the lime tree",
+         "Pledges until: 31 May 2024"],
+    ),
 }
 
 
