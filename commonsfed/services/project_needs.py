@@ -145,7 +145,7 @@ def _money(f: FormReader) -> list[Need]:
         return []
     amount = read_amount(f.raw("money_needed"), CENT, MAX_MONEY)
     if amount is None:
-        f.fail("money_needed", N_("Enter an amount from 0.01 to 1000000, like 250 or 99.50."))
+        f.fail("money_needed", N_("Enter an amount from 0.01 to 1000000, like 20 or 12.50."))
     currency = f.raw("currency").upper()
     if not _CURRENCY.fullmatch(currency):
         f.fail("currency", N_("Give the currency's three-letter code, like EUR."))
