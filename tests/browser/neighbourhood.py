@@ -11,9 +11,19 @@ waits for alice to authorise it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
-from commonsfed.services import accounts, answers, listings, oauth, places, reports, thanks
+from commonsfed.services import (
+    accounts,
+    answers,
+    listings,
+    oauth,
+    places,
+    projects,
+    reports,
+    thanks,
+)
 from commonsfed.services.photos import Upload
 from commonsfed.web.keys import POOL
 from commonsfed.web.sessions import CSRF_FIELD
@@ -31,6 +41,12 @@ DRILL = {"purpose": "request", "kind": "lend", "title": "A drill for an afternoo
          "description": "To hang two shelves.", "alt_1": "Two bare shelves leaning on a wall"}  # fmt: skip
 
 
+BENCH = {"purpose": "request", "kind": "project", "title": "A bench for the square",
+         "category": "tools", "place": "Market square", "goal": "A bench by the lime tree",
+         "hours_needed": "6", "materials": "10 bricks\n2 bags of cement",
+         "money_needed": "50", "currency": "EUR", "how_to_pay": "Cash at the bakery."}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Neighbourhood:
     starter: str  # uids of the listings
@@ -39,7 +55,8 @@ class Neighbourhood:
     starter_answer: int  # conversation ids
     ladder_answer: int
     report: int
-    authorize: str  # the page an app sends a resident to, to be authorised
+    authorize: str
+    bench: str = ""  # bob's project, towards which alice pledged hours  # the page an app sends a resident to, to be authorised
 
 
 def _photo(colour: str) -> list[Upload]:
@@ -70,8 +87,11 @@ async def build(node: LiveNode) -> Neighbourhood:
     await answers.answer(pool, settings, alice, drill.uid, "Mine is free on Sunday.")
     report = await reports.file_report(pool, settings, bob, {"listing": starter.uid,
                                        "category": "spam", "comment": "Posted twice?"})  # fmt: skip
+    deadline = (date.today() + timedelta(days=10)).isoformat()
+    bench = await listings.create_listing(pool, settings, bob, {**BENCH, "deadline": deadline}, [])
+    await projects.pledge(pool, settings, alice, bench.uid, {"need": "0", "quantity": "2"})
     return Neighbourhood(starter.uid, ladder.uid, drill.uid, asked.id, borrowed.id, report,
-                         await _authorize_page(node))  # fmt: skip
+                         await _authorize_page(node), bench.uid)  # fmt: skip
 
 
 async def _authorize_page(node: LiveNode) -> str:

@@ -25,7 +25,7 @@ ADDRESS = re.compile(r"^\s+(\S.*?)\s+(http://localhost:(\d+))\s+admin: (\w+)")
 LABEL = re.compile(r"<p>(Offer|Request) · ([a-z ]+):<br>")
 LABEL_KINDS = {"service or time": "service", "group purchase": "group_purchase",
                "pay it forward": "pay_it_forward", "shared shelf": "shared",
-               "shared use": "shared"}  # fmt: skip
+               "shared use": "shared", "neighbourhood project": "project"}  # fmt: skip
 
 
 def free_ports_in_a_row(count: int) -> int:
