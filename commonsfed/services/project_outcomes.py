@@ -145,7 +145,7 @@ async def _tell_what_next(
     if steps:
         lines.append(localize(language, Text(NEXT_STEPS, steps=steps)))
     how = str(listing.details.get("how_to_pay") or "").strip()
-    gives_money = any((need_of(listing, pledge.need) or _NO_NEED).kind == "money"
+    gives_money = any(getattr(need_of(listing, pledge.need), "kind", "") == "money"
                       for pledge in mine)  # fmt: skip
     if how and gives_money:
         lines.append(localize(language, Text(HOW_TO_PAY, how=how)))
@@ -155,9 +155,6 @@ async def _tell_what_next(
         body="\n\n".join(lines), in_reply_to=mine[0].offer_ap_id or "",
         listing_uri=uris.listing(listing.uid),
     )  # fmt: skip
-
-
-_NO_NEED = project_needs.Need(-1, "none", Decimal(1))
 
 
 def _described(listing: Listing, pledge: q.ProjectPledge) -> str:
