@@ -26,7 +26,7 @@ from types import SimpleNamespace
 import asyncpg
 from _postgres import drop_database, make_database, postgres_server
 
-from commonsfed import signatures
+from commonsfed import event_loop, signatures
 from commonsfed.config import Settings
 from commonsfed.db import deliveries as deliveries_q
 from commonsfed.db.pool import create_pool
@@ -217,7 +217,8 @@ def with_sink(prefix: str, run) -> None:
         if not ready.wait(30):
             raise SystemExit("the sink did not start")
         with postgres_server(prefix) as (server_url, _):
-            asyncio.run(run(server_url, port, SimpleNamespace(count=count, cpu=cpu)))
+            # the loop `worker` and `serve` run on (commonsfed.event_loop)
+            event_loop.run(run(server_url, port, SimpleNamespace(count=count, cpu=cpu)))
     finally:
         sink.terminate()
         sink.join(5)

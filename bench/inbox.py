@@ -59,7 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _inbox_load import ACTOR, KEY_ID, NODE, activity, load_process  # noqa: E402
 from _postgres import drop_database, make_database, postgres_server  # noqa: E402
 
-from commonsfed import signatures  # noqa: E402
+from commonsfed import event_loop, signatures  # noqa: E402
 from commonsfed.ap.actors import RemoteActor  # noqa: E402
 from commonsfed.app import create_app  # noqa: E402
 from commonsfed.config import Settings  # noqa: E402
@@ -164,7 +164,8 @@ class Side:
 
 
 def server_process(pipe, side: Side, port: int) -> None:
-    asyncio.run(serve(pipe, side, port))
+    # the loop `serve` runs on (commonsfed.event_loop), for the node and the baseline alike
+    event_loop.run(serve(pipe, side, port))
 
 
 async def serve(pipe, side: Side, port: int) -> None:

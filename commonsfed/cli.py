@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from commonsfed import __version__
+from commonsfed import __version__, event_loop
 from commonsfed.backup import BackupError
 from commonsfed.config import ConfigError, Settings, load_settings, parse_setting, setting_label
 from commonsfed.datafolder import NodeRecord, RecordError, write_record
@@ -350,7 +350,7 @@ def _with_pool(settings: Settings, work):
             await close_pool(pool)
 
     with database_url(settings, create=False) as url:
-        return asyncio.run(run(url))
+        return event_loop.run(run(url))
 
 
 def cmd_user_create(settings: Settings, args: argparse.Namespace) -> int:
@@ -428,6 +428,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
             log.info("metrics on http://%s:%d/metrics", settings.host, port)
         log_mail_setup(settings)
         async with metrics_server(settings, federation.pool, federation.metrics, sockets):
+            event_loop.freeze_start_objects()
             await run_until_signalled(federation.pool, node_workers(federation))
 
     try:

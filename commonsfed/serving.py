@@ -31,6 +31,7 @@ from typing import Protocol
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from commonsfed import event_loop
 from commonsfed.config import Settings
 from commonsfed.connections import ConnectionTable, GuardedConnection, Limits
 
@@ -133,7 +134,7 @@ def serve(
     """Serve `app` on `sockets` (from `listen`) until SIGTERM or SIGINT, or until
     `stop_when` (the read end of a pipe) can be read: its other end was closed, because
     the parent of `serve --processes` asks its children to stop, or because it died."""
-    asyncio.run(_serve(app, settings, sockets, stop_when))
+    event_loop.run(_serve(app, settings, sockets, stop_when))
 
 
 class HasFileno(Protocol):
@@ -159,6 +160,7 @@ async def _serve(
         if not await unless_stopped(stopping, runner.setup()):
             return
         servers = await start_servers(runner, sockets, table, access_log_on=settings.access_log)
+        event_loop.freeze_start_objects()
         per_address = table.limits.per_address or "no cap"
         log.info(
             "ready: at most %d connections, %s from one address (loopback: no cap)",

@@ -368,7 +368,8 @@ class DeliveryWorker:
 
     async def _send_and_record(self, batch: Sequence[Delivery]) -> list[Outcome]:
         keys = await self._signing_keys({d.actor_uri for d in batch})
-        bodies = {d.activity_uri: _body(d.document) for d in batch}
+        documents = {d.activity_uri: d.document for d in batch}  # one body an activity
+        bodies = {uri: _body(document) for uri, document in documents.items()}
         hosts = lanes.by_host(batch, lambda d: d.host)
         # Signed on every core (federation.signing), first deliveries of every host first;
         # each is sent as soon as it is signed and its host's lane is free, so signing,
@@ -379,12 +380,13 @@ class DeliveryWorker:
             lambda d: d.id,
         )
         turns = {host: lanes.Lane(CONNECTIONS_PER_HOST) for host in hosts}
+        last = self._last_of_hosts(hosts)
         sends = {
-            asyncio.create_task(
-                self._send_in_turn(d, signing[d.id], turns[d.host], bodies[d.activity_uri])
-            ): d
+            asyncio.create_task(self._send_in_turn(
+                d, signing[d.id], turns[d.host], bodies[d.activity_uri], d.id in last
+            )): d
             for d in batch
-        }
+        }  # fmt: skip
         try:
             outcomes = await self._record_as_they_come(sends)
         finally:
@@ -392,10 +394,21 @@ class DeliveryWorker:
                 future.cancel()  # no-op for those signed; the rest are not waited for
         return [outcomes[d.id] for d in batch]
 
+    def _last_of_hosts(self, hosts: dict[str, list[Delivery]]) -> set[int]:
+        """The last delivery of each host whose due deliveries the claim took all of (it
+        takes up to `per_host` more with the first): its connection closes after it, rather
+        than idling for the next batch that has nothing for it. A fan-out to thousands of
+        hosts would otherwise keep thousands of idle sockets, and their memory, for
+        KEEPALIVE_SECONDS."""
+        return {group[-1].id for group in hosts.values() if len(group) <= self.per_host}
+
     async def _send_in_turn(
-        self, delivery: Delivery, signing: asyncio.Future[Signed], lane: lanes.Lane, body: bytes
-    ) -> Outcome:
+        self, delivery: Delivery, signing: asyncio.Future[Signed], lane: lanes.Lane,
+        body: bytes, last: bool,
+    ) -> Outcome:  # fmt: skip
         headers = await signing
+        if last and not isinstance(headers, Exception):
+            headers = headers | {"Connection": "close"}
         async with lane.turn():
             return await self._deliver(delivery, headers, body)
 
