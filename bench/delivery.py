@@ -65,7 +65,10 @@ def serve_sink(port: int, ready, count, cpu=None) -> None:
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", accept)
     app.on_startup.append(started)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+    # a deep accept queue: the sink stands for as many servers as a fan-out has hosts, each
+    # with its own; with aiohttp's 128 a fan-out's burst of new connections overflowed it,
+    # and each SYN dropped cost a second of the run (the client sends it again after 1 s)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, backlog=4096)
 
 
 def free_port() -> int:

@@ -89,6 +89,9 @@ from commonsfed.federation.keys import NoSigningKey, signing_key_pem
 from commonsfed.federation.signing import Signer, shared_signer
 from commonsfed.federation.transport import CONNECTIONS_PER_HOST, TransportError
 
+# A batch to more hosts than this is a fan-out: see DeliveryWorker._closing_hosts.
+FEW_HOSTS = 16
+
 log = logging.getLogger(__name__)
 
 AS2_CONTENT_TYPE = "application/activity+json"
@@ -379,14 +382,17 @@ class DeliveryWorker:
             lambda d: _sign(d, keys[d.actor_uri], bodies[d.activity_uri]),
             lambda d: d.id,
         )
-        turns = {host: lanes.Lane(CONNECTIONS_PER_HOST) for host in hosts}
-        last = self._last_of_hosts(hosts)
+        closing = self._closing_hosts(hosts)
+        turns = {
+            host: lanes.Lane(CONNECTIONS_PER_HOST, turns=len(group) if host in closing else 0)
+            for host, group in hosts.items()
+        }
         sends = {
-            asyncio.create_task(self._send_in_turn(
-                d, signing[d.id], turns[d.host], bodies[d.activity_uri], d.id in last
-            )): d
+            asyncio.create_task(
+                self._send_in_turn(d, signing[d.id], turns[d.host], bodies[d.activity_uri])
+            ): d
             for d in batch
-        }  # fmt: skip
+        }
         try:
             outcomes = await self._record_as_they_come(sends)
         finally:
@@ -394,22 +400,24 @@ class DeliveryWorker:
                 future.cancel()  # no-op for those signed; the rest are not waited for
         return [outcomes[d.id] for d in batch]
 
-    def _last_of_hosts(self, hosts: dict[str, list[Delivery]]) -> set[int]:
-        """The last delivery of each host whose due deliveries the claim took all of (it
-        takes up to `per_host` more with the first): its connection closes after it, rather
-        than idling for the next batch that has nothing for it. A fan-out to thousands of
-        hosts would otherwise keep thousands of idle sockets, and their memory, for
-        KEEPALIVE_SECONDS."""
-        return {group[-1].id for group in hosts.values() if len(group) <= self.per_host}
+    def _closing_hosts(self, hosts: dict[str, list[Delivery]]) -> set[str]:
+        """The hosts whose connection closes after their last delivery of the batch: in a
+        batch to more than FEW_HOSTS hosts (a fan-out), those whose due deliveries the claim
+        took all of (it takes up to `per_host` more with the first). Kept alive, they would
+        idle with nothing to send, thousands of sockets and their memory for
+        KEEPALIVE_SECONDS after a fan-out; a batch to a few hosts keeps its connections for
+        the next one."""
+        if len(hosts) <= FEW_HOSTS:
+            return set()
+        return {host for host, group in hosts.items() if len(group) <= self.per_host}
 
     async def _send_in_turn(
-        self, delivery: Delivery, signing: asyncio.Future[Signed], lane: lanes.Lane,
-        body: bytes, last: bool,
-    ) -> Outcome:  # fmt: skip
+        self, delivery: Delivery, signing: asyncio.Future[Signed], lane: lanes.Lane, body: bytes
+    ) -> Outcome:
         headers = await signing
-        if last and not isinstance(headers, Exception):
-            headers = headers | {"Connection": "close"}
-        async with lane.turn():
+        async with lane.turn() as last:
+            if last and not isinstance(headers, Exception):
+                headers = headers | {"Connection": "close"}
             return await self._deliver(delivery, headers, body)
 
     async def _record_as_they_come(

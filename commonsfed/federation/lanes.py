@@ -27,18 +27,22 @@ HAND_OFF = 0.5
 
 
 class Lane:
-    """Turns at one host: one delivery at a time, unless the ones in flight are slow."""
+    """Turns at one host: one delivery at a time, unless the ones in flight are slow.
+    `turns` is how many there will be, when known: the last one is told it is the last."""
 
-    def __init__(self, most: int, hand_off: float = HAND_OFF) -> None:
+    def __init__(self, most: int, hand_off: float = HAND_OFF, turns: int = 0) -> None:
         self._most = most
         self._hand_off = hand_off
         self._free = asyncio.Semaphore(1)
+        self._left = turns
         self.in_flight = 0
 
     @asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
+    async def turn(self) -> AsyncIterator[bool]:
+        """A turn; what it yields says whether it is the last of the `turns` announced."""
         await self._free.acquire()
         self.in_flight += 1
+        self._left -= 1
         handed_off = False
 
         def hand_off() -> None:
@@ -49,7 +53,7 @@ class Lane:
 
         timer = asyncio.get_running_loop().call_later(self._hand_off, hand_off)
         try:
-            yield
+            yield self._left == 0
         finally:
             timer.cancel()
             self.in_flight -= 1

@@ -16,6 +16,7 @@ Both raise `AddressNotAllowed` before any byte leaves the node.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Mapping
@@ -109,12 +110,20 @@ def _is_special(address: IPAddress) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def ip_of(text: str) -> IPAddress:
+    """An address as text, parsed once: a fan-out connects to the same few addresses
+    thousands of times, and ipaddress parses in Python (the values are immutable)."""
+    return ipaddress.ip_address(text)
+
+
+@functools.lru_cache(maxsize=4096)
 def parse_resolve_target(target: str) -> tuple[IPAddress, int]:
     """Read a resolver-map target, "127.0.0.1:8081" or "[::1]:8081"; ValueError if malformed."""
     host, sep, port_text = target.strip().rpartition(":")
     if not sep or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
         raise ValueError(f"resolve target {target!r} must look like 127.0.0.1:8081")
-    return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")), int(port_text)
+    return ip_of(host.removeprefix("[").removesuffix("]")), int(port_text)
 
 
 @dataclass(frozen=True)
@@ -142,6 +151,7 @@ class AddressPolicy:
     def from_settings(cls, settings: Settings) -> AddressPolicy:
         return cls(allow_internal=settings.dev, resolve=dict(settings.resolve))
 
+    @functools.lru_cache(maxsize=4096)  # noqa: B019  (a node has one or two policies)
     def allows(self, ip: IPAddress) -> bool:
         if self.allow_internal or not is_internal(ip):
             return True
@@ -181,7 +191,7 @@ class GuardedResolver(AbstractResolver):
             found = [_resolve_result(host, *mapped)]
         else:
             found = await self._base.resolve(host, port, family)
-        allowed = [r for r in found if self._policy.allows(ipaddress.ip_address(r["host"]))]
+        allowed = [r for r in found if self._policy.allows(ip_of(r["host"]))]
         if not allowed:
             shown = ", ".join(sorted({r["host"] for r in found})) or "nothing"
             raise AddressNotAllowed(f"refused: {host} is at {shown}, an internal address")
@@ -204,7 +214,7 @@ def guarded_socket_factory(policy: AddressPolicy) -> aiohttp.SocketFactoryType:
 
     def open_socket(addr_info: aiohttp.AddrInfoType) -> socket.socket:
         family, kind, proto, _canonname, sockaddr = addr_info
-        policy.check(ipaddress.ip_address(sockaddr[0]))
+        policy.check(ip_of(sockaddr[0]))
         return socket.socket(family=family, type=kind, proto=proto)
 
     return open_socket

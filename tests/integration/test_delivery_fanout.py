@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from commonsfed import signatures
+from commonsfed.federation.delivery import FEW_HOSTS
 from commonsfed.federation.signing import Signer
-from tests.integration.sinks import inboxes
+from commonsfed.services.accounts import register
+from tests.integration.sinks import World, inboxes
 from tests.integration.test_delivery_claims import until
 
 
@@ -120,3 +124,33 @@ async def test_publish__numbers_deliveries_host_by_host_for_the_domains_it_feder
         ("sink.test", "http://sink.test/inbox"),
         ("sink.test", "http://sink.test/users/u0/inbox"),
     ]
+
+
+@pytest.fixture
+async def wide_world(start_nodes, sink) -> World:
+    """The delivery world, with more hosts than FEW_HOSTS on the sink: h0.test, h1.test ..."""
+    hosts = {f"h{n}.test": sink.target for n in range(FEW_HOSTS + 4)}
+    changes = {"resolve": {"sink.test": sink.target, **hosts}, "run_worker": False}
+    (north,) = await start_nodes(1, **{"north.test": changes})
+    await register(north.federation.pool, north.settings, username="alice",
+                   email="a@example.org", password="x" * 12)  # fmt: skip
+    return World(north, sink, north.federation.uris.user("alice"))
+
+
+async def test_tick__a_fan_out_closes_each_hosts_connection_after_its_last_delivery(wide_world):
+    # Given a Note to two people on each of 20 hosts
+    hosts = [f"h{n}.test" for n in range(FEW_HOSTS + 4)]
+    await wide_world.publish(inboxes=[f"http://{host}/users/u{k}/inbox"
+                                      for host in hosts for k in range(2)])  # fmt: skip
+
+    # When a worker sends the batch
+    assert await wide_world.worker().tick() is True
+
+    # Then each host's deliveries went over one connection, and the last asked to close it:
+    # no idle socket is left to each host once the batch is done
+    over: dict[tuple, list[str | None]] = {}
+    for item in wide_world.sink.received:
+        over.setdefault(item.peer, []).append(item.headers.get("Connection"))
+    assert len(wide_world.sink.received) == 40
+    assert len(over) == len(hosts)
+    assert all(asked[-1] == "close" and "close" not in asked[:-1] for asked in over.values())
