@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
+import aiohttp
 import asyncpg
 from _postgres import drop_database, make_database, postgres_server
 
@@ -33,7 +34,7 @@ from commonsfed.db.pool import create_pool
 from commonsfed.federation import outbox
 from commonsfed.federation.context import open_federation
 from commonsfed.federation.delivery import DeliveryWorker
-from commonsfed.federation.signing import cores
+from commonsfed.federation.signing import THREADS_PER_CORE, cores
 from commonsfed.services.accounts import register
 
 HOSTS = [f"peer{n}.test" for n in range(10)]
@@ -142,6 +143,33 @@ def signing_rate(count: int, threads: int = 1) -> float:
         return share * threads / (time.perf_counter() - start)
 
 
+async def bare_rate(count: int, sink_port: int, in_flight: int = 64) -> float:
+    """Signed POSTs a second to the same peer with no queue and no database: signed on all
+    cores as the workers sign, sent by one aiohttp session with `in_flight` at once. What
+    signing and sending alone reach on this machine beside this peer: the workers' rate
+    over it is what the queue, the claims, the lanes and the recording cost."""
+    key = signatures.generate_private_key()
+    body = b'{"type": "Create"}' * 160
+    loop = asyncio.get_running_loop()
+    slots = asyncio.Semaphore(in_flight)
+    with ThreadPoolExecutor(cores() * THREADS_PER_CORE) as threads:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=in_flight)) as s:
+
+            async def one(n: int) -> None:
+                async with slots:
+                    path = f"/users/u{n % INBOXES_PER_HOST}/inbox"
+                    url = f"http://{HOSTS[n % len(HOSTS)]}{path}"
+                    headers = await loop.run_in_executor(threads, lambda: signatures.sign_cavage(
+                        "POST", url, {}, body, "http://bench.test/actor#main-key", key))  # fmt: skip
+                    async with s.post(f"http://127.0.0.1:{sink_port}{path}", data=body,
+                                      headers=headers) as response:  # fmt: skip
+                        await response.read()
+
+            start = time.perf_counter()
+            await asyncio.gather(*(one(n) for n in range(count)))
+            return count / (time.perf_counter() - start)
+
+
 async def bench(server_url: str, sink_port: int, args: argparse.Namespace, peer) -> None:
     name, url = await make_database(server_url)
     try:
@@ -177,11 +205,13 @@ async def run(pool: asyncpg.Pool, settings: Settings, args: argparse.Namespace, 
             pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(25)
     done = await count_done(pool)
     peer_cpu = peer.cpu.value - peer_cpu_start
-    report(args, done, made, elapsed, cpu, peer.count.value, peer_cpu)
+    received = peer.count.value
+    bare = await bare_rate(args.deliveries, settings.resolve[HOSTS[0]].rsplit(":", 1)[1])
+    report(args, done, made, elapsed, cpu, received, peer_cpu, bare)
 
 
 def report(args, done: int, made: int, elapsed: float, cpu: float, received: int,
-           peer_cpu: float) -> None:  # fmt: skip
+           peer_cpu: float, bare: float) -> None:  # fmt: skip
     signs, all_cores = signing_rate(args.deliveries), signing_rate(args.deliveries, cores())
     rate = done / elapsed
     print(f"deliveries:  {done}/{made} done, {received} received by the peer")
@@ -192,8 +222,11 @@ def report(args, done: int, made: int, elapsed: float, cpu: float, received: int
           f"(PostgreSQL not counted)")  # fmt: skip
     print(f"signing:     {signs:,.0f} sign_cavage/s alone (one thread), "
           f"{all_cores:,.0f}/s on all cores ({cores()} threads)")  # fmt: skip
+    print(f"bare:        {bare:,.0f} signed POSTs/s to the same peer with no queue nor "
+          f"database (signed on all cores, one aiohttp session, 64 in flight)")  # fmt: skip
     print(f"ratio:       {rate / signs:.2f} of signing alone, "
-          f"{rate / all_cores:.2f} of signing on all cores")  # fmt: skip
+          f"{rate / all_cores:.2f} of signing on all cores, {rate / bare:.2f} of the bare "
+          f"signed POSTs")  # fmt: skip
 
 
 def main() -> None:
