@@ -6,28 +6,17 @@ two nodes' clearing accounts."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from commonsfed.services import answers, follows, listings, projects
-from commonsfed.services.jobs import ScheduledJobs
 from tests.builders import post_form
 from tests.federation.test_answers_across_nodes import browser, notified
 from tests.federation.test_pledges_across_nodes import person, south_answer
 from tests.federation.test_timebank_across_nodes import balances, held
-from tests.integration.test_jobs import Clock
+from tests.integration.test_projects import BENCH, deadline
 from tests.nodes import settle
-
-TODAY = datetime.now(UTC).date()
-BENCH = {
-    "purpose": "request", "kind": "project", "title": "A bench for the square",
-    "category": "garden", "place": "Market square", "goal": "A bench by the lime tree",
-    "deadline": (TODAY + timedelta(days=2)).isoformat(), "hours_needed": "6",
-    "materials": "10 bricks", "money_needed": "50", "currency": "EUR",
-    "how_to_pay": "Cash at the corner café.", "next_steps": "We build on Saturday.",
-}  # fmt: skip
 
 
 @pytest.fixture
@@ -46,9 +35,8 @@ async def project(start_nodes):
     await bob.close()
 
 
-async def run_deadline(north, days_after: int = 1) -> None:
-    moment = datetime.combine(TODAY, datetime.min.time(), UTC) + timedelta(days=2 + days_after)
-    await ScheduledJobs(north.federation.pool, north.settings, Clock(moment)).tick()
+async def run_deadline(north) -> None:
+    await deadline(north.federation.pool, north.settings)
 
 
 async def pledges_on_north(north) -> dict[tuple[str, int], Decimal]:
