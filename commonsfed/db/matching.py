@@ -217,6 +217,13 @@ async def keep_local_matches(
     )
 
 
+async def forget_matches(conn: asyncpg.Connection, listing_id: int) -> None:
+    """A listing's matches, both ways: an edited listing is matched anew."""
+    await conn.execute(
+        "DELETE FROM listing_matches WHERE listing_id = $1 OR matched_id = $1", listing_id
+    )
+
+
 async def keep_remote_match(
     conn: asyncpg.Connection, listing_id: int, uri: str, title: str, score: float
 ) -> None:

@@ -278,6 +278,7 @@ async def update_listing(
                 await q.update_photo(conn, photo.id, alt, position)
             await _insert_photos(conn, current.id, new_photos, names, start=len(kept))
             await q.insert_event(conn, current.id, "edited", current.state, account.id)
+            await matching.on_edited_listing(conn, settings, current.id)
             await publish_updated(conn, settings, uid)
 
         await _with_photos(conn, settings, new_photos, write)

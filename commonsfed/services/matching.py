@@ -11,7 +11,8 @@ Decisions:
   kind and purpose, which doubled a match's time at 100,000 listings (bench/matching.py).
   When both have coordinates they are at most MATCH_KM apart; a listing without them
   still matches, as most are within walking distance anyway.
-- Matching a local listing runs in the transaction that writes it (a few index scans,
+- Matching a local listing runs in the transaction that writes it, and again in the one
+  that edits it (its old matches go first; nobody is told twice of it) (a few index scans,
   bench/matching.py): its author sees the matches on its page, and the matched listings'
   authors (here) get a `listing_match` notice, mailed if they chose mail about matches.
   Local candidates are listings here; remote ones are the newest db.matching.REMOTE_WINDOW
@@ -116,6 +117,14 @@ async def on_new_listing(conn: asyncpg.Connection, settings: Settings, listing_i
     for account_id in await q.searches_matching(conn, arrival):
         if account_id not in told:
             await _tell(conn, account_id, "saved_search_match", about, listing_id=listing_id)
+
+
+async def on_edited_listing(conn: asyncpg.Connection, settings: Settings, listing_id: int) -> None:
+    """Match an edited listing anew, in its transaction: its old matches go (a new title
+    may match other listings), the new ones are kept, and nobody told of it before is
+    told again (only open and reserved listings can be edited)."""
+    await q.forget_matches(conn, listing_id)
+    await on_new_listing(conn, settings, listing_id)
 
 
 async def _tell(conn, account_id: int, kind: str, about: dict[str, Any], **notice) -> bool:

@@ -158,3 +158,35 @@ async def test_on_new_listing__no_match_between_people_who_block_each_other(
     # Then her offer is no match for him, and she is not told of him
     assert await matching.matches_for(pool, asked.id) == []
     assert await notices(pool, "listing_match") == []
+
+
+async def test_on_edited_listing__matched_anew_and_nobody_told_twice(
+    pool,  # noqa: F811
+    settings,
+    people,  # noqa: F811
+):
+    # Given bob asks for a ladder, which matches nothing, and alice offers a drill
+    bob, alice = await people("bob", "alice")
+    drill = await post(pool, settings, alice, kind="give", category="tools", title="Cordless drill")
+    asked = await post(pool, settings, bob, purpose="request", kind="give", category="tools",
+                       title="A tall ladder")  # fmt: skip
+    assert await matching.matches_for(pool, asked.id) == []
+
+    # When bob edits his request to ask for a drill, then edits its description only
+    form = {"purpose": "request", "kind": "give", "category": "tools", "place": "Elm Street",
+            "title": "A drill for two shelves"}  # fmt: skip
+    await listings.update_listing(pool, settings, bob, asked.uid, form, [])
+    await listings.update_listing(pool, settings, bob, asked.uid,
+                                  {**form, "description": "Any drill will do."}, [])  # fmt: skip
+
+    # Then the drill is his match, both ways, and alice was told once
+    assert [m.title for m in await matching.matches_for(pool, asked.id)] == ["Cordless drill"]
+    assert [m.title for m in await matching.matches_for(pool, drill.id)] == [
+        "A drill for two shelves"]  # fmt: skip
+    assert [who for who, _ in await notices(pool, "listing_match")] == ["alice"]
+
+    # When he edits it back to a ladder, the drill is no longer a match on either side
+    await listings.update_listing(pool, settings, bob, asked.uid,
+                                  {**form, "title": "A tall ladder"}, [])  # fmt: skip
+    assert await matching.matches_for(pool, asked.id) == []
+    assert await matching.matches_for(pool, drill.id) == []
