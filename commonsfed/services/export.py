@@ -8,7 +8,9 @@ What it holds (README.txt in the archive says the same to its reader):
   messages; conversations.json and conversations.csv: the answers their listings got;
   messages.csv: every message of both, one a line;
 - actor.json and outbox.json: their ActivityPub actor and every activity they published,
-  as other servers received them.
+  as other servers received them;
+- hours.json and hours.csv, pledges.json, bookings.json, saved_searches.json: their hours
+  account, pledges, loan bookings and saved searches (services.export_economy).
 
 Small accounts get the archive at once, built while they wait; a larger one is queued and
 built by the workers (`ExportWorker`, a steppable queue like the others), the page lists it
@@ -44,6 +46,8 @@ from commonsfed.federation import claims
 from commonsfed.live_settings import refresh_settings
 from commonsfed.models import Account, Export
 from commonsfed.services import actors
+from commonsfed.services.export_economy import README_LINES as ECONOMY_README
+from commonsfed.services.export_economy import add_economy
 from commonsfed.services.photos import media_path
 
 log = logging.getLogger(__name__)
@@ -151,6 +155,7 @@ async def collect(pool: asyncpg.Pool, settings: Settings, account_id: int) -> Ar
         archive.json("profile.json", _profile(settings, archive, record))
         await _listings(conn, settings, archive, account_id)
         await _conversations(conn, settings, archive, account_id)
+        await add_economy(conn, settings, archive, account_id)
     await _actor(pool, settings, archive, record["username"])
     archive.files["README.txt"] = _readme(settings, record["username"], archive.missing)
     return archive
@@ -272,6 +277,7 @@ def _readme(settings: Settings, username: str, missing: list[str]) -> bytes:
         "messages.csv            every message of both, one a line",
         "actor.json              your ActivityPub actor, as other servers see it",
         "outbox.json             every activity you published, as other servers got it",
+        *ECONOMY_README,
     ]
     if missing:
         lines += ["", "Photos no longer on the node's disk: " + ", ".join(missing)]

@@ -9,12 +9,14 @@ import csv
 import io
 import zipfile
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import orjson
 import pytest
 
+from commonsfed.db import accounts as accounts_q
 from commonsfed.db.pool import connect
-from commonsfed.services import export
+from commonsfed.services import export, listings, loans, projects, saved_searches, timebank
 from commonsfed.services.export import ExportWorker
 from commonsfed.web.keys import POOL, SETTINGS
 from tests.builders import photo_bytes, post_form, post_listing, post_profile
@@ -253,3 +255,51 @@ async def test_export__carries_the_profile_its_fields_and_avatar(alice):
     (row,) = await query(alice, "SELECT avatar_filename FROM accounts WHERE username = 'alice'")
     assert profile["avatar"] == f"photos/{row['avatar_filename']}"
     assert archive.read(profile["avatar"]) == (client_media(alice) / row["avatar_filename"]).read_bytes()
+
+
+async def test_export__holds_her_hours_pledges_bookings_and_saved_searches(alice, bob):
+    # Given alice, who was paid hours by bob, pledged towards his project and his group
+    # purchase, asked for days of his drill and saved a search
+    app = alice.server.app
+    pool, settings = app[POOL], app[SETTINGS]
+    async with pool.acquire() as conn:
+        her, him = [await accounts_q.get_by_username(conn, n) for n in ("alice", "bob")]
+    soon = (datetime.now(UTC).date() + timedelta(days=5)).isoformat()
+    bench = await listings.create_listing(pool, settings, him, {
+        "purpose": "request", "kind": "project", "title": "A bench", "category": "tools", "place": "Square",
+        "goal": "A bench by the tree", "deadline": soon, "hours_needed": "6",
+        "materials": "10 bricks"}, [])  # fmt: skip
+    await projects.pledge(pool, settings, her, bench.uid, {"need": "1", "quantity": "4"})
+    rice = await listings.create_listing(pool, settings, him, {
+        "purpose": "offer", "kind": "group_purchase", "title": "Rice", "category": "food", "place": "Shop",
+        "target_quantity": "10", "unit": "kg", "deadline": soon}, [])  # fmt: skip
+    await listings.pledge(pool, settings, her, rice.uid, "3")
+    drill = await listings.create_listing(pool, settings, him, {
+        "purpose": "offer", "kind": "lend", "title": "Drill", "category": "tools", "place": "Home",
+        "loan_days": "7"}, [])  # fmt: skip
+    await loans.ask(pool, settings, her, drill.uid, {"pickup_on": soon, "return_on": soon,
+                                                     "note": "For shelves"})  # fmt: skip
+    await timebank.transfer_between(pool, settings, him, her, Decimal("2.5"))
+    await saved_searches.save(pool, her, {"q": "ladder"}, kinds=["lend"])
+
+    # When she exports her account
+    await ask(alice)
+    archive = await download(alice)
+
+    # Then the archive holds each, and says so
+    hours = orjson.loads(archive.read("hours.json"))
+    assert hours["balance"] == "2.50"
+    assert [(e["hours"], e["with"]) for e in hours["entries"]] == [("2.50", "@bob")]
+    assert rows_of(archive, "hours.csv")[0]["balance_after"] == "2.50"
+    pledges = orjson.loads(archive.read("pledges.json"))
+    assert [(p["listing"]["title"], p["quantity"]) for p in pledges] == [("A bench", "4"),
+                                                                          ("Rice", "3")]  # fmt: skip
+    assert pledges[0]["need"] == {"kind": "material", "quantity": 10, "label": "bricks"}
+    assert pledges[1]["unit"] == "kg"
+    [booking] = orjson.loads(archive.read("bookings.json"))
+    assert (booking["listing"]["title"], booking["state"], booking["note"]) == (
+        "Drill", "asked", "For shelves")  # fmt: skip
+    [search] = orjson.loads(archive.read("saved_searches.json"))
+    assert (search["words"], search["kinds"]) == ("ladder", ["lend"])
+    readme = archive.read("README.txt").decode()
+    assert "hours.json/.csv" in readme and "saved_searches.json" in readme
