@@ -11,9 +11,15 @@ waits for alice to authorise it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from urllib.parse import urlencode
 
+from commonsfed.ap.activities import remote_object_from_ap
+from commonsfed.ap.jsonld import normalise
+from commonsfed.ap.listings import ListingContext, listing_to_ap
+from commonsfed.db import objects as objects_q
+from commonsfed.models import Listing
 from commonsfed.services import (
     accounts,
     answers,
@@ -25,6 +31,7 @@ from commonsfed.services import (
     thanks,
 )
 from commonsfed.services.photos import Upload
+from commonsfed.services.project_needs import wire_needs
 from commonsfed.web.keys import POOL
 from commonsfed.web.sessions import CSRF_FIELD
 from tests.browser.live import LiveNode
@@ -56,7 +63,8 @@ class Neighbourhood:
     ladder_answer: int
     report: int
     authorize: str
-    bench: str = ""  # bob's project, towards which alice pledged hours  # the page an app sends a resident to, to be authorised
+    bench: str = ""  # bob's project, towards which alice pledged hours
+    remote: str = ""  # the URI of a project of a sibling node, as its Note reached us  # the page an app sends a resident to, to be authorised
 
 
 def _photo(colour: str) -> list[Upload]:
@@ -91,7 +99,36 @@ async def build(node: LiveNode) -> Neighbourhood:
     bench = await listings.create_listing(pool, settings, bob, {**BENCH, "deadline": deadline}, [])
     await projects.pledge(pool, settings, alice, bench.uid, {"need": "0", "quantity": "2"})
     return Neighbourhood(starter.uid, ladder.uid, drill.uid, asked.id, borrowed.id, report,
-                         await _authorize_page(node), bench.uid)  # fmt: skip
+                         await _authorize_page(node), bench.uid,
+                         await _remote_project(pool, deadline))  # fmt: skip
+
+
+async def _remote_project(pool, deadline: str) -> str:
+    """A project of south.example, a sibling node, stored as its Note reached us."""
+    now = datetime.now(UTC)
+    url = "https://south.example/listings/01HXREMOTEPROJECT000000000"
+    details = {"goal": "Flower boxes for the school", "deadline": deadline, "needs": [
+        {"kind": "hours", "quantity": 8, "label": ""},
+        {"kind": "material", "quantity": 6, "label": "planks"},
+        {"kind": "money", "quantity": 40, "label": "EUR"}]}  # fmt: skip
+    listing = Listing(
+        id=1, uid=url.rsplit("/", 1)[1], author_id=1, author_username="dora", purpose="request",
+        kind="project", title="Flower boxes for the school", description="", category="garden",
+        quantity=None, available_quantity=None, place="School yard", latitude=None,
+        longitude=None, available_from=None, available_until=None, expires_at=None,
+        state="open", details=details, created_at=now, updated_at=now,
+    )  # fmt: skip
+    context = ListingContext(
+        listing_url=url, author_uri="https://south.example/users/dora",
+        author_handle="@dora@south.example", followers_uri="https://south.example/users/dora/followers",
+        group_uri="https://south.example/users/neighbourhood", category_name="Garden",
+        category_tag="garden", photo_urls=[], description_html="", instance_name="South",
+        needs=wire_needs(details, {0: Decimal(3)}),
+    )  # fmt: skip
+    note = normalise(listing_to_ap(listing, context))
+    async with pool.acquire() as conn:
+        await objects_q.insert_remote_object(conn, remote_object_from_ap(note))
+    return url
 
 
 async def _authorize_page(node: LiveNode) -> str:

@@ -21,6 +21,8 @@ names and the Enter key.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 
 from tests.browser.axe import describe, violations
@@ -65,6 +67,7 @@ def resident_pages(n: Neighbourhood) -> list[tuple[str, str]]:
         ("listing-completed", f"/listings/{n.ladder}"),
         ("listing-neighbour", f"/listings/{n.drill}"),
         ("listing-project", f"/listings/{n.bench}"),
+        ("network-project", "/network/listing?" + urlencode({"uri": n.remote})),
         ("new-listing", "/listings/new"),
         ("new-listing-form", "/listings/new?purpose=offer&kind=give"),
         ("new-listing-lend", "/listings/new?purpose=request&kind=lend"),
