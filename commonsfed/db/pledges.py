@@ -116,3 +116,31 @@ async def outcome_of(conn: asyncpg.Connection, listing_id: int) -> str | None:
     return await conn.fetchval(
         "SELECT outcome FROM pledge_outcomes WHERE listing_id = $1", listing_id
     )
+
+
+async def undecided_listings_of_actor(conn: asyncpg.Connection, actor_uri: str) -> list[str]:
+    """The uids of the group purchases and projects not yet decided that `actor_uri`
+    pledged towards (db.projects keeps a project's pledges)."""
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT l.uid FROM listings l
+        WHERE l.id IN (SELECT listing_id FROM pledges WHERE actor_uri = $1
+                       UNION SELECT listing_id FROM project_pledges WHERE actor_uri = $1)
+          AND NOT EXISTS (SELECT 1 FROM pledge_outcomes o WHERE o.listing_id = l.id)
+        ORDER BY l.uid
+        """,
+        actor_uri,
+    )
+    return [row["uid"] for row in rows]
+
+
+async def delete_of_actor(conn: asyncpg.Connection, listing_id: int, actor_uri: str) -> None:
+    """The actor's pledges towards this listing, a group purchase's or a project's."""
+    await conn.execute(
+        "DELETE FROM pledges WHERE listing_id = $1 AND actor_uri = $2", listing_id, actor_uri
+    )
+    await conn.execute(
+        "DELETE FROM project_pledges WHERE listing_id = $1 AND actor_uri = $2",
+        listing_id,
+        actor_uri,
+    )

@@ -35,7 +35,7 @@ from commonsfed.federation.handlers import (
     verify_delete_actor,
 )
 from commonsfed.federation.thanks import with_thanks
-from commonsfed.services import answers, offer_inbox
+from commonsfed.services import answers, offer_inbox, pledges
 from commonsfed.services.timebank_remote import with_timebank
 
 
@@ -84,4 +84,5 @@ async def receive_departure(
             await answers.respondent_left(conn, fed.settings, conv.id, name)
     await thanks_q.delete_by_writer(conn, uri)
     await loans_q.cancel_of_actor(conn, uri)  # its bookings free the lenders' calendars
+    await pledges.release_of_actor(conn, fed.settings, uri)  # and its pledges, their counts
     await receive_delete_actor(conn, fed, activity, uri)

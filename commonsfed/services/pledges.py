@@ -18,6 +18,8 @@ Decisions:
   with a Reject that says why.
 - Refusals go back as a Reject whose content says why (English: the remote resident's
   language is not known here); nothing of a refused Offer is kept.
+- A remote actor that deletes itself takes its pledges not yet decided with it (group
+  purchases' and projects'), so a target is never reached on a departed neighbour's word.
 """
 
 from __future__ import annotations
@@ -147,6 +149,26 @@ async def answer_offer(
             activity_id=activity_id, actor_uri=author, offer=offer, reason=reason
         )
     await outbox.publish(conn, settings, decision)
+
+
+async def release_of_actor(conn, settings: Settings, actor_uri: str) -> int:
+    """A remote actor deleted itself: its pledges towards group purchases and projects not
+    yet decided are released, each listing locked first as a pledge locks it, and their
+    Updates carry the new numbers. Decided ones stay: the Accept or Reject was sent.
+    Returns how many listings changed."""
+    uids = await q.undecided_listings_of_actor(conn, actor_uri)
+    for uid in uids:
+        listing = await listings_q.get_listing(conn, uid, for_update=True)
+        if listing is None:
+            continue
+        await q.delete_of_actor(conn, listing.id, actor_uri)
+        if listing.kind == "group_purchase":
+            total, _ = await listings_q.pledged(conn, listing.id, None)
+            await listings_q.set_available_quantity(
+                conn, listing.id, max((listing.quantity or 0) - total, 0)
+            )
+        await publish_updated(conn, settings, uid)
+    return len(uids)
 
 
 def quantity_asked(form: dict[str, str]) -> int:

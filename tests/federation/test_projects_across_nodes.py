@@ -10,10 +10,10 @@ from decimal import Decimal
 
 import pytest
 
-from commonsfed.services import answers, follows, listings, projects
-from tests.builders import post_form
+from commonsfed.services import account_deletion, answers, follows, listings, projects
+from tests.builders import DEFAULT_PASSWORD, post_form
 from tests.federation.test_answers_across_nodes import browser, notified
-from tests.federation.test_pledges_across_nodes import person, south_answer
+from tests.federation.test_pledges_across_nodes import RICE, person, south_answer
 from tests.federation.test_timebank_across_nodes import balances, held
 from tests.integration.test_projects import BENCH, deadline
 from tests.nodes import settle
@@ -147,3 +147,27 @@ async def test_project__bad_remote_pledges_refused_with_a_reason(
 
     assert await pledges_on_north(north) == {}
     assert await south_answer(south, "carol") == ("declined", says)
+
+
+async def test_pledges__a_departed_neighbours_undecided_pledges_go_with_them(project):
+    # Given carol on south pledged 4 hours to alice's project and 3 kg to her rice
+    north, south, alice, _, _, carol, bench = project
+    rice = await listings.create_listing(north.federation.pool, north.settings, alice, RICE, [])
+    await settle(north, south)
+    await pledge_from_south(north, south, carol, bench, 0, 4, "hour")
+    await answers.answer_remote(south.federation, carol, north.url(f"/listings/{rice.uid}"),
+                                "Count me in.", quantity=3)  # fmt: skip
+    await settle(north, south)
+    assert await pledges_on_north(north) == {("carol", 0): 4}
+    assert (await north.query("SELECT count(*) FROM pledges"))[0][0] == 1
+
+    # When carol deletes her account on south
+    await account_deletion.delete_account(south.federation.pool, south.settings, carol,
+                                          password=DEFAULT_PASSWORD, address="::1")  # fmt: skip
+    await settle(north, south)
+
+    # Then north released both pledges, and the rice needs its 10 kg again
+    assert await pledges_on_north(north) == {}
+    assert (await north.query("SELECT count(*) FROM pledges"))[0][0] == 0
+    [left] = await north.query("SELECT available_quantity FROM listings WHERE uid = $1", rice.uid)
+    assert left[0] == 10
