@@ -79,7 +79,7 @@ async def receive_departure(
     name = cached.handle if cached is not None and cached.preferred_username else uri
     for conv in await q.conversations_of_actor(conn, uri):
         if conv.is_remote_listing:
-            await answers.author_left(conn, conv, name)
+            await answers.author_left(conn, fed.settings, conv, name)
         else:
             await answers.respondent_left(conn, fed.settings, conv.id, name)
     await thanks_q.delete_by_writer(conn, uri)

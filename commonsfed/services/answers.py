@@ -111,10 +111,14 @@ class ConversationNotFound(ServiceError):
 
 ELSEWHERE = N_("This listing is on another node: its author decides there.")
 CLOSED_CONVERSATION = N_("This conversation is closed: the other person deleted their account.")
-LEFT = "{name} deleted their account. Their messages were removed and this conversation is closed."
-# the system line when the moderators suspend a remote party (services.remote_moderation)
-SUSPENDED = (
-    "{name} was suspended by this node's moderators. Their messages were removed and this "
+# the system lines that close a conversation (a party left, or a remote one was suspended),
+# in the node's language: whoever still reads it is a resident here
+LEFT = N_(
+    "%(name)s deleted their account. Their messages were removed and this conversation is "
+    "closed."
+)
+SUSPENDED = N_(
+    "%(name)s was suspended by this node's moderators. Their messages were removed and this "
     "conversation is closed."
 )
 # written in the respondent's name to a listing's remote author: in the respondent's language
@@ -529,17 +533,19 @@ async def respondent_left(
     if conv.state not in FINAL:
         await _leave_line(conn, settings, listing, conv, "withdrawn", None)
         await notify(conn, conv.author_id, "withdrawn", conv)
-    await q.close_conversation(conn, conv.id, line.format(name=name))
+    await q.close_conversation(conn, conv.id, localize(settings.language, Text(line, name=name)))
 
 
-async def author_left(conn, conv: Conversation, name: str, line: str = LEFT) -> None:
+async def author_left(
+    conn, settings: Settings, conv: Conversation, name: str, line: str = LEFT
+) -> None:
     """The author of a listing on another node deleted their account: the listing shows
     as withdrawn (it is gone with them). In the caller's transaction."""
     if conv.closed_at is not None:
         return
     await q.delete_messages_of(conn, conv.id, actor_uri=conv.remote_author_uri)
     await q.remote_listing_removed(conn, conv.remote_listing_uri, conv.remote_author_uri)
-    await q.close_conversation(conn, conv.id, line.format(name=name))
+    await q.close_conversation(conn, conv.id, localize(settings.language, Text(line, name=name)))
 
 
 # --- reading -------------------------------------------------------------------------------

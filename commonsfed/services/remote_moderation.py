@@ -106,7 +106,7 @@ async def remove_content(conn: asyncpg.Connection, settings: Settings, uri: str)
     name = cached.handle if cached is not None and cached.preferred_username else uri
     for conv in await answers_q.conversations_of_actor(conn, uri):
         if conv.is_remote_listing:
-            await answers.author_left(conn, conv, name, answers.SUSPENDED)
+            await answers.author_left(conn, settings, conv, name, answers.SUSPENDED)
         else:
             await answers.respondent_left(conn, settings, conv.id, name, answers.SUSPENDED)
     await _reject_follows(conn, settings, uri)

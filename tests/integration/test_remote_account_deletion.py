@@ -153,3 +153,21 @@ async def test_delete_person__of_someone_else_is_refused_and_closes_nothing(node
 
     assert await db.fetchval("SELECT closed_at FROM conversations") is None
     assert len(await messages(db)) == 1
+
+
+async def test_delete_person__the_closing_line_speaks_the_nodes_language(
+    make_fed, db, drill
+):
+    # Given the node speaks French, and bob answered alice's drill
+    french = replace(await make_fed(language="fr"), handlers=node_handlers())
+    await handle(french, offer(BOB, drill))
+
+    # When bob deletes himself
+    assert await handle(french, activity("Delete", BOB, BOB)) == "done"
+
+    # Then the line that closes the conversation is in French, as alice reads it
+    [line] = [body for kind, _, body in await messages(db) if kind == "system"]
+    assert line == (
+        "@bob@south.example a supprimé son compte. Ses messages ont été retirés et cette "
+        "conversation est close."
+    )
