@@ -43,7 +43,6 @@ DEFAULT_SCOPES = ("read",)  # an app that names none gets `read`, as Mastodon gi
 _TOKEN_BYTES = 32
 
 
-# what each scope lets an app do, as the consent page says it
 # what the consent page and the settings say an app may do, in the reader's language (|t)
 SCOPE_WORDS = {
     "read": N_("read everything on your account: your listings, answers, messages and "
