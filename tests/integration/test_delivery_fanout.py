@@ -88,14 +88,17 @@ async def test_tick__a_slow_answer_does_not_hold_its_hosts_other_deliveries(worl
         done = await world.fetchrow("SELECT count(*) FROM deliveries WHERE state = 'done'")
         return done[0] == 3
 
-    # When a worker sends the batch
-    tick = asyncio.create_task(world.worker().tick())
+    # When a worker sends the batch, signing on one thread so that bob's goes first (with
+    # several, the others' signatures may come first and go before his, on one connection)
+    signer = Signer(threads=1)
+    tick = asyncio.create_task(world.worker(signer=signer).tick())
     try:
         # Then the other three go (over another connection) and are recorded meanwhile
         assert await until(others_recorded)
     finally:
         world.sink.unstall.set()
         await tick
+        signer.close()
     assert world.sink.counts() == {activity_id: 4}
     assert len(world.sink.connections()) == 2
 
