@@ -6,6 +6,8 @@ commonsfed.ap.listings."""
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -25,6 +27,14 @@ from commonsfed.ap.listings import (  # fmt: skip
     MAX_TITLE,
     OTHER_KIND,
     read_number,
+)
+from commonsfed.ap.projects import (
+    MAX_NAME,
+    MAX_NEEDS,
+    NEED_KINDS,
+    NEED_NS,
+    NeedOnWire,
+    need_index,
 )
 from commonsfed.models import KINDS, PURPOSES
 
@@ -337,3 +347,42 @@ def _photo_of(item: Any) -> RemotePhoto | None:
 def _pixels(value: Any) -> int | None:
     ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 100_000
     return value if ok else None
+
+
+# --- a project's needs -----------------------------------------------------------------------
+
+_UNIT = re.compile(r"[A-Za-z]{1,16}")  # om2's names and ISO 4217 codes; nothing else is shown
+
+
+def needs_from_ap(document: Mapping[str, Any], listing_uri: str) -> list[NeedOnWire]:
+    """The needs a project of another node names (its `needs`, see ap.projects), each with
+    an Intent id under the listing's own; what cannot be read is left out."""
+    needs = []
+    for item in as_list(document.get("needs"))[:MAX_NEEDS]:
+        need = _need_from_ap(item, listing_uri) if isinstance(item, dict) else None
+        if need is not None:
+            needs.append(need)
+    return needs
+
+
+def _need_from_ap(item: dict[str, Any], listing_uri: str) -> NeedOnWire | None:
+    uri = valid_uri(item.get("id")) or ""
+    index = need_index(uri)
+    if uri.partition("#")[0] != listing_uri or index is None:
+        return None
+    kind = _need_kind(item)
+    unit, quantity = read_measure(item.get("resourceQuantity"))
+    if kind is None or unit is None or not _UNIT.fullmatch(unit) or not quantity:
+        return None
+    name = _text(item.get("name"), MAX_NAME * 4) or ""
+    left = read_measure(item.get("availableQuantity"))[1]
+    return NeedOnWire(index, kind, _cut(" ".join(name.split()), MAX_NAME), unit, quantity, left)
+
+
+def _need_kind(item: Mapping[str, Any]) -> str | None:
+    for value in as_list(item.get(CLASSIFIED_AS) or item.get("resourceClassifiedAs"))[:8]:
+        if isinstance(value, str) and value.startswith(NEED_NS):
+            kind = value[len(NEED_NS) :]
+            if kind in NEED_KINDS:
+                return kind
+    return None

@@ -45,7 +45,7 @@ import asyncpg
 from commonsfed.ap import agreements, remote_listings
 from commonsfed.ap import listings as ap_listings
 from commonsfed.ap.activities import undo_to_ap
-from commonsfed.ap.projects import NeedOnWire, needs_from_ap
+from commonsfed.ap.projects import NeedOnWire
 from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
 from commonsfed.db import activities as activities_q
@@ -696,5 +696,5 @@ async def remote_listing(
         mine=mine,
         may_answer=remote.state not in ap_listings.CLOSED_STATES,
         author=author.handle if author and author.preferred_username else remote.author_uri,
-        needs=needs_from_ap(document, remote.uri) if remote.kind == "project" else [],
+        needs=remote_listings.needs_from_ap(document, remote.uri) if remote.kind == "project" else [],
     )

@@ -11,7 +11,8 @@ import pytest
 from commonsfed.ap.agreements import offer_agreement_from_ap, offer_agreement_to_ap
 from commonsfed.ap.jsonld import is_fast_path
 from commonsfed.ap.listings import listing_to_ap
-from commonsfed.ap.projects import NEED_NS, NeedOnWire, need_index, needs_from_ap
+from commonsfed.ap.projects import NEED_NS, NeedOnWire, need_index
+from commonsfed.ap.remote_listings import needs_from_ap
 from commonsfed.services import project_needs
 from commonsfed.services.errors import ValidationError
 from commonsfed.services.listing_forms import Form, form_values, purpose_and_kind
