@@ -2,7 +2,8 @@
 `transfer`, `resourceQuantity` in om2 hours, `provider` who pays the hours and `receiver` who
 gets them), answered with `Accept` or `Reject` (with the reason as `content`). The answers
 embed the Offer (with its event's id), so a node tells them from the answers to a listing's
-Offer(Agreement) without a lookup. Pure: no database, no network."""
+Offer(Agreement) without a lookup. A proposer that gives up waiting for an answer sends an
+`Undo` of its Offer, embedded whole the same way. Pure: no database, no network."""
 
 from __future__ import annotations
 
@@ -106,16 +107,37 @@ def hours_answer_to_ap(
         "type": kind,
         "actor": actor_uri,
         "to": [offer.actor_uri],
-        "object": {
-            "id": offer.offer_id,
-            "type": "Offer",
-            "actor": offer.actor_uri,
-            "object": _event(offer.event_id, offer.provider, offer.receiver, offer.hours),
-        },
+        "object": _embedded(offer),
     }
     if reason:
         answer["content"] = reason[:MAX_REASON]
     return answer
+
+
+def _embedded(offer: HoursOffer) -> dict[str, Any]:
+    return {
+        "id": offer.offer_id,
+        "type": "Offer",
+        "actor": offer.actor_uri,
+        "object": _event(offer.event_id, offer.provider, offer.receiver, offer.hours),
+    }
+
+
+def hours_undo_to_ap(*, undo_id: str, offer: HoursOffer, to_uri: str) -> dict[str, Any]:
+    """The proposer's Undo of `offer`, which the other node never answered."""
+    return {
+        "@context": OUR_CONTEXT,
+        "id": undo_id,
+        "type": "Undo",
+        "actor": offer.actor_uri,
+        "to": [to_uri],
+        "object": _embedded(offer),
+    }
+
+
+def embedded_offer(activity: dict[str, Any]) -> dict[str, Any] | None:
+    """The Offer an Undo, Accept or Reject embeds, or None."""
+    return first_dict(activity.get("object"))
 
 
 @dataclass(frozen=True)
@@ -128,8 +150,8 @@ class HoursAnswer:
     reason: str
 
 
-def is_hours_answer(activity: dict[str, Any]) -> bool:
-    """An Accept or Reject whose embedded Offer is of an EconomicEvent."""
+def embeds_hours_offer(activity: dict[str, Any]) -> bool:
+    """An Accept, Reject or Undo whose embedded Offer is of an EconomicEvent."""
     offer = first_dict(activity.get("object"))
     event = first_dict(offer.get("object")) if offer else None
     return event is not None and activity_type(event) == EVENT

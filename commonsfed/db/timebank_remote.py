@@ -16,7 +16,7 @@ from commonsfed.models import from_row
 class RemoteTransfer:
     event_id: str
     role: str  # proposer | responder
-    state: str  # proposed | accepted | rejected
+    state: str  # proposed | accepted | rejected | withdrawn
     node: str
     local_account_id: int | None
     local_pays: bool
@@ -81,6 +81,28 @@ async def decide(
         reason,
         transfer_id,
     )
+
+
+async def withdraw(conn: asyncpg.Connection, event_id: str) -> None:
+    await conn.execute(
+        "UPDATE hours_remote_transfers SET state = 'withdrawn', decided_at = now() "
+        "WHERE event_id = $1",
+        event_id,
+    )
+
+
+async def waiting(conn: asyncpg.Connection, sent_before: datetime, limit: int = 100) -> list[str]:
+    """The events this node proposed before `sent_before` that are still unanswered."""
+    rows = await conn.fetch(
+        """
+        SELECT event_id FROM hours_remote_transfers
+        WHERE role = 'proposer' AND state = 'proposed' AND created_at < $1
+        ORDER BY created_at LIMIT $2
+        """,
+        sent_before,
+        limit,
+    )
+    return [row["event_id"] for row in rows]
 
 
 async def of_account(conn: asyncpg.Connection, account_id: int, limit: int = 50):

@@ -11,16 +11,19 @@ open_federation, and the federation code looks handlers up there.
 - Thanks from other nodes (federation.thanks) go in front of the Create, Update and Delete
   of Notes.
 - Hours across nodes (services.timebank_remote): the Offer of an EconomicEvent, and its
-  Accept and Reject in front of those of a listing's Offer.
+  Accept, Reject and Undo (services.timebank_withdrawal) in front of those of a listing's
+  Offer: an activity of the time bank embeds its Offer with the EconomicEvent.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from commonsfed.ap.actors import ACTOR_TYPES
+from commonsfed.ap.hours import EVENT, embeds_hours_offer
 from commonsfed.ap.jsonld import first_id
 from commonsfed.db import actors as actors_q
 from commonsfed.db import answers as q
@@ -35,8 +38,8 @@ from commonsfed.federation.handlers import (
     verify_delete_actor,
 )
 from commonsfed.federation.thanks import with_thanks
-from commonsfed.services import answers, offer_inbox, pledges
-from commonsfed.services.timebank_remote import with_timebank
+from commonsfed.services import answers, offer_inbox, pledges, timebank_remote
+from commonsfed.services import timebank_withdrawal as withdrawal
 
 
 def node_handlers() -> dict[tuple[str, str | None], Handler]:
@@ -86,3 +89,45 @@ async def receive_departure(
     await loans_q.cancel_of_actor(conn, uri)  # its bookings free the lenders' calendars
     await pledges.release_of_actor(conn, fed.settings, uri)  # and its pledges, their counts
     await receive_delete_actor(conn, fed, activity, uri)
+
+
+# --- the time bank's pairs -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Hours:
+    """The plan of the time bank's handler, in front of another."""
+
+    plan: Any
+
+
+def _hours_first(mine: Handler, theirs: Handler) -> Handler:
+    """`mine` for an activity that embeds an Offer of hours, `theirs` for the others (the
+    same pair of types about a listing's Offer)."""
+
+    async def verify(fed: Federation, activity: dict[str, Any]) -> Any:
+        if embeds_hours_offer(activity):
+            plan = await mine.verify(fed, activity)
+            return None if plan is None else _Hours(plan)
+        return await theirs.verify(fed, activity)
+
+    async def receive(conn, fed: Federation, activity: dict[str, Any], plan: Any) -> None:
+        if isinstance(plan, _Hours):
+            await mine.receive(conn, fed, activity, plan.plan)
+        else:
+            await theirs.receive(conn, fed, activity, plan)
+
+    return Handler(verify, receive)
+
+
+def with_timebank(table: dict[tuple[str, str | None], Handler]) -> dict:
+    """`table` with the time bank's pairs."""
+    answer = Handler(timebank_remote.verify_answer, timebank_remote.receive_answer)
+    undo = Handler(withdrawal.verify_undo, withdrawal.receive_undo)
+    return {
+        **table,
+        ("Offer", EVENT): Handler(timebank_remote.verify_offer, timebank_remote.receive_offer),
+        ("Accept", "Offer"): _hours_first(answer, table[("Accept", "Offer")]),
+        ("Reject", "Offer"): _hours_first(answer, table[("Reject", "Offer")]),
+        ("Undo", "Offer"): _hours_first(undo, table[("Undo", "Offer")]),
+    }

@@ -5,8 +5,9 @@ sessions no one used for a month, the exports of more than a week ago, and the
 expired links, failed logins and mail requests that no throttle counts any more, the
 photos apps uploaded but never posted (after a day), spent Idempotency-Keys, and the
 cached photos of remote listings past their expiry or beyond the cache's cap. Each run also
-matches the remote listings that arrived (services.matching) and sends the weekly digests
-that are due (services.digests).
+matches the remote listings that arrived (services.matching), sends the weekly digests
+that are due (services.digests), decides the pledges whose deadline came, and withdraws the
+proposals of hours that another node left unanswered for a week.
 Each tick runs the jobs that are due; a clock is passed in so tests decide what time
 it is instead of waiting."""
 
@@ -39,6 +40,7 @@ from commonsfed.services import (
     sessions,
     status_posting,
     throttle,
+    timebank_withdrawal,
 )
 from commonsfed.services.accounts import LOGIN_WINDOW
 
@@ -88,6 +90,8 @@ class ScheduledJobs:
         # the loan calendar's reminders, and group purchases whose deadline came
         decided = await loans.run_reminders(self.pool, self.settings, now)
         decided += await pledges.decide_deadlines(self.pool, self.settings, now)
+        # proposals of hours that another node left unanswered for a week
+        decided += await timebank_withdrawal.withdraw_due(self.pool, self.settings, now)
         pruned = 0
         if self.last_prune is None or now - self.last_prune >= PRUNE_INTERVAL:
             self.last_prune = now

@@ -261,7 +261,7 @@ async def _check_recordable(conn, listing, pledge, organiser: Account) -> None:
         raise NotAllowed(NOT_HOURS)
     if await pledges_q.outcome_of(conn, listing.id) != "reached":
         raise InvalidTransition(NOT_FUNDED)
-    if pledge.delivered is not None and pledge.remote_state != "rejected":
+    if pledge.delivered is not None and pledge.remote_state not in timebank_remote.UNDONE:
         raise InvalidTransition(RECORDED)
 
 

@@ -81,7 +81,7 @@ async def for_conversation(
     return ExchangeView(
         exchange=exchange,
         may_confirm=_confirmable(conv, account)
-        and (exchange is None or exchange.remote_state == "rejected"),
+        and (exchange is None or exchange.remote_state in timebank_remote.UNDONE),
         may_dispute=exchange is not None and _disputable(exchange, conv, account),
         author_gives=listing.purpose == "offer",
         suggested=_suggested(listing),
@@ -171,7 +171,7 @@ async def _clear_refused(conn, conversation_id: int) -> None:
     existing = await q.for_conversation(conn, conversation_id)
     if existing is None:
         return
-    if existing.remote_state != "rejected":
+    if existing.remote_state not in timebank_remote.UNDONE:
         raise NotAllowed(RECORDED)
     await q.delete(conn, existing.id)
 

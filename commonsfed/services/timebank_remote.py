@@ -17,6 +17,8 @@ Decisions:
   delivered again changes nothing; one that answers an event this node never proposed, or
   answers it otherwise than it already was, or comes from someone else than the resident
   it was proposed to, is refused.
+- A proposal the other node never answers can be withdrawn (services.timebank_withdrawal);
+  an Accept that comes after the withdrawal is applied all the same.
 - The inbound half follows the handler table's split: `verify_*` only read (and refuse with
   a reason), `receive_*` write in the one transaction the inbox opens.
 """
@@ -34,14 +36,12 @@ import asyncpg
 from commonsfed.ap.activities import same_host
 from commonsfed.ap.actors import RemoteActor
 from commonsfed.ap.hours import (
-    EVENT,
     HoursAnswer,
     HoursOffer,
     hours_answer_from_ap,
     hours_answer_to_ap,
     hours_offer_from_ap,
     hours_offer_to_ap,
-    is_hours_answer,
     node_of,
 )
 from commonsfed.db import accounts as accounts_q
@@ -54,13 +54,16 @@ from commonsfed.federation.actors import get_actor, lookup
 from commonsfed.federation.context import Federation
 from commonsfed.federation.errors import Refused, Retry, fetch_failure
 from commonsfed.federation.fetch import FetchError
-from commonsfed.federation.handlers import Handler
 from commonsfed.i18n import Text
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
 from commonsfed.services import timebank
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.timebank import CENT, MAX_HOURS, Limits, Transfer, TransferRefused
+
+
+# a proposal in these states moved nothing: its hours may be recorded again
+UNDONE = frozenset({"rejected", "withdrawn"})
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class Sides:
     to_label: str
 
 
-async def _sides(conn, account: Account, node: str, local_pays: bool) -> Sides:
+async def sides_of(conn, account: Account, node: str, local_pays: bool) -> Sides:
     local = await ledger_q.resident_account(conn, account.id)
     clearing = await ledger_q.clearing_account(conn, node)
     name = f"@{account.username}"
@@ -107,7 +110,7 @@ async def propose_within(
     offer_id = f"{event_id}/offer"
     me = fed.uris.user(account.username)
     provider, receiver = (me, other.uri) if local_pays else (other.uri, me)
-    sides = await _sides(conn, account, other.domain, local_pays)
+    sides = await sides_of(conn, account, other.domain, local_pays)
     await timebank.check(conn, Limits.of(fed.settings), _transfer(sides, hours, event_id))
     await ledger_q.hold(conn, sides.from_account, sides.to_account, hours)
     await q.insert(conn, RemoteTransfer(
@@ -209,9 +212,10 @@ async def receive_offer(
     an event answered before."""
     offer = plan.offer
     if plan.earlier is not None:
-        await _answer(conn, fed, plan, plan.earlier.state, plan.earlier.reason)
+        if plan.earlier.state != "withdrawn":  # withdrawn before it came: nothing moves
+            await answer(conn, fed, plan, plan.earlier.state, plan.earlier.reason)
         return
-    sides = await _sides(conn, plan.account, node_of(offer.actor_uri), plan.local_pays)
+    sides = await sides_of(conn, plan.account, node_of(offer.actor_uri), plan.local_pays)
     transfer_id, reason = None, ""
     try:
         transfer_id = await timebank.transfer(
@@ -220,7 +224,7 @@ async def receive_offer(
     except TransferRefused as exc:
         reason = str(exc)
     state = "accepted" if transfer_id else "rejected"
-    answer_id = await _answer(conn, fed, plan, state, reason)
+    answer_id = await answer(conn, fed, plan, state, reason)
     inserted = await q.insert(conn, RemoteTransfer(
         event_id=offer.event_id, role="responder", state=state,
         node=node_of(offer.actor_uri), local_account_id=plan.account.id,
@@ -233,7 +237,7 @@ async def receive_offer(
         await q.notify(conn, plan.account.id, offer.actor_uri)
 
 
-async def _answer(conn, fed: Federation, plan: OfferPlan, state: str, reason: str) -> str:
+async def answer(conn, fed: Federation, plan: OfferPlan, state: str, reason: str) -> str:
     answer_id = f"{fed.settings.base_url}/hours/answers/{uuid.uuid4()}"
     answer = hours_answer_to_ap(
         "Accept" if state == "accepted" else "Reject", answer_id=answer_id,
@@ -269,62 +273,28 @@ async def receive_answer(
     conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], answer: HoursAnswer
 ) -> None:
     row = await q.get(conn, answer.event_id, for_update=True)
-    if row is None or row.state != "proposed":
+    if row is None or row.state not in ("proposed", "withdrawn"):
         return  # another delivery of an answer got here first
     account = await accounts_q.get_account(conn, row.local_account_id or 0)
     if account is None:
         raise Refused("the resident of this transfer deleted their account")
-    sides = await _sides(conn, account, row.node, row.local_pays)
+    sides = await sides_of(conn, account, row.node, row.local_pays)
     locked = await ledger_q.lock_accounts(conn, [sides.from_account, sides.to_account])
-    await ledger_q.release(conn, sides.from_account, sides.to_account, row.hours)
-    await q.notify(conn, row.local_account_id, row.remote_actor)
+    if row.state == "proposed":  # a withdrawal released the hold already
+        await ledger_q.release(conn, sides.from_account, sides.to_account, row.hours)
     if answer.kind == "Reject":
         await q.decide(conn, row.event_id, "rejected", answer.answer_id, answer.reason)
+        if row.state == "proposed":
+            await q.notify(conn, row.local_account_id, row.remote_actor)
         return
+    await q.notify(conn, row.local_account_id, row.remote_actor)
     payer, payee = locked[sides.from_account], locked[sides.to_account]
-    # no limit is checked: the hold kept room for it
+    # no limit is checked: the hold kept room for it; an Accept of a withdrawn proposal (the
+    # other node applied it before the Undo reached it) is applied all the same, so that the
+    # two ledgers mirror each other
     transfer_id = await ledger_q.post(conn, Posting(
         from_account=payer.id, to_account=payee.id, hours=row.hours, reason="remote",
         from_balance=payer.balance - row.hours, to_balance=payee.balance + row.hours,
         event_id=row.event_id,
     ))  # fmt: skip
     await q.decide(conn, row.event_id, "accepted", answer.answer_id, transfer_id=transfer_id)
-
-
-# --- the handler table ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Theirs:
-    """The plan of the handler an hours handler stands in front of."""
-
-    plan: Any
-
-
-def _in_front(theirs: Handler) -> Handler:
-    """The answers to an Offer of hours, in front of the answers to a listing's Offer: both
-    are (Accept|Reject, Offer); an hours answer embeds its EconomicEvent."""
-
-    async def verify(fed: Federation, activity: dict[str, Any]) -> Any:
-        if is_hours_answer(activity):
-            return await verify_answer(fed, activity)
-        plan = await theirs.verify(fed, activity)
-        return None if plan is None else _Theirs(plan)
-
-    async def receive(conn, fed: Federation, activity: dict[str, Any], plan: Any) -> None:
-        if isinstance(plan, _Theirs):
-            await theirs.receive(conn, fed, activity, plan.plan)
-        else:
-            await receive_answer(conn, fed, activity, plan)
-
-    return Handler(verify, receive)
-
-
-def with_timebank(table: dict[tuple[str, str | None], Handler]) -> dict:
-    """`table` with the time bank's pairs."""
-    return {
-        **table,
-        ("Offer", EVENT): Handler(verify_offer, receive_offer),
-        ("Accept", "Offer"): _in_front(table[("Accept", "Offer")]),
-        ("Reject", "Offer"): _in_front(table[("Reject", "Offer")]),
-    }

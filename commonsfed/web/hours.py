@@ -10,6 +10,7 @@ from aiohttp import web
 
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import timebank, timebank_exchanges, timebank_remote
+from commonsfed.services import timebank_withdrawal as withdrawal
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.timebank import TransferRefused
 from commonsfed.web import answers as answer_pages
@@ -40,7 +41,10 @@ async def _hours_page(
 ) -> web.Response:
     account = require_account(request)
     view = await timebank.my_hours(request.app[POOL], request.app[SETTINGS], account)
-    context = {"section": "hours", "view": view, "errors": errors or {}, "form": form or {}}
+    context = {
+        "section": "hours", "view": view, "errors": errors or {}, "form": form or {},
+        "withdrawable": withdrawal.withdrawable(view.remote),
+    }  # fmt: skip
     return aiohttp_jinja2.render_template("settings/hours.html", request, context, status=status)
 
 
@@ -57,6 +61,19 @@ async def send(request: web.Request) -> web.Response:
     except ServiceError as exc:
         return await _hours_page(request, {"to": exc.args[0]}, form, status=422)
     await flash(request, N_("Proposed to their node: the hours move once it accepts."))
+    raise web.HTTPSeeOther("/settings/hours#remote")
+
+
+async def withdraw(request: web.Request) -> web.Response:
+    """Withdraw a proposal of hours that the other node has left unanswered."""
+    account = require_account(request)
+    event_id = await _field(request, "event")
+    try:
+        await withdrawal.withdraw(request.app[FEDERATION], account, event_id)
+    except ServiceError as exc:
+        status = 403 if isinstance(exc, NotAllowed) else 409
+        return await _hours_page(request, {"withdraw": message_of(exc)}, status=status)
+    await flash(request, N_("Withdrawn: the hours held for it are free again."))
     raise web.HTTPSeeOther("/settings/hours#remote")
 
 

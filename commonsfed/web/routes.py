@@ -234,6 +234,7 @@ def _hours_routes(app: web.Application) -> None:
     # its conversation page, and the administration's page
     app.router.add_get("/settings/hours", hours.hours_page, name="settings_hours")
     app.router.add_post("/settings/hours/send", hours.send)
+    app.router.add_post("/settings/hours/withdraw", hours.withdraw)
     conversation = "/conversations/{id:[0-9]{1,18}}"
     app.router.add_post(conversation + "/hours", hours.confirm)
     app.router.add_post(conversation + "/hours/dispute", hours.dispute)
