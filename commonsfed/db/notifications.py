@@ -93,6 +93,29 @@ class Notification:
         return f"@{self.author_username}"
 
 
+async def retract_conversation_notice(
+    conn: asyncpg.Connection, account_id: int, kind: str, conversation_id: int
+) -> None:
+    """Take back a notification about a conversation that turned out untrue, and its mail
+    if it has not gone yet (the mail's path names the conversation)."""
+    await conn.execute(
+        "DELETE FROM notifications WHERE account_id = $1 AND kind = $2 AND conversation_id = $3",
+        account_id,
+        kind,
+        conversation_id,
+    )
+    await conn.execute(
+        """
+        DELETE FROM outgoing_mail
+        WHERE account_id = $1 AND state = 'pending' AND template = 'notification'
+          AND context->>'kind' = $2 AND context->>'path' = $3
+        """,
+        account_id,
+        kind,
+        f"/conversations/{conversation_id}",
+    )
+
+
 async def insert_notification(
     conn: asyncpg.Connection,
     account_id: int,

@@ -369,6 +369,11 @@ async def receive_decision(
         if state != "reserved" or conv.listing_state != "completed":
             return
         state = "completed"
+        # the Update told them the listing closed without them: it closed with them
+        if conv.respondent_account_id is not None:
+            await notes_q.retract_conversation_notice(
+                conn, conv.respondent_account_id, "listing_closed", conv.id
+            )
     await q.set_state(conn, conv.id, state)
     if plan.agreement_id:
         await q.set_agreement(conn, conv.id, plan.agreement_id)

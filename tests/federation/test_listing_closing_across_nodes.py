@@ -64,6 +64,9 @@ async def test_completed_with_bob__carol_on_south_sees_it_closed_and_is_told(lin
     # south completes Bob's answer (the Accept makes the agreement the Update completes)
     assert await south_state(south, "bob") == ("completed", "completed")
     assert "completed" in await notified(south, "bob")
+    # whichever of the Update and the Accept came first, he is not left told it closed
+    # without him
+    assert "listing_closed" not in await notified(south, "bob")
     # and Carol, still waiting, is told once and sees it closed
     assert await south_state(south, "carol") == ("waiting", "completed")
     assert await notified(south, "carol") == ["listing_closed"]
@@ -101,6 +104,8 @@ async def test_removed_on_north__everyone_in_line_on_south_is_told(line):
 
 async def test_late_accept__after_the_completing_update_completes_bob_not_reserves(line):
     north, south, alice, drill, on_north, on_south, carol = line
+    await south.query("UPDATE accounts SET email_confirmed_at = now(), "
+                      "mail_notifications = '{decision}' WHERE username = 'bob'")  # fmt: skip
     # alice reserves for Bob, but her Accept is held up on the way to south ...
     await answers.reserve(north.federation.pool, north.settings, alice, on_north["bob"])
     accepts = "SELECT uri FROM activities WHERE type = 'Accept'"
@@ -111,6 +116,8 @@ async def test_late_accept__after_the_completing_update_completes_bob_not_reserv
     await answers.complete(north.federation.pool, north.settings, alice, on_north["bob"])
     await settle(north, south)
     assert await south_state(south, "bob") == ("waiting", "completed")
+    assert "listing_closed" in await notified(south, "bob")  # as far as south can tell
+    assert await closed_mail(south, "bob") == 1
 
     # When the Accept comes in at last
     await north.query(
@@ -121,3 +128,14 @@ async def test_late_accept__after_the_completing_update_completes_bob_not_reserv
     # Then Bob's answer is completed, never left reserved on a completed listing
     assert await south_state(south, "bob") == ("completed", "completed")
     assert "completed" in await notified(south, "bob")
+    # and what south told him before the Accept came is taken back, its mail too
+    assert "listing_closed" not in await notified(south, "bob")
+    assert await closed_mail(south, "bob") == 0
+
+
+async def closed_mail(node, name: str) -> int:
+    rows = await node.query("""
+        SELECT count(*) AS n FROM outgoing_mail m JOIN accounts a ON a.id = m.account_id
+        WHERE a.username = $1 AND m.context->>'kind' = 'listing_closed'
+    """, name)  # fmt: skip
+    return rows[0]["n"]
