@@ -55,18 +55,42 @@ SCOPE_WORDS = {
 }  # fmt: skip
 
 
+# the granular scopes, each a whole sentence so that it translates whole
+GRANULAR_WORDS = {
+    "read:accounts": N_("see accounts and their profiles"),
+    "read:blocks": N_("see whom you block"),
+    "read:bookmarks": N_("see your bookmarks"),
+    "read:favourites": N_("see your favourites"),
+    "read:filters": N_("see your filters"),
+    "read:follows": N_("see whom you follow"),
+    "read:lists": N_("see your lists"),
+    "read:mutes": N_("see whom you mute"),
+    "read:notifications": N_("read your notifications"),
+    "read:search": N_("search for you"),
+    "read:statuses": N_("read listings, answers and posts"),
+    "write:accounts": N_("change your profile"),
+    "write:blocks": N_("block and unblock for you"),
+    "write:bookmarks": N_("bookmark and unbookmark for you"),
+    "write:conversations": N_("change and remove your conversations"),
+    "write:favourites": N_("favourite and unfavourite for you"),
+    "write:filters": N_("change your filters"),
+    "write:follows": N_("follow and unfollow for you"),
+    "write:lists": N_("change your lists"),
+    "write:media": N_("upload photos for you"),
+    "write:mutes": N_("mute and unmute for you"),
+    "write:notifications": N_("dismiss your notifications"),
+    "write:reports": N_("report to the moderators for you"),
+    "write:statuses": N_("post and remove listings and posts for you"),
+}  # fmt: skip
+
+
 def scope_words(scope: str) -> str:
-    if scope in SCOPE_WORDS:
-        return SCOPE_WORDS[scope]
-    top, _, what = scope.partition(":")
-    if top == "admin":
+    words = SCOPE_WORDS.get(scope) or GRANULAR_WORDS.get(scope)
+    if words:
+        return words
+    if scope.startswith("admin:"):
         return Text(N_("act as a moderator (%(scope)s)"), scope=scope)
-    what = what.replace("_", " ")
-    if top == "read":
-        return Text(N_("read your %(what)s"), what=what)
-    if top == "write":
-        return Text(N_("change your %(what)s"), what=what)
-    return f"{top} your {what}"
+    return scope  # not a scope the node grants: shown as asked
 
 
 @dataclass(frozen=True)

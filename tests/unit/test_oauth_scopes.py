@@ -3,7 +3,8 @@
 import pytest
 
 from commonsfed.services.errors import ValidationError
-from commonsfed.services.oauth import grants, read_scopes
+from commonsfed.i18n import localize
+from commonsfed.services.oauth import ALL_SCOPES, grants, read_scopes, scope_words
 
 
 @pytest.mark.parametrize(
@@ -39,3 +40,16 @@ def test_read_scopes__an_unknown_scope_is_refused_by_name():
     with pytest.raises(ValidationError) as error:
         read_scopes("read admin:everything")
     assert "admin:everything" in str(error.value)
+
+
+@pytest.mark.parametrize("scope", sorted(ALL_SCOPES))
+def test_scope_words__every_scope_is_a_whole_sentence_in_each_language(scope):
+    words = scope_words(scope)
+    assert words and words != scope
+    if not scope.startswith("admin:"):
+        # a sentence of its own, not English nouns set into a French frame
+        assert localize("fr", words) != localize("en", words)
+
+
+def test_scope_words__a_scope_the_node_does_not_grant_shows_as_asked():
+    assert scope_words("read:everything") == "read:everything"
