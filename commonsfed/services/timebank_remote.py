@@ -61,7 +61,6 @@ from commonsfed.services import timebank
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
 from commonsfed.services.timebank import CENT, MAX_HOURS, Limits, Transfer, TransferRefused
 
-
 # a proposal in these states moved nothing: its hours may be recorded again
 UNDONE = frozenset({"rejected", "withdrawn"})
 

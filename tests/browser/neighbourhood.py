@@ -24,6 +24,7 @@ from commonsfed.services import (
     accounts,
     answers,
     listings,
+    mail,
     oauth,
     places,
     projects,
@@ -54,6 +55,9 @@ BENCH = {"purpose": "request", "kind": "project", "title": "A bench for the squa
          "money_needed": "50", "currency": "EUR", "how_to_pay": "Cash at the bakery."}  # fmt: skip
 
 
+REMOTE_AUTHOR = "https://south.example/users/dora"  # of a sibling node's project
+
+
 @dataclass(frozen=True)
 class Neighbourhood:
     starter: str  # uids of the listings
@@ -62,9 +66,10 @@ class Neighbourhood:
     starter_answer: int  # conversation ids
     ladder_answer: int
     report: int
-    authorize: str
+    authorize: str  # the page an app sends a resident to, to be authorised
     bench: str = ""  # bob's project, towards which alice pledged hours
-    remote: str = ""  # the URI of a project of a sibling node, as its Note reached us  # the page an app sends a resident to, to be authorised
+    remote: str = ""  # the URI of a project of a sibling node, as its Note reached us
+    links: tuple[str, ...] = ()  # paths of links the node mails: reset, confirm, unsubscribe
 
 
 def _photo(colour: str) -> list[Upload]:
@@ -98,9 +103,25 @@ async def build(node: LiveNode) -> Neighbourhood:
     deadline = (date.today() + timedelta(days=10)).isoformat()
     bench = await listings.create_listing(pool, settings, bob, {**BENCH, "deadline": deadline}, [])
     await projects.pledge(pool, settings, alice, bench.uid, {"need": "0", "quantity": "2"})
+    cleo = await resident("cleo")  # whose address waits to be confirmed
     return Neighbourhood(starter.uid, ladder.uid, drill.uid, asked.id, borrowed.id, report,
                          await _authorize_page(node), bench.uid,
-                         await _remote_project(pool, deadline))  # fmt: skip
+                         await _remote_project(pool, deadline),
+                         await _mailed_links(pool, settings, alice, cleo))  # fmt: skip
+
+
+async def _mailed_links(pool, settings, alice, cleo) -> tuple[str, ...]:
+    """The paths of a password reset link (alice's), an address confirmation link (cleo's)
+    and an unsubscribe link (alice's, from answers), as the node mails them."""
+    async with pool.acquire() as conn, conn.transaction():
+        await mail.queue_reset(conn, settings, alice)
+        await mail.queue_confirmation(conn, settings, cleo, cleo.email)
+        rows = await conn.fetch("SELECT context->>'link' AS link FROM outgoing_mail "
+                                "WHERE template IN ('password_reset', 'confirm_email') "
+                                "ORDER BY template DESC")  # fmt: skip
+    reset, confirm = (row["link"].removeprefix(settings.base_url) for row in rows)
+    unsubscribe = mail.unsubscribe_token(await mail.link_key(pool), alice.id, "answer")
+    return reset, confirm, f"/mail/unsubscribe/{unsubscribe}"
 
 
 async def _remote_project(pool, deadline: str) -> str:
@@ -119,7 +140,7 @@ async def _remote_project(pool, deadline: str) -> str:
         state="open", details=details, created_at=now, updated_at=now,
     )  # fmt: skip
     context = ListingContext(
-        listing_url=url, author_uri="https://south.example/users/dora",
+        listing_url=url, author_uri=REMOTE_AUTHOR,
         author_handle="@dora@south.example", followers_uri="https://south.example/users/dora/followers",
         group_uri="https://south.example/users/neighbourhood", category_name="Garden",
         category_tag="garden", photo_urls=[], description_html="", instance_name="South",

@@ -28,7 +28,7 @@ import pytest
 from tests.browser.axe import describe, violations
 from tests.browser.chromium import BROWSER_MARKS, SCREENSHOTS, WAIT_MS, expect
 from tests.browser.live import LiveNode
-from tests.browser.neighbourhood import Neighbourhood, build, log_in
+from tests.browser.neighbourhood import REMOTE_AUTHOR, Neighbourhood, build, log_in
 
 pytestmark = BROWSER_MARKS
 
@@ -92,9 +92,21 @@ def resident_pages(n: Neighbourhood) -> list[tuple[str, str]]:
         ("settings-apps", "/settings/apps"),
         ("settings-export", "/settings/export"),
         ("settings-delete", "/settings/delete"),
+        ("settings-hours", "/settings/hours"),
+        ("settings-searches", "/settings/searches"),
         ("oauth-authorize", n.authorize),
         ("about", "/about"),
     ]
+
+
+# a mailed link used already or expired: a page that says so, with status 410
+DEAD_LINKS = [("password-reset-dead", "/password/reset/no-such-token"),
+              ("email-confirm-dead", "/email/confirm/no-such-token")]  # fmt: skip
+
+
+def link_pages(n: Neighbourhood) -> list[tuple[str, str]]:
+    """What the links the node mails open (a reset link, a confirmation, an unsubscribe)."""
+    return list(zip(("password-reset", "email-confirm", "unsubscribe"), n.links, strict=True))
 
 
 def admin_pages(n: Neighbourhood) -> list[tuple[str, str]]:
@@ -112,6 +124,9 @@ def admin_pages(n: Neighbourhood) -> list[tuple[str, str]]:
         ("admin-follows", "/admin/follows"),
         ("admin-federation", "/admin/federation"),
         ("admin-unhandled", "/admin/federation/unhandled"),
+        ("admin-hours", "/admin/hours"),
+        # the author of the sibling node's project: what a moderator may do about them
+        ("admin-remote-actor", "/admin/remote-actors?" + urlencode({"uri": REMOTE_AUTHOR})),
     ]
 
 
@@ -221,6 +236,8 @@ async def test_accessibility_walk__every_main_page_has_no_axe_violation(
     visitor = await (await new_context(browser, language)).new_page()
     await walk.through(visitor, "visitor", visitor_pages(n))
     await walk.through(visitor, "visitor", [("missing", "/listings/nosuchlisting")], status=404)
+    await walk.through(visitor, "visitor", link_pages(n))
+    await walk.through(visitor, "visitor", DEAD_LINKS, status=410)
     await refused_login(visitor, live_node, walk)
     alice = await (context := await new_context(browser, language)).new_page()
     await log_in(context, live_node, "alice")
@@ -232,6 +249,7 @@ async def test_accessibility_walk__every_main_page_has_no_axe_violation(
     await walk.through(ada, "ada", admin_pages(n))
 
     # Then axe found nothing on any of them
-    walked = len(visitor_pages(n)) + len(resident_pages(n)) + len(admin_pages(n))
-    assert walk.count == walked + 4  # and the missing page and the three forms sent
+    walked = sum(map(len, (visitor_pages(n), link_pages(n), resident_pages(n), admin_pages(n))))
+    # and the missing page, the dead links and the three forms sent
+    assert walk.count == walked + 1 + len(DEAD_LINKS) + 3
     assert not walk.failures, "\n\n".join(walk.failures)

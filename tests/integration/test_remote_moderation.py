@@ -8,6 +8,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from commonsfed.federation.inbox_worker import InboxWorker
 from commonsfed.services import accounts
 from tests.builders import DEFAULT_PASSWORD, log_in, post_form, register
 from tests.integration.test_inbox import create_note, private_key, send, stored
@@ -52,6 +53,15 @@ async def test_remote_actor_page__shows_the_cached_person(scene):
     page = await (await north.client.get(f"/admin/remote-actors?uri={alice}")).text()
 
     assert "@alice@south.test" in page and "not suspended" in page and 'value="suspend"' in page
+    # what she has here, each count with its own plural
+    assert here(page) == "0 listings and posts, 0 conversations, 0 messages, 0 follows"
+    assert await InboxWorker(north.federation).tick() is True  # her Create, handled
+    page = await (await north.client.get(f"/admin/remote-actors?uri={alice}")).text()
+    assert here(page) == "1 listing or post, 0 conversations, 0 messages, 0 follows"
+
+
+def here(page: str) -> str:
+    return " ".join(page.split("<dt>Here</dt><dd>")[1].split("</dd>")[0].split())
 
 
 async def test_suspend__refuses_their_activities_until_lifted(scene):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from commonsfed.services.errors import ValidationError
 from commonsfed.i18n import localize
+from commonsfed.services.errors import ValidationError
 from commonsfed.services.oauth import ALL_SCOPES, grants, read_scopes, scope_words
 
 
