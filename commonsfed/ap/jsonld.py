@@ -109,6 +109,8 @@ OUR_CONTEXT: list[Any] = [
         "thanksFor": {"@id": "commonsfed:thanksFor", "@type": "@id"},
         # a neighbourhood project's needs, one Intent each (ap/projects.py)
         "needs": "commonsfed:needs",
+        # a lend listing's booked days (ap/loan_days.py)
+        "booked": "commonsfed:booked",
     },
 ]
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -47,6 +47,7 @@ from commonsfed.ap import listing_times as times
 from commonsfed.ap.activities import embedded
 from commonsfed.ap.jsonld import OUR_CONTEXT, PUBLIC, as_list, first_id
 from commonsfed.ap.listing_times import CLOSED_STATES
+from commonsfed.ap.loan_days import booked_to_ap
 from commonsfed.ap.projects import NeedOnWire, needs_lines, needs_to_ap
 from commonsfed.ap.quantities import numeral, om2_quantity, read_number
 from commonsfed.models import Listing
@@ -116,6 +117,7 @@ class ListingContext:
     instance_name: str
     pledged: int | None = None  # group purchase: the quantity pledged so far
     needs: list[NeedOnWire] | None = None  # project: its needs, with what is still needed
+    booked: list[tuple[date, date]] | None = None  # lend: the days taken from today on
     # the node's time zone: the readable content shows local days and times, and a date
     # alone (a stay's arrival, a pledge deadline) means local midnight
     tz: tzinfo = UTC
@@ -155,6 +157,8 @@ def listing_to_ap(listing: Listing, ctx: ListingContext) -> dict[str, Any]:
     if listing.kind == "project" and ctx.needs is not None:
         finished = listing.state in CLOSED_STATES
         note["needs"] = needs_to_ap(ctx.needs, ctx.listing_url, ctx.author_uri, finished)
+    if listing.kind == "lend" and listing.purpose == "offer" and ctx.booked is not None:
+        note["booked"] = booked_to_ap(ctx.booked)
     place = _place(listing)
     if place:
         note["location"] = place

@@ -116,6 +116,22 @@ async def listing_bookings(
     return [from_row(Booking, row) for row in rows]
 
 
+async def booked_days(
+    conn: asyncpg.Connection, listing_id: int, from_day: date
+) -> list[tuple[date, date]]:
+    """The days asked for or confirmed from `from_day` on, as (pickup, return) pairs."""
+    rows = await conn.fetch(
+        """
+        SELECT pickup_on, return_on FROM bookings
+        WHERE listing_id = $1 AND state IN ('asked', 'confirmed') AND return_on >= $2
+        ORDER BY pickup_on
+        """,
+        listing_id,
+        from_day,
+    )
+    return [(row["pickup_on"], row["return_on"]) for row in rows]
+
+
 async def overlapping(
     conn: asyncpg.Connection, listing_id: int, pickup_on: date, return_on: date
 ) -> Booking | None:
@@ -205,17 +221,33 @@ async def lapse_undecided(conn: asyncpg.Connection, today: date, now: datetime) 
     return [row["id"] for row in rows]
 
 
-async def cancel_of_actor(conn: asyncpg.Connection, actor_uri: str) -> int:
+async def cancel_of_actor(conn: asyncpg.Connection, actor_uri: str) -> list[str]:
     """A remote borrower deleted itself: its asks and bookings still to come no longer hold
-    the calendars. Returns how many were cancelled."""
-    result = await conn.execute(
+    the calendars. Returns the uids of the listings whose days it freed."""
+    rows = await conn.fetch(
         """
-        UPDATE bookings SET state = 'cancelled'
-        WHERE borrower_actor_uri = $1 AND state IN ('asked', 'confirmed')
+        UPDATE bookings b SET state = 'cancelled'
+        FROM listings l
+        WHERE l.id = b.listing_id AND b.borrower_actor_uri = $1
+          AND b.state IN ('asked', 'confirmed')
+        RETURNING l.uid
         """,
         actor_uri,
     )
-    return int(result.split()[-1])
+    return sorted({row["uid"] for row in rows})
+
+
+async def listings_borrowed(conn: asyncpg.Connection, account_id: int) -> list[str]:
+    """The uids of the listings whose days a resident asked for or booked, from today on."""
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT l.uid FROM bookings b JOIN listings l ON l.id = b.listing_id
+        WHERE b.borrower_account_id = $1 AND b.state IN ('asked', 'confirmed')
+        ORDER BY l.uid
+        """,
+        account_id,
+    )
+    return [row["uid"] for row in rows]
 
 
 async def insert_loan_notice(

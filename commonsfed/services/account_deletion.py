@@ -42,6 +42,7 @@ from commonsfed.db import account_deletion as q
 from commonsfed.db import accounts as accounts_q
 from commonsfed.db import answers as answers_q
 from commonsfed.db import listings as listings_q
+from commonsfed.db import loans as loans_q
 from commonsfed.db import profiles as profiles_q
 from commonsfed.federation import outbox
 from commonsfed.i18n import gettext_noop as N_
@@ -126,7 +127,10 @@ async def _farewell(conn: asyncpg.Connection, settings: Settings, account: Accou
     await _publish_delete(conn, settings, me, partners)
     archives = await q.forget_exports(conn, account.id)
     await q.forget_links(conn, account.id, me)
-    await q.erase_personal_data(conn, account.id)
+    borrowed = await loans_q.listings_borrowed(conn, account.id)
+    await q.erase_personal_data(conn, account.id)  # their bookings with it
+    for uid in borrowed:  # the days they held are free: the lenders' Updates say so
+        await publish_updated(conn, settings, uid)
     files = [media_path(settings, name) for name in photos]
     photo_files = [file for path in files if path for file in with_renditions(path)]
     return photo_files + [archive_path(settings, name) for name in archives]

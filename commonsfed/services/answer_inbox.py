@@ -40,6 +40,7 @@ from commonsfed.federation.handlers import (
 from commonsfed.federation.thanks import with_thanks
 from commonsfed.services import answers, offer_inbox, pledges, timebank_remote
 from commonsfed.services import timebank_withdrawal as withdrawal
+from commonsfed.services.listing_federation import publish_updated
 
 
 def node_handlers() -> dict[tuple[str, str | None], Handler]:
@@ -86,7 +87,9 @@ async def receive_departure(
         else:
             await answers.respondent_left(conn, fed.settings, conv.id, name)
     await thanks_q.delete_by_writer(conn, uri)
-    await loans_q.cancel_of_actor(conn, uri)  # its bookings free the lenders' calendars
+    # its bookings free the lenders' calendars, whose Updates say so
+    for uid in await loans_q.cancel_of_actor(conn, uri):
+        await publish_updated(conn, fed.settings, uid)
     await pledges.release_of_actor(conn, fed.settings, uri)  # and its pledges, their counts
     await receive_delete_actor(conn, fed, activity, uri)
 

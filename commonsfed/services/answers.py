@@ -35,21 +35,18 @@ Decisions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from urllib.parse import urlsplit
 
 import asyncpg
 
 from commonsfed.ap import agreements, remote_listings
 from commonsfed.ap import listings as ap_listings
 from commonsfed.ap.activities import undo_to_ap
-from commonsfed.ap.projects import NeedOnWire
 from commonsfed.ap.uris import LocalUris
 from commonsfed.config import Settings
 from commonsfed.db import activities as activities_q
-from commonsfed.db import actors as actors_q
 from commonsfed.db import answers as q
 from commonsfed.db import listings as listings_q
 from commonsfed.db import notifications as notes_q
@@ -660,41 +657,3 @@ async def conversation(
             refused=refused,
             other_party=(other[1] or other[2]) if other else None,
         )
-
-
-@dataclass(frozen=True)
-class RemoteListingView:
-    """A listing of another node as a resident here sees it: to read and to answer."""
-
-    listing: remote_listings.RemoteListing
-    origin: str  # its node's domain
-    text: str  # its content as plain text (remote HTML is never shown as HTML)
-    mine: Conversation | None  # the viewer's answer, if they answered
-    may_answer: bool
-    author: str  # @name@host when the author's actor is cached, else their URI
-    needs: list[NeedOnWire] = field(default_factory=list)  # a project's (ap.projects)
-
-
-async def remote_listing(
-    pool: asyncpg.Pool, viewer: Account | None, listing_uri: str
-) -> RemoteListingView | None:
-    async with pool.acquire() as conn:
-        document = await objects_q.get_remote_document(conn, listing_uri)
-        remote = remote_listings.listing_from_ap(document) if document else None
-        if remote is None:
-            return None
-        mine = (
-            await q.find_remote_listing_conversation(conn, listing_uri, viewer.id)
-            if viewer
-            else None
-        )
-        author = await actors_q.get_remote_actor(conn, remote.author_uri)
-    return RemoteListingView(
-        listing=remote,
-        origin=urlsplit(remote.uri).hostname or "",
-        text=remote_listings.html_to_text(remote.content_html),
-        mine=mine,
-        may_answer=remote.state not in ap_listings.CLOSED_STATES,
-        author=author.handle if author and author.preferred_username else remote.author_uri,
-        needs=remote_listings.needs_from_ap(document, remote.uri) if remote.kind == "project" else [],
-    )

@@ -5,7 +5,8 @@ change, so the activity and its deliveries commit with it (or not at all)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 import asyncpg
 
@@ -15,6 +16,7 @@ from commonsfed.ap.projects import NeedOnWire
 from commonsfed.config import Settings
 from commonsfed.db import answers as answers_q
 from commonsfed.db import listings as q
+from commonsfed.db import loans as loans_q
 from commonsfed.db import moderation as moderation_q
 from commonsfed.db import projects as projects_q
 from commonsfed.db import statuses as statuses_q
@@ -57,7 +59,7 @@ async def listing_notes(
         photos = await statuses_q.photos_of(conn, [listing.id for listing in listings])
     notes = []
     for listing in listings:
-        counts = await _counts(conn, listing)
+        counts = await _counts(conn, settings, listing)
         context = _context_of(settings, listing, names, photos.get(listing.id, []), counts)
         notes.append(ap_listings.listing_to_ap(listing, context))
     return notes
@@ -66,18 +68,28 @@ async def listing_notes(
 async def _context(conn, settings: Settings, listing: Listing) -> ap_listings.ListingContext:
     names = {row["slug"]: row["name"] for row in await q.categories(conn)}
     photos = await q.listing_photos(conn, listing.id)
-    return _context_of(settings, listing, names, photos, await _counts(conn, listing))
+    return _context_of(settings, listing, names, photos, await _counts(conn, settings, listing))
 
 
-async def _counts(conn, listing: Listing) -> tuple[int | None, list[NeedOnWire] | None]:
-    """What a group purchase has pledged so far, or a project's needs with their progress."""
+class Counts(NamedTuple):
+    """What a listing's Note says besides its row, by kind."""
+
+    pledged: int | None = None  # a group purchase's pledges so far
+    needs: list[NeedOnWire] | None = None  # a project's needs, with their progress
+    booked: list[tuple[date, date]] | None = None  # a lend offer's days taken from today
+
+
+async def _counts(conn, settings: Settings, listing: Listing) -> Counts:
     if listing.kind == "group_purchase":
         pledged, _ = await q.pledged(conn, listing.id, None)
-        return pledged, None
+        return Counts(pledged=pledged)
     if listing.kind == "project":
         pledged = await projects_q.pledged_per_need(conn, listing.id)
-        return None, wire_needs(listing.details, pledged)
-    return None, None
+        return Counts(needs=wire_needs(listing.details, pledged))
+    if listing.kind == "lend" and listing.purpose == "offer":
+        today = datetime.now(settings.tz).date()
+        return Counts(booked=await loans_q.booked_days(conn, listing.id, today))
+    return Counts()
 
 
 def _context_of(
@@ -85,7 +97,7 @@ def _context_of(
     listing: Listing,
     names: dict[str, str],
     photos: Sequence[ListingPhoto],
-    counts: tuple[int | None, list[NeedOnWire] | None],
+    counts: Counts,
 ) -> ap_listings.ListingContext:
     author = f"{settings.base_url}/users/{listing.author_username}"
     photo_urls = [
@@ -101,8 +113,8 @@ def _context_of(
         category_name=names.get(listing.category, listing.category),
         category_tag=listing.category, photo_urls=photo_urls,
         description_html=render_markdown(listing.description),
-        instance_name=settings.instance_name, pledged=counts[0], needs=counts[1],
-        tz=settings.tz,
+        instance_name=settings.instance_name, pledged=counts.pledged, needs=counts.needs,
+        booked=counts.booked, tz=settings.tz,
     )  # fmt: skip
 
 

@@ -12,6 +12,8 @@ Decisions:
   decided on by its pickup day lapses (the job), so it cannot hold the calendar for ever.
 - Both days are inclusive: the thing is with the borrower from the pickup day through the
   return day. Days are the node's days (Settings.timezone).
+- The booked days travel with the listing (ap.loan_days): each change to them sends its
+  Update, so another node's residents see the calendar before they ask.
 - A remote resident books with an FEP-0837 Offer carrying `startTime` and `endTime`
   (services.loan_inbox); the author's decision goes back as Accept or Reject, the reminders
   as direct messages replying to the Offer, so their node files them in the conversation
@@ -39,6 +41,7 @@ from commonsfed.i18n import Text, localize
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account, Listing
 from commonsfed.services.errors import NotAllowed, ServiceError, ValidationError
+from commonsfed.services.listing_federation import publish_updated
 from commonsfed.services.listing_forms import Form, Number, now_utc
 from commonsfed.services.listings import NO_SUCH_LISTING, InvalidTransition, ListingNotFound
 
@@ -171,6 +174,7 @@ async def ask(
         if problem := days_problem(listing, pickup, back, f.today):
             raise ValidationError(dict([problem]))
         booking_id = await _insert(conn, listing, pickup, back, account_id=account.id, note=note)
+        await publish_updated(conn, settings, listing.uid)  # its booked days, to other nodes
         booking = await q.get_booking(conn, booking_id)
         await _tell(
             conn, settings, listing.author_id, "loan_asked", booking, _uri_of(settings, booking)
@@ -208,6 +212,7 @@ async def ask_remote(conn, settings: Settings, plan: RemoteAsk, now: datetime) -
         return localize("en", next(iter(exc.errors.values())))
     except ServiceError as exc:
         return localize("en", str(exc.args[0]))
+    await publish_updated(conn, settings, listing.uid)
     booking = await q.get_booking(conn, booking_id)
     await _tell(conn, settings, listing.author_id, "loan_asked", booking, plan.actor_uri)
     return None
@@ -252,6 +257,8 @@ async def decide(
         state = {"confirm": "confirmed", "decline": "declined", "returned": "returned",
                  "cancel": "cancelled"}[action]  # fmt: skip
         await q.set_state(conn, booking.id, state, now)
+        if action != "confirm":  # the days it held are free again
+            await publish_updated(conn, settings, booking.listing_uid)
         await _after_decision(conn, settings, booking, action)
         return await q.get_booking(conn, booking.id)
 
@@ -366,6 +373,7 @@ async def _lapsed(conn, settings: Settings, booking: Booking) -> None:
     """An ask nobody decided on by its pickup day: the borrower hears it is off, as after a
     decline (a remote one with a Reject that says why)."""
     author = LocalUris(settings.base_url).user(booking.author_username)
+    await publish_updated(conn, settings, booking.listing_uid)
     if booking.is_remote:
         reason = f"Nobody confirmed the days {booking.pickup_on} to {booking.return_on} in time."
         await _answer_offer(conn, settings, booking, author, accepted=False, reason=reason)
@@ -419,17 +427,23 @@ async def calendar(
     today = today_of(settings, now or now_utc())
     async with pool.acquire() as conn:
         bookings = await q.listing_bookings(conn, listing.id, today)
-    start = today - timedelta(days=today.weekday())
-    weeks = [
-        [_day(start + timedelta(days=7 * week + weekday), today, bookings) for weekday in range(7)]
-        for week in range(CALENDAR_WEEKS)
-    ]
+    weeks = weeks_of([(b.pickup_on, b.return_on, b.state) for b in bookings], today)
     may_decide = viewer is not None and (viewer.id == listing.author_id or viewer.is_admin)
     mine = [b for b in bookings if viewer is not None and b.borrower_account_id == viewer.id]
     return LoanCalendar(bookings, weeks, today, may_decide, mine)
 
 
-def _day(day: date, today: date, bookings: list[Booking]) -> CalendarDay:
-    states = {b.state for b in bookings if b.pickup_on <= day <= b.return_on}
+def weeks_of(taken: list[tuple[date, date, str]], today: date) -> list[list[CalendarDay]]:
+    """The coming weeks from this week's Monday, each day marked with what holds it: days
+    `taken` as (first, last, "asked" or "confirmed")."""
+    start = today - timedelta(days=today.weekday())
+    return [
+        [_day(start + timedelta(days=7 * week + weekday), today, taken) for weekday in range(7)]
+        for week in range(CALENDAR_WEEKS)
+    ]
+
+
+def _day(day: date, today: date, taken: list[tuple[date, date, str]]) -> CalendarDay:
+    states = {state for first, last, state in taken if first <= day <= last}
     booked = "confirmed" if "confirmed" in states else ("asked" if states else None)
     return CalendarDay(day, booked, day < today)

@@ -2,8 +2,9 @@
 (fetched and served by this node, see services.remote_media), its neighbourhood's name, its
 state and the form to answer it from here; and the cached photos, at /media/remote/<name>.
 
-Only answering is offered: pledging, claiming and booking travel between nodes as plain
-answers until the federation carries them (a remote author decides in the conversation)."""
+An answer goes as an FEP-0837 Offer: with days for a lend offer (whose calendar of booked
+days shows here, and days it shows taken are refused before anything is sent), with an
+amount for a pledge or a claim, with a need and an amount for a project."""
 
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ from commonsfed.services import (
     projects,
     remote_media,
 )
-from commonsfed.services.answers import RemoteListingView
+from commonsfed.services import remote_listing_view as listing_view
 from commonsfed.services.errors import ServiceError, ValidationError
 from commonsfed.services.listing_forms import now_utc
 from commonsfed.services.photos import CONTENT_TYPES, photo_file
+from commonsfed.services.remote_listing_view import RemoteListingView
 from commonsfed.web.answers import LABELS as ANSWER_LABELS
 from commonsfed.web.answers import _refused
 from commonsfed.web.flash import flash
@@ -59,7 +61,9 @@ async def _render(
     status: int = 200,
     days: dict | None = None,
 ) -> web.Response:
-    view = await answers.remote_listing(request.app[POOL], request[ACCOUNT], uri)
+    settings = request.app[SETTINGS]
+    today = loans.today_of(settings, now_utc())
+    view = await listing_view.remote_listing(request.app[POOL], request[ACCOUNT], uri, today)
     if view is None:
         return render_error(request, 404)
     context = {
@@ -93,6 +97,8 @@ async def answer_remote(request: web.Request) -> web.Response:
     given = {name: str(form[name]) for name in ("quantity", "need") if name in form}
     try:
         asked = loans.days_asked(days, request.app[SETTINGS], now_utc()) if days else None
+        if asked:
+            await listing_view.check_days_free(request.app[POOL], uri, asked)
         if "need" in given:
             conv = await _pledge_to_project(request, account, uri, message, given)
         else:
@@ -112,7 +118,7 @@ async def answer_remote(request: web.Request) -> web.Response:
 
 async def _pledge_to_project(request: web.Request, account, uri: str, message: str,
                              given: dict[str, str]):  # fmt: skip
-    view = await answers.remote_listing(request.app[POOL], account, uri)
+    view = await listing_view.remote_listing(request.app[POOL], account, uri)
     intent, amount, unit = projects.remote_pledge_asked(view.needs if view else [], given)
     return await answers.answer_remote(
         request.app[FEDERATION], account, uri, message, None, amount, intent=intent, unit=unit

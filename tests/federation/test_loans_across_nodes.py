@@ -1,11 +1,16 @@
 """The loan calendar across nodes: residents of south.test book days of alice's drill on
 north.test with an FEP-0837 Offer carrying `startTime` and `endTime`. north checks the days
-against its calendar: a clash gets a Reject that says why, and books nothing."""
+against its calendar: a clash gets a Reject that says why, and books nothing. The drill's
+booked days travel with its Note and Updates, so south shows its calendar and refuses days
+it shows taken before sending anything."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import orjson
+
+from commonsfed.ap.loan_days import booked_from_ap
 from commonsfed.db import accounts as accounts_q
 from commonsfed.services import account_deletion, accounts, answers, loans
 from tests.builders import DEFAULT_PASSWORD, post_form
@@ -123,6 +128,8 @@ async def test_drill__a_borrower_who_deletes_their_account_frees_the_days_on_bot
     await settle(north, south)
     form = {"pickup_on": day(6).isoformat(), "return_on": day(7).isoformat()}
     await loans.ask(north.federation.pool, north.settings, dan, drill.uid, form)
+    await settle(north, south)
+    assert await booked_on(south, drill_uri) == [(day(2), day(4)), (day(6), day(7))]
 
     # When both delete their accounts
     await account_deletion.delete_account(
@@ -137,3 +144,56 @@ async def test_drill__a_borrower_who_deletes_their_account_frees_the_days_on_bot
     assert await north_bookings(north) == [("bob", day(2), day(4), "cancelled")]
     calendar = await loans.calendar(north.federation.pool, north.settings, drill, None)
     assert calendar.bookings == []
+    assert await booked_on(south, drill_uri) == []  # north's Updates said so
+
+
+async def booked_on(node, uri: str) -> list:
+    """The booked days of a remote listing as the node last heard them."""
+    [row] = await node.query("SELECT document FROM remote_objects WHERE uri = $1", uri)
+    return booked_from_ap(orjson.loads(row["document"]))
+
+
+def day_state(page: str, when) -> str:
+    """What the calendar on a page says of a day: booked, asked for, free."""
+    cell = page.split(f'<time datetime="{when.isoformat()}">', 1)[1]
+    return cell.split('<span class="day-state">', 1)[1].split("</span>", 1)[0]
+
+
+async def test_drill__its_booked_days_show_on_south_which_refuses_days_taken(network):
+    # Given dan, alice's neighbour on north, who asked for days 2 to 4 of her drill
+    north, south, alice, drill, bobs_browser, _ = network
+    dan = await accounts.register(
+        north.federation.pool, north.settings, username="dan", email="dan@example.org",
+        password=DEFAULT_PASSWORD, by_admin=True,
+    )  # fmt: skip
+    form = {"pickup_on": day(2).isoformat(), "return_on": day(4).isoformat()}
+    booking = await loans.ask(north.federation.pool, north.settings, dan, drill.uid, form)
+    await settle(north, south)
+
+    # When bob on south opens the drill: its calendar shows those days taken
+    page = await find_in_network_view(bobs_browser, "Cordless drill")
+    text = await (await bobs_browser.get(page)).text()
+    assert [day_state(text, day(n)) for n in (1, 2, 4, 5)] == ["free", "booked", "booked", "free"]
+    assert await booked_on(south, north.url(f"/listings/{drill.uid}")) == [(day(2), day(4))]
+
+    # and asking for days 3 to 5 is refused on south, and nothing is sent
+    asked = {"uri": north.url(f"/listings/{drill.uid}"), "message": "Could I?",
+             "pickup_on": day(3).isoformat(), "return_on": day(5).isoformat()}  # fmt: skip
+    refused = await post_form(bobs_browser, "/network/listing/answers", asked, form_path=page)
+    assert refused.status == 422
+    assert (f"Those days overlap a booking from {day(2).isoformat()} to {day(4).isoformat()}"
+            in await refused.text())  # fmt: skip
+    assert await south.query("SELECT 1 FROM conversations") == []
+
+    # When dan cancels, north's Update frees the days on south, and bob books them
+    await loans.decide(north.federation.pool, north.settings, dan, booking.id, "cancel")
+    await settle(north, south)
+    text = await (await bobs_browser.get(page)).text()
+    assert day_state(text, day(3)) == "free"
+    sent = await post_form(bobs_browser, "/network/listing/answers", asked, form_path=page,
+                           allow_redirects=False)  # fmt: skip
+    assert sent.status == 303
+    await settle(north, south)
+    rows = await north.query("SELECT pickup_on, return_on, state FROM bookings ORDER BY id")
+    assert [tuple(row) for row in rows] == [(day(2), day(4), "cancelled"),
+                                            (day(3), day(5), "asked")]  # fmt: skip
