@@ -34,12 +34,16 @@ _NOTIFICATIONS = """
                     THEN coalesce($1 || '/users/' || la.username, c.remote_author_uri)
                 WHEN n.kind = 'withdrawn'
                     THEN coalesce($1 || '/users/' || ra.username, c.respondent_actor_uri)
+                WHEN n.kind IN ('listing_match', 'saved_search_match')
+                    THEN coalesce($1 || '/users/' || la.username, note.attributed_to)
                 WHEN n.actor_uri IS NOT NULL THEN n.actor_uri
                 ELSE $1 || '/users/' || me.username
             END AS account_uri,
             CASE
                 WHEN n.kind IN ('new_answer', 'new_message') THEN msg.status_id
                 WHEN n.kind = 'mention' THEN note.status_id
+                WHEN n.kind IN ('listing_match', 'saved_search_match')
+                    THEN coalesce(l.status_id, note.status_id)
                 ELSE coalesce(l.status_id, rl.status_id)
             END AS status_id,
             ml.id AS moderation_id, ml.action AS moderation_action,

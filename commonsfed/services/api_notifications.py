@@ -20,6 +20,8 @@ The node's kinds map to Mastodon's as honestly as its types allow:
   `moderation_warning` with an AccountWarning (Mastodon's `delete_statuses` for a removed
   listing; a limit is its `silence`; a lifted limit or suspension, which Mastodon never
   notifies, is `none` with the moderators' words);
+- a new listing, here or of a federated neighbourhood, that matches one of the resident's
+  listings or saved searches is a `status`, "someone posted a status", by its author;
 - a follow is `follow`, a request to follow `follow_request`, a favourite `favourite`.
 
 A notification whose account or status the node cannot show (an actor no longer cached, a
@@ -52,13 +54,14 @@ KINDS_OF_TYPE: dict[str, tuple[str, ...]] = {
                "hours_recorded", "hours_disputed", "hours_settled", "project_pledge",
                "project_funded", "project_missed", "project_hours"),
     "moderation_warning": ("moderation", "moderation_warning"),
+    "status": ("listing_match", "saved_search_match"),
     "follow": ("follow",),
     "follow_request": ("follow_request",),
     "favourite": ("favourite",),
 }  # fmt: skip
 TYPE_OF_KIND = {kind: type_ for type_, kinds in KINDS_OF_TYPE.items() for kind in kinds}
 # the types whose notification is about a status (an app cannot show one without it)
-STATUS_TYPES = frozenset({"mention", "update", "favourite"})
+STATUS_TYPES = frozenset({"mention", "update", "favourite", "status"})
 
 # Mastodon's AccountWarning actions for the moderators' actions here
 WARNING_ACTIONS = {"warn": "none", "limit": "silence", "unlimit": "none", "suspend": "suspend",

@@ -44,3 +44,23 @@ async def test_notifications__a_pledge_is_an_update_by_the_neighbour_who_pledged
     check("Notification", note)
     assert (note["type"], note["account"]["username"]) == ("update", "bob")
     assert note["status"]["id"] == str(await status_of_listing(alice, oil.uid))
+
+
+async def test_notifications__a_match_is_a_status_by_the_author_of_the_new_listing(make_client):
+    # Given alice, who asks for a ladder
+    alice, bob = await people(make_client, "alice", "bob")
+    app = alice.browser.app
+    wanted = {"kind": "give", "category": "tools", "place": "Elm Street",
+              "description": "To clean the gutters."}  # fmt: skip
+    await listings.create_listing(app[POOL], app[SETTINGS], await alice.account(),
+                                  {**wanted, "purpose": "request", "title": "Ladder"}, [])  # fmt: skip
+    # When bob offers one
+    ladder = await listings.create_listing(app[POOL], app[SETTINGS], await bob.account(),
+                                           {**wanted, "purpose": "offer",
+                                            "title": "Ladder, three metres"}, [])  # fmt: skip
+    # Then alice's app shows bob's new listing, as Mastodon shows a status someone posted
+    [note] = await alice.json(NOTIFICATIONS)
+    check("Notification", note)
+    assert (note["type"], note["account"]["username"]) == ("status", "bob")
+    assert note["status"]["id"] == str(await status_of_listing(alice, ladder.uid))
+    assert await alice.json(NOTIFICATIONS + "?types[]=mention") == []
