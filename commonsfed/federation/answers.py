@@ -53,10 +53,12 @@ from commonsfed.federation.actors import get_actor
 from commonsfed.federation.context import Federation
 from commonsfed.federation.errors import Refused, fetch_failure
 from commonsfed.federation.fetch import FetchError
+from commonsfed.i18n import gettext_noop as N_
+from commonsfed.i18n import localize
 from commonsfed.models import Listing
 
-CLOSED = "This listing is closed to new answers."
-BLOCKED = "This listing's author does not take answers from you."
+CLOSED = N_("This listing is closed to new answers.")
+BLOCKED = N_("This listing's author does not take answers from you.")
 NO_TEXT = "(no text)"
 
 
@@ -209,7 +211,7 @@ async def _refuse(
             activity_id=outbox.new_activity_id(settings),
             actor_uri=author,
             offer=plan.offer,
-            reason=reason,
+            reason=localize(settings.language, reason),  # the node's language
         )
         await outbox.publish(conn, settings, reject)
         return
@@ -220,7 +222,7 @@ async def _refuse(
         settings,
         sender_uri=author,
         recipient_uri=plan.actor_uri,
-        body=reason,
+        body=localize(settings.language, reason),
         in_reply_to=plan.ap_id,
         listing_uri=f"{settings.base_url}/listings/{listing.uid}",
     )

@@ -68,6 +68,8 @@ NOT_NOW = {
     "cancel": N_("Only an ask or a booking not yet picked up can be cancelled."),
 }
 # what the node writes to a remote borrower in the author's name (the node's language)
+DECLINED = N_("The days %(pickup)s to %(back)s are declined.")
+LAPSED = N_("Nobody confirmed the days %(pickup)s to %(back)s in time.")
 REMINDERS = {
     "loan_pickup_soon": N_("Reminder: you pick up “%(title)s” on %(day)s."),
     "loan_return_soon": N_("Reminder: “%(title)s” is due back on %(day)s."),
@@ -195,23 +197,23 @@ class RemoteAsk:
 
 async def ask_remote(conn, settings: Settings, plan: RemoteAsk, now: datetime) -> str | None:
     """Book the days of a remote Offer in the caller's transaction, and tell the author.
-    Returns why it is refused (English, for the Reject's content), or None when booked;
-    a refused Offer leaves nothing behind."""
+    Returns why it is refused (for the Reject's content, in the node's language), or None
+    when booked; a refused Offer leaves nothing behind."""
     listing = await listings_q.get_listing(conn, plan.listing_uid, for_update=True)  # see ask
     try:
         listing = _bookable(listing)
         if problem := days_problem(
             listing, plan.pickup_on, plan.return_on, today_of(settings, now)
         ):
-            return localize("en", problem[1])
+            return problem[1]
         booking_id = await _insert(
             conn, listing, plan.pickup_on, plan.return_on, actor_uri=plan.actor_uri,
             note=plan.offer.message[:MAX_NOTE], offer_ap_id=plan.offer.offer_id,
         )  # fmt: skip
     except ValidationError as exc:
-        return localize("en", next(iter(exc.errors.values())))
+        return next(iter(exc.errors.values()))
     except ServiceError as exc:
-        return localize("en", str(exc.args[0]))
+        return exc.args[0] if exc.args else str(exc)
     await publish_updated(conn, settings, listing.uid)
     booking = await q.get_booking(conn, booking_id)
     await _tell(conn, settings, listing.author_id, "loan_asked", booking, plan.actor_uri)
@@ -308,7 +310,9 @@ async def _answer_offer(
     else:
         decision = agreements.agreement_reject_to_ap(
             activity_id=activity_id, actor_uri=author, offer=offer,
-            reason=reason or f"The days {booking.pickup_on} to {booking.return_on} are declined.",
+            reason=localize(settings.language, reason or Text(
+                DECLINED, pickup=booking.pickup_on.isoformat(), back=booking.return_on.isoformat()
+            )),
         )  # fmt: skip
     await outbox.publish(conn, settings, decision)
 
@@ -375,7 +379,8 @@ async def _lapsed(conn, settings: Settings, booking: Booking) -> None:
     author = LocalUris(settings.base_url).user(booking.author_username)
     await publish_updated(conn, settings, booking.listing_uid)
     if booking.is_remote:
-        reason = f"Nobody confirmed the days {booking.pickup_on} to {booking.return_on} in time."
+        reason = Text(LAPSED, pickup=booking.pickup_on.isoformat(),
+                      back=booking.return_on.isoformat())  # fmt: skip
         await _answer_offer(conn, settings, booking, author, accepted=False, reason=reason)
     else:
         await _tell(conn, settings, booking.borrower_account_id, "loan_declined", booking, author)

@@ -28,12 +28,14 @@ from commonsfed.federation import answers as answers_in
 from commonsfed.federation import outbox
 from commonsfed.federation.context import Federation
 from commonsfed.federation.handlers import Handler
+from commonsfed.i18n import gettext_noop as N_
+from commonsfed.i18n import localize
 from commonsfed.services import loans, pledges, project_outcomes
 
 # the Offers that book days or count towards something, not plain answers
 COUNTING = (loans.RemoteAsk, pledges.RemotePledge, project_outcomes.RemoteProjectPledge)
 
-NO_DAYS = "A booking needs both a startTime and an endTime that are dates."
+NO_DAYS = N_("A booking needs both a startTime and an endTime that are dates.")
 COUNTED = ("group_purchase", "pay_it_forward")  # an Offer's quantity is a pledge or claim
 
 
@@ -89,7 +91,7 @@ async def receive_offer(
             activity_id=outbox.new_activity_id(fed.settings),
             actor_uri=LocalUris(fed.settings.base_url).user(listing.author_username),
             offer=plan.offer,
-            reason=reason,
+            reason=localize(fed.settings.language, reason),  # the node's (services.pledges)
         )
         await outbox.publish(conn, fed.settings, reject)
 

@@ -16,8 +16,9 @@ Decisions:
   pledger here are told, every remote pledger gets an Accept of their Offer and a message
   saying it holds. Missed: the same people are told everyone is released, remote pledgers
   with a Reject that says why.
-- Refusals go back as a Reject whose content says why (English: the remote resident's
-  language is not known here); nothing of a refused Offer is kept.
+- Refusals go back as a Reject whose content says why, in the node's language (the remote
+  resident's is not known here; the node writes to other nodes in its own, as its messages
+  in the organiser's name do); nothing of a refused Offer is kept.
 - A remote actor that deletes itself takes its pledges not yet decided with it (group
   purchases' and projects'), so a target is never reached on a departed neighbour's word.
 """
@@ -50,13 +51,15 @@ from commonsfed.services.listings import NO_MORE_ANSWERS
 MAX_PLEDGE = 100_000
 DEADLINE_BATCH = 50
 
-# what a remote pledger or claimant is told, in English (see the module docstring)
-AFTER_DEADLINE = "The deadline for pledges has passed."
-NOT_A_NUMBER = "Say how many you want: a whole number from 1 to 100000."
-ONE_PORTION = "One portion per neighbour: ask for 1."
-NONE_LEFT = "All portions have been claimed."
-CLAIMED = "You have claimed a portion of this offer already."
-MISSED = "“{title}” missed its target of {target} by its deadline: every pledge is released."
+# what a remote pledger or claimant is told, in the node's language (answer_offer)
+GONE = N_("This listing is gone.")
+AFTER_DEADLINE = N_("The deadline for pledges has passed.")
+NOT_A_NUMBER = N_("Say how many you want: a whole number from 1 to 100000.")
+ONE_PORTION = N_("One portion per neighbour: ask for 1.")
+NONE_LEFT = N_("All portions have been claimed.")
+CLAIMED = N_("You have claimed a portion of this offer already.")
+MISSED = N_("“%(title)s” missed its target of %(target)s by its deadline: every pledge is "
+            "released.")
 # written in the organiser's name to a remote pledger whose pledge holds (node's language)
 REACHED = N_(
     "“%(title)s” reached its target: your pledge of %(quantity)s holds. "
@@ -79,9 +82,9 @@ async def pledge_remote(conn, settings: Settings, plan: RemotePledge, now: datet
     Returns why it is refused, or None when counted."""
     listing = await listings_q.get_listing(conn, plan.listing_uid, for_update=True)
     if listing is None:
-        return "This listing is gone."
+        return GONE
     if listing.state != "open":
-        return localize("en", NO_MORE_ANSWERS[listing.state])
+        return NO_MORE_ANSWERS[listing.state]
     if listing.kind == "pay_it_forward":
         return await _claim(conn, settings, listing, plan)
     deadline = listing.details.get("deadline")
@@ -146,8 +149,9 @@ async def answer_offer(
         )  # fmt: skip
     else:
         decision = agreements.agreement_reject_to_ap(
-            activity_id=activity_id, actor_uri=author, offer=offer, reason=reason
-        )
+            activity_id=activity_id, actor_uri=author, offer=offer,
+            reason=localize(settings.language, reason),
+        )  # fmt: skip
     await outbox.publish(conn, settings, decision)
 
 
@@ -229,7 +233,7 @@ async def _answer_pledger(
 ) -> None:
     offer_id = pledger.offer_ap_id or ""
     if not reached:
-        reason = MISSED.format(title=listing.title, target=listing.quantity)
+        reason = Text(MISSED, title=listing.title, target=listing.quantity)
         await answer_offer(conn, settings, listing, pledger.actor_uri, offer_id, accepted=False,
                       reason=reason)  # fmt: skip
         return

@@ -6,8 +6,8 @@ Decisions:
 - A remote pledge is checked as a resident's: the project open, the deadline not passed, a
   need it has, an amount of the need's kind in the need's unit, no more than it still needs.
   A later Offer from the same actor for the same need changes the pledge; its first Offer
-  stays the one the deadline answers. Refusals go back as a Reject that says why, in
-  English (the remote resident's language is not known here).
+  stays the one the deadline answers. Refusals go back as a Reject that says why, in the
+  node's language (services.pledges).
 - The deadline decides once (db.pledges.decide_outcome, as a group purchase): funded when
   every need is met. Funded: the organiser and each pledger here are told; each remote
   pledge gets an Accept of its Offer, and each remote pledger one message in the
@@ -48,11 +48,11 @@ from commonsfed.services.projects import (
     unit_label,
 )
 
-# what a remote pledger is told, in English (see the module docstring)
-NO_NEED = "Pledge towards one of the project's needs: its Intent #need-0, #need-1 ..."
-WRONG_UNIT = "This need is counted in {unit}."
-LEFT_ONLY = "Only {left} {unit} are still needed: pledge that much or less."
-MISSED = "“{title}” did not get all it needed by its deadline: every pledge is released."
+# what a remote pledger is told, in the node's language (see the module docstring)
+NO_NEED = N_("Pledge towards one of the project's needs: its Intent #need-0, #need-1 ...")
+WRONG_UNIT = N_("This need is counted in %(unit)s.")
+LEFT_ONLY = N_("Only %(left)s %(unit)s are still needed: pledge that much or less.")
+MISSED = N_("“%(title)s” did not get all it needed by its deadline: every pledge is released.")
 # written in the organiser's name to a remote pledger of a funded project (node's language)
 FUNDED = N_("“%(title)s” is funded: your pledge of %(pledged)s holds. Thank you!")
 NEXT_STEPS = N_("What happens next: %(steps)s")
@@ -76,23 +76,23 @@ async def pledge_remote(
     """Count the Offer as a pledge, in the caller's transaction; why it is refused, or None."""
     listing = await listings_q.get_listing(conn, plan.listing_uid, for_update=True)
     if listing is None:
-        return "This listing is gone."
+        return pledges.GONE
     if listing.state != "open":
-        return localize("en", NO_MORE_ANSWERS[listing.state])
+        return NO_MORE_ANSWERS[listing.state]
     if deadline_passed(listing, settings, now):
         return pledges.AFTER_DEADLINE
     need = need_of(listing, plan.need) if plan.need is not None else None
     if need is None:
         return NO_NEED
     if plan.offer.unit not in (None, need.unit):
-        return WRONG_UNIT.format(unit=need.unit)
+        return Text(WRONG_UNIT, unit=need.unit)
     amount = read_pledge(need, project_needs.amount_text(Decimal(str(plan.quantity))))
     if amount is None:
-        return localize("en", PLEDGE_FORMATS[need.kind])
+        return PLEDGE_FORMATS[need.kind]
     left = await still_needed(conn, listing, need, actor_uri=plan.actor_uri)
     if amount > left:
         left_text = project_needs.amount_text(max(left, Decimal(0)))
-        return LEFT_ONLY.format(left=left_text, unit=unit_label(need))
+        return Text(LEFT_ONLY, left=left_text, unit=unit_label(need))
     await q.set_pledge(conn, listing.id, need.index, amount, actor_uri=plan.actor_uri,
                        offer_ap_id=plan.offer.offer_id)  # fmt: skip
     await publish_updated(conn, settings, listing.uid)
@@ -125,7 +125,7 @@ async def decide(conn, settings: Settings, listing: Listing, now: datetime) -> b
         await pledges.answer_offer(
             conn, settings, listing, str(pledge.actor_uri), pledge.offer_ap_id or "",
             accepted=funded, intent=need_fragment(pledge.need),
-            reason="" if funded else MISSED.format(title=listing.title),
+            reason="" if funded else Text(MISSED, title=listing.title),
         )  # fmt: skip
     if funded:
         for actor_uri in dict.fromkeys(str(pledge.actor_uri) for pledge in remote):

@@ -54,7 +54,7 @@ from commonsfed.federation.actors import get_actor, lookup
 from commonsfed.federation.context import Federation
 from commonsfed.federation.errors import Refused, Retry, fetch_failure
 from commonsfed.federation.fetch import FetchError
-from commonsfed.i18n import Text
+from commonsfed.i18n import Text, localize
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.models import Account
 from commonsfed.services import timebank
@@ -221,7 +221,8 @@ async def receive_offer(
             conn, Limits.of(fed.settings), _transfer(sides, offer.hours, offer.event_id)
         )
     except TransferRefused as exc:
-        reason = str(exc)
+        # in the node's language, as every answer to another node (services.pledges)
+        reason = localize(fed.settings.language, exc.args[0] if exc.args else str(exc))
     state = "accepted" if transfer_id else "rejected"
     answer_id = await answer(conn, fed, plan, state, reason)
     inserted = await q.insert(conn, RemoteTransfer(

@@ -12,9 +12,10 @@ import orjson
 
 from commonsfed.ap.loan_days import booked_from_ap
 from commonsfed.db import accounts as accounts_q
-from commonsfed.services import account_deletion, accounts, answers, loans
+from commonsfed.services import account_deletion, accounts, answers, listings, loans
 from tests.builders import DEFAULT_PASSWORD, post_form
 from tests.federation.test_answers_across_nodes import (
+    drill_scene,
     find_in_network_view,
     notified,
     south_state,
@@ -197,3 +198,32 @@ async def test_drill__its_booked_days_show_on_south_which_refuses_days_taken(net
     rows = await north.query("SELECT pickup_on, return_on, state FROM bookings ORDER BY id")
     assert [tuple(row) for row in rows] == [(day(2), day(4), "cancelled"),
                                             (day(3), day(5), "asked")]  # fmt: skip
+
+
+async def test_drill__a_french_node_says_why_in_french(start_nodes):
+    # Given alice's drill on a node whose language is French
+    async for scene in drill_scene(start_nodes, **{"north.test": {"language": "fr"}}):
+        north, south, _, drill, _, _ = scene
+        bob = await resident(south, "bob")
+        drill_uri = north.url(f"/listings/{drill.uid}")
+
+        # When bob on south asks for days in the wrong order
+        await answers.answer_remote(south.federation, bob, drill_uri, "Hi", days=(day(5), day(3)))
+        await settle(north, south)
+
+        # Then north's Reject says why in its own language
+        said = await south.query("SELECT body FROM messages ORDER BY id DESC LIMIT 1")
+        assert "Le jour de retour ne peut pas précéder le jour de retrait." in said[0]["body"]
+
+        # and so does its refusal of carol's answer to the drill, withdrawn before it came
+        # (the Update that says so held up on the way)
+        carol = await resident(south, "carol")
+        alice = await resident(north, "alice")
+        await listings.change_state(north.federation.pool, north.settings, alice, drill.uid,
+                                    "withdrawn")  # fmt: skip
+        await north.query("UPDATE deliveries SET next_try_at = now() + interval '1 hour' WHERE "
+                          "activity_uri IN (SELECT uri FROM activities WHERE type = 'Update')")  # fmt: skip
+        await answers.answer_remote(south.federation, carol, drill_uri, "Is it free?")
+        await settle(north, south)
+        said = await south.query("SELECT body FROM messages ORDER BY id")
+        assert said[-1]["body"] == "Cette annonce n’accepte plus de nouvelles réponses.", said
