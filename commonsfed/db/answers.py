@@ -237,6 +237,25 @@ async def conversation_by_ap_id(conn: asyncpg.Connection, ap_id: str) -> Convers
     return _conversation(row)
 
 
+async def insert_later_offer(conn: asyncpg.Connection, conversation_id: int, offer_id: str) -> None:
+    """A later Offer of the conversation's respondent here (migration 0049)."""
+    await conn.execute(
+        "INSERT INTO conversation_offers (offer_id, conversation_id) VALUES ($1, $2)",
+        offer_id,
+        conversation_id,
+    )
+
+
+async def is_later_offer(conn: asyncpg.Connection, conversation_id: int, offer_id: str) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT true FROM conversation_offers WHERE offer_id = $1 AND conversation_id = $2",
+            offer_id,
+            conversation_id,
+        )
+    )
+
+
 async def set_agreement(conn: asyncpg.Connection, conversation_id: int, agreement_id: str) -> None:
     await conn.execute(
         "UPDATE conversations SET agreement_id = $2 WHERE id = $1", conversation_id, agreement_id

@@ -316,6 +316,7 @@ class Decision:
     agreement_id: str | None
     reason: str
     ap_id: str
+    later: bool = False  # about a later Offer of the conversation (migration 0049)
 
 
 NOTIFY = {
@@ -326,23 +327,28 @@ NOTIFY = {
 }
 
 
-async def _our_offer(fed: Federation, offer_id: str | None, actor: str) -> Conversation:
+async def _our_offer(
+    fed: Federation, offer_id: str | None, actor: str
+) -> tuple[Conversation, bool]:
+    """The conversation of a resident's Offer `offer_id`, and whether it is a later one."""
     async with fed.pool.acquire() as conn:
         conv = await q.conversation_by_ap_id(conn, offer_id) if offer_id else None
-    if conv is None or not conv.is_remote_listing or conv.ap_id != offer_id:
+        later = conv is not None and offer_id is not None and conv.ap_id != offer_id and (
+            await q.is_later_offer(conn, conv.id, offer_id))  # fmt: skip
+    if conv is None or not conv.is_remote_listing or (conv.ap_id != offer_id and not later):
         raise Refused(f"{offer_id} is not an Offer a resident here sent")
     if conv.remote_author_uri != actor:
         raise Refused("only the listing's author may decide on an answer to it")
-    return conv
+    return conv, later
 
 
 async def verify_offer_answer(fed: Federation, activity: dict[str, Any]) -> Decision:
     answer = agreement_answer_from_ap(activity)
     if answer is None:
         raise Refused("an Accept of an Offer needs the Agreement it makes as `result`")
-    conv = await _our_offer(fed, answer.offer_id, activity["actor"])
+    conv, later = await _our_offer(fed, answer.offer_id, activity["actor"])
     state = "reserved" if answer.accepted else "declined"
-    return Decision(conv, state, answer.agreement_id, answer.reason, activity["id"])
+    return Decision(conv, state, answer.agreement_id, answer.reason, activity["id"], later)
 
 
 async def verify_undo_accept(fed: Federation, activity: dict[str, Any]) -> Decision | None:
@@ -352,16 +358,21 @@ async def verify_undo_accept(fed: Federation, activity: dict[str, Any]) -> Decis
         raise Refused("an Undo of an Accept must embed the Accept")
     if first_id(inner.get("actor")) != activity["actor"]:
         raise Refused("Undo of an activity someone else sent")
-    conv = await _our_offer(fed, valid_uri(first_id(inner.get("object"))), activity["actor"])
+    conv, later = await _our_offer(
+        fed, valid_uri(first_id(inner.get("object"))), activity["actor"]
+    )
     if conv.state != "reserved":
         return None  # nothing held: nothing to release
-    return Decision(conv, "waiting", None, "", activity["id"])
+    return Decision(conv, "waiting", None, "", activity["id"], later)
 
 
 async def receive_decision(
     conn: asyncpg.Connection, fed: Federation, activity: dict[str, Any], plan: Decision
 ) -> None:
     conv = plan.conversation
+    if plan.later:
+        await _later_decision(conn, plan)
+        return
     if conv.state in ("completed", "withdrawn") or conv.closed_at is not None:
         return  # over on this side; a late decision changes nothing
     state = plan.state
@@ -389,6 +400,24 @@ async def receive_decision(
             ap_id=plan.ap_id,
         )
     await notify(conn, conv.respondent_account_id, NOTIFY[state], conv)
+
+
+async def _later_decision(conn: asyncpg.Connection, plan: Decision) -> None:
+    """A decision on a later Offer (days asked again, another pledge): the respondent is
+    told, with the reason if any. An Accept reserves for them again (a new loan, a pledge
+    that holds); a Reject or a release leaves the conversation as the earlier Offers made it."""
+    conv = plan.conversation
+    if conv.closed_at is not None:
+        return  # they left, or the listing's author did
+    if plan.state == "reserved":
+        if conv.state != "reserved":
+            await q.set_state(conn, conv.id, "reserved")
+        if plan.agreement_id:
+            await q.set_agreement(conn, conv.id, plan.agreement_id)
+    if plan.reason:
+        await q.insert_message(conn, conv.id, None, plan.reason,
+                               sender_actor_uri=conv.remote_author_uri, ap_id=plan.ap_id)  # fmt: skip
+    await notify(conn, conv.respondent_account_id, NOTIFY[plan.state], conv)
 
 
 # --- a remote listing changed --------------------------------------------------------------

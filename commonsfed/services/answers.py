@@ -186,7 +186,8 @@ async def answer_remote(
 ) -> Conversation:
     """A resident answers a listing of another node: an FEP-0837 Offer(Agreement) to its
     author carrying the message, and a conversation here that the author's decisions and
-    messages come back to. Answering again is one more message in that conversation.
+    messages come back to. Answering again is one more message in that conversation, or,
+    when it asks for something again, one more Offer in it (a later Offer, migration 0049).
     `days` (a lend listing's pickup and return day) ask for those days of its calendar
     (services.loans on the listing's node): its Accept confirms them, its Reject says why not.
     `quantity` is what the Offer commits to: on a group purchase, the pledge (services.pledges
@@ -203,39 +204,37 @@ async def answer_remote(
     except FetchError as exc:
         raise ValidationError({"message": Text(UNREACHABLE, reason=exc.message)}) from exc
     settings = fed.settings
+    asks = days is not None or intent != "primary" or remote.kind in ASKED_AGAIN
     async with fed.pool.acquire() as conn, conn.transaction():
         await block_rules.check_actor(conn, settings, account, author.uri, author.handle)
         conv = await q.find_remote_listing_conversation(conn, remote.uri, account.id)
-        if conv is not None:
+        if conv is not None and not (asks and conv.closed_at is None):
             await _write(conn, settings, conv, account, body)
             return conv
         if remote.state in ap_listings.CLOSED_STATES:
             raise InvalidTransition(CLOSED)
         offer_id = outbox.new_activity_id(settings)
-        conversation_id = await q.insert_remote_listing_conversation(
-            conn,
-            account_id=account.id,
-            listing_uri=remote.uri,
-            author_uri=author.uri,
-            author_handle=f"{author.preferred_username}@{author.domain}"[:300],
-            title=remote.title,
-            state=remote.state,
-            ap_id=offer_id,
-        )
+        if conv is None:
+            conversation_id = await q.insert_remote_listing_conversation(
+                conn, account_id=account.id, listing_uri=remote.uri, author_uri=author.uri,
+                author_handle=f"{author.preferred_username}@{author.domain}"[:300],
+                title=remote.title, state=remote.state, ap_id=offer_id,
+            )  # fmt: skip
+        else:  # asked again: the author's node answers this Offer by its own id
+            conversation_id = conv.id
+            await q.insert_later_offer(conn, conversation_id, offer_id)
         await q.insert_message(conn, conversation_id, account.id, body, ap_id=offer_id)
         offer = agreements.offer_agreement_to_ap(
-            activity_id=offer_id,
-            actor_uri=LocalUris(settings.base_url).user(account.username),
-            author_uri=author.uri,
-            listing_uri=remote.uri,
-            message=body,
-            days=days,
-            quantity=quantity,
-            intent=intent,
-            unit=unit,
-        )
+            activity_id=offer_id, actor_uri=LocalUris(settings.base_url).user(account.username),
+            author_uri=author.uri, listing_uri=remote.uri, message=body, days=days,
+            quantity=quantity, intent=intent, unit=unit,
+        )  # fmt: skip
         await outbox.publish(conn, settings, offer)
         return await q.get_conversation(conn, conversation_id)
+
+
+# a listing of these kinds is asked again, with a quantity, whenever it is answered again
+ASKED_AGAIN = ("group_purchase", "pay_it_forward")
 
 
 async def _write(conn, settings: Settings, conv: Conversation, sender: Account, body: str) -> None:

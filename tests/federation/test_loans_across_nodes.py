@@ -227,3 +227,47 @@ async def test_drill__a_french_node_says_why_in_french(start_nodes):
         await settle(north, south)
         said = await south.query("SELECT body FROM messages ORDER BY id")
         assert said[-1]["body"] == "Cette annonce n’accepte plus de nouvelles réponses.", said
+
+
+async def test_drill__bob_on_south_books_again_after_a_loan_and_after_a_clash(network):
+    # Given bob on south, whose days 2 to 4 of alice's drill north confirmed
+    north, south, alice, drill, bobs_browser, _ = network
+    drill_uri = north.url(f"/listings/{drill.uid}")
+    page = await find_in_network_view(bobs_browser, "Cordless drill")
+    asked = {"uri": drill_uri, "message": "For the shelves, please.",
+             "pickup_on": day(2).isoformat(), "return_on": day(4).isoformat()}  # fmt: skip
+    await post_form(bobs_browser, "/network/listing/answers", asked, form_path=page)
+    await settle(north, south)
+    [first] = await north.query("SELECT id FROM bookings")
+    await loans.decide(north.federation.pool, north.settings, alice, first["id"], "confirm")
+    await settle(north, south)
+
+    # When he asks for days 3 to 5: they clash with his own loan
+    text = await (await bobs_browser.get(page)).text()
+    assert "Ask for other days" in text and "You answered this listing" in text
+    await answers.answer_remote(south.federation, await resident(south, "bob"), drill_uri,
+                                "Sooner?", days=(day(3), day(5)))  # fmt: skip
+    await settle(north, south)
+    # Then north refuses them, south says why in his conversation, and his loan stands
+    said = await south.query("SELECT body FROM messages ORDER BY id DESC LIMIT 1")
+    assert said[0]["body"].startswith("Those days overlap a booking from")
+    assert (await south_state(south, "bob"))[0] == "reserved"
+
+    # When he asks for days 5 to 6 from the page, and alice confirms them
+    later = asked | {"message": "And later?", "pickup_on": day(5).isoformat(),
+                     "return_on": day(6).isoformat()}  # fmt: skip
+    sent = await post_form(bobs_browser, "/network/listing/answers", later, form_path=page,
+                           allow_redirects=False)  # fmt: skip
+    assert sent.status == 303
+    await settle(north, south)
+    assert await north_bookings(north) == [("bob", day(2), day(4), "confirmed"),
+                                           ("bob", day(5), day(6), "asked")]  # fmt: skip
+    [second] = await north.query("SELECT id FROM bookings WHERE pickup_on = $1", day(5))
+    await loans.decide(north.federation.pool, north.settings, alice, second["id"], "confirm")
+    await settle(north, south)
+
+    # Then south takes the Accept of his later Offer: one conversation, told twice
+    assert len(await south.query("SELECT id FROM conversations")) == 1
+    assert (await notified(south, "bob")).count("reserved_for_you") == 2
+    assert len(await south.query("SELECT offer_id FROM conversation_offers")) == 2
+

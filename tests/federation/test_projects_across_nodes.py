@@ -171,3 +171,25 @@ async def test_pledges__a_departed_neighbours_undecided_pledges_go_with_them(pro
     assert (await north.query("SELECT count(*) FROM pledges"))[0][0] == 0
     [left] = await north.query("SELECT available_quantity FROM listings WHERE uid = $1", rice.uid)
     assert left[0] == 10
+
+
+async def test_project__carol_pledges_to_two_needs_from_south_and_both_are_funded(project):
+    # Given carol on south, who pledges 6 hours, then the 10 bricks, of alice's bench
+    north, south, alice, dan, bob, carol, bench = project
+    await pledge_from_south(north, south, carol, bench, 0, 6, "hour")
+    await pledge_from_south(north, south, carol, bench, 1, 10, "one")
+    await projects.pledge(north.federation.pool, north.settings, dan, bench.uid,
+                          {"need": "2", "quantity": "50"})  # fmt: skip
+
+    # Then north counts both pledges, each an Offer of its own in her one conversation
+    assert await pledges_on_north(north) == {("carol", 0): 6, ("carol", 1): 10, ("dan", 2): 50}
+    assert len(await south.query("SELECT id FROM conversations")) == 1
+    assert len(await south.query("SELECT offer_id FROM conversation_offers")) == 1
+
+    # When the deadline funds the bench, both Accepts are taken on south
+    await run_deadline(north)
+    await settle(north, south)
+    assert "project_funded" in await notified(north, "alice")
+    state, _said = await south_answer(south, "carol")
+    assert state == "reserved"
+    assert (await notified(south, "carol")).count("reserved_for_you") == 2
