@@ -14,6 +14,7 @@ from commonsfed.ap.listings import (  # fmt: skip
     escape_html,
     om2_quantity,
 )
+from commonsfed.ap.loan_days import day_of
 from commonsfed.ap.projects import need_index
 from commonsfed.ap.remote_listings import (
     content_of,
@@ -177,16 +178,7 @@ def offer_days(activity: dict[str, Any]) -> tuple[date | None, date | None] | No
     end = activity.get("endTime") or agreement.get("endTime")
     if start is None and end is None:
         return None
-    return _day_of(start), _day_of(end)
-
-
-def _day_of(value: Any) -> date | None:
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
+    return day_of(start), day_of(end)
 
 
 def _commitment(

@@ -50,15 +50,20 @@ def booked_from_ap(document: Mapping[str, Any]) -> list[tuple[date, date]]:
     return ranges
 
 
-def _day(value: Any) -> date | None:
-    if isinstance(value, dict):  # expanded: {"@value": ..., "@type": xsd:dateTime}
-        value = value.get("@value")
+def day_of(value: Any) -> date | None:
+    """The calendar day an ISO date or date-time names, as written; None when it names none."""
     if not isinstance(value, str) or len(value) < 10:
         return None
     try:
         return date.fromisoformat(value[:10])
     except ValueError:
         return None
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, dict):  # expanded: {"@value": ..., "@type": xsd:dateTime}
+        value = value.get("@value")
+    return day_of(value)
 
 
 def overlapping(

@@ -232,7 +232,9 @@ GARDEN = {"purpose": "offer", "kind": "service", "title": "Help in your garden",
           "place": "Elm Street", "hours": "2"}  # fmt: skip
 
 
-async def test_hours_across_nodes__of_a_service_completed_with_a_resident_of_south(network):
+async def completed_service(network) -> int:
+    """alice's garden help on north, answered by bob from south, reserved and completed:
+    her conversation's id on north."""
     north, south, alice, _drill, bob, _carol = network
     pool, settings = north.federation.pool, north.settings
     garden = await listings.create_listing(pool, settings, alice, GARDEN, [])
@@ -244,6 +246,13 @@ async def test_hours_across_nodes__of_a_service_completed_with_a_resident_of_sou
     await answers.reserve(pool, settings, alice, on_north)
     await answers.complete(pool, settings, alice, on_north)
     await settle(north, south)
+    return on_north
+
+
+async def test_hours_across_nodes__of_a_service_completed_with_a_resident_of_south(network):
+    north, south, alice, _drill, bob, _carol = network
+    pool, settings = north.federation.pool, north.settings
+    on_north = await completed_service(network)
 
     # bob would go past south's lowest balance: his node refuses, nothing moves
     exchange = await timebank_exchanges.confirm(pool, settings, alice, on_north, "25",

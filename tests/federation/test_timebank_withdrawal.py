@@ -13,20 +13,15 @@ import pytest
 from commonsfed.ap.jsonld import normalise
 from commonsfed.federation.errors import Refused
 from commonsfed.federation.handlers import handle_activity
-from commonsfed.services import answers, listings, timebank_exchanges, timebank_remote
+from commonsfed.services import timebank_exchanges, timebank_remote
 from commonsfed.services import timebank_withdrawal as withdrawal
 from commonsfed.services.errors import NotAllowed, ServiceError
 from commonsfed.services.jobs import ScheduledJobs
 from tests.builders import post_form
-from tests.federation.test_answers_across_nodes import (
-    answer_from_south,
-    browser,
-    conversation_ids,
-    find_in_network_view,
-)
+from tests.federation.test_answers_across_nodes import browser
 from tests.federation.test_timebank_across_nodes import (
-    GARDEN,
     balances,
+    completed_service,
     held,
     network,
     pair,
@@ -185,17 +180,9 @@ async def test_withdrawal__from_the_hours_page(pair):
 
 
 async def test_withdrawal__the_hours_of_a_service_may_be_confirmed_again(network):
-    north, south, alice, _drill, bob, _carol = network
+    north, south, alice, _drill, _bob, _carol = network
     pool, settings = north.federation.pool, north.settings
-    garden = await listings.create_listing(pool, settings, alice, GARDEN, [])
-    await settle(north, south)
-    await answer_from_south(bob, await find_in_network_view(bob, "Help in your garden"),
-                            "Saturday morning?")  # fmt: skip
-    await settle(north, south)
-    on_north = (await conversation_ids(north, garden.uid))["bob"]
-    await answers.reserve(pool, settings, alice, on_north)
-    await answers.complete(pool, settings, alice, on_north)
-    await settle(north, south)
+    on_north = await completed_service(network)
     confirm = timebank_exchanges.confirm
     await confirm(pool, settings, alice, on_north, "2", fed=north.federation)
     await _lose_deliveries(north)
