@@ -130,7 +130,8 @@ async def post_listing(
 async def post_profile(client, fields: dict[str, str], avatar: bytes | None = None,
                        *, csrf: bool = True):  # fmt: skip
     """POST the profile form (/settings/profile) as a browser does: multipart, with the form
-    page's CSRF token (left out with csrf=False). Returns the response."""
+    page's CSRF token (left out with csrf=False). Returns the response; when the profile is
+    saved, the page it redirects to, as a browser follows it."""
     import aiohttp
 
     page = await (await client.get("/settings/profile")).text()
@@ -141,4 +142,7 @@ async def post_profile(client, fields: dict[str, str], avatar: bytes | None = No
         data.add_field(name, value)
     if avatar is not None:
         data.add_field("avatar", avatar, filename="me.jpg", content_type="image/jpeg")
-    return await client.post("/settings/profile", data=data, allow_redirects=False)
+    response = await client.post("/settings/profile", data=data, allow_redirects=False)
+    if response.status == 303:  # saved: the page it goes to says so once (web.flash)
+        return await client.get(response.headers["Location"])
+    return response

@@ -10,6 +10,7 @@ from commonsfed.i18n import Text
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import addresses
 from commonsfed.services.errors import LinkNotValid, NotAllowed, RateLimited, ValidationError
+from commonsfed.web.flash import shown_on
 from commonsfed.web.keys import ACCOUNT, POOL, SETTINGS
 from commonsfed.web.middlewares import Handler, render_error, wants_html
 from commonsfed.web.recovery import too_many
@@ -80,7 +81,7 @@ async def change_email(request: web.Request) -> web.Response:
                       email=values["email"].strip())  # fmt: skip
     else:
         notice = N_("Your address is changed.")
-    return await _email_page(request, notice=notice)
+    return await shown_on(request, "/settings/email", notice)
 
 
 async def resend(request: web.Request) -> web.Response:
@@ -95,8 +96,8 @@ async def resend(request: web.Request) -> web.Response:
         context = {"section": "email", "errors": {"resend": shown(exc)}, "values": {},
                    "notice": None, "pending": None}  # fmt: skip
         return too_many(request, "settings/email.html", context, exc)
-    return await _email_page(
-        request, notice=Text(N_("We sent a new link to %(email)s."), email=account.email)
+    return await shown_on(
+        request, "/settings/email", Text(N_("We sent a new link to %(email)s."), email=account.email)
     )
 
 

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import oauth
+from commonsfed.web.flash import shown_on
 from commonsfed.web.keys import POOL
 from commonsfed.web.views import require_account
 
@@ -34,4 +35,4 @@ async def revoke_app(request: web.Request) -> web.Response:
     ended = await oauth.revoke_app(request.app[POOL], account, int(value))
     if not ended:
         return await _apps_page(request, 400, N_("That app was not authorised (any more)."))
-    return await _apps_page(request, notice=N_("The app can no longer use your account."))
+    return await shown_on(request, "/settings/apps", N_("The app can no longer use your account."))

@@ -14,6 +14,7 @@ from commonsfed.i18n import Text
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import blocks
 from commonsfed.services.errors import NotAllowed, ValidationError
+from commonsfed.web.flash import shown_on
 from commonsfed.web.keys import FEDERATION, POOL
 from commonsfed.web.views import require_account, shown
 
@@ -23,6 +24,8 @@ DONE = {
                 "to you."),
     "mute": N_("You have muted %(who)s. Their listings and mentions are hidden from you."),
 }  # fmt: skip
+
+PAGE = "/settings/blocks"
 
 
 async def _page(request: web.Request, status: int = 200, **context) -> web.Response:
@@ -54,7 +57,7 @@ async def change_person(request: web.Request) -> web.Response:
         person = await ACTIONS[action](request.app[FEDERATION], account, who)
     except ValidationError as exc:
         return await _page(request, 422, values={"who": who}, errors=exc.errors)
-    return await _page(request, notice=Text(DONE[action], who=person.label))
+    return await shown_on(request, PAGE, Text(DONE[action], who=person.label))
 
 
 async def undo_person(request: web.Request) -> web.Response:
@@ -67,7 +70,7 @@ async def undo_person(request: web.Request) -> web.Response:
     except NotAllowed as exc:
         return await _page(request, 400, notice=shown(exc))
     done = N_("You have unblocked %(who)s.") if row.kind == "block" else N_("You have unmuted %(who)s.")
-    return await _page(request, notice=Text(done, who=row.label))
+    return await shown_on(request, PAGE, Text(done, who=row.label))
 
 
 async def hide_domain(request: web.Request) -> web.Response:
@@ -77,8 +80,8 @@ async def hide_domain(request: web.Request) -> web.Response:
         domain = await blocks.hide_domain(request.app[FEDERATION], account, text)
     except ValidationError as exc:
         return await _page(request, 422, values={"domain": text}, errors=exc.errors)
-    return await _page(
-        request, notice=Text(N_("You no longer see people or listings from %(domain)s."), domain=domain)
+    return await shown_on(
+        request, PAGE, Text(N_("You no longer see people or listings from %(domain)s."), domain=domain)
     )
 
 
@@ -89,6 +92,6 @@ async def show_domain(request: web.Request) -> web.Response:
         await blocks.show_domain(request.app[POOL], account, domain)
     except NotAllowed as exc:
         return await _page(request, 400, notice=shown(exc))
-    return await _page(
-        request, notice=Text(N_("You see people and listings from %(domain)s again."), domain=domain)
+    return await shown_on(
+        request, PAGE, Text(N_("You see people and listings from %(domain)s again."), domain=domain)
     )

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import export
+from commonsfed.web.flash import shown_on
 from commonsfed.web.keys import POOL, SETTINGS
 from commonsfed.web.views import require_account
 
@@ -35,7 +36,7 @@ async def request_export(request: web.Request) -> web.Response:
     else:
         notice = N_("Your archive is being prepared. This page lists it when it is ready; "
                     "come back in a few minutes.")  # fmt: skip
-    return await _page(request, notice)
+    return await shown_on(request, "/settings/export", notice)
 
 
 async def download(request: web.Request) -> web.StreamResponse:

@@ -52,6 +52,13 @@ async def flash(request: web.Request, text: str, kind: str = "success") -> None:
     session[_KEY] = pending[-MAX_PENDING:]
 
 
+async def shown_on(request: web.Request, path: str, text: str) -> web.Response:
+    """A form's POST-redirect-GET: `text` shown once on `path`, where the browser goes; a
+    reload there sends nothing again."""
+    await flash(request, text)
+    raise web.HTTPSeeOther(path)
+
+
 class PendingFlashes:
     """The messages waiting in the session, for base.html; taken out of the session the
     first time a template iterates over them (so only a rendered page consumes them)."""

@@ -10,6 +10,7 @@ from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import follows
 from commonsfed.services.errors import NotAllowed, ValidationError
 from commonsfed.web.admin import message_of
+from commonsfed.web.flash import shown_on
 from commonsfed.web.keys import FEDERATION
 from commonsfed.web.views import require_account
 
@@ -46,7 +47,7 @@ async def follow(request: web.Request) -> web.Response:
     except ValidationError as exc:
         return await _page(request, 422, values={"handle": handle}, errors=exc.errors)
     notice = Text(N_("Asked to follow %(handle)s."), handle=remote.handle)
-    return await _page(request, notice=notice)
+    return await shown_on(request, "/follows", notice)
 
 
 async def _act(request: web.Request, action, notice: str) -> web.Response:
@@ -57,7 +58,7 @@ async def _act(request: web.Request, action, notice: str) -> web.Response:
         await action(fed, follows.resident_uri(fed, account), uri)
     except NotAllowed as exc:
         return await _page(request, 400, notice=message_of(exc))
-    return await _page(request, notice=notice)
+    return await shown_on(request, "/follows", notice)
 
 
 async def unfollow(request: web.Request) -> web.Response:

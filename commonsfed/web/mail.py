@@ -10,6 +10,7 @@ from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import mail
 from commonsfed.services.errors import ValidationError
 from commonsfed.services.mail_transport import mailbox_entries, mailbox_entry
+from commonsfed.web.flash import shown_on
 from commonsfed.web.keys import POOL, SETTINGS
 from commonsfed.web.middlewares import csrf_exempt, render_error
 from commonsfed.web.views import require_account
@@ -53,7 +54,7 @@ async def save_notifications(request: web.Request) -> web.Response:
         return _notifications(request, current, 400, errors=exc.errors)
     notice = (N_("Saved. You get mail about what you ticked.") if chosen else
               N_("Saved. You get no notification mail."))  # fmt: skip
-    return _notifications(request, chosen, notice=notice)
+    return await shown_on(request, "/settings/notifications", notice)
 
 
 # --- unsubscribing -------------------------------------------------------------------------

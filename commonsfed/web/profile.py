@@ -17,6 +17,7 @@ from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import profiles
 from commonsfed.services.errors import ValidationError
 from commonsfed.services.photos import MAX_UPLOAD_BYTES
+from commonsfed.web.flash import shown_on
 from commonsfed.web.keys import FEDERATION, POOL, SETTINGS
 from commonsfed.web.middlewares import csrf_exempt
 from commonsfed.web.uploads import read_form_with_photos
@@ -43,7 +44,6 @@ async def _render(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     *,
-    notice: str | None = None,
     status: int = 200,
 ) -> web.Response:
     account = require_account(request)
@@ -54,7 +54,6 @@ async def _render(
         "profile": profile,
         "values": form_values(profile) if values is None else values,
         "errors": errors or {},
-        "notice": notice,
         "verified": verified,
         "field_numbers": range(1, profiles.MAX_FIELDS + 1),
         "profile_url": f"{request.app[SETTINGS].base_url}/users/{account.username}",
@@ -83,4 +82,4 @@ async def save_profile(request: web.Request) -> web.Response:
         await profiles.update_profile(request.app[FEDERATION], account, form.fields, avatar)
     except ValidationError as exc:
         return await _render(request, form.fields, exc.errors, status=422)
-    return await _render(request, notice=N_("Your profile is saved."))
+    return await shown_on(request, "/settings/profile", N_("Your profile is saved."))

@@ -14,6 +14,7 @@ from commonsfed import i18n
 from commonsfed.i18n import gettext_noop as N_
 from commonsfed.services import accounts, sessions
 from commonsfed.services.errors import NotAllowed, RateLimited, ValidationError
+from commonsfed.web.flash import shown_on
 from commonsfed.web.keys import POOL, SESSION_ID
 from commonsfed.web.language import reader_language, translate
 from commonsfed.web.views import client_address, require_account, shown
@@ -56,7 +57,7 @@ async def change_password(request: web.Request) -> web.Response:
     notice = translate(request, N_("Your password is changed."))
     if ended:
         notice += " " + _logged_out_on(request, ended)
-    return _account(request, notice=notice)
+    return await shown_on(request, "/settings/account", notice)
 
 
 def _logged_out_on(request: web.Request, count: int) -> str:
@@ -95,11 +96,11 @@ async def end_session(request: web.Request) -> web.Response:
         await sessions.end_one(request.app[POOL], account, int(value))
     except NotAllowed as exc:
         return await _sessions_page(request, 400, shown(exc))
-    return await _sessions_page(request, notice=N_("That session has ended."))
+    return await shown_on(request, "/settings/sessions", N_("That session has ended."))
 
 
 async def end_other_sessions(request: web.Request) -> web.Response:
     account = require_account(request)
     ended = await sessions.end_others(request.app[POOL], account, request[SESSION_ID])
     notice = _logged_out_on(request, ended) if ended else N_("There were no others.")
-    return await _sessions_page(request, notice=notice)
+    return await shown_on(request, "/settings/sessions", notice)

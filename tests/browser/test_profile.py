@@ -72,7 +72,7 @@ async def refused_bio_over_its_limit(page, node: LiveNode, picture) -> None:
 
 async def see_own_profile(page, node: LiveNode) -> None:
     await expect(page.get_by_role("status")).to_contain_text("Your profile is saved.")
-    await page.get_by_role("link", name="See your profile").click()
+    await page.get_by_role("link", name=node.url("/users/alice")).click()
     await expect(page).to_have_url(node.url("/users/alice"))
     await expect(page.get_by_role("heading", level=1)).to_have_text("Alice Liddell")
     await expect(page.locator(".bio strong")).to_have_text("ladders")

@@ -253,3 +253,25 @@ async def test_session__its_use_moves_the_accounts_last_use_which_nodeinfo_count
     info = await (await visitor.get("/nodeinfo/2.1")).json()
 
     assert info["usage"]["users"] == {"total": 1, "activeMonth": 1, "activeHalfyear": 1}
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "page", "said"),
+    [
+        ("/settings/notifications", {"mail": "answer"}, "/settings/notifications",
+         "Saved. You get mail about what you ticked."),
+        ("/settings/sessions/end-others", {}, "/settings/sessions", "There were no others."),
+        ("/settings/blocks/domains", {"domain": "spam.example"}, "/settings/blocks",
+         "You no longer see people or listings from spam.example."),
+    ],
+)  # fmt: skip
+async def test_settings__a_saved_form_redirects_and_says_so_once(browsers, path, form, page, said):
+    # When alice sends a settings form
+    [alice] = await browsers(1)
+    response = await post_form(alice, path, form, form_path=page, allow_redirects=False)
+
+    # Then the browser goes to the page (a reload there sends nothing again), which says so
+    # once
+    assert response.status == 303 and response.headers["Location"] == page
+    assert said in await (await alice.get(page)).text()
+    assert said not in await (await alice.get(page)).text()
