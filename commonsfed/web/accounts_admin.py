@@ -9,6 +9,8 @@ what was wrong (403 for an action outside the moderator's role, 404 for no such 
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import aiohttp_jinja2
 from aiohttp import web
 
@@ -19,6 +21,7 @@ from commonsfed.services import account_actions, accounts, moderation_log, remot
 from commonsfed.services.account_actions import AccountNotFound
 from commonsfed.services.errors import NotAllowed, ValidationError
 from commonsfed.web.admin import LOG_NAMES, message_of
+from commonsfed.web.flash import shown_on
 from commonsfed.web.keys import POOL, SETTINGS
 from commonsfed.web.middlewares import render_error
 from commonsfed.web.views import require_moderator
@@ -86,8 +89,8 @@ async def approve_account(request: web.Request) -> web.Response:
         return render_error(request, 404, message_of(exc))
     except NotAllowed as exc:
         return render_error(request, 400, message_of(exc))
-    return await accounts_page(
-        request, notice=Text(N_("@%(name)s may log in now."), name=account.username)
+    return await shown_on(
+        request, "/admin/accounts", Text(N_("@%(name)s may log in now."), name=account.username)
     )
 
 
@@ -103,8 +106,8 @@ async def reject_account(request: web.Request) -> web.Response:
         return render_error(request, 400, message_of(exc))
     except ValidationError as exc:
         return await accounts_page(request, 422, errors={name: exc.errors["reason"]})
-    return await accounts_page(
-        request, notice=Text(N_("The application of @%(name)s was rejected."), name=name)
+    return await shown_on(
+        request, "/admin/accounts", Text(N_("The application of @%(name)s was rejected."), name=name)
     )
 
 
@@ -146,7 +149,9 @@ async def act_on_account(request: web.Request) -> web.Response:
         return await account_page(
             request, 422, errors={action: exc.errors["reason"]}, values={action: reason}
         )
-    return await account_page(request, notice=Text(DONE[action], name=facts.username))
+    return await shown_on(
+        request, f"/admin/accounts/{facts.username}", Text(DONE[action], name=facts.username)
+    )
 
 
 async def change_role(request: web.Request) -> web.Response:
@@ -162,7 +167,8 @@ async def change_role(request: web.Request) -> web.Response:
         account = await accounts.set_role(request.app[POOL], name, role, by=moderator)
     except NotAllowed as exc:
         return await account_page(request, 403, notice=message_of(exc))
-    return await account_page(request, notice=Text(NOW_A[account.role], name=account.username))
+    return await shown_on(request, f"/admin/accounts/{account.username}",
+                          Text(NOW_A[account.role], name=account.username))  # fmt: skip
 
 
 # --- a remote person ---------------------------------------------------------------------------
@@ -204,4 +210,5 @@ async def act_on_remote_actor(request: web.Request) -> web.Response:
         return await remote_actor_page(request, 422, uri=uri, errors=exc.errors)
     done = (N_("%(uri)s is suspended: what they had here is gone.") if action == "suspend"
             else N_("%(uri)s may write again."))  # fmt: skip
-    return await remote_actor_page(request, uri=uri, notice=Text(done, uri=uri))
+    page = "/admin/remote-actors?" + urlencode({"uri": uri})
+    return await shown_on(request, page, Text(done, uri=uri))

@@ -15,7 +15,7 @@ from commonsfed.models import SEVERITIES, DomainPolicy
 from commonsfed.services import domain_csv, domains, group_follows
 from commonsfed.services.errors import NotAllowed, ValidationError
 from commonsfed.web.admin import message_of
-from commonsfed.web.flash import flash
+from commonsfed.web.flash import flash, shown_on
 from commonsfed.web.keys import FEDERATION, POOL, SETTINGS
 from commonsfed.web.views import require_admin
 
@@ -134,7 +134,7 @@ async def import_blocks(request: web.Request) -> web.Response:
     notice = (Text(N_("Imported %(added)s blocks. %(kept)s were blocked already and are left "
                       "as they were."), added=len(result.added), kept=len(result.kept))
               if result.kept else Text(N_("Imported %(added)s blocks."), added=len(result.added)))  # fmt: skip
-    return await _domains_page(request, notice=notice)
+    return await shown_on(request, "/admin/domains", notice)
 
 
 # --- follows of the Group -------------------------------------------------------------------

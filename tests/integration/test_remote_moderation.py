@@ -71,6 +71,7 @@ async def test_suspend__refuses_their_activities_until_lifted(scene):
     response = await moderate(north, alice, "suspend", "Spam in every inbox.")
 
     assert response.status == 200 and "is suspended" in await response.text()
+    assert [r.status for r in response.history] == [303]  # a reload sends nothing again
     status, body = await deliver(north, alice, key)
     assert status == 403
     assert orjson.loads(body)["error"] == f"{alice} is suspended on this node"
