@@ -127,6 +127,9 @@ class Settings:
     hours_min: int = -20
     hours_max: int = 40
     hours_clearing_limit: int = 100
+    # matching (services.matching): the farthest apart, in km, an offer and a request with
+    # coordinates may be and still match; a rural neighbourhood may want more
+    match_km: int = 10
 
     @property
     def scheme(self) -> str:
@@ -278,6 +281,7 @@ _NAMES = {
     "hours_min": ("COMMONSFED_HOURS_MIN", "COMMONSFED_HOURS_MIN"),
     "hours_max": ("COMMONSFED_HOURS_MAX", "COMMONSFED_HOURS_MAX"),
     "hours_clearing_limit": ("COMMONSFED_HOURS_CLEARING_LIMIT", "COMMONSFED_HOURS_CLEARING_LIMIT"),
+    "match_km": ("COMMONSFED_MATCH_KM", "COMMONSFED_MATCH_KM"),
 }
 
 
@@ -483,6 +487,7 @@ def _parse_contact_email(value: str, label: str) -> str:
 
 MAX_RULES = 30
 MAX_RULE = 300  # characters, as Mastodon's rules: a line, not a page
+MAX_MATCH_KM = 100  # matching (services.matching) reaches at most this far
 
 
 def rules_problem(rules: list[str]) -> str | None:
@@ -694,5 +699,6 @@ _PARSERS = {
     "hours_min": _parse_count(-10_000, 0),
     "hours_max": _parse_count(0, 10_000),
     "hours_clearing_limit": _parse_count(0, 1_000_000),
+    "match_km": _parse_count(1, MAX_MATCH_KM),
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings)}

@@ -53,6 +53,7 @@ RUNTIME_SETTINGS = (
     "hours_min",
     "hours_max",
     "hours_clearing_limit",
+    "match_km",
 )
 RECHECK_SECONDS = 60.0
 RELISTEN_SECONDS = 5.0  # after a failed LISTEN, wait this long before the next try

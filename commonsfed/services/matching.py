@@ -9,7 +9,8 @@ Decisions:
   the titles' trigram similarity (pg_trgm, where PostgreSQL has it). Trigrams rank but do
   not find: as a condition (`%`) they cost a similarity per listing of the category,
   kind and purpose, which doubled a match's time at 100,000 listings (bench/matching.py).
-  When both have coordinates they are at most MATCH_KM apart; a listing without them
+  When both have coordinates they are at most the node's `match_km` apart (10 km unless an
+  admin changes it at /admin/settings); a listing without them
   still matches, as most are within walking distance anyway.
 - Matching a local listing runs in the transaction that writes it, and again in the one
   that edits it (its old matches go first; nobody is told twice of it) (a few index scans,
@@ -48,7 +49,6 @@ from commonsfed.db import matching as q
 from commonsfed.models import KINDS
 from commonsfed.services.places import distance_km
 
-MATCH_KM = 10
 SHOWN = 10  # matches kept (and authors told) for one new listing, at most
 MAX_WORDS = 12
 ARRIVALS_BATCH = 50
@@ -94,7 +94,7 @@ async def on_new_listing(conn: asyncpg.Connection, settings: Settings, listing_i
     wanted = q.Wanted(
         purpose=other_side(new["purpose"]), kind=new["kind"], category=new["category"],
         words=words_query(new["title"]), title=new["title"], latitude=new["latitude"],
-        longitude=new["longitude"], km=MATCH_KM, not_author_id=new["author_id"],
+        longitude=new["longitude"], km=settings.match_km, not_author_id=new["author_id"],
         trigrams=await q.has_trigrams(conn),
     )  # fmt: skip
     found = [] if wanted.hopeless else await q.local_candidates(conn, wanted, SHOWN)
@@ -203,7 +203,7 @@ async def _match_arrival(conn, settings: Settings, arrived: _Arrived, categories
         wanted = q.Wanted(
             purpose=other_side(remote.purpose), kind=remote.kind, category=category,
             words=words_query(remote.title), title=remote.title, latitude=remote.latitude,
-            longitude=remote.longitude, km=MATCH_KM, trigrams=await q.has_trigrams(conn),
+            longitude=remote.longitude, km=settings.match_km, trigrams=await q.has_trigrams(conn),
             author_uri=remote.author_uri, domain=arrived.domain,
         )  # fmt: skip
         found = [] if wanted.hopeless else await q.local_candidates(conn, wanted, SHOWN)

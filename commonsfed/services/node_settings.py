@@ -17,6 +17,7 @@ import asyncpg
 from commonsfed.config import (
     FEDERATION_MODES,
     GROUP_FOLLOW_MODES,
+    MAX_MATCH_KM,
     MAX_RULE,
     MAX_RULES,
     OSM_ATTRIBUTION,
@@ -49,6 +50,7 @@ _MAP_SETTINGS = {"map_tiles": OSM_TILES, "map_attribution": OSM_ATTRIBUTION}  # 
 # the time bank's limits, whole hours: name -> (lowest, highest) allowed
 _HOURS_SETTINGS = {"hours_min": (-10_000, 0), "hours_max": (0, 10_000),
                    "hours_clearing_limit": (0, 1_000_000)}  # fmt: skip
+_KM_SETTINGS = {"match_km": (1, MAX_MATCH_KM)}  # whole km: name -> (lowest, highest)
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class SettingsForm:
         # a form without the map's fields (an older page, a script) leaves them as they are
         return cls({
             name: str(form.get(name, "")) for name in RUNTIME_SETTINGS
-            if name in form or name not in (*_MAP_SETTINGS, *_HOURS_SETTINGS)
+            if name in form or name not in (*_MAP_SETTINGS, *_HOURS_SETTINGS, *_KM_SETTINGS)
         })  # fmt: skip
 
 
@@ -93,7 +95,8 @@ def parse_form(form: SettingsForm) -> dict[str, Any]:
             N_("This is not an e-mail address such as admin@example.org (or leave it empty).")
         )
     _check_map(text, errors)
-    hours = _check_hours(text, errors)
+    hours = _check_numbers(text, errors, _HOURS_SETTINGS, HOURS_RANGE)
+    hours |= _check_numbers(text, errors, _KM_SETTINGS, KM_RANGE)
     for name in _SWITCHES:  # a form without the field (an older page) leaves it off
         text[name] = text[name] or "false"
     for name, choices in _CHOICES.items():
@@ -147,20 +150,25 @@ def _check_map(text: dict[str, str], errors: dict[str, str]) -> None:
                                          limit=MAX_ATTRIBUTION)  # fmt: skip
 
 
-def _check_hours(text: dict[str, str], errors: dict[str, str]) -> dict[str, int]:
-    """The time bank's limits the form has, as whole numbers of hours."""
-    hours = {}
-    for name, (low, high) in _HOURS_SETTINGS.items():
+HOURS_RANGE = N_("Give a whole number of hours from %(low)s to %(high)s.")
+KM_RANGE = N_("Give a whole number of kilometres from %(low)s to %(high)s.")
+
+
+def _check_numbers(
+    text: dict[str, str], errors: dict[str, str], ranges: dict[str, tuple[int, int]], say: str
+) -> dict[str, int]:
+    """The whole numbers the form has of `ranges` (name -> lowest, highest)."""
+    numbers = {}
+    for name, (low, high) in ranges.items():
         if name not in text:
             continue
         try:
-            hours[name] = int(text[name])
+            numbers[name] = int(text[name])
         except ValueError:
-            hours[name] = low - 1
-        if not low <= hours[name] <= high:
-            errors[name] = Text(N_("Give a whole number of hours from %(low)s to %(high)s."),
-                                low=low, high=high)  # fmt: skip
-    return hours
+            numbers[name] = low - 1
+        if not low <= numbers[name] <= high:
+            errors[name] = Text(say, low=low, high=high)
+    return numbers
 
 
 # config.tile_url_problem's answers (it also checks the environment, in English), as the

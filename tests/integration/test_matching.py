@@ -13,8 +13,10 @@ from commonsfed.db import blocks as blocks_q
 from commonsfed.db import search as search_q
 from commonsfed.services import listings, matching
 from commonsfed.services.mail_transport import compose
-from tests.builders import log_in
+from commonsfed.web.keys import SETTINGS
+from tests.builders import log_in, post_form
 from tests.integration.test_listings import people, pool, post  # noqa: F401  (fixtures)
+from tests.integration.test_node_settings import GOOD
 
 HERE = {"latitude": "52.37", "longitude": "4.89"}
 NEAR = {"latitude": "52.40", "longitude": "4.90"}  # about 3 km away
@@ -190,3 +192,30 @@ async def test_on_edited_listing__matched_anew_and_nobody_told_twice(
                                   {**form, "title": "A tall ladder"}, [])  # fmt: skip
     assert await matching.matches_for(pool, asked.id) == []
     assert await matching.matches_for(pool, drill.id) == []
+
+
+async def test_on_new_listing__the_nodes_match_km_reaches_as_far_as_an_admin_says(
+    pool,  # noqa: F811
+    settings,
+    people,  # noqa: F811
+    client,
+):
+    # Given a drill press offered in Rotterdam, 57 km away
+    alice, bob = await people("alice", "bob")
+    await post(pool, settings, alice, kind="give", category="tools", title="Drill press", **FAR)
+    asked = {"purpose": "request", "kind": "give", "category": "tools", **HERE}
+
+    # Then a request for one here does not meet it within the 10 km of a new node
+    near = await post(pool, settings, bob, title="Need a drill press", **asked)
+    assert await matching.matches_for(pool, near.id) == []
+
+    # When the admin widens matching to 60 km (as /admin/settings stores it), it does
+    await people("ada", admin=True)
+    await log_in(client, "ada", "correct horse battery")
+    refused = await post_form(client, "/admin/settings", {**GOOD, "match_km": "0"})
+    assert refused.status == 422
+    assert "Give a whole number of kilometres from 1 to 100." in await refused.text()
+    saved = await post_form(client, "/admin/settings", {**GOOD, "match_km": "60"})
+    assert saved.status == 200
+    wider = await post(pool, client.app[SETTINGS], bob, title="A drill press please", **asked)
+    assert [match.title for match in await matching.matches_for(pool, wider.id)] == ["Drill press"]

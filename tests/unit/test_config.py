@@ -30,6 +30,7 @@ def test_load_settings__reads_the_environment():
     assert settings.registration == "approval" and settings.database_url == "postgresql://u@db/x"
     assert settings.base_url == "https://commons.example.org"
     assert settings.instance_name == "Elm Street"
+    assert load_settings({"COMMONSFED_MATCH_KM": "25"}, {"dev": True}).match_km == 25
 
 
 def test_load_settings__flags_win_over_the_environment():
@@ -66,6 +67,8 @@ def test_load_settings__secret_is_not_in_the_repr():
         ({"COMMONSFED_GROUP_FOLLOWS": "sometimes"}, {"dev": True}, "COMMONSFED_GROUP_FOLLOWS"),
         ({}, {"dev": True, "contact_email": "admins at elm"}, "--contact-email"),
         ({"COMMONSFED_RULES": "Be kind.\n" + "x" * 301}, {"dev": True}, "COMMONSFED_RULES"),
+        ({"COMMONSFED_MATCH_KM": "0"}, {"dev": True}, "COMMONSFED_MATCH_KM"),
+        ({"COMMONSFED_MATCH_KM": "far"}, {"dev": True}, "COMMONSFED_MATCH_KM"),
     ],
 )
 def test_load_settings__bad_values_name_the_setting(env, flags, named):
