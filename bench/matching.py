@@ -142,7 +142,7 @@ async def _plan(conn: asyncpg.Connection, listing_id: int) -> str:
     wanted = matching_q.Wanted(
         purpose=matching.other_side(new["purpose"]), kind=new["kind"], category=new["category"],
         words=matching.words_query(new["title"]), title=new["title"], latitude=new["latitude"],
-        longitude=new["longitude"], km=matching.MATCH_KM, not_author_id=new["author_id"],
+        longitude=new["longitude"], km=Settings.match_km, not_author_id=new["author_id"],
         trigrams=await matching_q.has_trigrams(conn),
     )  # fmt: skip
     sql, args = matching_q.local_query(wanted, matching.SHOWN)
