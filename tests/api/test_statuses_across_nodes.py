@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from commonsfed.services import follows
+from commonsfed.db import accounts as accounts_q
+from commonsfed.services import follows, listings, matching
 from tests.api.helpers import DRILL, posted, resident
 from tests.api.schema import check
 from tests.nodes import settle
@@ -129,3 +130,25 @@ async def test_answer__a_reply_to_a_post_that_is_no_listing_is_422(network):
     assert response.status == 422
     assert "neither" in (await response.json())["error"]
     assert await south.query("SELECT * FROM conversations") == []
+
+
+async def test_match__a_listing_from_north_is_a_status_notification_on_south(network):
+    # Given bob on south, who asks to borrow a drill
+    north, south, alice, bob = network
+    [bob_account] = await south.query("SELECT id FROM accounts WHERE username = 'bob'")
+    async with south.federation.pool.acquire() as conn:
+        asker = await accounts_q.get_account(conn, bob_account["id"])
+    await listings.create_listing(south.federation.pool, south.settings, asker, {
+        "purpose": "request", "kind": "lend", "title": "A drill for the weekend",
+        "category": "tools", "place": "Oak Lane", "loan_days": "2"}, [])  # fmt: skip
+
+    # When alice's drill arrives from north and south's scheduled jobs match it
+    _listing, south_id = await on_south(north, south, alice)
+    assert await matching.match_arrivals(south.federation.pool, south.settings) == 1
+
+    # Then bob's app shows it as a status alice posted
+    response = await south.client.get("/api/v1/notifications", headers=bob)
+    [note] = await response.json()
+    check("Notification", note)
+    assert (note["type"], note["account"]["acct"]) == ("status", "alice@north.test")
+    assert note["status"]["id"] == south_id
