@@ -14,7 +14,15 @@ from typing import Any
 
 import asyncpg
 
-from commonsfed.db.search import HAVERSINE, Filter, _local_conditions, _Params
+from commonsfed.db.search import (
+    HAVERSINE,
+    REMOTE_AT,
+    REMOTE_COORDINATE,
+    Filter,
+    _local_conditions,
+    _Params,
+    _remote_conditions,
+)
 
 # a listing's end: the earlier of the end of its availability and its expiry (0033's index)
 ENDS = "least(l.available_until, l.expires_at)"
@@ -73,6 +81,44 @@ def ending_query(
         where += f" AND ({ENDS} IS NULL OR {ENDS} < {at})"
         order = "l.created_at DESC, l.id DESC"
     return f"{_SELECT} WHERE {where} ORDER BY {order} LIMIT {p(limit)}", p.values
+
+
+# --- remote listings in these orders, for "everywhere" ----------------------------------------
+
+_REMOTE_SELECT = f"SELECT r.uri, r.domain, r.document, {REMOTE_AT} AS at FROM remote_objects r"
+# a remote listing's end as its node wrote it: ISO 8601 text, compared as text to pick the
+# candidates (an offset other than Z moves one by hours at most); the page sorts them exactly
+REMOTE_END = "r.document->>'endTime'"
+
+
+async def remote_nearest(conn: asyncpg.Connection, f: Filter, limit: int) -> list[asyncpg.Record]:
+    """The first `limit` remote listings inside `f.circle`'s box, nearest its centre first
+    (those without coordinates are outside every box)."""
+    if f.circle is None:
+        raise ValueError("nearest needs a circle to measure from")
+    p = _Params()
+    where = " AND ".join(_remote_conditions(f, None, p))  # the box: coordinates in range
+    latitude, longitude = (f"({REMOTE_COORDINATE.format(axis)})::float8"
+                           for axis in ("latitude", "longitude"))  # fmt: skip
+    distance = (HAVERSINE.replace("l.latitude", latitude).replace("l.longitude", longitude)
+                .format(lat=p(f.circle.latitude), lon=p(f.circle.longitude)))  # fmt: skip
+    return await conn.fetch(
+        f"{_REMOTE_SELECT} WHERE {where} ORDER BY {distance}, r.uri LIMIT {p(limit)}", *p.values
+    )
+
+
+async def remote_ending(
+    conn: asyncpg.Connection, f: Filter, from_text: str, limit: int
+) -> list[asyncpg.Record]:
+    """The first `limit` remote listings whose `endTime` is `from_text` or later, soonest
+    first."""
+    p = _Params()
+    where = " AND ".join(_remote_conditions(f, None, p))
+    return await conn.fetch(
+        f"{_REMOTE_SELECT} WHERE {where} AND {REMOTE_END} >= {p(from_text)} "
+        f'ORDER BY {REMOTE_END} COLLATE "C", r.uri LIMIT {p(limit)}',
+        *p.values,
+    )
 
 
 async def local_count(conn: asyncpg.Connection, f: Filter, cap: int) -> int:

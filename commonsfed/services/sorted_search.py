@@ -7,10 +7,11 @@ Decisions:
   mixed with listings that have none would need a cursor per side and per order, for pages
   people rarely read past the second.
 - Each page reads the first (page x size + 1) local listings in its order, by index
-  (db.sorted_search), and, across federated neighbourhoods, the newest REMOTE_CANDIDATES
-  remote listings that match the filters (their distance and end are read from their
-  documents in Python, as for the newest-first page); the two are merged in Python. An older
-  remote listing past that window shows in the newest-first order only.
+  (db.sorted_search), and, across federated neighbourhoods, as many remote listings in the
+  same order (the nearest inside the circle's box, those whose end comes soonest: SQL reads
+  both from the documents), with the newest REMOTE_CANDIDATES for what sorts after them (no
+  coordinates, no end); they are merged in Python, which reads each one's distance and end
+  exactly. So an older remote listing nearby, or ending soon, is on the first page.
 - The count: local listings counted in SQL up to COUNT_CAP; remote ones judged in Python
   among the newest COUNT_CAP that match in SQL. Past the cap the page says "more than".
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import orjson
@@ -119,7 +120,7 @@ async def sorted_page(
             rows = await q.ending_soon(conn, found.filter, datetime.now(UTC), wanted)
         cards = [search.local_card(row) for row in rows]
         if found.everywhere:
-            cards += await _remote_cards(conn, found)
+            cards += await _remote_cards(conn, found, wanted)
     cards.sort(key=lambda card: _sort_key(card, found.sort, found.origin))
     start = (found.page - 1) * size
     shown = search.with_distances(cards[start : start + size], found.origin)
@@ -127,11 +128,22 @@ async def sorted_page(
     return Page(shown, None), found.page + 1 if more else None
 
 
-async def _remote_cards(conn: asyncpg.Connection, found: Search) -> list[Card]:
+async def _remote_cards(conn: asyncpg.Connection, found: Search, wanted: int) -> list[Card]:
+    """The remote listings that may stand on the page: the first `wanted` in its order (the
+    nearest, those ending soonest), and the newest REMOTE_CANDIDATES for what sorts after
+    them (no coordinates, no end), each once."""
     names = await search.category_names(conn)
-    rows = await search_q.remote_listings(conn, found.filter, None, REMOTE_CANDIDATES)
-    cards = []
-    for row in rows:
+    if found.sort == "nearest":
+        first = await q.remote_nearest(conn, found.filter, wanted)
+    else:
+        since = (datetime.now(UTC) - timedelta(days=1)).isoformat()  # the exact cut: below
+        first = await q.remote_ending(conn, found.filter, since, wanted)
+    newest = await search_q.remote_listings(conn, found.filter, None, REMOTE_CANDIDATES)
+    cards, seen = [], set()
+    for row in [*first, *newest]:
+        if row["uri"] in seen:
+            continue
+        seen.add(row["uri"])
         remote = listing_from_ap(orjson.loads(row["document"]))
         if search.usable(remote, found.filter):
             cards.append(search.remote_card(row, remote, names))

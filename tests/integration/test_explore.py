@@ -14,7 +14,7 @@ import pytest
 
 from commonsfed.ap.activities import remote_object_from_ap
 from commonsfed.db import objects
-from commonsfed.services import accounts, listings, search
+from commonsfed.services import accounts, listings, search, sorted_search
 from commonsfed.web.keys import POOL
 from tests.builders import photo_bytes, post_listing, register_and_login
 
@@ -280,3 +280,28 @@ async def test_explore__logged_in_resident_sees_it_too(client):
     await register_and_login(client, "bob")
 
     assert (await client.get("/explore")).status == 200
+
+
+async def test_explore__everywhere_an_old_remote_listing_ending_soon_or_nearby_comes_first(
+    client, pool
+):
+    # Given many newer remote listings, and an old one that ends tomorrow, right here
+    now = datetime.now(UTC)
+    old = remote_listing(
+        id="https://south.test/listings/old", name="Old ladder, ends tomorrow",
+        published=(now - timedelta(days=40)).isoformat(),
+        endTime=(now + timedelta(days=1)).isoformat(),
+        location={"type": "Place", "name": "Elm Street", "latitude": 52.37, "longitude": 4.89},
+    )  # fmt: skip
+    await store_remote(pool, old)
+    for n in range(sorted_search.REMOTE_CANDIDATES + 10):
+        await store_remote(pool, remote_listing(
+            id=f"https://south.test/listings/new{n}", name=f"Seedlings {n}",
+            endTime=(now + timedelta(days=20)).isoformat(),
+            location={"type": "Place", "name": "Oak Lane", "latitude": 52.38, "longitude": 4.90},
+        ))  # fmt: skip
+
+    # Then it leads the page ending soonest, and the page nearest here
+    ending = await titles(client, "?where=everywhere&sort=ending")
+    near = await titles(client, "?where=everywhere&sort=nearest&lat=52.37&lon=4.89&km=5")
+    assert ending[0] == near[0] == "Old ladder, ends tomorrow"
