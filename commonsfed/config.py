@@ -3,7 +3,7 @@
 Flags win over the environment, and both over what the data folder records about its node
 (see `commonsfed.datafolder`). Every value is checked here, so the rest of the code can
 trust a `Settings` it is handed; a bad value stops the command with a message that names
-the setting (see `ConfigError`).
+the setting (see `ConfigError`). The mail settings' checks are in commonsfed.config_mail.
 """
 
 from __future__ import annotations
@@ -13,12 +13,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from email.headerregistry import Address
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from commonsfed.config_errors import ConfigError
+from commonsfed.config_mail import (
+    SmtpServer,
+    parse_contact_email,
+    parse_mail_from,
+    parse_smtp_setting,
+    parse_smtp_url,
+)
 from commonsfed.datafolder import RecordError, read_record, record_path
 from commonsfed.i18n import LANGUAGES
 
@@ -33,15 +39,6 @@ HOST_RE = re.compile(
     r"(:(?P<port>[0-9]{1,5}))?$"
 )
 _HANDLE_RE = re.compile(r"^[a-z0-9_]{1,30}$")
-
-
-class ConfigError(Exception):
-    """A setting has a value we cannot use. `setting` names it as the admin typed it."""
-
-    def __init__(self, setting: str, message: str) -> None:
-        super().__init__(f"{setting}: {message}")
-        self.setting = setting
-        self.message = message
 
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -186,46 +183,6 @@ class Settings:
         if self.confirm_email is not None:
             return self.confirm_email and self.mail_transport is not None
         return self.mail_transport == "smtp"
-
-
-@dataclass(frozen=True)
-class SmtpServer:
-    """Where mail goes, from COMMONSFED_SMTP_URL. `implicit_tls`: smtps:// (TLS from the
-    first byte, port 465); else STARTTLS (see `starttls`)."""
-
-    host: str
-    port: int
-    implicit_tls: bool
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-
-    @property
-    def is_loopback(self) -> bool:
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
-
-    @property
-    def starttls(self) -> bool | None:
-        """For smtp://: True when STARTTLS is required (a password is never sent in the
-        clear), None when it is used if the server offers it, False for a server on this
-        machine without a password (Debian's Postfix, for one, offers STARTTLS there with
-        a self-signed certificate that no client could check)."""
-        if self.implicit_tls:
-            return False
-        if self.username is not None:
-            return True
-        return False if self.is_loopback else None
-
-    def describe(self) -> str:
-        """For logs: never the password."""
-        how = {True: "STARTTLS", None: "STARTTLS if offered", False: "plain, on this machine"}
-        tls = "implicit TLS" if self.implicit_tls else how[self.starttls]
-        who = f" as {self.username}" if self.username else ""
-        return f"{self.host}:{self.port} ({tls}){who}"
 
 
 # setting name -> (environment variable, flag) as shown to the admin in messages
@@ -418,73 +375,6 @@ def _parse_database_url(value: str, label: str) -> str:
     return url
 
 
-_SMTP_FORM = (
-    "must look like smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465 "
-    "(implicit TLS), user and password percent-encoded"
-)
-
-
-def parse_smtp_url(value: str, label: str) -> SmtpServer:
-    """The SMTP server of `value`; a ConfigError that never repeats the value (it holds a
-    password) when it is not one."""
-    try:
-        parts = urlsplit(str(value).strip())
-        port = parts.port
-    except ValueError:
-        raise ConfigError(label, f"{_SMTP_FORM} (the port is not a number from 1 to 65535)") from None
-    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ConfigError(label, _SMTP_FORM)
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ConfigError(label, f"{_SMTP_FORM}, with nothing after the port")
-    login = parts.username is not None or parts.password is not None
-    if login and not (parts.username and parts.password):
-        raise ConfigError(label, f"{_SMTP_FORM}: give both a user and a password, or neither")
-    implicit = parts.scheme == "smtps"
-    return SmtpServer(
-        host=parts.hostname,
-        port=port or (465 if implicit else 587),
-        implicit_tls=implicit,
-        username=unquote(parts.username) if parts.username is not None else None,
-        password=unquote(parts.password) if parts.password is not None else None,
-    )
-
-
-def _parse_smtp_url(value: str, label: str) -> str:
-    parse_smtp_url(value, label)
-    return str(value).strip()
-
-
-def _parse_mail_from(value: str, label: str) -> str:
-    """"Name <addr@host>" or "addr@host", on one line (a header it goes into)."""
-    text = str(value).strip()
-    _name, addr = parseaddr(text)
-    local, at, domain = addr.rpartition("@")
-    if "\r" in text or "\n" in text or not (local and at and ("." in domain or domain == "localhost")):
-        raise ConfigError(
-            label, f"must be an address such as commons@example.org or "
-            f"\"Elm Street Commons\" <commons@example.org> (got {value!r})"
-        )
-    return text
-
-
-def email_problem(value: str) -> str | None:
-    """Why `value` is not an address people can write to (addr@host.tld), or None."""
-    local, at, domain = value.rpartition("@")
-    if len(value) > 254 or not (local and at and "." in domain.strip(".")):
-        return "is not an e-mail address such as admin@example.org"
-    if any(ch.isspace() or ch in "<>,;\"" for ch in value) or ".." in domain:
-        return "is not an e-mail address such as admin@example.org"
-    return None
-
-
-def _parse_contact_email(value: str, label: str) -> str:
-    text = str(value).strip()
-    problem = email_problem(text) if text else None
-    if problem:
-        raise ConfigError(label, f"{problem} (got {value!r})")
-    return text
-
-
 MAX_RULES = 30
 MAX_RULE = 300  # characters, as Mastodon's rules: a line, not a page
 MAX_MATCH_KM = 100  # matching (services.matching) reaches at most this far
@@ -669,7 +559,7 @@ _PARSERS = {
     "neighbourhood_handle": _parse_handle,
     "federation": _parse_choice(FEDERATION_MODES),
     "group_follows": _parse_choice(GROUP_FOLLOW_MODES),
-    "contact_email": _parse_contact_email,
+    "contact_email": parse_contact_email,
     "rules": _parse_rules,
     "secure_mode": _parse_bool,
     "resolve": _parse_resolve,
@@ -685,8 +575,8 @@ _PARSERS = {
     "processes": _parse_count(1, 64),
     "database_pooler": _parse_bool,
     "database_direct_url": _parse_database_url,
-    "smtp_url": _parse_smtp_url,
-    "mail_from": _parse_mail_from,
+    "smtp_url": parse_smtp_setting,
+    "mail_from": parse_mail_from,
     "confirm_email": _parse_bool,
     "metrics_token": _parse_metrics_token,
     "metrics_port": _parse_port,

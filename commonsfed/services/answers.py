@@ -173,6 +173,10 @@ async def answer(
         return conv
 
 
+# a listing of these kinds is asked again, with a quantity, whenever it is answered again
+ASKED_AGAIN = ("group_purchase", "pay_it_forward")
+
+
 async def answer_remote(
     fed: Federation,
     account: Account,
@@ -231,10 +235,6 @@ async def answer_remote(
         )  # fmt: skip
         await outbox.publish(conn, settings, offer)
         return await q.get_conversation(conn, conversation_id)
-
-
-# a listing of these kinds is asked again, with a quantity, whenever it is answered again
-ASKED_AGAIN = ("group_purchase", "pay_it_forward")
 
 
 async def _write(conn, settings: Settings, conv: Conversation, sender: Account, body: str) -> None:

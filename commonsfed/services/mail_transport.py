@@ -30,7 +30,8 @@ import aiosmtplib
 import jinja2
 
 from commonsfed import i18n
-from commonsfed.config import Settings, SmtpServer
+from commonsfed.config import Settings
+from commonsfed.config_mail import SmtpServer
 from commonsfed.resources import templates_dir
 
 log = logging.getLogger(__name__)

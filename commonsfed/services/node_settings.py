@@ -24,10 +24,10 @@ from commonsfed.config import (
     OSM_TILES,
     REGISTRATION_MODES,
     Settings,
-    email_problem,
     rules_problem,
     tile_url_problem,
 )
+from commonsfed.config_mail import email_problem
 from commonsfed.db import node_settings as q
 from commonsfed.i18n import Text
 from commonsfed.i18n import gettext_noop as N_

@@ -35,8 +35,7 @@ class RemoteListingView:
     may_answer: bool
     author: str  # @name@host when the author's actor is cached, else their URI
     needs: list[NeedOnWire] = field(default_factory=list)  # a project's (ap.projects)
-    booked: list[tuple[date, date]] = field(default_factory=list)  # a lend offer's days
-    weeks: list[list[CalendarDay]] = field(default_factory=list)  # its calendar, if so
+    weeks: list[list[CalendarDay]] = field(default_factory=list)  # a lend offer's calendar
     today: date | None = None  # the day the calendar counts from
 
 
@@ -69,7 +68,6 @@ async def remote_listing(
         may_answer=remote.state not in ap_listings.CLOSED_STATES,
         author=author.handle if author and author.preferred_username else remote.author_uri,
         needs=remote_listings.needs_from_ap(document, remote.uri) if remote.kind == "project" else [],
-        booked=booked,
         weeks=weeks_of([(*days, "confirmed") for days in booked], today)
         if _is_lend_offer(remote) else [],
         today=today,
